@@ -212,8 +212,44 @@ impl DiskHeader {
     }
 }
 
+/// Formats Unix seconds as an ISO-8601 UTC timestamp (`2023-04-10T07:50:45+00:00`).
+pub fn unix_to_iso_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl DiskHeader {
+    /// `sessionStartDate` as ISO-8601 UTC.
+    pub fn start_date_utc(&self) -> String {
+        unix_to_iso_utc(self.session_start_date)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn iso_dates() {
+        assert_eq!(super::unix_to_iso_utc(0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(super::unix_to_iso_utc(1_681_113_045), "2023-04-10T07:50:45+00:00");
+        assert_eq!(super::unix_to_iso_utc(951_782_400), "2000-02-29T00:00:00+00:00");
+    }
+
     use super::*;
 
     #[test]
