@@ -1,0 +1,180 @@
+//! The `pitbox` binary as a user runs it: protocol validation, config precedence, honest
+//! "not built yet" subcommands.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn pitbox() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitbox"));
+    cmd.env_remove("PITBOX_CONFIG").env_remove("PITBOX_LOG").env_remove("RUST_LOG");
+    cmd
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/spec_examples")
+}
+
+fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn validate_accepts_every_spec_example() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(examples()).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let mut cmd = pitbox();
+        cmd.args(["protocol", "validate"]);
+        let expected = if let Some(model) = stem.strip_prefix("rest__") {
+            cmd.args(["--as", model]);
+            format!("ok {model}\n")
+        } else {
+            format!("ok {}\n", stem.trim_start_matches("ws__"))
+        };
+        let out = cmd.arg(&path).output().unwrap();
+        assert!(out.status.success(), "{stem}: {}", stdout(&out));
+        assert_eq!(stdout(&out), expected);
+        checked += 1;
+    }
+    assert!(checked >= 20);
+}
+
+#[test]
+fn validate_names_the_field_and_rule_and_exits_1() {
+    let text = std::fs::read_to_string(examples().join("ws__telemetry_update.json")).unwrap();
+    let cases = [
+        ("\"throttle\": 87.5", "\"throttle\": 187.5", "error: data.throttle: must be between 0 and 100, got 187.5"),
+        ("\"gear\": 4", "\"gear\": -3", "error: data.gear: must be between -1 and 12, got -3"),
+        ("\"trackPosition\": 0.3421", "\"trackPosition\": 1.5", "error: data.trackPosition: must be between 0 and 1"),
+        ("\"frontLeft\": 8.5", "\"frontLeft\": 101", "error: data.tireWear.frontLeft: must be between 0 and 100"),
+        ("\"driverId\": \"drv-1\",", "", "error: data.driverId: required field missing"),
+        ("\"type\": \"telemetry_update\"", "\"type\": \"telemetry\"", "error: type: unknown message type `telemetry`"),
+        ("\"speed\": 187.3", "\"speed\": \"fast\"", "error: data.speed: invalid type: string \"fast\", expected f64"),
+    ];
+    for (from, to, expected) in cases {
+        assert!(text.contains(from), "example lacks {from}");
+        let out = run_with_stdin(
+            {
+                let mut c = pitbox();
+                c.args(["protocol", "validate", "-"]);
+                c
+            },
+            text.replace(from, to).as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{to}");
+        assert!(stdout(&out).starts_with(expected), "{to}: got {}", stdout(&out));
+    }
+}
+
+#[test]
+fn validate_reads_json_lines_and_reports_each() {
+    let good = r#"{"type":"ping","data":{"id":1,"timestamp":"2026-11-26T16:00:00Z"}}"#;
+    let bad = r#"{"type":"ping","data":{"id":-1,"timestamp":"2026-11-26T16:00:00Z"}}"#;
+    let mut cmd = pitbox();
+    cmd.args(["protocol", "validate"]);
+    let out = run_with_stdin(cmd, format!("{good}\n{bad}\n{good}\n").as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "line 1: ok ping");
+    assert!(lines[1].starts_with("line 2: error: data.id: invalid value: integer `-1`"), "{}", lines[1]);
+    assert_eq!(lines[2], "line 3: ok ping");
+}
+
+#[test]
+fn validate_refuses_oversized_and_garbage_input_cleanly() {
+    let mut cmd = pitbox();
+    cmd.args(["protocol", "validate"]);
+    let big = format!(r#"{{"type":"ping","data":{{"pad":"{}"}}}}"#, "x".repeat(300 * 1024));
+    let out = run_with_stdin(cmd, big.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("over the limit of 262144 bytes"));
+    let mut cmd = pitbox();
+    cmd.args(["protocol", "validate"]);
+    let out = run_with_stdin(cmd, b"\x00\xff garbage {{{");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("error: not valid JSON"), "{}", stdout(&out));
+}
+
+#[test]
+fn unknown_model_is_a_clear_error() {
+    let out = pitbox().args(["protocol", "validate", "--as", "nope", "-"]).stdin(Stdio::null()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model `nope`; known: login_request"));
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let out = pitbox().args(["protocol", "validate", "/nonexistent/x.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/x.json"));
+}
+
+#[test]
+fn config_file_sits_below_env_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("pitbox.toml");
+    let cfg_arg = cfg.to_str().unwrap().to_string();
+    // A 68-byte message; the limit decides whether it passes, so each layer's win is visible.
+    let msg = br#"{"type":"ping","data":{"id":1,"timestamp":"2026-11-26T16:00:00Z"}}"#;
+    let check = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = pitbox();
+        cmd.args(["--config", &cfg_arg, "protocol", "validate"]);
+        if let Some(v) = env {
+            cmd.env("PITBOX_PROTOCOL_MAX_BYTES", v);
+        }
+        if let Some(v) = flag {
+            cmd.args(["--max-bytes", v]);
+        }
+        run_with_stdin(cmd, msg).status.success()
+    };
+    std::fs::write(&cfg, "[protocol]\nmax-bytes = 10\n").unwrap();
+    assert!(!check(None, None), "file sets the limit below the message");
+    assert!(check(Some("1000"), None), "environment beats file");
+    assert!(!check(Some("1000"), Some("10")), "flag beats environment");
+    assert!(check(None, Some("1000")), "flag beats file");
+    // A broken config file is refused with its name.
+    std::fs::write(&cfg, "[relay\n").unwrap();
+    let out = pitbox().args(["--config", cfg.to_str().unwrap(), "protocol", "types"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pitbox.toml is not valid TOML"));
+    // A named file that does not exist is an error, not silently ignored.
+    let out = pitbox().args(["--config", "/nonexistent/p.toml", "protocol", "types"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config file /nonexistent/p.toml"));
+}
+
+#[test]
+fn schema_command_writes_what_is_checked_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pitbox().args(["protocol", "schema", "--out", dir.path().to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema");
+    for name in ["telemetry_update.json", "model/login_request.json"] {
+        let written = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let checked_in = std::fs::read_to_string(repo.join(name)).unwrap();
+        assert_eq!(written, checked_in, "{name}");
+    }
+}
+
+#[test]
+fn configuration_reference_is_generated_and_checked_in() {
+    let out = pitbox().args(["config", "reference"]).output().unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("`PITBOX_PROTOCOL_MAX_BYTES` | `[protocol] max-bytes` | `262144`"), "{text}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    if std::env::var_os("PITBOX_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(checked_in, text, "docs/configuration.md is stale: PITBOX_UPDATE_DOCS=1 cargo test -p pitbox --test cli");
+}
