@@ -20,24 +20,27 @@ fn valid_update() -> impl Strategy<Value = TelemetryUpdate> {
         proptest::array::uniform4(0.0..=100.0f64),
         (proptest::option::of(-90.0..=90.0f64), proptest::option::of(0u64..u64::MAX), "[a-z0-9_-]{1,64}"),
     )
-        .prop_map(|((speed, rpm, gear, throttle, brake), (steer, pos, lap, sector, fuel), wear, (lat, seq, id))| {
-            let mut u = base_update();
-            u.driver_id = id;
-            u.speed = speed;
-            u.rpm = rpm;
-            u.gear = gear;
-            u.throttle = throttle;
-            u.brake = brake;
-            u.steering_angle = steer;
-            u.track_position = pos;
-            u.lap = lap;
-            u.sector = sector;
-            u.fuel_level = fuel;
-            u.tire_wear = TireWear { front_left: wear[0], front_right: wear[1], rear_left: wear[2], rear_right: wear[3] };
-            u.latitude = lat;
-            u.sequence = seq;
-            u
-        })
+        .prop_map(
+            |((speed, rpm, gear, throttle, brake), (steer, pos, lap, sector, fuel), wear, (lat, seq, id))| {
+                let mut u = base_update();
+                u.driver_id = id;
+                u.speed = speed;
+                u.rpm = rpm;
+                u.gear = gear;
+                u.throttle = throttle;
+                u.brake = brake;
+                u.steering_angle = steer;
+                u.track_position = pos;
+                u.lap = lap;
+                u.sector = sector;
+                u.fuel_level = fuel;
+                u.tire_wear =
+                    TireWear { front_left: wear[0], front_right: wear[1], rear_left: wear[2], rear_right: wear[3] };
+                u.latitude = lat;
+                u.sequence = seq;
+                u
+            },
+        )
 }
 
 proptest! {

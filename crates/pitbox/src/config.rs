@@ -36,7 +36,8 @@ pub fn config_path(args: &[String]) -> Option<(PathBuf, bool)> {
 
 /// Flattens a TOML document into `PITBOX_*` variable names and string values.
 pub fn flatten(text: &str, origin: &Path) -> Result<BTreeMap<String, String>> {
-    let table: toml::Table = toml::from_str(text).with_context(|| format!("config file {} is not valid TOML", origin.display()))?;
+    let table: toml::Table =
+        toml::from_str(text).with_context(|| format!("config file {} is not valid TOML", origin.display()))?;
     let mut out = BTreeMap::new();
     walk(&table, "PITBOX", &mut out, origin)?;
     Ok(out)
@@ -140,14 +141,17 @@ fn section(cmd: &clap::Command, path: &str, out: &mut String) {
         .filter_map(|a| {
             let env = a.get_env()?.to_string_lossy().into_owned();
             let flag = a.get_long().map(|l| format!("`--{l}`")).unwrap_or_default();
-            let default = a.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect::<Vec<_>>().join(",");
+            let default =
+                a.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect::<Vec<_>>().join(",");
             let default = if default.is_empty() { "—".to_string() } else { format!("`{default}`") };
             let help = a.get_help().map(|h| h.to_string()).unwrap_or_default().replace('|', "\\|");
             Some(format!("| {flag} | `{env}` | `{}` | {default} | {help} |\n", file_key(&env)))
         })
         .collect();
     if !rows.is_empty() {
-        out.push_str(&format!("\n## `{path}`\n\n| flag | environment | config file | default | meaning |\n|---|---|---|---|---|\n"));
+        out.push_str(&format!(
+            "\n## `{path}`\n\n| flag | environment | config file | default | meaning |\n|---|---|---|---|---|\n"
+        ));
         for row in rows {
             out.push_str(&row);
         }

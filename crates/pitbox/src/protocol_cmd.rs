@@ -86,7 +86,9 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
     match file {
         Some(path) if path.as_os_str() != "-" => {
             let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+            f.take(MAX_INPUT_BYTES + 1)
+                .read_to_end(&mut buf)
+                .with_context(|| format!("cannot read {}", path.display()))?;
         }
         _ => {
             std::io::stdin().take(MAX_INPUT_BYTES + 1).read_to_end(&mut buf).context("cannot read standard input")?;
@@ -111,7 +113,8 @@ fn split_messages(input: &[u8]) -> Vec<(Option<usize>, &[u8])> {
         return vec![(None, input)];
     }
     let all_lines_parse = lines.iter().all(|(_, l)| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok());
-    if all_lines_parse || lines.first().is_some_and(|(_, l)| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()) {
+    if all_lines_parse || lines.first().is_some_and(|(_, l)| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok())
+    {
         lines.into_iter().map(|(n, l)| (Some(n), l)).collect()
     } else {
         vec![(None, input)]
@@ -121,7 +124,10 @@ fn split_messages(input: &[u8]) -> Vec<(Option<usize>, &[u8])> {
 fn validate(file: Option<PathBuf>, model: Option<&str>, max_bytes: usize) -> Result<std::process::ExitCode> {
     let model = match model {
         Some(name) => Some(model_spec(name).with_context(|| {
-            format!("unknown model `{name}`; known: {}", MODEL_SPECS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "))
+            format!(
+                "unknown model `{name}`; known: {}",
+                MODEL_SPECS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+            )
         })?),
         None => None,
     };

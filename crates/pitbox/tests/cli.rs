@@ -176,5 +176,8 @@ fn configuration_reference_is_generated_and_checked_in() {
         std::fs::write(&path, &text).unwrap();
     }
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(checked_in, text, "docs/configuration.md is stale: PITBOX_UPDATE_DOCS=1 cargo test -p pitbox --test cli");
+    assert_eq!(
+        checked_in, text,
+        "docs/configuration.md is stale: PITBOX_UPDATE_DOCS=1 cargo test -p pitbox --test cli"
+    );
 }

@@ -14,9 +14,8 @@ pub fn repo_root() -> PathBuf {
 
 /// `../shared/data/` beside the repository, when present (`PITBOX_SHARED_DATA` overrides).
 pub fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("PITBOX_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/data"));
+    let dir =
+        std::env::var_os("PITBOX_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| repo_root().join("../shared/data"));
     dir.is_dir().then_some(dir)
 }
 
