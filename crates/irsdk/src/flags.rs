@@ -89,6 +89,9 @@ macro_rules! bitfield_value {
             fn read(row: &[u8], off: usize) -> Option<Self> {
                 le::<4>(row, off).map(|b| <$t>::from_bits_retain(u32::from_le_bytes(b)))
             }
+            fn to_le(self) -> [u8; 8] {
+                VarValue::to_le(self.bits())
+            }
         }
     };
 }
@@ -149,6 +152,9 @@ macro_rules! int_enum {
             #[inline(always)]
             fn read(row: &[u8], off: usize) -> Option<Self> {
                 le::<4>(row, off).map(|b| $name::from_i32(i32::from_le_bytes(b)))
+            }
+            fn to_le(self) -> [u8; 8] {
+                VarValue::to_le(self.to_i32())
             }
         }
     };

@@ -21,6 +21,7 @@ pub mod laps;
 pub mod layout;
 pub mod session;
 pub mod var;
+pub mod writer;
 pub mod yaml;
 
 pub use error::{IrsdkError, Result};

@@ -294,6 +294,8 @@ pub trait VarValue: Sized + Copy {
     fn accepts(ty: VarType) -> bool;
     /// Reads one element at `off` (`None` if the row is too short).
     fn read(row: &[u8], off: usize) -> Option<Self>;
+    /// The little-endian bytes of one element (`SIZE` of them are used).
+    fn to_le(self) -> [u8; 8];
 }
 
 macro_rules! prim {
@@ -304,6 +306,11 @@ macro_rules! prim {
             fn accepts(ty: VarType) -> bool { matches!(ty, $(VarType::$ty)|+) }
             #[inline(always)]
             fn read(row: &[u8], off: usize) -> Option<Self> { le::<$n>(row, off).map(<$t>::from_le_bytes) }
+            fn to_le(self) -> [u8; 8] {
+                let mut o = [0u8; 8];
+                o[..$n].copy_from_slice(&self.to_le_bytes());
+                o
+            }
         }
     };
 }
@@ -322,6 +329,9 @@ impl VarValue for bool {
     fn read(row: &[u8], off: usize) -> Option<Self> {
         row.get(off).map(|&b| b != 0)
     }
+    fn to_le(self) -> [u8; 8] {
+        [u8::from(self), 0, 0, 0, 0, 0, 0, 0]
+    }
 }
 
 impl VarValue for u8 {
@@ -333,6 +343,9 @@ impl VarValue for u8 {
     #[inline(always)]
     fn read(row: &[u8], off: usize) -> Option<Self> {
         row.get(off).copied()
+    }
+    fn to_le(self) -> [u8; 8] {
+        [self, 0, 0, 0, 0, 0, 0, 0]
     }
 }
 
@@ -399,6 +412,28 @@ impl<T: VarValue> VarHandle<T> {
     pub fn iter<'r>(&self, row: &'r [u8]) -> impl Iterator<Item = T> + 'r {
         let h = *self;
         (0..h.count).map_while(move |i| T::read(row, h.offset + i * T::SIZE))
+    }
+
+    /// Writes element 0 into `row` (for writers); `false` if the row is too short.
+    #[inline]
+    pub fn set(&self, row: &mut [u8], value: T) -> bool {
+        self.set_at(row, 0, value)
+    }
+
+    /// Writes element `i` into `row`; `false` if out of range.
+    #[inline]
+    pub fn set_at(&self, row: &mut [u8], i: usize, value: T) -> bool {
+        if i >= self.count {
+            return false;
+        }
+        let off = self.offset + i * T::SIZE;
+        match row.get_mut(off..off + T::SIZE) {
+            Some(dst) => {
+                dst.copy_from_slice(&value.to_le()[..T::SIZE]);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Number of elements.

@@ -288,3 +288,12 @@ fn live_dump_is_not_a_disk_file() {
     let e = IbtFile::open(dir.join("teamjorge__ibt__live_test_file.ibt")).unwrap_err().to_string();
     assert!(e.contains("live-memory dump"), "{e}");
 }
+
+#[test]
+fn writer_roundtrips_real_files_byte_for_byte() {
+    for (path, _) in disk_truths() {
+        let f = IbtFile::open(&path).unwrap();
+        let out = pitbox_irsdk::writer::rewrite(&f).unwrap();
+        assert!(out == f.bytes(), "{}: rewrite differs", path.display());
+    }
+}
