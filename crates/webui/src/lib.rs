@@ -1,0 +1,320 @@
+//! `pitbox-webui` owns the web dashboard's delivery: the files of `dashboard/dist` (built by
+//! `scripts/build-dashboard`) embedded into the binary with rust-embed, and an axum [`Router`]
+//! that serves them with the right content types, caching and a single-page-app fallback, for
+//! `pitbox cloud` and `pitbox relay` to mount.
+//!
+//! It owns no API and no WebSocket: requests under `/api/` and `/ws` are never answered with the
+//! app shell, so a mistyped API route gets a plain 404 instead of HTML.
+//!
+//! ```no_run
+//! # async fn run() {
+//! let app: axum::Router = axum::Router::new()
+//!     // .route("/api/…", …) and .route("/ws", …) of the server itself
+//!     .merge(pitbox_webui::router());
+//! # let _ = app;
+//! # }
+//! ```
+//!
+//! When the dashboard was not built, `build.rs` embeds a placeholder page that says
+//! "dashboard not built: run scripts/build-dashboard" ([`is_placeholder`] tells).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_embed::Embed;
+
+#[derive(Embed)]
+#[folder = "../../dashboard/dist"]
+struct Assets;
+
+/// Cache policy for files whose names carry a content hash (Vite's `assets/` folder).
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Cache policy for everything else (the app shell must always be revalidated).
+pub const REVALIDATE: &str = "no-cache";
+
+/// What the dashboard reads from `GET /dashboard-config.json` to find its server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardConfig {
+    /// Path of the WebSocket endpoint on the same origin: `/ws` for the cloud, `/` for the relay.
+    pub ws_path: String,
+    /// Whether the server has the REST API (`/api/auth/login`, sessions, laps …). A relay has
+    /// none: its dashboard signs in with a token made by `pitbox token`.
+    pub rest_api: bool,
+    /// Shown in the dashboard's header, e.g. `cloud` or `relay pit-wall`.
+    pub server_name: String,
+}
+
+impl DashboardConfig {
+    /// The cloud's settings: WebSocket at `/ws`, REST API present.
+    pub fn cloud() -> Self {
+        Self { ws_path: "/ws".into(), rest_api: true, server_name: "cloud".into() }
+    }
+
+    /// The relay's settings: WebSocket at `/`, no REST API (token sign-in).
+    pub fn relay() -> Self {
+        Self { ws_path: "/".into(), rest_api: false, server_name: "relay".into() }
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::json!({
+            "wsPath": self.ws_path,
+            "restApi": self.rest_api,
+            "serverName": self.server_name,
+        })
+        .to_string()
+    }
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self::cloud()
+    }
+}
+
+/// The dashboard with the cloud's settings ([`DashboardConfig::cloud`]).
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router_with(DashboardConfig::cloud())
+}
+
+/// The dashboard with explicit settings, served at `GET /dashboard-config.json`.
+///
+/// Every other GET/HEAD is answered from the embedded files; a path with no file and no
+/// extension gets `index.html` (client-side routes such as `/telemetry/drv-1`); a missing file
+/// with an extension, and anything under `/api/` or `/ws`, is a 404.
+pub fn router_with<S>(config: DashboardConfig) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let body = config.to_json();
+    Router::new()
+        .route(
+            "/dashboard-config.json",
+            get(move || {
+                let body = body.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, REVALIDATE)], body) }
+            }),
+        )
+        .fallback(serve)
+}
+
+/// True when the embedded files are the placeholder written by `build.rs`, not a built dashboard.
+pub fn is_placeholder() -> bool {
+    Assets::get("index.html")
+        .map(|f| std::str::from_utf8(&f.data).map(|s| s.contains("pitbox-placeholder")).unwrap_or(false))
+        .unwrap_or(true)
+}
+
+/// Paths of every embedded file (relative, `/`-separated), e.g. `index.html`, `assets/index-3f2a.js`.
+pub fn files() -> impl Iterator<Item = String> {
+    Assets::iter().map(|p| p.into_owned())
+}
+
+/// Content type for a file name, with `charset=utf-8` for text.
+pub fn content_type(path: &str) -> String {
+    let guess = mime_for(path);
+    if guess.starts_with("text/")
+        || guess == "application/javascript"
+        || guess == "application/json"
+        || guess == "image/svg+xml"
+    {
+        format!("{guess}; charset=utf-8")
+    } else {
+        guess.to_string()
+    }
+}
+
+fn mime_for(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match ext.to_ascii_lowercase().as_str() {
+        "html" | "htm" => "text/html",
+        "js" | "mjs" => "text/javascript",
+        "css" => "text/css",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "txt" => "text/plain",
+        "wasm" => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
+
+fn cache_control(path: &str) -> &'static str {
+    if path.starts_with("assets/") { IMMUTABLE } else { REVALIDATE }
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found").into_response()
+}
+
+async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response();
+    }
+    let path = uri.path().trim_start_matches('/');
+    if path == "api" || path.starts_with("api/") || path == "ws" || path.starts_with("ws/") {
+        return not_found();
+    }
+    if path.split('/').any(|seg| seg == "..") {
+        return not_found();
+    }
+    let path = if path.is_empty() { "index.html" } else { path };
+    let (name, file) = match Assets::get(path) {
+        Some(f) => (path, f),
+        None => {
+            let last = path.rsplit('/').next().unwrap_or(path);
+            if last.contains('.') {
+                return not_found();
+            }
+            match Assets::get("index.html") {
+                Some(f) => ("index.html", f),
+                None => return not_found(),
+            }
+        }
+    };
+    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut builder = Response::builder()
+        .header(header::CACHE_CONTROL, cache_control(name))
+        .header(header::ETAG, &etag)
+        .header(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if matches {
+        builder = builder.status(StatusCode::NOT_MODIFIED);
+        return builder.body(Body::empty()).unwrap_or_else(|_| not_found());
+    }
+    builder = builder
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type(name))
+        .header(header::CONTENT_LENGTH, file.data.len());
+    let body = if method == Method::HEAD { Body::empty() } else { Body::from(file.data.into_owned()) };
+    builder.body(body).unwrap_or_else(|_| not_found())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn get(app: Router, path: &str, etag: Option<&str>) -> Response {
+        let mut req = Request::builder().uri(path);
+        if let Some(t) = etag {
+            req = req.header(header::IF_NONE_MATCH, t);
+        }
+        app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    async fn text(resp: Response) -> String {
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn root_serves_index_html_revalidated() {
+        let resp = get(router(), "/", None).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], REVALIDATE);
+        let body = text(resp).await;
+        assert!(body.contains("<html"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn client_routes_fall_back_to_the_app_shell() {
+        let index = text(get(router(), "/", None).await).await;
+        for path in ["/telemetry", "/telemetry/drv-1", "/messages/"] {
+            let resp = get(router(), path, None).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            assert_eq!(text(resp).await, index, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_files_api_and_ws_are_404() {
+        for path in
+            ["/assets/missing-123.js", "/favicon-none.ico", "/api/sessions", "/api", "/ws", "/ws/x", "/../Cargo.toml"]
+        {
+            let resp = get(router(), path, None).await;
+            assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn etag_gives_304() {
+        let resp = get(router(), "/index.html", None).await;
+        let etag = resp.headers()[header::ETAG].to_str().unwrap().to_string();
+        let resp = get(router(), "/index.html", Some(&etag)).await;
+        assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+        let resp = get(router(), "/index.html", Some("\"other\"")).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn every_embedded_file_has_its_type_and_cache_policy() {
+        let mut n = 0;
+        for f in files() {
+            n += 1;
+            let resp = get(router(), &format!("/{f}"), None).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{f}");
+            let ct = resp.headers()[header::CONTENT_TYPE].to_str().unwrap();
+            assert_eq!(ct, content_type(&f));
+            if f.ends_with(".js") {
+                assert!(ct.starts_with("text/javascript"), "{f}: {ct}");
+            }
+            if f.ends_with(".css") {
+                assert!(ct.starts_with("text/css"), "{f}: {ct}");
+            }
+            let cc = resp.headers()[header::CACHE_CONTROL].to_str().unwrap();
+            assert_eq!(cc, if f.starts_with("assets/") { IMMUTABLE } else { REVALIDATE });
+        }
+        assert!(n >= 1);
+    }
+
+    #[tokio::test]
+    async fn config_endpoint_and_methods() {
+        let resp = get(router_with(DashboardConfig::relay()), "/dashboard-config.json", None).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_str(&text(resp).await).unwrap();
+        assert_eq!(v["wsPath"], "/");
+        assert_eq!(v["restApi"], false);
+        let req = Request::builder().method(Method::POST).uri("/").body(Body::empty()).unwrap();
+        let resp = router().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let req = Request::builder().method(Method::HEAD).uri("/").body(Body::empty()).unwrap();
+        let resp = router().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(text(resp).await.is_empty());
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("a/b.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("x.woff2"), "font/woff2");
+        assert_eq!(content_type("x.PNG"), "image/png");
+        assert_eq!(content_type("noext"), "application/octet-stream");
+    }
+}
