@@ -1,0 +1,131 @@
+// Lap comparison: parse two laps' telemetry (REST body text), resample both onto one distance
+// grid and compute the delta trace (time of the lap minus time of the reference at the same
+// distance; positive = losing). Pure and allocation-bounded; runs in the analysis worker.
+
+export interface LapTrace {
+  dist: Float64Array;
+  speed: Float64Array;
+  throttle: Float64Array;
+  brake: Float64Array;
+  time: Float64Array;
+  lapTime: number;
+}
+
+export interface Comparison {
+  dist: Float64Array;
+  lap: LapTrace;
+  ref: LapTrace;
+  delta: Float64Array;
+  lapTime: number;
+  refTime: number;
+}
+
+type Obj = Record<string, unknown>;
+
+interface Raw {
+  d: number[];
+  t: number[];
+  speed: number[];
+  throttle: number[];
+  brake: number[];
+}
+
+function pick(o: Obj, ...keys: string[]): number | null {
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return null;
+}
+
+/** Accepts an array of samples, `{samples: [...]}`, or columns `{channels|columns: {name: number[]}}`. */
+export function parseLap(text: string, trackLengthM: number | null): Raw {
+  const v = JSON.parse(text) as unknown;
+  let rows: Obj[] | null = null;
+  if (Array.isArray(v)) rows = v as Obj[];
+  else if (v && typeof v === 'object') {
+    const o = v as Obj;
+    if (Array.isArray(o.samples)) rows = o.samples as Obj[];
+    else {
+      const cols = (o.channels ?? o.columns) as Record<string, unknown> | undefined;
+      if (cols && typeof cols === 'object') {
+        const len = Math.max(0, ...Object.values(cols).map((c) => (Array.isArray(c) ? c.length : 0)));
+        rows = Array.from({ length: len }, (_, i) => {
+          const r: Obj = {};
+          for (const [k, c] of Object.entries(cols)) if (Array.isArray(c)) r[k] = c[i];
+          return r;
+        });
+      }
+    }
+  }
+  if (!rows || rows.length < 2) throw new Error('the lap has no samples');
+  const len = trackLengthM ?? (typeof (v as Obj).trackLengthM === 'number' ? ((v as Obj).trackLengthM as number) : null);
+  const raw: Raw = { d: [], t: [], speed: [], throttle: [], brake: [] };
+  let t0: number | null = null;
+  for (const r of rows) {
+    let d = pick(r, 'lapDistance', 'distance', 'lapDist');
+    if (d === null) {
+      const p = pick(r, 'trackPosition', 'lapDistPct');
+      if (p !== null) d = p * (len ?? 1000);
+    }
+    let t = pick(r, 'lapTime', 'lapCurrentLapTime', 'time');
+    if (t === null) {
+      const ts = typeof r.timestamp === 'string' ? Date.parse(r.timestamp) / 1000 : pick(r, 'sessionTime');
+      if (ts !== null && Number.isFinite(ts)) {
+        if (t0 === null) t0 = ts;
+        t = ts - t0;
+      }
+    }
+    const sp = pick(r, 'speed');
+    if (d === null || t === null || sp === null) continue;
+    raw.d.push(d);
+    raw.t.push(t);
+    raw.speed.push(sp);
+    raw.throttle.push(pick(r, 'throttle') ?? 0);
+    raw.brake.push(pick(r, 'brake') ?? 0);
+  }
+  if (raw.d.length < 2) throw new Error('the lap has no distance or time channel');
+  return raw;
+}
+
+function resample(raw: Raw, grid: Float64Array): LapTrace {
+  const n = grid.length;
+  const out: LapTrace = {
+    dist: grid,
+    speed: new Float64Array(n),
+    throttle: new Float64Array(n),
+    brake: new Float64Array(n),
+    time: new Float64Array(n),
+    lapTime: raw.t[raw.t.length - 1]! - raw.t[0]!,
+  };
+  let j = 0;
+  const m = raw.d.length;
+  for (let i = 0; i < n; i++) {
+    const x = grid[i]!;
+    while (j < m - 2 && raw.d[j + 1]! < x) j++;
+    const d0 = raw.d[j]!;
+    const d1 = raw.d[j + 1]!;
+    const f = d1 > d0 ? Math.min(1, Math.max(0, (x - d0) / (d1 - d0))) : 0;
+    const lerp = (a: number[]) => a[j]! + (a[j + 1]! - a[j]!) * f;
+    out.speed[i] = lerp(raw.speed);
+    out.throttle[i] = lerp(raw.throttle);
+    out.brake[i] = lerp(raw.brake);
+    out.time[i] = lerp(raw.t) - raw.t[0]!;
+  }
+  return out;
+}
+
+export function compareLaps(lapText: string, refText: string, trackLengthM: number | null = null, stepM = 5): Comparison {
+  const a = parseLap(lapText, trackLengthM);
+  const b = parseLap(refText, trackLengthM);
+  const end = Math.min(a.d[a.d.length - 1]!, b.d[b.d.length - 1]!);
+  const start = Math.max(a.d[0]!, b.d[0]!);
+  const n = Math.max(2, Math.floor((end - start) / stepM) + 1);
+  const grid = new Float64Array(n);
+  for (let i = 0; i < n; i++) grid[i] = start + i * stepM;
+  const lap = resample(a, grid);
+  const ref = resample(b, grid);
+  const delta = new Float64Array(n);
+  for (let i = 0; i < n; i++) delta[i] = lap.time[i]! - ref.time[i]!;
+  return { dist: grid, lap, ref, delta, lapTime: lap.lapTime, refTime: ref.lapTime };
+}

@@ -1,0 +1,87 @@
+// Wires the parts together for one signed-in session: the protocol client feeds the store in
+// throttled batches; connection state goes to its own small store (it changes at a different
+// rhythm than data). Everything started here is released by dispose().
+import { AuthManager } from '../api/auth';
+import { ENDPOINTS, type ServerConfig, wsUrl } from '../api/endpoints';
+import { ProtocolClient, type ClientOptions, type ConnSnapshot } from '../protocol/client';
+import type { Channel, ClientMessage, DriverProfile } from '../protocol/types';
+import { applyMessages, applyProfiles, createSinks, initialState, type AppState, type Sinks } from '../store/app';
+import { createStore, type Store } from '../store/store';
+
+export const ALL_CHANNELS: Channel[] = ['telemetry', 'standings', 'session', 'messages', 'handoffs', 'coaching', 'status'];
+
+export interface Services {
+  config: ServerConfig;
+  auth: AuthManager;
+  store: Store<AppState>;
+  conn: Store<ConnSnapshot>;
+  client: ProtocolClient;
+  sinks: Sinks;
+  send(msg: ClientMessage): 'sent' | 'queued';
+  dispose(): void;
+}
+
+export function startServices(
+  config: ServerConfig,
+  auth: AuthManager,
+  opts: { WebSocketImpl?: typeof WebSocket; clientOptions?: Partial<ClientOptions>; now?: () => number } = {},
+): Services {
+  const now = opts.now ?? Date.now;
+  const sinks = createSinks();
+  const session = auth.session;
+  const store = createStore<AppState>({
+    ...initialState,
+    me: session ? { id: session.user.id, username: session.user.username, role: String(session.user.role) } : null,
+  });
+  sinks.outlineDriver = () => store.getState().selectedDriverId;
+  const client = new ProtocolClient({
+    url: wsUrl(config.wsPath),
+    getToken: () => auth.token,
+    onAuthRejected: async () => (auth.session?.refreshToken ? auth.refresh() : (auth.expire('The server refused your token. Sign in again.'), false)),
+    WebSocketImpl: opts.WebSocketImpl,
+    ...opts.clientOptions,
+  });
+  const conn = createStore<ConnSnapshot>(client.snapshot);
+  const offState = client.onState((s) => conn.setState(() => s));
+  const offMsgs = client.onMessages((batch) => store.setState((s) => applyMessages(s, batch, now(), sinks)));
+  const offAuth = auth.onChange((s) => {
+    if (!s) return;
+    store.setState((st) => ({ ...st, me: { id: s.user.id, username: s.user.username, role: String(s.user.role) } }));
+  });
+  client.setSubscription({ driverIds: [], channels: ALL_CHANNELS, maxRateHz: 20 });
+  client.start();
+
+  let disposed = false;
+  if (config.restApi) {
+    auth
+      .fetchJson<DriverProfile[] | { drivers: DriverProfile[] }>(ENDPOINTS.drivers)
+      .then((v) => {
+        if (disposed) return;
+        const list = Array.isArray(v) ? v : v.drivers;
+        if (Array.isArray(list)) store.setState((s) => applyProfiles(s, list));
+      })
+      .catch(() => {
+        if (!disposed) store.setState((s) => ({ ...s, profilesAvailable: false }));
+      });
+  } else {
+    store.setState((s) => ({ ...s, profilesAvailable: false }));
+  }
+
+  return {
+    config,
+    auth,
+    store,
+    conn,
+    client,
+    sinks,
+    send: (m) => client.send(m),
+    dispose() {
+      disposed = true;
+      offState();
+      offMsgs();
+      offAuth();
+      client.stop();
+      sinks.history.clear();
+    },
+  };
+}

@@ -1,0 +1,242 @@
+// The PitBox wire protocol as TypeScript types: exactly docs/protocol.md and docs/schema/*.json.
+// Every WebSocket frame is `{type, data}`; unknown fields in `data` are ignored.
+
+export const PROTOCOL_VERSION = '1.0';
+
+export interface TireWear {
+  frontLeft: number;
+  frontRight: number;
+  rearLeft: number;
+  rearRight: number;
+}
+
+/** The spec's TelemetrySnapshot (lat/lon may be null: iRacing live has no position fix). */
+export interface TelemetrySnapshot {
+  timestamp: string;
+  speed: number;
+  rpm: number;
+  gear: number;
+  throttle: number;
+  brake: number;
+  steeringAngle: number;
+  latitude: number | null;
+  longitude: number | null;
+  trackPosition: number;
+  lap: number;
+  sector: number;
+  fuelLevel: number;
+  tireWear: TireWear;
+}
+
+export interface TelemetryUpdate extends TelemetrySnapshot {
+  driverId: string;
+  position?: number;
+  lapDistance?: number;
+  lapTime?: number;
+  sessionTime?: number;
+  yawRate?: number;
+  lateralAccel?: number;
+  longitudinalAccel?: number;
+  fuelLiters?: number;
+  onPitRoad?: boolean;
+  sequence?: number;
+}
+
+export type UserRole = 'admin' | 'engineer' | 'driver' | 'viewer';
+export type Priority = 'low' | 'normal' | 'high' | 'urgent';
+export type AttachmentType = 'document' | 'image' | 'telemetry';
+
+export interface Attachment {
+  type: AttachmentType;
+  url: string;
+  name: string;
+}
+
+export interface TeamMessage {
+  id: string;
+  content: string;
+  senderId: string;
+  senderName: string;
+  priority: Priority;
+  sentAt: string;
+  read: boolean;
+  attachment: Attachment | null;
+}
+
+export interface MessageRead {
+  messageId: string;
+  readerId: string;
+  readAt: string;
+}
+
+export type HandoffStatus = 'pending' | 'accepted' | 'rejected' | 'completed';
+
+export interface HandoffRequest {
+  id: string;
+  requesterId: string;
+  requesterName: string;
+  targetDriverId: string;
+  targetDriverName: string;
+  reason: string;
+  urgency: 'normal' | 'urgent';
+  requestedAt: string;
+  status: HandoffStatus;
+  telemetrySnapshot: TelemetrySnapshot | null;
+}
+
+export interface HandoffResponse {
+  handoffId: string;
+  status: Exclude<HandoffStatus, 'pending'>;
+  responderId: string;
+  respondedAt: string;
+}
+
+export interface AiCoaching {
+  feedback: string;
+  confidence: number;
+  telemetryAnalysis: {
+    strengths: string[];
+    weaknesses: string[];
+    improvementAreas: string[];
+  };
+  timestamp: string;
+  priority: Priority;
+  driverId?: string;
+  lap?: number;
+}
+
+export interface SessionDriver {
+  carIdx: number;
+  name: string;
+  carNumber: string;
+  teamName: string;
+  carName: string;
+  carClass: string;
+  iRating?: number | null;
+}
+
+export interface SessionInfo {
+  driverId: string;
+  sessionId: string;
+  timestamp: string;
+  track: {
+    id: number;
+    name: string;
+    displayName: string;
+    configName: string;
+    lengthKm: number;
+  };
+  carName: string;
+  sessionType: string;
+  sessionDuration: number | null;
+  sectors: number[];
+  playerCarIdx: number;
+  drivers: SessionDriver[];
+}
+
+export interface StandingsEntry {
+  carIdx: number;
+  carNumber: string;
+  driverName: string;
+  teamName: string;
+  carClass: string;
+  position: number;
+  classPosition: number;
+  lap: number;
+  trackPosition: number;
+  lastLapTime: number | null;
+  bestLapTime: number | null;
+  gapToLeader: number | null;
+  gapToAhead: number | null;
+  onPitRoad: boolean;
+  pitStops: number;
+  isTeamCar: boolean;
+}
+
+export interface StandingsUpdate {
+  driverId: string;
+  timestamp: string;
+  sessionTime: number;
+  entries: StandingsEntry[];
+}
+
+export type DriverAvailability = 'active' | 'inactive' | 'standby';
+
+export interface DriverStatusMsg {
+  driverId: string;
+  status: DriverAvailability;
+  telemetryConnected: boolean;
+  inCar: boolean;
+  lastActive: string;
+}
+
+/** The spec's DriverProfile (REST). */
+export interface DriverProfile {
+  id: string;
+  name: string;
+  team: string;
+  number: number;
+  status: DriverAvailability;
+  role: 'primary' | 'secondary' | 'reserve';
+  avatarUrl: string;
+  telemetryConnected: boolean;
+  lastActive: string;
+}
+
+export type Channel = 'telemetry' | 'standings' | 'session' | 'messages' | 'handoffs' | 'coaching' | 'status';
+
+export interface Subscribe {
+  teamId?: string;
+  driverIds: string[];
+  channels: Channel[];
+  maxRateHz: number;
+}
+
+export interface ErrorMsg {
+  code: string;
+  message: string;
+  field?: string | null;
+  messageType?: string | null;
+}
+
+export interface ServerMessages {
+  connection_established: { serverId: string; timestamp: string; version: string; authTimeoutSecs?: number };
+  authentication_result: { success: boolean; userId?: string | null; role?: UserRole | null; teamId?: string | null; reason?: string | null };
+  telemetry_update: TelemetryUpdate;
+  team_message: TeamMessage;
+  message_read: MessageRead;
+  handoff_request: HandoffRequest;
+  handoff_response: HandoffResponse;
+  ai_coaching: AiCoaching;
+  session_info: SessionInfo;
+  standings_update: StandingsUpdate;
+  driver_status: DriverStatusMsg;
+  subscribed: Subscribe;
+  ping: { id: number; timestamp: string };
+  pong: { id: number; timestamp: string };
+  error: ErrorMsg;
+}
+
+export interface ClientMessages {
+  authenticate: { token: string; clientType: 'dashboard'; version: string };
+  subscribe: Subscribe;
+  unsubscribe: { driverIds: string[]; channels: Channel[] };
+  team_message: TeamMessage;
+  message_read: MessageRead;
+  handoff_request: HandoffRequest;
+  handoff_response: HandoffResponse;
+  ping: { id: number; timestamp: string };
+  pong: { id: number; timestamp: string };
+}
+
+export type ServerType = keyof ServerMessages;
+export type ServerMessage = { [K in ServerType]: { type: K; data: ServerMessages[K] } }[ServerType];
+export type ClientMessage = { [K in keyof ClientMessages]: { type: K; data: ClientMessages[K] } }[keyof ClientMessages];
+
+/** Login response of `POST /api/auth/login` and `/api/auth/refresh`. */
+export interface LoginResponse {
+  token: string;
+  refreshToken?: string | null;
+  expiresIn?: number | null;
+  user: { id: string; username: string; role: UserRole };
+}

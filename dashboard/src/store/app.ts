@@ -1,0 +1,310 @@
+// The dashboard's state and the pure reducer that applies a batch of protocol messages.
+// Telemetry history for charts and the track outline are mutable side structures (history.ts,
+// trackOutline.ts), fed here too, so that 20 Hz streams never re-render React trees.
+import type {
+  AiCoaching,
+  DriverAvailability,
+  DriverProfile,
+  DriverStatusMsg,
+  ErrorMsg,
+  HandoffRequest,
+  HandoffStatus,
+  ServerMessage,
+  SessionInfo,
+  StandingsUpdate,
+  TeamMessage,
+  TelemetryUpdate,
+} from '../protocol/types';
+import { TelemetryHistory } from './history';
+import { TrackOutline } from './trackOutline';
+
+export interface DriverView {
+  id: string;
+  name: string | null;
+  number: number | null;
+  role: DriverProfile['role'] | null;
+  status: DriverAvailability | null;
+  telemetryConnected: boolean;
+  inCar: boolean;
+  lastActive: string | null;
+  /** Epoch ms the dashboard saw this driver get in the car. */
+  inCarSince: number | null;
+  /** False when the driver was already in the car when the dashboard first heard of them. */
+  inCarSinceExact: boolean;
+  latest: TelemetryUpdate | null;
+  /** Receive time (epoch ms) of `latest`. */
+  latestAt: number | null;
+  /** Lap time of the last completed lap seen in telemetry (`lapTime` before the lap changed). */
+  lastLapTime: number | null;
+}
+
+export interface HandoffView {
+  req: HandoffRequest;
+  history: Array<{ status: HandoffStatus; at: string; by: string | null }>;
+}
+
+export interface AppState {
+  me: { id: string; username: string; role: string } | null;
+  drivers: Record<string, DriverView>;
+  /** driverId → the carIdx of their car (from their session_info). */
+  carIdxByDriver: Record<string, number>;
+  session: SessionInfo | null;
+  standings: StandingsUpdate | null;
+  /** carIdx → recent lap times (oldest first), for pace trends. */
+  pace: Record<number, number[]>;
+  messages: TeamMessage[];
+  /** messageId → readerId → readAt. */
+  receipts: Record<string, Record<string, string>>;
+  handoffs: Record<string, HandoffView>;
+  coaching: AiCoaching[];
+  errors: Array<ErrorMsg & { at: number }>;
+  /** Epoch ms of the last telemetry or standings received. */
+  lastDataAt: number | null;
+  selectedDriverId: string | null;
+  profilesAvailable: boolean | null;
+}
+
+export const initialState: AppState = {
+  me: null,
+  drivers: {},
+  carIdxByDriver: {},
+  session: null,
+  standings: null,
+  pace: {},
+  messages: [],
+  receipts: {},
+  handoffs: {},
+  coaching: [],
+  errors: [],
+  lastDataAt: null,
+  selectedDriverId: null,
+  profilesAvailable: null,
+};
+
+export const LIMITS = { messages: 500, coaching: 200, errors: 20, pace: 20 };
+
+function emptyDriver(id: string): DriverView {
+  return {
+    id,
+    name: null,
+    number: null,
+    role: null,
+    status: null,
+    telemetryConnected: false,
+    inCar: false,
+    lastActive: null,
+    inCarSince: null,
+    inCarSinceExact: false,
+    latest: null,
+    latestAt: null,
+    lastLapTime: null,
+  };
+}
+
+/** Side structures fed alongside the reducer. */
+export interface Sinks {
+  history: TelemetryHistory;
+  outline: TrackOutline;
+  /** Which driver's path teaches the outline when there is no position fix. */
+  outlineDriver: () => string | null;
+}
+
+export function createSinks(): Sinks {
+  return { history: new TelemetryHistory(), outline: new TrackOutline(), outlineDriver: () => null };
+}
+
+/** Applies one throttled batch. Returns the same object when nothing changed. */
+export function applyMessages(state: AppState, batch: ServerMessage[], now: number, sinks?: Sinks): AppState {
+  let s = state;
+  let drivers: Record<string, DriverView> | null = null;
+  const drv = (id: string): DriverView => {
+    if (!drivers) drivers = { ...s.drivers };
+    const d = drivers[id] ?? emptyDriver(id);
+    const copy = { ...d };
+    drivers[id] = copy;
+    return copy;
+  };
+  const outlineDriver = sinks?.outlineDriver() ?? null;
+
+  for (const m of batch) {
+    switch (m.type) {
+      case 'telemetry_update': {
+        const t = m.data;
+        const d = drv(t.driverId);
+        const prev = d.latest;
+        if (prev && t.lap > prev.lap && prev.lapTime !== undefined) d.lastLapTime = prev.lapTime;
+        d.latest = t;
+        d.latestAt = now;
+        d.telemetryConnected = true;
+        s = { ...s, lastDataAt: now };
+        if (sinks) {
+          const ts = Date.parse(t.timestamp);
+          const tSec = (Number.isFinite(ts) ? ts : now) / 1000;
+          sinks.history.push(t.driverId, {
+            t: tSec,
+            speed: t.speed,
+            rpm: t.rpm,
+            gear: t.gear,
+            throttle: t.throttle,
+            brake: t.brake,
+            steeringAngle: t.steeringAngle,
+            fuelLevel: t.fuelLevel,
+            wearFL: t.tireWear.frontLeft,
+            wearFR: t.tireWear.frontRight,
+            wearRL: t.tireWear.rearLeft,
+            wearRR: t.tireWear.rearRight,
+          });
+          if (t.latitude !== null && t.longitude !== null) {
+            sinks.outline.addGps(t.trackPosition, t.latitude, t.longitude);
+          } else if (t.yawRate !== undefined && (outlineDriver === null || outlineDriver === t.driverId)) {
+            sinks.outline.addPath(t.trackPosition, tSec, t.speed, t.yawRate);
+          }
+        }
+        break;
+      }
+      case 'driver_status':
+        applyStatus(drv(m.data.driverId), m.data, now);
+        break;
+      case 'session_info':
+        s = {
+          ...s,
+          session: m.data,
+          carIdxByDriver: { ...s.carIdxByDriver, [m.data.driverId]: m.data.playerCarIdx },
+        };
+        {
+          const me = m.data.drivers.find((x) => x.carIdx === m.data.playerCarIdx);
+          const d = drv(m.data.driverId);
+          if (me && !d.name) d.name = me.name;
+        }
+        break;
+      case 'standings_update': {
+        let pace = s.pace;
+        const prev = s.standings;
+        for (const e of m.data.entries) {
+          if (e.lastLapTime === null) continue;
+          const old = prev?.entries.find((p) => p.carIdx === e.carIdx);
+          const list = pace[e.carIdx];
+          if (!list || (old && old.lap !== e.lap && old.lastLapTime !== e.lastLapTime) || (!old && list.length === 0)) {
+            if (pace === s.pace) pace = { ...pace };
+            const next = [...(list ?? []), e.lastLapTime];
+            if (next.length > LIMITS.pace) next.shift();
+            pace[e.carIdx] = next;
+          }
+        }
+        s = { ...s, standings: m.data, pace, lastDataAt: now };
+        break;
+      }
+      case 'team_message': {
+        const i = s.messages.findIndex((x) => x.id === m.data.id);
+        let messages: TeamMessage[];
+        if (i >= 0) {
+          messages = s.messages.slice();
+          messages[i] = m.data;
+        } else {
+          messages = [...s.messages, m.data].sort((a, b) => a.sentAt.localeCompare(b.sentAt));
+          if (messages.length > LIMITS.messages) messages = messages.slice(messages.length - LIMITS.messages);
+        }
+        s = { ...s, messages };
+        break;
+      }
+      case 'message_read': {
+        const r = m.data;
+        const cur = s.receipts[r.messageId] ?? {};
+        if (cur[r.readerId]) break;
+        s = { ...s, receipts: { ...s.receipts, [r.messageId]: { ...cur, [r.readerId]: r.readAt } } };
+        break;
+      }
+      case 'handoff_request': {
+        const h = m.data;
+        const old = s.handoffs[h.id];
+        const history = old ? old.history.slice() : [];
+        if (!old || old.req.status !== h.status) history.push({ status: h.status, at: old ? new Date(now).toISOString() : h.requestedAt, by: old ? null : h.requesterId });
+        // A status update may come without the snapshot: keep the first one.
+        const req = { ...h, telemetrySnapshot: h.telemetrySnapshot ?? old?.req.telemetrySnapshot ?? null };
+        s = { ...s, handoffs: { ...s.handoffs, [h.id]: { req, history } } };
+        break;
+      }
+      case 'handoff_response': {
+        const r = m.data;
+        const old = s.handoffs[r.handoffId];
+        if (!old) break;
+        const history = old.history.slice();
+        const last = history[history.length - 1];
+        if (!last || last.status !== r.status) history.push({ status: r.status, at: r.respondedAt, by: r.responderId });
+        else if (last.by === null) history[history.length - 1] = { ...last, by: r.responderId, at: r.respondedAt };
+        s = { ...s, handoffs: { ...s.handoffs, [r.handoffId]: { req: { ...old.req, status: r.status }, history } } };
+        break;
+      }
+      case 'ai_coaching': {
+        const coaching = [m.data, ...s.coaching];
+        if (coaching.length > LIMITS.coaching) coaching.length = LIMITS.coaching;
+        s = { ...s, coaching };
+        break;
+      }
+      case 'error': {
+        const errors = [...s.errors, { ...m.data, at: now }];
+        if (errors.length > LIMITS.errors) errors.shift();
+        s = { ...s, errors };
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (drivers) s = { ...s, drivers };
+  return s;
+}
+
+function applyStatus(d: DriverView, st: DriverStatusMsg, now: number): void {
+  const firstSight = d.status === null;
+  if (st.inCar && !d.inCar) {
+    d.inCarSince = now;
+    d.inCarSinceExact = !firstSight;
+  }
+  if (!st.inCar) {
+    d.inCarSince = null;
+    d.inCarSinceExact = false;
+  }
+  d.status = st.status;
+  d.telemetryConnected = st.telemetryConnected;
+  d.inCar = st.inCar;
+  d.lastActive = st.lastActive;
+}
+
+export function applyProfiles(s: AppState, profiles: DriverProfile[]): AppState {
+  const drivers = { ...s.drivers };
+  for (const p of profiles) {
+    const d = { ...(drivers[p.id] ?? emptyDriver(p.id)) };
+    d.name = p.name;
+    d.number = p.number;
+    d.role = p.role;
+    if (d.status === null) {
+      d.status = p.status;
+      d.telemetryConnected = p.telemetryConnected;
+      d.lastActive = p.lastActive;
+    }
+    drivers[p.id] = d;
+  }
+  return { ...s, drivers, profilesAvailable: true };
+}
+
+/** Names learned from messages and handoffs, for drivers that have no profile. */
+export function driverName(s: AppState, id: string): string {
+  const d = s.drivers[id];
+  if (d?.name) return d.name;
+  for (const h of Object.values(s.handoffs)) {
+    if (h.req.requesterId === id) return h.req.requesterName;
+    if (h.req.targetDriverId === id) return h.req.targetDriverName;
+  }
+  for (let i = s.messages.length - 1; i >= 0; i--) if (s.messages[i]!.senderId === id) return s.messages[i]!.senderName;
+  return id;
+}
+
+export function unreadMessages(s: AppState): TeamMessage[] {
+  const me = s.me?.id;
+  return s.messages.filter((m) => m.senderId !== me && !(me && s.receipts[m.id]?.[me]));
+}
+
+export function pendingHandoffs(s: AppState): HandoffView[] {
+  return Object.values(s.handoffs).filter((h) => h.req.status === 'pending' || h.req.status === 'accepted');
+}

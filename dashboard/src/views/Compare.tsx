@@ -1,0 +1,263 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type uPlot from 'uplot';
+import { ApiError } from '../api/auth';
+import { ENDPOINTS } from '../api/endpoints';
+import { lapTelemetryText, listLaps, listSessions, type LapSummary, type SessionSummary } from '../api/laps';
+import type { Comparison } from '../analysis/compare';
+import { runCompare } from '../analysis/run';
+import { useApp, useServices } from '../app/context';
+import { lapTime } from '../app/format';
+import { Chart } from '../components/Chart';
+
+type Load<T> = { state: 'idle' } | { state: 'loading' } | { state: 'ok'; value: T } | { state: 'unavailable'; why: string } | { state: 'error'; why: string };
+
+function why(e: unknown): Load<never> {
+  if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return { state: 'unavailable', why: 'this server has no lap storage API yet' };
+  return { state: 'error', why: e instanceof Error ? e.message : String(e) };
+}
+
+interface CornerRow {
+  id: string;
+  deltaS: number;
+  entryDeltaS?: number;
+  exitDeltaS?: number;
+  lap?: { minSpeedKmh?: number; brakePointM?: number | null };
+  reference?: { minSpeedKmh?: number; brakePointM?: number | null };
+  evidence?: Array<{ kind: string }>;
+}
+
+/** Reads the coaching engine's per-corner comparison out of its analysis, if it has one. */
+function cornersFrom(analysis: unknown): CornerRow[] | null {
+  if (!analysis || typeof analysis !== 'object') return null;
+  const a = analysis as { reports?: Array<{ comparison?: { corners?: CornerRow[] } }>; focus?: number | null; corners?: CornerRow[] };
+  if (Array.isArray(a.reports)) {
+    const r = a.reports[a.focus ?? a.reports.length - 1];
+    if (r?.comparison?.corners) return r.comparison.corners;
+  }
+  return null;
+}
+
+export function Compare() {
+  const { auth, config } = useServices();
+  const session = useApp((s) => s.session);
+  const [sessions, setSessions] = useState<Load<SessionSummary[]>>({ state: 'idle' });
+  const [sessionId, setSessionId] = useState('');
+  const [laps, setLaps] = useState<Load<LapSummary[]>>({ state: 'idle' });
+  const [lapId, setLapId] = useState('');
+  const [refId, setRefId] = useState('');
+  const [cmp, setCmp] = useState<Load<Comparison>>({ state: 'idle' });
+  const [corners, setCorners] = useState<Load<CornerRow[]>>({ state: 'idle' });
+
+  useEffect(() => {
+    if (!config.restApi) return;
+    let live = true;
+    setSessions({ state: 'loading' });
+    listSessions(auth)
+      .then((v) => live && setSessions({ state: 'ok', value: v }))
+      .catch((e) => live && setSessions(why(e)));
+    return () => {
+      live = false;
+    };
+  }, [auth, config.restApi]);
+
+  useEffect(() => {
+    if (!sessionId) return;
+    let live = true;
+    setLaps({ state: 'loading' });
+    listLaps(auth, sessionId)
+      .then((v) => {
+        if (!live) return;
+        setLaps({ state: 'ok', value: v });
+        const timed = v.filter((l) => l.timeS !== null && l.valid);
+        const best = timed.reduce<LapSummary | null>((b, l) => (!b || (l.timeS ?? Infinity) < (b.timeS ?? Infinity) ? l : b), null);
+        const last = timed[timed.length - 1];
+        setRefId(best?.id ?? '');
+        setLapId(last && last.id !== best?.id ? last.id : (timed[timed.length - 2]?.id ?? ''));
+      })
+      .catch((e) => live && setLaps(why(e)));
+    return () => {
+      live = false;
+    };
+  }, [auth, sessionId]);
+
+  useEffect(() => {
+    if (!lapId || !refId) return;
+    let live = true;
+    setCmp({ state: 'loading' });
+    setCorners({ state: 'loading' });
+    const lengthM = session ? session.track.lengthKm * 1000 : null;
+    Promise.all([lapTelemetryText(auth, lapId), lapTelemetryText(auth, refId)])
+      .then(async ([a, b]) => {
+        const c = await runCompare(a, b, lengthM);
+        if (live) setCmp({ state: 'ok', value: c });
+        try {
+          const samples = [...(JSON.parse(b) as unknown[]), ...(JSON.parse(a) as unknown[])];
+          const lapsList = laps.state === 'ok' ? laps.value : [];
+          const driverId = lapsList.find((l) => l.id === lapId)?.driverId ?? 'unknown';
+          const res = await auth.fetchJson<{ analysis?: unknown }>(ENDPOINTS.coachingAnalyze, {
+            method: 'POST',
+            body: JSON.stringify({ driverId, telemetryData: samples, focusAreas: ['corners'], skillLevel: 'advanced' }),
+          });
+          const rows = cornersFrom(res.analysis);
+          if (live) setCorners(rows ? { state: 'ok', value: rows } : { state: 'unavailable', why: 'the coaching engine returned no per-corner comparison' });
+        } catch (e) {
+          if (live) setCorners(e instanceof SyntaxError ? { state: 'unavailable', why: 'lap telemetry is not a sample list' } : why(e));
+        }
+      })
+      .catch((e) => {
+        if (!live) return;
+        setCmp(why(e));
+        setCorners({ state: 'idle' });
+      });
+    return () => {
+      live = false;
+    };
+    // laps is read for the driver id only
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [auth, lapId, refId, session]);
+
+  const c = cmp.state === 'ok' ? cmp.value : null;
+  const ver = useCallback(() => (c ? 1 : 0), [c]);
+  const speedData = useCallback((): uPlot.AlignedData => (c ? [c.dist, c.lap.speed, c.ref.speed] : [[], [], []]) as unknown as uPlot.AlignedData, [c]);
+  const pedalData = useCallback(
+    (): uPlot.AlignedData => (c ? [c.dist, c.lap.throttle, c.ref.throttle, c.lap.brake, c.ref.brake] : [[], [], [], [], []]) as unknown as uPlot.AlignedData,
+    [c],
+  );
+  const deltaData = useCallback((): uPlot.AlignedData => (c ? [c.dist, c.delta] : [[], []]) as unknown as uPlot.AlignedData, [c]);
+  const lapList = useMemo(() => (laps.state === 'ok' ? laps.value : []), [laps]);
+
+  if (!config.restApi) {
+    return (
+      <div className="view compare">
+        <h2>Lap comparison</h2>
+        <p className="empty" role="status">
+          Not available on a relay: lap comparison reads stored laps from the cloud.
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="view compare">
+      <h2>Lap comparison</h2>
+      {sessions.state === 'loading' && <p role="status">Loading sessions…</p>}
+      {(sessions.state === 'unavailable' || sessions.state === 'error') && (
+        <p className="empty" role="status" data-testid="compare-unavailable">
+          Lap comparison unavailable: {sessions.why}.
+        </p>
+      )}
+      {sessions.state === 'ok' && sessions.value.length === 0 && (
+        <p className="empty" role="status">
+          No stored sessions yet: laps are stored once a driver's telemetry reaches the cloud.
+        </p>
+      )}
+      {sessions.state === 'ok' && sessions.value.length > 0 && (
+        <div className="row">
+          <label className="inline">
+            Session
+            <select value={sessionId} onChange={(e) => setSessionId(e.target.value)}>
+              <option value="">choose</option>
+              {sessions.value.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          {lapList.length > 0 && (
+            <>
+              <label className="inline">
+                Lap
+                <select value={lapId} onChange={(e) => setLapId(e.target.value)}>
+                  <option value="">choose</option>
+                  {lapList.map((l) => (
+                    <option key={l.id} value={l.id}>
+                      {l.lap} · {lapTime(l.timeS)}
+                      {l.valid ? '' : ' (invalid)'}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label className="inline">
+                Reference
+                <select value={refId} onChange={(e) => setRefId(e.target.value)}>
+                  <option value="">choose</option>
+                  {lapList.map((l) => (
+                    <option key={l.id} value={l.id}>
+                      {l.lap} · {lapTime(l.timeS)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </>
+          )}
+        </div>
+      )}
+      {laps.state === 'loading' && <p role="status">Loading laps…</p>}
+      {(laps.state === 'unavailable' || laps.state === 'error') && <p className="empty">Laps unavailable: {laps.why}.</p>}
+      {cmp.state === 'loading' && <p role="status">Comparing…</p>}
+      {(cmp.state === 'unavailable' || cmp.state === 'error') && <p className="empty">Comparison unavailable: {cmp.why}.</p>}
+      {c && (
+        <>
+          <p data-testid="compare-summary">
+            Lap {lapTime(c.lapTime)} against reference {lapTime(c.refTime)}:{' '}
+            <strong className={c.lapTime > c.refTime ? 'bad' : 'ok'}>
+              {c.lapTime - c.refTime >= 0 ? '+' : ''}
+              {(c.lapTime - c.refTime).toFixed(3)} s
+            </strong>
+          </p>
+          <div className="charts">
+            <Chart key={`s-${lapId}-${refId}`} title="Speed vs distance (km/h)" xTime={false} xLabel="m" series={[{ label: 'lap', stroke: '#4fc3f7' }, { label: 'reference', stroke: '#9e9e9e' }]} getData={speedData} version={ver} />
+            <Chart
+              key={`p-${lapId}-${refId}`}
+              title="Throttle and brake vs distance (%)"
+              xTime={false}
+              xLabel="m"
+              series={[
+                { label: 'throttle', stroke: '#66bb6a' },
+                { label: 'ref throttle', stroke: '#2e7d32' },
+                { label: 'brake', stroke: '#ef5350' },
+                { label: 'ref brake', stroke: '#8e2424' },
+              ]}
+              getData={pedalData}
+              version={ver}
+              yRange={[0, 100]}
+            />
+            <Chart key={`d-${lapId}-${refId}`} title="Delta to reference (s, + = losing)" xTime={false} xLabel="m" series={[{ label: 'delta', stroke: '#ffca28' }]} getData={deltaData} version={ver} />
+          </div>
+          <h3>Per corner</h3>
+          {corners.state === 'loading' && <p role="status">Asking the coaching engine…</p>}
+          {(corners.state === 'unavailable' || corners.state === 'error') && <p className="empty">Per-corner table unavailable: {corners.why}.</p>}
+          {corners.state === 'ok' && (
+            <table className="grid">
+              <caption className="sr-only">Per-corner comparison</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Corner</th>
+                  <th scope="col">Delta</th>
+                  <th scope="col">Entry</th>
+                  <th scope="col">Exit</th>
+                  <th scope="col">Min speed lap / ref</th>
+                  <th scope="col">Findings</th>
+                </tr>
+              </thead>
+              <tbody>
+                {corners.value.map((r) => (
+                  <tr key={r.id}>
+                    <th scope="row">{r.id}</th>
+                    <td className={r.deltaS > 0 ? 'bad' : 'ok'}>{r.deltaS.toFixed(3)}</td>
+                    <td>{r.entryDeltaS?.toFixed(3) ?? '—'}</td>
+                    <td>{r.exitDeltaS?.toFixed(3) ?? '—'}</td>
+                    <td>
+                      {r.lap?.minSpeedKmh?.toFixed(0) ?? '—'} / {r.reference?.minSpeedKmh?.toFixed(0) ?? '—'}
+                    </td>
+                    <td>{(r.evidence ?? []).map((e) => e.kind).join(', ') || '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
