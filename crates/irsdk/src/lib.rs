@@ -13,12 +13,14 @@
 //! - the lap table ([`laps`]), the mapping of SDK units to the wire model ([`mapping`]);
 //! - the `pitbox ibt …` and `pitbox bench ibt` commands as library code ([`cli`]).
 
+pub mod cli;
 pub mod error;
 pub mod flags;
 pub mod header;
 pub mod ibt;
 pub mod laps;
 pub mod layout;
+pub mod live;
 pub mod session;
 pub mod var;
 pub mod writer;
