@@ -134,6 +134,7 @@ struct Builder {
     crossings: Vec<Option<f64>>,
     pit_early: bool,
     pit_late: bool,
+    seen_track: bool,
     off_track: usize,
     fuel_first: Option<f64>,
     fuel_prev: Option<f64>,
@@ -159,6 +160,7 @@ impl Builder {
             crossings: vec![None; n_sectors],
             pit_early: false,
             pit_late: false,
+            seen_track: false,
             off_track: 0,
             fuel_first: None,
             fuel_prev: None,
@@ -166,13 +168,16 @@ impl Builder {
         }
     }
 
-    fn observe(&mut self, s: &Sample, rel: f64) {
+    fn observe(&mut self, s: &Sample) {
+        // Pit road before any track sample: the lap starts in the pits (out lap); after: in lap.
         if s.on_pit_road {
-            if rel < 0.5 {
-                self.pit_early = true;
-            } else {
+            if self.seen_track {
                 self.pit_late = true;
+            } else {
+                self.pit_early = true;
             }
+        } else {
+            self.seen_track = true;
         }
         if s.off_track == Some(true) {
             self.off_track += 1;
@@ -299,7 +304,7 @@ pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
             reset_seen = false;
             progress[i] = u;
             if let Some(b) = cur.as_mut() {
-                b.observe(s, u - b.base);
+                b.observe(s);
             }
             prev = Some(i);
             continue;
@@ -331,7 +336,7 @@ pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
         }
         progress[i] = u;
         if let Some(b) = cur.as_mut() {
-            b.observe(s, u - b.base);
+            b.observe(s);
         }
         prev = Some(i);
     }

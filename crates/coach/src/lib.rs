@@ -21,6 +21,7 @@ pub mod analysis;
 pub mod compare;
 pub mod corners;
 pub mod findings;
+pub mod ibt;
 pub mod laps;
 pub mod sample;
 pub mod synth;
