@@ -122,6 +122,14 @@ impl Stream {
     }
 }
 
+impl Reference {
+    /// A reference from an already resampled lap (corners detected on it).
+    pub fn from_trace(name: &str, lap_number: i32, valid: bool, trace: Trace) -> Reference {
+        let corners = CornerMap::detect(&trace);
+        Reference { name: name.to_string(), lap_number, lap_time: trace.lap_time(), valid, trace, corners }
+    }
+}
+
 /// The lap everything is compared with.
 #[derive(Debug, Clone)]
 pub struct Reference {

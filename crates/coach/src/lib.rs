@@ -18,14 +18,17 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod analysis;
+pub mod coaching;
 pub mod compare;
 pub mod corners;
 pub mod findings;
 pub mod ibt;
 pub mod laps;
+pub mod live;
 pub mod sample;
 pub mod synth;
 pub mod trace;
 
 pub use analysis::{AnalysisOptions, CoachError, Reference, SessionAnalysis, Stream, analyze};
+pub use live::{Cue, LiveCoach, LiveConfig, LiveEvent};
 pub use sample::Sample;

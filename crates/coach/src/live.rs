@@ -1,0 +1,324 @@
+//! Live mode: a state machine fed one sample at a time.
+//!
+//! After every completed lap it emits an `ai_coaching` message (priority by the time at stake).
+//! The first valid lap becomes the reference; a faster valid lap replaces it (its corners keep
+//! their ids by distance). During a lap it issues at most one short cue per corner, for the
+//! corners that cost the most time on the last lap: when the car comes within
+//! [`LiveConfig::lead_m`] of the reference braking point, never closer than
+//! [`LiveConfig::min_lead_m`] and never inside the corner; a cue is never repeated on the next
+//! lap with the same words.
+
+use std::collections::{HashMap, HashSet};
+
+use pitbox_model::coaching::AiCoaching;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{AnalysisOptions, Reference};
+use crate::coaching::{SkillLevel, ai_coaching, feedback, lap_time, priority, telemetry_analysis};
+use crate::compare::compare;
+use crate::findings::{Finding, FindingKind, findings};
+use crate::laps::{Lap, estimate_track_length, split_laps};
+use crate::sample::Sample;
+use crate::trace::{grid_points, resample};
+
+/// Live-mode settings.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// A cue is issued when the car comes this close to the braking point, metres.
+    pub lead_m: f64,
+    /// No cue closer than this to the braking point (too late to act on), metres.
+    pub min_lead_m: f64,
+    /// Most corners cued per lap.
+    pub max_cues: usize,
+    pub driver_id: Option<String>,
+    pub skill: SkillLevel,
+    pub options: AnalysisOptions,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            lead_m: 150.0,
+            min_lead_m: 40.0,
+            max_cues: 3,
+            driver_id: None,
+            skill: SkillLevel::Intermediate,
+            options: AnalysisOptions::default(),
+        }
+    }
+}
+
+/// A short spoken cue before a corner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cue {
+    /// Lap counter when issued.
+    pub lap: i32,
+    pub corner: String,
+    pub text: String,
+    /// Where the car was, metres from the line.
+    pub at_m: f64,
+    /// How far the reference braking point still was, metres.
+    pub before_braking_m: f64,
+}
+
+/// What the live coach says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveEvent {
+    Cue(Cue),
+    Coaching(Box<AiCoaching>),
+}
+
+#[derive(Debug, Clone)]
+struct Armed {
+    corner: String,
+    entry_m: f64,
+    exit_m: f64,
+    text: String,
+}
+
+/// The live coach.
+#[derive(Debug)]
+pub struct LiveCoach {
+    cfg: LiveConfig,
+    buf: Vec<Sample>,
+    prev_pct: Option<f64>,
+    prev_time: f64,
+    wraps: f64,
+    next_line: f64,
+    length_m: Option<f64>,
+    reference: Option<Reference>,
+    armed: Vec<Armed>,
+    lap_seq: u64,
+    issued: HashSet<(String, u64)>,
+    last_words: HashMap<String, (String, u64)>,
+    fuel_used: Vec<f64>,
+}
+
+/// Samples kept at most while waiting for a line crossing (an hour at 60 Hz).
+const MAX_BUFFER: usize = 216_000;
+
+impl LiveCoach {
+    pub fn new(cfg: LiveConfig) -> LiveCoach {
+        let length_m = cfg.options.track_length_m;
+        LiveCoach {
+            cfg,
+            buf: Vec::new(),
+            prev_pct: None,
+            prev_time: 0.0,
+            wraps: 0.0,
+            next_line: 0.0,
+            length_m,
+            reference: None,
+            armed: Vec::new(),
+            lap_seq: 0,
+            issued: HashSet::new(),
+            last_words: HashMap::new(),
+            fuel_used: Vec::new(),
+        }
+    }
+
+    /// A coach that compares with a given reference from the first lap on.
+    pub fn with_reference(cfg: LiveConfig, reference: Reference) -> LiveCoach {
+        let mut c = LiveCoach::new(cfg);
+        c.length_m = Some(reference.trace.length_m);
+        c.reference = Some(reference);
+        c
+    }
+
+    /// The current reference lap.
+    pub fn reference(&self) -> Option<&Reference> {
+        self.reference.as_ref()
+    }
+
+    fn break_run(&mut self) {
+        self.buf.clear();
+        self.prev_pct = None;
+    }
+
+    /// Feeds one sample; returns what to say now.
+    pub fn push(&mut self, s: &Sample) -> Vec<LiveEvent> {
+        let mut out = Vec::new();
+        if s.blank || !s.time.is_finite() || !s.lap_pct.is_finite() || !s.speed.is_finite() || s.lap_pct.abs() >= 1.5 {
+            self.break_run();
+            return out;
+        }
+        let Some(pp) = self.prev_pct else {
+            self.wraps = 0.0;
+            self.next_line = s.lap_pct.floor() + 1.0;
+            self.prev_pct = Some(s.lap_pct);
+            self.prev_time = s.time;
+            self.buf.push(*s);
+            return out;
+        };
+        let dt = s.time - self.prev_time;
+        if !(dt >= 0.0 && dt <= self.cfg.options.laps.max_gap_s) {
+            self.break_run();
+            return self.push(s);
+        }
+        let d = s.lap_pct - pp;
+        if d < -0.5 {
+            self.wraps += 1.0;
+        } else if d > 0.5 {
+            self.wraps -= 1.0;
+        }
+        let u = self.wraps + s.lap_pct;
+        self.prev_pct = Some(s.lap_pct);
+        self.prev_time = s.time;
+        if self.buf.len() >= MAX_BUFFER {
+            self.buf.clear();
+        }
+        self.buf.push(*s);
+        if u >= self.next_line {
+            self.next_line = u.floor() + 1.0;
+            if let Some(c) = self.lap_done() {
+                out.push(LiveEvent::Coaching(Box::new(c)));
+            }
+            self.lap_seq += 1;
+            let n = self.buf.len();
+            self.buf.drain(..n.saturating_sub(2));
+        }
+        if let Some(cue) = self.cue(s) {
+            out.push(LiveEvent::Cue(cue));
+        }
+        out
+    }
+
+    fn cue(&mut self, s: &Sample) -> Option<Cue> {
+        let len = self.length_m?;
+        let d = s.lap_pct.rem_euclid(1.0) * len;
+        for a in &self.armed {
+            if d >= a.entry_m && d <= a.exit_m {
+                continue; // inside the corner: never
+            }
+            let ahead = (a.entry_m - d).rem_euclid(len);
+            if ahead > self.cfg.lead_m || ahead < self.cfg.min_lead_m {
+                continue;
+            }
+            // Which lap's braking point this is (the next lap's when it lies past the line).
+            let target = self.lap_seq + u64::from(a.entry_m < d);
+            let key = (a.corner.clone(), target);
+            if self.issued.contains(&key) {
+                continue;
+            }
+            self.issued.insert(key);
+            if self.last_words.get(&a.corner).is_some_and(|(w, seq)| *w == a.text && seq + 1 == target) {
+                continue; // the same words on the previous lap: do not nag
+            }
+            self.last_words.insert(a.corner.clone(), (a.text.clone(), target));
+            return Some(Cue {
+                lap: s.lap,
+                corner: a.corner.clone(),
+                text: a.text.clone(),
+                at_m: d,
+                before_braking_m: ahead,
+            });
+        }
+        None
+    }
+
+    fn lap_done(&mut self) -> Option<AiCoaching> {
+        let laps = split_laps(&self.buf, &self.cfg.options.laps);
+        let lap: Lap = laps.laps.iter().rev().find(|l| l.complete)?.clone();
+        if self.length_m.is_none() {
+            self.length_m = estimate_track_length(&self.buf, &laps);
+        }
+        let len = self.length_m?;
+        if let Some(f) = lap.fuel_used.filter(|f| *f > 0.0 && !lap.in_lap && !lap.out_lap) {
+            self.fuel_used.push(f);
+        }
+        let fuel_left = self.buf.last().and_then(Sample::fuel);
+        let laps_left = match (fuel_left, self.fuel_used.is_empty()) {
+            (Some(f), false) => Some(f / (self.fuel_used.iter().sum::<f64>() / self.fuel_used.len() as f64)),
+            _ => None,
+        };
+        let n = self.reference.as_ref().map_or_else(|| grid_points(len, self.cfg.options.step_m), |r| r.trace.len());
+        let trace = resample(&self.buf, &laps, &lap, n, len)?;
+        let number = u32::try_from(lap.number).ok();
+        let invalid = if lap.is_valid() {
+            String::new()
+        } else {
+            format!(" (invalid: {})", lap.invalid.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))
+        };
+        let Some(reference) = self.reference.as_ref() else {
+            if !lap.is_valid() {
+                return None;
+            }
+            let r = Reference::from_trace("your best lap", lap.number, true, trace);
+            let ids: Vec<&str> = r.corners.corners.iter().map(|c| c.id.as_str()).collect();
+            let text = format!(
+                "Lap {}: {}. Reference lap set, {} corners found ({}).",
+                lap.number,
+                lap_time(lap.time),
+                ids.len(),
+                ids.join(", ")
+            );
+            self.reference = Some(r);
+            return Some(ai_coaching(
+                text,
+                Default::default(),
+                0.5,
+                priority(0.0, laps_left),
+                self.cfg.driver_id.clone(),
+                number,
+            ));
+        };
+        let cmp = compare(&trace, &reference.trace, &reference.corners);
+        let found: Vec<Finding> = findings(&cmp, &reference.name);
+        let headline = format!(
+            "Lap {}: {}{}, {:+.3} s to {}.",
+            lap.number,
+            lap_time(lap.time),
+            invalid,
+            cmp.delta_s,
+            reference.name
+        );
+        let text = feedback(&headline, &found, self.cfg.skill);
+        let analysis = telemetry_analysis(&found, self.cfg.skill);
+        let at_stake = found.iter().map(|f| f.time_s).fold(0.0, f64::max);
+        let confidence = if reference.trace.lateral.is_some() { 0.8 } else { 0.65 };
+        let msg =
+            ai_coaching(text, analysis, confidence, priority(at_stake, laps_left), self.cfg.driver_id.clone(), number);
+        // Cues for the next laps: the worst corners of this one.
+        self.armed = found
+            .iter()
+            .filter(|f| f.time_s > 0.0 && f.kind != FindingKind::Gain)
+            .filter_map(|f| {
+                let id = f.corner.as_ref()?;
+                let c = reference.corners.corners.iter().find(|c| &c.id == id)?;
+                Some(Armed { corner: id.clone(), entry_m: c.entry_m, exit_m: c.exit_m, text: cue_words(f) })
+            })
+            .take(self.cfg.max_cues)
+            .collect();
+        // A faster valid lap becomes the reference; its corners keep their names.
+        if lap.is_valid() && lap.time < reference.lap_time {
+            let mut r = Reference::from_trace(&reference.name, lap.number, true, trace);
+            r.corners = reference.corners.match_to(&r.corners, 30.0);
+            self.reference = Some(r);
+        }
+        Some(msg)
+    }
+}
+
+/// The short words of a cue.
+pub fn cue_words(f: &Finding) -> String {
+    let id = f.corner.as_deref().unwrap_or("Next corner");
+    let braking = f.evidence.iter().find_map(|e| match e {
+        crate::compare::Evidence::BrakingEarlier { metres } => Some(*metres),
+        _ => None,
+    });
+    match f.kind {
+        FindingKind::EarlyBraking => match braking {
+            Some(m) => format!("{id}: brake {m:.0} metres later"),
+            None => format!("{id}: brake later"),
+        },
+        FindingKind::MinSpeed => format!("{id}: carry more speed"),
+        FindingKind::LateThrottle => format!("{id}: throttle earlier"),
+        FindingKind::OffTrack => format!("{id}: keep it on the track"),
+        FindingKind::Coasting => format!("{id}: no coasting"),
+        FindingKind::BrakePressure => format!("{id}: brake harder"),
+        FindingKind::LateBraking => format!("{id}: brake at your marker"),
+        FindingKind::Entry => format!("{id}: clean entry"),
+        _ => format!("{id}: focus on the exit"),
+    }
+}

@@ -1,0 +1,79 @@
+//! Live mode fed sample by sample.
+
+use pitbox_coach::synth::{Fault, SynthTrack, stream};
+use pitbox_coach::{LiveCoach, LiveConfig, LiveEvent};
+use pitbox_model::Priority;
+
+#[test]
+fn coaching_after_each_lap_and_cues_before_the_braking_point_never_inside_never_repeated() {
+    let track = SynthTrack::club();
+    let clean = track.lap(&[]);
+    let early = track.lap(&[Fault::EarlyBrake { corner: 2, metres: 15.0 }]);
+    let off = track.lap(&[Fault::OffTrack { corner: 4, metres: 40.0, kmh: 15.0 }]);
+    let laps = vec![clean.clone(), early.clone(), early.clone(), early.clone(), early, off, clean];
+    let s = stream(&laps, 60.0, 1, 2.0, 2.0, 0.21);
+    let cfg = LiveConfig { driver_id: Some("drv-1".into()), ..LiveConfig::default() };
+    let mut coach = LiveCoach::new(cfg.clone());
+    let mut coaching = Vec::new();
+    let mut cues = Vec::new();
+    for x in &s.samples {
+        for e in coach.push(x) {
+            match e {
+                LiveEvent::Coaching(c) => coaching.push(*c),
+                LiveEvent::Cue(c) => cues.push(c),
+            }
+        }
+    }
+    // One message per completed lap.
+    assert_eq!(coaching.len(), laps.len(), "{coaching:#?}");
+    for c in &coaching {
+        pitbox_model::validate::validate(c, "").expect("valid ai_coaching");
+        assert_eq!(c.driver_id.as_deref(), Some("drv-1"));
+    }
+    assert!(coaching[0].feedback.contains("Reference lap set"), "{}", coaching[0].feedback);
+    assert_eq!(coaching[1].lap, Some(2));
+    assert!(coaching[1].feedback.contains("T3: braking 15 m earlier"), "{}", coaching[1].feedback);
+    assert_eq!(coaching[1].priority, Priority::High, "0.66 s at stake");
+    assert!(
+        coaching[5].feedback.contains("T5") && coaching[5].feedback.contains("invalid"),
+        "{}",
+        coaching[5].feedback
+    );
+    assert_eq!(coaching[5].priority, Priority::High);
+    assert_eq!(coaching[6].priority, Priority::Low, "{}", coaching[6].feedback);
+
+    // Cues: only for T3 (laps 3–6 after the early-braking laps) and T5 (lap 7 after the
+    // excursion); between min_lead and lead before the reference braking point.
+    let reference = coach.reference().expect("reference");
+    let t3 = reference.corners.corners.iter().find(|c| c.id == "T3").expect("T3");
+    assert!(!cues.is_empty());
+    for c in &cues {
+        assert!(c.before_braking_m <= cfg.lead_m && c.before_braking_m >= cfg.min_lead_m, "{c:?}");
+        let corner = reference.corners.corners.iter().find(|x| x.id == c.corner).expect("corner");
+        assert!(!(c.at_m >= corner.entry_m && c.at_m <= corner.exit_m), "inside: {c:?}");
+        assert!(c.at_m < corner.entry_m);
+    }
+    let t3_laps: Vec<i32> = cues.iter().filter(|c| c.corner == "T3").map(|c| c.lap).collect();
+    assert_eq!(t3_laps, vec![3, 5], "same words not on consecutive laps: {cues:#?}");
+    assert!(
+        cues.iter().filter(|c| c.corner == "T3").all(|c| c.text == "T3: brake 15 metres later" && c.at_m < t3.entry_m)
+    );
+    let t5: Vec<i32> = cues.iter().filter(|c| c.corner == "T5").map(|c| c.lap).collect();
+    assert_eq!(t5, vec![7]);
+    assert_eq!(cues.len(), 3, "{cues:#?}");
+}
+
+#[test]
+fn blank_rows_and_gaps_do_not_panic_or_invent_laps() {
+    let track = SynthTrack::club();
+    let clean = track.lap(&[]);
+    let mut s = stream(&[clean.clone(), clean], 60.0, 1, 2.0, 2.0, 0.5).samples;
+    // A reset mid-lap.
+    let mid = s.len() / 3;
+    s[mid].blank = true;
+    s[mid + 1].lap_pct = f64::NAN;
+    let mut coach = LiveCoach::new(LiveConfig::default());
+    let n: usize = s.iter().map(|x| coach.push(x).len()).sum();
+    // The lap with the reset is incomplete; the second lap completes and becomes the reference.
+    assert_eq!(n, 1);
+}
