@@ -71,12 +71,7 @@ pub fn run(args: IbtArgs) -> anyhow::Result<()> {
     match args.command {
         IbtCommand::Info { file, json } => info(&file, json, &mut stdout.lock()),
         IbtCommand::Laps { file, json } => laps(&file, json, &mut stdout.lock()),
-        IbtCommand::Export {
-            file,
-            channels,
-            format,
-            output,
-        } => export(&file, &channels, format, output.as_deref()),
+        IbtCommand::Export { file, channels, format, output } => export(&file, &channels, format, output.as_deref()),
         IbtCommand::DumpLive { once, file } => dump_live(once, file.as_deref(), &mut stdout.lock()),
     }
 }
@@ -125,7 +120,14 @@ pub fn info(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<()> 
     writeln!(
         out,
         "header      ver {}  status {}  tickRate {} Hz  vars {}  bufLen {}  sessionInfo {} bytes at {} (update {})",
-        h.ver, h.status, h.tick_rate, h.num_vars, h.buf_len, h.session_info_len, h.session_info_offset, h.session_info_update
+        h.ver,
+        h.status,
+        h.tick_rate,
+        h.num_vars,
+        h.buf_len,
+        h.session_info_len,
+        h.session_info_offset,
+        h.session_info_update
     )?;
     writeln!(
         out,
@@ -188,11 +190,8 @@ pub fn info(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<()> 
                     se.session_time
                 )?;
             }
-            let sec: Vec<String> = s
-                .sectors
-                .iter()
-                .map(|x| format!("{}@{:.3}", x.sector_num, x.sector_start_pct))
-                .collect();
+            let sec: Vec<String> =
+                s.sectors.iter().map(|x| format!("{}@{:.3}", x.sector_num, x.sector_start_pct)).collect();
             writeln!(out, "sectors     {}", sec.join(" "))?;
         }
         Err(e) => writeln!(out, "session     cannot parse session info: {e}")?,
@@ -336,10 +335,7 @@ pub fn export_to(
             }
         }
         ExportFormat::Jsonl => {
-            let keys: Vec<String> = vars
-                .iter()
-                .map(|v| serde_json::to_string(&v.name))
-                .collect::<Result<_, _>>()?;
+            let keys: Vec<String> = vars.iter().map(|v| serde_json::to_string(&v.name)).collect::<Result<_, _>>()?;
             for (k, row) in f.rows().enumerate() {
                 out.write_all(b"{")?;
                 for (j, (v, key)) in vars.iter().zip(&keys).enumerate() {
@@ -410,13 +406,7 @@ pub fn export(file: &Path, channels: &[String], format: ExportFormat, output: Op
 
 fn print_live(r: &LiveReader<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
     let row = r.row();
-    writeln!(
-        out,
-        "tick {} (buffer {}), connected {}",
-        r.tick().unwrap_or(-1),
-        r.buffer_index(),
-        r.is_connected()
-    )?;
+    writeln!(out, "tick {} (buffer {}), connected {}", r.tick().unwrap_or(-1), r.buffer_index(), r.is_connected())?;
     if let Some(s) = r.session_info() {
         writeln!(
             out,
@@ -426,10 +416,7 @@ fn print_live(r: &LiveReader<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
         )?;
     }
     for v in r.layout().vars() {
-        let vals: Vec<String> = (0..v.count)
-            .filter_map(|i| v.value(row, i))
-            .map(|x| x.to_string())
-            .collect();
+        let vals: Vec<String> = (0..v.count).filter_map(|i| v.value(row, i)).map(|x| x.to_string()).collect();
         let shown = if v.count > 1 { format!("[{}]", vals.join(", ")) } else { vals.join("") };
         writeln!(out, "{:<32} {} {}", v.name, shown, v.unit)?;
     }
@@ -481,7 +468,8 @@ pub fn dump_live(once: bool, file: Option<&Path>, out: &mut dyn Write) -> anyhow
         let f = std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
         // SAFETY: read-only map; accessed only through bounds-checked volatile copies.
         let map = unsafe { memmap2::Mmap::map(&f) }.with_context(|| format!("cannot map {}", p.display()))?;
-        let r = LiveReader::new(SharedMem::from_bytes(&map)).with_context(|| format!("{} is not a live-memory dump", p.display()))?;
+        let r = LiveReader::new(SharedMem::from_bytes(&map))
+            .with_context(|| format!("{} is not a live-memory dump", p.display()))?;
         return live_loop(r, once, out, &|| std::thread::sleep(Duration::from_millis(16)));
     }
     #[cfg(windows)]

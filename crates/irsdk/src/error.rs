@@ -8,45 +8,22 @@ use std::path::PathBuf;
 pub enum IrsdkError {
     /// The data is shorter than a fixed-size structure that must be there.
     #[error("{what} needs {needed} bytes at offset {offset}, but the data is only {len} bytes long")]
-    TooShort {
-        what: &'static str,
-        offset: usize,
-        needed: usize,
-        len: usize,
-    },
+    TooShort { what: &'static str, offset: usize, needed: usize, len: usize },
     /// A header field holds a value outside what the format allows.
     #[error("header field {field} = {value} is invalid: {reason}")]
-    BadField {
-        field: &'static str,
-        value: i64,
-        reason: String,
-    },
+    BadField { field: &'static str, value: i64, reason: String },
     /// A region described by the header (offset + length) does not fit the data.
     #[error("{what} at offset {offset} with length {length} ends at {end}, past the end of the data ({len} bytes)")]
-    OutOfBounds {
-        what: String,
-        offset: i64,
-        length: i64,
-        end: i64,
-        len: usize,
-    },
+    OutOfBounds { what: String, offset: i64, length: i64, end: i64, len: usize },
     /// A variable header is inconsistent (bad type, count, or it does not fit the row).
     #[error("variable #{index} ({name:?}): {reason}")]
-    BadVar {
-        index: usize,
-        name: String,
-        reason: String,
-    },
+    BadVar { index: usize, name: String, reason: String },
     /// No variable of that name exists.
     #[error("no variable named {0:?}")]
     NoSuchVar(String),
     /// The variable exists but its type or count does not fit the requested access.
     #[error("variable {name:?} is {found} but was requested as {requested}")]
-    TypeMismatch {
-        name: String,
-        found: String,
-        requested: String,
-    },
+    TypeMismatch { name: String, found: String, requested: String },
     /// The session-info text could not be parsed.
     #[error("session info line {line}: {reason}")]
     Yaml { line: usize, reason: String },

@@ -82,22 +82,13 @@ impl Header {
     /// Parses the first 112 bytes of `data` (no validation beyond the length).
     pub fn parse(data: &[u8]) -> Result<Header> {
         if data.len() < HEADER_LEN {
-            return Err(IrsdkError::TooShort {
-                what: "irsdk_header",
-                offset: 0,
-                needed: HEADER_LEN,
-                len: data.len(),
-            });
+            return Err(IrsdkError::TooShort { what: "irsdk_header", offset: 0, needed: HEADER_LEN, len: data.len() });
         }
         let i = |n: usize| i32_at(data, n * 4);
         let mut var_buf = [VarBuf::default(); MAX_BUFS];
         for (k, vb) in var_buf.iter_mut().enumerate() {
             let base = 12 + k * 4;
-            *vb = VarBuf {
-                tick_count: i(base),
-                buf_offset: i(base + 1),
-                pad: [i(base + 2), i(base + 3)],
-            };
+            *vb = VarBuf { tick_count: i(base), buf_offset: i(base + 1), pad: [i(base + 2), i(base + 3)] };
         }
         Ok(Header {
             ver: i(0),
@@ -154,11 +145,7 @@ impl Header {
 
     /// Index of the slot with the highest tick count (the newest row), if any.
     pub fn latest_buf(&self) -> Option<usize> {
-        self.active_bufs()
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, b)| b.tick_count)
-            .map(|(i, _)| i)
+        self.active_bufs().iter().enumerate().max_by_key(|(_, b)| b.tick_count).map(|(i, _)| i)
     }
 }
 
@@ -226,12 +213,7 @@ pub fn unix_to_iso_utc(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 impl DiskHeader {

@@ -79,10 +79,7 @@ impl IbtFile {
     /// Opens and memory-maps `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<IbtFile> {
         let path = path.as_ref();
-        let io = |source| IrsdkError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| IrsdkError::Io { path: path.to_path_buf(), source };
         let file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         if len == 0 {
@@ -122,20 +119,12 @@ impl IbtFile {
         let avail = bytes.len() - rows_start;
         let rows = avail / buf_len;
         let trailing = avail % buf_len;
-        let truncated = (i64::from(disk.session_record_count) != rows as i64 || trailing != 0)
-            .then_some(Truncation {
-                declared_records: disk.session_record_count.into(),
-                whole_records: rows,
-                trailing_bytes: trailing,
-            });
-        Ok(IbtFile {
-            data,
-            layout,
-            disk,
-            rows_start,
-            rows,
-            truncated,
-        })
+        let truncated = (i64::from(disk.session_record_count) != rows as i64 || trailing != 0).then_some(Truncation {
+            declared_records: disk.session_record_count.into(),
+            whole_records: rows,
+            trailing_bytes: trailing,
+        });
+        Ok(IbtFile { data, layout, disk, rows_start, rows, truncated })
     }
 
     /// The whole file.
@@ -178,10 +167,7 @@ impl IbtFile {
     /// Record `i` (exactly `bufLen` bytes).
     pub fn row(&self, i: usize) -> Result<&[u8]> {
         if i >= self.rows {
-            return Err(IrsdkError::RowOutOfRange {
-                index: i,
-                rows: self.rows,
-            });
+            return Err(IrsdkError::RowOutOfRange { index: i, rows: self.rows });
         }
         let bl = self.layout.buf_len();
         let start = self.rows_start + i * bl;

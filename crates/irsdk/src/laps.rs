@@ -111,10 +111,7 @@ impl LapColumns {
     }
 
     fn len(&self) -> usize {
-        self.session_time
-            .len()
-            .min(self.lap.len())
-            .min(self.lap_dist_pct.len())
+        self.session_time.len().min(self.lap.len()).min(self.lap_dist_pct.len())
     }
 }
 
@@ -149,19 +146,16 @@ pub fn lap_changes(cols: &LapColumns) -> Vec<LapChange> {
             let next = changes.get(k + 1).copied().unwrap_or(n);
             let last = cols.lap_last_lap_time.as_ref();
             let before = last.and_then(|v| v.get(i - 1).copied());
-            let settled = last.zip(before).and_then(|(v, b)| {
-                (i..next.min(v.len())).find(|&j| v[j].to_bits() != b.to_bits()).map(|j| (j, v[j]))
-            });
+            let settled = last
+                .zip(before)
+                .and_then(|(v, b)| (i..next.min(v.len())).find(|&j| v[j].to_bits() != b.to_bits()).map(|j| (j, v[j])));
             let is_step = cols.lap[i].checked_sub(cols.lap[i - 1]) == Some(1);
             LapChange {
                 index: i,
                 lap_from: cols.lap[i - 1],
                 lap_to: cols.lap[i],
                 session_time: cols.session_time[i],
-                lap_current_lap_time_before: cols
-                    .lap_current_lap_time
-                    .as_ref()
-                    .and_then(|v| v.get(i - 1).copied()),
+                lap_current_lap_time_before: cols.lap_current_lap_time.as_ref().and_then(|v| v.get(i - 1).copied()),
                 lap_last_lap_time_before: before,
                 lap_last_lap_time_settled: settled.map(|s| s.1),
                 lap_last_lap_time_settled_index: settled.map(|s| s.0),

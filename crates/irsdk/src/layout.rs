@@ -26,23 +26,13 @@ pub enum BufferCheck {
 }
 
 fn bad(field: &'static str, value: i64, reason: impl Into<String>) -> IrsdkError {
-    IrsdkError::BadField {
-        field,
-        value,
-        reason: reason.into(),
-    }
+    IrsdkError::BadField { field, value, reason: reason.into() }
 }
 
 fn region(what: impl Into<String>, offset: i32, length: i64, len: usize) -> Result<(usize, usize)> {
     let end = offset as i64 + length;
     if offset < 0 || length < 0 || end > len as i64 {
-        return Err(IrsdkError::OutOfBounds {
-            what: what.into(),
-            offset: offset as i64,
-            length,
-            end,
-            len,
-        });
+        return Err(IrsdkError::OutOfBounds { what: what.into(), offset: offset as i64, length, end, len });
     }
     Ok((offset as usize, end as usize))
 }
@@ -50,11 +40,7 @@ fn region(what: impl Into<String>, offset: i32, length: i64, len: usize) -> Resu
 /// Validates the header fields against a data length of `len` bytes.
 pub fn validate_header(h: &Header, len: usize, check: BufferCheck) -> Result<()> {
     if !(1..=MAX_VERSION).contains(&h.ver) {
-        return Err(bad(
-            "ver",
-            h.ver.into(),
-            format!("expected 1..={MAX_VERSION} (not an iRacing telemetry file?)"),
-        ));
+        return Err(bad("ver", h.ver.into(), format!("expected 1..={MAX_VERSION} (not an iRacing telemetry file?)")));
     }
     if !(1..=MAX_TICK_RATE).contains(&h.tick_rate) {
         return Err(bad("tickRate", h.tick_rate.into(), format!("expected 1..={MAX_TICK_RATE}")));
@@ -127,11 +113,7 @@ impl Layout {
             index.entry(v.name.clone()).or_insert(i);
             vars.push(v);
         }
-        Ok(Layout {
-            header,
-            vars,
-            index,
-        })
+        Ok(Layout { header, vars, index })
     }
 
     /// Parses a whole SDK image (file or memory dump) held in `data`.
@@ -152,19 +134,12 @@ impl Layout {
                 return Err(IrsdkError::BadVar {
                     index: i,
                     name: v.name.clone(),
-                    reason: format!(
-                        "ends at {}, past the row length bufLen = {buf_len}",
-                        v.offset + v.byte_len()
-                    ),
+                    reason: format!("ends at {}, past the row length bufLen = {buf_len}", v.offset + v.byte_len()),
                 });
             }
             index.entry(v.name.clone()).or_insert(i);
         }
-        Ok(Layout {
-            header,
-            vars,
-            index,
-        })
+        Ok(Layout { header, vars, index })
     }
 
     /// The header as read.
@@ -194,9 +169,7 @@ impl Layout {
 
     /// A typed handle for `name`, checking that the SDK type fits `T`.
     pub fn handle<T: VarValue>(&self, name: &str) -> Result<VarHandle<T>> {
-        let i = self
-            .index_of(name)
-            .ok_or_else(|| IrsdkError::NoSuchVar(name.to_string()))?;
+        let i = self.index_of(name).ok_or_else(|| IrsdkError::NoSuchVar(name.to_string()))?;
         handle_for(&self.vars[i], i)
     }
 

@@ -49,12 +49,7 @@ unsafe impl Sync for SharedMem<'_> {}
 impl<'a> SharedMem<'a> {
     /// Memory nobody writes while it is borrowed (a dump read into memory or mapped).
     pub fn from_bytes(bytes: &'a [u8]) -> SharedMem<'a> {
-        SharedMem {
-            ptr: bytes.as_ptr(),
-            len: bytes.len(),
-            backing: Backing::Volatile,
-            _life: PhantomData,
-        }
+        SharedMem { ptr: bytes.as_ptr(), len: bytes.len(), backing: Backing::Volatile, _life: PhantomData }
     }
 
     /// Memory shared with writers in this process.
@@ -72,12 +67,7 @@ impl<'a> SharedMem<'a> {
     /// # Safety
     /// `ptr..ptr+len` must stay mapped and readable for `'a`. Other processes may write it.
     pub unsafe fn from_raw(ptr: *const u8, len: usize) -> SharedMem<'a> {
-        SharedMem {
-            ptr,
-            len,
-            backing: Backing::Volatile,
-            _life: PhantomData,
-        }
+        SharedMem { ptr, len, backing: Backing::Volatile, _life: PhantomData }
     }
 
     /// Length in bytes.
@@ -280,10 +270,10 @@ impl<'a> LiveReader<'a> {
 
     fn load(mem: &SharedMem<'_>) -> Result<(Layout, i32, String)> {
         let h = mem.header()?;
+        validate_header(&h, mem.len(), BufferCheck::Live)?;
         if h.status & STATUS_CONNECTED == 0 {
             return Err(IrsdkError::NotConnected(format!("status = {} (connected bit clear)", h.status)));
         }
-        validate_header(&h, mem.len(), BufferCheck::Live)?;
         let mut vars = vec![0u8; h.num_vars as usize * VAR_HEADER_LEN];
         mem.copy_to(h.var_header_offset as usize, &mut vars);
         let layout = Layout::new(h, &vars, mem.len(), BufferCheck::Live)?;
@@ -418,9 +408,7 @@ impl<'a> LiveReader<'a> {
             }
             self.stats.torn_retries += 1;
         }
-        Err(IrsdkError::TornRead {
-            attempts: self.max_attempts.max(1),
-        })
+        Err(IrsdkError::TornRead { attempts: self.max_attempts.max(1) })
     }
 
     /// One step of a polling loop: disconnected, unchanged, or a new row (and session update).
@@ -429,19 +417,12 @@ impl<'a> LiveReader<'a> {
             return Ok(Poll::Disconnected);
         }
         let session_changed = self.check_session_update()?;
-        let newest = self
-            .mem
-            .header()
-            .ok()
-            .and_then(|h| h.latest_buf().map(|i| h.var_buf[i].tick_count));
+        let newest = self.mem.header().ok().and_then(|h| h.latest_buf().map(|i| h.var_buf[i].tick_count));
         if newest.is_some() && newest == self.tick && !session_changed {
             return Ok(Poll::Unchanged);
         }
         match self.read_row() {
-            Ok(_) => Ok(Poll::NewRow {
-                tick: self.tick.unwrap_or(0),
-                session_changed,
-            }),
+            Ok(_) => Ok(Poll::NewRow { tick: self.tick.unwrap_or(0), session_changed }),
             Err(IrsdkError::NotConnected(_)) => Ok(Poll::Disconnected),
             Err(e) => Err(e),
         }
@@ -456,9 +437,7 @@ pub struct SharedBuffer {
 impl SharedBuffer {
     /// A zeroed buffer of at least `len` bytes.
     pub fn new(len: usize) -> SharedBuffer {
-        SharedBuffer {
-            words: (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect(),
-        }
+        SharedBuffer { words: (0..len.div_ceil(8)).map(|_| AtomicU64::new(0)).collect() }
     }
 
     /// The region, for readers and writers.
@@ -528,11 +507,7 @@ impl<'a> LiveWriter<'a> {
             mem.store(vh + i * VAR_HEADER_LEN, &v.to_bytes());
         }
         mem.store(0, &header.to_bytes());
-        Ok(LiveWriter {
-            mem,
-            header,
-            next_tick: 0,
-        })
+        Ok(LiveWriter { mem, header, next_tick: 0 })
     }
 
     /// The header as laid out.
@@ -544,16 +519,12 @@ impl<'a> LiveWriter<'a> {
     /// `sessionInfoUpdate`.
     pub fn set_session_info(&mut self, text: &str) {
         let cap = self.header.session_info_len as usize;
-        let mut b: Vec<u8> = text
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .take(cap.saturating_sub(1))
-            .collect();
+        let mut b: Vec<u8> =
+            text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).take(cap.saturating_sub(1)).collect();
         b.resize(cap, 0);
         self.mem.store(HEADER_LEN, &b);
         self.header.session_info_update = self.header.session_info_update.wrapping_add(1);
-        self.mem
-            .store_i32(12, self.header.session_info_update, Ordering::Release);
+        self.mem.store_i32(12, self.header.session_info_update, Ordering::Release);
     }
 
     /// Sets or clears the connected bit.
@@ -566,22 +537,15 @@ impl<'a> LiveWriter<'a> {
     /// Seqlock: the buffer's tick is invalidated before the data changes and set after.
     pub fn write_row(&mut self, row: &[u8]) -> Result<i32> {
         if row.len() != self.header.buf_len as usize {
-            return Err(IrsdkError::Write(format!(
-                "row is {} bytes, bufLen is {}",
-                row.len(),
-                self.header.buf_len
-            )));
+            return Err(IrsdkError::Write(format!("row is {} bytes, bufLen is {}", row.len(), self.header.buf_len)));
         }
         let n = self.header.num_buf as usize;
-        let slot = (0..n)
-            .min_by_key(|&i| self.header.var_buf[i].tick_count)
-            .unwrap_or(0);
+        let slot = (0..n).min_by_key(|&i| self.header.var_buf[i].tick_count).unwrap_or(0);
         let tick = self.next_tick;
         self.next_tick = self.next_tick.wrapping_add(1) & i32::MAX;
         self.mem.store_i32(tick_off(slot), -1, Ordering::Relaxed);
         fence(Ordering::Release);
-        self.mem
-            .store(self.header.var_buf[slot].buf_offset as usize, row);
+        self.mem.store(self.header.var_buf[slot].buf_offset as usize, row);
         self.mem.store_i32(tick_off(slot), tick, Ordering::Release);
         self.header.var_buf[slot].tick_count = tick;
         Ok(tick)
@@ -595,8 +559,8 @@ pub mod windows {
     use crate::error::{IrsdkError, Result};
     use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, WAIT_OBJECT_0};
     use windows_sys::Win32::System::Memory::{
-        FILE_MAP_READ, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile,
-        OpenFileMappingW, UnmapViewOfFile, VirtualQuery,
+        FILE_MAP_READ, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile, OpenFileMappingW,
+        UnmapViewOfFile, VirtualQuery,
     };
     use windows_sys::Win32::System::Threading::{OpenEventW, SYNCHRONIZATION_SYNCHRONIZE, WaitForSingleObject};
 

@@ -144,19 +144,13 @@ pub struct Sector {
 }
 
 fn text(n: &Node, key: &str) -> Option<String> {
-    n.get(key)
-        .and_then(Node::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    n.get(key).and_then(Node::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// Leading number of a value such as `5.7938 km`, `10800.0000 sec`, `1.000 %`.
 fn leading_f64(s: &str) -> Option<f64> {
     let s = s.trim();
-    let end = s
-        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
-        .unwrap_or(s.len());
+    let end = s.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))).unwrap_or(s.len());
     s[..end].parse().ok().filter(|v: &f64| v.is_finite())
 }
 
@@ -183,9 +177,7 @@ fn flag(n: &Node, key: &str) -> bool {
 /// Parses a track length such as `4.28 km`, `2.50 mi` or `5793.8 m` to kilometres.
 pub fn parse_length_km(s: &str) -> Option<f64> {
     let v = leading_f64(s)?;
-    let unit = s.trim().trim_start_matches(|c: char| {
-        c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')
-    });
+    let unit = s.trim().trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
     match unit.trim() {
         "km" | "" => Some(v),
         "mi" => Some(v * 1.609_344),
@@ -295,21 +287,11 @@ impl SessionInfo {
             .unwrap_or_default()
             .iter()
             .filter_map(|e| {
-                Some(Sector {
-                    sector_num: int32(e, "SectorNum")?,
-                    sector_start_pct: float(e, "SectorStartPct")?,
-                })
+                Some(Sector { sector_num: int32(e, "SectorNum")?, sector_start_pct: float(e, "SectorStartPct")? })
             })
             .collect();
         sectors.sort_by(|a, b| a.sector_start_pct.total_cmp(&b.sector_start_pct));
-        SessionInfo {
-            weekend,
-            driver,
-            sessions,
-            current_session_num: int32(&s, "CurrentSessionNum"),
-            sectors,
-            raw,
-        }
+        SessionInfo { weekend, driver, sessions, current_session_num: int32(&s, "CurrentSessionNum"), sectors, raw }
     }
 
     /// The sector number containing lap fraction `pct` (0–1), from `SplitTimeInfo`.
@@ -323,12 +305,7 @@ pub fn sector_at(sectors: &[Sector], pct: f64) -> Option<i32> {
     if !pct.is_finite() {
         return None;
     }
-    sectors
-        .iter()
-        .rev()
-        .find(|s| s.sector_start_pct <= pct)
-        .or(sectors.first())
-        .map(|s| s.sector_num)
+    sectors.iter().rev().find(|s| s.sector_start_pct <= pct).or(sectors.first()).map(|s| s.sector_num)
 }
 
 #[cfg(test)]

@@ -154,14 +154,9 @@ impl VarHeader {
         let mut raw_unit = [0u8; MAX_STRING];
         raw_unit.copy_from_slice(&bytes[112..144]);
         let name = latin1(&raw_name);
-        let bad = |reason: String| IrsdkError::BadVar {
-            index,
-            name: name.clone(),
-            reason,
-        };
+        let bad = |reason: String| IrsdkError::BadVar { index, name: name.clone(), reason };
         let raw_ty = i(0);
-        let ty = VarType::from_i32(raw_ty)
-            .ok_or_else(|| bad(format!("type = {raw_ty}, expected 0..=5")))?;
+        let ty = VarType::from_i32(raw_ty).ok_or_else(|| bad(format!("type = {raw_ty}, expected 0..=5")))?;
         let raw_offset = i(4);
         let raw_count = i(8);
         if raw_offset < 0 {
@@ -461,12 +456,7 @@ pub(crate) fn handle_for<T: VarValue>(var: &VarHeader, index: usize) -> Result<V
             requested: T::DESCRIPTION.to_string(),
         });
     }
-    Ok(VarHandle {
-        index,
-        offset: var.offset,
-        count: var.count,
-        _t: PhantomData,
-    })
+    Ok(VarHandle { index, offset: var.offset, count: var.count, _t: PhantomData })
 }
 
 #[cfg(test)]

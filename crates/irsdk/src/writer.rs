@@ -26,11 +26,7 @@ pub fn write_prefix(
     session_info: &[u8],
 ) -> Result<Vec<u8>> {
     if header.num_vars as usize != vars.len() {
-        return Err(werr(format!(
-            "header numVars = {} but {} var headers given",
-            header.num_vars,
-            vars.len()
-        )));
+        return Err(werr(format!("header numVars = {} but {} var headers given", header.num_vars, vars.len())));
     }
     if header.session_info_len as usize != session_info.len() {
         return Err(werr(format!(
@@ -56,10 +52,7 @@ pub fn write_prefix(
     let prefix_len = rows_at as usize;
     for (i, a) in regions.iter().enumerate() {
         if a.2 > prefix_len {
-            return Err(werr(format!(
-                "{} ends at {} past the first record at {prefix_len}",
-                a.0, a.2
-            )));
+            return Err(werr(format!("{} ends at {} past the first record at {prefix_len}", a.0, a.2)));
         }
         for b in &regions[i + 1..] {
             if a.1 < b.2 && b.1 < a.2 {
@@ -129,12 +122,9 @@ impl<W: Write + Seek> IbtWriter<W> {
         session_info: &str,
         start_date: i64,
     ) -> Result<Self> {
-        let mut si: Vec<u8> = session_info
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect();
+        let mut si: Vec<u8> = session_info.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
         si.push(0);
-        while si.len() % 4 != 0 {
+        while !si.len().is_multiple_of(4) {
             si.push(0);
         }
         let vh_at = HEADER_LEN + DISK_HEADER_LEN;
@@ -157,10 +147,7 @@ impl<W: Write + Seek> IbtWriter<W> {
         };
         header.var_buf[0].buf_offset = fits(rows_at)?;
         crate::layout::validate_header(&header, rows_at, crate::layout::BufferCheck::File)?;
-        let disk = DiskHeader {
-            session_start_date: start_date,
-            ..DiskHeader::default()
-        };
+        let disk = DiskHeader { session_start_date: start_date, ..DiskHeader::default() };
         let prefix = write_prefix(&header, Some(&disk), &vars, &si)?;
         let layout = Layout::from_vars(header, vars)?;
         out.write_all(&prefix).map_err(|e| werr(e.to_string()))?;
@@ -190,11 +177,7 @@ impl<W: Write + Seek> IbtWriter<W> {
     /// Appends one record (exactly `bufLen` bytes).
     pub fn write_row(&mut self, row: &[u8]) -> Result<()> {
         if row.len() != self.layout.buf_len() {
-            return Err(werr(format!(
-                "record is {} bytes, bufLen is {}",
-                row.len(),
-                self.layout.buf_len()
-            )));
+            return Err(werr(format!("record is {} bytes, bufLen is {}", row.len(), self.layout.buf_len())));
         }
         if let Some(h) = self.session_time {
             let t = h.get(row);
@@ -210,10 +193,7 @@ impl<W: Write + Seek> IbtWriter<W> {
             self.laps.insert(h.get(row));
         }
         self.out.write_all(row).map_err(|e| werr(e.to_string()))?;
-        self.records = self
-            .records
-            .checked_add(1)
-            .ok_or_else(|| werr("more than i32::MAX records"))?;
+        self.records = self.records.checked_add(1).ok_or_else(|| werr("more than i32::MAX records"))?;
         Ok(())
     }
 

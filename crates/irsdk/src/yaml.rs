@@ -86,9 +86,7 @@ impl Node {
             Node::Null => serde_json::Value::Null,
             Node::Scalar(s) => serde_json::Value::String(s.clone()),
             Node::Seq(s) => serde_json::Value::Array(s.iter().map(Node::to_json).collect()),
-            Node::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Node::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
         }
     }
 }
@@ -110,11 +108,7 @@ pub fn parse(text: &str) -> Result<Node> {
         if trimmed.is_empty() || trimmed == "---" || trimmed == "..." {
             continue;
         }
-        lines.push(Line {
-            no: i + 1,
-            indent: raw.len() - body.len(),
-            text: trimmed,
-        });
+        lines.push(Line { no: i + 1, indent: raw.len() - body.len(), text: trimmed });
     }
     if lines.is_empty() {
         return Ok(Node::Map(Vec::new()));
@@ -125,10 +119,7 @@ pub fn parse(text: &str) -> Result<Node> {
     if let Some(l) = p.lines.get(p.pos) {
         return Err(IrsdkError::Yaml {
             line: l.no,
-            reason: format!(
-                "indentation {} is less than the document's first line ({indent})",
-                l.indent
-            ),
+            reason: format!("indentation {} is less than the document's first line ({indent})", l.indent),
         });
     }
     Ok(root)
@@ -184,10 +175,7 @@ fn scalar(v: &str) -> String {
 
 impl<'a> Parser<'a> {
     fn err(&self, line: usize, reason: impl Into<String>) -> IrsdkError {
-        IrsdkError::Yaml {
-            line,
-            reason: reason.into(),
-        }
+        IrsdkError::Yaml { line, reason: reason.into() }
     }
 
     /// A block (mapping or sequence) whose lines sit at `indent`.
@@ -233,10 +221,9 @@ impl<'a> Parser<'a> {
                         continue;
                     }
                     _ => {
-                        return Err(self.err(
-                            l.no,
-                            format!("unexpected indentation {} (block is at {indent})", l.indent),
-                        ));
+                        return Err(
+                            self.err(l.no, format!("unexpected indentation {} (block is at {indent})", l.indent))
+                        );
                     }
                 }
             }
@@ -250,11 +237,7 @@ impl<'a> Parser<'a> {
                 }
                 return Err(self.err(l.no, format!("expected `Key: value`, found {:?}", l.text)));
             };
-            let node = if value.is_empty() {
-                self.nested(indent, depth)?
-            } else {
-                Node::Scalar(scalar(value))
-            };
+            let node = if value.is_empty() { self.nested(indent, depth)? } else { Node::Scalar(scalar(value)) };
             entries.push((key.trim().to_string(), node));
         }
         Ok(Node::Map(entries))
@@ -265,10 +248,9 @@ impl<'a> Parser<'a> {
         while let Some(l) = self.lines.get(self.pos).cloned() {
             if l.indent != indent || !is_item(l.text) {
                 if l.indent > indent {
-                    return Err(self.err(
-                        l.no,
-                        format!("unexpected indentation {} in a sequence at {indent}", l.indent),
-                    ));
+                    return Err(
+                        self.err(l.no, format!("unexpected indentation {} in a sequence at {indent}", l.indent))
+                    );
                 }
                 break;
             }
@@ -281,11 +263,7 @@ impl<'a> Parser<'a> {
             // `- Key: value` opens a mapping whose keys sit at the column after the dash.
             let col = indent + (l.text.len() - rest.len());
             if split_key(rest).is_some() || is_item(rest) {
-                self.lines[self.pos] = Line {
-                    no: l.no,
-                    indent: col,
-                    text: rest,
-                };
+                self.lines[self.pos] = Line { no: l.no, indent: col, text: rest };
                 items.push(self.block(col, depth + 1)?);
             } else {
                 self.pos += 1;
@@ -307,10 +285,7 @@ mod tests {
         assert_eq!(n.path("WeekendInfo.TrackName").unwrap().as_str(), Some("monza full"));
         assert_eq!(n.path("WeekendInfo.TrackConfigName"), Some(&Node::Null));
         assert_eq!(n.path("WeekendInfo.Opts.A").unwrap().as_str(), Some("1"));
-        assert_eq!(
-            n.path("DriverInfo.Drivers[0].UserName").unwrap().as_str(),
-            Some("Jim #1: the 'best' @home")
-        );
+        assert_eq!(n.path("DriverInfo.Drivers[0].UserName").unwrap().as_str(), Some("Jim #1: the 'best' @home"));
         assert_eq!(n.path("DriverInfo.Drivers[0].CarNumber").unwrap().as_str(), Some("07"));
         assert_eq!(n.path("DriverInfo.Drivers[0].TeamName").unwrap().as_str(), Some("Foo: Bar"));
         assert_eq!(n.path("DriverInfo.Drivers[1].UserName").unwrap().as_str(), Some("Quoted"));

@@ -94,7 +94,13 @@ fn real_live_dump_matches_truth() {
 
 fn test_vars() -> (Vec<VarHeader>, usize) {
     // A row of 1000 identical u32 words: any mix of two rows shows as a torn row.
-    (vec![VarHeader::new("Fill", VarType::Int, 0, 1000, false, "", ""), VarHeader::new("SessionTick", VarType::Int, 4000, 1, false, "", "")], 4004)
+    (
+        vec![
+            VarHeader::new("Fill", VarType::Int, 0, 1000, false, "", ""),
+            VarHeader::new("SessionTick", VarType::Int, 4000, 1, false, "", ""),
+        ],
+        4004,
+    )
 }
 
 #[test]

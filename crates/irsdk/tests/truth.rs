@@ -107,12 +107,8 @@ fn session_facts() {
         assert_eq!(opt(&ts["carPath"]), me.car_path);
         assert_eq!(ts["carID"].as_i64(), me.car_id);
         assert_eq!(ts["numDrivers"].as_u64().unwrap() as usize, s.driver.drivers.len());
-        let types: Vec<String> = ts["sessionTypes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect();
+        let types: Vec<String> =
+            ts["sessionTypes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
         let ours: Vec<String> = s.sessions.iter().filter_map(|x| x.session_type.clone()).collect();
         assert_eq!(types, ours);
         assert!(!s.sectors.is_empty());
@@ -212,10 +208,7 @@ fn lap_changes_and_lap_times() {
             assert_eq!(opt_num(&w["lapCurrentLapTimeBefore"]), o.lap_current_lap_time_before.map(f64::from));
             assert_eq!(opt_num(&w["lapLastLapTimeBefore"]), o.lap_last_lap_time_before.map(f64::from));
             assert_eq!(opt_num(&w["lapLastLapTimeSettled"]), o.lap_last_lap_time_settled.map(f64::from));
-            assert_eq!(
-                w["lapLastLapTimeSettledIndex"].as_u64().map(|x| x as usize),
-                o.lap_last_lap_time_settled_index
-            );
+            assert_eq!(w["lapLastLapTimeSettledIndex"].as_u64().map(|x| x as usize), o.lap_last_lap_time_settled_index);
         }
         let seen: Vec<i64> = t["lapsSeen"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
         let mut ours_seen: Vec<i64> = cols.lap.iter().map(|&l| i64::from(l)).collect();
@@ -243,16 +236,13 @@ fn lap_changes_and_lap_times() {
 #[test]
 fn formula_vee_two_timed_laps() {
     let Some(dir) = ibt_dir() else { return };
-    let f = IbtFile::open(dir.join(
-        "Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt",
-    ))
+    let f = IbtFile::open(
+        dir.join("Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt"),
+    )
     .unwrap();
     let table = pitbox_irsdk::laps::file_laps(&f).unwrap();
     let kinds: Vec<_> = table.iter().map(|l| (l.lap, l.kind)).collect();
-    assert_eq!(
-        kinds,
-        vec![(0, LapKind::OutLap), (1, LapKind::Timed), (2, LapKind::Timed), (3, LapKind::Incomplete)]
-    );
+    assert_eq!(kinds, vec![(0, LapKind::OutLap), (1, LapKind::Timed), (2, LapKind::Timed), (3, LapKind::Incomplete)]);
     assert!((table[1].time.unwrap() - 25.9145).abs() < 1.0 / 60.0);
     assert!((table[2].time.unwrap() - 23.9797).abs() < 1.0 / 60.0);
 }

@@ -10,10 +10,7 @@ pub fn ibt_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIP: real iRacing data not found at {} (the tests that need it are skipped)",
-            dir.display()
-        );
+        eprintln!("SKIP: real iRacing data not found at {} (the tests that need it are skipped)", dir.display());
         None
     }
 }
