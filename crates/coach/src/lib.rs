@@ -18,6 +18,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod analysis;
+pub mod api;
 pub mod coaching;
 pub mod compare;
 pub mod corners;
@@ -30,5 +31,6 @@ pub mod synth;
 pub mod trace;
 
 pub use analysis::{AnalysisOptions, CoachError, Reference, SessionAnalysis, Stream, analyze};
+pub use api::{AnalyzeError, analyze_request};
 pub use live::{Cue, LiveCoach, LiveConfig, LiveEvent};
 pub use sample::Sample;
