@@ -68,6 +68,7 @@ export function parseLap(text: string, trackLengthM: number | null): Raw {
       const p = pick(r, 'trackPosition', 'lapDistPct');
       if (p !== null) d = p * (len ?? 1000);
     }
+    // Time since the line: the lap-time channel, else time since the lap's first sample.
     let t = pick(r, 'lapTime', 'lapCurrentLapTime', 'time');
     if (t === null) {
       const ts = typeof r.timestamp === 'string' ? Date.parse(r.timestamp) / 1000 : pick(r, 'sessionTime');
@@ -96,7 +97,7 @@ function resample(raw: Raw, grid: Float64Array): LapTrace {
     throttle: new Float64Array(n),
     brake: new Float64Array(n),
     time: new Float64Array(n),
-    lapTime: raw.t[raw.t.length - 1]! - raw.t[0]!,
+    lapTime: raw.t[raw.t.length - 1]!,
   };
   let j = 0;
   const m = raw.d.length;
@@ -110,7 +111,7 @@ function resample(raw: Raw, grid: Float64Array): LapTrace {
     out.speed[i] = lerp(raw.speed);
     out.throttle[i] = lerp(raw.throttle);
     out.brake[i] = lerp(raw.brake);
-    out.time[i] = lerp(raw.t) - raw.t[0]!;
+    out.time[i] = lerp(raw.t);
   }
   return out;
 }

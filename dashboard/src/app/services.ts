@@ -4,7 +4,8 @@
 import { AuthManager } from '../api/auth';
 import { ENDPOINTS, type ServerConfig, wsUrl } from '../api/endpoints';
 import { ProtocolClient, type ClientOptions, type ConnSnapshot } from '../protocol/client';
-import type { Channel, ClientMessage, DriverProfile } from '../protocol/types';
+import { lapTelemetryText, listLaps, listSessions } from '../api/laps';
+import type { Channel, ClientMessage, DriverProfile, TelemetryUpdate } from '../protocol/types';
 import { applyMessages, applyProfiles, createSinks, initialState, type AppState, type Sinks } from '../store/app';
 import { createStore, type Store } from '../store/store';
 
@@ -19,6 +20,27 @@ export interface Services {
   sinks: Sinks;
   send(msg: ClientMessage): 'sent' | 'queued';
   dispose(): void;
+}
+
+/** Seeds the track outline from the newest stored lap (position fixes), when the cloud has one. */
+async function seedOutline(auth: AuthManager, sinks: Sinks, disposed: () => boolean): Promise<void> {
+  try {
+    const sessions = await listSessions(auth);
+    const last = sessions[sessions.length - 1];
+    if (!last || disposed()) return;
+    const laps = await listLaps(auth, last.id);
+    const lap = laps[laps.length - 1];
+    if (!lap || disposed()) return;
+    const samples = JSON.parse(await lapTelemetryText(auth, lap.id)) as unknown;
+    if (!Array.isArray(samples) || disposed() || sinks.outline.ready()) return;
+    for (const t of samples as Array<Partial<TelemetryUpdate>>) {
+      if (typeof t.trackPosition === 'number' && typeof t.latitude === 'number' && typeof t.longitude === 'number') {
+        sinks.outline.addGps(t.trackPosition, t.latitude, t.longitude);
+      }
+    }
+  } catch {
+    /* no stored laps: the outline is learned live */
+  }
 }
 
 export function startServices(
@@ -63,6 +85,7 @@ export function startServices(
       .catch(() => {
         if (!disposed) store.setState((s) => ({ ...s, profilesAvailable: false }));
       });
+    void seedOutline(auth, sinks, () => disposed);
   } else {
     store.setState((s) => ({ ...s, profilesAvailable: false }));
   }

@@ -303,7 +303,7 @@ export class ProtocolClient {
         for (const msg of out) this.raw(msg);
         this.update({ queued: 0 });
         this.startPing();
-        break;
+        return;
       }
       case 'ping':
         this.raw({ type: 'pong', data: { id: m.data.id, timestamp: new Date(now).toISOString() } });

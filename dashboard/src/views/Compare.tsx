@@ -11,8 +11,8 @@ import { Chart } from '../components/Chart';
 
 type Load<T> = { state: 'idle' } | { state: 'loading' } | { state: 'ok'; value: T } | { state: 'unavailable'; why: string } | { state: 'error'; why: string };
 
-function why(e: unknown): Load<never> {
-  if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return { state: 'unavailable', why: 'this server has no lap storage API yet' };
+function why(e: unknown, missing = 'this server has no lap storage API yet'): Load<never> {
+  if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return { state: 'unavailable', why: missing };
   return { state: 'error', why: e instanceof Error ? e.message : String(e) };
 }
 
@@ -101,7 +101,7 @@ export function Compare() {
           const rows = cornersFrom(res.analysis);
           if (live) setCorners(rows ? { state: 'ok', value: rows } : { state: 'unavailable', why: 'the coaching engine returned no per-corner comparison' });
         } catch (e) {
-          if (live) setCorners(e instanceof SyntaxError ? { state: 'unavailable', why: 'lap telemetry is not a sample list' } : why(e));
+          if (live) setCorners(e instanceof SyntaxError ? { state: 'unavailable', why: 'lap telemetry is not a sample list' } : why(e, `the coaching engine (POST ${ENDPOINTS.coachingAnalyze}) is not on this server yet`));
         }
       })
       .catch((e) => {

@@ -25,7 +25,7 @@ function ConnectionBadgeImpl() {
   const queued = useConn((c) => c.queued);
   const lastDataAt = useApp((s) => s.lastDataAt);
   const now = useNow(500);
-  const dataAge = lastDataAt === null ? null : now - lastDataAt;
+  const dataAge = lastDataAt === null ? null : Math.max(0, now - lastDataAt);
   const stale = state === 'live' && dataAge !== null && dataAge > 5000;
   const cls = state === 'live' ? (stale ? 'warn' : 'ok') : state === 'reconnecting' || state === 'connecting' || state === 'authenticating' ? 'warn' : 'bad';
   const retryIn = nextRetryAt !== null ? Math.max(0, Math.ceil((nextRetryAt - now) / 1000)) : null;

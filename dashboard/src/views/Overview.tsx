@@ -17,7 +17,7 @@ const CarCard = memo(function CarCard({ d, now }: { d: DriverView; now: number }
   const t = d.latest;
   const position = entry?.position ?? t?.position ?? null;
   const last = entry?.lastLapTime ?? d.lastLapTime;
-  const stint = d.inCarSince !== null ? now - d.inCarSince : null;
+  const stint = d.inCarSince !== null ? Math.max(0, now - d.inCarSince) : null;
   return (
     <section className="card car" aria-label={`Car of ${d.name ?? d.id}`}>
       <h3>
@@ -71,7 +71,7 @@ const DriverRow = memo(function DriverRow({ d, now }: { d: DriverView; now: numb
   return (
     <tr className={d.inCar ? 'in-car' : undefined}>
       <th scope="row">
-        <button type="button" className="link" onClick={open} aria-label={`Live telemetry of ${d.name ?? d.id}`}>
+        <button type="button" className="link" onClick={open} title="Open live telemetry">
           {d.number !== null ? `#${d.number} ` : ''}
           {d.name ?? d.id}
         </button>

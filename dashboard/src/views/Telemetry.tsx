@@ -95,7 +95,7 @@ export function Telemetry({ driverId }: { driverId: string | null }) {
             ))}
           </select>
         </label>
-        {t && <span className="muted">sample {age(latestAt === null ? null : now - latestAt)}</span>}
+        {t && <span className="muted">sample {age(latestAt === null ? null : Math.max(0, now - latestAt))}</span>}
       </div>
       {!chosen ? (
         <p className="empty" role="status">

@@ -101,6 +101,7 @@ export function TrackMap() {
   const canvas = useRef<HTMLCanvasElement>(null);
   const dotsRef = useRef<Dot[]>([]);
   const [source, setSource] = useState(sinks.outline.source);
+  const [coverage, setCoverage] = useState(0);
 
   const teamCars = new Set(Object.values(carIdxByDriver));
   const entries: StandingsEntry[] = standings?.entries ?? [];
@@ -146,7 +147,9 @@ export function TrackMap() {
       if (!ctx) return;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       draw(ctx, w, h, sinks.outline, dotsRef.current);
-      setSource(sinks.outline.ready() ? sinks.outline.source : 'none');
+      const cov = sinks.outline.coverage();
+      setSource(cov > 0.05 ? sinks.outline.source : 'none');
+      setCoverage(Math.round(cov * 100));
     };
     raf = requestAnimationFrame(tick);
     return () => cancelAnimationFrame(raf);
@@ -172,10 +175,10 @@ export function TrackMap() {
       <p className="muted small" data-testid="outline-source">
         {session ? `${session.track.displayName} · ` : ''}
         {source === 'gps'
-          ? 'Outline from position fixes.'
+          ? `Outline from position fixes (${coverage} % of the lap seen).`
           : source === 'path'
-            ? "Outline learned from the followed driver's path (speed and yaw rate)."
-            : 'Schematic circle: the outline appears once a car has driven a full lap with position or yaw data.'}
+            ? "Outline learned from the followed driver's path (speed and yaw rate over a full lap)."
+            : 'Schematic circle: the outline appears once a car has driven with position data, or a full lap with yaw data.'}
       </p>
       <div className="map-layout">
         <canvas ref={canvas} className="map" role="img" aria-label={`Track map with ${dots.length} cars${followed ? `, following ${followed.label}` : ''}`} data-cars={dots.length} />

@@ -1,0 +1,206 @@
+// End-to-end suite: Debian Chromium (playwright-core) against a server fed by simulated drivers.
+// Prints one line per check and closes with "N passed, N failed". Screenshots go to
+// dashboard/test-results/.
+import { axe, launchBrowser, login, shot, startServer } from './harness.mjs';
+import { startDrivers } from './sim-drivers.mjs';
+
+const results = [];
+let server;
+let drivers;
+const browsers = [];
+
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function noSerious(page, view) {
+  const v = await axe(page);
+  assert(v.length === 0, `${view}: axe ${v.map((x) => `${x.id} (${x.impact}) at ${x.nodes.join(', ')}`).join('; ')}`);
+}
+
+const text = (page, id) => page.getByTestId(id).first().textContent();
+
+try {
+  server = await startServer();
+  console.log(`# server: ${server.kind} at ${server.url}`);
+  drivers = await startDrivers({ url: server.url, hz: 20, fieldSize: 40, historyLaps: 2 });
+  const A = await launchBrowser();
+  browsers.push(A);
+  const page = A.page;
+  const base = server.url;
+
+  await check('login page: wrong password is refused with a message; a11y', async () => {
+    await page.goto(base + '/');
+    await page.getByLabel('Username').fill('sam');
+    await page.getByLabel('Password').fill('nope');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor({ timeout: 5000 });
+    await shot(page, '01-login');
+    await noSerious(page, 'login');
+  });
+
+  await check('sign in; overview shows who is in the car with live values', async () => {
+    await login(page, base, 'sam');
+    await page.getByText('In the car:').waitFor({ timeout: 10_000 });
+    await page.getByText('Alex Driver').first().waitFor();
+    const a = await text(page, 'car-speed');
+    await page.waitForFunction((prev) => document.querySelector('[data-testid=car-speed]')?.textContent !== prev, a, { timeout: 5000 });
+    await page.waitForFunction(() => /P\d+/.test(document.querySelector('[data-testid=car-position]')?.textContent ?? ''), null, { timeout: 5000 });
+    await shot(page, '02-overview');
+    await noSerious(page, 'overview');
+  });
+
+  await check('live telemetry: values change and seven streaming charts draw', async () => {
+    await page.getByRole('link', { name: 'Telemetry' }).click();
+    await page.getByTestId('tele-speed').waitFor();
+    const a = await text(page, 'tele-rpm');
+    await page.waitForFunction((prev) => document.querySelector('[data-testid=tele-rpm]')?.textContent !== prev, a, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length >= 7, null, { timeout: 5000 });
+    await page.waitForTimeout(1500);
+    await shot(page, '03-telemetry');
+    await noSerious(page, 'telemetry');
+  });
+
+  await check('track map: outline from position fixes, follow a car', async () => {
+    await page.getByRole('link', { name: 'Track map' }).click();
+    await page.waitForFunction(() => Number(document.querySelector('canvas.map')?.getAttribute('data-cars')) >= 40, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=outline-source]')?.textContent?.includes('position fixes'), null, { timeout: 20_000 });
+    const options = await page.getByLabel('Follow a car').locator('option').allTextContents();
+    const team = options.find((o) => o.includes('(team)'));
+    assert(team, 'no team car in the follow list');
+    await page.getByLabel('Follow a car').selectOption({ label: team });
+    await page.getByTestId('followed').waitFor();
+    const p1 = await text(page, 'followed');
+    await page.waitForFunction((prev) => document.querySelector('[data-testid=followed]')?.textContent !== prev, p1, { timeout: 5000 });
+    await shot(page, '04-trackmap');
+    await noSerious(page, 'track map');
+  });
+
+  await check('standings: 40 cars, virtualised, team car highlighted', async () => {
+    await page.getByRole('link', { name: 'Standings' }).click();
+    await page.getByRole('table', { name: 'Standings' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('[role=table][aria-label=Standings]')?.getAttribute('aria-rowcount') === '41', null, { timeout: 5000 });
+    const rendered = await page.locator('.vrow').count();
+    assert(rendered < 40, `rendered ${rendered} rows of 40: not virtualised`);
+    await page.locator('.vscroll').evaluate((el) => el.scrollTo(0, 100000));
+    await page.waitForTimeout(300);
+    await shot(page, '05-standings');
+    await noSerious(page, 'standings');
+  });
+
+  const B = await launchBrowser({ width: 1024, height: 768 });
+  browsers.push(B);
+  const pageB = B.page;
+
+  await check('messages: urgent message reaches a second browser, read receipt comes back', async () => {
+    await login(pageB, base, 'jo');
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await page.getByLabel('Message', { exact: true }).fill('Box this lap, fuel only.');
+    await page.getByLabel('Priority').selectOption('urgent');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await pageB.getByTestId('urgent-banner').filter({ hasText: 'Box this lap' }).waitFor({ timeout: 5000 });
+    await pageB.getByTestId('badge-messages').waitFor();
+    await shot(pageB, '06-urgent-banner-tablet');
+    await noSerious(pageB, 'urgent banner');
+    await pageB.getByRole('button', { name: 'Acknowledge' }).click();
+    await pageB.getByTestId('urgent-banner').waitFor({ state: 'detached', timeout: 5000 });
+    await page.getByTestId('receipts').filter({ hasText: 'read by Jo Relief' }).waitFor({ timeout: 5000 });
+    await shot(page, '07-messages');
+    await noSerious(page, 'messages');
+  });
+
+  await check('handoffs: request, accept in the other browser, complete; state machine visible', async () => {
+    await page.getByRole('link', { name: 'Handoffs' }).click();
+    await page.getByLabel('Hand the car to').selectOption({ label: 'Jo Relief' });
+    await page.getByLabel('Reason').fill('End of stint 3');
+    await page.getByRole('button', { name: 'Request handoff' }).click();
+    await page.locator('[data-testid=handoff][data-status=pending]').waitFor({ timeout: 5000 });
+    await pageB.getByRole('link', { name: /Handoffs/ }).click();
+    await pageB.getByRole('button', { name: 'Accept' }).click();
+    await page.locator('[data-testid=handoff][data-status=accepted]').waitFor({ timeout: 5000 });
+    await shot(pageB, '08-handoff-accepted-tablet');
+    await page.getByRole('button', { name: /Mark completed/ }).click();
+    await pageB.locator('[data-testid=handoff][data-status=completed]').waitFor({ timeout: 5000 });
+    await shot(page, '09-handoffs');
+    await noSerious(page, 'handoffs');
+  });
+
+  await check('coaching feed: honest empty state; a11y', async () => {
+    await page.getByRole('link', { name: 'Coaching' }).click();
+    await page.getByRole('heading', { name: 'AI coaching' }).waitFor();
+    await shot(page, '10-coaching');
+    await noSerious(page, 'coaching');
+  });
+
+  await check('lap comparison: stored laps, traces against the reference with delta', async () => {
+    await page.getByRole('link', { name: 'Lap comparison' }).click();
+    const sel = page.getByLabel('Session');
+    await sel.waitFor({ timeout: 10_000 });
+    const opts = await sel.locator('option').allTextContents();
+    await sel.selectOption({ index: opts.length - 1 });
+    await page.getByTestId('compare-summary').waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll('.compare .chart canvas').length >= 3, null, { timeout: 5000 });
+    await page.waitForTimeout(500);
+    await shot(page, '11-compare');
+    await noSerious(page, 'lap comparison');
+  });
+
+  await check('connection: a dropped link shows reconnecting, then live again with data', async () => {
+    if (!server.dropAll) {
+      console.log('#   (real server: link drop not simulated)');
+      return;
+    }
+    await page.getByRole('link', { name: 'Overview' }).click();
+    server.dropAll();
+    await page.waitForFunction(() => ['reconnecting', 'connecting', 'authenticating'].includes(document.querySelector('[data-testid=connection]')?.getAttribute('data-state') ?? ''), null, { timeout: 5000 });
+    await shot(page, '12-reconnecting');
+    await page.waitForFunction(() => document.querySelector('[data-testid=connection]')?.getAttribute('data-state') === 'live', null, { timeout: 15_000 });
+    // drivers were dropped too: the simulated ones do not reconnect, so reconnect them
+    await drivers.stop();
+    drivers = await startDrivers({ url: server.url, hz: 20, fieldSize: 40 });
+    const a = await text(page, 'car-speed');
+    await page.waitForFunction((prev) => document.querySelector('[data-testid=car-speed]')?.textContent !== prev, a, { timeout: 8000 });
+  });
+
+  await check('tablet: overview fits 1024 px without horizontal scrolling', async () => {
+    await pageB.getByRole('link', { name: 'Overview' }).click();
+    await pageB.getByText('In the car:').waitFor();
+    const over = await pageB.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(over <= 0, `overflows by ${over}px`);
+    await shot(pageB, '13-overview-tablet');
+  });
+
+  await check('sign out returns to the login page with the reason', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You signed out.').waitFor({ timeout: 5000 });
+  });
+
+  await check('no uncaught page errors', async () => {
+    const all = [...A.errors, ...B.errors];
+    assert(all.length === 0, all.join(' | '));
+  });
+} catch (e) {
+  results.push({ name: 'harness', ok: false });
+  console.log(`FAIL harness: ${e instanceof Error ? e.stack : e}`);
+} finally {
+  for (const b of browsers) await b.close().catch(() => {});
+  await drivers?.stop().catch(() => {});
+  await server?.close().catch(() => {});
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,127 @@
+// Simulated drivers: real protocol clients (docs/protocol.md) that sign in over REST, connect to
+// the server's WebSocket as `clientType: driver` and publish driver_status, session_info,
+// standings_update and telemetry_update at a set rate — what `pitbox driver` does with a sim.
+// They work against the stand-in and against the real `pitbox cloud` alike.
+import WebSocket from 'ws';
+import { Field, TeamCar, makeTrack } from './sim.mjs';
+
+async function login(base, username, password) {
+  const r = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  if (!r.ok) throw new Error(`login ${username}: HTTP ${r.status}`);
+  return r.json();
+}
+
+function connect(base, token) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws');
+    const timer = setTimeout(() => reject(new Error('driver connect timeout')), 10_000);
+    ws.on('message', (raw) => {
+      const m = JSON.parse(String(raw));
+      if (m.type === 'connection_established') ws.send(JSON.stringify({ type: 'authenticate', data: { token, clientType: 'driver', version: '1.0' } }));
+      if (m.type === 'authentication_result') {
+        clearTimeout(timer);
+        if (m.data.success) resolve(ws);
+        else reject(new Error(`driver auth failed: ${m.data.reason}`));
+      }
+      if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong', data: { id: m.data.id, timestamp: new Date().toISOString() } }));
+    });
+    ws.on('error', reject);
+  });
+}
+
+/**
+ * drivers: [{username, password, id, name, inCar}] — the ones with inCar stream telemetry.
+ * historyLaps: laps simulated instantly at start and uploaded as telemetry_batch (stored laps).
+ */
+export async function startDrivers({
+  url,
+  hz = 20,
+  fieldSize = 40,
+  historyLaps = 0,
+  trackLengthM = 2400,
+  drivers = [
+    { username: 'alex', password: 'pitbox-e2e', id: 'drv-1', name: 'Alex Driver', inCar: true },
+    { username: 'jo', password: 'pitbox-e2e', id: 'drv-2', name: 'Jo Relief', inCar: false },
+    { username: 'kim', password: 'pitbox-e2e', id: 'drv-3', name: 'Kim Reserve', inCar: false },
+  ],
+}) {
+  const track = makeTrack(trackLengthM);
+  const field = new Field(fieldSize, track);
+  const conns = [];
+  let teamIdx = 3;
+  for (const d of drivers) {
+    const auth = await login(url, d.username, d.password);
+    const ws = await connect(url, auth.token);
+    const carIdx = d.inCar ? teamIdx++ : null;
+    conns.push({ d, ws, car: d.inCar ? new TeamCar(track, auth.user.id, carIdx + 1) : null, carIdx, id: auth.user.id });
+  }
+  const send = (ws, type, data) => ws.readyState === 1 && ws.send(JSON.stringify({ type, data }));
+  const iso = () => new Date().toISOString();
+
+  for (const c of conns) {
+    send(c.ws, 'driver_status', { driverId: c.id, status: c.d.inCar ? 'active' : 'standby', telemetryConnected: !!c.d.inCar, inCar: !!c.d.inCar, lastActive: iso() });
+    if (!c.car) continue;
+    send(c.ws, 'session_info', {
+      driverId: c.id,
+      sessionId: 'sim-session-1',
+      timestamp: iso(),
+      track: { id: 1, name: 'sim oval', displayName: 'Simulated Circuit', configName: 'Full', lengthKm: trackLengthM / 1000 },
+      carName: 'Sim GT4',
+      sessionType: 'race',
+      sessionDuration: 21600,
+      sectors: [0, 0.334, 0.667],
+      playerCarIdx: c.carIdx,
+      drivers: [{ carIdx: c.carIdx, name: c.d.name, carNumber: '23', teamName: 'Apex Endurance', carName: 'Sim GT4', carClass: 'GT4', iRating: 2450 }],
+    });
+    if (historyLaps > 0) {
+      // Fast-forward: laps driven "earlier", uploaded like a relay flushing its spool.
+      const start = Date.now() - historyLaps * 120_000;
+      let t = 0;
+      let batch = [];
+      let seq = 0;
+      while (c.car.lap <= historyLaps) {
+        t += 1 / hz;
+        const { data } = c.car.step(1 / hz, new Date(start + t * 1000).toISOString());
+        batch.push(data);
+        if (batch.length === 300) {
+          send(c.ws, 'telemetry_batch', { driverId: c.id, sequence: ++seq, samples: batch });
+          batch = [];
+        }
+      }
+      if (batch.length) send(c.ws, 'telemetry_batch', { driverId: c.id, sequence: ++seq, samples: batch });
+    }
+  }
+
+  let last = performance.now();
+  let t = 0;
+  let standingsAcc = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const dt = Math.min(0.5, (now - last) / 1000);
+    last = now;
+    t += dt;
+    standingsAcc += dt;
+    field.step(dt, t);
+    const stamp = iso();
+    for (const c of conns) {
+      if (!c.car) continue;
+      const { data } = c.car.step(dt, stamp);
+      send(c.ws, 'telemetry_update', data);
+      field.setTeam(c.carIdx, { driverName: c.d.name, teamName: 'Apex Endurance', carNumber: String(20 + c.carIdx), lap: data.lap, pos: data.trackPosition, last: c.car.lastLapTime, onPitRoad: false });
+    }
+    if (standingsAcc >= 0.5) {
+      standingsAcc = 0;
+      const lead = conns.find((c) => c.car);
+      if (lead) send(lead.ws, 'standings_update', { driverId: lead.id, timestamp: stamp, sessionTime: t, entries: field.entries(t) });
+    }
+  }, 1000 / hz);
+
+  return {
+    conns,
+    track,
+    async stop() {
+      clearInterval(timer);
+      for (const c of conns) c.ws.close();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// Mock factories (spec "Mock Factories"): protocol messages with sensible defaults.
+import type { AiCoaching, DriverStatusMsg, HandoffRequest, SessionInfo, StandingsEntry, StandingsUpdate, TeamMessage, TelemetryUpdate } from '../protocol/types';
+
+export function telemetry(p: Partial<TelemetryUpdate> = {}): TelemetryUpdate {
+  return {
+    driverId: 'drv-1',
+    timestamp: '2026-11-26T16:00:01.000Z',
+    speed: 200,
+    rpm: 7000,
+    gear: 5,
+    throttle: 100,
+    brake: 0,
+    steeringAngle: -5,
+    latitude: null,
+    longitude: null,
+    trackPosition: 0.5,
+    lap: 3,
+    sector: 2,
+    fuelLevel: 60,
+    tireWear: { frontLeft: 10, frontRight: 11, rearLeft: 8, rearRight: 9 },
+    ...p,
+  };
+}
+
+export function status(p: Partial<DriverStatusMsg> = {}): DriverStatusMsg {
+  return { driverId: 'drv-1', status: 'active', telemetryConnected: true, inCar: true, lastActive: '2026-11-26T16:00:00Z', ...p };
+}
+
+export function message(p: Partial<TeamMessage> = {}): TeamMessage {
+  return { id: 'msg-1', content: 'Box this lap', senderId: 'eng-1', senderName: 'Sam', priority: 'normal', sentAt: '2026-11-26T16:05:00Z', read: false, attachment: null, ...p };
+}
+
+export function handoff(p: Partial<HandoffRequest> = {}): HandoffRequest {
+  return {
+    id: 'ho-1',
+    requesterId: 'drv-1',
+    requesterName: 'Alex Driver',
+    targetDriverId: 'drv-2',
+    targetDriverName: 'Jo Relief',
+    reason: 'End of stint',
+    urgency: 'normal',
+    requestedAt: '2026-11-26T17:00:00Z',
+    status: 'pending',
+    telemetrySnapshot: null,
+    ...p,
+  };
+}
+
+export function coaching(p: Partial<AiCoaching> = {}): AiCoaching {
+  return {
+    feedback: 'Turn 3: brake later.',
+    confidence: 0.8,
+    telemetryAnalysis: { strengths: ['T1 good'], weaknesses: ['T3 early braking'], improvementAreas: ['Brake later into T3'] },
+    timestamp: '2026-11-26T16:03:12Z',
+    priority: 'normal',
+    driverId: 'drv-1',
+    lap: 12,
+    ...p,
+  };
+}
+
+export function entry(i: number, p: Partial<StandingsEntry> = {}): StandingsEntry {
+  return {
+    carIdx: i,
+    carNumber: String(i + 1),
+    driverName: `Driver ${i + 1}`,
+    teamName: `Team ${i + 1}`,
+    carClass: 'GT4',
+    position: i + 1,
+    classPosition: i + 1,
+    lap: 7,
+    trackPosition: (i * 0.013) % 1,
+    lastLapTime: 88 + i * 0.1,
+    bestLapTime: 87.5 + i * 0.1,
+    gapToLeader: i === 0 ? 0 : i * 1.5,
+    gapToAhead: i === 0 ? null : 1.5,
+    onPitRoad: false,
+    pitStops: 0,
+    isTeamCar: false,
+    ...p,
+  };
+}
+
+export function standings(n: number, p: Partial<StandingsUpdate> = {}): StandingsUpdate {
+  return { driverId: 'drv-1', timestamp: '2026-11-26T16:10:00Z', sessionTime: 600, entries: Array.from({ length: n }, (_, i) => entry(i)), ...p };
+}
+
+export function session(p: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    driverId: 'drv-1',
+    sessionId: 's-1',
+    timestamp: '2026-11-26T15:58:00Z',
+    track: { id: 1, name: 'rbr', displayName: 'Red Bull Ring', configName: 'GP', lengthKm: 4.318 },
+    carName: 'GT4',
+    sessionType: 'race',
+    sessionDuration: 21600,
+    sectors: [0, 0.33, 0.66],
+    playerCarIdx: 3,
+    drivers: [{ carIdx: 3, name: 'Alex Driver', carNumber: '23', teamName: 'Apex', carName: 'GT4', carClass: 'GT4' }],
+    ...p,
+  };
+}
