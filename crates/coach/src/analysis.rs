@@ -500,7 +500,11 @@ impl SessionAnalysis {
                 f.per_lap, f.unit, f.laps_measured, f.current, f.unit, f.laps_left
             );
             if let (Some(n), Some(add)) = (f.stint_laps, f.to_add) {
-                text.push_str(&format!(", add {add:.1} {} for a {n}-lap stint", f.unit));
+                if add > 0.0 {
+                    text.push_str(&format!(", add {add:.1} {} for a {n}-lap stint", f.unit));
+                } else {
+                    text.push_str(&format!(", enough for a {n}-lap stint"));
+                }
             }
             out.push(Finding {
                 corner: None,

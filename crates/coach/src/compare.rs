@@ -228,10 +228,11 @@ fn evidence(lap: &Trace, reference: &Trace, l: &CornerMetrics, r: &CornerMetrics
         ev.push(Evidence::CoastingLonger { seconds: l.coasting_s - r.coasting_s });
     }
     if let (Some(lf), Some(rf)) = (l.full_throttle_m, r.full_throttle_m) {
+        // Time from the reference apex to full throttle, each lap on its own clock.
         let metres = lf - rf;
-        let v = reference.speed[reference.index_at(rf)].max(1.0);
-        let v_lap = lap.speed[lap.index_at(lf.min(rf))].max(1.0);
-        let seconds = metres / v.min(v_lap);
+        let apex = reference.index_at(r.min_speed_m);
+        let own = |t: &Trace, at: f64| t.time[t.index_at(at)] - t.time[apex.min(t.len() - 1)];
+        let seconds = own(lap, lf) - own(reference, rf);
         if seconds >= THROTTLE_S {
             ev.push(Evidence::ThrottleLater { seconds, metres });
         } else if -seconds >= THROTTLE_S {

@@ -19,6 +19,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod cli;
 pub mod coaching;
 pub mod compare;
 pub mod corners;
@@ -26,6 +27,7 @@ pub mod findings;
 pub mod ibt;
 pub mod laps;
 pub mod live;
+pub mod plot;
 pub mod sample;
 pub mod synth;
 pub mod trace;
