@@ -1,0 +1,1 @@
+//! Command-line entry points as library code, for the binary to wire.

@@ -1,0 +1,356 @@
+//! The live source: iRacing's shared memory (Windows), a memory dump file, or an in-process
+//! region written by the simulator — all read by `pitbox-irsdk`'s [`LiveReader`].
+//!
+//! A reader thread owns the memory map (it borrows from it, so it lives in that thread's frame)
+//! and sends events through a bounded channel. It waits for the sim (connected bit set), emits
+//! `Connected` and the session, then a telemetry event for every new tick, the session again
+//! whenever `sessionInfoUpdate` changes (driver changes, new sessions), and standings twice a
+//! second of sim time. When the sim goes away (connected bit cleared, iRacing exits) it emits
+//! `Disconnected`, drops the map and waits to open it again: a restarted sim is picked up with
+//! its new layout and the sequence numbers carry on.
+//!
+//! Telemetry is offered with `try_send`: if the consumer falls behind, samples are dropped
+//! (counted) rather than stalling the reader; session, standings and state events are always
+//! delivered.
+
+use crate::mapping::{StandingsMapper, TelemetryMapper, session_info};
+use crate::{ConnectionState, SourceError, SourceEvent, TelemetrySource};
+use pitbox_irsdk::live::{LiveReader, Poll, SharedBuffer, SharedMem};
+use pitbox_irsdk::{IrsdkError, Layout};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
+
+/// Where live memory comes from.
+#[derive(Clone)]
+pub enum Backend {
+    /// iRacing's memory map (`Local\IRSDKMemMapFileName`); Windows only.
+    Iracing,
+    /// A dump of live memory in a file (tests, diagnosis). It never changes.
+    Dump(PathBuf),
+    /// A region written in this process (the simulator).
+    Shared(Arc<SharedBuffer>),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Iracing => write!(f, "iracing"),
+            Backend::Dump(p) => write!(f, "dump:{}", p.display()),
+            Backend::Shared(_) => write!(f, "shared memory"),
+        }
+    }
+}
+
+/// Settings of a live source.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Driver id put into every message.
+    pub driver_id: String,
+    /// Standings per second of sim time (0 = none).
+    pub standings_hz: f64,
+    /// How often to look for new data when the memory gives no signal.
+    pub poll_interval: Duration,
+    /// How long to wait between attempts to find the sim.
+    pub retry_interval: Duration,
+}
+
+impl LiveOptions {
+    /// Defaults for `driver_id`: standings at 2 Hz, poll every 4 ms, retry every second.
+    pub fn new(driver_id: &str) -> LiveOptions {
+        LiveOptions {
+            driver_id: driver_id.to_string(),
+            standings_hz: 2.0,
+            poll_interval: Duration::from_millis(4),
+            retry_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Counters of the reader thread.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    pub rows: AtomicU64,
+    pub dropped: AtomicU64,
+    pub connects: AtomicU64,
+}
+
+/// A live source: see the module documentation.
+pub struct LiveSource {
+    name: String,
+    rx: Receiver<Result<SourceEvent, String>>,
+    state: ConnectionState,
+    stop: Arc<AtomicBool>,
+    counters: Arc<LiveCounters>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveSource {
+    /// iRacing's shared memory. On other systems: [`SourceError::NeedsWindows`].
+    pub fn iracing(opts: LiveOptions) -> Result<LiveSource, SourceError> {
+        if cfg!(windows) { LiveSource::start(Backend::Iracing, opts) } else { Err(SourceError::NeedsWindows) }
+    }
+
+    /// A live-memory dump file.
+    pub fn dump(path: impl Into<PathBuf>, opts: LiveOptions) -> Result<LiveSource, SourceError> {
+        let path = path.into();
+        if !path.is_file() {
+            return Err(SourceError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such memory dump file"),
+            });
+        }
+        LiveSource::start(Backend::Dump(path), opts)
+    }
+
+    /// A region written in this process.
+    pub fn shared(buf: Arc<SharedBuffer>, opts: LiveOptions) -> Result<LiveSource, SourceError> {
+        LiveSource::start(Backend::Shared(buf), opts)
+    }
+
+    /// Starts the reader thread for `backend`.
+    pub fn start(backend: Backend, opts: LiveOptions) -> Result<LiveSource, SourceError> {
+        let (tx, rx) = sync_channel(1024);
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(LiveCounters::default());
+        let name = format!("{backend:?}");
+        let (s, c) = (stop.clone(), counters.clone());
+        let thread = std::thread::Builder::new()
+            .name("pitbox-live-reader".into())
+            .spawn(move || reader_thread(backend, opts, tx, s, c))
+            .map_err(|e| SourceError::Io { path: PathBuf::from("<thread>"), source: e })?;
+        Ok(LiveSource { name, rx, state: ConnectionState::Waiting, stop, counters, thread: Some(thread) })
+    }
+
+    /// The reader's counters (rows read, samples dropped, connections made).
+    pub fn counters(&self) -> &LiveCounters {
+        &self.counters
+    }
+}
+
+impl Drop for LiveSource {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            // Drain so a blocked send wakes up, then wait for the thread.
+            while self.rx.try_recv().is_ok() {}
+            let _ = t.join();
+        }
+    }
+}
+
+impl TelemetrySource for LiveSource {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn state(&self) -> ConnectionState {
+        self.state
+    }
+
+    fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError> {
+        match self.rx.recv() {
+            Ok(Ok(ev)) => {
+                if let SourceEvent::State(s) = &ev {
+                    self.state = *s;
+                }
+                Ok(Some(ev))
+            }
+            Ok(Err(msg)) => Err(SourceError::Invalid(msg)),
+            Err(_) => Err(SourceError::ThreadGone(self.name.clone())),
+        }
+    }
+}
+
+/// What ended one connection.
+enum Ended {
+    Disconnected,
+    Stopped,
+}
+
+struct Ctx {
+    opts: LiveOptions,
+    tx: SyncSender<Result<SourceEvent, String>>,
+    stop: Arc<AtomicBool>,
+    counters: Arc<LiveCounters>,
+    sequence: u64,
+}
+
+impl Ctx {
+    /// Sends an event that must arrive; `false` when the consumer is gone.
+    fn send(&self, ev: SourceEvent) -> bool {
+        self.tx.send(Ok(ev)).is_ok()
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn sleep(&self, d: Duration) {
+        // Sleep in slices so a stop request is seen quickly.
+        let slice = Duration::from_millis(50);
+        let mut left = d;
+        while !left.is_zero() && !self.stopped() {
+            let s = left.min(slice);
+            std::thread::sleep(s);
+            left -= s;
+        }
+    }
+}
+
+fn reader_thread(
+    backend: Backend,
+    opts: LiveOptions,
+    tx: SyncSender<Result<SourceEvent, String>>,
+    stop: Arc<AtomicBool>,
+    counters: Arc<LiveCounters>,
+) {
+    let mut ctx = Ctx { opts, tx, stop, counters, sequence: 0 };
+    if !ctx.send(SourceEvent::State(ConnectionState::Waiting)) {
+        return;
+    }
+    while !ctx.stopped() {
+        let outcome = match &backend {
+            Backend::Shared(buf) => connection(buf.mem(), &mut ctx, None),
+            Backend::Dump(path) => match std::fs::read(path) {
+                Ok(bytes) => connection(SharedMem::from_bytes(&bytes), &mut ctx, None),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            },
+            Backend::Iracing => iracing_connection(&mut ctx),
+        };
+        match outcome {
+            Ok(Some(Ended::Stopped)) => return,
+            Ok(Some(Ended::Disconnected)) => {
+                if !ctx.send(SourceEvent::State(ConnectionState::Disconnected)) {
+                    return;
+                }
+            }
+            // Not there (yet).
+            Ok(None) => {}
+            Err(msg) => {
+                // A layout error is not fatal for a live sim (it may be mid-restart): report it
+                // once and keep trying.
+                tracing::warn!(source = ?backend, error = %msg, "live memory unreadable");
+                if ctx.tx.send(Err(msg)).is_err() {
+                    return;
+                }
+            }
+        }
+        ctx.sleep(ctx.opts.retry_interval);
+    }
+}
+
+#[cfg(windows)]
+fn iracing_connection(ctx: &mut Ctx) -> Result<Option<Ended>, String> {
+    match pitbox_irsdk::live::windows::IracingMap::open() {
+        Ok(map) => connection(map.mem(), ctx, Some(&|| map.wait_for_data(20))),
+        Err(_) => Ok(None),
+    }
+}
+
+#[cfg(not(windows))]
+fn iracing_connection(_ctx: &mut Ctx) -> Result<Option<Ended>, String> {
+    Err(SourceError::NeedsWindows.to_string())
+}
+
+/// Reads one connection until the sim goes away. `Ok(None)`: the sim is not there.
+fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>) -> Result<Option<Ended>, String> {
+    let mut reader = match LiveReader::new(mem) {
+        Ok(r) => r,
+        Err(IrsdkError::NotConnected(_)) | Err(IrsdkError::TooShort { .. }) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    ctx.counters.connects.fetch_add(1, Ordering::Relaxed);
+    let mut tm = TelemetryMapper::new(reader.layout(), &ctx.opts.driver_id);
+    tm.set_sequence(ctx.sequence);
+    let mut sm = StandingsMapper::new(reader.layout(), &ctx.opts.driver_id);
+    let mut layout_key = key(reader.layout());
+    if !ctx.send(SourceEvent::State(ConnectionState::Connected)) {
+        return Ok(Some(Ended::Stopped));
+    }
+    let mut sent_session: Option<pitbox_model::session::SessionInfo> = None;
+    let mut session_pending = true;
+    let mut next_standings = f64::NEG_INFINITY;
+    let period = if ctx.opts.standings_hz > 0.0 { 1.0 / ctx.opts.standings_hz } else { f64::INFINITY };
+    loop {
+        if ctx.stopped() {
+            return Ok(Some(Ended::Stopped));
+        }
+        let poll = match reader.poll() {
+            Ok(p) => p,
+            Err(IrsdkError::TornRead { .. }) => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        match poll {
+            Poll::Disconnected => {
+                ctx.sequence = tm.sequence();
+                return Ok(Some(Ended::Disconnected));
+            }
+            Poll::Unchanged => {
+                match wait {
+                    Some(w) => {
+                        w();
+                    }
+                    None => std::thread::sleep(ctx.opts.poll_interval),
+                }
+                continue;
+            }
+            Poll::NewRow { session_changed, .. } => {
+                ctx.counters.rows.fetch_add(1, Ordering::Relaxed);
+                if key(reader.layout()) != layout_key {
+                    layout_key = key(reader.layout());
+                    tm.relayout(reader.layout());
+                    sm.relayout(reader.layout());
+                    session_pending = true;
+                }
+                let row = reader.row();
+                let now = chrono::Utc::now();
+                if session_changed || session_pending {
+                    session_pending = false;
+                    if let Some(s) = reader.session_info() {
+                        tm.set_session(s);
+                        let info = session_info(s, tm.session_num(row), &ctx.opts.driver_id, now);
+                        let changed = sent_session.as_ref().is_none_or(|old| !same_session(old, &info));
+                        if changed {
+                            sent_session = Some(info.clone());
+                            if !ctx.send(SourceEvent::Session(Box::new(info))) {
+                                return Ok(Some(Ended::Stopped));
+                            }
+                        }
+                    }
+                }
+                sm.observe(row);
+                let t = tm.telemetry(row, now);
+                let st = t.session_time.unwrap_or(0.0);
+                match ctx.tx.try_send(Ok(SourceEvent::Telemetry(Box::new(t)))) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => {
+                        ctx.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(TrySendError::Disconnected(_)) => return Ok(Some(Ended::Stopped)),
+                }
+                if sm.available() && (st >= next_standings || st + period < next_standings) {
+                    next_standings = st + period;
+                    let s = sm.standings(row, reader.session_info(), now);
+                    if !ctx.send(SourceEvent::Standings(Box::new(s))) {
+                        return Ok(Some(Ended::Stopped));
+                    }
+                }
+                ctx.sequence = tm.sequence();
+            }
+        }
+    }
+}
+
+fn key(l: &Layout) -> (i32, i32, usize) {
+    (l.header().num_vars, l.header().buf_len, l.vars().len())
+}
+
+/// Equal apart from the timestamp.
+pub fn same_session(a: &pitbox_model::session::SessionInfo, b: &pitbox_model::session::SessionInfo) -> bool {
+    let mut b2 = b.clone();
+    b2.timestamp = a.timestamp;
+    *a == b2
+}
