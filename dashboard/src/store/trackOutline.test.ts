@@ -14,7 +14,9 @@ describe('TrackOutline', () => {
     expect(o.ready()).toBe(true);
     const a = o.at(0)!;
     const b = o.at(0.5)!;
-    expect(Math.hypot(a[1] - b[1], a[0] - b[0])).toBeGreaterThan(2000); // ~2.2 km across
+    const across = Math.hypot(a[1] - b[1], a[0] - b[0]); // 0.02° of longitude at 47° N ≈ 1.52 km
+    expect(across).toBeGreaterThan(1450);
+    expect(across).toBeLessThan(1600);
   });
 
   it('without position, integrates speed and yaw over a full lap and closes the loop', () => {

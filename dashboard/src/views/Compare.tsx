@@ -26,15 +26,31 @@ interface CornerRow {
   evidence?: Array<{ kind: string }>;
 }
 
-/** Reads the coaching engine's per-corner comparison out of its analysis, if it has one. */
-function cornersFrom(analysis: unknown): CornerRow[] | null {
+export interface EngineCorners {
+  rows: CornerRow[];
+  focusLap: number | null;
+  referenceLap: number | null;
+}
+
+/** Reads the coaching engine's per-corner comparison (crates/coach `analyze_request`). */
+export function cornersFrom(analysis: unknown): EngineCorners | null {
   if (!analysis || typeof analysis !== 'object') return null;
-  const a = analysis as { reports?: Array<{ comparison?: { corners?: CornerRow[] } }>; focus?: number | null; corners?: CornerRow[] };
-  if (Array.isArray(a.reports)) {
-    const r = a.reports[a.focus ?? a.reports.length - 1];
-    if (r?.comparison?.corners) return r.comparison.corners;
+  const a = analysis as { corners?: CornerRow[] | null; focusLap?: number | null; reference?: { lap?: number } | null };
+  if (!Array.isArray(a.corners)) return null;
+  return { rows: a.corners, focusLap: a.focusLap ?? null, referenceLap: a.reference?.lap ?? null };
+}
+
+const SNAPSHOT_KEYS = ['timestamp', 'speed', 'rpm', 'gear', 'throttle', 'brake', 'steeringAngle', 'latitude', 'longitude', 'trackPosition', 'lap', 'sector', 'fuelLevel', 'tireWear'] as const;
+
+/** Both laps as the spec's TelemetrySnapshot list in time order (the engine's request body). */
+function snapshots(...laps: string[]): unknown[] {
+  const all: Array<Record<string, unknown>> = [];
+  for (const text of laps) {
+    const v = JSON.parse(text) as unknown;
+    if (!Array.isArray(v)) throw new SyntaxError('not a sample list');
+    for (const r of v as Array<Record<string, unknown>>) all.push(Object.fromEntries(SNAPSHOT_KEYS.map((k) => [k, r[k] ?? null])));
   }
-  return null;
+  return all.sort((x, y) => String(x.timestamp).localeCompare(String(y.timestamp)));
 }
 
 export function Compare() {
@@ -46,7 +62,7 @@ export function Compare() {
   const [lapId, setLapId] = useState('');
   const [refId, setRefId] = useState('');
   const [cmp, setCmp] = useState<Load<Comparison>>({ state: 'idle' });
-  const [corners, setCorners] = useState<Load<CornerRow[]>>({ state: 'idle' });
+  const [corners, setCorners] = useState<Load<EngineCorners>>({ state: 'idle' });
 
   useEffect(() => {
     if (!config.restApi) return;
@@ -91,12 +107,12 @@ export function Compare() {
         const c = await runCompare(a, b, lengthM);
         if (live) setCmp({ state: 'ok', value: c });
         try {
-          const samples = [...(JSON.parse(b) as unknown[]), ...(JSON.parse(a) as unknown[])];
+          const samples = snapshots(b, a);
           const lapsList = laps.state === 'ok' ? laps.value : [];
           const driverId = lapsList.find((l) => l.id === lapId)?.driverId ?? 'unknown';
           const res = await auth.fetchJson<{ analysis?: unknown }>(ENDPOINTS.coachingAnalyze, {
             method: 'POST',
-            body: JSON.stringify({ driverId, telemetryData: samples, focusAreas: ['corners'], skillLevel: 'advanced' }),
+            body: JSON.stringify({ driverId, telemetryData: samples, focusAreas: [], skillLevel: 'advanced' }),
           });
           const rows = cornersFrom(res.analysis);
           if (live) setCorners(rows ? { state: 'ok', value: rows } : { state: 'unavailable', why: 'the coaching engine returned no per-corner comparison' });
@@ -228,6 +244,11 @@ export function Compare() {
           {corners.state === 'loading' && <p role="status">Asking the coaching engine…</p>}
           {(corners.state === 'unavailable' || corners.state === 'error') && <p className="empty">Per-corner table unavailable: {corners.why}.</p>}
           {corners.state === 'ok' && (
+            <p className="muted small">
+              From the coaching engine: lap {corners.value.focusLap ?? '?'} against its reference lap {corners.value.referenceLap ?? '?'} (the faster of the two).
+            </p>
+          )}
+          {corners.state === 'ok' && (
             <table className="grid">
               <caption className="sr-only">Per-corner comparison</caption>
               <thead>
@@ -241,7 +262,7 @@ export function Compare() {
                 </tr>
               </thead>
               <tbody>
-                {corners.value.map((r) => (
+                {corners.value.rows.map((r) => (
                   <tr key={r.id}>
                     <th scope="row">{r.id}</th>
                     <td className={r.deltaS > 0 ? 'bad' : 'ok'}>{r.deltaS.toFixed(3)}</td>

@@ -1,0 +1,325 @@
+// @vitest-environment jsdom
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
+import uPlot from 'uplot';
+import { AuthManager } from '../api/auth';
+import { DEFAULT_CONFIG } from '../api/endpoints';
+import { applyMessages, type AppState } from '../store/app';
+import { coaching, handoff, message, session, standings, status, telemetry } from '../test/factories';
+import { renderWith } from '../test/render';
+import type { ServerMessage } from '../protocol/types';
+import { Coaching } from './Coaching';
+import { Compare } from './Compare';
+import { ConnectionBadge } from './ConnectionBadge';
+import { Handoffs } from './Handoffs';
+import { Login } from './Login';
+import { Messages } from './Messages';
+import { Overview } from './Overview';
+import { Standings } from './Standings';
+import { Telemetry } from './Telemetry';
+import { TrackMap } from './TrackMap';
+
+const FakePlot = uPlot as unknown as { instances: Array<{ destroyed: boolean; data: unknown }> };
+
+function withMessages(batch: ServerMessage[], base: Partial<AppState> = {}): Partial<AppState> {
+  const s = applyMessages({ ...emptyState(), ...base }, batch, Date.now());
+  return s;
+}
+function emptyState(): AppState {
+  return {
+    me: { id: 'eng-1', username: 'sam', role: 'engineer' },
+    drivers: {},
+    carIdxByDriver: {},
+    session: null,
+    standings: null,
+    pace: {},
+    messages: [],
+    receipts: {},
+    handoffs: {},
+    coaching: [],
+    errors: [],
+    lastDataAt: null,
+    selectedDriverId: null,
+    profilesAvailable: null,
+  };
+}
+const M = (type: ServerMessage['type'], data: unknown) => ({ type, data }) as ServerMessage;
+
+describe('Login', () => {
+  it('shows the reason for returning, signs in, and shows refusals', async () => {
+    const fetch = vi.fn(async () => new Response(JSON.stringify({ error: { message: 'no' } }), { status: 401 }));
+    const auth = new AuthManager({ storage: null, fetch: fetch as unknown as typeof globalThis.fetch });
+    render(<Login auth={auth} config={DEFAULT_CONFIG} reason="Your session expired. Sign in again." />);
+    expect(screen.getByRole('status')).toHaveTextContent('Your session expired');
+    fireEvent.change(screen.getByLabelText('Username'), { target: { value: 'sam' } });
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'x' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Wrong username or password.');
+    expect(fetch).toHaveBeenCalledWith('/api/auth/login', expect.objectContaining({ method: 'POST' }));
+  });
+
+  it('a relay has no REST login: token sign-in only', () => {
+    const auth = new AuthManager({ storage: null });
+    render(<Login auth={auth} config={{ ...DEFAULT_CONFIG, restApi: false }} reason={null} />);
+    expect(screen.getByLabelText(/Access token/)).toBeInTheDocument();
+    expect(screen.queryByLabelText('Password')).toBeNull();
+    fireEvent.change(screen.getByLabelText(/Access token/), { target: { value: 'not-a-jwt' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('not a JWT');
+  });
+});
+
+describe('ConnectionBadge', () => {
+  it.each([
+    [{ state: 'live' as const }, 'Live', 'no data yet'],
+    [{ state: 'reconnecting' as const, attempts: 3, nextRetryAt: Date.now() + 4000, reason: 'connection lost' }, 'Reconnecting', /attempt 3, retry in \d s — connection lost/],
+    [{ state: 'offline' as const, attempts: 7, reason: 'the browser reports no network' }, 'Offline', 'attempt 7'],
+    [{ state: 'unauthorized' as const }, 'Signed out', 'Signed out'],
+  ])('%o', (conn, label, detail: string | RegExp) => {
+    renderWith(<ConnectionBadge />, { conn });
+    const el = screen.getByTestId('connection');
+    expect(el).toHaveTextContent(label);
+    expect(el).toHaveTextContent(detail);
+  });
+
+  it('flags stale data while the link says live, and offers retry when down', () => {
+    const { svc } = renderWith(<ConnectionBadge />, { state: { lastDataAt: Date.now() - 9000 } });
+    expect(screen.getByTestId('connection')).toHaveTextContent('no data for 9 s');
+    expect(screen.getByTestId('connection')).toHaveClass('warn');
+    act(() => svc.conn.setState((c) => ({ ...c, state: 'reconnecting' })));
+    fireEvent.click(screen.getByRole('button', { name: 'Retry now' }));
+    expect(svc.client.retryNow).toHaveBeenCalled();
+  });
+});
+
+describe('Overview', () => {
+  it('empty: says how drivers appear', () => {
+    renderWith(<Overview />);
+    expect(screen.getByRole('status')).toHaveTextContent('No drivers yet');
+  });
+
+  it('shows the car with position, lap, fuel, last lap and the driver table', () => {
+    const state = withMessages([
+      M('session_info', session()),
+      M('driver_status', status()),
+      M('driver_status', status({ driverId: 'drv-2', inCar: false, status: 'standby', telemetryConnected: false })),
+      M('telemetry_update', telemetry({ fuelLevel: 8.5, lap: 12 })),
+      M('standings_update', standings(5, { entries: standings(5).entries.map((e) => (e.carIdx === 3 ? { ...e, isTeamCar: true, lastLapTime: 89.105 } : e)) })),
+    ]);
+    renderWith(<Overview />, { state });
+    const car = screen.getByRole('region', { name: /Car of Alex Driver/ });
+    expect(within(car).getByTestId('car-position')).toHaveTextContent('P4');
+    expect(within(car).getByTestId('car-lap')).toHaveTextContent('12');
+    expect(within(car).getByText('1:29.105')).toBeInTheDocument();
+    expect(within(car).getByText('8.5 %')).toHaveClass('bad');
+    const rows = screen.getAllByRole('row');
+    expect(rows).toHaveLength(3);
+    expect(rows[1]).toHaveTextContent('in the car');
+    expect(rows[2]).toHaveTextContent('standby');
+  });
+
+  it('nobody in the car', () => {
+    renderWith(<Overview />, { state: withMessages([M('driver_status', status({ inCar: false, status: 'standby' }))]) });
+    expect(screen.getByText('Nobody is in the car right now.')).toBeInTheDocument();
+  });
+});
+
+describe('Telemetry', () => {
+  it('empty without drivers', () => {
+    renderWith(<Telemetry driverId={null} />);
+    expect(screen.getByRole('status')).toHaveTextContent('No telemetry yet');
+  });
+
+  it('a driver with no samples yet', () => {
+    renderWith(<Telemetry driverId="drv-2" />, { state: withMessages([M('driver_status', status({ driverId: 'drv-2', inCar: false }))]) });
+    expect(screen.getByRole('status')).toHaveTextContent('No telemetry from drv-2 yet');
+  });
+
+  it('shows current values and creates one streaming chart per channel group, destroyed on unmount', () => {
+    FakePlot.instances.length = 0;
+    const { unmount } = renderWith(<Telemetry driverId="drv-1" />, { state: withMessages([M('telemetry_update', telemetry({ speed: 212.4, gear: -1 }))]) });
+    expect(screen.getByTestId('tele-speed')).toHaveTextContent('212 km/h');
+    expect(screen.getByText('R')).toBeInTheDocument();
+    expect(FakePlot.instances).toHaveLength(7);
+    unmount();
+    expect(FakePlot.instances.every((p) => p.destroyed)).toBe(true);
+  });
+});
+
+describe('TrackMap', () => {
+  it('empty: schematic and no cars', () => {
+    renderWith(<TrackMap />);
+    expect(screen.getByText(/No cars yet/)).toBeInTheDocument();
+    expect(screen.getByTestId('outline-source')).toHaveTextContent('Schematic');
+  });
+
+  it('lists every car to follow, team cars marked, and the pit lane', () => {
+    const st = standings(8);
+    st.entries[3] = { ...st.entries[3]!, isTeamCar: true };
+    st.entries[5] = { ...st.entries[5]!, onPitRoad: true, pitStops: 2 };
+    renderWith(<TrackMap />, { state: withMessages([M('standings_update', st)]) });
+    const select = screen.getByLabelText('Follow a car');
+    expect(within(select).getAllByRole('option')).toHaveLength(9);
+    expect(within(select).getByText('#4 (team)')).toBeInTheDocument();
+    fireEvent.change(select, { target: { value: 'car-3' } });
+    expect(screen.getByTestId('followed')).toHaveTextContent('P4');
+    expect(within(screen.getByRole('region', { name: 'Pit lane' })).getByText(/#6 Driver 6 · stops 2/)).toBeInTheDocument();
+  });
+});
+
+describe('Standings', () => {
+  it('empty', () => {
+    renderWith(<Standings />);
+    expect(screen.getByRole('status')).toHaveTextContent('No standings yet');
+  });
+
+  it('60 cars: renders only the visible rows, team car highlighted, pace trend', () => {
+    const st = standings(60);
+    st.entries[2] = { ...st.entries[2]!, isTeamCar: true };
+    const s1 = withMessages([M('standings_update', st)]);
+    const s2 = applyMessages(s1 as AppState, [M('standings_update', { ...st, entries: st.entries.map((e) => ({ ...e, lap: 8, lastLapTime: e.lastLapTime! - 0.5 })) })], 2);
+    renderWith(<Standings />, { state: s2 });
+    const table = screen.getByRole('table', { name: 'Standings' });
+    expect(table).toHaveAttribute('aria-rowcount', '61');
+    const rendered = table.querySelectorAll('.vrow');
+    expect(rendered.length).toBeGreaterThan(10);
+    expect(rendered.length).toBeLessThan(30);
+    expect(screen.getByTestId('standing-2')).toHaveClass('team');
+    expect(screen.getAllByRole('img', { name: /last lap faster/ }).length).toBeGreaterThan(0);
+  });
+});
+
+describe('Messages', () => {
+  it('empty, with a composer', () => {
+    renderWith(<Messages />);
+    expect(screen.getByRole('status')).toHaveTextContent('No messages yet');
+    expect(screen.getByRole('form', { name: 'New message' })).toBeInTheDocument();
+  });
+
+  it('shows priority, attachment and receipts; marks unread ones read', () => {
+    const state = withMessages([
+      M('team_message', message({ id: 'm1', senderId: 'drv-1', senderName: 'Alex', priority: 'urgent', attachment: { type: 'telemetry', url: '/api/laps/l1/telemetry', name: 'Lap 11 fuel' } })),
+      M('message_read', { messageId: 'm1', readerId: 'drv-2', readAt: 'x' }),
+    ]);
+    const { sent } = renderWith(<Messages />, { state });
+    expect(screen.getByText('urgent', { selector: '.pill' })).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Lap 11 fuel' })).toHaveAttribute('href', '/api/laps/l1/telemetry');
+    expect(sent).toEqual([{ type: 'message_read', data: expect.objectContaining({ messageId: 'm1', readerId: 'eng-1' }) }]);
+    expect(screen.getByTestId('receipts')).toHaveTextContent(/read by (drv-2, you|you, drv-2)/);
+  });
+
+  it('sends a message with priority and attachment; says when it is queued', () => {
+    const { sent } = renderWith(<Messages />, { sendResult: 'queued' });
+    fireEvent.change(screen.getByLabelText('Message'), { target: { value: ' Box now ' } });
+    fireEvent.change(screen.getByLabelText('Priority'), { target: { value: 'high' } });
+    fireEvent.change(screen.getByLabelText('Type'), { target: { value: 'document' } });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Fuel plan' } });
+    fireEvent.change(screen.getByLabelText('Link'), { target: { value: 'https://example.invalid/plan.pdf' } });
+    fireEvent.submit(screen.getByRole('form', { name: 'New message' }));
+    expect(sent[0]).toMatchObject({
+      type: 'team_message',
+      data: { content: 'Box now', priority: 'high', senderId: 'eng-1', attachment: { type: 'document', name: 'Fuel plan', url: 'https://example.invalid/plan.pdf' } },
+    });
+    expect(screen.getByRole('status')).toHaveTextContent('will be sent when the connection is back');
+    expect(screen.getByText('Box now')).toBeInTheDocument();
+  });
+
+  it('viewers cannot send', () => {
+    renderWith(<Messages />, { state: { me: { id: 'v', username: 'val', role: 'viewer' } } });
+    expect(screen.queryByRole('form')).toBeNull();
+  });
+});
+
+describe('Handoffs', () => {
+  it('empty', () => {
+    renderWith(<Handoffs />);
+    expect(screen.getByRole('status')).toHaveTextContent('No handoffs yet');
+  });
+
+  it('request: sends a handoff_request with the car snapshot', () => {
+    const state = withMessages([M('driver_status', status()), M('telemetry_update', telemetry({ lap: 48 })), M('driver_status', status({ driverId: 'drv-2', inCar: false }))]);
+    const { sent } = renderWith(<Handoffs />, { state });
+    fireEvent.change(screen.getByLabelText('Hand the car to'), { target: { value: 'drv-2' } });
+    fireEvent.change(screen.getByLabelText('Reason'), { target: { value: 'Stint end' } });
+    fireEvent.submit(screen.getByRole('form', { name: 'Request a handoff' }));
+    expect(sent[0]).toMatchObject({ type: 'handoff_request', data: { targetDriverId: 'drv-2', reason: 'Stint end', status: 'pending', telemetrySnapshot: { lap: 48 } } });
+    expect((sent[0]!.data as unknown as { telemetrySnapshot: Record<string, unknown> }).telemetrySnapshot).not.toHaveProperty('driverId');
+  });
+
+  it('pending → accept / reject for an engineer; accepted → complete; state machine shows where it is', () => {
+    const { sent, store } = renderWith(<Handoffs />, { state: withMessages([M('handoff_request', handoff({ telemetrySnapshot: telemetry() }))]) });
+    expect(screen.getByRole('list', { name: 'State: pending' })).toBeInTheDocument();
+    expect(screen.getByLabelText('Telemetry snapshot')).toHaveTextContent('200 km/h');
+    fireEvent.click(screen.getByRole('button', { name: 'Accept' }));
+    expect(sent[0]).toMatchObject({ type: 'handoff_response', data: { handoffId: 'ho-1', status: 'accepted', responderId: 'eng-1' } });
+    act(() => store.setState((s) => applyMessages(s, [M('handoff_response', { handoffId: 'ho-1', status: 'accepted', responderId: 'eng-1', respondedAt: 'x' })], 1)));
+    expect(screen.getByRole('list', { name: 'State: accepted' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Accept' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: /Mark completed/ }));
+    expect(sent[1]).toMatchObject({ data: { status: 'completed' } });
+  });
+
+  it('a driver who is not the target cannot accept', () => {
+    renderWith(<Handoffs />, { state: { ...withMessages([M('handoff_request', handoff())]), me: { id: 'drv-3', username: 'kim', role: 'driver' } } });
+    expect(screen.queryByRole('button', { name: 'Accept' })).toBeNull();
+  });
+
+  it('rejected shows the short path', () => {
+    renderWith(<Handoffs />, { state: withMessages([M('handoff_request', handoff({ status: 'rejected' }))]) });
+    expect(screen.getByRole('list', { name: 'State: rejected' })).toHaveTextContent('pendingrejected');
+  });
+});
+
+describe('Coaching', () => {
+  it('empty', () => {
+    renderWith(<Coaching />);
+    expect(screen.getByRole('status')).toHaveTextContent('No coaching yet');
+  });
+  it('feed with the analysis lists, filterable by driver', () => {
+    renderWith(<Coaching />, { state: withMessages([M('ai_coaching', coaching()), M('ai_coaching', coaching({ driverId: 'drv-2', feedback: 'Jo: smoother' }))]) });
+    expect(screen.getAllByTestId('coaching')).toHaveLength(2);
+    expect(screen.getAllByText('Brake later into T3').length).toBeGreaterThan(0);
+    fireEvent.change(screen.getByLabelText('Driver'), { target: { value: 'drv-2' } });
+    expect(screen.getAllByTestId('coaching')).toHaveLength(1);
+  });
+});
+
+describe('Compare', () => {
+  it('on a relay: unavailable', () => {
+    renderWith(<Compare />, { config: { restApi: false } });
+    expect(screen.getByRole('status')).toHaveTextContent('Not available on a relay');
+  });
+
+  it('a cloud without lap storage yet: unavailable, honestly', async () => {
+    renderWith(<Compare />);
+    expect(await screen.findByTestId('compare-unavailable')).toHaveTextContent('no lap storage API yet');
+  });
+
+  it('loads sessions and laps, compares best against last, asks the engine for corners', async () => {
+    const lapBody = (slow: number) =>
+      JSON.stringify(
+        Array.from({ length: 101 }, (_, i) => ({ lapDistance: i * 10, lapTime: i * (0.2 + slow), speed: 180, throttle: 100, brake: 0, timestamp: `2026-11-26T16:0${slow ? 2 : 1}:${String(i % 60).padStart(2, '0')}Z` })),
+      );
+    const fetch = vi.fn(async (url: string) => {
+      const ok = (v: unknown) => new Response(typeof v === 'string' ? v : JSON.stringify(v), { status: 200 });
+      if (url === '/api/sessions') return ok([{ id: 's1', track: { displayName: 'RBR' } }]);
+      if (url === '/api/sessions/s1/laps')
+        return ok([
+          { id: 'l1', lap: 1, timeS: 20, valid: true },
+          { id: 'l2', lap: 2, timeS: 21, valid: true },
+        ]);
+      if (url === '/api/laps/l1/telemetry') return ok(lapBody(0));
+      if (url === '/api/laps/l2/telemetry') return ok(lapBody(0.01));
+      if (url === '/api/coaching/analyze') return ok({ feedback: 'x', suggestions: [], analysis: { focusLap: 2, reference: { lap: 1 }, corners: [{ id: 'T1', deltaS: 0.12, entryDeltaS: 0.05, exitDeltaS: 0.07, lap: { minSpeedKmh: 90 }, reference: { minSpeedKmh: 94 }, evidence: [{ kind: 'minSpeedLower' }] }] } });
+      return new Response('{}', { status: 404 });
+    });
+    renderWith(<Compare />, { fetch: fetch as unknown as typeof globalThis.fetch });
+    fireEvent.change(await screen.findByLabelText('Session'), { target: { value: 's1' } });
+    expect(await screen.findByTestId('compare-summary')).toHaveTextContent('+1.000 s');
+    expect(await screen.findByRole('rowheader', { name: 'T1' })).toBeInTheDocument();
+    expect(screen.getByText('minSpeedLower')).toBeInTheDocument();
+    const body = JSON.parse((fetch.mock.calls.find((c) => c[0] === '/api/coaching/analyze') as unknown as [string, RequestInit])[1].body as string);
+    expect(body.telemetryData).toHaveLength(202);
+    expect(Object.keys(body.telemetryData[0])).not.toContain('lapDistance');
+  });
+});
