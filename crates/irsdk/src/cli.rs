@@ -530,17 +530,24 @@ pub fn five_channel_pass(f: &IbtFile) -> crate::Result<f64> {
     Ok(acc)
 }
 
-/// Decodes every element of every variable of every record.
+/// Decodes every element of every variable of every record (a decode plan of (offset, type)
+/// per element is built once; each value is one little-endian load).
 pub fn all_vars_pass(f: &IbtFile) -> f64 {
+    let plan: Vec<(usize, VarType)> = f
+        .vars()
+        .iter()
+        .flat_map(|v| (0..v.count).map(move |i| (v.offset + i * v.ty.size(), v.ty)))
+        .collect();
     let mut acc = 0f64;
-    let vars = f.vars();
     for row in f.rows() {
-        for v in vars {
-            for i in 0..v.count {
-                if let Some(x) = v.value(row, i) {
-                    acc += x.as_f64();
-                }
-            }
+        for &(off, ty) in &plan {
+            acc += match ty {
+                VarType::Char | VarType::Bool => row.get(off).map_or(0.0, |&b| f64::from(b)),
+                VarType::Int => crate::var::le::<4>(row, off).map_or(0.0, |b| f64::from(i32::from_le_bytes(b))),
+                VarType::BitField => crate::var::le::<4>(row, off).map_or(0.0, |b| f64::from(u32::from_le_bytes(b))),
+                VarType::Float => crate::var::le::<4>(row, off).map_or(0.0, |b| f64::from(f32::from_le_bytes(b))),
+                VarType::Double => crate::var::le::<8>(row, off).map_or(0.0, f64::from_le_bytes),
+            };
         }
     }
     acc
