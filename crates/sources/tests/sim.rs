@@ -116,9 +116,8 @@ fn pit_stops_refuel_change_tyres_and_drivers() {
     cfg.player_car_idx = 2;
     cfg.stint_laps = 2;
     let first_driver = cfg.team_drivers[0].clone();
-    let yaml0;
     let mut sim = Sim::new(cfg).unwrap();
-    yaml0 = sim.session_yaml();
+    let yaml0 = sim.session_yaml();
     let v = vars::Vars::new().unwrap();
     let (mut on_pit, mut fuel_up, mut wear_seen) = (false, false, false);
     let mut last_fuel = f32::MAX;
