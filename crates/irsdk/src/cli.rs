@@ -533,11 +533,8 @@ pub fn five_channel_pass(f: &IbtFile) -> crate::Result<f64> {
 /// Decodes every element of every variable of every record (a decode plan of (offset, type)
 /// per element is built once; each value is one little-endian load).
 pub fn all_vars_pass(f: &IbtFile) -> f64 {
-    let plan: Vec<(usize, VarType)> = f
-        .vars()
-        .iter()
-        .flat_map(|v| (0..v.count).map(move |i| (v.offset + i * v.ty.size(), v.ty)))
-        .collect();
+    let plan: Vec<(usize, VarType)> =
+        f.vars().iter().flat_map(|v| (0..v.count).map(move |i| (v.offset + i * v.ty.size(), v.ty))).collect();
     let mut acc = 0f64;
     for row in f.rows() {
         for &(off, ty) in &plan {

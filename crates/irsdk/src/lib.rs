@@ -21,6 +21,7 @@ pub mod ibt;
 pub mod laps;
 pub mod layout;
 pub mod live;
+pub mod mapping;
 pub mod session;
 pub mod var;
 pub mod writer;

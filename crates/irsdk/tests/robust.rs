@@ -180,5 +180,10 @@ fn corrupted_var_header_is_named() {
     b[144 + 2 * 144] = 4;
     b[144 + 2 * 144 + 8] = 200; // count 200 floats past bufLen 24
     let e = IbtFile::from_bytes(b).unwrap_err().to_string();
-    assert!(e.contains("variable #2 (\"LapDistPct\"): offset 12 + 200 x 4 bytes ends at 812, past the row length bufLen = 24"), "{e}");
+    assert!(
+        e.contains(
+            "variable #2 (\"LapDistPct\"): offset 12 + 200 x 4 bytes ends at 812, past the row length bufLen = 24"
+        ),
+        "{e}"
+    );
 }
