@@ -1,0 +1,944 @@
+//! The HTTP API: routes and handlers. Every handler checks the caller's role and team, and
+//! answers bad input with a precise [`ApiError`].
+
+use std::str::FromStr;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use pitbox_model::control::MAX_BATCH_SAMPLES;
+use pitbox_model::rest::{LoginRequest, LoginResponse, TelemetryPost, TelemetryPostResponse, UserSummary};
+use pitbox_model::team::{Attachment, DriverProfile, HandoffRequest, HandoffResponse, MessageRead, TeamMessage};
+use pitbox_model::telemetry::TelemetryUpdate;
+use pitbox_model::validate::{Validate, Validator, validate};
+use pitbox_model::{DriverRole, DriverStatus, HandoffStatus, Message, Priority, Urgency, UserRole};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, ClientIp, JsonBody};
+use crate::server::AppState;
+use crate::store::{RefreshUse, Team, User, new_id, now_ms};
+use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary};
+use crate::token::{ACCESS_TTL_SECS, Claims, ISSUER};
+use crate::{password, secrets, team, telemetry};
+
+/// Refresh token lifetime: 30 days.
+pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+const STAFF: &[UserRole] = &[UserRole::Admin, UserRole::Engineer, UserRole::Driver];
+const MANAGERS: &[UserRole] = &[UserRole::Admin, UserRole::Engineer];
+
+/// Every route of a node.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/config", get(config))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/jwks", get(jwks))
+        .route("/api/auth/me", get(me))
+        .route("/api/teams", get(list_teams).post(create_team))
+        .route("/api/users", get(list_users).post(create_user))
+        .route("/api/telemetry", post(post_telemetry))
+        .route("/api/telemetry/batch", post(post_telemetry_batch))
+        .route("/api/sessions", get(list_sessions))
+        .route("/api/sessions/import", post(import_session))
+        .route("/api/sessions/{id}/laps", get(list_laps))
+        .route("/api/laps/{id}/telemetry", get(lap_telemetry))
+        .route("/api/messages", get(list_messages).post(create_message))
+        .route("/api/messages/{id}/read", post(read_message))
+        .route("/api/handoffs", get(list_handoffs).post(create_handoff))
+        .route("/api/handoffs/{id}/respond", post(respond_handoff))
+        .route("/api/drivers", get(list_drivers))
+        .route("/api/drivers/{id}", get(get_driver).put(put_driver))
+        .route("/api/admin/secrets", get(list_secrets))
+        .route("/api/admin/secrets/{name}", put(put_secret).delete(delete_secret))
+        .route("/ws", get(crate::ws::handler))
+        .merge(crate::openapi::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+async fn count_requests(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    state.metrics.http_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    next.run(req).await
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route {}", uri.path()))
+}
+
+fn check<T: Validate>(v: &T) -> ApiResult<()> {
+    validate(v, "").map_err(|e| ApiError::from_validation(&e))
+}
+
+// ---- health, metrics, config ----
+
+async fn health(State(st): State<AppState>) -> impl IntoResponse {
+    let db = st.store.ping().await;
+    let body = serde_json::json!({
+        "status": if db.is_ok() { "ok" } else { "degraded" },
+        "database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+        "node": &*st.node_id,
+        "uptimeSeconds": st.started.elapsed().as_secs(),
+    });
+    let code = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body))
+}
+
+async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::server::metrics_text(&st))
+}
+
+/// What a client needs to know about this cloud (`GET /api/config`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientConfig {
+    pub version: String,
+    pub protocol_version: String,
+    pub node_id: String,
+    pub websocket_path: String,
+    pub access_token_ttl: i64,
+    pub max_batch_samples: usize,
+    pub jwks_path: String,
+}
+
+async fn config(State(st): State<AppState>) -> Json<ClientConfig> {
+    Json(ClientConfig {
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol_version: pitbox_model::control::PROTOCOL_VERSION.into(),
+        node_id: st.node_id.to_string(),
+        websocket_path: "/ws".into(),
+        access_token_ttl: ACCESS_TTL_SECS,
+        max_batch_samples: MAX_BATCH_SAMPLES,
+        jwks_path: "/api/auth/jwks".into(),
+    })
+}
+
+// ---- auth ----
+
+fn refresh_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_token() -> ApiResult<String> {
+    use base64::Engine;
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(ApiError::internal)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+/// Signs an access token for `user`.
+pub fn access_token(st: &AppState, user: &User) -> String {
+    let now = chrono::Utc::now().timestamp();
+    st.keys.sign(&Claims {
+        sub: user.id.clone(),
+        name: user.username.clone(),
+        role: user.role,
+        team: user.team_id.clone(),
+        iss: ISSUER.into(),
+        iat: now,
+        exp: now + ACCESS_TTL_SECS,
+        jti: new_id("jti"),
+    })
+}
+
+async fn issue(st: &AppState, user: &User, family: Option<String>) -> ApiResult<LoginResponse> {
+    let refresh = random_token()?;
+    let family = family.unwrap_or_else(|| new_id("fam"));
+    st.store.insert_refresh(&refresh_hash(&refresh), &family, &user.id, now_ms() + REFRESH_TTL_MS).await?;
+    Ok(LoginResponse {
+        token: access_token(st, user),
+        refresh_token: Some(refresh),
+        expires_in: Some(ACCESS_TTL_SECS as u64),
+        user: UserSummary { id: user.id.clone(), username: user.username.clone(), role: user.role },
+    })
+}
+
+async fn login(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    check(&body)?;
+    if let Err(secs) = st.limiter.check(&body.username, ip) {
+        st.metrics.logins_limited.fetch_add(1, Relaxed);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many login attempts; retry in {secs} s"),
+        );
+        e.retry_after = Some(secs);
+        return Err(e);
+    }
+    let user = st.store.user_by_username(&body.username).await?;
+    let pw = body.password.clone();
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.map_err(ApiError::internal)?;
+    match user {
+        Some(u) if ok => {
+            st.limiter.succeeded(&body.username);
+            st.metrics.logins_ok.fetch_add(1, Relaxed);
+            Ok(Json(issue(&st, &u, None).await?))
+        }
+        _ => {
+            st.limiter.failed(&body.username);
+            st.metrics.logins_failed.fetch_add(1, Relaxed);
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong username or password"))
+        }
+    }
+}
+
+/// Body of `POST /api/auth/refresh` and `POST /api/auth/logout`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+fn check_refresh_shape(t: &str) -> ApiResult<()> {
+    if t.is_empty() || t.len() > 256 {
+        return Err(ApiError::validation("refreshToken", "must be a refresh token from login (1–256 characters)"));
+    }
+    Ok(())
+}
+
+async fn refresh(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    check_refresh_shape(&body.refresh_token)?;
+    let refused = |code: &'static str, msg: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, msg);
+    match st.store.use_refresh(&refresh_hash(&body.refresh_token)).await? {
+        RefreshUse::Rotated { user_id, family_id } => {
+            let Some(user) = st.store.user_by_id(&user_id).await? else {
+                return Err(refused("invalid_refresh_token", "the account no longer exists"));
+            };
+            Ok(Json(issue(&st, &user, Some(family_id)).await?))
+        }
+        RefreshUse::Unknown => Err(refused("invalid_refresh_token", "unknown refresh token")),
+        RefreshUse::Expired => Err(refused("refresh_token_expired", "the refresh token expired; log in again")),
+        RefreshUse::Revoked => Err(refused("refresh_token_revoked", "the refresh token was revoked; log in again")),
+        RefreshUse::Reused => Err(refused(
+            "refresh_token_reused",
+            "this refresh token was already used: every token of its login was revoked; log in again",
+        )),
+    }
+}
+
+async fn logout(State(st): State<AppState>, JsonBody(body): JsonBody<RefreshRequest>) -> ApiResult<StatusCode> {
+    check_refresh_shape(&body.refresh_token)?;
+    match st.store.refresh_family(&refresh_hash(&body.refresh_token)).await? {
+        Some((family, _)) => {
+            st.store.revoke_family(&family).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "unknown refresh token")),
+    }
+}
+
+async fn jwks(State(st): State<AppState>) -> Json<serde_json::Value> {
+    Json(st.keys.jwks())
+}
+
+/// The caller as the server sees them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub id: String,
+    pub username: String,
+    #[schema(value_type = String)]
+    pub role: UserRole,
+    pub team_id: Option<String>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn me(auth: Auth) -> Json<Me> {
+    let c = auth.0;
+    Json(Me {
+        id: c.sub,
+        username: c.name,
+        role: c.role,
+        team_id: c.team,
+        expires_at: chrono::DateTime::from_timestamp(c.exp, 0).unwrap_or_default(),
+    })
+}
+
+// ---- teams and users ----
+
+/// Body of `POST /api/teams`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewTeam {
+    pub name: String,
+}
+
+async fn list_teams(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Team>>> {
+    let teams = st.store.list_teams().await?;
+    Ok(Json(teams.into_iter().filter(|t| auth.require_team(&t.id).is_ok()).collect()))
+}
+
+/// Checks a team name: 1–100 characters, no control characters.
+pub fn check_team_name(name: &str) -> ApiResult<()> {
+    let mut v = Validator::new("");
+    v.text("name", name, 1, 100);
+    v.finish().map_err(|e| ApiError::from_validation(&e))
+}
+
+async fn create_team(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<NewTeam>,
+) -> ApiResult<(StatusCode, Json<Team>)> {
+    auth.require(&[UserRole::Admin], "creating a team")?;
+    check_team_name(&body.name)?;
+    Ok((StatusCode::CREATED, Json(st.store.create_team(&body.name).await?)))
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    #[schema(value_type = String)]
+    pub role: UserRole,
+    pub team_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView { id: u.id, username: u.username, role: u.role, team_id: u.team_id, created_at: u.created_at }
+    }
+}
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    #[schema(value_type = String)]
+    pub role: UserRole,
+    #[serde(default)]
+    pub team_id: Option<String>,
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Checks a new account's fields.
+pub fn check_new_user(username: &str, password: &str, role: UserRole, team: Option<&str>) -> ApiResult<()> {
+    let mut v = Validator::new("");
+    v.id("username", username);
+    v.text("password", password, MIN_PASSWORD_LEN, 1_024);
+    if role != UserRole::Admin && team.is_none() {
+        v.fail("teamId", format!("a {role} must belong to a team"));
+    }
+    v.finish().map_err(|e| ApiError::from_validation(&e))
+}
+
+/// Creates an account (shared by the API and `pitbox user add`).
+pub async fn add_user(
+    store: &crate::store::Store,
+    username: &str,
+    pw: &str,
+    role: UserRole,
+    team: Option<&str>,
+) -> ApiResult<User> {
+    check_new_user(username, pw, role, team)?;
+    let team_id = match team {
+        Some(t) => Some(
+            store
+                .find_team(t)
+                .await?
+                .ok_or_else(|| ApiError::validation("teamId", format!("no team `{t}` (create it first)")))?
+                .id,
+        ),
+        None => None,
+    };
+    let pw = pw.to_string();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(store.create_user(username, &hash, role, team_id.as_deref()).await?)
+}
+
+async fn list_users(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TeamQuery>,
+) -> ApiResult<Json<Vec<UserView>>> {
+    auth.require(MANAGERS, "listing users")?;
+    let users = if auth.role() == UserRole::Admin && q.team_id.is_none() {
+        st.store.list_users(None).await?
+    } else {
+        st.store.list_users(Some(&auth.team(q.team_id.as_deref())?)).await?
+    };
+    Ok(Json(users.into_iter().map(UserView::from).collect()))
+}
+
+async fn create_user(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<NewUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    auth.require(MANAGERS, "creating a user")?;
+    if auth.role() == UserRole::Engineer {
+        if matches!(body.role, UserRole::Admin | UserRole::Engineer) {
+            return Err(ApiError::forbidden(format!(
+                "an engineer may create drivers and viewers, not a {}",
+                body.role
+            )));
+        }
+        let own = auth.0.team.clone().unwrap_or_default();
+        match &body.team_id {
+            Some(t) => {
+                let team = st.store.find_team(t).await?;
+                if team.map(|t| t.id) != Some(own) {
+                    return Err(ApiError::forbidden("an engineer may only add users to their own team"));
+                }
+            }
+            None => return Err(ApiError::validation("teamId", format!("a {} must belong to a team", body.role))),
+        }
+    }
+    let user = add_user(&st.store, &body.username, &body.password, body.role, body.team_id.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+// ---- telemetry ----
+
+/// `?teamId=` of list endpoints.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamQuery {
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+fn limit(q: Option<i64>) -> ApiResult<i64> {
+    match q {
+        None => Ok(100),
+        Some(n) if (1..=1000).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::validation("limit", format!("must be between 1 and 1000, got {n}"))),
+    }
+}
+
+/// The team telemetry of `driver_id` posted by the caller belongs to, or why it may not post.
+pub async fn telemetry_team(st: &AppState, auth: &Auth, driver_id: &str) -> ApiResult<String> {
+    match auth.role() {
+        UserRole::Driver => {
+            if driver_id != auth.user_id() {
+                return Err(ApiError::forbidden(format!(
+                    "a driver publishes only their own telemetry: driverId must be {}",
+                    auth.user_id()
+                )));
+            }
+            auth.0.team.clone().ok_or_else(|| ApiError::forbidden("you belong to no team"))
+        }
+        UserRole::Admin => {
+            if let Some(u) = st.store.user_by_id(driver_id).await?
+                && let Some(t) = u.team_id
+            {
+                return Ok(t);
+            }
+            auth.0.team.clone().ok_or_else(|| {
+                ApiError::validation("driverId", format!("no driver `{driver_id}` in any team, and you have no team"))
+            })
+        }
+        other => {
+            Err(ApiError::forbidden(format!("only drivers (their own) and admins post telemetry; you are {other}")))
+        }
+    }
+}
+
+fn ingest_error(e: IngestError) -> ApiError {
+    match e {
+        IngestError::Gap { .. } => ApiError::validation("sequence", e.to_string()),
+        other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", other.to_string()),
+    }
+}
+
+async fn post_telemetry(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<TelemetryPost>,
+) -> ApiResult<(StatusCode, Json<TelemetryPostResponse>)> {
+    check(&body)?;
+    let team = telemetry_team(&st, &auth, &body.driver_id).await?;
+    let driver = body.driver_id.clone();
+    st.ingest.submit(&team, &driver, vec![body.into_update()], None).await.map_err(ingest_error)?;
+    Ok((StatusCode::CREATED, Json(TelemetryPostResponse { success: true, id: new_id("tlm") })))
+}
+
+/// Body of `POST /api/telemetry/batch`: samples of one driver; with `sequence` the batch is
+/// stored at most once (the uplink's rules: per driver, from 1, no gaps).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TelemetryBatchPost {
+    pub driver_id: String,
+    #[serde(default)]
+    pub sequence: Option<u64>,
+    #[schema(value_type = Vec<Object>)]
+    pub samples: Vec<TelemetryUpdate>,
+}
+
+impl Validate for TelemetryBatchPost {
+    fn validate_into(&self, v: &mut Validator) {
+        v.id("driverId", &self.driver_id);
+        if self.sequence == Some(0) {
+            v.fail("sequence", "must be at least 1");
+        }
+        v.list("samples", &self.samples, 1, MAX_BATCH_SAMPLES);
+        if let Some(i) = self.samples.iter().position(|s| s.driver_id != self.driver_id) {
+            v.fail(&format!("samples[{i}].driverId"), "must equal the batch's driverId");
+        }
+    }
+}
+
+/// Response of `POST /api/telemetry/batch`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TelemetryBatchResponse {
+    pub success: bool,
+    /// Samples stored by this request (0 when the sequence was stored before).
+    pub stored: usize,
+    /// The driver's highest stored sequence, for sequenced batches.
+    pub sequence: Option<u64>,
+    pub duplicate: bool,
+}
+
+async fn post_telemetry_batch(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<TelemetryBatchPost>,
+) -> ApiResult<(StatusCode, Json<TelemetryBatchResponse>)> {
+    check(&body)?;
+    let team = telemetry_team(&st, &auth, &body.driver_id).await?;
+    let n = body.samples.len();
+    let outcome = st.ingest.submit(&team, &body.driver_id, body.samples, body.sequence).await.map_err(ingest_error)?;
+    let resp = match outcome {
+        IngestOutcome::Stored => {
+            TelemetryBatchResponse { success: true, stored: n, sequence: body.sequence, duplicate: false }
+        }
+        IngestOutcome::Duplicate { last } => {
+            TelemetryBatchResponse { success: true, stored: 0, sequence: Some(last), duplicate: true }
+        }
+    };
+    Ok((StatusCode::CREATED, Json(resp)))
+}
+
+async fn list_sessions(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TeamQuery>,
+) -> ApiResult<Json<Vec<SessionSummary>>> {
+    let limit = limit(q.limit)?;
+    let sessions = if auth.role() == UserRole::Admin && q.team_id.is_none() {
+        telemetry::list_sessions(&st.store, None, limit).await?
+    } else {
+        telemetry::list_sessions(&st.store, Some(&auth.team(q.team_id.as_deref())?), limit).await?
+    };
+    Ok(Json(sessions))
+}
+
+async fn list_laps(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Vec<LapSummary>>> {
+    let Some(session) = telemetry::get_session(&st.store, &id).await? else {
+        return Err(ApiError::not_found(format!("session {id} does not exist")));
+    };
+    auth.require_team(&session.team_id)?;
+    Ok(Json(telemetry::list_laps(&st.store, &id).await?))
+}
+
+/// `?channels=speed,rpm` of `GET /api/laps/{id}/telemetry`.
+#[derive(Debug, Deserialize)]
+pub struct ChannelQuery {
+    #[serde(default)]
+    pub channels: Option<String>,
+}
+
+/// Response of `GET /api/laps/{id}/telemetry`: the lap's samples as columns.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LapTelemetry {
+    pub lap_id: String,
+    pub session_id: String,
+    pub driver_id: String,
+    pub lap: i64,
+    pub sample_count: usize,
+    /// Sample instants, Unix milliseconds.
+    pub timestamps: Vec<i64>,
+    /// Channel name → one value per sample (`null` where the channel was absent).
+    #[schema(value_type = Object)]
+    pub channels: serde_json::Map<String, serde_json::Value>,
+}
+
+async fn lap_telemetry(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<ChannelQuery>,
+) -> ApiResult<Json<LapTelemetry>> {
+    let wanted: Vec<&str> = match q.channels.as_deref() {
+        None | Some("") => crate::chunk::FLOAT_CHANNELS.to_vec(),
+        Some(list) => list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect(),
+    };
+    if let Some(bad) = wanted.iter().find(|c| !crate::chunk::FLOAT_CHANNELS.contains(c)) {
+        return Err(ApiError::validation(
+            "channels",
+            format!("unknown channel `{bad}`; known: {}", crate::chunk::FLOAT_CHANNELS.join(", ")),
+        ));
+    }
+    let Some((lap, team_id)) = telemetry::get_lap(&st.store, &id).await? else {
+        return Err(ApiError::not_found(format!("lap {id} does not exist")));
+    };
+    auth.require_team(&team_id)?;
+    let cols = telemetry::lap_columns(&st.store, &st.objects, &lap.session_id, lap.lap).await?;
+    let mut channels = serde_json::Map::new();
+    for name in wanted {
+        if let Some(values) = cols.channel(name) {
+            channels.insert(name.to_string(), serde_json::json!(values));
+        }
+    }
+    Ok(Json(LapTelemetry {
+        lap_id: lap.id,
+        session_id: lap.session_id,
+        driver_id: lap.driver_id,
+        lap: lap.lap,
+        sample_count: cols.len(),
+        timestamps: cols.timestamps,
+        channels,
+    }))
+}
+
+async fn import_session(auth: Auth) -> ApiResult<StatusCode> {
+    auth.require(STAFF, "importing a session")?;
+    Err(ApiError::not_built("POST /api/sessions/import (.ibt upload; waits for the irsdk crate's sample mapping)"))
+}
+
+// ---- messages ----
+
+/// Body of `POST /api/messages`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewMessage {
+    pub content: String,
+    #[serde(default = "normal")]
+    #[schema(value_type = String)]
+    pub priority: Priority,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub attachment: Option<Attachment>,
+    #[serde(default)]
+    pub team_id: Option<String>,
+}
+
+fn normal() -> Priority {
+    Priority::Normal
+}
+
+async fn list_messages(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TeamQuery>,
+) -> ApiResult<Json<Vec<TeamMessage>>> {
+    let team = auth.team(q.team_id.as_deref())?;
+    Ok(Json(team::list_messages(&st.store, &team, auth.user_id(), limit(q.limit)?).await?))
+}
+
+async fn create_message(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<NewMessage>,
+) -> ApiResult<(StatusCode, Json<TeamMessage>)> {
+    auth.require(STAFF, "sending a team message")?;
+    let team = auth.team(body.team_id.as_deref())?;
+    let msg = TeamMessage {
+        id: new_id("msg"),
+        content: body.content,
+        sender_id: auth.0.sub.clone(),
+        sender_name: auth.0.name.clone(),
+        priority: body.priority,
+        sent_at: chrono::Utc::now(),
+        read: false,
+        attachment: body.attachment,
+    };
+    check(&msg)?;
+    team::insert_message(&st.store, &team, &msg).await?;
+    st.bus.publish(&team, Message::TeamMessage(msg.clone()));
+    Ok((StatusCode::CREATED, Json(msg)))
+}
+
+async fn read_message(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<MessageRead>> {
+    let Some((_, team_id)) = team::get_message(&st.store, &id, auth.user_id()).await? else {
+        return Err(ApiError::not_found(format!("message {id} does not exist")));
+    };
+    auth.require_team(&team_id)?;
+    let read_at = team::mark_read(&st.store, &id, auth.user_id()).await?;
+    let receipt = MessageRead { message_id: id, reader_id: auth.0.sub.clone(), read_at };
+    st.bus.publish(&team_id, Message::MessageRead(receipt.clone()));
+    Ok(Json(receipt))
+}
+
+// ---- handoffs ----
+
+/// Body of `POST /api/handoffs`: the caller asks to hand the car to `targetDriverId`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewHandoff {
+    pub target_driver_id: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default = "normal_urgency")]
+    #[schema(value_type = String)]
+    pub urgency: Urgency,
+    /// The driver handing over; defaults to the caller (engineers name the driver in the car).
+    #[serde(default)]
+    pub requester_id: Option<String>,
+}
+
+fn normal_urgency() -> Urgency {
+    Urgency::Normal
+}
+
+/// Body of `POST /api/handoffs/{id}/respond`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffAnswer {
+    #[schema(value_type = String)]
+    pub status: HandoffStatus,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+async fn list_handoffs(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TeamQuery>,
+) -> ApiResult<Json<Vec<HandoffRequest>>> {
+    let team = auth.team(q.team_id.as_deref())?;
+    Ok(Json(team::list_handoffs(&st.store, &team, limit(q.limit)?).await?))
+}
+
+async fn team_member(st: &AppState, id: &str, team: &str, field: &str) -> ApiResult<User> {
+    match st.store.user_by_id(id).await? {
+        Some(u) if u.team_id.as_deref() == Some(team) => Ok(u),
+        _ => Err(ApiError::validation(field, format!("no member `{id}` in this team"))),
+    }
+}
+
+async fn create_handoff(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<NewHandoff>,
+) -> ApiResult<(StatusCode, Json<HandoffRequest>)> {
+    auth.require(STAFF, "requesting a handoff")?;
+    let team = auth.team(None)?;
+    let requester_id = body.requester_id.clone().unwrap_or_else(|| auth.0.sub.clone());
+    if auth.role() == UserRole::Driver && requester_id != auth.0.sub {
+        return Err(ApiError::forbidden("a driver requests handoffs for themself only"));
+    }
+    let mut v = Validator::new("");
+    v.id("targetDriverId", &body.target_driver_id);
+    v.id("requesterId", &requester_id);
+    v.finish().map_err(|e| ApiError::from_validation(&e))?;
+    let requester = team_member(&st, &requester_id, &team, "requesterId").await?;
+    let target = team_member(&st, &body.target_driver_id, &team, "targetDriverId").await?;
+    if target.role != UserRole::Driver {
+        return Err(ApiError::validation(
+            "targetDriverId",
+            format!("{} is a {}, not a driver", target.username, target.role),
+        ));
+    }
+    let snapshot = st.latest.read().await.get(&requester.id).cloned();
+    let h = HandoffRequest {
+        id: new_id("hnd"),
+        requester_id: requester.id,
+        requester_name: requester.username,
+        target_driver_id: target.id,
+        target_driver_name: target.username,
+        reason: body.reason,
+        urgency: body.urgency,
+        requested_at: chrono::Utc::now(),
+        status: HandoffStatus::Pending,
+        telemetry_snapshot: snapshot,
+    };
+    check(&h)?;
+    team::insert_handoff(&st.store, &team, &h).await?;
+    st.bus.publish(&team, Message::HandoffRequest(h.clone()));
+    Ok((StatusCode::CREATED, Json(h)))
+}
+
+async fn respond_handoff(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<HandoffAnswer>,
+) -> ApiResult<Json<HandoffRequest>> {
+    auth.require(STAFF, "answering a handoff")?;
+    let Some((current, team_id)) = team::get_handoff(&st.store, &id).await? else {
+        return Err(ApiError::not_found(format!("handoff {id} does not exist")));
+    };
+    auth.require_team(&team_id)?;
+    let resp = HandoffResponse {
+        handoff_id: id.clone(),
+        status: body.status,
+        responder_id: auth.0.sub.clone(),
+        responded_at: chrono::Utc::now(),
+        reason: body.reason,
+    };
+    check(&resp)?;
+    // Drivers answer only handoffs they are part of.
+    if auth.role() == UserRole::Driver && auth.0.sub != current.target_driver_id && auth.0.sub != current.requester_id {
+        return Err(ApiError::forbidden("a driver answers only handoffs they are part of"));
+    }
+    let updated = team::transition_handoff(&st.store, &id, body.status).await?;
+    st.bus.publish(&team_id, Message::HandoffResponse(resp));
+    st.bus.publish(&team_id, Message::HandoffRequest(updated.clone()));
+    Ok(Json(updated))
+}
+
+// ---- driver profiles ----
+
+async fn list_drivers(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TeamQuery>,
+) -> ApiResult<Json<Vec<DriverProfile>>> {
+    let team_id = auth.team(q.team_id.as_deref())?;
+    let team = st.store.find_team(&team_id).await?.ok_or_else(|| ApiError::not_found("team does not exist"))?;
+    Ok(Json(team::list_profiles(&st.store, &team.id, &team.name).await?))
+}
+
+async fn get_driver(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<DriverProfile>> {
+    let Some((p, team_id)) = team::get_profile(&st.store, &id).await? else {
+        return Err(ApiError::not_found(format!("driver {id} has no profile")));
+    };
+    auth.require_team(&team_id)?;
+    Ok(Json(p))
+}
+
+/// Body of `PUT /api/drivers/{id}` (connection state and last activity are kept by the server).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileUpdate {
+    pub name: String,
+    pub number: u32,
+    #[schema(value_type = String)]
+    pub status: DriverStatus,
+    #[schema(value_type = String)]
+    pub role: DriverRole,
+    #[serde(default)]
+    pub avatar_url: String,
+}
+
+async fn put_driver(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ProfileUpdate>,
+) -> ApiResult<Json<DriverProfile>> {
+    let Some(user) = st.store.user_by_id(&id).await? else {
+        return Err(ApiError::not_found(format!("user {id} does not exist")));
+    };
+    let team_id = user.team_id.clone().ok_or_else(|| ApiError::conflict("that user belongs to no team"))?;
+    auth.require_team(&team_id)?;
+    if auth.user_id() != id {
+        auth.require(MANAGERS, "editing another driver's profile")?;
+    } else {
+        auth.require(STAFF, "editing a profile")?;
+    }
+    if user.role != UserRole::Driver {
+        return Err(ApiError::conflict(format!("{} is a {}, not a driver", user.username, user.role)));
+    }
+    let team = st.store.find_team(&team_id).await?.ok_or_else(|| ApiError::not_found("team does not exist"))?;
+    let existing = team::get_profile(&st.store, &id).await?;
+    let profile = DriverProfile {
+        id: id.clone(),
+        name: body.name,
+        team: team.name.clone(),
+        number: body.number,
+        status: body.status,
+        role: body.role,
+        avatar_url: body.avatar_url,
+        telemetry_connected: existing.as_ref().is_some_and(|(p, _)| p.telemetry_connected),
+        last_active: existing.map(|(p, _)| p.last_active).unwrap_or_else(chrono::Utc::now),
+    };
+    check(&profile)?;
+    team::upsert_profile(&st.store, &team.id, &profile).await?;
+    Ok(Json(profile))
+}
+
+// ---- secrets ----
+
+/// Body of `PUT /api/admin/secrets/{name}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SecretValue {
+    pub value: String,
+}
+
+fn master(st: &AppState) -> ApiResult<&secrets::MasterKey> {
+    st.master_key.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_master_key",
+            "secrets need a master key: start the cloud with PITBOX_CLOUD_MASTER_KEY or --master-key-file",
+        )
+    })
+}
+
+fn check_secret_name(name: &str) -> ApiResult<()> {
+    let mut v = Validator::new("");
+    v.id("name", name);
+    v.finish().map_err(|e| ApiError::from_validation(&e))
+}
+
+async fn list_secrets(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<secrets::SecretInfo>>> {
+    auth.require(&[UserRole::Admin], "listing secrets")?;
+    Ok(Json(secrets::list(&st.store).await?))
+}
+
+async fn put_secret(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<SecretValue>,
+) -> ApiResult<StatusCode> {
+    auth.require(&[UserRole::Admin], "storing a secret")?;
+    check_secret_name(&name)?;
+    if body.value.is_empty() || body.value.len() > 8_192 {
+        return Err(ApiError::validation("value", "must be 1–8192 bytes"));
+    }
+    let key = master(&st)?;
+    secrets::put(&st.store, key, &name, &body.value).await?;
+    tracing::info!(secret = %name, by = %auth.0.sub, "secret stored");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_secret(State(st): State<AppState>, auth: Auth, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    auth.require(&[UserRole::Admin], "deleting a secret")?;
+    check_secret_name(&name)?;
+    if secrets::delete(&st.store, &name).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no secret {name}")))
+    }
+}
+
+/// Parses a role for the CLI, with the list of valid ones in the error.
+pub fn parse_role(s: &str) -> Result<UserRole, String> {
+    UserRole::from_str(s).map_err(|e| e.to_string())
+}

@@ -1,0 +1,194 @@
+//! Cross-node fan-out. Every node publishes what it accepts; every node's WebSocket clients see
+//! what any node accepted. In-process by default (one node); Redis pub/sub with `--redis-url`.
+//!
+//! `pitbox-hub` was meant to define the `Bus` trait; it had no API when this was written, so
+//! the bus lives here.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use pitbox_model::Message;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
+
+/// Redis channel prefix; the team id follows.
+pub const REDIS_PREFIX: &str = "pitbox:team:";
+const LOCAL_CAPACITY: usize = 8_192;
+const OUTBOX_CAPACITY: usize = 16_384;
+
+/// One message for one team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusEvent {
+    /// The team whose members receive it.
+    pub team_id: String,
+    /// The protocol message.
+    pub message: Message,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    origin: String,
+    #[serde(flatten)]
+    event: BusEvent,
+}
+
+/// Why the bus could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("redis bus at {url}: {reason}")]
+pub struct BusError {
+    pub url: String,
+    pub reason: String,
+}
+
+/// Counters of the bus (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct BusStats {
+    /// Events published by this node.
+    pub published: AtomicU64,
+    /// Events received from other nodes.
+    pub received_remote: AtomicU64,
+    /// Events dropped because the Redis outbox was full or Redis failed.
+    pub dropped: AtomicU64,
+}
+
+/// The fan-out bus.
+#[derive(Clone)]
+pub struct Bus {
+    local: broadcast::Sender<Arc<BusEvent>>,
+    outbox: Option<mpsc::Sender<Arc<BusEvent>>>,
+    node_id: Arc<str>,
+    stats: Arc<BusStats>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus").field("node_id", &self.node_id).field("redis", &self.outbox.is_some()).finish()
+    }
+}
+
+impl Bus {
+    /// A bus that reaches this process only.
+    pub fn in_process(node_id: &str) -> Bus {
+        let (local, _) = broadcast::channel(LOCAL_CAPACITY);
+        Bus { local, outbox: None, node_id: node_id.into(), stats: Arc::default() }
+    }
+
+    /// A bus over Redis pub/sub: connects (failing fast when Redis is unreachable), then keeps
+    /// a subscriber and a publisher task running, reconnecting after failures.
+    pub async fn redis(url: &str, node_id: &str) -> Result<Bus, BusError> {
+        let err = |e: redis::RedisError| BusError { url: redact(url), reason: e.to_string() };
+        let client = redis::Client::open(url).map_err(err)?;
+        let publisher = client.get_multiplexed_async_connection().await.map_err(err)?;
+        let mut pubsub = client.get_async_pubsub().await.map_err(err)?;
+        pubsub.psubscribe(format!("{REDIS_PREFIX}*")).await.map_err(err)?;
+        let mut bus = Bus::in_process(node_id);
+        let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+        bus.outbox = Some(tx);
+        tokio::spawn(publish_loop(publisher, rx, bus.node_id.clone(), bus.stats.clone()));
+        tokio::spawn(subscribe_loop(client, pubsub, bus.local.clone(), bus.node_id.clone(), bus.stats.clone()));
+        Ok(bus)
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &BusStats {
+        &self.stats
+    }
+
+    /// Receives every event from now on (local and remote).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<BusEvent>> {
+        self.local.subscribe()
+    }
+
+    /// Publishes to this node's subscribers and, with Redis, to every other node. Never blocks:
+    /// when Redis cannot keep up, remote delivery of the event is dropped and counted.
+    pub fn publish(&self, team_id: &str, message: Message) {
+        let ev = Arc::new(BusEvent { team_id: team_id.to_string(), message });
+        self.stats.published.fetch_add(1, Ordering::Relaxed);
+        if let Some(out) = &self.outbox
+            && out.try_send(ev.clone()).is_err()
+        {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        // No receiver is fine: nobody is watching.
+        let _ = self.local.send(ev);
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn publish_loop(
+    mut conn: redis::aio::MultiplexedConnection,
+    mut rx: mpsc::Receiver<Arc<BusEvent>>,
+    node_id: Arc<str>,
+    stats: Arc<BusStats>,
+) {
+    while let Some(ev) = rx.recv().await {
+        let wire = Wire { origin: node_id.to_string(), event: (*ev).clone() };
+        let Ok(payload) = serde_json::to_string(&wire) else { continue };
+        let channel = format!("{REDIS_PREFIX}{}", ev.team_id);
+        let r: redis::RedisResult<i64> = redis::cmd("PUBLISH").arg(channel).arg(payload).query_async(&mut conn).await;
+        if let Err(e) = r {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "redis publish failed");
+        }
+    }
+}
+
+async fn subscribe_loop(
+    client: redis::Client,
+    mut pubsub: redis::aio::PubSub,
+    local: broadcast::Sender<Arc<BusEvent>>,
+    node_id: Arc<str>,
+    stats: Arc<BusStats>,
+) {
+    loop {
+        {
+            let mut stream = pubsub.on_message();
+            while let Some(msg) = stream.next().await {
+                let Ok(wire) = serde_json::from_slice::<Wire>(msg.get_payload_bytes()) else {
+                    tracing::warn!(channel = msg.get_channel_name(), "undecodable bus event ignored");
+                    continue;
+                };
+                if *wire.origin == *node_id {
+                    continue;
+                }
+                stats.received_remote.fetch_add(1, Ordering::Relaxed);
+                let _ = local.send(Arc::new(wire.event));
+            }
+        }
+        tracing::warn!("redis subscription lost; reconnecting");
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match client.get_async_pubsub().await {
+                Ok(mut p) => {
+                    if p.psubscribe(format!("{REDIS_PREFIX}*")).await.is_ok() {
+                        pubsub = p;
+                        break;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "redis reconnect failed"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("redis://u:secret@host:6379"), "redis://***@host:6379");
+        assert_eq!(super::redact("redis://host"), "redis://host");
+    }
+}

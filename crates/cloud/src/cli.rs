@@ -1,0 +1,262 @@
+//! Command-line entry points for the `pitbox` binary: `pitbox cloud`, `pitbox user …`,
+//! `pitbox team …`. Settings are clap args with `PITBOX_CLOUD_*` environment variables (the
+//! binary exports its TOML config file into those variables).
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use pitbox_model::UserRole;
+
+use crate::secrets::MasterKey;
+use crate::server::Config;
+use crate::store::Store;
+
+/// Where the database is (shared by `pitbox cloud`, `pitbox user`, `pitbox team`).
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Directory for the embedded database, signing key and telemetry objects
+    #[arg(long, env = "PITBOX_CLOUD_DATA_DIR", default_value = "pitbox-data")]
+    pub data_dir: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in --data-dir)
+    #[arg(long, env = "PITBOX_CLOUD_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DbArgs {
+    /// The database URL in force.
+    pub fn url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("pitbox.db").display()))
+    }
+
+    async fn open(&self) -> anyhow::Result<Store> {
+        if self.database_url.is_none() {
+            std::fs::create_dir_all(&self.data_dir)
+                .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+        }
+        Store::open(&self.url()).await.context("opening the database")
+    }
+}
+
+/// `pitbox cloud`: run a cloud node.
+#[derive(Debug, Clone, Args)]
+pub struct CloudArgs {
+    /// Address to serve HTTP and WebSocket on
+    #[arg(long, env = "PITBOX_CLOUD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Redis URL for fan-out across nodes, e.g. redis://127.0.0.1:6379 (default: this node only)
+    #[arg(long, env = "PITBOX_CLOUD_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Telemetry object store: a directory, file:///DIR or s3://BUCKET/PREFIX (AWS_* variables
+    /// configure S3) (default: objects/ in --data-dir)
+    #[arg(long, env = "PITBOX_CLOUD_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// Ed25519 token signing key, created when missing; every node of a cluster needs the same
+    /// file (default: signing-key.ed25519 in --data-dir)
+    #[arg(long, env = "PITBOX_CLOUD_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+    /// File holding the base64 master key that encrypts stored API keys
+    #[arg(long, env = "PITBOX_CLOUD_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// The base64 master key itself (prefer --master-key-file)
+    #[arg(long, env = "PITBOX_CLOUD_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Name of this node in logs, /health and the bus (default: random)
+    #[arg(long, env = "PITBOX_CLOUD_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Seconds of telemetry gathered before a chunk is written to the object store (a finished
+    /// lap is written at once)
+    #[arg(long, env = "PITBOX_CLOUD_CHUNK_SECONDS", default_value_t = 30)]
+    pub chunk_seconds: u64,
+    /// Wrong passwords per username within the login window before logins are refused
+    #[arg(long, env = "PITBOX_CLOUD_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: usize,
+    /// Login attempts per client address within the login window
+    #[arg(long, env = "PITBOX_CLOUD_LOGIN_PER_IP", default_value_t = 30)]
+    pub login_per_ip: usize,
+    /// Login rate-limit window, seconds
+    #[arg(long, env = "PITBOX_CLOUD_LOGIN_WINDOW_SECS", default_value_t = 300)]
+    pub login_window_secs: u64,
+    /// Largest WebSocket frame accepted, bytes
+    #[arg(long, env = "PITBOX_CLOUD_MAX_FRAME_BYTES", default_value_t = pitbox_model::protocol::DEFAULT_MAX_FRAME_BYTES)]
+    pub max_frame_bytes: usize,
+}
+
+impl CloudArgs {
+    /// The node configuration these arguments describe.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut c = Config::local(&self.db.data_dir);
+        c.listen = self.listen;
+        c.database_url = self.db.url();
+        if let Some(s) = &self.storage_url {
+            c.storage_url = s.clone();
+        }
+        c.redis_url = self.redis_url.clone();
+        if let Some(k) = &self.signing_key_file {
+            c.signing_key_file = k.clone();
+        }
+        c.master_key = match (&self.master_key, &self.master_key_file) {
+            (Some(k), _) => Some(MasterKey::from_base64(k).context("PITBOX_CLOUD_MASTER_KEY")?),
+            (None, Some(f)) => {
+                let text =
+                    std::fs::read_to_string(f).with_context(|| format!("reading master key file {}", f.display()))?;
+                Some(MasterKey::from_base64(&text).with_context(|| format!("master key file {}", f.display()))?)
+            }
+            (None, None) => None,
+        };
+        if let Some(n) = &self.node_id {
+            c.node_id = n.clone();
+        }
+        if self.chunk_seconds == 0 {
+            bail!("--chunk-seconds must be at least 1");
+        }
+        c.chunk_age = Duration::from_secs(self.chunk_seconds);
+        c.compact_interval = Duration::from_secs(self.chunk_seconds.clamp(1, 5));
+        c.login_max_failures = self.login_max_failures.max(1);
+        c.login_per_ip = self.login_per_ip.max(1);
+        c.login_window = Duration::from_secs(self.login_window_secs.max(1));
+        c.max_frame_bytes = self.max_frame_bytes.max(1024);
+        Ok(c)
+    }
+}
+
+/// Runs a cloud node until Ctrl-C or SIGTERM.
+pub async fn run_cloud(args: &CloudArgs) -> anyhow::Result<()> {
+    if args.db.database_url.is_none() {
+        std::fs::create_dir_all(&args.db.data_dir)
+            .with_context(|| format!("creating data directory {}", args.db.data_dir.display()))?;
+    }
+    let config = args.config()?;
+    crate::server::serve(&config, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `pitbox user …`.
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+/// What `pitbox user` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Create a user
+    Add(UserAddArgs),
+    /// List users
+    List,
+}
+
+/// `pitbox user add`.
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub username: String,
+    /// admin, engineer, driver or viewer
+    #[arg(long, value_parser = crate::api::parse_role)]
+    pub role: UserRole,
+    /// Team name or id (required except for admins)
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Read the password from the first line of standard input (passwords never go on the
+    /// command line)
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Runs `pitbox user …`; prints what it did.
+pub async fn run_user(args: &UserArgs) -> anyhow::Result<()> {
+    let store = args.db.open().await?;
+    match &args.command {
+        UserCommand::Add(a) => {
+            if !a.password_stdin {
+                bail!("give the password on standard input with --password-stdin (never on the command line)");
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let user =
+                crate::api::add_user(&store, &a.username, password, a.role, a.team.as_deref()).await.map_err(|e| {
+                    match &e.field {
+                        Some(f) if !f.is_empty() => anyhow::anyhow!("{f}: {}", e.message),
+                        _ => anyhow::anyhow!("{}", e.message),
+                    }
+                })?;
+            println!("created {} {} (id {})", user.role, user.username, user.id);
+        }
+        UserCommand::List => {
+            for u in store.list_users(None).await? {
+                println!("{}\t{}\t{}\t{}", u.id, u.username, u.role, u.team_id.as_deref().unwrap_or("-"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `pitbox team …`.
+#[derive(Debug, Clone, Args)]
+pub struct TeamArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: TeamCommand,
+}
+
+/// What `pitbox team` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TeamCommand {
+    /// Create a team
+    Add {
+        /// Team name
+        name: String,
+    },
+    /// List teams
+    List,
+}
+
+/// Runs `pitbox team …`; prints what it did.
+pub async fn run_team(args: &TeamArgs) -> anyhow::Result<()> {
+    let store = args.db.open().await?;
+    match &args.command {
+        TeamCommand::Add { name } => {
+            crate::api::check_team_name(name).map_err(|e| anyhow::anyhow!("name: {}", e.message))?;
+            let t = store.create_team(name).await?;
+            println!("created team {} (id {})", t.name, t.id);
+        }
+        TeamCommand::List => {
+            for t in store.list_teams().await? {
+                println!("{}\t{}", t.id, t.name);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Request extractors that turn every bad input into a precise [`ApiError`]: the bearer token
+//! ([`Auth`]) and JSON bodies ([`JsonBody`], with the offending field's path).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use pitbox_model::UserRole;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::server::AppState;
+use crate::token::{Claims, TokenError};
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Claims);
+
+/// Checks a bearer token and returns its claims, or the 401 to answer.
+pub fn check_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+    state.keys.verify(token, chrono::Utc::now().timestamp()).map_err(|e| match e {
+        TokenError::Expired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "the access token expired: refresh it with POST /api/auth/refresh or log in again",
+        ),
+        other => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", format!("invalid access token: {other}")),
+    })
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::unauthenticated(
+                "missing `Authorization: Bearer <token>` header (POST /api/auth/login issues tokens)",
+            ));
+        };
+        let text =
+            value.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not ASCII text"))?;
+        let Some(token) = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")) else {
+            return Err(ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"));
+        };
+        Ok(Auth(check_token(state, token.trim())?))
+    }
+}
+
+impl Auth {
+    /// The caller's user id.
+    pub fn user_id(&self) -> &str {
+        &self.0.sub
+    }
+
+    /// The caller's role.
+    pub fn role(&self) -> UserRole {
+        self.0.role
+    }
+
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[UserRole], action: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.0.role) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::forbidden(format!("{action} needs role {}; you are {}", names.join(" or "), self.0.role)))
+        }
+    }
+
+    /// 403 unless the caller may see `team_id` (admins see every team).
+    pub fn require_team(&self, team_id: &str) -> Result<(), ApiError> {
+        if self.0.role == UserRole::Admin || self.0.team.as_deref() == Some(team_id) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("that belongs to another team"))
+        }
+    }
+
+    /// The team a request is about: `requested` (checked) or the caller's own.
+    pub fn team(&self, requested: Option<&str>) -> Result<String, ApiError> {
+        match (requested, self.0.team.as_deref()) {
+            (Some(t), _) => {
+                self.require_team(t)?;
+                Ok(t.to_string())
+            }
+            (None, Some(own)) => Ok(own.to_string()),
+            (None, None) => Err(ApiError::validation("teamId", "you belong to no team: name one with ?teamId=")),
+        }
+    }
+}
+
+/// The client's address, when the server was started with connect info.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+/// A JSON body; errors name the field (`data.tireWear.frontLeft`) and what was wrong.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+/// Decodes `bytes` as `T` with a precise error.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("body is not valid JSON: {inner}"));
+        }
+        let msg = inner.to_string();
+        // serde reports a missing field at its parent: name the field itself.
+        let field = match msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            Some(name) if path == "." => name.to_string(),
+            Some(name) => format!("{path}.{name}"),
+            None if path == "." => String::new(),
+            None => path,
+        };
+        let msg = match msg.rfind(" at line ") {
+            Some(i) => msg[..i].to_string(),
+            None => msg,
+        };
+        ApiError::validation(field, msg)
+    })?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !ct.starts_with("application/json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("body could not be read: {e}"))
+        })?;
+        Ok(JsonBody(decode_json(&bytes)?))
+    }
+}

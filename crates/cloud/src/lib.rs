@@ -1,0 +1,35 @@
+//! # pitbox-cloud — the PitBox cloud backend
+//!
+//! This crate owns `pitbox cloud`: accounts, teams and roles (argon2id passwords, EdDSA access
+//! tokens, rotating refresh tokens), the REST API (axum), telemetry storage (SQL index over
+//! zstd-compressed columnar chunks in an object store), sessions and laps, team messages,
+//! handoffs and driver profiles, secrets encrypted at rest, the `/ws` live fan-out with an
+//! in-process or Redis bus, the OpenAPI document, and the `pitbox user`, `pitbox team` and
+//! `pitbox bench ingest` commands as library code ([`cli`], [`bench`]).
+//!
+//! It runs with nothing installed (SQLite file, local directory, in-process fan-out) and, when
+//! configured, on PostgreSQL, Redis and S3-compatible storage with several nodes.
+
+pub mod api;
+pub mod bench;
+pub mod bus;
+pub mod chunk;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod httpc;
+pub mod limiter;
+pub mod objects;
+pub mod openapi;
+pub mod password;
+pub mod secrets;
+pub mod server;
+pub mod store;
+pub mod team;
+pub mod telemetry;
+pub mod token;
+pub mod ws;
+
+pub use error::{ApiError, ApiResult};
+pub use server::{AppState, Config};
+pub use store::Store;

@@ -1,0 +1,205 @@
+//! The OpenAPI 3.1 document at `/api/openapi.json` and Swagger UI at `/api/docs` (utoipa,
+//! assets vendored into the binary: nothing is downloaded).
+//!
+//! Paths come from [`ENDPOINTS`], the table that also documents roles; bodies of the spec's
+//! models use the JSON Schemas generated from `pitbox-model` (the same ones in docs/schema/),
+//! the cloud's own bodies use `utoipa::ToSchema` derives. A test checks that every route of the
+//! router is in the table.
+
+use axum::Router;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::{InfoBuilder, OpenApiBuilder, PathsBuilder};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::server::AppState;
+
+/// One documented endpoint: method, path, who may call it, what it does, request and response
+/// schema names (in `components.schemas`).
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub roles: &'static str,
+    pub summary: &'static str,
+    pub request: Option<&'static str>,
+    pub response: Option<&'static str>,
+}
+
+macro_rules! ep {
+    ($m:literal $p:literal, $roles:literal, $s:literal, $req:expr, $resp:expr) => {
+        Endpoint { method: $m, path: $p, roles: $roles, summary: $s, request: $req, response: $resp }
+    };
+}
+
+/// Every endpoint of the API.
+pub const ENDPOINTS: &[Endpoint] = &[
+    ep!("get" "/health", "anyone", "Liveness and database health", None, None),
+    ep!("get" "/metrics", "anyone", "Prometheus counters", None, None),
+    ep!("get" "/api/config", "anyone", "What a client needs to know about this cloud", None, Some("ClientConfig")),
+    ep!("post" "/api/auth/login", "anyone (rate-limited per user and per address)", "Log in: access token (24 h), refresh token, user", Some("login_request"), Some("login_response")),
+    ep!("post" "/api/auth/refresh", "holder of a refresh token", "Rotate a refresh token; reusing a spent one revokes its family", Some("RefreshRequest"), Some("login_response")),
+    ep!("post" "/api/auth/logout", "holder of a refresh token", "Revoke the refresh token's family", Some("RefreshRequest"), None),
+    ep!("get" "/api/auth/jwks", "anyone", "Public key (JWKS) that relays verify access tokens with", None, None),
+    ep!("get" "/api/auth/me", "any user", "The caller as the server sees them", None, Some("Me")),
+    ep!("get" "/api/teams", "any user (admins: every team)", "Teams the caller can see", None, None),
+    ep!("post" "/api/teams", "admin", "Create a team", Some("NewTeam"), Some("Team")),
+    ep!("get" "/api/users", "admin, engineer (own team)", "List users", None, None),
+    ep!("post" "/api/users", "admin; engineer (drivers and viewers of own team)", "Create a user", Some("NewUser"), Some("UserView")),
+    ep!("post" "/api/telemetry", "driver (own driverId), admin", "Store one sample (spec)", Some("telemetry_post"), Some("telemetry_post_response")),
+    ep!("post" "/api/telemetry/batch", "driver (own driverId), admin", "Store many samples; with sequence, at most once", Some("TelemetryBatchPost"), Some("TelemetryBatchResponse")),
+    ep!("get" "/api/sessions", "any user (own team; admins all)", "Sessions, newest first", None, None),
+    ep!("post" "/api/sessions/import", "admin, engineer, driver", "Upload an .ibt file (not built yet: 501)", None, None),
+    ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session", None, None),
+    ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
+    ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
+    ep!("post" "/api/messages", "admin, engineer, driver", "Send a team message (pushed live)", Some("NewMessage"), Some("team_message")),
+    ep!("post" "/api/messages/{id}/read", "any user of the team", "Mark a message read (pushed live)", None, None),
+    ep!("get" "/api/handoffs", "any user of the team", "Handoffs, newest first", None, None),
+    ep!("post" "/api/handoffs", "admin, engineer, driver (for themself)", "Request a driver handoff (pushed live)", Some("NewHandoff"), Some("handoff_request")),
+    ep!("post" "/api/handoffs/{id}/respond", "admin, engineer, driver (party to it)", "Accept, reject or complete a handoff", Some("HandoffAnswer"), Some("handoff_request")),
+    ep!("get" "/api/drivers", "any user of the team", "Driver profiles of the team", None, None),
+    ep!("get" "/api/drivers/{id}", "any user of the team", "One driver profile", None, Some("driver_profile")),
+    ep!("put" "/api/drivers/{id}", "admin, engineer, the driver themself", "Create or update a driver profile", Some("ProfileUpdate"), Some("driver_profile")),
+    ep!("get" "/api/admin/secrets", "admin", "Names of stored secrets (never values)", None, None),
+    ep!("put" "/api/admin/secrets/{name}", "admin", "Store a secret encrypted with the master key", Some("SecretValue"), None),
+    ep!("delete" "/api/admin/secrets/{name}", "admin", "Delete a secret", None, None),
+    ep!("get" "/ws", "any user (authenticate in the first message)", "WebSocket protocol (docs/protocol.md)", None, None),
+];
+
+fn method(m: &str) -> HttpMethod {
+    match m {
+        "post" => HttpMethod::Post,
+        "put" => HttpMethod::Put,
+        "delete" => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    }
+}
+
+fn own_schemas() -> Vec<(&'static str, Value)> {
+    fn s<T: ToSchema>() -> Value {
+        serde_json::to_value(T::schema()).unwrap_or(Value::Null)
+    }
+    vec![
+        ("ClientConfig", s::<crate::api::ClientConfig>()),
+        ("RefreshRequest", s::<crate::api::RefreshRequest>()),
+        ("Me", s::<crate::api::Me>()),
+        ("NewTeam", s::<crate::api::NewTeam>()),
+        ("Team", s::<crate::store::Team>()),
+        ("NewUser", s::<crate::api::NewUser>()),
+        ("UserView", s::<crate::api::UserView>()),
+        ("TelemetryBatchPost", s::<crate::api::TelemetryBatchPost>()),
+        ("TelemetryBatchResponse", s::<crate::api::TelemetryBatchResponse>()),
+        ("LapTelemetry", s::<crate::api::LapTelemetry>()),
+        ("NewMessage", s::<crate::api::NewMessage>()),
+        ("NewHandoff", s::<crate::api::NewHandoff>()),
+        ("HandoffAnswer", s::<crate::api::HandoffAnswer>()),
+        ("ProfileUpdate", s::<crate::api::ProfileUpdate>()),
+        ("SecretValue", s::<crate::api::SecretValue>()),
+    ]
+}
+
+/// Hoists a schemars schema's `$defs` into `defs` and points its references there.
+fn hoist(mut schema: Value, defs: &mut serde_json::Map<String, Value>) -> Value {
+    if let Some(Value::Object(d)) = schema.as_object_mut().and_then(|o| o.remove("$defs")) {
+        for (k, v) in d {
+            let v = hoist(v, defs);
+            defs.insert(k, v);
+        }
+    }
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("$schema");
+    }
+    rewrite_refs(&mut schema);
+    schema
+}
+
+fn rewrite_refs(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref")
+                && let Some(name) = r.strip_prefix("#/$defs/")
+            {
+                *r = format!("#/components/schemas/{name}");
+            }
+            for x in o.values_mut() {
+                rewrite_refs(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
+}
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let mut paths = PathsBuilder::new();
+    for e in ENDPOINTS {
+        let mut op = OperationBuilder::new()
+            .summary(Some(e.summary))
+            .description(Some(format!("Who may call it: {}.", e.roles)))
+            .response(
+                "default",
+                utoipa::openapi::ResponseBuilder::new()
+                    .description("See the response schema; errors are {error:{code,message,field}}"),
+            );
+        if let Some(req) = e.request {
+            op = op.request_body(Some(
+                utoipa::openapi::request_body::RequestBodyBuilder::new()
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name(req)))
+                            .build(),
+                    )
+                    .build(),
+            ));
+        }
+        if let Some(resp) = e.response {
+            op = op.response(
+                "200",
+                utoipa::openapi::ResponseBuilder::new().description("Success").content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name(resp)))
+                        .build(),
+                ),
+            );
+        }
+        paths = paths.path(e.path, PathItem::new(method(e.method), op));
+    }
+    let api = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("PitBox cloud API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some("Accounts, teams, telemetry storage and live fan-out. Authenticate with `Authorization: Bearer <token>` from POST /api/auth/login.")),
+        )
+        .paths(paths)
+        .build();
+    let mut doc = serde_json::to_value(&api).unwrap_or_else(|_| json!({}));
+    let mut schemas = serde_json::Map::new();
+    for m in pitbox_model::schema::MODEL_SPECS {
+        let s = hoist(m.schema(), &mut schemas);
+        schemas.insert(m.name.to_string(), s);
+    }
+    for (name, s) in own_schemas() {
+        schemas.insert(name.to_string(), s);
+    }
+    if let Some(o) = doc.as_object_mut() {
+        o.insert(
+            "components".into(),
+            json!({
+                "schemas": schemas,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            }),
+        );
+        o.insert("security".into(), json!([{"bearer": []}]));
+    }
+    doc
+}
+
+/// `/api/openapi.json` and `/api/docs`.
+pub fn routes() -> Router<AppState> {
+    Router::from(SwaggerUi::new("/api/docs").external_url_unchecked("/api/openapi.json", document()))
+}

@@ -1,0 +1,231 @@
+//! Building and running a cloud node: state, background tasks, router, listener.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use pitbox_model::telemetry::TelemetrySnapshot;
+use tokio::sync::RwLock;
+
+use crate::bus::{Bus, BusError};
+use crate::limiter::LoginLimiter;
+use crate::objects::Objects;
+use crate::secrets::MasterKey;
+use crate::store::{Store, StoreError};
+use crate::telemetry::{Ingest, spawn_compactor};
+use crate::token::{Keys, TokenError};
+
+/// Everything a node needs to start (built from [`crate::cli::CloudArgs`]).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Directory or URL of the object store.
+    pub storage_url: String,
+    pub redis_url: Option<String>,
+    /// Ed25519 signing key file (created when missing). Every node of a cluster needs the same.
+    pub signing_key_file: PathBuf,
+    pub master_key: Option<MasterKey>,
+    /// Identifies this node in `/health`, `connection_established` and on the bus.
+    pub node_id: String,
+    /// Staged telemetry older than this becomes a chunk.
+    pub chunk_age: Duration,
+    /// How often the compactor runs.
+    pub compact_interval: Duration,
+    /// Wrong passwords per username per window before logins are refused.
+    pub login_max_failures: usize,
+    /// Login attempts per client address per window.
+    pub login_per_ip: usize,
+    pub login_window: Duration,
+    /// Largest WebSocket frame accepted, bytes.
+    pub max_frame_bytes: usize,
+}
+
+impl Config {
+    /// Defaults for a node keeping everything under `data_dir`.
+    pub fn local(data_dir: &std::path::Path) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: format!("sqlite://{}", data_dir.join("pitbox.db").display()),
+            storage_url: data_dir.join("objects").display().to_string(),
+            redis_url: None,
+            signing_key_file: data_dir.join("signing-key.ed25519"),
+            master_key: None,
+            node_id: crate::store::new_id("node"),
+            chunk_age: Duration::from_secs(30),
+            compact_interval: Duration::from_secs(5),
+            login_max_failures: 5,
+            login_per_ip: 30,
+            login_window: Duration::from_secs(300),
+            max_frame_bytes: pitbox_model::protocol::DEFAULT_MAX_FRAME_BYTES,
+        }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Key(#[from] TokenError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub http_requests: AtomicU64,
+    pub logins_ok: AtomicU64,
+    pub logins_failed: AtomicU64,
+    pub logins_limited: AtomicU64,
+    pub ws_connections: AtomicU64,
+    pub ws_open: AtomicU64,
+}
+
+/// Shared state of a node.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub objects: Objects,
+    pub bus: Bus,
+    pub ingest: Ingest,
+    pub keys: Arc<Keys>,
+    pub master_key: Option<MasterKey>,
+    pub limiter: Arc<LoginLimiter>,
+    pub metrics: Arc<Metrics>,
+    pub node_id: Arc<str>,
+    pub started: Instant,
+    pub max_frame_bytes: usize,
+    /// Latest sample per driver (for handoff snapshots).
+    pub latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("node_id", &self.node_id).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens the database (running migrations), the object store, the bus and the key; starts
+    /// the ingest writer and the compactor.
+    pub async fn open(config: &Config) -> Result<AppState, StartError> {
+        let store = Store::open(&config.database_url).await?;
+        let objects = Objects::from_url(&config.storage_url)?;
+        let bus = match &config.redis_url {
+            Some(url) => Bus::redis(url, &config.node_id).await?,
+            None => Bus::in_process(&config.node_id),
+        };
+        let keys = Keys::load_or_create(&config.signing_key_file)?;
+        Ok(AppState::assemble(store, objects, bus, keys, config))
+    }
+
+    /// A state from parts already opened (tests).
+    pub fn assemble(store: Store, objects: Objects, bus: Bus, keys: Keys, config: &Config) -> AppState {
+        let ingest = Ingest::start(store.clone(), bus.clone());
+        spawn_compactor(store.clone(), objects.clone(), ingest.clone(), config.compact_interval, config.chunk_age);
+        let latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>> = Arc::default();
+        spawn_latest_tracker(&bus, latest.clone());
+        AppState {
+            store,
+            objects,
+            bus,
+            ingest,
+            keys: Arc::new(keys),
+            master_key: config.master_key.clone(),
+            limiter: Arc::new(LoginLimiter::new(config.login_max_failures, config.login_per_ip, config.login_window)),
+            metrics: Arc::default(),
+            node_id: config.node_id.as_str().into(),
+            started: Instant::now(),
+            max_frame_bytes: config.max_frame_bytes,
+            latest,
+        }
+    }
+}
+
+fn spawn_latest_tracker(bus: &Bus, latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>>) {
+    let mut rx = bus.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    if let pitbox_model::Message::TelemetryUpdate(u) = &ev.message {
+                        latest.write().await.insert(u.driver_id.clone(), u.snapshot());
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// The full router of a node.
+pub fn router(state: AppState) -> Router {
+    crate::api::routes(state)
+}
+
+/// Serves until `shutdown` resolves; on the way out staged telemetry is compacted.
+pub async fn serve(
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let state = AppState::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let addr = listener.local_addr().unwrap_or(config.listen);
+    tracing::info!(%addr, node = %state.node_id, storage = state.objects.describe(), "pitbox cloud listening");
+    // A line on stdout that scripts and tests wait for.
+    println!("pitbox cloud listening on http://{addr}");
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    match crate::telemetry::compact(&state.store, &state.objects, 0, true).await {
+        Ok(n) => tracing::info!(chunks = n, "compacted staged telemetry on shutdown"),
+        Err(e) => {
+            tracing::warn!(error = %e, "compaction on shutdown failed; staged rows stay and are compacted next start")
+        }
+    }
+    Ok(())
+}
+
+/// Prometheus text of the node's counters.
+pub fn metrics_text(state: &AppState) -> String {
+    let m = &state.metrics;
+    let i = state.ingest.stats();
+    let b = state.bus.stats();
+    let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let lines: [(&str, &str, &str, u64); 15] = [
+        ("pitbox_http_requests_total", "counter", "HTTP requests served", g(&m.http_requests)),
+        ("pitbox_logins_ok_total", "counter", "Successful logins", g(&m.logins_ok)),
+        ("pitbox_logins_failed_total", "counter", "Failed logins", g(&m.logins_failed)),
+        ("pitbox_logins_rate_limited_total", "counter", "Logins refused by the rate limit", g(&m.logins_limited)),
+        ("pitbox_ws_connections_total", "counter", "WebSocket connections accepted", g(&m.ws_connections)),
+        ("pitbox_ws_open", "gauge", "WebSocket connections open", g(&m.ws_open)),
+        ("pitbox_samples_stored_total", "counter", "Telemetry samples stored durably", g(&i.samples_stored)),
+        ("pitbox_ingest_commits_total", "counter", "Ingest transactions committed", g(&i.commits)),
+        ("pitbox_ingest_commit_failures_total", "counter", "Ingest transactions failed", g(&i.commit_failures)),
+        ("pitbox_uplink_duplicates_total", "counter", "Uplink batches received again", g(&i.batches_duplicate)),
+        ("pitbox_chunks_written_total", "counter", "Telemetry chunks written", g(&i.chunks_written)),
+        ("pitbox_bus_published_total", "counter", "Events published on the bus", g(&b.published)),
+        ("pitbox_bus_received_remote_total", "counter", "Events received from other nodes", g(&b.received_remote)),
+        ("pitbox_bus_dropped_total", "counter", "Events not delivered to other nodes", g(&b.dropped)),
+        ("pitbox_uptime_seconds", "gauge", "Seconds since the node started", state.started.elapsed().as_secs()),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, v) in lines {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+    }
+    out
+}

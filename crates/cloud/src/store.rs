@@ -1,0 +1,399 @@
+//! SQL storage over `sqlx::Any`: one code path for SQLite (the embedded default) and PostgreSQL.
+//! Every statement uses `$N` placeholders, which both accept; times are Unix milliseconds.
+//! Migrations for each database are embedded and run on start.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pitbox_model::UserRole;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("object store: {0}")]
+    Object(String),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A team.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub role: UserRole,
+    pub team_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What happened to a refresh token presented for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Valid and now spent: issue the next one in `family_id`.
+    Rotated { user_id: String, family_id: String },
+    /// Unknown token.
+    Unknown,
+    /// Past its expiry.
+    Expired,
+    /// Its family was revoked (logout or earlier reuse).
+    Revoked,
+    /// Already spent once: the family is now revoked.
+    Reused,
+}
+
+/// Current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// Milliseconds to a UTC instant (out-of-range values clamp to the epoch).
+pub fn ms_to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A fresh random identifier `prefix-<16 hex>`.
+pub fn new_id(prefix: &str) -> String {
+    let mut b = [0u8; 8];
+    // getrandom only fails when the OS has no entropy source at all; fall back to the clock.
+    if getrandom::fill(&mut b).is_err() {
+        b = (Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64).to_le_bytes();
+    }
+    let mut s = String::with_capacity(prefix.len() + 17);
+    s.push_str(prefix);
+    s.push('-');
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// The SQL database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+fn role_of(s: &str) -> StoreResult<UserRole> {
+    UserRole::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn user_from_row(r: &AnyRow) -> StoreResult<User> {
+    Ok(User {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        password_hash: r.try_get("password_hash")?,
+        role: role_of(&r.try_get::<String, _>("role")?)?,
+        team_id: r.try_get("team_id")?,
+        created_at: ms_to_time(r.try_get("created_at")?),
+    })
+}
+
+fn team_from_row(r: &AnyRow) -> StoreResult<Team> {
+    Ok(Team { id: r.try_get("id")?, name: r.try_get("name")?, created_at: ms_to_time(r.try_get("created_at")?) })
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` — created when missing — or `postgres://…`) and runs
+    /// the migrations.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            DbKind::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.chars().take(40).collect()));
+        };
+        let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let url = match kind {
+            DbKind::Sqlite => {
+                opts = opts.max_connections(4).after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .execute(conn)
+                        .await?;
+                        Ok(())
+                    })
+                });
+                if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") }
+            }
+            DbKind::Postgres => {
+                opts = opts.max_connections(16);
+                url.to_string()
+            }
+        };
+        let pool = opts.connect(&url).await?;
+        let store = Store { pool, kind };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Runs the embedded migrations of this database.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self.kind {
+            DbKind::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            DbKind::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// The connection pool (for the storage modules of this crate).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    // ---- teams ----
+
+    /// Creates a team; its id is `name` made into an identifier when free, else a random id.
+    pub async fn create_team(&self, name: &str) -> StoreResult<Team> {
+        let id = new_id("team");
+        let now = now_ms();
+        let r = sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(name)
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+        match r {
+            Ok(_) => Ok(Team { id, name: name.to_string(), created_at: ms_to_time(now) }),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("team `{name}` already exists"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A team by id or by name.
+    pub async fn find_team(&self, id_or_name: &str) -> StoreResult<Option<Team>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM teams WHERE id = $1 OR name = $1")
+            .bind(id_or_name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(team_from_row).transpose()
+    }
+
+    /// Every team, by name.
+    pub async fn list_teams(&self) -> StoreResult<Vec<Team>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM teams ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter().map(team_from_row).collect()
+    }
+
+    // ---- users ----
+
+    /// Creates a user (the password already hashed).
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: UserRole,
+        team_id: Option<&str>,
+    ) -> StoreResult<User> {
+        let id = new_id("usr");
+        let now = now_ms();
+        let r = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, team_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(team_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(User {
+                id,
+                username: username.to_string(),
+                password_hash: password_hash.to_string(),
+                role,
+                team_id: team_id.map(str::to_string),
+                created_at: ms_to_time(now),
+            }),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("username `{username}` is already taken")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A user by username.
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let row =
+            sqlx::query("SELECT id, username, password_hash, role, team_id, created_at FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// A user by id.
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT id, username, password_hash, role, team_id, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Users of one team, or every user.
+    pub async fn list_users(&self, team_id: Option<&str>) -> StoreResult<Vec<User>> {
+        let rows = match team_id {
+            Some(t) => {
+                sqlx::query(
+                    "SELECT id, username, password_hash, role, team_id, created_at FROM users \
+                     WHERE team_id = $1 ORDER BY username",
+                )
+                .bind(t)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT id, username, password_hash, role, team_id, created_at FROM users ORDER BY username",
+                )
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(user_from_row).collect()
+    }
+
+    // ---- refresh tokens ----
+
+    /// Stores a refresh token (by its hash) in `family_id`.
+    pub async fn insert_refresh(
+        &self,
+        token_hash: &str,
+        family_id: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(family_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Spends a refresh token: exactly one caller can spend it; a second spend revokes its family.
+    pub async fn use_refresh(&self, token_hash: &str) -> StoreResult<RefreshUse> {
+        let now = now_ms();
+        let Some(row) = sqlx::query(
+            "SELECT family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(RefreshUse::Unknown);
+        };
+        let family_id: String = row.try_get("family_id")?;
+        let user_id: String = row.try_get("user_id")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        if revoked_at.is_some() {
+            return Ok(RefreshUse::Revoked);
+        }
+        if used_at.is_some() {
+            self.revoke_family(&family_id).await?;
+            return Ok(RefreshUse::Reused);
+        }
+        if expires_at <= now {
+            return Ok(RefreshUse::Expired);
+        }
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() != 1 {
+            // Spent concurrently by someone else: that is a reuse too.
+            self.revoke_family(&family_id).await?;
+            return Ok(RefreshUse::Reused);
+        }
+        Ok(RefreshUse::Rotated { user_id, family_id })
+    }
+
+    /// The family of a refresh token, if the token is known.
+    pub async fn refresh_family(&self, token_hash: &str) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query("SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some((r.try_get("family_id")?, r.try_get("user_id")?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Revokes every token of a family.
+    pub async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(family_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,772 @@
+//! Telemetry storage: the ingest writer (group commit: many requests, one transaction, then
+//! the acknowledgements), sessions and laps, the compactor that turns staged blocks into
+//! per-lap chunks in the object store, and the queries that read them back.
+//!
+//! Durability: a sample is acknowledged (HTTP 201, uplink `ack`) only after the transaction
+//! holding it committed. Staged blocks are one SQL row per (commit, session, lap), never one per
+//! sample; the compactor moves them into the object store, writing the object before it deletes
+//! the staged rows, so a crash at any point loses nothing (at worst an object is written twice).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use pitbox_model::Message;
+use pitbox_model::telemetry::TelemetryUpdate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::bus::Bus;
+use crate::chunk::Columns;
+use crate::objects::Objects;
+use crate::store::{Store, StoreError, StoreResult, ms_to_time, new_id, now_ms};
+
+/// A driver's samples more than this far apart start a new session.
+pub const SESSION_GAP_MS: i64 = 30 * 60 * 1000;
+/// Most requests folded into one transaction.
+const MAX_GROUP_JOBS: usize = 2_048;
+/// Most samples folded into one transaction.
+const MAX_GROUP_SAMPLES: usize = 100_000;
+
+/// How a submission ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// Stored durably.
+    Stored,
+    /// An uplink batch already stored earlier; `last` is the driver's highest stored sequence.
+    Duplicate { last: u64 },
+}
+
+/// Why a submission was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    #[error("sequence {got} leaves a gap: the next batch of this driver must be {expected}")]
+    Gap { expected: u64, got: u64 },
+    #[error("storage failed: {0}")]
+    Storage(String),
+    #[error("the ingest writer has stopped")]
+    Stopped,
+}
+
+struct Job {
+    team_id: String,
+    driver_id: String,
+    samples: Vec<TelemetryUpdate>,
+    uplink_sequence: Option<u64>,
+    reply: oneshot::Sender<Result<IngestOutcome, IngestError>>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    pub samples_stored: AtomicU64,
+    pub commits: AtomicU64,
+    pub batches_duplicate: AtomicU64,
+    pub chunks_written: AtomicU64,
+    pub commit_failures: AtomicU64,
+}
+
+/// Handle to the ingest writer task.
+#[derive(Clone, Debug)]
+pub struct Ingest {
+    tx: mpsc::Sender<Job>,
+    stats: Arc<IngestStats>,
+}
+
+impl Ingest {
+    /// Starts the writer task.
+    pub fn start(store: Store, bus: Bus) -> Ingest {
+        let (tx, rx) = mpsc::channel(8_192);
+        let stats = Arc::new(IngestStats::default());
+        let writer = Writer { store, bus, stats: stats.clone(), sessions: HashMap::new(), sequences: HashMap::new() };
+        tokio::spawn(writer.run(rx));
+        Ingest { tx, stats }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &IngestStats {
+        &self.stats
+    }
+
+    /// Stores samples of one driver of `team_id`; returns once they are durable.
+    /// With `uplink_sequence`, the submission is an uplink batch stored at most once.
+    pub async fn submit(
+        &self,
+        team_id: &str,
+        driver_id: &str,
+        samples: Vec<TelemetryUpdate>,
+        uplink_sequence: Option<u64>,
+    ) -> Result<IngestOutcome, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        let job =
+            Job { team_id: team_id.to_string(), driver_id: driver_id.to_string(), samples, uplink_sequence, reply };
+        self.tx.send(job).await.map_err(|_| IngestError::Stopped)?;
+        rx.await.map_err(|_| IngestError::Stopped)?
+    }
+}
+
+#[derive(Clone)]
+struct SessionState {
+    id: String,
+    last_at: i64,
+}
+
+struct Writer {
+    store: Store,
+    bus: Bus,
+    stats: Arc<IngestStats>,
+    sessions: HashMap<String, SessionState>,
+    sequences: HashMap<String, u64>,
+}
+
+struct Block {
+    team_id: String,
+    session_id: String,
+    driver_id: String,
+    lap: i64,
+    cols: Columns,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            let mut n = jobs[0].samples.len();
+            while jobs.len() < MAX_GROUP_JOBS && n < MAX_GROUP_SAMPLES {
+                match rx.try_recv() {
+                    Ok(j) => {
+                        n += j.samples.len();
+                        jobs.push(j);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.process(jobs).await;
+        }
+    }
+
+    async fn last_sequence(&mut self, driver_id: &str) -> StoreResult<u64> {
+        if let Some(s) = self.sequences.get(driver_id) {
+            return Ok(*s);
+        }
+        let row = sqlx::query("SELECT last_sequence FROM uplink_sequences WHERE driver_id = $1")
+            .bind(driver_id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        let last = match row {
+            Some(r) => u64::try_from(r.try_get::<i64, _>("last_sequence")?).unwrap_or(0),
+            None => 0,
+        };
+        self.sequences.insert(driver_id.to_string(), last);
+        Ok(last)
+    }
+
+    async fn session_of(&mut self, driver_id: &str) -> StoreResult<Option<SessionState>> {
+        if let Some(s) = self.sessions.get(driver_id) {
+            return Ok(Some(s.clone()));
+        }
+        let row = sqlx::query(
+            "SELECT id, last_sample_at FROM sessions WHERE driver_id = $1 ORDER BY last_sample_at DESC LIMIT 1",
+        )
+        .bind(driver_id)
+        .fetch_optional(self.store.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Some(SessionState { id: r.try_get("id")?, last_at: r.try_get("last_sample_at")? }),
+            None => None,
+        })
+    }
+
+    async fn process(&mut self, jobs: Vec<Job>) {
+        // 1. Decide each job: stored, duplicate or refused (uplink sequence rules).
+        let mut verdicts: Vec<Option<Result<IngestOutcome, IngestError>>> = Vec::with_capacity(jobs.len());
+        let mut next_seq: HashMap<String, u64> = HashMap::new();
+        for job in &jobs {
+            let Some(seq) = job.uplink_sequence else {
+                verdicts.push(None);
+                continue;
+            };
+            let last = match next_seq.get(&job.driver_id) {
+                Some(s) => *s,
+                None => match self.last_sequence(&job.driver_id).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        verdicts.push(Some(Err(IngestError::Storage(e.to_string()))));
+                        continue;
+                    }
+                },
+            };
+            if seq <= last {
+                verdicts.push(Some(Ok(IngestOutcome::Duplicate { last })));
+            } else if seq == last + 1 {
+                next_seq.insert(job.driver_id.clone(), seq);
+                verdicts.push(None);
+            } else {
+                verdicts.push(Some(Err(IngestError::Gap { expected: last + 1, got: seq })));
+            }
+        }
+
+        // 2. Assign sessions and group the accepted samples into blocks per (session, lap).
+        let mut new_sessions: Vec<(String, String, String, i64)> = Vec::new();
+        let mut touched: HashMap<String, SessionState> = HashMap::new();
+        let mut blocks: HashMap<(String, i64), Block> = HashMap::new();
+        let mut latest: HashMap<(String, String), TelemetryUpdate> = HashMap::new();
+        let mut stored = 0u64;
+        for (job, verdict) in jobs.iter().zip(&verdicts) {
+            if verdict.is_some() {
+                continue;
+            }
+            for s in &job.samples {
+                let ts = s.timestamp.timestamp_millis();
+                let current = match touched.get(&job.driver_id) {
+                    Some(st) => Some(st.clone()),
+                    None => match self.session_of(&job.driver_id).await {
+                        Ok(st) => st,
+                        Err(e) => {
+                            tracing::error!(error = %e, "session lookup failed");
+                            None
+                        }
+                    },
+                };
+                let state = match current {
+                    Some(st) if (ts - st.last_at).abs() <= SESSION_GAP_MS => {
+                        SessionState { id: st.id, last_at: st.last_at.max(ts) }
+                    }
+                    _ => {
+                        let id = new_id("ses");
+                        new_sessions.push((id.clone(), job.team_id.clone(), job.driver_id.clone(), ts));
+                        SessionState { id, last_at: ts }
+                    }
+                };
+                touched.insert(job.driver_id.clone(), state.clone());
+                let lap = i64::from(s.lap);
+                let block = blocks.entry((state.id.clone(), lap)).or_insert_with(|| Block {
+                    team_id: job.team_id.clone(),
+                    session_id: state.id.clone(),
+                    driver_id: job.driver_id.clone(),
+                    lap,
+                    cols: Columns::with_capacity(job.samples.len()),
+                });
+                block.cols.push(s);
+                stored += 1;
+            }
+            if let Some(last) = job.samples.iter().max_by_key(|s| s.timestamp) {
+                let key = (job.team_id.clone(), job.driver_id.clone());
+                match latest.get(&key) {
+                    Some(prev) if prev.timestamp > last.timestamp => {}
+                    _ => {
+                        latest.insert(key, last.clone());
+                    }
+                }
+            }
+        }
+
+        // 3. One transaction for everything.
+        let result = if blocks.is_empty() && next_seq.is_empty() {
+            Ok(())
+        } else {
+            self.commit(&new_sessions, &touched, &blocks, &next_seq).await
+        };
+        match &result {
+            Ok(()) => {
+                self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                self.stats.samples_stored.fetch_add(stored, Ordering::Relaxed);
+                self.sessions.extend(touched);
+                self.sequences.extend(next_seq);
+                for ((team, _), sample) in latest {
+                    self.bus.publish(&team, Message::TelemetryUpdate(sample));
+                }
+            }
+            Err(e) => {
+                self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "telemetry commit failed");
+                for driver in touched.keys() {
+                    self.sessions.remove(driver);
+                    self.sequences.remove(driver);
+                }
+            }
+        }
+        for (job, verdict) in jobs.into_iter().zip(verdicts) {
+            let answer = match verdict {
+                Some(v) => {
+                    if matches!(v, Ok(IngestOutcome::Duplicate { .. })) {
+                        self.stats.batches_duplicate.fetch_add(1, Ordering::Relaxed);
+                    }
+                    v
+                }
+                None => match &result {
+                    Ok(()) => Ok(IngestOutcome::Stored),
+                    Err(e) => Err(IngestError::Storage(e.to_string())),
+                },
+            };
+            let _ = job.reply.send(answer);
+        }
+    }
+
+    async fn commit(
+        &self,
+        new_sessions: &[(String, String, String, i64)],
+        touched: &HashMap<String, SessionState>,
+        blocks: &HashMap<(String, i64), Block>,
+        sequences: &HashMap<String, u64>,
+    ) -> StoreResult<()> {
+        let now = now_ms();
+        let mut tx = self.store.pool().begin().await?;
+        for (id, team, driver, ts) in new_sessions {
+            sqlx::query(
+                "INSERT INTO sessions (id, team_id, driver_id, source, started_at, last_sample_at) \
+                 VALUES ($1, $2, $3, 'live', $4, $4)",
+            )
+            .bind(id)
+            .bind(team)
+            .bind(driver)
+            .bind(*ts)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for st in touched.values() {
+            sqlx::query("UPDATE sessions SET last_sample_at = $1 WHERE id = $2 AND last_sample_at < $1")
+                .bind(st.last_at)
+                .bind(&st.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for b in blocks.values() {
+            let first = b.cols.timestamps.iter().copied().min().unwrap_or(now);
+            let last = b.cols.timestamps.iter().copied().max().unwrap_or(now);
+            let n = b.cols.len() as i64;
+            sqlx::query(
+                "INSERT INTO telemetry_staging \
+                 (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(new_id("stg"))
+            .bind(&b.team_id)
+            .bind(&b.session_id)
+            .bind(&b.driver_id)
+            .bind(b.lap)
+            .bind(first)
+            .bind(last)
+            .bind(n)
+            .bind(now)
+            .bind(b.cols.encode())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (session_id, lap) DO UPDATE SET \
+                 started_at = CASE WHEN excluded.started_at < laps.started_at THEN excluded.started_at ELSE laps.started_at END, \
+                 ended_at = CASE WHEN excluded.ended_at > laps.ended_at THEN excluded.ended_at ELSE laps.ended_at END, \
+                 sample_count = laps.sample_count + excluded.sample_count",
+            )
+            .bind(format!("{}.{}", b.session_id, b.lap))
+            .bind(&b.session_id)
+            .bind(&b.team_id)
+            .bind(&b.driver_id)
+            .bind(b.lap)
+            .bind(first)
+            .bind(last)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (driver, seq) in sequences {
+            let seq = i64::try_from(*seq).map_err(|_| StoreError::Conflict("sequence too large".into()))?;
+            sqlx::query(
+                "INSERT INTO uplink_sequences (driver_id, last_sequence, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (driver_id) DO UPDATE SET last_sequence = excluded.last_sequence, \
+                 updated_at = excluded.updated_at WHERE uplink_sequences.last_sequence < excluded.last_sequence",
+            )
+            .bind(driver)
+            .bind(seq)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction
+
+/// Moves staged blocks into chunk objects: a (session, lap) is compacted when its oldest staged
+/// block is older than `max_age_ms` or a later lap of the session has started. `force`
+/// compacts everything (shutdown, tests). Returns the number of chunks written.
+pub async fn compact(store: &Store, objects: &Objects, max_age_ms: i64, force: bool) -> StoreResult<usize> {
+    let rows = sqlx::query(
+        "SELECT session_id, lap, MIN(created_at) AS oldest FROM telemetry_staging GROUP BY session_id, lap",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let mut groups: Vec<(String, i64, i64)> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        groups.push((r.try_get("session_id")?, r.try_get("lap")?, r.try_get("oldest")?));
+    }
+    let mut max_lap: HashMap<&str, i64> = HashMap::new();
+    for (s, lap, _) in &groups {
+        let e = max_lap.entry(s.as_str()).or_insert(*lap);
+        *e = (*e).max(*lap);
+    }
+    let now = now_ms();
+    let due: Vec<(String, i64)> = groups
+        .iter()
+        .filter(|(s, lap, oldest)| {
+            force || now - oldest >= max_age_ms || max_lap.get(s.as_str()).is_some_and(|m| m > lap)
+        })
+        .map(|(s, lap, _)| (s.clone(), *lap))
+        .collect();
+    let mut written = 0;
+    for (session, lap) in due {
+        if compact_one(store, objects, &session, lap).await? {
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+async fn compact_one(store: &Store, objects: &Objects, session: &str, lap: i64) -> StoreResult<bool> {
+    let rows = sqlx::query(
+        "SELECT id, team_id, driver_id, payload FROM telemetry_staging WHERE session_id = $1 AND lap = $2 \
+         ORDER BY first_at, id",
+    )
+    .bind(session)
+    .bind(lap)
+    .fetch_all(store.pool())
+    .await?;
+    let Some(first) = rows.first() else { return Ok(false) };
+    let team: String = first.try_get("team_id")?;
+    let driver: String = first.try_get("driver_id")?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut cols = Columns::with_capacity(0);
+    for r in &rows {
+        ids.push(r.try_get::<String, _>("id")?);
+        let payload: Vec<u8> = r.try_get("payload")?;
+        cols.extend(&Columns::decode(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    }
+    cols.sort_by_time();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let digest = Sha256::digest(sorted.join(",").as_bytes());
+    let chunk_id: String = format!("chk-{}", digest.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>());
+    let key = format!("telemetry/{team}/{session}/{lap:06}/{chunk_id}.pbc.zst");
+    let data = cols.encode();
+    let bytes = data.len() as i64;
+    objects.put(&key, data).await?;
+    let first_at = cols.timestamps.first().copied().unwrap_or(0);
+    let last_at = cols.timestamps.last().copied().unwrap_or(0);
+    let mut tx = store.pool().begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO telemetry_chunks \
+         (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, object_key, bytes, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&chunk_id)
+    .bind(&team)
+    .bind(session)
+    .bind(&driver)
+    .bind(lap)
+    .bind(first_at)
+    .bind(last_at)
+    .bind(cols.len() as i64)
+    .bind(&key)
+    .bind(bytes)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    let mut deleted = 0;
+    for id in &ids {
+        deleted += sqlx::query("DELETE FROM telemetry_staging WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    if inserted.rows_affected() != 1 || deleted != ids.len() as u64 {
+        // Another node compacted these rows at the same time: keep its result.
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Runs [`compact`] every `interval` until the process ends.
+pub fn spawn_compactor(store: Store, objects: Objects, ingest: Ingest, interval: Duration, max_age: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match compact(&store, &objects, max_age.as_millis() as i64, false).await {
+                Ok(n) => {
+                    ingest.stats.chunks_written.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) => tracing::warn!(error = %e, "compaction failed; will retry"),
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+/// A session as listed by `GET /api/sessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub id: String,
+    pub team_id: String,
+    pub driver_id: String,
+    pub track: Option<String>,
+    pub car: Option<String>,
+    /// `live` (streamed) or `import` (an uploaded file).
+    pub source: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub last_sample_at: chrono::DateTime<chrono::Utc>,
+    pub lap_count: i64,
+    pub sample_count: i64,
+}
+
+/// A lap as listed by `GET /api/sessions/{id}/laps`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LapSummary {
+    pub id: String,
+    pub session_id: String,
+    pub driver_id: String,
+    pub lap: i64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub ended_at: chrono::DateTime<chrono::Utc>,
+    /// Seconds between the lap's first and last sample.
+    pub duration: f64,
+    pub sample_count: i64,
+}
+
+fn session_from_row(r: &sqlx::any::AnyRow) -> StoreResult<SessionSummary> {
+    Ok(SessionSummary {
+        id: r.try_get("id")?,
+        team_id: r.try_get("team_id")?,
+        driver_id: r.try_get("driver_id")?,
+        track: r.try_get("track")?,
+        car: r.try_get("car")?,
+        source: r.try_get("source")?,
+        started_at: ms_to_time(r.try_get("started_at")?),
+        last_sample_at: ms_to_time(r.try_get("last_sample_at")?),
+        lap_count: r.try_get("lap_count")?,
+        sample_count: r.try_get("sample_count")?,
+    })
+}
+
+const SESSION_SELECT: &str = "SELECT s.id, s.team_id, s.driver_id, s.track, s.car, s.source, s.started_at, \
+     s.last_sample_at, (SELECT COUNT(*) FROM laps l WHERE l.session_id = s.id) AS lap_count, \
+     (SELECT CAST(COALESCE(SUM(l.sample_count), 0) AS BIGINT) FROM laps l WHERE l.session_id = s.id) AS sample_count \
+     FROM sessions s";
+
+/// Sessions of a team (newest first), or of every team.
+pub async fn list_sessions(store: &Store, team_id: Option<&str>, limit: i64) -> StoreResult<Vec<SessionSummary>> {
+    let rows = match team_id {
+        Some(t) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{SESSION_SELECT} WHERE s.team_id = $1 ORDER BY s.started_at DESC LIMIT $2"
+            )))
+            .bind(t)
+            .bind(limit)
+            .fetch_all(store.pool())
+            .await?
+        }
+        None => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("{SESSION_SELECT} ORDER BY s.started_at DESC LIMIT $1")))
+                .bind(limit)
+                .fetch_all(store.pool())
+                .await?
+        }
+    };
+    rows.iter().map(session_from_row).collect()
+}
+
+/// One session.
+pub async fn get_session(store: &Store, id: &str) -> StoreResult<Option<SessionSummary>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SESSION_SELECT} WHERE s.id = $1")))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// Sets a session's track and car (from `session_info` or an imported file).
+pub async fn describe_session(store: &Store, id: &str, track: &str, car: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET track = $1, car = $2 WHERE id = $3")
+        .bind(track)
+        .bind(car)
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+fn lap_from_row(r: &sqlx::any::AnyRow) -> StoreResult<LapSummary> {
+    let started: i64 = r.try_get("started_at")?;
+    let ended: i64 = r.try_get("ended_at")?;
+    Ok(LapSummary {
+        id: r.try_get("id")?,
+        session_id: r.try_get("session_id")?,
+        driver_id: r.try_get("driver_id")?,
+        lap: r.try_get("lap")?,
+        started_at: ms_to_time(started),
+        ended_at: ms_to_time(ended),
+        duration: (ended - started) as f64 / 1000.0,
+        sample_count: r.try_get("sample_count")?,
+    })
+}
+
+/// Laps of a session, in order.
+pub async fn list_laps(store: &Store, session_id: &str) -> StoreResult<Vec<LapSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, session_id, driver_id, lap, started_at, ended_at, sample_count FROM laps \
+         WHERE session_id = $1 ORDER BY lap",
+    )
+    .bind(session_id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(lap_from_row).collect()
+}
+
+/// A lap and its team.
+pub async fn get_lap(store: &Store, lap_id: &str) -> StoreResult<Option<(LapSummary, String)>> {
+    let row = sqlx::query(
+        "SELECT id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count FROM laps WHERE id = $1",
+    )
+    .bind(lap_id)
+    .fetch_optional(store.pool())
+    .await?;
+    match row {
+        Some(r) => Ok(Some((lap_from_row(&r)?, r.try_get("team_id")?))),
+        None => Ok(None),
+    }
+}
+
+/// Every stored sample of a lap: its chunks from the object store and its still-staged blocks.
+pub async fn lap_columns(store: &Store, objects: &Objects, session_id: &str, lap: i64) -> StoreResult<Columns> {
+    let mut cols = Columns::with_capacity(0);
+    let chunks =
+        sqlx::query("SELECT object_key FROM telemetry_chunks WHERE session_id = $1 AND lap = $2 ORDER BY first_at")
+            .bind(session_id)
+            .bind(lap)
+            .fetch_all(store.pool())
+            .await?;
+    for r in &chunks {
+        let key: String = r.try_get("object_key")?;
+        let data = objects.get(&key).await?;
+        cols.extend(&Columns::decode(&data).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?);
+    }
+    let staged =
+        sqlx::query("SELECT payload FROM telemetry_staging WHERE session_id = $1 AND lap = $2 ORDER BY first_at")
+            .bind(session_id)
+            .bind(lap)
+            .fetch_all(store.pool())
+            .await?;
+    for r in &staged {
+        let payload: Vec<u8> = r.try_get("payload")?;
+        cols.extend(&Columns::decode(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    }
+    cols.sort_by_time();
+    Ok(cols)
+}
+
+/// Number of samples stored for a driver (tests and the benchmark's durability check).
+pub async fn stored_sample_count(store: &Store, driver_id: &str) -> StoreResult<i64> {
+    let r = sqlx::query("SELECT CAST(COALESCE(SUM(sample_count), 0) AS BIGINT) AS n FROM laps WHERE driver_id = $1")
+        .bind(driver_id)
+        .fetch_one(store.pool())
+        .await?;
+    Ok(r.try_get("n")?)
+}
+
+/// Stores an imported session (an uploaded file): a new session, its laps and the samples,
+/// staged like live ones. Returns the session id.
+pub async fn import_session(
+    store: &Store,
+    team_id: &str,
+    driver_id: &str,
+    track: &str,
+    car: &str,
+    samples: &[TelemetryUpdate],
+) -> StoreResult<String> {
+    let id = new_id("ses");
+    let first = samples.iter().map(|s| s.timestamp.timestamp_millis()).min().unwrap_or_else(now_ms);
+    let last = samples.iter().map(|s| s.timestamp.timestamp_millis()).max().unwrap_or(first);
+    let mut by_lap: std::collections::BTreeMap<i64, Columns> = std::collections::BTreeMap::new();
+    for s in samples {
+        by_lap.entry(i64::from(s.lap)).or_insert_with(|| Columns::with_capacity(1024)).push(s);
+    }
+    let now = now_ms();
+    let mut tx = store.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, team_id, driver_id, track, car, source, started_at, last_sample_at) \
+         VALUES ($1, $2, $3, $4, $5, 'import', $6, $7)",
+    )
+    .bind(&id)
+    .bind(team_id)
+    .bind(driver_id)
+    .bind(track)
+    .bind(car)
+    .bind(first)
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    for (lap, cols) in &by_lap {
+        let lf = cols.timestamps.iter().copied().min().unwrap_or(first);
+        let ll = cols.timestamps.iter().copied().max().unwrap_or(first);
+        sqlx::query(
+            "INSERT INTO telemetry_staging \
+             (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(new_id("stg"))
+        .bind(team_id)
+        .bind(&id)
+        .bind(driver_id)
+        .bind(*lap)
+        .bind(lf)
+        .bind(ll)
+        .bind(cols.len() as i64)
+        .bind(now)
+        .bind(cols.encode())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(format!("{id}.{lap}"))
+        .bind(&id)
+        .bind(team_id)
+        .bind(driver_id)
+        .bind(*lap)
+        .bind(lf)
+        .bind(ll)
+        .bind(cols.len() as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The id of a driver's most recent session.
+pub async fn latest_session_id(store: &Store, driver_id: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query("SELECT id FROM sessions WHERE driver_id = $1 ORDER BY last_sample_at DESC LIMIT 1")
+        .bind(driver_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("id")?),
+        None => None,
+    })
+}

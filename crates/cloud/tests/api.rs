@@ -1,0 +1,668 @@
+//! Every endpoint: success, precise validation errors, unauthenticated, wrong role, another
+//! team's data, expired and tampered tokens, refresh reuse. Each test runs on SQLite and, when
+//! `PITBOX_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{App, DBS, Opts, err, telemetry_post, update};
+use pitbox_cloud::token::{Claims, ISSUER, Keys};
+use pitbox_model::UserRole;
+use serde_json::{Value, json};
+
+const T0: i64 = 1_790_000_000_000;
+
+#[tokio::test]
+async fn login_refresh_rotation_reuse_logout() {
+    for db in DBS {
+        let Some(app) = App::start(db, "login_refresh_rotation_reuse_logout", Opts::default()).await else { continue };
+        // Login.
+        let (s, v) = app
+            .call("POST", "/api/auth/login", None, Some(json!({"username": "ana", "password": common::PASSWORD})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{db:?} {v}");
+        assert_eq!(v["user"]["username"], "ana");
+        assert_eq!(v["user"]["role"], "driver");
+        assert_eq!(v["user"]["id"], app.driver.id.as_str());
+        assert_eq!(v["expiresIn"], 86_400);
+        let token = v["token"].as_str().expect("token").to_string();
+        let r1 = v["refreshToken"].as_str().expect("refresh").to_string();
+        let (s, me) = app.call("GET", "/api/auth/me", Some(&token), None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(me["teamId"], app.team_a.as_str());
+
+        // Bad logins, each with its precise error.
+        let cases: &[(Value, StatusCode, &str, &str)] = &[
+            (json!({"username": "ana", "password": "nope"}), StatusCode::UNAUTHORIZED, "invalid_credentials", ""),
+            (json!({"username": "nobody", "password": "x"}), StatusCode::UNAUTHORIZED, "invalid_credentials", ""),
+            (json!({"username": "", "password": "x"}), StatusCode::BAD_REQUEST, "validation_failed", "username"),
+            (json!({"username": "ana"}), StatusCode::BAD_REQUEST, "validation_failed", "password"),
+            (json!({"username": 5, "password": "x"}), StatusCode::BAD_REQUEST, "validation_failed", "username"),
+        ];
+        for (body, status, code, field) in cases {
+            let (s, v) = app.call("POST", "/api/auth/login", None, Some(body.clone())).await;
+            assert_eq!((s, err(&v)), (*status, (code.to_string(), field.to_string())), "{db:?} {body}");
+        }
+        let bad = axum::http::Request::post("/api/auth/login")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from("{not json"))
+            .expect("req");
+        let (s, v) = app.send(bad).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_json"));
+        let form = axum::http::Request::post("/api/auth/login")
+            .header("content-type", "text/plain")
+            .body(axum::body::Body::from("x"))
+            .expect("req");
+        assert_eq!(app.send(form).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        // Rotation: r1 → r2; r1 again is a reuse that revokes r2 as well.
+        let (s, v) = app.call("POST", "/api/auth/refresh", None, Some(json!({"refreshToken": r1}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r2 = v["refreshToken"].as_str().expect("r2").to_string();
+        assert_ne!(r1, r2);
+        assert!(v["token"].as_str().is_some());
+        let (s, v) = app.call("POST", "/api/auth/refresh", None, Some(json!({"refreshToken": r1}))).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, "refresh_token_reused"));
+        let (s, v) = app.call("POST", "/api/auth/refresh", None, Some(json!({"refreshToken": r2}))).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, "refresh_token_revoked"));
+        let (s, v) = app.call("POST", "/api/auth/refresh", None, Some(json!({"refreshToken": "made-up"}))).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+        let (s, v) = app.call("POST", "/api/auth/refresh", None, Some(json!({"refreshToken": ""}))).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "refreshToken".into())));
+
+        // Logout revokes the family.
+        let (_, v) = app
+            .call("POST", "/api/auth/login", None, Some(json!({"username": "ana", "password": common::PASSWORD})))
+            .await;
+        let r3 = v["refreshToken"].as_str().expect("r3").to_string();
+        let (s, _) = app.call("POST", "/api/auth/logout", None, Some(json!({"refreshToken": r3}))).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, v) = app.call("POST", "/api/auth/refresh", None, Some(json!({"refreshToken": r3}))).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, "refresh_token_revoked"));
+
+        // JWKS verifies the issued token.
+        let (s, jwks) = app.call("GET", "/api/auth/jwks", None, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(jwks["keys"][0]["kty"], "OKP");
+        assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+        assert_eq!(jwks["keys"][0]["kid"], app.state.keys.kid());
+    }
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_user() {
+    let Some(app) =
+        App::start(common::Db::Sqlite, "rate", Opts { login_max_failures: Some(3), ..Opts::default() }).await
+    else {
+        return;
+    };
+    for _ in 0..3 {
+        let (s, _) =
+            app.call("POST", "/api/auth/login", None, Some(json!({"username": "ben", "password": "bad"}))).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused now, with a Retry-After.
+    let req = axum::http::Request::post("/api/auth/login")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(json!({"username": "ben", "password": common::PASSWORD}).to_string()))
+        .expect("req");
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().get("retry-after").is_some());
+    // Another user is not affected.
+    let (s, _) =
+        app.call("POST", "/api/auth/login", None, Some(json!({"username": "ana", "password": common::PASSWORD}))).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_precisely() {
+    let Some(app) = App::start(common::Db::Sqlite, "tokens", Opts::default()).await else { return };
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64, role: UserRole| Claims {
+        sub: app.driver.id.clone(),
+        name: "ana".into(),
+        role,
+        team: Some(app.team_a.clone()),
+        iss: ISSUER.into(),
+        iat: now - 100,
+        exp,
+        jti: "t".into(),
+    };
+    let good = app.state.keys.sign(&claims(now + 60, UserRole::Driver));
+    let expired = app.state.keys.sign(&claims(now - 1, UserRole::Driver));
+    let foreign = Keys::generate().expect("k").sign(&claims(now + 60, UserRole::Admin));
+    // Tampered: a driver token whose payload claims admin.
+    let admin_payload = app.state.keys.sign(&claims(now + 60, UserRole::Admin));
+    let parts: Vec<&str> = good.split('.').collect();
+    let admin_parts: Vec<&str> = admin_payload.split('.').collect();
+    let tampered = format!("{}.{}.{}", parts[0], admin_parts[1], parts[2]);
+    let cases: Vec<(Option<String>, &str)> = vec![
+        (None, "unauthenticated"),
+        (Some("Basic abc".into()), "unauthenticated"),
+        (Some(format!("Bearer {expired}")), "token_expired"),
+        (Some(format!("Bearer {foreign}")), "invalid_token"),
+        (Some(format!("Bearer {tampered}")), "invalid_token"),
+        (Some("Bearer a.b".into()), "invalid_token"),
+    ];
+    for path in ["/api/sessions", "/api/messages", "/api/handoffs", "/api/drivers", "/api/auth/me", "/api/users"] {
+        for (header, code) in &cases {
+            let mut req = axum::http::Request::get(path);
+            if let Some(h) = header {
+                req = req.header("authorization", h);
+            }
+            let (s, v) = app.send(req.body(axum::body::Body::empty()).expect("req")).await;
+            assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, *code), "{path} {header:?}");
+        }
+        let (s, _) = app.call("GET", path, Some(&good), None).await;
+        assert_ne!(s, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let (s, v) = app.call("POST", "/api/telemetry", None, Some(telemetry_post(&app.driver.id, T0, 1))).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+}
+
+#[tokio::test]
+async fn telemetry_post_roles_validation_and_reads() {
+    for db in DBS {
+        let Some(app) = App::start(db, "telemetry_post_roles_validation_and_reads", Opts::default()).await else {
+            continue;
+        };
+        let d = app.driver.id.clone();
+        let mut bad_speed = telemetry_post(&d, T0, 1);
+        bad_speed["data"]["speed"] = json!(-5);
+        let mut bad_throttle = telemetry_post(&d, T0, 1);
+        bad_throttle["data"]["throttle"] = json!(150);
+        let mut no_data = telemetry_post(&d, T0, 1);
+        no_data.as_object_mut().expect("obj").remove("data");
+        let mut bad_wear = telemetry_post(&d, T0, 1);
+        bad_wear["data"]["tireWear"]["rearLeft"] = json!(101);
+        let mut bad_ts = telemetry_post(&d, T0, 1);
+        bad_ts["timestamp"] = json!("yesterday");
+        let cases: Vec<(&common::User, Value, StatusCode, &str, &str)> = vec![
+            (&app.driver, telemetry_post(&d, T0, 1), StatusCode::CREATED, "", ""),
+            (&app.admin, telemetry_post(&d, T0 + 16, 1), StatusCode::CREATED, "", ""),
+            (&app.driver, telemetry_post(&app.driver2.id, T0, 1), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.viewer, telemetry_post(&d, T0, 1), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.engineer, telemetry_post(&d, T0, 1), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.driver_b, telemetry_post(&d, T0, 1), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.driver, bad_speed, StatusCode::BAD_REQUEST, "validation_failed", "data.speed"),
+            (&app.driver, bad_throttle, StatusCode::BAD_REQUEST, "validation_failed", "data.throttle"),
+            (&app.driver, bad_wear, StatusCode::BAD_REQUEST, "validation_failed", "data.tireWear.rearLeft"),
+            (&app.driver, no_data, StatusCode::BAD_REQUEST, "validation_failed", "data"),
+            (&app.driver, bad_ts, StatusCode::BAD_REQUEST, "validation_failed", "timestamp"),
+            (&app.driver, telemetry_post("", T0, 1), StatusCode::BAD_REQUEST, "validation_failed", "driverId"),
+        ];
+        for (i, (who, body, status, code, field)) in cases.into_iter().enumerate() {
+            let (s, v) = app.as_user(who, "POST", "/api/telemetry", Some(body)).await;
+            assert_eq!(s, status, "{db:?} case {i}: {v}");
+            if status == StatusCode::CREATED {
+                assert_eq!(v["success"], true);
+                assert!(v["id"].as_str().is_some_and(|s| !s.is_empty()));
+            } else {
+                assert_eq!(err(&v), (code.to_string(), field.to_string()), "{db:?} case {i}");
+            }
+        }
+        // Two more laps.
+        for (k, lap) in [(2, 2), (3, 2), (4, 3)] {
+            let (s, _) =
+                app.as_user(&app.driver, "POST", "/api/telemetry", Some(telemetry_post(&d, T0 + k * 16, lap))).await;
+            assert_eq!(s, StatusCode::CREATED);
+        }
+
+        // Sessions: own team sees it; the other team does not; admins see all.
+        let (s, v) = app.as_user(&app.viewer, "GET", "/api/sessions", None).await;
+        assert_eq!(s, StatusCode::OK);
+        let sessions = v.as_array().expect("list");
+        assert_eq!(sessions.len(), 1, "{v}");
+        assert_eq!(sessions[0]["driverId"], d.as_str());
+        assert_eq!(sessions[0]["sampleCount"], 5);
+        assert_eq!(sessions[0]["lapCount"], 3);
+        let sid = sessions[0]["id"].as_str().expect("id").to_string();
+        let (_, v) = app.as_user(&app.driver_b, "GET", "/api/sessions", None).await;
+        assert_eq!(v.as_array().map(Vec::len), Some(0));
+        let (s, v) = app.as_user(&app.driver_b, "GET", &format!("/api/sessions?teamId={}", app.team_a), None).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+        let (_, v) = app.as_user(&app.admin, "GET", "/api/sessions", None).await;
+        assert_eq!(v.as_array().map(Vec::len), Some(1));
+        let (s, v) = app.as_user(&app.viewer, "GET", "/api/sessions?limit=0", None).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "limit".into())));
+
+        // Laps.
+        let (s, v) = app.as_user(&app.viewer, "GET", &format!("/api/sessions/{sid}/laps"), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let laps = v.as_array().expect("laps");
+        assert_eq!(laps.iter().map(|l| l["lap"].as_i64().unwrap_or(-1)).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(laps[0]["sampleCount"], 2);
+        let lap1 = laps[0]["id"].as_str().expect("id").to_string();
+        let (s, _) = app.as_user(&app.driver_b, "GET", &format!("/api/sessions/{sid}/laps"), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, v) = app.as_user(&app.viewer, "GET", "/api/sessions/ses-nope/laps", None).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::NOT_FOUND, "not_found"));
+
+        // Lap telemetry, from staging now and from chunks after compaction: the same.
+        let path = format!("/api/laps/{lap1}/telemetry?channels=speed,tireWear.rearRight");
+        let (s, before) = app.as_user(&app.engineer, "GET", &path, None).await;
+        assert_eq!(s, StatusCode::OK, "{before}");
+        assert_eq!(before["sampleCount"], 2);
+        assert_eq!(before["timestamps"], json!([T0, T0 + 16]));
+        assert_eq!(before["channels"]["speed"], json!([200.5, 200.5]));
+        assert_eq!(before["channels"]["tireWear.rearRight"], json!([2.5, 2.5]));
+        assert!(before["channels"].get("rpm").is_none());
+        let n = pitbox_cloud::telemetry::compact(&app.state.store, &app.state.objects, 0, true).await.expect("compact");
+        assert_eq!(n, 3);
+        let (_, after) = app.as_user(&app.engineer, "GET", &path, None).await;
+        assert_eq!(before, after);
+        let (s, v) =
+            app.as_user(&app.engineer, "GET", &format!("/api/laps/{lap1}/telemetry?channels=speed,warp"), None).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "channels".into())));
+        let (s, _) = app.as_user(&app.engineer_b, "GET", &format!("/api/laps/{lap1}/telemetry"), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = app.as_user(&app.engineer, "GET", "/api/laps/nope/telemetry", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+
+        // Import is not built yet, and says so.
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/sessions/import", None).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::NOT_IMPLEMENTED, "not_implemented"));
+    }
+}
+
+#[tokio::test]
+async fn telemetry_batch_is_idempotent_by_sequence() {
+    for db in DBS {
+        let Some(app) = App::start(db, "telemetry_batch_is_idempotent_by_sequence", Opts::default()).await else {
+            continue;
+        };
+        let d = app.driver.id.clone();
+        let batch = |seq: Option<u64>, n: u64| {
+            let samples: Vec<Value> = (0..n).map(|i| update(&d, T0 + (i as i64) * 16, 1, i)).collect();
+            json!({"driverId": d, "sequence": seq, "samples": samples})
+        };
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(batch(Some(1), 10))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!((v["stored"].as_u64(), v["duplicate"].as_bool()), (Some(10), Some(false)));
+        let (_, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(batch(Some(1), 10))).await;
+        assert_eq!(
+            (v["stored"].as_u64(), v["duplicate"].as_bool(), v["sequence"].as_u64()),
+            (Some(0), Some(true), Some(1))
+        );
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(batch(Some(3), 1))).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "sequence".into())));
+        let (s, _) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(batch(None, 5))).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let mut mixed = batch(Some(2), 3);
+        mixed["samples"][1]["driverId"] = json!(app.driver2.id);
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(mixed)).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "samples[1].driverId".into())));
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(batch(Some(2), 0))).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "samples".into())));
+        let mut bad = batch(Some(2), 2);
+        bad["samples"][1]["rpm"] = json!(-1);
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(bad)).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "samples[1].rpm".into())));
+        let (s, _) = app.as_user(&app.viewer, "POST", "/api/telemetry/batch", Some(batch(Some(2), 1))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let n = pitbox_cloud::telemetry::stored_sample_count(&app.state.store, &d).await.expect("count");
+        assert_eq!(n, 15);
+    }
+}
+
+#[tokio::test]
+async fn messages_roles_teams_and_reads() {
+    for db in DBS {
+        let Some(app) = App::start(db, "messages_roles_teams_and_reads", Opts::default()).await else { continue };
+        let ok = json!({"content": "Box this lap", "priority": "high"});
+        let cases: Vec<(&common::User, Value, StatusCode, &str, &str)> = vec![
+            (&app.engineer, ok.clone(), StatusCode::CREATED, "", ""),
+            (&app.driver, json!({"content": "copy"}), StatusCode::CREATED, "", ""),
+            (&app.viewer, ok.clone(), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.engineer, json!({"content": ""}), StatusCode::BAD_REQUEST, "validation_failed", "content"),
+            (
+                &app.engineer,
+                json!({"content": "x", "priority": "asap"}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "priority",
+            ),
+            (
+                &app.engineer,
+                json!({"content": "x", "attachment": {"type": "image", "url": "ftp://x", "name": "a"}}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "attachment.url",
+            ),
+            (&app.engineer, json!({"content": "x", "teamId": app.team_b}), StatusCode::FORBIDDEN, "forbidden", ""),
+        ];
+        let mut first_id = String::new();
+        for (i, (who, body, status, code, field)) in cases.into_iter().enumerate() {
+            let (s, v) = app.as_user(who, "POST", "/api/messages", Some(body)).await;
+            assert_eq!(s, status, "{db:?} case {i}: {v}");
+            if s == StatusCode::CREATED {
+                assert_eq!(v["senderId"], who.id.as_str());
+                assert_eq!(v["read"], false);
+                if first_id.is_empty() {
+                    first_id = v["id"].as_str().unwrap_or("").to_string();
+                }
+            } else {
+                assert_eq!(err(&v), (code.to_string(), field.to_string()), "{db:?} case {i}");
+            }
+        }
+        let (s, v) = app.as_user(&app.viewer, "GET", "/api/messages", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v.as_array().map(Vec::len), Some(2));
+        let (_, v) = app.as_user(&app.driver_b, "GET", "/api/messages", None).await;
+        assert_eq!(v.as_array().map(Vec::len), Some(0));
+        // Read receipts: per reader.
+        let (s, v) = app.as_user(&app.viewer, "POST", &format!("/api/messages/{first_id}/read"), None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["readerId"], app.viewer.id.as_str());
+        let (_, v) = app.as_user(&app.viewer, "GET", "/api/messages", None).await;
+        let read: Vec<bool> =
+            v.as_array().expect("list").iter().map(|m| m["read"].as_bool().unwrap_or(false)).collect();
+        assert_eq!(read.iter().filter(|r| **r).count(), 1);
+        let (_, v) = app.as_user(&app.driver, "GET", "/api/messages", None).await;
+        assert!(v.as_array().expect("list").iter().all(|m| m["read"] == false));
+        let (s, _) = app.as_user(&app.driver_b, "POST", &format!("/api/messages/{first_id}/read"), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = app.as_user(&app.viewer, "POST", "/api/messages/msg-nope/read", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn handoffs_follow_the_state_machine() {
+    for db in DBS {
+        let Some(app) = App::start(db, "handoffs_follow_the_state_machine", Opts::default()).await else { continue };
+        let to_ben = json!({"targetDriverId": app.driver2.id, "reason": "stint over", "urgency": "urgent"});
+        let (s, h) = app.as_user(&app.driver, "POST", "/api/handoffs", Some(to_ben.clone())).await;
+        assert_eq!(s, StatusCode::CREATED, "{h}");
+        assert_eq!(h["status"], "pending");
+        assert_eq!(h["requesterId"], app.driver.id.as_str());
+        assert_eq!(h["targetDriverName"], "ben");
+        let id = h["id"].as_str().expect("id").to_string();
+        let bad: Vec<(&common::User, Value, StatusCode, &str, &str)> = vec![
+            (&app.viewer, to_ben.clone(), StatusCode::FORBIDDEN, "forbidden", ""),
+            (
+                &app.driver,
+                json!({"targetDriverId": app.driver_b.id}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "targetDriverId",
+            ),
+            (
+                &app.driver,
+                json!({"targetDriverId": app.driver.id}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "targetDriverId",
+            ),
+            (
+                &app.driver,
+                json!({"targetDriverId": app.engineer.id}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "targetDriverId",
+            ),
+            (
+                &app.driver,
+                json!({"targetDriverId": app.driver2.id, "urgency": "now"}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "urgency",
+            ),
+            (
+                &app.driver,
+                json!({"targetDriverId": app.driver2.id, "requesterId": app.driver2.id}),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "",
+            ),
+        ];
+        for (i, (who, body, status, code, field)) in bad.into_iter().enumerate() {
+            let (s, v) = app.as_user(who, "POST", "/api/handoffs", Some(body)).await;
+            assert_eq!((s, err(&v)), (status, (code.to_string(), field.to_string())), "{db:?} case {i}: {v}");
+        }
+        let respond = |status: &str| json!({"status": status});
+        let path = format!("/api/handoffs/{id}/respond");
+        let steps: Vec<(&common::User, &str, StatusCode, &str)> = vec![
+            (&app.viewer, "accepted", StatusCode::FORBIDDEN, "forbidden"),
+            (&app.engineer_b, "accepted", StatusCode::FORBIDDEN, "forbidden"),
+            (&app.driver2, "pending", StatusCode::BAD_REQUEST, "validation_failed"),
+            (&app.driver2, "completed", StatusCode::CONFLICT, "conflict"),
+            (&app.driver2, "accepted", StatusCode::OK, ""),
+            (&app.driver2, "rejected", StatusCode::CONFLICT, "conflict"),
+            (&app.engineer, "completed", StatusCode::OK, ""),
+            (&app.engineer, "accepted", StatusCode::CONFLICT, "conflict"),
+        ];
+        for (i, (who, st, status, code)) in steps.into_iter().enumerate() {
+            let (s, v) = app.as_user(who, "POST", &path, Some(respond(st))).await;
+            assert_eq!(s, status, "{db:?} step {i}: {v}");
+            if status == StatusCode::OK {
+                assert_eq!(v["status"], st);
+            } else {
+                assert_eq!(err(&v).0, code, "{db:?} step {i}");
+            }
+        }
+        let (s, v) = app.as_user(&app.viewer, "GET", "/api/handoffs", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v[0]["status"], "completed");
+        let (s, _) =
+            app.as_user(&app.driver, "POST", "/api/handoffs/hnd-nope/respond", Some(respond("accepted"))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn users_teams_and_profiles() {
+    for db in DBS {
+        let Some(app) = App::start(db, "users_teams_and_profiles", Opts::default()).await else { continue };
+        let nu = |name: &str, role: &str, team: &str| json!({"username": name, "password": "long enough pw", "role": role, "teamId": team});
+        let a = app.team_a.clone();
+        let b = app.team_b.clone();
+        let cases: Vec<(&common::User, Value, StatusCode, &str, &str)> = vec![
+            (&app.admin, nu("eve", "engineer", &a), StatusCode::CREATED, "", ""),
+            (&app.engineer, nu("dan", "driver", &a), StatusCode::CREATED, "", ""),
+            (&app.engineer, nu("ada", "admin", &a), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.engineer, nu("ed2", "engineer", &a), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.engineer, nu("dan2", "driver", &b), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.driver, nu("x1", "viewer", &a), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.viewer, nu("x2", "viewer", &a), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.admin, nu("dan", "driver", &a), StatusCode::CONFLICT, "conflict", ""),
+            (
+                &app.admin,
+                json!({"username": "sho", "password": "short", "role": "driver", "teamId": a}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "password",
+            ),
+            (&app.admin, nu("bad name", "driver", &a), StatusCode::BAD_REQUEST, "validation_failed", "username"),
+            (&app.admin, nu("ok1", "pilot", &a), StatusCode::BAD_REQUEST, "validation_failed", "role"),
+            (&app.admin, nu("ok2", "driver", "no-such-team"), StatusCode::BAD_REQUEST, "validation_failed", "teamId"),
+            (
+                &app.admin,
+                json!({"username": "ok3", "password": "long enough pw", "role": "driver"}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "teamId",
+            ),
+        ];
+        for (i, (who, body, status, code, field)) in cases.into_iter().enumerate() {
+            let (s, v) = app.as_user(who, "POST", "/api/users", Some(body)).await;
+            assert_eq!((s, err(&v)), (status, (code.to_string(), field.to_string())), "{db:?} case {i}: {v}");
+            if s == StatusCode::CREATED {
+                assert!(v.get("passwordHash").is_none() && v.get("password_hash").is_none());
+            }
+        }
+        // The new driver can log in.
+        let (s, _) = app
+            .call("POST", "/api/auth/login", None, Some(json!({"username": "dan", "password": "long enough pw"})))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = app.as_user(&app.engineer, "GET", "/api/users", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(v.as_array().expect("users").iter().all(|u| u["teamId"] == a.as_str()));
+        let (s, _) = app.as_user(&app.viewer, "GET", "/api/users", None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = app.as_user(&app.engineer, "GET", &format!("/api/users?teamId={b}"), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Teams.
+        let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(json!({"name": "Chicane"}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, _) = app.as_user(&app.engineer, "POST", "/api/teams", Some(json!({"name": "Mine"}))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(json!({"name": ""}))).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "name".into())));
+        let (s, _) = app.as_user(&app.admin, "POST", "/api/teams", Some(json!({"name": "Apex"}))).await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        let (_, v) = app.as_user(&app.driver, "GET", "/api/teams", None).await;
+        assert_eq!(v.as_array().map(Vec::len), Some(1));
+        let (_, v) = app.as_user(&app.admin, "GET", "/api/teams", None).await;
+        assert_eq!(v.as_array().map(Vec::len), Some(3));
+
+        // Driver profiles.
+        let profile = json!({"name": "Ana Silva", "number": 7, "status": "active", "role": "primary", "avatarUrl": ""});
+        let p = |id: &str| format!("/api/drivers/{id}");
+        let cases: Vec<(&common::User, String, Value, StatusCode, &str, &str)> = vec![
+            (&app.driver, p(&app.driver.id), profile.clone(), StatusCode::OK, "", ""),
+            (
+                &app.engineer,
+                p(&app.driver2.id),
+                json!({"name": "Ben", "number": 8, "status": "standby", "role": "secondary"}),
+                StatusCode::OK,
+                "",
+                "",
+            ),
+            (&app.driver, p(&app.driver2.id), profile.clone(), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.engineer_b, p(&app.driver.id), profile.clone(), StatusCode::FORBIDDEN, "forbidden", ""),
+            (&app.viewer, p(&app.viewer.id), profile.clone(), StatusCode::FORBIDDEN, "forbidden", ""),
+            (
+                &app.driver,
+                p(&app.driver.id),
+                json!({"name": "A", "number": 10000, "status": "active", "role": "primary"}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "number",
+            ),
+            (
+                &app.driver,
+                p(&app.driver.id),
+                json!({"name": "A", "number": 1, "status": "asleep", "role": "primary"}),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "status",
+            ),
+            (&app.engineer, p(&app.engineer.id), profile.clone(), StatusCode::CONFLICT, "conflict", ""),
+            (&app.admin, p("usr-nope"), profile.clone(), StatusCode::NOT_FOUND, "not_found", ""),
+        ];
+        for (i, (who, path, body, status, code, field)) in cases.into_iter().enumerate() {
+            let (s, v) = app.as_user(who, "PUT", &path, Some(body)).await;
+            assert_eq!((s, err(&v)), (status, (code.to_string(), field.to_string())), "{db:?} case {i}: {v}");
+        }
+        let (s, v) = app.as_user(&app.viewer, "GET", "/api/drivers", None).await;
+        assert_eq!(s, StatusCode::OK);
+        let list = v.as_array().expect("profiles");
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["name"], "Ana Silva");
+        assert_eq!(list[0]["team"], "Apex");
+        assert_eq!(list[0]["role"], "primary");
+        assert_eq!(list[0]["telemetryConnected"], false);
+        assert!(list[0]["lastActive"].as_str().is_some());
+        let (s, _) = app.as_user(&app.driver_b, "GET", &p(&app.driver.id), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, v) = app.as_user(&app.driver2, "GET", &p(&app.driver.id), None).await;
+        assert_eq!((s, v["number"].as_i64()), (StatusCode::OK, Some(7)));
+    }
+}
+
+#[tokio::test]
+async fn secrets_are_encrypted_and_never_returned() {
+    for db in DBS {
+        let Some(app) = App::start(db, "secrets", Opts { master_key: true, ..Opts::default() }).await else { continue };
+        let (s, _) =
+            app.as_user(&app.admin, "PUT", "/api/admin/secrets/openai", Some(json!({"value": "sk-very-secret"}))).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        for who in [&app.engineer, &app.driver, &app.viewer] {
+            let (s, _) = app.as_user(who, "PUT", "/api/admin/secrets/openai", Some(json!({"value": "x"}))).await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+            let (s, _) = app.as_user(who, "GET", "/api/admin/secrets", None).await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+        }
+        let (s, v) = app.as_user(&app.admin, "GET", "/api/admin/secrets", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v[0]["name"], "openai");
+        assert!(!v.to_string().contains("sk-very-secret"));
+        let (s, v) = app.as_user(&app.admin, "PUT", "/api/admin/secrets/bad%20name", Some(json!({"value": "x"}))).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "name".into())));
+        let (s, v) = app.as_user(&app.admin, "PUT", "/api/admin/secrets/x", Some(json!({"value": ""}))).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "value".into())));
+        // At rest: the ciphertext does not contain the value; the right key decrypts it.
+        let key = app.state.master_key.clone().expect("key");
+        let got = pitbox_cloud::secrets::get(&app.state.store, &key, "openai").await.expect("get");
+        assert_eq!(got.as_deref(), Some("sk-very-secret"));
+        let other = pitbox_cloud::secrets::MasterKey::from_base64(
+            &pitbox_cloud::secrets::MasterKey::generate_base64().expect("k"),
+        )
+        .expect("k");
+        assert!(pitbox_cloud::secrets::get(&app.state.store, &other, "openai").await.is_err());
+        let (s, _) = app.as_user(&app.admin, "DELETE", "/api/admin/secrets/openai", None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = app.as_user(&app.admin, "DELETE", "/api/admin/secrets/openai", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    // Without a master key the API says what is missing.
+    let Some(app) = App::start(common::Db::Sqlite, "secrets-nokey", Opts::default()).await else { return };
+    let (s, v) = app.as_user(&app.admin, "PUT", "/api/admin/secrets/openai", Some(json!({"value": "x"}))).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "no_master_key"));
+}
+
+#[tokio::test]
+async fn health_config_metrics_openapi() {
+    let Some(app) = App::start(common::Db::Sqlite, "health", Opts::default()).await else { return };
+    let (s, v) = app.call("GET", "/health", None, None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, v) = app.call("GET", "/api/config", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["protocolVersion"], pitbox_model::control::PROTOCOL_VERSION);
+    assert_eq!(v["accessTokenTtl"], 86_400);
+    let req = axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("req");
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = http_body_util::BodyExt::collect(resp.into_body()).await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("pitbox_http_requests_total"), "{text}");
+    let (s, doc) = app.call("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for e in pitbox_cloud::openapi::ENDPOINTS {
+        assert!(doc["paths"][e.path][e.method].is_object(), "{} {} missing", e.method, e.path);
+        for name in e.request.iter().chain(e.response.iter()) {
+            assert!(doc["components"]["schemas"][name].is_object(), "schema {name} missing");
+        }
+    }
+    // Every $ref resolves.
+    let text = doc.to_string();
+    for part in text.split("\"#/components/schemas/").skip(1) {
+        let name = part.split('"').next().unwrap_or("");
+        assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {name}");
+    }
+    let req = axum::http::Request::get("/api/docs/").body(axum::body::Body::empty()).expect("req");
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (s, v) = app.call("GET", "/api/nothing-here", None, None).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+#[test]
+fn migrations_are_twins() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut names: Vec<_> =
+        std::fs::read_dir(dir.join("sqlite")).expect("dir").map(|e| e.expect("e").file_name()).collect();
+    names.sort();
+    assert!(!names.is_empty());
+    for n in names {
+        let lite = std::fs::read_to_string(dir.join("sqlite").join(&n)).expect("sqlite");
+        let pg = std::fs::read_to_string(dir.join("postgres").join(&n)).expect("postgres twin");
+        let strip = |s: &str| s.lines().filter(|l| !l.starts_with("--")).collect::<Vec<_>>().join("\n");
+        assert_eq!(strip(&lite).replace("BLOB", "BYTEA"), strip(&pg), "{n:?}");
+    }
+}

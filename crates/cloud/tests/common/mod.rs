@@ -1,0 +1,301 @@
+//! Test harness: a node's router over SQLite (always) or PostgreSQL (`PITBOX_TEST_DATABASE_URL`,
+//! a fresh database per test), fixtures (two teams, one user of every role), and request helpers.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use pitbox_cloud::api::access_token;
+use pitbox_cloud::bus::Bus;
+use pitbox_cloud::objects::Objects;
+use pitbox_cloud::store::Store;
+pub use pitbox_cloud::store::User;
+use pitbox_cloud::token::Keys;
+use pitbox_cloud::{AppState, Config};
+use pitbox_model::UserRole;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The password of every fixture user.
+pub const PASSWORD: &str = "correct horse battery";
+
+fn shared_hash() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| pitbox_cloud::password::hash(PASSWORD).expect("hash"))
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A database for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
+pub struct TestDb {
+    pub url: String,
+    pub kind: Db,
+    _dir: tempfile::TempDir,
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl TestDb {
+    /// A fresh database of `kind`, or `None` (after reporting the skip) when PostgreSQL is not
+    /// configured.
+    pub async fn new(kind: Db, test: &str) -> Option<TestDb> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match kind {
+            Db::Sqlite => Some(TestDb {
+                url: format!("sqlite://{}", dir.path().join("t.db").display()),
+                kind,
+                _dir: dir,
+                admin_url: None,
+                name: String::new(),
+            }),
+            Db::Postgres => {
+                let Ok(base) = std::env::var("PITBOX_TEST_DATABASE_URL") else {
+                    pitbox_testkit::skip(&format!("{test} (postgres)"), "PITBOX_TEST_DATABASE_URL is not set");
+                    return None;
+                };
+                sqlx::any::install_default_drivers();
+                let name = pitbox_cloud::store::new_id("pitbox_t").replace('-', "_");
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+                    .await
+                    .unwrap_or_else(|e| panic!("PITBOX_TEST_DATABASE_URL={base} is set but unreachable: {e}"));
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let url = match base.rfind('/') {
+                    Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
+                    _ => format!("{base}/{name}"),
+                };
+                Some(TestDb { url, kind, _dir: dir, admin_url: Some(base), name })
+            }
+        }
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(base) = self.admin_url.clone() {
+            let name = self.name.clone();
+            // Best effort, on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+                rt.block_on(async move {
+                    if let Ok(mut c) = <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await {
+                        let _ =
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&mut c)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Both databases (PostgreSQL only when configured).
+pub const DBS: [Db; 2] = [Db::Sqlite, Db::Postgres];
+
+/// A node (router only, no listener) with fixtures.
+pub struct App {
+    pub db: TestDb,
+    pub state: AppState,
+    pub router: Router,
+    pub team_a: String,
+    pub team_b: String,
+    pub admin: User,
+    pub engineer: User,
+    pub driver: User,
+    pub driver2: User,
+    pub viewer: User,
+    pub driver_b: User,
+    pub engineer_b: User,
+}
+
+/// Options of [`App::start`].
+#[derive(Default, Clone)]
+pub struct Opts {
+    pub master_key: bool,
+    pub bus: Option<Bus>,
+    pub objects: Option<Objects>,
+    pub login_max_failures: Option<usize>,
+}
+
+impl App {
+    pub async fn start(kind: Db, test: &str, opts: Opts) -> Option<App> {
+        let db = TestDb::new(kind, test).await?;
+        let store = Store::open(&db.url).await.expect("open store");
+        let mut config = Config::local(db.dir());
+        config.database_url = db.url.clone();
+        if opts.master_key {
+            let k = pitbox_cloud::secrets::MasterKey::generate_base64().expect("key");
+            config.master_key = Some(pitbox_cloud::secrets::MasterKey::from_base64(&k).expect("key"));
+        }
+        if let Some(n) = opts.login_max_failures {
+            config.login_max_failures = n;
+        }
+        let objects =
+            opts.objects.clone().unwrap_or_else(|| Objects::local(&db.dir().join("objects")).expect("objects"));
+        let bus = opts.bus.clone().unwrap_or_else(|| Bus::in_process(&config.node_id));
+        let state = AppState::assemble(store.clone(), objects, bus, Keys::generate().expect("keys"), &config);
+        let ta = store.create_team("Apex").await.expect("team").id;
+        let tb = store.create_team("Brake Late").await.expect("team").id;
+        let mk = |name: &'static str, role: UserRole, team: Option<String>| {
+            let store = store.clone();
+            async move { store.create_user(name, shared_hash(), role, team.as_deref()).await.expect("user") }
+        };
+        let admin = mk("root", UserRole::Admin, None).await;
+        let engineer = mk("eng", UserRole::Engineer, Some(ta.clone())).await;
+        let driver = mk("ana", UserRole::Driver, Some(ta.clone())).await;
+        let driver2 = mk("ben", UserRole::Driver, Some(ta.clone())).await;
+        let viewer = mk("vic", UserRole::Viewer, Some(ta.clone())).await;
+        let driver_b = mk("zoe", UserRole::Driver, Some(tb.clone())).await;
+        let engineer_b = mk("yan", UserRole::Engineer, Some(tb.clone())).await;
+        let router = pitbox_cloud::server::router(state.clone());
+        Some(App {
+            db,
+            state,
+            router,
+            team_a: ta,
+            team_b: tb,
+            admin,
+            engineer,
+            driver,
+            driver2,
+            viewer,
+            driver_b,
+            engineer_b,
+        })
+    }
+
+    pub fn token(&self, u: &User) -> String {
+        access_token(&self.state, u)
+    }
+
+    /// Sends a request; returns status and JSON body (Null when empty or not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(serde_json::to_vec(&b).expect("json"))),
+            None => req.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    pub async fn as_user(&self, u: &User, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let t = self.token(u);
+        self.call(method, path, Some(&t), body).await
+    }
+}
+
+/// A valid `POST /api/telemetry` body.
+pub fn telemetry_post(driver: &str, ms: i64, lap: u32) -> Value {
+    let ts =
+        chrono::DateTime::from_timestamp_millis(ms).expect("ts").to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    json!({
+        "driverId": driver,
+        "timestamp": ts,
+        "data": {
+            "speed": 200.5, "rpm": 7000.0, "gear": 5, "throttle": 99.0, "brake": 0.0, "steeringAngle": -2.5,
+            "latitude": null, "longitude": null, "trackPosition": 0.25, "lap": lap, "sector": 1, "fuelLevel": 60.0,
+            "tireWear": {"frontLeft": 1.0, "frontRight": 1.5, "rearLeft": 2.0, "rearRight": 2.5}
+        }
+    })
+}
+
+/// A valid `telemetry_update` data object.
+pub fn update(driver: &str, ms: i64, lap: u32, seq: u64) -> Value {
+    let mut v = telemetry_post(driver, ms, lap);
+    let mut data = v["data"].take();
+    data["driverId"] = json!(driver);
+    data["timestamp"] = v["timestamp"].clone();
+    data["sequence"] = json!(seq);
+    data
+}
+
+/// The error code and field of an error body.
+pub fn err(v: &Value) -> (String, String) {
+    (v["error"]["code"].as_str().unwrap_or("").to_string(), v["error"]["field"].as_str().unwrap_or("").to_string())
+}
+
+/// Serves `app`'s router on a loopback port; returns the address.
+pub async fn serve(router: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let svc = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, svc).await;
+    });
+    addr
+}
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/ws`, checks the greeting, authenticates; returns the socket and the result data.
+pub async fn ws_login(addr: std::net::SocketAddr, token: &str, client_type: &str) -> (Ws, Value) {
+    use futures_util::SinkExt;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connect");
+    let hello = next_json(&mut ws).await;
+    assert_eq!(hello["type"], "connection_established", "{hello}");
+    let auth = json!({"type": "authenticate", "data": {"token": token, "clientType": client_type, "version": "1.0"}});
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(auth.to_string().into())).await.expect("send");
+    let result = next_json(&mut ws).await;
+    (ws, result)
+}
+
+/// The next text frame as JSON (waits at most 10 s).
+pub async fn next_json(ws: &mut Ws) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("no frame within 10 s")
+            .expect("stream ended")
+            .expect("ws error");
+        match msg {
+            tokio_tungstenite::tungstenite::Message::Text(t) => return serde_json::from_str(&t).expect("json"),
+            tokio_tungstenite::tungstenite::Message::Close(c) => {
+                return json!({"type": "close", "code": c.map(|c| u16::from(c.code))});
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// Sends one protocol message.
+pub async fn ws_send(ws: &mut Ws, v: Value) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send");
+}

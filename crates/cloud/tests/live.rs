@@ -1,0 +1,185 @@
+//! `/ws` end to end on a real loopback listener: handshake and authentication, subscriptions
+//! and live fan-out, the relay uplink (`telemetry_batch` → `ack`, idempotent), role checks, and
+//! two nodes sharing a Redis bus (`PITBOX_TEST_REDIS_URL`).
+
+mod common;
+
+use common::{App, Db, Opts, next_json, serve, telemetry_post, update, ws_login, ws_send};
+use serde_json::json;
+
+const T0: i64 = 1_790_000_000_000;
+
+#[tokio::test]
+async fn handshake_subscribe_fanout_and_uplink() {
+    for db in common::DBS {
+        let Some(app) = App::start(db, "handshake_subscribe_fanout_and_uplink", Opts::default()).await else {
+            continue;
+        };
+        let addr = serve(app.router.clone()).await;
+
+        // A bad token: refused with a reason, then closed with 4001.
+        let (mut bad, r) = ws_login(addr, "not-a-token", "dashboard").await;
+        assert_eq!(r["type"], "authentication_result");
+        assert_eq!(r["data"]["success"], false);
+        assert!(r["data"]["reason"].as_str().is_some());
+        assert_eq!(next_json(&mut bad).await["code"], 4001);
+
+        // A dashboard of team A subscribes.
+        let (mut dash, r) = ws_login(addr, &app.token(&app.viewer), "dashboard").await;
+        assert_eq!(r["data"]["success"], true, "{r}");
+        assert_eq!(r["data"]["teamId"], app.team_a.as_str());
+        ws_send(&mut dash, json!({"type": "subscribe", "data": {"maxRateHz": 60}})).await;
+        let s = next_json(&mut dash).await;
+        assert_eq!(s["type"], "subscribed", "{s}");
+        assert_eq!(s["data"]["teamId"], app.team_a.as_str());
+        // Another team's subscription is refused.
+        ws_send(&mut dash, json!({"type": "subscribe", "data": {"teamId": app.team_b}})).await;
+        let e = next_json(&mut dash).await;
+        assert_eq!((e["type"].as_str(), e["data"]["code"].as_str()), (Some("error"), Some("forbidden")));
+        // A team B dashboard sees nothing of team A.
+        let (mut other, _) = ws_login(addr, &app.token(&app.engineer_b), "dashboard").await;
+        ws_send(&mut other, json!({"type": "subscribe", "data": {}})).await;
+        assert_eq!(next_json(&mut other).await["type"], "subscribed");
+
+        // A sample posted over HTTP arrives live.
+        let (s, _) =
+            app.as_user(&app.driver, "POST", "/api/telemetry", Some(telemetry_post(&app.driver.id, T0, 1))).await;
+        assert_eq!(s, axum::http::StatusCode::CREATED);
+        let u = next_json(&mut dash).await;
+        assert_eq!(u["type"], "telemetry_update", "{u}");
+        assert_eq!(u["data"]["driverId"], app.driver.id.as_str());
+        assert_eq!(u["data"]["speed"], 200.5);
+
+        // A team message posted over HTTP arrives live.
+        let (s, _) = app.as_user(&app.engineer, "POST", "/api/messages", Some(json!({"content": "box box"}))).await;
+        assert_eq!(s, axum::http::StatusCode::CREATED);
+        let m = next_json(&mut dash).await;
+        assert_eq!((m["type"].as_str(), m["data"]["content"].as_str()), (Some("team_message"), Some("box box")));
+
+        // The relay uplink: store, then ack; a resend is acked again without storing twice.
+        let (mut relay, r) = ws_login(addr, &app.token(&app.driver), "relay").await;
+        assert_eq!(r["data"]["success"], true);
+        let batch = |seq: u64, n: u64| {
+            let samples: Vec<_> = (0..n)
+                .map(|i| update(&app.driver.id, T0 + 1000 + ((seq * 100 + i) as i64) * 16, 2, seq * 100 + i))
+                .collect();
+            json!({"type": "telemetry_batch", "data": {"driverId": app.driver.id, "sequence": seq, "samples": samples}})
+        };
+        for seq in 1..=3 {
+            ws_send(&mut relay, batch(seq, 50)).await;
+            let a = next_json(&mut relay).await;
+            assert_eq!(a, json!({"type": "ack", "data": {"driverId": app.driver.id, "sequence": seq}}));
+        }
+        ws_send(&mut relay, batch(2, 50)).await;
+        assert_eq!(next_json(&mut relay).await["data"]["sequence"], 3);
+        ws_send(&mut relay, batch(5, 50)).await;
+        let e = next_json(&mut relay).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("conflict"), Some("data.sequence"))
+        );
+        let n = pitbox_cloud::telemetry::stored_sample_count(&app.state.store, &app.driver.id).await.expect("count");
+        assert_eq!(n, 1 + 150);
+        // Uplink samples are fanned out too (coalesced: the latest one at least).
+        let mut got = false;
+        for _ in 0..10 {
+            let u = next_json(&mut dash).await;
+            if u["type"] == "telemetry_update" && u["data"]["lap"] == 2 {
+                got = true;
+                break;
+            }
+        }
+        assert!(got, "uplink samples reached the dashboard");
+
+        // Role checks per message.
+        let (mut view, _) = ws_login(addr, &app.token(&app.viewer), "dashboard").await;
+        ws_send(&mut view, json!({"type": "telemetry_update", "data": update(&app.viewer.id, T0, 1, 1)})).await;
+        let e = next_json(&mut view).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["messageType"].as_str()),
+            (Some("forbidden"), Some("telemetry_update"))
+        );
+        ws_send(&mut relay, json!({"type": "telemetry_update", "data": update(&app.driver2.id, T0, 1, 1)})).await;
+        assert_eq!(next_json(&mut relay).await["data"]["code"], "forbidden");
+        // Bad input gets a precise error, and the connection stays open.
+        ws_send(&mut relay, json!({"type": "telemetry_update", "data": {"driverId": app.driver.id}})).await;
+        let e = next_json(&mut relay).await;
+        assert_eq!(e["data"]["code"], "validation_failed");
+        assert!(e["data"]["field"].as_str().is_some_and(|f| f.starts_with("data.")), "{e}");
+        ws_send(&mut relay, json!({"type": "ping", "data": {"id": 7, "timestamp": "2026-11-26T16:00:00Z"}})).await;
+        assert_eq!(next_json(&mut relay).await["type"], "pong");
+
+        // Nothing of team A reached team B's dashboard.
+        ws_send(&mut other, json!({"type": "ping", "data": {"id": 1, "timestamp": "2026-11-26T16:00:00Z"}})).await;
+        assert_eq!(next_json(&mut other).await["type"], "pong");
+    }
+}
+
+#[tokio::test]
+async fn unauthenticated_messages_are_refused() {
+    let Some(app) = App::start(Db::Sqlite, "unauthenticated_messages_are_refused", Opts::default()).await else {
+        return;
+    };
+    let addr = serve(app.router.clone()).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connect");
+    assert_eq!(next_json(&mut ws).await["type"], "connection_established");
+    ws_send(&mut ws, json!({"type": "subscribe", "data": {}})).await;
+    assert_eq!(next_json(&mut ws).await["data"]["code"], "not_authenticated");
+    ws_send(&mut ws, json!({"type": "authenticate", "data": {"token": app.token(&app.viewer), "clientType": "dashboard", "version": "2.0"}})).await;
+    assert_eq!(next_json(&mut ws).await["data"]["code"], "unsupported_version");
+    assert_eq!(next_json(&mut ws).await["code"], 4003);
+}
+
+#[tokio::test]
+async fn two_nodes_share_a_redis_bus() {
+    let Ok(url) = std::env::var("PITBOX_TEST_REDIS_URL") else {
+        pitbox_testkit::skip("two_nodes_share_a_redis_bus", "PITBOX_TEST_REDIS_URL is not set");
+        return;
+    };
+    let bus_a = pitbox_cloud::bus::Bus::redis(&url, "node-a").await.expect("redis reachable");
+    let bus_b = pitbox_cloud::bus::Bus::redis(&url, "node-b").await.expect("redis reachable");
+    // Node A with the fixtures; node B on the same database and key.
+    let Some(a) = App::start(Db::Sqlite, "two_nodes", Opts { bus: Some(bus_a), ..Opts::default() }).await else {
+        return;
+    };
+    let store_b = pitbox_cloud::Store::open(&a.db.url).await.expect("store");
+    let mut config = pitbox_cloud::Config::local(a.db.dir());
+    config.node_id = "node-b".into();
+    let keys = (*a.state.keys).clone();
+    let state_b = pitbox_cloud::AppState::assemble(store_b, a.state.objects.clone(), bus_b, keys, &config);
+    let addr_b = serve(pitbox_cloud::server::router(state_b)).await;
+    let addr_a = serve(a.router.clone()).await;
+
+    let (mut dash_b, r) = ws_login(addr_b, &a.token(&a.engineer), "dashboard").await;
+    assert_eq!(r["data"]["success"], true);
+    ws_send(&mut dash_b, json!({"type": "subscribe", "data": {}})).await;
+    assert_eq!(next_json(&mut dash_b).await["type"], "subscribed");
+    // Subscriptions over Redis settle asynchronously: publish until it arrives (bounded).
+    let mut client = pitbox_cloud::httpc::Client::connect(addr_a).await.expect("connect");
+    let token = a.token(&a.driver);
+    let mut arrived = None;
+    for k in 0..20 {
+        let body = telemetry_post(&a.driver.id, T0 + k * 16, 1).to_string();
+        let r = client.request("POST", "/api/telemetry", Some(&token), Some(body.as_bytes())).await.expect("post");
+        assert_eq!(r.status, 201);
+        if let Ok(v) = tokio::time::timeout(std::time::Duration::from_millis(300), next_json(&mut dash_b)).await {
+            arrived = Some(v);
+            break;
+        }
+    }
+    let v = arrived.expect("a sample posted on node A reached a dashboard on node B");
+    assert_eq!(v["type"], "telemetry_update");
+    assert_eq!(v["data"]["driverId"], a.driver.id.as_str());
+    // And a team message written on node B reaches a dashboard on node A.
+    let (mut dash_a, _) = ws_login(addr_a, &a.token(&a.viewer), "dashboard").await;
+    ws_send(&mut dash_a, json!({"type": "subscribe", "data": {"channels": ["messages"]}})).await;
+    assert_eq!(next_json(&mut dash_a).await["type"], "subscribed");
+    let mut client_b = pitbox_cloud::httpc::Client::connect(addr_b).await.expect("connect");
+    let r = client_b
+        .request("POST", "/api/messages", Some(&a.token(&a.engineer)), Some(br#"{"content":"from B"}"#))
+        .await
+        .expect("post");
+    assert_eq!(r.status, 201);
+    let m = next_json(&mut dash_a).await;
+    assert_eq!((m["type"].as_str(), m["data"]["content"].as_str()), (Some("team_message"), Some("from B")));
+}
