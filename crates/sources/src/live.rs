@@ -176,6 +176,8 @@ struct Ctx {
     stop: Arc<AtomicBool>,
     counters: Arc<LiveCounters>,
     sequence: u64,
+    /// Consecutive attempts that found memory with an unreadable layout.
+    bad_layouts: u32,
 }
 
 impl Ctx {
@@ -207,7 +209,7 @@ fn reader_thread(
     stop: Arc<AtomicBool>,
     counters: Arc<LiveCounters>,
 ) {
-    let mut ctx = Ctx { opts, tx, stop, counters, sequence: 0 };
+    let mut ctx = Ctx { opts, tx, stop, counters, sequence: 0, bad_layouts: 0 };
     if !ctx.send(SourceEvent::State(ConnectionState::Waiting)) {
         return;
     }
@@ -230,12 +232,18 @@ fn reader_thread(
             // Not there (yet).
             Ok(None) => {}
             Err(msg) => {
-                // A layout error is not fatal for a live sim (it may be mid-restart): report it
-                // once and keep trying.
-                tracing::warn!(source = ?backend, error = %msg, "live memory unreadable");
-                if ctx.tx.send(Err(msg)).is_err() {
-                    return;
+                // Memory caught while the sim lays it out reads as garbage for a moment: only a
+                // layout that stays unreadable is reported (and reading goes on).
+                ctx.bad_layouts += 1;
+                if ctx.bad_layouts >= BAD_LAYOUTS_REPORTED {
+                    ctx.bad_layouts = 0;
+                    tracing::warn!(source = ?backend, error = %msg, "live memory unreadable");
+                    if ctx.tx.send(Err(msg)).is_err() {
+                        return;
+                    }
                 }
+                ctx.sleep(Duration::from_millis(10));
+                continue;
             }
         }
         ctx.sleep(ctx.opts.retry_interval);
@@ -255,6 +263,9 @@ fn iracing_connection(_ctx: &mut Ctx) -> Result<Option<Ended>, String> {
     Err(SourceError::NeedsWindows.to_string())
 }
 
+/// Consecutive unreadable layouts before the error is reported.
+const BAD_LAYOUTS_REPORTED: u32 = 50;
+
 /// Reads one connection until the sim goes away. `Ok(None)`: the sim is not there.
 fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>) -> Result<Option<Ended>, String> {
     let mut reader = match LiveReader::new(mem) {
@@ -262,6 +273,7 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
         Err(IrsdkError::NotConnected(_)) | Err(IrsdkError::TooShort { .. }) => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
+    ctx.bad_layouts = 0;
     ctx.counters.connects.fetch_add(1, Ordering::Relaxed);
     let mut tm = TelemetryMapper::new(reader.layout(), &ctx.opts.driver_id);
     tm.set_sequence(ctx.sequence);
