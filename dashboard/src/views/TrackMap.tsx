@@ -12,7 +12,18 @@ interface Dot {
   followed: boolean;
 }
 
-function project(outline: TrackOutline, w: number, h: number) {
+type Projection = { pts: Array<[number, number]>; at: (p: number) => [number, number] | null; path: Path2D | null } | null;
+let cache: { outline: TrackOutline; version: number; w: number; h: number; proj: Projection } | null = null;
+
+/** The outline in canvas pixels; recomputed only when the outline or the canvas size changed. */
+function project(outline: TrackOutline, w: number, h: number): Projection {
+  if (cache && cache.outline === outline && cache.version === outline.version && cache.w === w && cache.h === h) return cache.proj;
+  const proj = computeProjection(outline, w, h);
+  cache = { outline, version: outline.version, w, h, proj };
+  return proj;
+}
+
+function computeProjection(outline: TrackOutline, w: number, h: number): Projection {
   const pts = outline.points();
   if (pts.length < 10) return null;
   let minX = Infinity,
@@ -30,10 +41,28 @@ function project(outline: TrackOutline, w: number, h: number) {
   const ox = (w - (maxX - minX) * s) / 2;
   const oy = (h - (maxY - minY) * s) / 2;
   const tx = (x: number, y: number): [number, number] => [ox + (x - minX) * s, h - (oy + (y - minY) * s)];
-  return { pts: pts.map(([x, y]) => tx(x, y)), at: (p: number) => {
-    const q = outline.at(p);
-    return q ? tx(q[0], q[1]) : null;
-  } };
+  const screen = pts.map(([x, y]) => tx(x, y));
+  let path: Path2D | null = null;
+  if (typeof Path2D !== 'undefined') {
+    path = new Path2D();
+    screen.forEach(([x, y], i) => (i === 0 ? path!.moveTo(x, y) : path!.lineTo(x, y)));
+    path.closePath();
+  }
+  const lookup = new Map<number, [number, number] | null>();
+  return {
+    pts: screen,
+    path,
+    at: (p: number) => {
+      const k = Math.round(p * 2000);
+      let v = lookup.get(k);
+      if (v === undefined) {
+        const q = outline.at(k / 2000);
+        v = q ? tx(q[0], q[1]) : null;
+        lookup.set(k, v);
+      }
+      return v;
+    },
+  };
 }
 
 /** Draws the outline (or a schematic circle while none is learned) and every car by trackPosition. */
@@ -53,7 +82,9 @@ function draw(ctx: CanvasRenderingContext2D, w: number, h: number, outline: Trac
   ctx.strokeStyle = '#3a4250';
   ctx.lineJoin = 'round';
   ctx.beginPath();
-  if (proj) {
+  if (proj?.path) {
+    ctx.stroke(proj.path);
+  } else if (proj) {
     proj.pts.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
     ctx.closePath();
   } else {
