@@ -146,5 +146,6 @@ fn bench_prints_figures() {
     assert_eq!(b.rows, 3371);
     assert!(b.five_channels_s > 0.0 && b.all_vars_s > 0.0 && b.live_row_s > 0.0);
     let text = cli::format_figures(&p, &b);
+    eprintln!("{text}");
     assert!(text.contains("rows/s") && text.contains("MB/s") && text.contains("live one-row read"));
 }
