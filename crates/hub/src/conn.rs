@@ -1,0 +1,643 @@
+//! One client connection: a reader (this task) that runs the protocol state machine and a writer
+//! task that drains the connection's [`Outbox`]. Nothing here waits on another client.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use pitbox_auth::Identity;
+use pitbox_model::control::{
+    AuthenticationResult, ConnectionEstablished, DEFAULT_SUBSCRIBE_HZ, ErrorCode, PROTOCOL_VERSION, Ping, Subscribe,
+    Subscribed, TelemetryBatch, Unsubscribe, protocol_compatible,
+};
+use pitbox_model::session::DriverStatusUpdate;
+use pitbox_model::team::{HandoffRequest, HandoffResponse};
+use pitbox_model::{Channel, ClientType, DriverStatus, HandoffStatus, Message, UserRole};
+
+use crate::limits::{BadWindow, TokenBucket};
+use crate::outbox::{Next, Outbox};
+use crate::registry::{ALL_CHANNELS, Sub, channel_bit};
+use crate::{Hooks, HubInner, Refusal, close};
+
+pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
+    let id = hub.conn_id();
+    hub.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    hub.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+    let outbox = Arc::new(Outbox::new(hub.config.control_queue));
+    let (sink, mut stream) = socket.split();
+    let mut writer = tokio::spawn(writer_loop(sink, outbox.clone(), hub.clone()));
+    let mut conn = Conn {
+        bucket: TokenBucket::new(hub.config.rate_per_sec, hub.config.rate_burst),
+        bad: BadWindow::new(hub.config.bad_frames_limit, hub.config.bad_frames_window),
+        hub,
+        id,
+        outbox,
+        identity: None,
+        client_type: None,
+        last_rate_error: None,
+        closing: false,
+    };
+    conn.send(&Message::ConnectionEstablished(ConnectionEstablished {
+        server_id: conn.hub.config.server_id.clone(),
+        timestamp: chrono::Utc::now(),
+        version: PROTOCOL_VERSION.to_string(),
+        auth_timeout_secs: Some(conn.hub.config.auth_timeout.as_secs().min(u64::from(u32::MAX)) as u32),
+    }));
+    let auth_deadline = tokio::time::Instant::now() + conn.hub.config.auth_timeout;
+    let mut writer_done = false;
+    loop {
+        let next = if conn.identity.is_none() {
+            tokio::select! {
+                m = stream.next() => m,
+                _ = tokio::time::sleep_until(auth_deadline) => {
+                    conn.refuse_and_close(
+                        ErrorCode::AuthTimeout,
+                        format!("no authenticate within {} s", conn.hub.config.auth_timeout.as_secs_f64()),
+                        close::AUTH_TIMEOUT,
+                        "authentication timeout",
+                    );
+                    break;
+                }
+                _ = &mut writer => { writer_done = true; break; }
+            }
+        } else {
+            tokio::select! {
+                m = stream.next() => m,
+                _ = &mut writer => { writer_done = true; break; }
+            }
+        };
+        match next {
+            None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => break,
+            Some(Ok(WsMessage::Text(t))) => conn.on_frame(t.as_bytes(), false).await,
+            Some(Ok(WsMessage::Binary(b))) => conn.on_frame(&b, true).await,
+            Some(Ok(_)) => {} // WebSocket ping/pong: answered by the library.
+        }
+        if conn.closing {
+            break;
+        }
+    }
+    conn.cleanup();
+    if !writer_done {
+        conn.outbox.close(close::NORMAL, "bye");
+        if tokio::time::timeout(Duration::from_secs(5), &mut writer).await.is_err() {
+            writer.abort();
+        }
+    }
+    conn.hub.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn writer_loop<H: Hooks>(mut sink: SplitSink<WebSocket, WsMessage>, outbox: Arc<Outbox>, hub: Arc<HubInner<H>>) {
+    let write_timeout = hub.config.write_timeout;
+    loop {
+        match outbox.next(Instant::now()) {
+            Next::Send(frames) => {
+                let n = frames.len() as u64;
+                let write = async {
+                    for f in frames {
+                        sink.feed(WsMessage::Text(f)).await?;
+                    }
+                    sink.flush().await
+                };
+                match tokio::time::timeout(write_timeout, write).await {
+                    Ok(Ok(())) => {
+                        hub.metrics.messages_out.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+            Next::Close(code, reason) => {
+                let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+                let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(WsMessage::Close(Some(frame)))).await;
+                return;
+            }
+            Next::Wait(deadline) => match deadline {
+                Some(d) => {
+                    tokio::select! {
+                        _ = outbox.notified() => {}
+                        _ = tokio::time::sleep_until(d.into()) => {}
+                    }
+                }
+                None => outbox.notified().await,
+            },
+        }
+    }
+}
+
+struct Conn<H: Hooks> {
+    hub: Arc<HubInner<H>>,
+    id: u64,
+    outbox: Arc<Outbox>,
+    identity: Option<Identity>,
+    client_type: Option<ClientType>,
+    bucket: TokenBucket,
+    bad: BadWindow,
+    last_rate_error: Option<Instant>,
+    closing: bool,
+}
+
+impl<H: Hooks> Conn<H> {
+    fn send(&self, msg: &Message) {
+        if !self.outbox.push_control(Utf8Bytes::from(msg.to_json())) && self.outbox.overflowed() {
+            self.hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn close(&mut self, code: u16, reason: &str) {
+        self.outbox.close(code, reason);
+        self.closing = true;
+    }
+
+    /// Sends an `error` and counts the refusal; too many refusals close the connection.
+    fn refuse(&mut self, err: Message) {
+        self.hub.metrics.errors_sent.fetch_add(1, Ordering::Relaxed);
+        self.send(&err);
+        if self.bad.record(Instant::now()) {
+            self.hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
+            let reason = format!(
+                "too many refused messages ({} within {} s)",
+                self.hub.config.bad_frames_limit,
+                self.hub.config.bad_frames_window.as_secs()
+            );
+            self.close(close::POLICY, &reason);
+        }
+    }
+
+    fn refusal(&mut self, r: Refusal, message_type: Option<&str>) {
+        self.refuse(Message::Error(pitbox_model::control::ErrorMessage {
+            code: r.code,
+            message: r.message,
+            field: r.field,
+            message_type: message_type.map(str::to_string),
+        }));
+    }
+
+    fn forbidden(&mut self, message: String, field: Option<&str>, message_type: &str) {
+        self.refusal(
+            Refusal { code: ErrorCode::Forbidden, message, field: field.map(str::to_string) },
+            Some(message_type),
+        );
+    }
+
+    fn refuse_and_close(&mut self, code: ErrorCode, message: String, close_code: u16, reason: &str) {
+        self.hub.metrics.errors_sent.fetch_add(1, Ordering::Relaxed);
+        self.send(&Message::error(code, message, None));
+        self.close(close_code, reason);
+    }
+
+    async fn on_frame(&mut self, bytes: &[u8], binary: bool) {
+        self.hub.metrics.messages_in.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let limit = self.hub.config.max_frame_bytes;
+        if bytes.len() > limit {
+            self.hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
+            self.refuse_and_close(
+                ErrorCode::FrameTooLarge,
+                format!("message is {} bytes, over the limit of {limit} bytes", bytes.len()),
+                close::TOO_LARGE,
+                "frame too large",
+            );
+            return;
+        }
+        if !self.bucket.take(now) {
+            self.hub.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+            let quiet = self.last_rate_error.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1));
+            if quiet {
+                // Counted, not answered: a flood must not turn into a flood of errors.
+                if self.bad.record(now) {
+                    self.hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
+                    self.close(close::POLICY, "rate limit exceeded persistently");
+                }
+            } else {
+                self.last_rate_error = Some(now);
+                let msg = format!(
+                    "over the rate limit of {} messages/s (burst {}); message dropped",
+                    self.hub.config.rate_per_sec, self.hub.config.rate_burst
+                );
+                self.refuse(Message::error(ErrorCode::RateLimited, msg, None));
+            }
+            return;
+        }
+        if binary {
+            self.on_binary(bytes).await;
+            return;
+        }
+        let msg = match pitbox_model::decode_with_limit(bytes, limit) {
+            Ok(m) => m,
+            Err(e) => {
+                let kind = pitbox_model::protocol::peek_type(bytes);
+                self.refuse(e.to_message(kind.as_deref()));
+                return;
+            }
+        };
+        match self.identity.clone() {
+            None => self.unauthenticated(msg),
+            Some(who) => self.authenticated(&who, msg).await,
+        }
+    }
+
+    async fn on_binary(&mut self, bytes: &[u8]) {
+        let Some(who) = self.identity.clone() else {
+            self.refuse(Message::error(
+                ErrorCode::NotAuthenticated,
+                "authenticate first (binary frames are uplink batches)",
+                None,
+            ));
+            return;
+        };
+        match crate::uplink::decode_frame(bytes, self.hub.config.max_frame_bytes) {
+            Ok(batch) => self.on_batch(&who, batch).await,
+            Err(e) => self.refuse(e.to_message()),
+        }
+    }
+
+    fn unauthenticated(&mut self, msg: Message) {
+        match msg {
+            Message::Authenticate(a) => {
+                if !protocol_compatible(&a.version) {
+                    self.refuse_and_close(
+                        ErrorCode::UnsupportedVersion,
+                        format!("protocol {} is not compatible with this server's {PROTOCOL_VERSION}", a.version),
+                        close::UNSUPPORTED_VERSION,
+                        "unsupported protocol version",
+                    );
+                    return;
+                }
+                match self.hub.tokens.check(&a.token) {
+                    Ok(who) => {
+                        self.send(&Message::AuthenticationResult(AuthenticationResult {
+                            success: true,
+                            user_id: Some(who.user_id.clone()),
+                            role: Some(who.role),
+                            team_id: Some(who.team_id.clone()),
+                            reason: None,
+                        }));
+                        self.hub.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
+                        {
+                            let mut users = match self.hub.users.lock() {
+                                Ok(u) => u,
+                                Err(p) => p.into_inner(),
+                            };
+                            users.entry(who.user_id.clone()).or_default().push((self.id, self.outbox.clone()));
+                        }
+                        self.client_type = Some(a.client_type);
+                        self.hub.hooks.on_connect(&who);
+                        if who.role == UserRole::Driver && a.client_type == ClientType::Driver {
+                            self.announce(&who, DriverStatus::Active, true);
+                        }
+                        self.identity = Some(who);
+                    }
+                    Err(e) => {
+                        self.hub.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+                        self.send(&Message::AuthenticationResult(AuthenticationResult {
+                            success: false,
+                            user_id: None,
+                            role: None,
+                            team_id: None,
+                            reason: Some(format!("authentication failed: {e}")),
+                        }));
+                        self.close(close::AUTH_FAILED, "authentication failed");
+                    }
+                }
+            }
+            Message::Ping(p) => self.pong(p),
+            other => {
+                let kind = other.type_name();
+                self.refuse(Message::Error(pitbox_model::control::ErrorMessage {
+                    code: ErrorCode::NotAuthenticated,
+                    message: format!("send authenticate before {kind}"),
+                    field: None,
+                    message_type: Some(kind.to_string()),
+                }));
+            }
+        }
+    }
+
+    fn pong(&self, p: Ping) {
+        self.send(&Message::Pong(Ping { id: p.id, timestamp: chrono::Utc::now() }));
+    }
+
+    fn announce(&self, who: &Identity, status: DriverStatus, connected: bool) {
+        if !self.hub.config.announce_driver_status {
+            return;
+        }
+        let msg = Message::DriverStatus(DriverStatusUpdate {
+            driver_id: who.user_id.clone(),
+            status,
+            telemetry_connected: connected,
+            in_car: false,
+            last_active: chrono::Utc::now(),
+        });
+        self.hub.fan_out(&who.team_id, Some(&who.user_id), Channel::Status, msg.to_json());
+    }
+
+    /// A driver publishes only as themself; admins publish for anyone of their team.
+    fn owns(&mut self, who: &Identity, claimed: &str, field: &str, kind: &str) -> bool {
+        if who.role == UserRole::Driver && claimed != who.user_id {
+            self.forbidden(
+                format!("{field}: a driver publishes only as themself ({})", who.user_id),
+                Some(field),
+                kind,
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Everyone writes receipts, messages and responses under their own id.
+    fn is_self(&mut self, who: &Identity, claimed: &str, field: &str, kind: &str) -> bool {
+        if claimed != who.user_id {
+            self.forbidden(format!("{field}: must be your own user id ({})", who.user_id), Some(field), kind);
+            return false;
+        }
+        true
+    }
+
+    async fn authenticated(&mut self, who: &Identity, msg: Message) {
+        let spec = msg.spec();
+        let kind = spec.name;
+        if matches!(msg, Message::Authenticate(_)) {
+            self.refusal(Refusal::new(ErrorCode::Conflict, "already authenticated"), Some(kind));
+            return;
+        }
+        if !spec.senders.contains(&who.role) {
+            let allowed: Vec<&str> = spec.senders.iter().map(|r| r.as_str()).collect();
+            let message = if allowed.is_empty() {
+                format!("{kind} is sent by servers only")
+            } else {
+                format!("role {} may not send {kind} (allowed: {})", who.role, allowed.join(", "))
+            };
+            self.forbidden(message, Some("type"), kind);
+            return;
+        }
+        let team = who.team_id.clone();
+        match msg {
+            Message::TelemetryUpdate(u) => {
+                if !self.owns(who, &u.driver_id, "data.driverId", kind) {
+                    return;
+                }
+                match self.hub.hooks.on_telemetry(who, &u).await {
+                    Ok(true) => {
+                        self.hub.metrics.telemetry_in.fetch_add(1, Ordering::Relaxed);
+                        let driver = u.driver_id.clone();
+                        let json = Message::TelemetryUpdate(u).to_json();
+                        self.hub.fan_out(&team, Some(&driver), Channel::Telemetry, json);
+                    }
+                    Ok(false) => {}
+                    Err(r) => self.refusal(r, Some(kind)),
+                }
+            }
+            Message::TelemetryBatch(b) => self.on_batch(who, b).await,
+            Message::SessionInfo(s) => {
+                if self.owns(who, &s.driver_id, "data.driverId", kind) {
+                    let d = s.driver_id.clone();
+                    self.hub.fan_out(&team, Some(&d), Channel::Session, Message::SessionInfo(s).to_json());
+                }
+            }
+            Message::StandingsUpdate(s) => {
+                if self.owns(who, &s.driver_id, "data.driverId", kind) {
+                    let d = s.driver_id.clone();
+                    self.hub.fan_out(&team, Some(&d), Channel::Standings, Message::StandingsUpdate(s).to_json());
+                }
+            }
+            Message::DriverStatus(s) => {
+                if self.owns(who, &s.driver_id, "data.driverId", kind) {
+                    let d = s.driver_id.clone();
+                    self.hub.fan_out(&team, Some(&d), Channel::Status, Message::DriverStatus(s).to_json());
+                }
+            }
+            Message::TeamMessage(m) => {
+                if self.is_self(who, &m.sender_id, "data.senderId", kind) {
+                    self.hub.fan_out(&team, None, Channel::Messages, Message::TeamMessage(m).to_json());
+                }
+            }
+            Message::MessageRead(r) => {
+                if self.is_self(who, &r.reader_id, "data.readerId", kind) {
+                    self.hub.fan_out(&team, None, Channel::Messages, Message::MessageRead(r).to_json());
+                }
+            }
+            Message::HandoffRequest(h) => self.handoff_request(who, h),
+            Message::HandoffResponse(r) => self.handoff_response(who, r),
+            Message::Subscribe(s) => self.subscribe(who, s),
+            Message::Unsubscribe(u) => self.unsubscribe(who, u),
+            Message::Ping(p) => self.pong(p),
+            Message::Pong(_) => {}
+            // Server-only messages never get here (no sender role), but stay explicit.
+            other => {
+                let kind = other.type_name();
+                self.forbidden(format!("{kind} is sent by servers only"), Some("type"), kind);
+            }
+        }
+    }
+
+    async fn on_batch(&mut self, who: &Identity, batch: TelemetryBatch) {
+        let kind = "telemetry_batch";
+        if !matches!(who.role, UserRole::Driver | UserRole::Admin) {
+            self.forbidden(format!("role {} may not send {kind}", who.role), Some("type"), kind);
+            return;
+        }
+        if !self.owns(who, &batch.driver_id, "data.driverId", kind) {
+            return;
+        }
+        match self.hub.hooks.on_batch(who, batch).await {
+            Ok(Some(ack)) => self.send(&Message::Ack(ack)),
+            Ok(None) => {}
+            Err(r) => self.refusal(r, Some(kind)),
+        }
+    }
+
+    fn handoff_request(&mut self, who: &Identity, h: HandoffRequest) {
+        let kind = "handoff_request";
+        if who.role == UserRole::Driver && h.requester_id != who.user_id {
+            self.forbidden(
+                format!("data.requesterId: a driver requests handoffs only as themself ({})", who.user_id),
+                Some("data.requesterId"),
+                kind,
+            );
+            return;
+        }
+        if h.status != HandoffStatus::Pending {
+            let mut r =
+                Refusal::new(ErrorCode::Conflict, "a new handoff must be pending; use handoff_response to move it");
+            r.field = Some("data.status".into());
+            self.refusal(r, Some(kind));
+            return;
+        }
+        {
+            let mut book = match self.hub.handoffs.lock() {
+                Ok(b) => b,
+                Err(p) => p.into_inner(),
+            };
+            let key = (who.team_id.clone(), h.id.clone());
+            if book.contains_key(&key) {
+                drop(book);
+                let mut r = Refusal::new(ErrorCode::Conflict, format!("handoff {} already exists", h.id));
+                r.field = Some("data.id".into());
+                self.refusal(r, Some(kind));
+                return;
+            }
+            // Bounded: forget the oldest finished handoffs of a huge book.
+            if book.len() >= 10_000 {
+                book.retain(|_, v| !v.status.is_final());
+            }
+            book.insert(key, h.clone());
+        }
+        self.hub.fan_out(&who.team_id, None, Channel::Handoffs, Message::HandoffRequest(h).to_json());
+    }
+
+    fn handoff_response(&mut self, who: &Identity, r: HandoffResponse) {
+        let kind = "handoff_response";
+        if !self.is_self(who, &r.responder_id, "data.responderId", kind) {
+            return;
+        }
+        let updated = {
+            let mut book = match self.hub.handoffs.lock() {
+                Ok(b) => b,
+                Err(p) => p.into_inner(),
+            };
+            let key = (who.team_id.clone(), r.handoff_id.clone());
+            match book.get_mut(&key) {
+                None => Err(Refusal {
+                    code: ErrorCode::NotFound,
+                    message: format!("no handoff {} in your team", r.handoff_id),
+                    field: Some("data.handoffId".into()),
+                }),
+                Some(h) => {
+                    let staff = matches!(who.role, UserRole::Engineer | UserRole::Admin);
+                    let allowed = match r.status {
+                        HandoffStatus::Accepted | HandoffStatus::Rejected => staff || who.user_id == h.target_driver_id,
+                        HandoffStatus::Completed => {
+                            staff || who.user_id == h.target_driver_id || who.user_id == h.requester_id
+                        }
+                        HandoffStatus::Pending => false,
+                    };
+                    if !allowed {
+                        Err(Refusal {
+                            code: ErrorCode::Forbidden,
+                            message: format!("you may not move handoff {} to {}", h.id, r.status),
+                            field: Some("data.status".into()),
+                        })
+                    } else if !h.status.can_become(r.status) {
+                        Err(Refusal {
+                            code: ErrorCode::Conflict,
+                            message: format!("handoff {} is {}; it cannot become {}", h.id, h.status, r.status),
+                            field: Some("data.status".into()),
+                        })
+                    } else {
+                        h.status = r.status;
+                        Ok(h.clone())
+                    }
+                }
+            }
+        };
+        match updated {
+            Ok(h) => {
+                self.hub.fan_out(&who.team_id, None, Channel::Handoffs, Message::HandoffResponse(r).to_json());
+                self.hub.fan_out(&who.team_id, None, Channel::Handoffs, Message::HandoffRequest(h).to_json());
+            }
+            Err(e) => self.refusal(e, Some(kind)),
+        }
+    }
+
+    fn subscribe(&mut self, who: &Identity, s: Subscribe) {
+        let team = s.team_id.clone().unwrap_or_else(|| who.team_id.clone());
+        if team != who.team_id {
+            self.forbidden(
+                format!("data.teamId: you may only follow your own team ({})", who.team_id),
+                Some("data.teamId"),
+                "subscribe",
+            );
+            return;
+        }
+        let channels =
+            if s.channels.is_empty() { ALL_CHANNELS } else { s.channels.iter().fold(0, |m, c| m | channel_bit(*c)) };
+        let rate = s.max_rate_hz.unwrap_or(DEFAULT_SUBSCRIBE_HZ);
+        self.outbox.set_rate(rate);
+        self.outbox.forget_all();
+        let sub = Sub {
+            conn: self.id,
+            team,
+            drivers: s.driver_ids,
+            excluded: Vec::new(),
+            channels,
+            rate_hz: rate,
+            outbox: self.outbox.clone(),
+        };
+        self.send(&subscribed_message(&sub));
+        self.hub.registry.upsert(sub);
+    }
+
+    fn unsubscribe(&mut self, who: &Identity, u: Unsubscribe) {
+        let Some(cur) = self.hub.registry.get(self.id, &who.team_id) else { return };
+        if u.driver_ids.is_empty() && u.channels.is_empty() {
+            self.hub.registry.remove(self.id);
+            self.outbox.forget_all();
+            return;
+        }
+        let mut next: Sub = (*cur).clone();
+        if !u.driver_ids.is_empty() {
+            if next.drivers.is_empty() {
+                next.excluded.extend(u.driver_ids.iter().cloned());
+            } else {
+                next.drivers.retain(|d| !u.driver_ids.contains(d));
+                if next.drivers.is_empty() {
+                    next.channels = 0;
+                }
+            }
+            for d in &u.driver_ids {
+                self.outbox.forget_driver(d);
+            }
+        }
+        for c in &u.channels {
+            next.channels &= !channel_bit(*c);
+            if *c == Channel::Telemetry {
+                self.outbox.forget_all();
+            }
+        }
+        if next.channels == 0 {
+            self.hub.registry.remove(self.id);
+        } else {
+            self.send(&subscribed_message(&next));
+            self.hub.registry.upsert(next);
+        }
+    }
+
+    fn cleanup(&mut self) {
+        self.hub.registry.remove(self.id);
+        if let Some(who) = self.identity.take() {
+            {
+                let mut users = match self.hub.users.lock() {
+                    Ok(u) => u,
+                    Err(p) => p.into_inner(),
+                };
+                if let Some(list) = users.get_mut(&who.user_id) {
+                    list.retain(|(id, _)| *id != self.id);
+                    if list.is_empty() {
+                        users.remove(&who.user_id);
+                    }
+                }
+            }
+            self.hub.metrics.authenticated.fetch_sub(1, Ordering::Relaxed);
+            self.hub.hooks.on_disconnect(&who);
+            if who.role == UserRole::Driver && self.client_type == Some(ClientType::Driver) {
+                self.announce(&who, DriverStatus::Inactive, false);
+            }
+        }
+    }
+}
+
+fn subscribed_message(sub: &Sub) -> Message {
+    let channels: Vec<Channel> = Channel::ALL.iter().copied().filter(|c| sub.channels & channel_bit(*c) != 0).collect();
+    Message::Subscribed(Subscribed {
+        team_id: sub.team.clone(),
+        driver_ids: sub.drivers.clone(),
+        channels,
+        max_rate_hz: sub.rate_hz,
+    })
+}

@@ -1,0 +1,267 @@
+//! The WebSocket hub shared by the relay and the cloud. This crate owns everything a PitBox server
+//! does with a client connection: the per-connection state machine (greeting, auth timeout,
+//! `authenticate`, role and team checks on every message from `MESSAGE_SPECS`, driverId/senderId
+//! ownership, frame size limit, refused-frame counting and rate limits, close codes as
+//! docs/protocol.md says), the subscription registry with per-subscriber throttled, coalesced
+//! dispatch (newest sample per driver at the subscriber's rate, slow consumers dropped-to-latest,
+//! bounded memory), the handoff state machine, the uplink frame codec (zstd-compressed
+//! `telemetry_batch`) with its dedupe rule, and the [`Bus`] trait for fan-out between nodes with an
+//! in-process implementation. It does not own storage, the uplink client or HTTP routing: servers
+//! plug those in through [`Hooks`] and mount [`Hub::ws_handler`] on their router.
+
+mod bus;
+mod config;
+mod conn;
+mod limits;
+mod metrics;
+mod outbox;
+mod registry;
+pub mod uplink;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
+use axum::response::Response;
+use pitbox_auth::{AuthError, Identity, Verifier};
+use pitbox_model::control::{Ack, ErrorCode, TelemetryBatch};
+use pitbox_model::team::HandoffRequest;
+use pitbox_model::telemetry::TelemetryUpdate;
+use pitbox_model::{Channel, Message};
+
+pub use bus::{Bus, BusError, BusEvent, LocalBus};
+pub use config::HubConfig;
+pub use metrics::HubMetrics;
+pub use outbox::Offer;
+
+/// Close codes the hub uses (docs/protocol.md "Error codes").
+pub mod close {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// Policy violation: the client reads too slowly and its outbound queue overflowed.
+    pub const SLOW_CONSUMER: u16 = 1008;
+    /// A frame over the size limit.
+    pub const TOO_LARGE: u16 = 1009;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Authentication failed.
+    pub const AUTH_FAILED: u16 = 4001;
+    /// No `authenticate` within the auth timeout.
+    pub const AUTH_TIMEOUT: u16 = 4002;
+    /// The peer's protocol major version differs.
+    pub const UNSUPPORTED_VERSION: u16 = 4003;
+    /// Too many refused frames, or a rate limit that persists.
+    pub const POLICY: u16 = 4008;
+}
+
+/// Checks an `authenticate` token. [`pitbox_auth::Verifier`] is the usual implementation; the
+/// cloud may wrap it with a revocation list.
+pub trait TokenCheck: Send + Sync + 'static {
+    /// Who the token says the caller is, or why it is refused.
+    fn check(&self, token: &str) -> Result<Identity, AuthError>;
+}
+
+impl TokenCheck for Verifier {
+    fn check(&self, token: &str) -> Result<Identity, AuthError> {
+        self.verify(token)
+    }
+}
+
+/// A refusal a hook returns: sent to the client as an `error` message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl Refusal {
+    /// A refusal with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
+        Refusal { code, message: message.into(), field: None }
+    }
+}
+
+/// What a server does with accepted data beyond live fan-out (the relay spools and forwards
+/// telemetry; the cloud stores it). Called on the connection's own task, in order.
+pub trait Hooks: Send + Sync + 'static {
+    /// A validated and authorised telemetry sample. `Ok(true)`: fan it out; `Ok(false)`: it is
+    /// a duplicate (already seen), drop it silently. Awaiting here slows only this connection.
+    fn on_telemetry(
+        &self,
+        who: &Identity,
+        sample: &TelemetryUpdate,
+    ) -> impl Future<Output = Result<bool, Refusal>> + Send;
+
+    /// An uplink `telemetry_batch` (text or zstd binary frame). Return the `ack` to send, if any.
+    /// By default batches are refused: only the cloud accepts them.
+    fn on_batch(
+        &self,
+        _who: &Identity,
+        _batch: TelemetryBatch,
+    ) -> impl Future<Output = Result<Option<Ack>, Refusal>> + Send {
+        async {
+            Err(Refusal::new(ErrorCode::Forbidden, "this server does not accept telemetry_batch (cloud uplink only)"))
+        }
+    }
+
+    /// A client authenticated (after `authentication_result` was queued).
+    fn on_connect(&self, _who: &Identity) {}
+
+    /// An authenticated client's connection ended.
+    fn on_disconnect(&self, _who: &Identity) {}
+}
+
+/// Hooks that accept everything and store nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl Hooks for NoHooks {
+    async fn on_telemetry(&self, _who: &Identity, _sample: &TelemetryUpdate) -> Result<bool, Refusal> {
+        Ok(true)
+    }
+}
+
+/// The hub: cheap to clone (an `Arc` inside).
+pub struct Hub<H: Hooks> {
+    inner: Arc<HubInner<H>>,
+}
+
+impl<H: Hooks> Clone for Hub<H> {
+    fn clone(&self) -> Self {
+        Hub { inner: self.inner.clone() }
+    }
+}
+
+/// Live connections of one user: (connection id, its outbox).
+pub(crate) type UserConns = Vec<(u64, Arc<outbox::Outbox>)>;
+
+pub(crate) struct HubInner<H: Hooks> {
+    pub(crate) config: HubConfig,
+    pub(crate) tokens: Arc<dyn TokenCheck>,
+    pub(crate) hooks: H,
+    pub(crate) registry: registry::Registry,
+    pub(crate) users: Mutex<HashMap<String, UserConns>>,
+    pub(crate) handoffs: Mutex<HashMap<(String, String), HandoffRequest>>,
+    pub(crate) metrics: Arc<HubMetrics>,
+    pub(crate) bus: Option<Arc<dyn Bus>>,
+    pub(crate) next_conn: AtomicU64,
+}
+
+impl<H: Hooks> Hub<H> {
+    /// A hub. With a `bus`, everything it fans out is also published there, and events other
+    /// nodes publish are fanned out here; call [`Hub::start_bus`] inside a tokio runtime.
+    pub fn new(config: HubConfig, tokens: Arc<dyn TokenCheck>, hooks: H, bus: Option<Arc<dyn Bus>>) -> Hub<H> {
+        Hub {
+            inner: Arc::new(HubInner {
+                config,
+                tokens,
+                hooks,
+                registry: registry::Registry::default(),
+                users: Mutex::new(HashMap::new()),
+                handoffs: Mutex::new(HashMap::new()),
+                metrics: Arc::new(HubMetrics::default()),
+                bus,
+                next_conn: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Starts fanning out events other nodes publish on the bus. No-op without a bus.
+    pub fn start_bus(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let bus = self.inner.bus.clone()?;
+        let mut rx = bus.subscribe();
+        let inner = self.inner.clone();
+        Some(tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                if ev.origin == inner.config.server_id {
+                    continue;
+                }
+                let frame = Utf8Bytes::from(ev.json.to_string());
+                inner.registry.dispatch(&ev.team, ev.driver.as_deref(), ev.channel, &frame, &inner.metrics);
+            }
+        }))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// The hooks.
+    pub fn hooks(&self) -> &H {
+        &self.inner.hooks
+    }
+
+    /// Live counters.
+    pub fn metrics(&self) -> &Arc<HubMetrics> {
+        &self.inner.metrics
+    }
+
+    /// Number of live subscriptions.
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.registry.len()
+    }
+
+    /// Sends a message to every live connection of `user_id`. Returns how many got it.
+    pub fn send_to_user(&self, user_id: &str, msg: &Message) -> usize {
+        let frame = Utf8Bytes::from(msg.to_json());
+        let users = match self.inner.users.lock() {
+            Ok(u) => u,
+            Err(p) => p.into_inner(),
+        };
+        let Some(conns) = users.get(user_id) else { return 0 };
+        for (_, out) in conns {
+            out.push_control(frame.clone());
+        }
+        conns.len()
+    }
+
+    /// Fans a server-originated message (coaching, status) out to a team's subscribers of
+    /// `channel`, and to the bus.
+    pub fn publish(&self, team: &str, driver: Option<&str>, channel: Channel, msg: &Message) {
+        let json = msg.to_json();
+        self.inner.fan_out(team, driver, channel, json);
+    }
+
+    /// The axum handler for the WebSocket route: `Router::new().route("/", get(Hub::ws_handler))
+    /// .with_state(hub)`.
+    pub async fn ws_handler(State(hub): State<Hub<H>>, ws: WebSocketUpgrade) -> Response {
+        let lib_limit = hub.inner.config.max_frame_bytes.saturating_mul(4).max(1 << 20);
+        ws.max_message_size(lib_limit)
+            .max_frame_size(lib_limit)
+            .on_upgrade(move |socket| async move { conn::serve(hub.inner.clone(), socket).await })
+    }
+
+    /// Serves one upgraded WebSocket until it closes (for servers that upgrade themselves).
+    pub async fn serve_socket(&self, socket: axum::extract::ws::WebSocket) {
+        conn::serve(self.inner.clone(), socket).await
+    }
+}
+
+impl<H: Hooks> HubInner<H> {
+    pub(crate) fn conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn fan_out(&self, team: &str, driver: Option<&str>, channel: Channel, json: String) {
+        let frame = Utf8Bytes::from(json);
+        self.registry.dispatch(team, driver, channel, &frame, &self.metrics);
+        if let Some(bus) = &self.bus {
+            let ev = BusEvent {
+                origin: self.config.server_id.clone(),
+                team: team.to_string(),
+                driver: driver.map(str::to_string),
+                channel,
+                json: Arc::from(frame.as_str()),
+            };
+            if let Err(e) = bus.publish(ev) {
+                self.metrics.bus_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "bus publish failed");
+            }
+        }
+    }
+}

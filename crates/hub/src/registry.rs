@@ -1,0 +1,153 @@
+//! Who is subscribed to what. Dispatch takes a snapshot of a team's subscribers (an `Arc`
+//! clone under a short read lock) and offers the frame to each matching subscriber's outbox,
+//! so publishing never waits for a subscriber.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::extract::ws::Utf8Bytes;
+use pitbox_model::Channel;
+
+use crate::metrics::HubMetrics;
+use crate::outbox::{Offer, Outbox};
+
+pub(crate) fn channel_bit(c: Channel) -> u8 {
+    let i = Channel::ALL.iter().position(|x| *x == c).unwrap_or(0);
+    1u8 << i
+}
+
+pub(crate) const ALL_CHANNELS: u8 = (1u8 << 7) - 1;
+
+/// One connection's subscription (immutable; replaced as a whole on change).
+#[derive(Clone)]
+pub(crate) struct Sub {
+    pub(crate) conn: u64,
+    pub(crate) team: String,
+    /// Empty: every driver of the team.
+    pub(crate) drivers: Vec<String>,
+    /// Drivers taken out of an all-drivers subscription by `unsubscribe`.
+    pub(crate) excluded: Vec<String>,
+    pub(crate) channels: u8,
+    pub(crate) rate_hz: f64,
+    pub(crate) outbox: Arc<Outbox>,
+}
+
+impl Sub {
+    fn wants(&self, driver: Option<&str>, bit: u8) -> bool {
+        if self.channels & bit == 0 {
+            return false;
+        }
+        match driver {
+            None => true,
+            Some(d) => {
+                (self.drivers.is_empty() || self.drivers.iter().any(|x| x == d))
+                    && !self.excluded.iter().any(|x| x == d)
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    teams: RwLock<HashMap<String, Arc<Vec<Arc<Sub>>>>>,
+}
+
+impl Registry {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Vec<Arc<Sub>>>>> {
+        match self.teams.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn snapshot(&self, team: &str) -> Option<Arc<Vec<Arc<Sub>>>> {
+        let g = match self.teams.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.get(team).cloned()
+    }
+
+    /// Number of subscriptions.
+    pub(crate) fn len(&self) -> usize {
+        let g = match self.teams.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.values().map(|v| v.len()).sum()
+    }
+
+    /// Installs or replaces the subscription of `sub.conn`.
+    pub(crate) fn upsert(&self, sub: Sub) {
+        let mut g = self.write();
+        Self::remove_locked(&mut g, sub.conn);
+        let list = g.entry(sub.team.clone()).or_default();
+        let mut v: Vec<Arc<Sub>> = list.as_ref().clone();
+        v.push(Arc::new(sub));
+        *list = Arc::new(v);
+    }
+
+    /// The subscription of a connection, if any.
+    pub(crate) fn get(&self, conn: u64, team: &str) -> Option<Arc<Sub>> {
+        self.snapshot(team)?.iter().find(|s| s.conn == conn).cloned()
+    }
+
+    /// Removes the subscription of a connection.
+    pub(crate) fn remove(&self, conn: u64) {
+        let mut g = self.write();
+        Self::remove_locked(&mut g, conn);
+    }
+
+    fn remove_locked(g: &mut HashMap<String, Arc<Vec<Arc<Sub>>>>, conn: u64) {
+        let mut empty = Vec::new();
+        for (team, list) in g.iter_mut() {
+            if list.iter().any(|s| s.conn == conn) {
+                let v: Vec<Arc<Sub>> = list.iter().filter(|s| s.conn != conn).cloned().collect();
+                if v.is_empty() {
+                    empty.push(team.clone());
+                }
+                *list = Arc::new(v);
+            }
+        }
+        for t in empty {
+            g.remove(&t);
+        }
+    }
+
+    /// Offers a frame to every subscriber of `team` that wants `channel` (and `driver`).
+    pub(crate) fn dispatch(
+        &self,
+        team: &str,
+        driver: Option<&str>,
+        channel: Channel,
+        frame: &Utf8Bytes,
+        metrics: &HubMetrics,
+    ) {
+        let Some(subs) = self.snapshot(team) else { return };
+        let bit = channel_bit(channel);
+        let now = Instant::now();
+        for s in subs.iter() {
+            if !s.wants(driver, bit) {
+                continue;
+            }
+            match (channel, driver) {
+                (Channel::Telemetry, Some(d)) => match s.outbox.offer_telemetry(d, frame, now) {
+                    Offer::ReplacedUnsent => {
+                        metrics.dropped_slow.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Offer::Coalesced => {
+                        metrics.coalesced.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
+                },
+                _ => {
+                    if !s.outbox.push_control(frame.clone()) && s.outbox.overflowed() {
+                        metrics.dropped_slow.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! From accepted samples to durable batches: the hub hooks (duplicate drop by sample
+//! `sequence`, hand-off to the batcher) and the batcher task that groups each driver's samples
+//! into numbered batches, compresses them, appends them to the spool in one durable transaction,
+//! acknowledges the samples to the driver (`ack` with the highest sample `sequence` spooled) and
+//! wakes the uplink.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pitbox_auth::Identity;
+use pitbox_hub::{Hooks, Hub, Refusal};
+use pitbox_model::Message;
+use pitbox_model::control::{Ack, ErrorCode, MAX_BATCH_SAMPLES, TelemetryBatch};
+use pitbox_model::telemetry::TelemetryUpdate;
+use tokio::sync::{mpsc, watch};
+
+use crate::spool::{DriverState, NewBatch, Spool, SpoolError};
+use crate::state::Shared;
+
+/// One accepted sample on its way to the spool.
+pub(crate) struct Sample {
+    pub(crate) user: String,
+    pub(crate) update: TelemetryUpdate,
+}
+
+/// The relay's hub hooks.
+pub struct RelayHooks {
+    tx: Option<mpsc::Sender<Sample>>,
+    last_seq: Mutex<HashMap<String, u64>>,
+    shared: Arc<Shared>,
+}
+
+impl RelayHooks {
+    pub(crate) fn new(
+        tx: Option<mpsc::Sender<Sample>>,
+        known: &HashMap<String, DriverState>,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let last_seq = known.iter().map(|(d, s)| (d.clone(), s.last_sample)).collect();
+        RelayHooks { tx, last_seq: Mutex::new(last_seq), shared }
+    }
+}
+
+impl Hooks for RelayHooks {
+    async fn on_telemetry(&self, who: &Identity, sample: &TelemetryUpdate) -> Result<bool, Refusal> {
+        if let Some(seq) = sample.sequence {
+            let mut last = match self.last_seq.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            let e = last.entry(sample.driver_id.clone()).or_insert(0);
+            if seq <= *e {
+                self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                return Ok(false);
+            }
+            *e = seq;
+        }
+        if let Some(tx) = &self.tx {
+            // Awaiting here applies back-pressure to this driver only while the spool catches up.
+            tx.send(Sample { user: who.user_id.clone(), update: sample.clone() })
+                .await
+                .map_err(|_| Refusal::new(ErrorCode::InternalError, "relay is shutting down"))?;
+        }
+        Ok(true)
+    }
+}
+
+/// Batching settings.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchConfig {
+    pub(crate) interval: Duration,
+    pub(crate) max_samples: usize,
+    pub(crate) level: i32,
+}
+
+#[derive(Default)]
+struct DriverBuf {
+    samples: Vec<TelemetryUpdate>,
+    users: Vec<String>,
+    next_batch: u64,
+}
+
+pub(crate) async fn batcher(
+    mut rx: mpsc::Receiver<Sample>,
+    hub: Hub<RelayHooks>,
+    spool: Arc<Spool>,
+    shared: Arc<Shared>,
+    cfg: BatchConfig,
+    known: HashMap<String, DriverState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let max = cfg.max_samples.clamp(1, MAX_BATCH_SAMPLES);
+    let mut bufs: HashMap<String, DriverBuf> = known
+        .into_iter()
+        .map(|(d, s)| (d, DriverBuf { next_batch: s.next_batch.max(1), ..Default::default() }))
+        .collect();
+    let mut tick = tokio::time::interval(cfg.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_warn: Option<Instant> = None;
+    loop {
+        let mut full = false;
+        tokio::select! {
+            s = rx.recv() => match s {
+                Some(s) => full = push(&mut bufs, s, max),
+                None => { flush(&mut bufs, &hub, &spool, &shared, &cfg, max, &mut last_warn).await; return; }
+            },
+            _ = tick.tick() => { flush(&mut bufs, &hub, &spool, &shared, &cfg, max, &mut last_warn).await; }
+            _ = shutdown.changed() => {
+                while let Ok(s) = rx.try_recv() {
+                    push(&mut bufs, s, max);
+                }
+                flush(&mut bufs, &hub, &spool, &shared, &cfg, max, &mut last_warn).await;
+                return;
+            }
+        }
+        if full {
+            flush(&mut bufs, &hub, &spool, &shared, &cfg, max, &mut last_warn).await;
+        }
+    }
+}
+
+fn push(bufs: &mut HashMap<String, DriverBuf>, s: Sample, max: usize) -> bool {
+    let b = bufs.entry(s.update.driver_id.clone()).or_insert_with(|| DriverBuf { next_batch: 1, ..Default::default() });
+    if !b.users.contains(&s.user) {
+        b.users.push(s.user);
+    }
+    b.samples.push(s.update);
+    b.samples.len() >= max
+}
+
+async fn flush(
+    bufs: &mut HashMap<String, DriverBuf>,
+    hub: &Hub<RelayHooks>,
+    spool: &Arc<Spool>,
+    shared: &Arc<Shared>,
+    cfg: &BatchConfig,
+    max: usize,
+    last_warn: &mut Option<Instant>,
+) {
+    // Form batches without consuming the buffers: they are kept when the write fails.
+    let mut plans: Vec<(String, TelemetryBatch)> = Vec::new();
+    for (driver, b) in bufs.iter() {
+        for (seq, chunk) in (b.next_batch..).zip(b.samples.chunks(max)) {
+            plans.push((
+                driver.clone(),
+                TelemetryBatch { driver_id: driver.clone(), sequence: seq, samples: chunk.to_vec() },
+            ));
+        }
+    }
+    if plans.is_empty() {
+        return;
+    }
+    let level = cfg.level;
+    let spool2 = spool.clone();
+    let sample_count: usize = plans.iter().map(|(_, b)| b.samples.len()).sum();
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<(String, u64, u64)>, SpoolError> {
+        let mut news = Vec::with_capacity(plans.len());
+        let mut done = Vec::with_capacity(plans.len());
+        for (driver, batch) in &plans {
+            let frame = pitbox_hub::uplink::encode_batch(batch, level).map_err(|e| SpoolError::Db(e.to_string()))?;
+            let last_sample = batch.samples.iter().filter_map(|s| s.sequence).max().unwrap_or(0);
+            news.push(NewBatch { driver: driver.clone(), sequence: batch.sequence, frame, last_sample });
+            done.push((driver.clone(), batch.sequence, last_sample));
+        }
+        spool2.append(&news)?;
+        Ok(done)
+    })
+    .await;
+    let m = &shared.metrics;
+    match result {
+        Ok(Ok(done)) => {
+            m.batches_spooled.fetch_add(done.len() as u64, Ordering::Relaxed);
+            m.samples_spooled.fetch_add(sample_count as u64, Ordering::Relaxed);
+            let mut last_by_driver: HashMap<&str, u64> = HashMap::new();
+            for (driver, seq, last_sample) in &done {
+                if let Some(b) = bufs.get_mut(driver) {
+                    b.next_batch = b.next_batch.max(seq + 1);
+                }
+                let e = last_by_driver.entry(driver.as_str()).or_insert(0);
+                *e = (*e).max(*last_sample);
+            }
+            for (driver, last) in last_by_driver {
+                let Some(b) = bufs.get_mut(driver) else { continue };
+                if last > 0 {
+                    let ack = Message::Ack(Ack { driver_id: driver.to_string(), sequence: last });
+                    for u in &b.users {
+                        hub.send_to_user(u, &ack);
+                    }
+                }
+            }
+            for b in bufs.values_mut() {
+                b.samples.clear();
+                b.users.clear();
+            }
+            shared.uplink_wake.notify_one();
+            let used = spool.bytes() as f64 / spool.limit().max(1) as f64;
+            if used >= 0.9 && last_warn.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                *last_warn = Some(Instant::now());
+                tracing::warn!(
+                    used_bytes = spool.bytes(),
+                    limit_bytes = spool.limit(),
+                    "spool is {:.0}% full: the cloud is not taking batches; new samples will not be forwarded once it is full",
+                    used * 100.0
+                );
+            }
+        }
+        Ok(Err(SpoolError::Full { used, limit })) => {
+            m.spool_rejected.fetch_add(sample_count as u64, Ordering::Relaxed);
+            if last_warn.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                *last_warn = Some(Instant::now());
+                tracing::error!(
+                    used,
+                    limit,
+                    "spool full: samples are shown live but not forwarded to the cloud (drivers get no ack)"
+                );
+            }
+            for b in bufs.values_mut() {
+                b.samples.clear();
+                b.users.clear();
+            }
+        }
+        Ok(Err(e)) => {
+            m.spool_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "spool write failed; retrying");
+            // Keep what we have, bounded: beyond 20 batches per driver the oldest go.
+            for b in bufs.values_mut() {
+                let cap = max * 20;
+                if b.samples.len() > cap {
+                    let drop = b.samples.len() - cap;
+                    b.samples.drain(..drop);
+                    m.spool_rejected.fetch_add(drop as u64, Ordering::Relaxed);
+                }
+            }
+        }
+        Err(e) => {
+            m.spool_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "spool task failed");
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The relay agent (`pitbox relay`): the WebSocket hub on the driver's side. This crate owns the
+//! relay's HTTP server (`/` and `/ws` WebSocket via `pitbox-hub`, `/health`, `/metrics`,
+//! optional TLS), the durable spool (redb) of uplink batches, the batcher that turns accepted
+//! samples into numbered zstd-compressed batches and acknowledges them to drivers, the uplink
+//! client to the cloud (ack by sequence, reconnect with backoff and jitter), its command-line
+//! arguments ([`cli::RelayArgs`], [`cli::run`]) and the load benchmark ([`bench`]).
+
+pub mod bench;
+pub mod cli;
+mod ingest;
+mod server;
+pub mod spool;
+mod state;
+mod tls;
+pub mod uplink;
+
+pub use ingest::RelayHooks;
+pub use server::{RelayConfig, RelayError, RelayHandle, start};
+pub use state::RelayMetrics;
+pub use uplink::UplinkConfig;

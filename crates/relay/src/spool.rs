@@ -1,0 +1,291 @@
+//! The durable spool: every uplink batch lives here, compressed exactly as it goes on the wire,
+//! from the moment it is formed until the cloud acknowledges it. One redb file; every append is
+//! one transaction committed with `Durability::Immediate` (fsync), so a batch that was
+//! acknowledged to a driver survives a SIGKILL or a power cut.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+/// Batches: (driverId, batch sequence) → 8-byte little-endian creation time (ms) + zstd frame.
+const BATCHES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("batches");
+/// Per driver: (next batch sequence to assign, last sample `sequence` spooled).
+const DRIVERS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("drivers");
+
+/// Why the spool failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("spool is full ({used} of {limit} bytes)")]
+    Full { used: u64, limit: u64 },
+    #[error("spool database: {0}")]
+    Db(String),
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for SpoolError {
+            fn from(e: $t) -> Self { SpoolError::Db(e.to_string()) }
+        }
+    )*};
+}
+db_err!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// What the spool remembers about a driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DriverState {
+    /// Next batch sequence to assign (starts at 1).
+    pub next_batch: u64,
+    /// Highest sample `sequence` spooled (0: none or unnumbered).
+    pub last_sample: u64,
+}
+
+/// A batch to append.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    pub driver: String,
+    pub sequence: u64,
+    pub frame: Vec<u8>,
+    /// Highest sample `sequence` in the batch (0: unnumbered).
+    pub last_sample: u64,
+}
+
+/// One spooled batch read back for sending.
+#[derive(Debug, Clone)]
+pub struct Spooled {
+    pub sequence: u64,
+    pub created_ms: u64,
+    pub frame: Vec<u8>,
+}
+
+/// The spool. All methods block (disk I/O): call them from `spawn_blocking`.
+pub struct Spool {
+    db: Database,
+    limit: u64,
+    bytes: AtomicU64,
+    batches: AtomicU64,
+}
+
+impl std::fmt::Debug for Spool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spool").field("limit", &self.limit).field("bytes", &self.bytes()).finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Spool {
+    /// Opens (or creates) the spool file, bounded to `limit` bytes of batches.
+    pub fn open(path: &Path, limit: u64) -> Result<Spool, SpoolError> {
+        let db = Database::create(path)?;
+        {
+            let tx = db.begin_write()?;
+            tx.open_table(BATCHES)?;
+            tx.open_table(DRIVERS)?;
+            tx.commit()?;
+        }
+        let spool = Spool { db, limit, bytes: AtomicU64::new(0), batches: AtomicU64::new(0) };
+        let (mut bytes, mut count) = (0u64, 0u64);
+        {
+            let rx = spool.db.begin_read()?;
+            let t = rx.open_table(BATCHES)?;
+            for row in t.iter()? {
+                let (_, v) = row?;
+                bytes += v.value().len() as u64;
+                count += 1;
+            }
+        }
+        spool.bytes.store(bytes, Ordering::Relaxed);
+        spool.batches.store(count, Ordering::Relaxed);
+        Ok(spool)
+    }
+
+    /// Bytes of batches held.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Batches held (not yet acknowledged).
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    /// The configured bound.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// What the spool remembers of every driver.
+    pub fn drivers(&self) -> Result<HashMap<String, DriverState>, SpoolError> {
+        let rx = self.db.begin_read()?;
+        let t = rx.open_table(DRIVERS)?;
+        let mut out = HashMap::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let (next_batch, last_sample) = v.value();
+            out.insert(k.value().to_string(), DriverState { next_batch, last_sample });
+        }
+        Ok(out)
+    }
+
+    /// Appends batches in one durable transaction. Refuses all of them when the bound would be
+    /// passed.
+    pub fn append(&self, batches: &[NewBatch]) -> Result<(), SpoolError> {
+        let add: u64 = batches.iter().map(|b| b.frame.len() as u64 + 8).sum();
+        let used = self.bytes();
+        if used + add > self.limit {
+            return Err(SpoolError::Full { used, limit: self.limit });
+        }
+        let created = now_ms().to_le_bytes();
+        let tx = self.db.begin_write()?;
+        {
+            let mut t = tx.open_table(BATCHES)?;
+            let mut d = tx.open_table(DRIVERS)?;
+            let mut value = Vec::new();
+            for b in batches {
+                value.clear();
+                value.extend_from_slice(&created);
+                value.extend_from_slice(&b.frame);
+                t.insert((b.driver.as_str(), b.sequence), value.as_slice())?;
+                let prev = d.get(b.driver.as_str())?.map(|v| v.value()).unwrap_or((1, 0));
+                let state = (prev.0.max(b.sequence + 1), prev.1.max(b.last_sample));
+                d.insert(b.driver.as_str(), state)?;
+            }
+        }
+        tx.commit()?;
+        self.bytes.fetch_add(add, Ordering::Relaxed);
+        self.batches.fetch_add(batches.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Drops every batch of `driver` up to and including `sequence` (the cloud has them).
+    /// Returns how many were dropped.
+    pub fn ack(&self, driver: &str, sequence: u64) -> Result<u64, SpoolError> {
+        let tx = self.db.begin_write()?;
+        let (mut n, mut freed) = (0u64, 0u64);
+        {
+            let mut t = tx.open_table(BATCHES)?;
+            let removed = t.extract_from_if((driver, 0u64)..=(driver, sequence), |_, _| true)?;
+            for row in removed {
+                let (_, v) = row?;
+                n += 1;
+                freed += v.value().len() as u64;
+            }
+        }
+        if n == 0 {
+            tx.abort()?;
+            return Ok(0);
+        }
+        // Acks may be lost in a crash; the cloud acknowledges duplicates again, so a lazy commit
+        // is enough here.
+        let mut tx = tx;
+        tx.set_durability(redb::Durability::None)?;
+        tx.commit()?;
+        self.bytes.fetch_sub(freed.min(self.bytes()), Ordering::Relaxed);
+        self.batches.fetch_sub(n.min(self.batches()), Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Up to `limit` batches of `driver` with a sequence above `after`, in order.
+    pub fn pending(&self, driver: &str, after: u64, limit: usize) -> Result<Vec<Spooled>, SpoolError> {
+        let rx = self.db.begin_read()?;
+        let t = rx.open_table(BATCHES)?;
+        let mut out = Vec::new();
+        for row in t.range((driver, after.saturating_add(1))..=(driver, u64::MAX))? {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = row?;
+            let bytes = v.value();
+            if bytes.len() < 8 {
+                continue;
+            }
+            let mut ms = [0u8; 8];
+            ms.copy_from_slice(&bytes[..8]);
+            out.push(Spooled { sequence: k.value().1, created_ms: u64::from_le_bytes(ms), frame: bytes[8..].to_vec() });
+        }
+        Ok(out)
+    }
+
+    /// Drivers that have batches waiting, with their lowest waiting sequence and its creation
+    /// time (ms).
+    pub fn waiting(&self) -> Result<Vec<(String, u64, u64)>, SpoolError> {
+        let rx = self.db.begin_read()?;
+        let d = rx.open_table(DRIVERS)?;
+        let t = rx.open_table(BATCHES)?;
+        let mut out = Vec::new();
+        for row in d.iter()? {
+            let (k, _) = row?;
+            let driver = k.value().to_string();
+            if let Some(first) = t.range((driver.as_str(), 0u64)..=(driver.as_str(), u64::MAX))?.next() {
+                let (k, v) = first?;
+                let bytes = v.value();
+                let mut ms = [0u8; 8];
+                if bytes.len() >= 8 {
+                    ms.copy_from_slice(&bytes[..8]);
+                }
+                out.push((driver, k.value().1, u64::from_le_bytes(ms)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes every earlier lazy commit durable.
+    pub fn sync(&self) -> Result<(), SpoolError> {
+        let tx = self.db.begin_write()?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nb(driver: &str, seq: u64, len: usize) -> NewBatch {
+        NewBatch { driver: driver.into(), sequence: seq, frame: vec![seq as u8; len], last_sample: seq * 10 }
+    }
+
+    #[test]
+    fn append_ack_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.redb");
+        {
+            let s = Spool::open(&path, 1 << 20).unwrap();
+            s.append(&[nb("d1", 1, 10), nb("d1", 2, 10), nb("d2", 1, 5)]).unwrap();
+            assert_eq!(s.batches(), 3);
+            assert_eq!(s.ack("d1", 1).unwrap(), 1);
+            assert_eq!(s.ack("d1", 1).unwrap(), 0);
+            assert_eq!(s.pending("d1", 0, 10).unwrap().iter().map(|b| b.sequence).collect::<Vec<_>>(), vec![2]);
+            s.sync().unwrap();
+        }
+        let s = Spool::open(&path, 1 << 20).unwrap();
+        assert_eq!(s.batches(), 2);
+        assert_eq!(s.bytes(), 18 + 13);
+        let d = s.drivers().unwrap();
+        assert_eq!(d["d1"], DriverState { next_batch: 3, last_sample: 20 });
+        let w = s.waiting().unwrap();
+        assert_eq!(w.iter().map(|(d, s, _)| (d.as_str(), *s)).collect::<Vec<_>>(), vec![("d1", 2), ("d2", 1)]);
+    }
+
+    #[test]
+    fn bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Spool::open(&dir.path().join("s.redb"), 100).unwrap();
+        s.append(&[nb("d", 1, 50)]).unwrap();
+        assert!(matches!(s.append(&[nb("d", 2, 50)]), Err(SpoolError::Full { .. })));
+        s.ack("d", 1).unwrap();
+        s.append(&[nb("d", 2, 50)]).unwrap();
+    }
+}
