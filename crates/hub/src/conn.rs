@@ -80,6 +80,22 @@ pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
         }
     }
     conn.cleanup();
+    if conn.closing && !writer_done {
+        // Close handshake: let the writer send what is queued and the close frame, then read
+        // (and discard) until the client answers, so the close frame is not lost to a reset.
+        if tokio::time::timeout(Duration::from_secs(5), &mut writer).await.is_err() {
+            writer.abort();
+        }
+        writer_done = true;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(m)) = stream.next().await {
+                if matches!(m, WsMessage::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
     if !writer_done {
         conn.outbox.close(close::NORMAL, "bye");
         if tokio::time::timeout(Duration::from_secs(5), &mut writer).await.is_err() {
