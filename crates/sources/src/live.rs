@@ -275,9 +275,9 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
     };
     ctx.bad_layouts = 0;
     ctx.counters.connects.fetch_add(1, Ordering::Relaxed);
-    let mut tm = TelemetryMapper::new(reader.layout(), &ctx.opts.driver_id);
+    let mut tm = TelemetryMapper::new(reader.layout(), &ctx.opts.driver_id).map_err(|e| e.to_string())?;
     tm.set_sequence(ctx.sequence);
-    let mut sm = StandingsMapper::new(reader.layout(), &ctx.opts.driver_id);
+    let mut sm = StandingsMapper::new(reader.layout(), &ctx.opts.driver_id).map_err(|e| e.to_string())?;
     let mut layout_key = key(reader.layout());
     if !ctx.send(SourceEvent::State(ConnectionState::Connected)) {
         return Ok(Some(Ended::Stopped));
@@ -313,15 +313,18 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
                 ctx.counters.rows.fetch_add(1, Ordering::Relaxed);
                 if key(reader.layout()) != layout_key {
                     layout_key = key(reader.layout());
-                    tm.relayout(reader.layout());
-                    sm.relayout(reader.layout());
+                    tm.relayout(reader.layout()).map_err(|e| e.to_string())?;
+                    sm.relayout(reader.layout()).map_err(|e| e.to_string())?;
                     session_pending = true;
                 }
                 let row = reader.row();
                 let now = chrono::Utc::now();
                 if session_changed || session_pending {
                     session_pending = false;
-                    if let Some(s) = reader.session_info() {
+                    // An empty text (a writer that has set the connected bit but not written
+                    // the session yet) is no session: wait for the next sessionInfoUpdate.
+                    let usable = reader.session_info().filter(|s| !empty_session(s));
+                    if let Some(s) = usable {
                         tm.set_session(s);
                         let info = session_info(s, tm.session_num(row), &ctx.opts.driver_id, now);
                         let changed = sent_session.as_ref().is_none_or(|old| !same_session(old, &info));
@@ -343,7 +346,8 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
                     }
                     Err(TrySendError::Disconnected(_)) => return Ok(Some(Ended::Stopped)),
                 }
-                if sm.available() && (st >= next_standings || st + period < next_standings) {
+                let have_field = reader.session_info().is_some_and(|s| !empty_session(s));
+                if have_field && sm.available() && (st >= next_standings || st + period < next_standings) {
                     next_standings = st + period;
                     let s = sm.standings(row, reader.session_info(), now);
                     if !ctx.send(SourceEvent::Standings(Box::new(s))) {
@@ -354,6 +358,10 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
             }
         }
     }
+}
+
+fn empty_session(s: &pitbox_irsdk::SessionInfo) -> bool {
+    s.weekend.track_name.is_none() && s.driver.drivers.is_empty()
 }
 
 fn key(l: &Layout) -> (i32, i32, usize) {

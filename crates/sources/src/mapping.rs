@@ -1,8 +1,10 @@
 //! SDK rows and session info → wire messages.
 //!
-//! `pitbox-irsdk` is to own the one mapping from SDK units to the wire model; until its
-//! `mapping` module lands, this is that mapping, written to the rules of the starting design
-//! (`shared/ARCHITECTURE.md`, "mapping traps"), and every source goes through it:
+//! The unit conversions are `pitbox-irsdk`'s ([`pitbox_irsdk::mapping`], the one place where
+//! iRacing's units become the wire model's); this module adds what a source needs around them:
+//! sequence numbers, pit-stop counts, `session_info` from the session YAML (irsdk has no mapping
+//! for it yet), and [`fit_to_limits`], which clamps glitch values into the validated ranges.
+//! The conversions, for reference:
 //!
 //! | wire field | SDK variable | conversion |
 //! |---|---|---|
@@ -23,12 +25,14 @@
 //! `CarLeftRight` is an enum (never a bitfield), `CarIdxX/Y/Z` and `CarIdxDistance` do not exist,
 //! and tyre wear only changes when the car is in the pits: none of those traps is used here.
 
+use crate::SourceError;
+use pitbox_irsdk::mapping::Mapper;
 use pitbox_irsdk::session::SessionInfo as SdkSession;
 use pitbox_irsdk::{Layout, VarHandle, VarValue};
 use pitbox_model::SessionType;
 use pitbox_model::Timestamp;
-use pitbox_model::session::{MAX_CARS, SessionDriver, SessionInfo, StandingsEntry, StandingsUpdate, TrackInfo};
-use pitbox_model::telemetry::{TelemetryUpdate, TireWear, limits};
+use pitbox_model::session::{MAX_CARS, SessionDriver, SessionInfo, StandingsUpdate, TrackInfo};
+use pitbox_model::telemetry::{TelemetryUpdate, limits};
 
 const MAX_TEXT: usize = 100;
 
@@ -64,99 +68,77 @@ pub fn clean_id(s: &str) -> String {
     if id.is_empty() { "unknown".into() } else { id }
 }
 
-/// The player's-car channels, looked up once per layout.
-#[derive(Debug, Clone, Copy, Default)]
-struct Handles {
-    speed: Option<VarHandle<f32>>,
-    rpm: Option<VarHandle<f32>>,
-    gear: Option<VarHandle<i32>>,
-    throttle: Option<VarHandle<f32>>,
-    brake: Option<VarHandle<f32>>,
-    steering: Option<VarHandle<f32>>,
-    lat: Option<VarHandle<f64>>,
-    lon: Option<VarHandle<f64>>,
-    lap_dist_pct: Option<VarHandle<f32>>,
-    lap_dist: Option<VarHandle<f32>>,
-    lap: Option<VarHandle<i32>>,
-    lap_time: Option<VarHandle<f32>>,
-    session_time: Option<VarHandle<f64>>,
-    session_num: Option<VarHandle<i32>>,
-    fuel_pct: Option<VarHandle<f32>>,
-    fuel_l: Option<VarHandle<f32>>,
-    wear: [[Option<VarHandle<f32>>; 3]; 4],
-    yaw_rate: Option<VarHandle<f32>>,
-    lat_accel: Option<VarHandle<f32>>,
-    long_accel: Option<VarHandle<f32>>,
-    on_pit_road: Option<VarHandle<bool>>,
-    position: Option<VarHandle<i32>>,
-}
-
-impl Handles {
-    fn new(l: &Layout) -> Handles {
-        let corner =
-            |c: &str| [opt(l, &format!("{c}wearL")), opt(l, &format!("{c}wearM")), opt(l, &format!("{c}wearR"))];
-        Handles {
-            speed: opt(l, "Speed"),
-            rpm: opt(l, "RPM"),
-            gear: opt(l, "Gear"),
-            throttle: opt(l, "Throttle"),
-            brake: opt(l, "Brake"),
-            steering: opt(l, "SteeringWheelAngle"),
-            lat: opt(l, "Lat"),
-            lon: opt(l, "Lon"),
-            lap_dist_pct: opt(l, "LapDistPct"),
-            lap_dist: opt(l, "LapDist"),
-            lap: opt(l, "Lap"),
-            lap_time: opt(l, "LapCurrentLapTime"),
-            session_time: opt(l, "SessionTime"),
-            session_num: opt(l, "SessionNum"),
-            fuel_pct: opt(l, "FuelLevelPct"),
-            fuel_l: opt(l, "FuelLevel"),
-            wear: [corner("LF"), corner("RF"), corner("LR"), corner("RR")],
-            yaw_rate: opt(l, "YawRate"),
-            lat_accel: opt(l, "LatAccel"),
-            long_accel: opt(l, "LongAccel"),
-            on_pit_road: opt(l, "OnPitRoad"),
-            position: opt(l, "PlayerCarPosition"),
-        }
+/// Clamps every channel into the range the wire model validates (non-finite → 0 or `null`).
+/// Units are irsdk's business; this only makes sure that a sensor glitch (iRacing writes
+/// `Throttle = -9e-10`, a torn dump may hold anything) cannot get a driver's stream refused.
+pub fn fit_to_limits(t: &mut TelemetryUpdate) {
+    t.speed = clamp(t.speed, 0.0, limits::MAX_SPEED_KMH);
+    t.rpm = clamp(t.rpm, 0.0, limits::MAX_RPM);
+    t.gear = t.gear.clamp(-1, limits::MAX_GEAR as i32);
+    t.throttle = clamp(t.throttle, 0.0, 100.0);
+    t.brake = clamp(t.brake, 0.0, 100.0);
+    t.steering_angle = clamp(t.steering_angle, -limits::MAX_STEERING_DEG, limits::MAX_STEERING_DEG);
+    let lat_ok = t.latitude.is_some_and(|v| v.is_finite() && (-90.0..=90.0).contains(&v));
+    let lon_ok = t.longitude.is_some_and(|v| v.is_finite() && (-180.0..=180.0).contains(&v));
+    if !(lat_ok && lon_ok) {
+        t.latitude = None;
+        t.longitude = None;
     }
+    t.track_position = clamp(t.track_position, 0.0, 1.0);
+    t.lap = t.lap.min(limits::MAX_LAP as u32);
+    t.sector = t.sector.min(limits::MAX_SECTOR as u32);
+    t.fuel_level = clamp(t.fuel_level, 0.0, 100.0);
+    for w in [
+        &mut t.tire_wear.front_left,
+        &mut t.tire_wear.front_right,
+        &mut t.tire_wear.rear_left,
+        &mut t.tire_wear.rear_right,
+    ] {
+        *w = clamp(*w, 0.0, 100.0);
+    }
+    t.position = t.position.map(|p| p.min(limits::MAX_POSITION as u32));
+    t.lap_distance = clamp_opt(t.lap_distance, 0.0, 100_000.0);
+    t.lap_time = clamp_opt(t.lap_time, -1.0, 86_400.0);
+    t.session_time = clamp_opt(t.session_time, 0.0, 7.0 * 86_400.0);
+    t.yaw_rate = clamp_opt(t.yaw_rate, -3_600.0, 3_600.0);
+    t.lateral_accel = clamp_opt(t.lateral_accel, -200.0, 200.0);
+    t.longitudinal_accel = clamp_opt(t.longitudinal_accel, -200.0, 200.0);
+    t.fuel_liters = clamp_opt(t.fuel_liters, 0.0, 1_000.0);
 }
 
-fn f32v(h: Option<VarHandle<f32>>, row: &[u8]) -> Option<f64> {
-    h.and_then(|h| h.try_get(row)).map(f64::from)
-}
-
-fn f64v(h: Option<VarHandle<f64>>, row: &[u8]) -> Option<f64> {
-    h.and_then(|h| h.try_get(row))
-}
-
-fn i32v(h: Option<VarHandle<i32>>, row: &[u8]) -> Option<i32> {
-    h.and_then(|h| h.try_get(row))
-}
-
-/// Maps rows of one layout to `telemetry_update`s of one driver.
-#[derive(Debug, Clone)]
+/// Maps rows of one layout to `telemetry_update`s of one driver, through irsdk's [`Mapper`]
+/// (the one unit mapping), numbering them.
 pub struct TelemetryMapper {
     driver_id: String,
-    h: Handles,
-    sectors: Vec<f64>,
+    m: Mapper,
+    session_time: Option<VarHandle<f64>>,
+    session_num: Option<VarHandle<i32>>,
     sequence: u64,
 }
 
 impl TelemetryMapper {
     /// Looks the channels up in `layout` once; `driver_id` goes into every message.
-    pub fn new(layout: &Layout, driver_id: &str) -> TelemetryMapper {
-        TelemetryMapper { driver_id: clean_id(driver_id), h: Handles::new(layout), sectors: Vec::new(), sequence: 0 }
+    pub fn new(layout: &Layout, driver_id: &str) -> Result<TelemetryMapper, SourceError> {
+        Ok(TelemetryMapper {
+            driver_id: clean_id(driver_id),
+            m: Mapper::new(layout)?,
+            session_time: opt(layout, "SessionTime"),
+            session_num: opt(layout, "SessionNum"),
+            sequence: 0,
+        })
     }
 
     /// Re-looks the channels up in a new layout (the sim restarted), keeping the sequence.
-    pub fn relayout(&mut self, layout: &Layout) {
-        self.h = Handles::new(layout);
+    pub fn relayout(&mut self, layout: &Layout) -> Result<(), SourceError> {
+        let seq = self.sequence;
+        *self = TelemetryMapper::new(layout, &self.driver_id)?;
+        self.sequence = seq;
+        Ok(())
     }
 
     /// Takes the sector boundaries of the session.
     pub fn set_session(&mut self, s: &SdkSession) {
-        self.sectors = sector_starts(s);
+        self.m.set_session(s);
     }
 
     /// The next sequence number to be used.
@@ -171,66 +153,21 @@ impl TelemetryMapper {
 
     /// `SessionTime` of a row, seconds.
     pub fn session_time(&self, row: &[u8]) -> Option<f64> {
-        f64v(self.h.session_time, row).and_then(finite)
+        self.session_time.and_then(|h| h.try_get(row)).and_then(finite)
     }
 
     /// `SessionNum` of a row.
     pub fn session_num(&self, row: &[u8]) -> Option<i32> {
-        i32v(self.h.session_num, row)
+        self.session_num.and_then(|h| h.try_get(row))
     }
 
     /// One row as a `telemetry_update`.
     pub fn telemetry(&mut self, row: &[u8], timestamp: Timestamp) -> TelemetryUpdate {
-        let h = &self.h;
-        let pct = clamp(f32v(h.lap_dist_pct, row).unwrap_or(0.0), 0.0, 1.0);
-        let wear = |c: usize| {
-            let vals: Vec<f64> = h.wear[c].iter().filter_map(|w| f32v(*w, row)).filter(|v| v.is_finite()).collect();
-            if vals.is_empty() {
-                0.0
-            } else {
-                let remaining = vals.iter().sum::<f64>() / vals.len() as f64;
-                clamp((1.0 - remaining) * 100.0, 0.0, 100.0)
-            }
-        };
-        let lat = f64v(h.lat, row).filter(|v| v.is_finite() && (-90.0..=90.0).contains(v));
-        let lon = f64v(h.lon, row).filter(|v| v.is_finite() && (-180.0..=180.0).contains(v));
-        let (latitude, longitude) = match (lat, lon) {
-            (Some(a), Some(o)) if !(a == 0.0 && o == 0.0) => (Some(a), Some(o)),
-            _ => (None, None),
-        };
-        let seq = self.sequence;
+        let mut t = self.m.telemetry_update(row, &self.driver_id, timestamp);
+        fit_to_limits(&mut t);
+        t.sequence = Some(self.sequence);
         self.sequence += 1;
-        TelemetryUpdate {
-            driver_id: self.driver_id.clone(),
-            timestamp,
-            speed: clamp(f32v(h.speed, row).unwrap_or(0.0) * 3.6, 0.0, limits::MAX_SPEED_KMH),
-            rpm: clamp(f32v(h.rpm, row).unwrap_or(0.0), 0.0, limits::MAX_RPM),
-            gear: i32v(h.gear, row).unwrap_or(0).clamp(-1, limits::MAX_GEAR as i32),
-            throttle: clamp(f32v(h.throttle, row).unwrap_or(0.0) * 100.0, 0.0, 100.0),
-            brake: clamp(f32v(h.brake, row).unwrap_or(0.0) * 100.0, 0.0, 100.0),
-            steering_angle: clamp(
-                -f32v(h.steering, row).unwrap_or(0.0).to_degrees(),
-                -limits::MAX_STEERING_DEG,
-                limits::MAX_STEERING_DEG,
-            ),
-            latitude,
-            longitude,
-            track_position: pct,
-            lap: i32v(h.lap, row).unwrap_or(0).clamp(0, limits::MAX_LAP as i32) as u32,
-            sector: sector_of(&self.sectors, pct),
-            fuel_level: clamp(f32v(h.fuel_pct, row).unwrap_or(0.0) * 100.0, 0.0, 100.0),
-            tire_wear: TireWear { front_left: wear(0), front_right: wear(1), rear_left: wear(2), rear_right: wear(3) },
-            position: i32v(h.position, row).filter(|p| *p > 0).map(|p| p.min(limits::MAX_POSITION as i32) as u32),
-            lap_distance: clamp_opt(f32v(h.lap_dist, row), 0.0, 100_000.0),
-            lap_time: clamp_opt(f32v(h.lap_time, row), -1.0, 86_400.0),
-            session_time: clamp_opt(f64v(h.session_time, row), 0.0, 7.0 * 86_400.0),
-            yaw_rate: clamp_opt(f32v(h.yaw_rate, row).map(f64::to_degrees), -3_600.0, 3_600.0),
-            lateral_accel: clamp_opt(f32v(h.lat_accel, row), -200.0, 200.0),
-            longitudinal_accel: clamp_opt(f32v(h.long_accel, row), -200.0, 200.0),
-            fuel_liters: clamp_opt(f32v(h.fuel_l, row), 0.0, 1_000.0),
-            on_pit_road: h.on_pit_road.and_then(|p| p.try_get(row)),
-            sequence: Some(seq),
-        }
+        t
     }
 }
 
@@ -357,53 +294,44 @@ fn session_driver(d: &pitbox_irsdk::session::Driver) -> SessionDriver {
     }
 }
 
-/// Maps the `CarIdx…` arrays of rows to `standings_update`s; counts pit stops between calls.
-#[derive(Debug, Clone)]
+/// Maps the `CarIdx…` arrays of rows to `standings_update`s through irsdk's [`Mapper`], and
+/// counts pit stops (pit-road entries seen in `CarIdxOnPitRoad`), which the SDK does not.
 pub struct StandingsMapper {
     driver_id: String,
-    position: Option<VarHandle<i32>>,
-    class_position: Option<VarHandle<i32>>,
-    lap: Option<VarHandle<i32>>,
-    lap_dist_pct: Option<VarHandle<f32>>,
-    last: Option<VarHandle<f32>>,
-    best: Option<VarHandle<f32>>,
-    f2: Option<VarHandle<f32>>,
+    m: Mapper,
+    available: bool,
     on_pit: Option<VarHandle<bool>>,
-    session_time: Option<VarHandle<f64>>,
     pit_stops: [u32; MAX_CARS],
     was_on_pit: [bool; MAX_CARS],
 }
 
 impl StandingsMapper {
     /// Looks the arrays up once.
-    pub fn new(layout: &Layout, driver_id: &str) -> StandingsMapper {
-        StandingsMapper {
+    pub fn new(layout: &Layout, driver_id: &str) -> Result<StandingsMapper, SourceError> {
+        Ok(StandingsMapper {
             driver_id: clean_id(driver_id),
-            position: opt(layout, "CarIdxPosition"),
-            class_position: opt(layout, "CarIdxClassPosition"),
-            lap: opt(layout, "CarIdxLap"),
-            lap_dist_pct: opt(layout, "CarIdxLapDistPct"),
-            last: opt(layout, "CarIdxLastLapTime"),
-            best: opt(layout, "CarIdxBestLapTime"),
-            f2: opt(layout, "CarIdxF2Time"),
+            m: Mapper::new(layout)?,
+            available: opt::<i32>(layout, "CarIdxPosition").is_some()
+                && opt::<f32>(layout, "CarIdxLapDistPct").is_some(),
             on_pit: opt(layout, "CarIdxOnPitRoad"),
-            session_time: opt(layout, "SessionTime"),
             pit_stops: [0; MAX_CARS],
             was_on_pit: [false; MAX_CARS],
-        }
+        })
     }
 
     /// Re-looks the arrays up in a new layout, keeping the pit-stop counts.
-    pub fn relayout(&mut self, layout: &Layout) {
+    pub fn relayout(&mut self, layout: &Layout) -> Result<(), SourceError> {
         let (p, w) = (self.pit_stops, self.was_on_pit);
-        *self = StandingsMapper::new(layout, &self.driver_id);
+        *self = StandingsMapper::new(layout, &self.driver_id)?;
         self.pit_stops = p;
         self.was_on_pit = w;
+        Ok(())
     }
 
-    /// Whether the layout has the arrays standings need.
+    /// Whether the layout has the arrays standings need (live memory has them, `.ibt` files
+    /// do not).
     pub fn available(&self) -> bool {
-        self.position.is_some() && self.lap_dist_pct.is_some()
+        self.available
     }
 
     /// Counts pit-road entries; call on every row so short visits are not missed.
@@ -418,74 +346,37 @@ impl StandingsMapper {
         }
     }
 
-    /// The standings of every car the session lists (or every car with a lap, without one).
+    /// The standings of every car the session lists (none without session info).
     pub fn standings(&mut self, row: &[u8], s: Option<&SdkSession>, timestamp: Timestamp) -> StandingsUpdate {
-        let at_i = |h: Option<VarHandle<i32>>, i: usize| h.and_then(|h| h.at(row, i));
-        let at_f = |h: Option<VarHandle<f32>>, i: usize| h.and_then(|h| h.at(row, i)).map(f64::from);
-        let player = s.and_then(|s| s.driver.driver_car_idx);
-        let player_team = s.and_then(|s| player.and_then(|p| s.driver.by_car_idx(p))).and_then(|d| d.team_id);
-        let cars: Vec<(i32, Option<&pitbox_irsdk::session::Driver>)> = match s {
-            Some(s) if !s.driver.drivers.is_empty() => s
-                .driver
-                .drivers
-                .iter()
-                .filter(|d| !d.car_is_pace_car && !d.is_spectator && (0..MAX_CARS as i32).contains(&d.car_idx))
-                .map(|d| (d.car_idx, Some(d)))
-                .collect(),
-            _ => (0..MAX_CARS as i32)
-                .filter(|i| at_i(self.lap, *i as usize).is_some_and(|l| l >= 0))
-                .map(|i| (i, None))
-                .collect(),
-        };
-        let mut entries: Vec<StandingsEntry> = cars
-            .into_iter()
-            .map(|(idx, d)| {
-                let i = idx as usize;
-                let time = |v: Option<f64>| v.filter(|t| t.is_finite() && *t > 0.0 && *t <= 3_600.0);
-                let team = d.and_then(|d| d.team_id);
-                StandingsEntry {
-                    car_idx: idx as u32,
-                    car_number: d.map(car_number).unwrap_or_default(),
-                    driver_name: d.map(driver_name).unwrap_or_else(|| format!("Car {idx}")),
-                    team_name: d.and_then(|d| d.team_name.as_deref()).map(|t| clean_text(t, MAX_TEXT)),
-                    car_class: d.and_then(|d| d.car_class_short_name.as_deref()).map(|t| clean_text(t, MAX_TEXT)),
-                    position: at_i(self.position, i).unwrap_or(0).clamp(0, limits::MAX_POSITION as i32) as u32,
-                    class_position: at_i(self.class_position, i).unwrap_or(0).clamp(0, limits::MAX_POSITION as i32)
-                        as u32,
-                    lap: at_i(self.lap, i).unwrap_or(-1).clamp(-1, limits::MAX_LAP as i32),
-                    track_position: clamp(at_f(self.lap_dist_pct, i).unwrap_or(0.0), 0.0, 1.0),
-                    last_lap_time: time(at_f(self.last, i)),
-                    best_lap_time: time(at_f(self.best, i)),
-                    gap_to_leader: None,
-                    gap_to_ahead: None,
-                    on_pit_road: self.on_pit.and_then(|h| h.at(row, i)).unwrap_or(false),
-                    pit_stops: self.pit_stops[i],
-                    is_team_car: Some(idx) == player || (team.is_some() && team == player_team && team != Some(0)),
-                }
-            })
-            .collect();
-        // Classified cars first, by position; then the rest by car index.
-        entries.sort_by_key(|e| (e.position == 0, e.position, e.car_idx));
-        let mut ahead: Option<f64> = None;
-        for e in entries.iter_mut() {
-            if e.position == 0 {
-                continue;
+        let mut st = match s {
+            Some(s) => self.m.standings_update(row, s, &self.driver_id, timestamp),
+            None => {
+                StandingsUpdate { driver_id: self.driver_id.clone(), timestamp, session_time: 0.0, entries: Vec::new() }
             }
-            let gap = at_f(self.f2, e.car_idx as usize).filter(|g| g.is_finite() && *g >= 0.0);
-            e.gap_to_leader = gap.map(|g| g.min(7.0 * 86_400.0));
-            e.gap_to_ahead = match (gap, ahead) {
-                (Some(g), Some(a)) => Some((g - a).clamp(0.0, 7.0 * 86_400.0)),
-                (Some(_), None) => None,
-                _ => None,
-            };
-            ahead = gap.or(ahead);
+        };
+        let player = s.and_then(|s| s.driver.driver_car_idx);
+        st.session_time = clamp(st.session_time, 0.0, 7.0 * 86_400.0);
+        st.entries.truncate(MAX_CARS);
+        let week = 7.0 * 86_400.0;
+        for e in st.entries.iter_mut() {
+            let i = (e.car_idx as usize).min(MAX_CARS - 1);
+            e.pit_stops = self.pit_stops[i];
+            e.is_team_car |= player.is_some_and(|p| p as u32 == e.car_idx);
+            e.car_number = clean_text(&e.car_number, 8);
+            e.driver_name = clean_text(&e.driver_name, MAX_TEXT);
+            e.team_name = e.team_name.as_deref().map(|t| clean_text(t, MAX_TEXT));
+            e.car_class = e.car_class.as_deref().map(|t| clean_text(t, MAX_TEXT));
+            e.position = e.position.min(limits::MAX_POSITION as u32);
+            e.class_position = e.class_position.min(limits::MAX_POSITION as u32);
+            e.lap = e.lap.clamp(-1, limits::MAX_LAP as i32);
+            e.track_position = clamp(e.track_position, 0.0, 1.0);
+            let lap_time = |v: Option<f64>| v.filter(|t| t.is_finite() && *t > 0.0 && *t <= 3_600.0);
+            e.last_lap_time = lap_time(e.last_lap_time);
+            e.best_lap_time = lap_time(e.best_lap_time);
+            e.gap_to_leader = clamp_opt(e.gap_to_leader, 0.0, week);
+            e.gap_to_ahead = clamp_opt(e.gap_to_ahead, 0.0, week);
         }
-        StandingsUpdate {
-            driver_id: self.driver_id.clone(),
-            timestamp,
-            session_time: clamp(f64v(self.session_time, row).unwrap_or(0.0), 0.0, 7.0 * 86_400.0),
-            entries,
-        }
+        st
     }
 }
 

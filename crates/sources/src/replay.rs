@@ -96,11 +96,11 @@ impl ReplaySource {
             return Err(SourceError::Empty(path));
         }
         let session = file.session_info().ok();
-        let mut tm = TelemetryMapper::new(file.layout(), &opts.driver_id);
+        let mut tm = TelemetryMapper::new(file.layout(), &opts.driver_id)?;
         if let Some(s) = &session {
             tm.set_session(s);
         }
-        let sm = StandingsMapper::new(file.layout(), &opts.driver_id);
+        let sm = StandingsMapper::new(file.layout(), &opts.driver_id)?;
         let tick_rate = f64::from(file.header().tick_rate.max(1));
         let rows_per_standings =
             if opts.standings_hz > 0.0 { ((tick_rate / opts.standings_hz).round() as usize).max(1) } else { 0 };

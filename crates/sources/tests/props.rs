@@ -39,12 +39,12 @@ proptest! {
         cfg.player_car_idx = 0;
         let sim = Sim::new(cfg).unwrap();
         let s = pitbox_irsdk::SessionInfo::parse(&sim.session_yaml()).unwrap();
-        let mut tm = TelemetryMapper::new(&l, "driver-1");
+        let mut tm = TelemetryMapper::new(&l, "driver-1").unwrap();
         tm.set_session(&s);
         let now = chrono::Utc::now();
         let t = tm.telemetry(&row, now);
         prop_assert!(Message::TelemetryUpdate(t).validate().is_ok());
-        let mut sm = StandingsMapper::new(&l, "driver-1");
+        let mut sm = StandingsMapper::new(&l, "driver-1").unwrap();
         sm.observe(&row);
         let st = sm.standings(&row, Some(&s), now);
         prop_assert!(Message::StandingsUpdate(st).validate().is_ok());
