@@ -27,6 +27,7 @@ pub mod findings;
 pub mod ibt;
 pub mod laps;
 pub mod live;
+pub mod llm;
 pub mod plot;
 pub mod sample;
 pub mod synth;
