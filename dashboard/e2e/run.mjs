@@ -1,7 +1,10 @@
 // End-to-end suite: Debian Chromium (playwright-core) against a server fed by simulated drivers.
 // Prints one line per check and closes with "N passed, N failed". Screenshots go to
 // dashboard/test-results/.
-import { axe, launchBrowser, login, shot, startServer } from './harness.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { axe, DIST, launchBrowser, login, RESULTS, shot, startServer, USERS } from './harness.mjs';
+import { startStandin } from './standin-server.mjs';
 import { startDrivers } from './sim-drivers.mjs';
 
 const results = [];
@@ -187,6 +190,28 @@ try {
     await page.getByText('You signed out.').waitFor({ timeout: 5000 });
   });
 
+  await check('relay pit wall: token sign-in, viewer reads but cannot write, no lap storage', async () => {
+    const relay = await startStandin({ dist: DIST, users: USERS, relay: true });
+    const relayDrivers = await startDrivers({ url: relay.url, hz: 20, fieldSize: 20 });
+    try {
+      await pageB.getByRole('button', { name: 'Sign out' }).click();
+      await pageB.goto(relay.url + '/');
+      await pageB.getByLabel(/Access token/).fill(relay.tokenFor('val').token);
+      await pageB.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await pageB.waitForFunction(() => document.querySelector('[data-testid=connection]')?.getAttribute('data-state') === 'live', null, { timeout: 10_000 });
+      await pageB.getByText('In the car:').waitFor({ timeout: 10_000 });
+      await pageB.getByRole('link', { name: 'Messages' }).click();
+      await pageB.getByText('Viewers read messages but cannot send them.').waitFor();
+      await pageB.getByRole('link', { name: 'Lap comparison' }).click();
+      await pageB.getByText('Not available on a relay').waitFor();
+      await shot(pageB, '14-relay-viewer-tablet');
+      await noSerious(pageB, 'relay lap comparison');
+    } finally {
+      await relayDrivers.stop();
+      await relay.close();
+    }
+  });
+
   await check('no uncaught page errors', async () => {
     const all = [...A.errors, ...B.errors];
     assert(all.length === 0, all.join(' | '));
@@ -203,4 +228,6 @@ try {
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
 console.log(`e2e: ${passed} passed, ${failed} failed`);
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(join(RESULTS, 'e2e.json'), JSON.stringify({ passed, failed, results }));
 process.exit(failed === 0 ? 0 : 1);

@@ -24,7 +24,7 @@ const TYPES = {
 
 const b64u = (b) => Buffer.from(b).toString('base64url');
 
-export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, teamId = 'team-apex', users } = {}) {
+export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, teamId = 'team-apex', users, relay = false } = {}) {
   const secret = randomBytes(32);
   const userList = users ?? [
     { id: 'eng-1', username: 'sam', password: 'pitbox-e2e', role: 'engineer', name: 'Sam (engineer)' },
@@ -183,7 +183,8 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
   }
 
   async function file(req, res, url) {
-    if (url.pathname === '/dashboard-config.json') return json(res, 200, { wsPath: '/ws', restApi: true, serverName: 'cloud stand-in' });
+    if (url.pathname === '/dashboard-config.json')
+      return json(res, 200, relay ? { wsPath: '/ws', restApi: false, serverName: 'relay stand-in' } : { wsPath: '/ws', restApi: true, serverName: 'cloud stand-in' });
     let rel = normalize(decodeURIComponent(url.pathname)).replace(/^\/+/, '');
     if (rel.includes('..')) return json(res, 404, {});
     if (!rel) rel = 'index.html';

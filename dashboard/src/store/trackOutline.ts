@@ -40,12 +40,17 @@ export class TrackOutline {
     return Math.min(BINS - 1, Math.max(0, Math.floor(pos * BINS)));
   }
 
+  private adds = 0;
+
+  /** `version` changes when a bin gets its first point, and every 500 points after that, so
+   * views redraw the outline when it grew, not on every sample of every car. */
   private add(pos: number, x: number, y: number): void {
     const b = this.bin(pos);
     this.sx[b]! += x;
     this.sy[b]! += y;
     this.n[b]! += 1;
-    this.version += 1;
+    this.adds += 1;
+    if (this.n[b] === 1 || this.adds % 500 === 0) this.version += 1;
   }
 
   /** A position fix: equirectangular metres around the first fix. */
