@@ -1,6 +1,8 @@
 //! Test helpers: a relay on loopback, tokens, and a WebSocket client that speaks the protocol.
 #![allow(dead_code)]
 
+pub mod cloud;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
