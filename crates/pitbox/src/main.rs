@@ -41,9 +41,9 @@ enum Command {
     /// Run the driver agent: reads the sim, streams to the relay, speaks coaching.
     Driver,
     /// Read iRacing .ibt telemetry files (info, laps, export, live dump).
-    Ibt,
+    Ibt(pitbox_irsdk::cli::IbtArgs),
     /// Analyse laps and coach: where the time goes.
-    Coach,
+    Coach(pitbox_coach::cli::CoachArgs),
     /// Speech out and voice commands in.
     Voice,
     /// Manage user accounts of a cloud's database.
@@ -51,11 +51,14 @@ enum Command {
     /// Manage teams of a cloud's database.
     Team,
     /// Print a token signed with a relay's offline key (for a relay with no cloud).
-    Token,
+    Token(pitbox_auth::cli::TokenArgs),
     /// Check every component and print what is wrong.
     Doctor,
     /// Measure performance and print the figures.
-    Bench,
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
     /// Work with the wire protocol: validate messages, list types, write JSON Schemas.
     Protocol(protocol_cmd::ProtocolArgs),
     /// Show the configuration reference: every setting, its variable and default.
@@ -63,6 +66,17 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchTarget {
+    /// Reading an .ibt file: 5 channels and every variable of every row, and one live row.
+    Ibt {
+        /// The .ibt file to read (e.g. ../shared/data/ibt/gmartsenkov__itelem__amg.ibt).
+        file: std::path::PathBuf,
+    },
+    /// Lap analysis: one 120 s lap at 60 Hz, and a 60-lap stint.
+    Coach,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,14 +111,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cloud => not_built("cloud", 5, "the cloud backend"),
         Command::Relay => not_built("relay", 4, "the relay agent"),
         Command::Driver => not_built("driver", 8, "the driver agent and telemetry sources"),
-        Command::Ibt => not_built("ibt", 3, "the iRacing .ibt reader"),
-        Command::Coach => not_built("coach", 6, "the coaching engine"),
+        Command::Ibt(args) => pitbox_irsdk::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Coach(args) => pitbox_coach::cli::run(args).map(|()| ExitCode::SUCCESS),
         Command::Voice => not_built("voice", 7, "speech out and voice commands"),
         Command::User => not_built("user", 5, "accounts live in the cloud backend"),
         Command::Team => not_built("team", 5, "teams live in the cloud backend"),
-        Command::Token => not_built("token", 4, "offline relay tokens"),
+        Command::Token(args) => pitbox_auth::cli::run_token(args).map(|()| ExitCode::SUCCESS),
         Command::Doctor => not_built("doctor", 10, "component checks"),
-        Command::Bench => not_built("bench", 3, "benchmarks arrive with each component"),
+        Command::Bench { target: BenchTarget::Ibt { file } } => {
+            pitbox_irsdk::cli::bench(&file).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench { target: BenchTarget::Coach } => pitbox_coach::cli::bench().map(|()| ExitCode::SUCCESS),
         Command::Protocol(args) => protocol_cmd::run(args),
         Command::Config { command: ConfigCommand::Reference } => {
             print!("{}", config::reference(&<Cli as clap::CommandFactory>::command()));
