@@ -75,9 +75,13 @@ async function tryRealCloud(users) {
   const help = spawnSync(bin, ['cloud', '--help'], { encoding: 'utf8', timeout: 10_000 });
   if (help.status !== 0) return { server: null, why: `pitbox cloud not available yet (exit ${help.status})` };
   const data = mkdtempSync(join(tmpdir(), 'pitbox-e2e-cloud-'));
-  const env = { ...process.env, PITBOX_DATA_DIR: data };
+  // crates/cloud's CLI: `pitbox team add NAME`, `pitbox user add … --team NAME --password-stdin`,
+  // `pitbox cloud --listen ADDR`, data under PITBOX_CLOUD_DATA_DIR.
+  const env = { ...process.env, PITBOX_CLOUD_DATA_DIR: data };
+  const team = spawnSync(bin, ['team', 'add', 'Apex Endurance'], { env, encoding: 'utf8', timeout: 20_000 });
+  if (team.status !== 0) return { server: null, why: `pitbox team add failed (exit ${team.status}): ${(team.stderr || team.stdout).trim().split('\n').pop()}` };
   for (const u of users) {
-    const r = spawnSync(bin, ['user', 'add', '--username', u.username, '--role', u.role, '--team', 'team-apex', '--password-stdin'], { input: u.password + '\n', env, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(bin, ['user', 'add', '--username', u.username, '--role', u.role, '--team', 'Apex Endurance', '--password-stdin'], { input: u.password + '\n', env, encoding: 'utf8', timeout: 20_000 });
     if (r.status !== 0) return { server: null, why: `pitbox user add failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
   }
   const port = await freePort();

@@ -153,14 +153,27 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
           }),
       );
     }
+    // Shapes as crates/cloud answers them (SessionSummary, LapSummary, LapTelemetry columns).
     if (req.method === 'GET' && path === '/api/sessions') {
       const ids = [...new Set(laps.map((l) => l.sessionId))];
       return json(
         res,
         200,
         ids.map((id) => {
+          const ls = laps.filter((l) => l.sessionId === id);
           const s = [...sessions.values()].find((x) => x.sessionId === id);
-          return { id, track: s?.track ?? null, carName: s?.carName ?? null, startedAt: laps.find((l) => l.sessionId === id)?.startedAt ?? null };
+          return {
+            id,
+            teamId,
+            driverId: ls[0].driverId,
+            track: s?.track?.displayName ?? null,
+            car: s?.carName ?? null,
+            source: 'live',
+            startedAt: ls[0].startedAt,
+            lastSampleAt: ls[ls.length - 1].samples[ls[ls.length - 1].samples.length - 1].timestamp,
+            lapCount: ls.length,
+            sampleCount: ls.reduce((n, l) => n + l.samples.length, 0),
+          };
         }),
       );
     }
@@ -170,14 +183,28 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
       return json(
         res,
         200,
-        laps.filter((l) => l.sessionId === id).map(({ id: lid, driverId, lap, timeS, valid }) => ({ id: lid, driverId, lap, timeS, valid })),
+        laps
+          .filter((l) => l.sessionId === id)
+          .map((l) => ({
+            id: l.id,
+            sessionId: l.sessionId,
+            driverId: l.driverId,
+            lap: l.lap,
+            startedAt: l.samples[0].timestamp,
+            endedAt: l.samples[l.samples.length - 1].timestamp,
+            duration: (Date.parse(l.samples[l.samples.length - 1].timestamp) - Date.parse(l.samples[0].timestamp)) / 1000,
+            sampleCount: l.samples.length,
+          })),
       );
     }
     m = path.match(/^\/api\/laps\/([^/]+)\/telemetry$/);
     if (req.method === 'GET' && m) {
       const l = laps.find((x) => x.id === decodeURIComponent(m[1]));
       if (!l) return json(res, 404, { error: { code: 'not_found', message: 'no such lap' } });
-      return json(res, 200, l.samples);
+      const names = ['speed', 'rpm', 'gear', 'throttle', 'brake', 'steeringAngle', 'latitude', 'longitude', 'trackPosition', 'lap', 'sector', 'fuelLevel', 'lapDistance', 'lapTime', 'sessionTime', 'yawRate'];
+      const channels = Object.fromEntries(names.map((n) => [n, l.samples.map((x) => x[n] ?? null)]));
+      for (const w of ['frontLeft', 'frontRight', 'rearLeft', 'rearRight']) channels[`tireWear.${w}`] = l.samples.map((x) => x.tireWear?.[w] ?? null);
+      return json(res, 200, { lapId: l.id, sessionId: l.sessionId, driverId: l.driverId, lap: l.lap, sampleCount: l.samples.length, timestamps: l.samples.map((x) => Date.parse(x.timestamp)), channels });
     }
     return json(res, 404, { error: { code: 'not_found', message: `no route ${req.method} ${path} in the stand-in` } });
   }

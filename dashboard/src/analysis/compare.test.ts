@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareLaps, parseLap } from './compare';
+import { compareLaps, parseLap, rowsFromBody } from './compare';
 
 function lap(speedAt: (d: number) => number, lengthM = 1000) {
   const out = [];
@@ -42,5 +42,22 @@ describe('compareLaps', () => {
   it('refuses a lap with no usable samples', () => {
     expect(() => compareLaps('[]', '[]')).toThrow(/no samples/);
     expect(() => compareLaps('[{"a":1},{"a":2}]', '[]')).toThrow(/distance or time/);
+  });
+});
+
+describe('the cloud lap telemetry body (columns)', () => {
+  it('turns timestamps and dotted channels into samples and compares on them', () => {
+    const body = (slow: number) =>
+      JSON.stringify({
+        lapId: 'l1',
+        sampleCount: 3,
+        timestamps: [1_000, 1_000 + 5_000 * slow, 1_000 + 10_000 * slow],
+        channels: { lapDistance: [0, 500, 1000], speed: [180, 180, 180], 'tireWear.frontLeft': [1, 2, 3] },
+      });
+    const rows = rowsFromBody(JSON.parse(body(1)));
+    expect(rows![1]).toEqual({ timestamp: '1970-01-01T00:00:06.000Z', lapDistance: 500, speed: 180, tireWear: { frontLeft: 2 } });
+    const c = compareLaps(body(1.1), body(1), null, 100);
+    expect(c.lapTime).toBeCloseTo(11);
+    expect(c.delta[c.delta.length - 1]).toBeCloseTo(1);
   });
 });

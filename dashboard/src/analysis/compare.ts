@@ -38,26 +38,42 @@ function pick(o: Obj, ...keys: string[]): number | null {
   return null;
 }
 
-/** Accepts an array of samples, `{samples: [...]}`, or columns `{channels|columns: {name: number[]}}`. */
+/**
+ * Samples of a lap telemetry body: an array of samples, `{samples: [...]}`, or the cloud's
+ * columns `{timestamps: [unix ms], channels: {speed: [...], "tireWear.frontLeft": [...], …}}`
+ * (GET /api/laps/{id}/telemetry). Dotted channel names become nested objects; `timestamps`
+ * become ISO `timestamp`s.
+ */
+export function rowsFromBody(v: unknown): Obj[] | null {
+  if (Array.isArray(v)) return v as Obj[];
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Obj;
+  if (Array.isArray(o.samples)) return o.samples as Obj[];
+  const cols = (o.channels ?? o.columns) as Record<string, unknown> | undefined;
+  if (!cols || typeof cols !== 'object') return null;
+  const ts = Array.isArray(o.timestamps) ? (o.timestamps as unknown[]) : null;
+  const entries = Object.entries(cols).filter((e): e is [string, unknown[]] => Array.isArray(e[1]));
+  const len = Math.max(ts?.length ?? 0, ...entries.map(([, c]) => c.length));
+  const rows: Obj[] = [];
+  for (let i = 0; i < len; i++) {
+    const r: Obj = {};
+    if (ts && typeof ts[i] === 'number') r.timestamp = new Date(ts[i] as number).toISOString();
+    for (const [k, c] of entries) {
+      const dot = k.indexOf('.');
+      if (dot > 0) {
+        const head = k.slice(0, dot);
+        const sub = (r[head] ??= {}) as Obj;
+        sub[k.slice(dot + 1)] = c[i];
+      } else r[k] = c[i];
+    }
+    rows.push(r);
+  }
+  return rows;
+}
+
 export function parseLap(text: string, trackLengthM: number | null): Raw {
   const v = JSON.parse(text) as unknown;
-  let rows: Obj[] | null = null;
-  if (Array.isArray(v)) rows = v as Obj[];
-  else if (v && typeof v === 'object') {
-    const o = v as Obj;
-    if (Array.isArray(o.samples)) rows = o.samples as Obj[];
-    else {
-      const cols = (o.channels ?? o.columns) as Record<string, unknown> | undefined;
-      if (cols && typeof cols === 'object') {
-        const len = Math.max(0, ...Object.values(cols).map((c) => (Array.isArray(c) ? c.length : 0)));
-        rows = Array.from({ length: len }, (_, i) => {
-          const r: Obj = {};
-          for (const [k, c] of Object.entries(cols)) if (Array.isArray(c)) r[k] = c[i];
-          return r;
-        });
-      }
-    }
-  }
+  const rows = rowsFromBody(v);
   if (!rows || rows.length < 2) throw new Error('the lap has no samples');
   const len = trackLengthM ?? (typeof (v as Obj).trackLengthM === 'number' ? ((v as Obj).trackLengthM as number) : null);
   const raw: Raw = { d: [], t: [], speed: [], throttle: [], brake: [] };

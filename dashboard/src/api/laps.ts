@@ -44,7 +44,7 @@ export async function listLaps(auth: AuthManager, sessionId: string): Promise<La
   return arr(v, 'laps', 'items').map((o) => ({
     id: s(o, 'id', 'lapId') ?? '?',
     lap: n(o, 'lap', 'number', 'lapNumber') ?? 0,
-    timeS: n(o, 'timeS', 'lapTime', 'time', 'lapTimeS'),
+    timeS: n(o, 'timeS', 'lapTime', 'time', 'lapTimeS', 'duration'),
     driverId: s(o, 'driverId'),
     valid: o.valid !== false,
   }));

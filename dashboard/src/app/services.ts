@@ -4,6 +4,7 @@
 import { AuthManager } from '../api/auth';
 import { ENDPOINTS, type ServerConfig, wsUrl } from '../api/endpoints';
 import { ProtocolClient, type ClientOptions, type ConnSnapshot } from '../protocol/client';
+import { rowsFromBody } from '../analysis/compare';
 import { lapTelemetryText, listLaps, listSessions } from '../api/laps';
 import type { Channel, ClientMessage, DriverProfile, TelemetryUpdate } from '../protocol/types';
 import { applyMessages, applyProfiles, createSinks, initialState, type AppState, type Sinks } from '../store/app';
@@ -31,8 +32,8 @@ async function seedOutline(auth: AuthManager, sinks: Sinks, disposed: () => bool
     const laps = await listLaps(auth, last.id);
     const lap = laps[laps.length - 1];
     if (!lap || disposed()) return;
-    const samples = JSON.parse(await lapTelemetryText(auth, lap.id)) as unknown;
-    if (!Array.isArray(samples) || disposed() || sinks.outline.ready()) return;
+    const samples = rowsFromBody(JSON.parse(await lapTelemetryText(auth, lap.id)) as unknown);
+    if (!samples || disposed() || sinks.outline.ready()) return;
     for (const t of samples as Array<Partial<TelemetryUpdate>>) {
       if (typeof t.trackPosition === 'number' && typeof t.latitude === 'number' && typeof t.longitude === 'number') {
         sinks.outline.addGps(t.trackPosition, t.latitude, t.longitude);

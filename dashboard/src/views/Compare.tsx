@@ -3,7 +3,7 @@ import type uPlot from 'uplot';
 import { ApiError } from '../api/auth';
 import { ENDPOINTS } from '../api/endpoints';
 import { lapTelemetryText, listLaps, listSessions, type LapSummary, type SessionSummary } from '../api/laps';
-import type { Comparison } from '../analysis/compare';
+import { rowsFromBody, type Comparison } from '../analysis/compare';
 import { runCompare } from '../analysis/run';
 import { useApp, useServices } from '../app/context';
 import { lapTime } from '../app/format';
@@ -46,9 +46,9 @@ const SNAPSHOT_KEYS = ['timestamp', 'speed', 'rpm', 'gear', 'throttle', 'brake',
 function snapshots(...laps: string[]): unknown[] {
   const all: Array<Record<string, unknown>> = [];
   for (const text of laps) {
-    const v = JSON.parse(text) as unknown;
-    if (!Array.isArray(v)) throw new SyntaxError('not a sample list');
-    for (const r of v as Array<Record<string, unknown>>) all.push(Object.fromEntries(SNAPSHOT_KEYS.map((k) => [k, r[k] ?? null])));
+    const rows = rowsFromBody(JSON.parse(text) as unknown);
+    if (!rows) throw new SyntaxError('not a sample list');
+    for (const r of rows) all.push(Object.fromEntries(SNAPSHOT_KEYS.map((k) => [k, r[k] ?? null])));
   }
   return all.sort((x, y) => String(x.timestamp).localeCompare(String(y.timestamp)));
 }
