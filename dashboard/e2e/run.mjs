@@ -190,6 +190,14 @@ try {
     await page.getByText('You signed out.').waitFor({ timeout: 5000 });
   });
 
+  await check('signing in again: messages and handoffs come back from the REST history', async () => {
+    await login(page, base, 'sam');
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await page.getByText('Box this lap, fuel only.').waitFor({ timeout: 5000 });
+    await page.getByRole('link', { name: 'Handoffs' }).click();
+    await page.locator('[data-testid=handoff][data-status=completed]').waitFor({ timeout: 5000 });
+  });
+
   await check('relay pit wall: token sign-in, viewer reads but cannot write, no lap storage', async () => {
     const relay = await startStandin({ dist: DIST, users: USERS, relay: true });
     const relayDrivers = await startDrivers({ url: relay.url, hz: 20, fieldSize: 20 });

@@ -38,6 +38,7 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
   const refresh = new Map(); // token -> {userId, family, used}
   const revokedFamilies = new Set();
   const messages = [];
+  const readers = new Map(); // messageId -> Set(readerId)
   const handoffs = new Map();
   const statuses = new Map(); // driverId -> driver_status data
   const sessions = new Map(); // driverId -> session_info
@@ -153,6 +154,10 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
           }),
       );
     }
+    if (req.method === 'GET' && path === '/api/messages') {
+      return json(res, 200, messages.slice(-200).reverse().map((msg) => ({ ...msg, read: !!readers.get(msg.id)?.has(user.id) })));
+    }
+    if (req.method === 'GET' && path === '/api/handoffs') return json(res, 200, [...handoffs.values()].reverse());
     // Shapes as crates/cloud answers them (SessionSummary, LapSummary, LapTelemetry columns).
     if (req.method === 'GET' && path === '/api/sessions') {
       const ids = [...new Set(laps.map((l) => l.sessionId))];
@@ -329,8 +334,6 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
           // Catch-up: what a new dashboard needs to draw the race at once.
           for (const s of sessions.values()) if (wants(c, 'session')) send(c, 'session_info', s);
           for (const s of statuses.values()) if (wants(c, 'status', s.driverId)) send(c, 'driver_status', s);
-          if (wants(c, 'messages')) for (const msg of messages.slice(-50)) send(c, 'team_message', msg);
-          if (wants(c, 'handoffs')) for (const h of handoffs.values()) send(c, 'handoff_request', h);
           return;
         }
         case 'unsubscribe':
@@ -367,6 +370,8 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
         case 'message_read':
           if (d.readerId !== u.id) return err(c, 'forbidden', 'readerId must be your own id', m.type, 'data.readerId');
           if (!messages.some((x) => x.id === d.messageId)) return err(c, 'not_found', 'no such message', m.type, 'data.messageId');
+          if (!readers.has(d.messageId)) readers.set(d.messageId, new Set());
+          readers.get(d.messageId).add(d.readerId);
           return fanout('messages', 'message_read', d);
         case 'handoff_request':
           if (!writer) return err(c, 'forbidden', 'viewers only read', m.type);

@@ -5,6 +5,8 @@ export const ENDPOINTS = {
   refresh: '/api/auth/refresh',
   logout: '/api/auth/logout',
   drivers: '/api/drivers',
+  messages: '/api/messages',
+  handoffs: '/api/handoffs',
   sessions: '/api/sessions',
   laps: (sessionId: string) => `/api/sessions/${encodeURIComponent(sessionId)}/laps`,
   lapTelemetry: (lapId: string) => `/api/laps/${encodeURIComponent(lapId)}/telemetry`,
@@ -36,8 +38,12 @@ export async function loadServerConfig(f: typeof fetch = (...a) => globalThis.fe
   }
 }
 
-export function wsUrl(path: string, loc: Pick<Location, 'protocol' | 'host'> = location): string {
-  const override = typeof location !== 'undefined' ? new URLSearchParams(location.search).get('ws') : null;
-  if (override) return override;
+export function wsUrl(path: string, loc?: Pick<Location, 'protocol' | 'host'>): string {
+  if (!loc) {
+    if (typeof location === 'undefined') return `ws://localhost${path}`;
+    const override = new URLSearchParams(location.search).get('ws');
+    if (override) return override;
+    loc = location;
+  }
   return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}${path}`;
 }

@@ -6,7 +6,7 @@ import { ENDPOINTS, type ServerConfig, wsUrl } from '../api/endpoints';
 import { ProtocolClient, type ClientOptions, type ConnSnapshot } from '../protocol/client';
 import { rowsFromBody } from '../analysis/compare';
 import { lapTelemetryText, listLaps, listSessions } from '../api/laps';
-import type { Channel, ClientMessage, DriverProfile, TelemetryUpdate } from '../protocol/types';
+import type { Channel, ClientMessage, DriverProfile, HandoffRequest, ServerMessage, TeamMessage, TelemetryUpdate } from '../protocol/types';
 import { applyMessages, applyProfiles, createSinks, initialState, type AppState, type Sinks } from '../store/app';
 import { createStore, type Store } from '../store/store';
 
@@ -44,6 +44,28 @@ async function seedOutline(auth: AuthManager, sinks: Sinks, disposed: () => bool
   }
 }
 
+/**
+ * Team messages (with this user's read flags) and handoffs from REST, merged like live messages
+ * (deduplicated by id): a dashboard opened mid-race, or back after a drop, misses nothing.
+ */
+async function loadHistory(auth: AuthManager, store: Store<AppState>, sinks: Sinks, now: () => number, disposed: () => boolean): Promise<void> {
+  const [msgs, hos] = await Promise.allSettled([
+    auth.fetchJson<TeamMessage[]>(ENDPOINTS.messages),
+    auth.fetchJson<HandoffRequest[]>(ENDPOINTS.handoffs),
+  ]);
+  if (disposed()) return;
+  const me = auth.session?.user.id;
+  const batch: ServerMessage[] = [];
+  if (msgs.status === 'fulfilled' && Array.isArray(msgs.value)) {
+    for (const m of msgs.value) {
+      batch.push({ type: 'team_message', data: m });
+      if (m.read && me && m.senderId !== me) batch.push({ type: 'message_read', data: { messageId: m.id, readerId: me, readAt: m.sentAt } });
+    }
+  }
+  if (hos.status === 'fulfilled' && Array.isArray(hos.value)) for (const h of hos.value) batch.push({ type: 'handoff_request', data: h });
+  if (batch.length) store.setState((s) => applyMessages(s, batch, now(), sinks));
+}
+
 export function startServices(
   config: ServerConfig,
   auth: AuthManager,
@@ -65,7 +87,14 @@ export function startServices(
     ...opts.clientOptions,
   });
   const conn = createStore<ConnSnapshot>(client.snapshot);
-  const offState = client.onState((s) => conn.setState(() => s));
+  let disposed = false;
+  let wasLive = false;
+  const offState = client.onState((s) => {
+    conn.setState(() => s);
+    // Every (re)connection: fetch what was said while this dashboard was away.
+    if (s.state === 'live' && !wasLive && config.restApi) void loadHistory(auth, store, sinks, now, () => disposed);
+    wasLive = s.state === 'live';
+  });
   const offMsgs = client.onMessages((batch) => store.setState((s) => applyMessages(s, batch, now(), sinks)));
   const offAuth = auth.onChange((s) => {
     if (!s) return;
@@ -74,7 +103,6 @@ export function startServices(
   client.setSubscription({ driverIds: [], channels: ALL_CHANNELS, maxRateHz: 20 });
   client.start();
 
-  let disposed = false;
   if (config.restApi) {
     auth
       .fetchJson<DriverProfile[] | { drivers: DriverProfile[] }>(ENDPOINTS.drivers)
