@@ -22,7 +22,7 @@ use crate::extract::{Auth, ClientIp, JsonBody};
 use crate::server::AppState;
 use crate::store::{RefreshUse, Team, User, new_id, now_ms};
 use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary};
-use crate::token::{ACCESS_TTL_SECS, Claims, ISSUER};
+use crate::token::ACCESS_TTL_SECS;
 use crate::{password, secrets, team, telemetry};
 
 /// Refresh token lifetime: 30 days.
@@ -137,19 +137,10 @@ fn random_token() -> ApiResult<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
-/// Signs an access token for `user`.
-pub fn access_token(st: &AppState, user: &User) -> String {
-    let now = chrono::Utc::now().timestamp();
-    st.keys.sign(&Claims {
-        sub: user.id.clone(),
-        name: user.username.clone(),
-        role: user.role,
-        team: user.team_id.clone(),
-        iss: ISSUER.into(),
-        iat: now,
-        exp: now + ACCESS_TTL_SECS,
-        jti: new_id("jti"),
-    })
+/// Signs a 24-hour access token for `user`.
+pub fn access_token(st: &AppState, user: &User) -> ApiResult<String> {
+    let team = user.team_id.as_deref().ok_or_else(|| ApiError::conflict("this account belongs to no team"))?;
+    st.keys.issue(&user.id, user.role, team, &user.username).map_err(ApiError::internal)
 }
 
 async fn issue(st: &AppState, user: &User, family: Option<String>) -> ApiResult<LoginResponse> {
@@ -157,7 +148,7 @@ async fn issue(st: &AppState, user: &User, family: Option<String>) -> ApiResult<
     let family = family.unwrap_or_else(|| new_id("fam"));
     st.store.insert_refresh(&refresh_hash(&refresh), &family, &user.id, now_ms() + REFRESH_TTL_MS).await?;
     Ok(LoginResponse {
-        token: access_token(st, user),
+        token: access_token(st, user)?,
         refresh_token: Some(refresh),
         expires_in: Some(ACCESS_TTL_SECS as u64),
         user: UserSummary { id: user.id.clone(), username: user.username.clone(), role: user.role },
@@ -259,18 +250,19 @@ pub struct Me {
     pub username: String,
     #[schema(value_type = String)]
     pub role: UserRole,
-    pub team_id: Option<String>,
+    pub team_id: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 async fn me(auth: Auth) -> Json<Me> {
+    let username = auth.name();
     let c = auth.0;
     Json(Me {
-        id: c.sub,
-        username: c.name,
+        id: c.user_id,
+        username,
         role: c.role,
-        team_id: c.team,
-        expires_at: chrono::DateTime::from_timestamp(c.exp, 0).unwrap_or_default(),
+        team_id: c.team_id,
+        expires_at: chrono::DateTime::from_timestamp(i64::try_from(c.expires_at).unwrap_or(0), 0).unwrap_or_default(),
     })
 }
 
@@ -342,8 +334,8 @@ pub fn check_new_user(username: &str, password: &str, role: UserRole, team: Opti
     let mut v = Validator::new("");
     v.id("username", username);
     v.text("password", password, MIN_PASSWORD_LEN, 1_024);
-    if role != UserRole::Admin && team.is_none() {
-        v.fail("teamId", format!("a {role} must belong to a team"));
+    if team.is_none() {
+        v.fail("teamId", format!("a {role} must belong to a team (admins too: it is their home team)"));
     }
     v.finish().map_err(|e| ApiError::from_validation(&e))
 }
@@ -402,7 +394,7 @@ async fn create_user(
                 body.role
             )));
         }
-        let own = auth.0.team.clone().unwrap_or_default();
+        let own = auth.team_id().to_string();
         match &body.team_id {
             Some(t) => {
                 let team = st.store.find_team(t).await?;
@@ -447,7 +439,7 @@ pub async fn telemetry_team(st: &AppState, auth: &Auth, driver_id: &str) -> ApiR
                     auth.user_id()
                 )));
             }
-            auth.0.team.clone().ok_or_else(|| ApiError::forbidden("you belong to no team"))
+            Ok(auth.team_id().to_string())
         }
         UserRole::Admin => {
             if let Some(u) = st.store.user_by_id(driver_id).await?
@@ -455,9 +447,7 @@ pub async fn telemetry_team(st: &AppState, auth: &Auth, driver_id: &str) -> ApiR
             {
                 return Ok(t);
             }
-            auth.0.team.clone().ok_or_else(|| {
-                ApiError::validation("driverId", format!("no driver `{driver_id}` in any team, and you have no team"))
-            })
+            Ok(auth.team_id().to_string())
         }
         other => {
             Err(ApiError::forbidden(format!("only drivers (their own) and admins post telemetry; you are {other}")))
@@ -669,8 +659,8 @@ async fn create_message(
     let msg = TeamMessage {
         id: new_id("msg"),
         content: body.content,
-        sender_id: auth.0.sub.clone(),
-        sender_name: auth.0.name.clone(),
+        sender_id: auth.user_id().to_string(),
+        sender_name: auth.name(),
         priority: body.priority,
         sent_at: chrono::Utc::now(),
         read: false,
@@ -688,7 +678,7 @@ async fn read_message(State(st): State<AppState>, auth: Auth, Path(id): Path<Str
     };
     auth.require_team(&team_id)?;
     let read_at = team::mark_read(&st.store, &id, auth.user_id()).await?;
-    let receipt = MessageRead { message_id: id, reader_id: auth.0.sub.clone(), read_at };
+    let receipt = MessageRead { message_id: id, reader_id: auth.user_id().to_string(), read_at };
     st.bus.publish(&team_id, Message::MessageRead(receipt.clone()));
     Ok(Json(receipt))
 }
@@ -747,8 +737,8 @@ async fn create_handoff(
 ) -> ApiResult<(StatusCode, Json<HandoffRequest>)> {
     auth.require(STAFF, "requesting a handoff")?;
     let team = auth.team(None)?;
-    let requester_id = body.requester_id.clone().unwrap_or_else(|| auth.0.sub.clone());
-    if auth.role() == UserRole::Driver && requester_id != auth.0.sub {
+    let requester_id = body.requester_id.clone().unwrap_or_else(|| auth.user_id().to_string());
+    if auth.role() == UserRole::Driver && requester_id != auth.user_id() {
         return Err(ApiError::forbidden("a driver requests handoffs for themself only"));
     }
     let mut v = Validator::new("");
@@ -796,13 +786,16 @@ async fn respond_handoff(
     let resp = HandoffResponse {
         handoff_id: id.clone(),
         status: body.status,
-        responder_id: auth.0.sub.clone(),
+        responder_id: auth.user_id().to_string(),
         responded_at: chrono::Utc::now(),
         reason: body.reason,
     };
     check(&resp)?;
     // Drivers answer only handoffs they are part of.
-    if auth.role() == UserRole::Driver && auth.0.sub != current.target_driver_id && auth.0.sub != current.requester_id {
+    if auth.role() == UserRole::Driver
+        && auth.user_id() != current.target_driver_id
+        && auth.user_id() != current.requester_id
+    {
         return Err(ApiError::forbidden("a driver answers only handoffs they are part of"));
     }
     let updated = team::transition_handoff(&st.store, &id, body.status).await?;
@@ -924,7 +917,7 @@ async fn put_secret(
     }
     let key = master(&st)?;
     secrets::put(&st.store, key, &name, &body.value).await?;
-    tracing::info!(secret = %name, by = %auth.0.sub, "secret stored");
+    tracing::info!(secret = %name, by = %auth.user_id(), "secret stored");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -56,8 +56,8 @@ pub struct CloudArgs {
     /// configure S3) (default: objects/ in --data-dir)
     #[arg(long, env = "PITBOX_CLOUD_STORAGE_URL")]
     pub storage_url: Option<String>,
-    /// Ed25519 token signing key, created when missing; every node of a cluster needs the same
-    /// file (default: signing-key.ed25519 in --data-dir)
+    /// Ed25519 token signing key (PKCS#8 PEM), created when missing; every node of a cluster
+    /// needs the same file (default: keys/ in --data-dir)
     #[arg(long, env = "PITBOX_CLOUD_SIGNING_KEY_FILE")]
     pub signing_key_file: Option<PathBuf>,
     /// File holding the base64 master key that encrypts stored API keys
@@ -97,9 +97,7 @@ impl CloudArgs {
             c.storage_url = s.clone();
         }
         c.redis_url = self.redis_url.clone();
-        if let Some(k) = &self.signing_key_file {
-            c.signing_key_file = k.clone();
-        }
+        c.signing_key_file = self.signing_key_file.clone();
         c.master_key = match (&self.master_key, &self.master_key_file) {
             (Some(k), _) => Some(MasterKey::from_base64(k).context("PITBOX_CLOUD_MASTER_KEY")?),
             (None, Some(f)) => {
@@ -184,7 +182,7 @@ pub struct UserAddArgs {
     /// admin, engineer, driver or viewer
     #[arg(long, value_parser = crate::api::parse_role)]
     pub role: UserRole,
-    /// Team name or id (required except for admins)
+    /// Team name or id (admins too: it is their home team; they still see every team)
     #[arg(long)]
     pub team: Option<String>,
     /// Read the password from the first line of standard input (passwords never go on the

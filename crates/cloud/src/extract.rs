@@ -12,16 +12,16 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::server::AppState;
-use crate::token::{Claims, TokenError};
+use crate::token::{AuthError, Identity};
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
-pub struct Auth(pub Claims);
+pub struct Auth(pub Identity);
 
 /// Checks a bearer token and returns its claims, or the 401 to answer.
-pub fn check_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
-    state.keys.verify(token, chrono::Utc::now().timestamp()).map_err(|e| match e {
-        TokenError::Expired => ApiError::new(
+pub fn check_token(state: &AppState, token: &str) -> Result<Identity, ApiError> {
+    state.keys.verify(token).map_err(|e| match e {
+        AuthError::Expired => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "token_expired",
             "the access token expired: refresh it with POST /api/auth/refresh or log in again",
@@ -51,7 +51,17 @@ impl FromRequestParts<AppState> for Auth {
 impl Auth {
     /// The caller's user id.
     pub fn user_id(&self) -> &str {
-        &self.0.sub
+        &self.0.user_id
+    }
+
+    /// The caller's team.
+    pub fn team_id(&self) -> &str {
+        &self.0.team_id
+    }
+
+    /// The caller's display name (the username).
+    pub fn name(&self) -> String {
+        self.0.name.clone().unwrap_or_else(|| self.0.user_id.clone())
     }
 
     /// The caller's role.
@@ -71,7 +81,7 @@ impl Auth {
 
     /// 403 unless the caller may see `team_id` (admins see every team).
     pub fn require_team(&self, team_id: &str) -> Result<(), ApiError> {
-        if self.0.role == UserRole::Admin || self.0.team.as_deref() == Some(team_id) {
+        if self.0.role == UserRole::Admin || self.0.team_id == team_id {
             Ok(())
         } else {
             Err(ApiError::forbidden("that belongs to another team"))
@@ -80,13 +90,12 @@ impl Auth {
 
     /// The team a request is about: `requested` (checked) or the caller's own.
     pub fn team(&self, requested: Option<&str>) -> Result<String, ApiError> {
-        match (requested, self.0.team.as_deref()) {
-            (Some(t), _) => {
+        match requested {
+            Some(t) => {
                 self.require_team(t)?;
                 Ok(t.to_string())
             }
-            (None, Some(own)) => Ok(own.to_string()),
-            (None, None) => Err(ApiError::validation("teamId", "you belong to no team: name one with ?teamId=")),
+            None => Ok(self.0.team_id.clone()),
         }
     }
 }

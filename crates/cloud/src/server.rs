@@ -16,7 +16,7 @@ use crate::objects::Objects;
 use crate::secrets::MasterKey;
 use crate::store::{Store, StoreError};
 use crate::telemetry::{Ingest, spawn_compactor};
-use crate::token::{Keys, TokenError};
+use crate::token::{AuthError, Keys};
 
 /// Everything a node needs to start (built from [`crate::cli::CloudArgs`]).
 #[derive(Debug, Clone)]
@@ -27,8 +27,11 @@ pub struct Config {
     /// Directory or URL of the object store.
     pub storage_url: String,
     pub redis_url: Option<String>,
-    /// Ed25519 signing key file (created when missing). Every node of a cluster needs the same.
-    pub signing_key_file: PathBuf,
+    /// Where the default signing key pair lives (`keys/` inside it).
+    pub data_dir: PathBuf,
+    /// Ed25519 signing key (PKCS#8 PEM, created when missing); every node of a cluster needs
+    /// the same. Without it, the pair in `data_dir` is used.
+    pub signing_key_file: Option<PathBuf>,
     pub master_key: Option<MasterKey>,
     /// Identifies this node in `/health`, `connection_established` and on the bus.
     pub node_id: String,
@@ -53,7 +56,8 @@ impl Config {
             database_url: format!("sqlite://{}", data_dir.join("pitbox.db").display()),
             storage_url: data_dir.join("objects").display().to_string(),
             redis_url: None,
-            signing_key_file: data_dir.join("signing-key.ed25519"),
+            data_dir: data_dir.to_path_buf(),
+            signing_key_file: None,
             master_key: None,
             node_id: crate::store::new_id("node"),
             chunk_age: Duration::from_secs(30),
@@ -74,7 +78,7 @@ pub enum StartError {
     #[error(transparent)]
     Bus(#[from] BusError),
     #[error(transparent)]
-    Key(#[from] TokenError),
+    Key(#[from] AuthError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -124,7 +128,7 @@ impl AppState {
             Some(url) => Bus::redis(url, &config.node_id).await?,
             None => Bus::in_process(&config.node_id),
         };
-        let keys = Keys::load_or_create(&config.signing_key_file)?;
+        let keys = Keys::load(&config.data_dir, config.signing_key_file.as_deref())?;
         Ok(AppState::assemble(store, objects, bus, keys, config))
     }
 

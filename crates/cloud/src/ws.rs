@@ -294,9 +294,9 @@ impl Conn {
                 Ok(claims) => {
                     let result = AuthenticationResult {
                         success: true,
-                        user_id: Some(claims.sub.clone()),
+                        user_id: Some(claims.user_id.clone()),
                         role: Some(claims.role),
-                        team_id: claims.team.clone(),
+                        team_id: Some(claims.team_id.clone()),
                         reason: None,
                     };
                     if a.client_type == ClientType::Relay && !matches!(claims.role, UserRole::Driver | UserRole::Admin)
@@ -391,8 +391,8 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::TeamMessage(m) => {
-                if m.sender_id != auth.0.sub {
-                    return Err(forbidden(format!("senderId must be your own id ({})", auth.0.sub)));
+                if m.sender_id != auth.user_id() {
+                    return Err(forbidden(format!("senderId must be your own id ({})", auth.user_id())));
                 }
                 let team = auth.team(None).map_err(|e| api_to_ws(&e))?;
                 team::insert_message(&self.st.store, &team, &m).await.map_err(|e| api_to_ws(&e.into()))?;
@@ -400,10 +400,10 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::MessageRead(r) => {
-                if r.reader_id != auth.0.sub {
-                    return Err(forbidden(format!("readerId must be your own id ({})", auth.0.sub)));
+                if r.reader_id != auth.user_id() {
+                    return Err(forbidden(format!("readerId must be your own id ({})", auth.user_id())));
                 }
-                let Some((_, team)) = team::get_message(&self.st.store, &r.message_id, &auth.0.sub)
+                let Some((_, team)) = team::get_message(&self.st.store, &r.message_id, &auth.user_id())
                     .await
                     .map_err(|e| api_to_ws(&e.into()))?
                 else {
@@ -414,12 +414,14 @@ impl Conn {
                     ));
                 };
                 auth.require_team(&team).map_err(|e| api_to_ws(&e))?;
-                team::mark_read(&self.st.store, &r.message_id, &auth.0.sub).await.map_err(|e| api_to_ws(&e.into()))?;
+                team::mark_read(&self.st.store, &r.message_id, &auth.user_id())
+                    .await
+                    .map_err(|e| api_to_ws(&e.into()))?;
                 self.st.bus.publish(&team, Message::MessageRead(r));
                 Ok(Flow::Continue)
             }
             Message::HandoffRequest(h) => {
-                if role == UserRole::Driver && h.requester_id != auth.0.sub {
+                if role == UserRole::Driver && h.requester_id != auth.user_id() {
                     return Err(forbidden("a driver requests handoffs for themself only".into()));
                 }
                 if h.status != HandoffStatus::Pending {
@@ -435,8 +437,8 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::HandoffResponse(r) => {
-                if r.responder_id != auth.0.sub {
-                    return Err(forbidden(format!("responderId must be your own id ({})", auth.0.sub)));
+                if r.responder_id != auth.user_id() {
+                    return Err(forbidden(format!("responderId must be your own id ({})", auth.user_id())));
                 }
                 let Some((_, team)) =
                     team::get_handoff(&self.st.store, &r.handoff_id).await.map_err(|e| api_to_ws(&e.into()))?

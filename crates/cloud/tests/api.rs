@@ -9,6 +9,7 @@ use common::{App, DBS, Opts, err, telemetry_post, update};
 use pitbox_cloud::token::{Claims, ISSUER, Keys};
 use pitbox_model::UserRole;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 const T0: i64 = 1_790_000_000_000;
 
@@ -118,22 +119,22 @@ async fn login_is_rate_limited_per_user() {
 #[tokio::test]
 async fn bad_tokens_are_refused_precisely() {
     let Some(app) = App::start(common::Db::Sqlite, "tokens", Opts::default()).await else { return };
-    let now = chrono::Utc::now().timestamp();
-    let claims = |exp: i64, role: UserRole| Claims {
-        sub: app.driver.id.clone(),
-        name: "ana".into(),
-        role,
-        team: Some(app.team_a.clone()),
-        iss: ISSUER.into(),
-        iat: now - 100,
-        exp,
-        jti: "t".into(),
+    let claims = |ttl: i64, role: UserRole| {
+        let mut c = Claims::new(&app.driver.id, role, &app.team_a, Some("ana"), ISSUER, Duration::from_secs(3600));
+        c.exp = (c.iat as i64 + ttl).max(0) as u64;
+        c.iat -= 600;
+        c
     };
-    let good = app.state.keys.sign(&claims(now + 60, UserRole::Driver));
-    let expired = app.state.keys.sign(&claims(now - 1, UserRole::Driver));
-    let foreign = Keys::generate().expect("k").sign(&claims(now + 60, UserRole::Admin));
+    let sign = |k: &Keys, c: &Claims| k.sign(c).expect("sign");
+    let good = sign(&app.state.keys, &claims(3600, UserRole::Driver));
+    // Expired two minutes ago (past the verifier's 30 s leeway).
+    let expired = sign(&app.state.keys, &claims(-120, UserRole::Driver));
+    let foreign = sign(&Keys::generate().expect("k"), &claims(3600, UserRole::Admin));
+    let mut other_issuer = claims(3600, UserRole::Driver);
+    other_issuer.iss = "pitbox-offline".into();
+    let other_issuer = sign(&app.state.keys, &other_issuer);
     // Tampered: a driver token whose payload claims admin.
-    let admin_payload = app.state.keys.sign(&claims(now + 60, UserRole::Admin));
+    let admin_payload = sign(&app.state.keys, &claims(3600, UserRole::Admin));
     let parts: Vec<&str> = good.split('.').collect();
     let admin_parts: Vec<&str> = admin_payload.split('.').collect();
     let tampered = format!("{}.{}.{}", parts[0], admin_parts[1], parts[2]);
@@ -144,6 +145,7 @@ async fn bad_tokens_are_refused_precisely() {
         (Some(format!("Bearer {foreign}")), "invalid_token"),
         (Some(format!("Bearer {tampered}")), "invalid_token"),
         (Some("Bearer a.b".into()), "invalid_token"),
+        (Some(format!("Bearer {other_issuer}")), "invalid_token"),
     ];
     for path in ["/api/sessions", "/api/messages", "/api/handoffs", "/api/drivers", "/api/auth/me", "/api/users"] {
         for (header, code) in &cases {

@@ -157,7 +157,7 @@ impl App {
             let store = store.clone();
             async move { store.create_user(name, shared_hash(), role, team.as_deref()).await.expect("user") }
         };
-        let admin = mk("root", UserRole::Admin, None).await;
+        let admin = mk("root", UserRole::Admin, Some(ta.clone())).await;
         let engineer = mk("eng", UserRole::Engineer, Some(ta.clone())).await;
         let driver = mk("ana", UserRole::Driver, Some(ta.clone())).await;
         let driver2 = mk("ben", UserRole::Driver, Some(ta.clone())).await;
@@ -182,7 +182,7 @@ impl App {
     }
 
     pub fn token(&self, u: &User) -> String {
-        access_token(&self.state, u)
+        access_token(&self.state, u).expect("token")
     }
 
     /// Sends a request; returns status and JSON body (Null when empty or not JSON).
