@@ -403,7 +403,7 @@ impl Conn {
                 if r.reader_id != auth.user_id() {
                     return Err(forbidden(format!("readerId must be your own id ({})", auth.user_id())));
                 }
-                let Some((_, team)) = team::get_message(&self.st.store, &r.message_id, &auth.user_id())
+                let Some((_, team)) = team::get_message(&self.st.store, &r.message_id, auth.user_id())
                     .await
                     .map_err(|e| api_to_ws(&e.into()))?
                 else {
@@ -414,7 +414,7 @@ impl Conn {
                     ));
                 };
                 auth.require_team(&team).map_err(|e| api_to_ws(&e))?;
-                team::mark_read(&self.st.store, &r.message_id, &auth.user_id())
+                team::mark_read(&self.st.store, &r.message_id, auth.user_id())
                     .await
                     .map_err(|e| api_to_ws(&e.into()))?;
                 self.st.bus.publish(&team, Message::MessageRead(r));
