@@ -653,24 +653,30 @@ pub async fn get_lap(store: &Store, lap_id: &str) -> StoreResult<Option<(LapSumm
 
 /// Every stored sample of a lap: its chunks from the object store and its still-staged blocks.
 pub async fn lap_columns(store: &Store, objects: &Objects, session_id: &str, lap: i64) -> StoreResult<Columns> {
-    let mut cols = Columns::with_capacity(0);
+    // One snapshot for both reads: the compactor may move staged rows into a chunk meanwhile.
+    let mut tx = store.pool().begin().await?;
+    if store.kind() == crate::store::DbKind::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    }
     let chunks =
         sqlx::query("SELECT object_key FROM telemetry_chunks WHERE session_id = $1 AND lap = $2 ORDER BY first_at")
             .bind(session_id)
             .bind(lap)
-            .fetch_all(store.pool())
+            .fetch_all(&mut *tx)
             .await?;
+    let staged =
+        sqlx::query("SELECT payload FROM telemetry_staging WHERE session_id = $1 AND lap = $2 ORDER BY first_at")
+            .bind(session_id)
+            .bind(lap)
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let mut cols = Columns::with_capacity(0);
     for r in &chunks {
         let key: String = r.try_get("object_key")?;
         let data = objects.get(&key).await?;
         cols.extend(&Columns::decode(&data).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?);
     }
-    let staged =
-        sqlx::query("SELECT payload FROM telemetry_staging WHERE session_id = $1 AND lap = $2 ORDER BY first_at")
-            .bind(session_id)
-            .bind(lap)
-            .fetch_all(store.pool())
-            .await?;
     for r in &staged {
         let payload: Vec<u8> = r.try_get("payload")?;
         cols.extend(&Columns::decode(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?);
