@@ -1,0 +1,181 @@
+//! Starting the agent: the source thread, the relay task and the local API.
+
+use crate::state::Shared;
+use pitbox_model::rest::DriverAppConfig;
+use pitbox_sources::{ConnectionState, SourceEvent, TelemetrySource};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("cannot listen on {addr} for the local API: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+    #[error("cannot start the source thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Everything the agent runs with.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    pub driver_id: String,
+    /// Token for the relay; `None`: no relay connection (local API only).
+    pub token: Option<String>,
+    /// The spec's driver app configuration (relay, cloud, voice).
+    pub app: DriverAppConfig,
+    /// Local API address (the spec's `127.0.0.1:8766`).
+    pub listen: SocketAddr,
+    /// `telemetry_update`s per second to the relay.
+    pub telemetry_hz: f64,
+    /// `standings_update`s per second to the relay.
+    pub standings_hz: f64,
+    /// Reconnect backoff: first wait, and the longest.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+impl AgentSettings {
+    /// Checks the rates and the configuration.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        if !(self.telemetry_hz.is_finite() && self.telemetry_hz > 0.0 && self.telemetry_hz <= 360.0) {
+            return Err(AgentError::Invalid(format!(
+                "telemetry rate must be in (0, 360] Hz, got {}",
+                self.telemetry_hz
+            )));
+        }
+        if !(self.standings_hz.is_finite() && self.standings_hz > 0.0 && self.standings_hz <= 60.0) {
+            return Err(AgentError::Invalid(format!(
+                "standings rate must be in (0, 60] Hz, got {}",
+                self.standings_hz
+            )));
+        }
+        pitbox_model::validate::validate(&self.app, "").map_err(|e| AgentError::Invalid(e.to_string()))
+    }
+}
+
+/// A running agent.
+pub struct AgentHandle {
+    /// Where the local API listens.
+    pub api_addr: SocketAddr,
+    pub shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    source_stop: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl AgentHandle {
+    /// Waits until the source is finished (a replay that does not loop) or `stop` resolves.
+    pub async fn run_until(&self, stop: impl std::future::Future<Output = ()>) {
+        let mut st = self.shared.source_state.subscribe();
+        tokio::select! {
+            _ = stop => {}
+            _ = async {
+                loop {
+                    if *st.borrow_and_update() == ConnectionState::Finished {
+                        // Give the relay task a moment to send the last samples.
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        return;
+                    }
+                    if st.changed().await.is_err() {
+                        return;
+                    }
+                }
+            } => {}
+        }
+    }
+
+    /// Stops the relay task and the local API; the source thread stops at its next event.
+    pub async fn shutdown(self) {
+        self.source_stop.store(true, Ordering::Relaxed);
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+    }
+}
+
+/// Starts the agent with `source` (moved to a thread of its own).
+pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>) -> Result<AgentHandle, AgentError> {
+    settings.validate()?;
+    let (shared, outbox_rx) = Shared::new(&settings.driver_id, source.describe(), settings.app.clone());
+    let shared = Arc::new(shared);
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let source_stop = Arc::new(AtomicBool::new(false));
+    // The source thread: blocking reads, non-blocking hand-over (watch channels).
+    {
+        let shared = shared.clone();
+        let stop = source_stop.clone();
+        std::thread::Builder::new()
+            .name("pitbox-driver-source".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match source.next_event() {
+                        Ok(Some(ev)) => match ev {
+                            SourceEvent::Telemetry(t) => {
+                                shared.telemetry.send_replace(Some(*t));
+                            }
+                            SourceEvent::Session(s) => {
+                                shared.session.send_replace(Some(*s));
+                            }
+                            SourceEvent::Standings(s) => {
+                                shared.standings.send_replace(Some(*s));
+                            }
+                            SourceEvent::State(s) => {
+                                shared.source_state.send_replace(s);
+                            }
+                        },
+                        Ok(None) => {
+                            shared.source_state.send_replace(ConnectionState::Finished);
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "telemetry source error");
+                            if source.state() == ConnectionState::Finished {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                    }
+                }
+            })
+            .map_err(AgentError::Thread)?;
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
+    let api_addr = listener.local_addr().map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
+    let mut tasks = Vec::new();
+    let router = crate::api::router(shared.clone(), settings.telemetry_hz);
+    let mut srx = shutdown_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let stop = async move {
+            let _ = srx.wait_for(|v| *v).await;
+        };
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+            tracing::error!(error = %e, "local API stopped");
+        }
+    }));
+    match settings.token.clone() {
+        Some(token) => {
+            tasks.push(tokio::spawn(crate::relay::run(
+                shared.clone(),
+                settings.clone(),
+                token,
+                outbox_rx,
+                shutdown_rx,
+            )));
+        }
+        None => tracing::warn!("no relay token: telemetry stays on this machine (local API only)"),
+    }
+    Ok(AgentHandle { api_addr, shared, shutdown, source_stop, tasks })
+}

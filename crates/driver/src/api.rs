@@ -1,0 +1,150 @@
+//! The local API on `127.0.0.1:8766`.
+//!
+//! | method and path | body |
+//! |---|---|
+//! | `GET /api/config` | the spec's `{relayAgent, cloud, voice}` |
+//! | `PUT /api/config` | the same shape; validated (422 with every broken rule), applied at once (the relay client reconnects to a new address) |
+//! | `GET /api/telemetry/current` | the spec's `{speed, rpm, gear, throttle, brake, steeringAngle, lap, position, fuelLevel, tireWear}`; 503 before the first sample |
+//! | `GET /api/telemetry/stream` | Server-Sent Events: one `telemetry` event (a `telemetry_update` data object) per new sample, at most at the agent's telemetry rate |
+//! | `GET /api/session` | the last `session_info` data, 503 before the first |
+//! | `GET /api/messages` | received `ai_coaching`, `team_message`, `handoff_request` envelopes, oldest first |
+//! | `POST /api/handoff/{id}` | `{"status": "accepted"/"rejected"/"completed", "reason"?}`: a `handoff_response` to the relay |
+//! | `GET /api/status` | source, source state, relay connection, samples sent |
+
+use crate::state::Shared;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use pitbox_model::rest::DriverAppConfig;
+use pitbox_model::team::HandoffResponse;
+use pitbox_model::{HandoffStatus, Message};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+struct Api {
+    shared: Arc<Shared>,
+    min_interval: Duration,
+}
+
+fn error(code: StatusCode, msg: impl Into<String>) -> Response {
+    (code, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+/// The router (state included).
+pub fn router(shared: Arc<Shared>, telemetry_hz: f64) -> Router {
+    let min_interval = Duration::from_secs_f64(1.0 / telemetry_hz.clamp(1.0, 360.0));
+    Router::new()
+        .route("/api/config", get(get_config).put(put_config))
+        .route("/api/telemetry/current", get(current))
+        .route("/api/telemetry/stream", get(stream))
+        .route("/api/session", get(session))
+        .route("/api/messages", get(messages))
+        .route("/api/handoff/{id}", post(handoff))
+        .route("/api/status", get(status))
+        .with_state(Api { shared, min_interval })
+}
+
+async fn get_config(State(a): State<Api>) -> Json<DriverAppConfig> {
+    Json(a.shared.config.borrow().clone())
+}
+
+async fn put_config(
+    State(a): State<Api>,
+    body: Result<Json<DriverAppConfig>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(cfg) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
+    };
+    if let Err(e) = pitbox_model::validate::validate(&cfg, "") {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+    }
+    a.shared.config.send_replace(cfg.clone());
+    Json(cfg).into_response()
+}
+
+async fn current(State(a): State<Api>) -> Response {
+    match a.shared.telemetry.borrow().as_ref() {
+        Some(t) => Json(t.current()).into_response(),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "no telemetry yet: the source has not produced a sample"),
+    }
+}
+
+async fn session(State(a): State<Api>) -> Response {
+    match a.shared.session.borrow().as_ref() {
+        Some(s) => Json(s.clone()).into_response(),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "no session yet"),
+    }
+}
+
+async fn messages(State(a): State<Api>) -> Json<Vec<Message>> {
+    Json(a.shared.inbox())
+}
+
+async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
+    let s = &a.shared;
+    Json(serde_json::json!({
+        "source": s.source,
+        "sourceState": format!("{:?}", *s.source_state.borrow()).to_lowercase(),
+        "relayConnected": s.is_relay_connected(),
+        "relayConnects": s.relay_connects.load(std::sync::atomic::Ordering::Relaxed),
+        "telemetrySent": s.sent_telemetry.load(std::sync::atomic::Ordering::Relaxed),
+        "sequence": s.telemetry.borrow().as_ref().and_then(|t| t.sequence),
+    }))
+}
+
+#[derive(serde::Deserialize)]
+struct HandoffAnswer {
+    status: HandoffStatus,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn handoff(
+    State(a): State<Api>,
+    Path(id): Path<String>,
+    body: Result<Json<HandoffAnswer>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(ans) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
+    };
+    let resp = HandoffResponse {
+        handoff_id: id,
+        status: ans.status,
+        responder_id: a.shared.driver_id.clone(),
+        responded_at: chrono::Utc::now(),
+        reason: ans.reason,
+    };
+    let msg = Message::HandoffResponse(resp);
+    if let Err(e) = msg.validate() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+    }
+    match a.shared.outbox.try_send(msg.clone()) {
+        Ok(()) => (StatusCode::ACCEPTED, Json(msg)).into_response(),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the relay queue is full or closed"),
+    }
+}
+
+async fn stream(State(a): State<Api>) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    let rx = a.shared.telemetry.subscribe();
+    let min = a.min_interval;
+    let s = futures_util::stream::unfold(rx, move |mut rx| async move {
+        loop {
+            if rx.changed().await.is_err() {
+                return None;
+            }
+            let json = rx.borrow_and_update().as_ref().map(serde_json::to_string);
+            if let Some(Ok(json)) = json {
+                tokio::time::sleep(min).await;
+                return Some((Ok(Event::default().event("telemetry").data(json)), rx));
+            }
+        }
+    });
+    Sse::new(s).keep_alive(KeepAlive::default())
+}

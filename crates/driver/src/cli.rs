@@ -1,0 +1,185 @@
+//! `pitbox driver` and `pitbox driver init` as library code, for the binary to wire:
+//! `Command::Driver(args) => pitbox_driver::cli::run(args)`.
+//!
+//! Every setting is a flag with a `PITBOX_DRIVER_*` variable, so the binary's config file
+//! (`[driver] source = "sim:7"` sets `PITBOX_DRIVER_SOURCE`) works for all of them.
+
+use crate::agent::{AgentSettings, start};
+use anyhow::{Context, Result, bail};
+use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
+use pitbox_sources::replay::Pace;
+use pitbox_sources::{SourceOptions, SourceSpec, open_source};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Run the driver agent: read the sim, serve the local API, stream to the relay.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DriverArgs {
+    #[command(subcommand)]
+    pub command: Option<DriverCommand>,
+    /// Telemetry source: iracing, ibt:FILE, dump:FILE, sim or sim:SEED.
+    #[arg(long, env = "PITBOX_DRIVER_SOURCE", default_value = "iracing")]
+    pub source: String,
+    /// This driver's id (in every message).
+    #[arg(long, env = "PITBOX_DRIVER_ID", default_value = "driver-1")]
+    pub driver_id: String,
+    /// Token for the relay (from the cloud, or `pitbox token` for an offline relay). Without
+    /// one the agent serves the local API only.
+    #[arg(long, env = "PITBOX_DRIVER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Relay address (the spec's relayAgent.url).
+    #[arg(long, env = "PITBOX_DRIVER_RELAY_URL", default_value = "ws://127.0.0.1")]
+    pub relay_url: String,
+    /// Relay port (the spec's relayAgent.port).
+    #[arg(long, env = "PITBOX_DRIVER_RELAY_PORT", default_value_t = 8765)]
+    pub relay_port: u16,
+    /// Cloud endpoint (the spec's cloud.endpoint).
+    #[arg(long, env = "PITBOX_DRIVER_CLOUD_ENDPOINT", default_value = "http://127.0.0.1:8080")]
+    pub cloud_endpoint: String,
+    /// Whether the agent may reach the cloud directly (the spec's cloud.enabled).
+    #[arg(long, env = "PITBOX_DRIVER_CLOUD_ENABLED", default_value_t = false)]
+    pub cloud_enabled: bool,
+    /// Spoken callouts on (the spec's voice.enabled).
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub voice_enabled: bool,
+    /// Voice-command sensitivity, 0–1.
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_SENSITIVITY", default_value_t = 0.5)]
+    pub voice_sensitivity: f64,
+    /// Voice id for callouts.
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_ID", default_value = "default")]
+    pub voice_id: String,
+    /// Local API address.
+    #[arg(long, env = "PITBOX_DRIVER_LISTEN", default_value = "127.0.0.1:8766")]
+    pub listen: SocketAddr,
+    /// telemetry_update messages per second to the relay.
+    #[arg(long, env = "PITBOX_DRIVER_TELEMETRY_HZ", default_value_t = 60.0)]
+    pub telemetry_hz: f64,
+    /// standings_update messages per second to the relay.
+    #[arg(long, env = "PITBOX_DRIVER_STANDINGS_HZ", default_value_t = 2.0)]
+    pub standings_hz: f64,
+    /// Replay and simulator pace: realtime, fast, or a factor such as 4x.
+    #[arg(long, env = "PITBOX_DRIVER_PACE", default_value = "realtime")]
+    pub pace: String,
+    /// Replays start again at the end.
+    #[arg(long = "loop", env = "PITBOX_DRIVER_LOOP", default_value_t = false)]
+    pub looping: bool,
+    /// Simulator track: redbullring, monza, brandsindy.
+    #[arg(long, env = "PITBOX_DRIVER_SIM_TRACK", default_value = "redbullring")]
+    pub sim_track: String,
+    /// Simulator race length in laps (unlimited when absent).
+    #[arg(long, env = "PITBOX_DRIVER_SIM_LAPS")]
+    pub sim_laps: Option<u32>,
+    /// Plant coaching mistakes on the simulator's team car.
+    #[arg(long, env = "PITBOX_DRIVER_SIM_MISTAKES", default_value_t = false)]
+    pub sim_mistakes: bool,
+}
+
+/// Subcommands of `pitbox driver`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DriverCommand {
+    /// Write a commented config file with every driver setting.
+    Init {
+        /// Where to write it.
+        #[arg(long, default_value = "pitbox.toml")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The commented `[driver]` section `init` writes.
+pub fn config_template() -> String {
+    r#"# PitBox driver agent. Every key can also be set with a flag (pitbox driver --help) or a
+# PITBOX_DRIVER_<KEY> variable; flags win over variables, variables over this file.
+[driver]
+# Where telemetry comes from: "iracing" (Windows, the sim running), "ibt:C:/path/lap.ibt"
+# (replay a file), "sim" or "sim:SEED" (the built-in simulator).
+source = "iracing"
+# This driver's id, as the team knows it.
+id = "driver-1"
+# Token for the relay: from the team's cloud, or `pitbox token` on an offline relay. Prefer the
+# PITBOX_DRIVER_TOKEN variable to keeping it in this file.
+# token = ""
+# The relay (usually on this PC or the pit wall's).
+relay_url = "ws://127.0.0.1"
+relay_port = 8765
+# The team's cloud, for direct access when enabled.
+cloud_endpoint = "http://127.0.0.1:8080"
+cloud_enabled = false
+# Spoken callouts and voice commands.
+voice_enabled = true
+voice_sensitivity = 0.5
+voice_id = "default"
+# The local API for overlays (GET /api/config, GET /api/telemetry/current, SSE stream).
+listen = "127.0.0.1:8766"
+# What is sent to the relay, per second.
+telemetry_hz = 60
+standings_hz = 2
+# Replays and the simulator: "realtime", "fast" or a factor such as "4x"; replays may loop.
+pace = "realtime"
+loop = false
+# The simulator: track (redbullring, monza, brandsindy), race laps, planted coaching mistakes.
+sim_track = "redbullring"
+# sim_laps = 30
+sim_mistakes = false
+"#
+    .to_string()
+}
+
+/// Runs `pitbox driver` (blocking: it starts its own async runtime).
+pub fn run(args: DriverArgs) -> Result<ExitCode> {
+    if let Some(DriverCommand::Init { out, force }) = &args.command {
+        if out.exists() && !force {
+            bail!("{} exists; pass --force to overwrite it", out.display());
+        }
+        std::fs::write(out, config_template()).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {} — edit it, then run `pitbox driver --config {}`", out.display(), out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let spec: SourceSpec = args.source.parse()?;
+    let mut so = SourceOptions::new(&args.driver_id);
+    so.pace = args.pace.parse::<Pace>()?;
+    so.looping = args.looping;
+    so.standings_hz = args.standings_hz.max(0.1);
+    so.sim_track = args.sim_track.clone();
+    so.sim_laps = args.sim_laps;
+    so.sim_mistakes = args.sim_mistakes;
+    let settings = AgentSettings {
+        driver_id: args.driver_id.clone(),
+        token: args.token.clone().filter(|t| !t.trim().is_empty()),
+        app: DriverAppConfig {
+            relay_agent: RelayAgentConfig { url: args.relay_url.clone(), port: args.relay_port },
+            cloud: CloudConfig { endpoint: args.cloud_endpoint.clone(), enabled: args.cloud_enabled },
+            voice: VoiceConfig {
+                enabled: args.voice_enabled,
+                sensitivity: args.voice_sensitivity,
+                voice_id: args.voice_id.clone(),
+            },
+        },
+        listen: args.listen,
+        telemetry_hz: args.telemetry_hz,
+        standings_hz: args.standings_hz,
+        backoff_min: Duration::from_millis(500),
+        backoff_max: Duration::from_secs(30),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let source = open_source(&spec, &so)?;
+        let agent = start(settings, source).await?;
+        eprintln!("pitbox driver: source {spec}, local API on http://{}", agent.api_addr);
+        agent
+            .run_until(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+        agent.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,22 @@
+//! # pitbox-driver — the driver agent
+//!
+//! This crate owns `pitbox driver`, the spec's Driver App as a light native agent:
+//!
+//! - reads one telemetry source (`pitbox-sources`: iRacing live, `.ibt` replay, the simulator)
+//!   on a thread of its own, so nothing the network does can stall the sim reader ([`agent`]);
+//! - serves the local API on `127.0.0.1:8766` ([`api`]): `GET /api/config` and
+//!   `GET /api/telemetry/current` exactly as the spec, `PUT /api/config`, a Server-Sent Events
+//!   stream of local telemetry for overlays, the received messages and handoff answers;
+//! - connects to the relay ([`relay`]): authenticates with its token, reconnects with
+//!   exponential backoff, publishes `telemetry_update` at a set rate (60 Hz by default),
+//!   `session_info` on change, `standings_update` at 2 Hz and `driver_status`; receives
+//!   `ai_coaching`, `team_message` and `handoff_request` into the local inbox;
+//! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]).
+
+pub mod agent;
+pub mod api;
+pub mod cli;
+pub mod relay;
+pub mod state;
+
+pub use agent::{AgentHandle, AgentSettings, start};

@@ -1,0 +1,259 @@
+//! The relay client: one WebSocket to `relayAgent.url:port`, authenticated with the token,
+//! re-opened with exponential backoff (with jitter) whenever it drops or the configuration
+//! changes.
+//!
+//! On every (re)connection the agent sends `driver_status` and the current `session_info`
+//! again, then `telemetry_update`s at the set rate (only samples not sent yet: the sequence
+//! numbers carry on across reconnections, so nothing is sent twice and the relay can tell what
+//! was missed), `session_info` on change and `standings_update` at its rate. Received
+//! `ai_coaching`, `team_message` and `handoff_request` go to the local inbox; `ping` is
+//! answered.
+
+use crate::agent::AgentSettings;
+use crate::state::Shared;
+use futures_util::{SinkExt, StreamExt};
+use pitbox_model::control::{Authenticate, PROTOCOL_VERSION};
+use pitbox_model::session::DriverStatusUpdate;
+use pitbox_model::{ClientType, DriverStatus, Message};
+use pitbox_sources::ConnectionState;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// Shutdown requested.
+    Stop,
+    /// The configuration changed: connect to the new address at once.
+    Reconfigured,
+    /// Refused or dropped: back off.
+    Failed(String),
+}
+
+/// The relay's WebSocket address for a configuration, e.g. `ws://127.0.0.1:8765/`.
+pub fn relay_url(cfg: &pitbox_model::rest::DriverAppConfig) -> String {
+    let base = cfg.relay_agent.url.trim_end_matches('/');
+    // A URL that already carries a port or a path is used as given.
+    let after_scheme = base.split_once("://").map_or(base, |(_, r)| r);
+    if after_scheme.contains(':') || after_scheme.contains('/') {
+        format!("{base}/")
+    } else {
+        format!("{base}:{}/", cfg.relay_agent.port)
+    }
+}
+
+/// Runs until shutdown.
+pub async fn run(
+    shared: Arc<Shared>,
+    settings: AgentSettings,
+    token: String,
+    mut outbox: mpsc::Receiver<Message>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = settings.backoff_min;
+    let mut config = shared.config.subscribe();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let url = relay_url(&config.borrow_and_update());
+        let end = tokio::select! {
+            e = connection(&shared, &settings, &token, &url, &mut outbox, &mut config, &mut backoff) => e,
+            _ = shutdown.wait_for(|v| *v) => End::Stop,
+        };
+        shared.relay_connected.store(false, Ordering::Relaxed);
+        match end {
+            End::Stop => return,
+            End::Reconfigured => continue,
+            End::Failed(why) => {
+                let jitter = backoff.mul_f64(fastrand::f64() * 0.25);
+                tracing::info!(relay = %url, reason = %why, retry_in = ?(backoff + jitter), "relay connection down");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff + jitter) => {}
+                    _ = shutdown.wait_for(|v| *v) => return,
+                    _ = config.changed() => {}
+                }
+                backoff = (backoff * 2).min(settings.backoff_max);
+            }
+        }
+    }
+}
+
+fn text(m: &Message) -> WsMessage {
+    WsMessage::Text(m.to_json().into())
+}
+
+fn status(shared: &Shared) -> Message {
+    let connected = *shared.source_state.borrow() == ConnectionState::Connected;
+    Message::DriverStatus(DriverStatusUpdate {
+        driver_id: shared.driver_id.clone(),
+        status: if connected { DriverStatus::Active } else { DriverStatus::Standby },
+        telemetry_connected: connected,
+        in_car: connected,
+        last_active: chrono::Utc::now(),
+    })
+}
+
+async fn connection(
+    shared: &Shared,
+    settings: &AgentSettings,
+    token: &str,
+    url: &str,
+    outbox: &mut mpsc::Receiver<Message>,
+    config: &mut watch::Receiver<pitbox_model::rest::DriverAppConfig>,
+    backoff: &mut Duration,
+) -> End {
+    let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return End::Failed(format!("connect: {e}")),
+        Err(_) => return End::Failed("connect: timed out".into()),
+    };
+    let (mut tx, mut rx) = ws.split();
+    let auth = Message::Authenticate(Authenticate {
+        token: token.to_string(),
+        client_type: ClientType::Driver,
+        version: PROTOCOL_VERSION.to_string(),
+    });
+    if let Err(e) = tx.send(text(&auth)).await {
+        return End::Failed(format!("send authenticate: {e}"));
+    }
+    // Wait for the outcome (the greeting may come first).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, rx.next()).await {
+            Err(_) => return End::Failed("no authentication_result within 10 s".into()),
+            Ok(None) => return End::Failed("closed before authentication".into()),
+            Ok(Some(Err(e))) => return End::Failed(format!("read: {e}")),
+            Ok(Some(Ok(f))) => f,
+        };
+        let WsMessage::Text(t) = frame else { continue };
+        match pitbox_model::decode(t.as_bytes()) {
+            Ok(Message::AuthenticationResult(r)) if r.success => break,
+            Ok(Message::AuthenticationResult(r)) => {
+                // A refused token will be refused again: wait the longest backoff.
+                *backoff = settings.backoff_max;
+                return End::Failed(format!("authentication refused: {}", r.reason.unwrap_or_default()));
+            }
+            Ok(Message::Error(e)) => return End::Failed(format!("relay error: {} {}", e.code.as_str(), e.message)),
+            _ => continue,
+        }
+    }
+    *backoff = settings.backoff_min;
+    shared.relay_connected.store(true, Ordering::Relaxed);
+    shared.relay_connects.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(relay = %url, "connected to the relay");
+    let mut telemetry = shared.telemetry.subscribe();
+    let mut session = shared.session.subscribe();
+    let mut standings = shared.standings.subscribe();
+    let mut state = shared.source_state.subscribe();
+    // On every connection: who we are and what we are driving.
+    let mut first = vec![status(shared)];
+    if let Some(s) = session.borrow_and_update().clone() {
+        first.push(Message::SessionInfo(s));
+    }
+    for m in first {
+        if let Err(e) = tx.send(text(&m)).await {
+            return End::Failed(format!("send: {e}"));
+        }
+    }
+    let mut last_seq: Option<u64> = None;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / settings.telemetry_hz));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut stick = tokio::time::interval(Duration::from_secs_f64(1.0 / settings.standings_hz));
+    stick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ping = tokio::time::interval(Duration::from_secs(15));
+    ping.tick().await;
+    let mut ping_id = 0u64;
+    loop {
+        let out: Option<Message> = tokio::select! {
+            _ = tick.tick() => {
+                let t = telemetry.borrow_and_update().clone();
+                match t {
+                    Some(t) if t.sequence.is_some() && t.sequence > last_seq => {
+                        last_seq = t.sequence;
+                        shared.sent_telemetry.fetch_add(1, Ordering::Relaxed);
+                        Some(Message::TelemetryUpdate(t))
+                    }
+                    _ => None,
+                }
+            }
+            _ = stick.tick() => {
+                if standings.has_changed().unwrap_or(false) {
+                    standings.borrow_and_update().clone().map(Message::StandingsUpdate)
+                } else {
+                    None
+                }
+            }
+            r = session.changed() => match r {
+                Ok(()) => session.borrow_and_update().clone().map(Message::SessionInfo),
+                Err(_) => return End::Stop,
+            },
+            r = state.changed() => match r {
+                Ok(()) => Some(status(shared)),
+                Err(_) => return End::Stop,
+            },
+            m = outbox.recv() => m,
+            r = config.changed() => match r {
+                Ok(()) => {
+                    let _ = tx.send(WsMessage::Close(None)).await;
+                    return End::Reconfigured;
+                }
+                Err(_) => return End::Stop,
+            },
+            _ = ping.tick() => {
+                ping_id += 1;
+                Some(Message::Ping(pitbox_model::control::Ping { id: ping_id, timestamp: chrono::Utc::now() }))
+            }
+            frame = rx.next() => {
+                match frame {
+                    None => return End::Failed("the relay closed the connection".into()),
+                    Some(Err(e)) => return End::Failed(format!("read: {e}")),
+                    Some(Ok(WsMessage::Text(t))) => match pitbox_model::decode(t.as_bytes()) {
+                        Ok(m @ (Message::AiCoaching(_) | Message::TeamMessage(_) | Message::HandoffRequest(_))) => {
+                            shared.push_inbox(m);
+                            None
+                        }
+                        Ok(Message::Ping(p)) => Some(Message::Pong(p)),
+                        Ok(Message::Error(e)) => {
+                            tracing::warn!(code = e.code.as_str(), message = %e.message, "relay refused a message");
+                            None
+                        }
+                        Ok(_) => None,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "unreadable frame from the relay");
+                            None
+                        }
+                    },
+                    Some(Ok(WsMessage::Close(_))) => return End::Failed("the relay closed the connection".into()),
+                    Some(Ok(_)) => None,
+                }
+            }
+        };
+        if let Some(m) = out
+            && let Err(e) = tx.send(text(&m)).await
+        {
+            return End::Failed(format!("send: {e}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
+
+    #[test]
+    fn relay_urls() {
+        let mut c = DriverAppConfig {
+            relay_agent: RelayAgentConfig { url: "ws://localhost".into(), port: 8765 },
+            cloud: CloudConfig { endpoint: "http://x".into(), enabled: false },
+            voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "v".into() },
+        };
+        assert_eq!(relay_url(&c), "ws://localhost:8765/");
+        c.relay_agent.url = "wss://relay.example:9000/".into();
+        assert_eq!(relay_url(&c), "wss://relay.example:9000/");
+    }
+}

@@ -1,0 +1,74 @@
+//! What the agent knows, shared between the source thread, the relay task and the local API.
+
+use pitbox_model::Message;
+use pitbox_model::rest::DriverAppConfig;
+use pitbox_model::session::{SessionInfo, StandingsUpdate};
+use pitbox_model::telemetry::TelemetryUpdate;
+use pitbox_sources::ConnectionState;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tokio::sync::{mpsc, watch};
+
+/// Messages kept in the local inbox.
+pub const INBOX_LEN: usize = 200;
+
+/// The shared state. Watches hold the latest of each kind (a slow reader skips, never blocks).
+pub struct Shared {
+    pub driver_id: String,
+    pub telemetry: watch::Sender<Option<TelemetryUpdate>>,
+    pub session: watch::Sender<Option<SessionInfo>>,
+    pub standings: watch::Sender<Option<StandingsUpdate>>,
+    pub source_state: watch::Sender<ConnectionState>,
+    pub config: watch::Sender<DriverAppConfig>,
+    pub relay_connected: AtomicBool,
+    pub relay_connects: AtomicU64,
+    pub sent_telemetry: AtomicU64,
+    inbox: Mutex<VecDeque<Message>>,
+    /// Messages from the local API to the relay (handoff answers).
+    pub outbox: mpsc::Sender<Message>,
+    pub source: String,
+}
+
+impl Shared {
+    /// New state with this configuration; returns the outbox's receiving end too.
+    pub fn new(driver_id: &str, source: String, config: DriverAppConfig) -> (Shared, mpsc::Receiver<Message>) {
+        let (outbox, rx) = mpsc::channel(64);
+        (
+            Shared {
+                driver_id: driver_id.to_string(),
+                telemetry: watch::channel(None).0,
+                session: watch::channel(None).0,
+                standings: watch::channel(None).0,
+                source_state: watch::channel(ConnectionState::Waiting).0,
+                config: watch::channel(config).0,
+                relay_connected: AtomicBool::new(false),
+                relay_connects: AtomicU64::new(0),
+                sent_telemetry: AtomicU64::new(0),
+                inbox: Mutex::new(VecDeque::new()),
+                outbox,
+                source,
+            },
+            rx,
+        )
+    }
+
+    /// Adds a received message to the inbox (oldest dropped past [`INBOX_LEN`]).
+    pub fn push_inbox(&self, m: Message) {
+        if let Ok(mut q) = self.inbox.lock() {
+            if q.len() >= INBOX_LEN {
+                q.pop_front();
+            }
+            q.push_back(m);
+        }
+    }
+
+    /// The inbox, oldest first.
+    pub fn inbox(&self) -> Vec<Message> {
+        self.inbox.lock().map(|q| q.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn is_relay_connected(&self) -> bool {
+        self.relay_connected.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,217 @@
+//! The agent against a stand-in relay on loopback: authentication, what it publishes, the
+//! local API, and a relay restart that the agent survives without losing its place.
+
+use axum::extract::State;
+use axum::extract::ws::{Message as Ws, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use pitbox_driver::{AgentSettings, start};
+use pitbox_model::control::{AuthenticationResult, ConnectionEstablished};
+use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
+use pitbox_model::team::TeamMessage;
+use pitbox_model::{Message, Priority, UserRole};
+use pitbox_sources::live::LiveOptions;
+use pitbox_sources::sim::output::LivePace;
+use pitbox_sources::sim::source::SimSource;
+use pitbox_sources::sim::{SimConfig, track};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+#[derive(Clone)]
+struct Relay {
+    got: Arc<Mutex<Vec<Message>>>,
+    kill: watch::Receiver<bool>,
+}
+
+async fn ws(up: WebSocketUpgrade, State(r): State<Relay>) -> Response {
+    up.on_upgrade(move |s| session(s, r))
+}
+
+fn frame(m: &Message) -> Ws {
+    Ws::Text(m.to_json().into())
+}
+
+async fn session(mut s: WebSocket, mut r: Relay) {
+    let hello = Message::ConnectionEstablished(ConnectionEstablished {
+        server_id: "test-relay".into(),
+        timestamp: chrono::Utc::now(),
+        version: "1.0".into(),
+        auth_timeout_secs: Some(10),
+    });
+    if s.send(frame(&hello)).await.is_err() {
+        return;
+    }
+    let mut authed = false;
+    loop {
+        tokio::select! {
+            _ = r.kill.changed() => return,
+            f = s.recv() => {
+                let Some(Ok(Ws::Text(t))) = f else { return };
+                let Ok(m) = pitbox_model::decode(t.as_bytes()) else { continue };
+                if let Message::Authenticate(a) = &m {
+                    let ok = a.token == "good";
+                    let res = Message::AuthenticationResult(AuthenticationResult {
+                        success: ok,
+                        user_id: ok.then(|| "driver-1".into()),
+                        role: ok.then_some(UserRole::Driver),
+                        team_id: ok.then(|| "team-1".into()),
+                        reason: (!ok).then(|| "bad token".into()),
+                    });
+                    let _ = s.send(frame(&res)).await;
+                    authed = ok;
+                    if ok {
+                        let tm = Message::TeamMessage(TeamMessage {
+                            id: "m1".into(),
+                            content: "Box this lap".into(),
+                            sender_id: "eng-1".into(),
+                            sender_name: "Engineer".into(),
+                            priority: Priority::High,
+                            sent_at: chrono::Utc::now(),
+                            read: false,
+                            attachment: None,
+                        });
+                        let _ = s.send(frame(&tm)).await;
+                    }
+                }
+                if authed || matches!(m, Message::Authenticate(_)) {
+                    r.got.lock().unwrap().push(m);
+                }
+            }
+        }
+    }
+}
+
+async fn relay_on(addr: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<Message>>>, watch::Sender<bool>) {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let (kill_tx, kill) = watch::channel(false);
+    let app = axum::Router::new().route("/", axum::routing::get(ws)).with_state(Relay { got: got.clone(), kill });
+    let mut k = kill_tx.subscribe();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = k.wait_for(|v| *v).await;
+            })
+            .await;
+    });
+    (addr, got, kill_tx)
+}
+
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn seqs(got: &Arc<Mutex<Vec<Message>>>) -> Vec<u64> {
+    got.lock()
+        .unwrap()
+        .iter()
+        .filter_map(|m| if let Message::TelemetryUpdate(t) = m { t.sequence } else { None })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
+    let (relay_addr, got, kill) = relay_on("127.0.0.1:0".parse().unwrap()).await;
+    let mut cfg = SimConfig::new(3, &track::RED_BULL_RING);
+    cfg.cars = 20;
+    let source = SimSource::start(cfg, LivePace { speed: 1.0 }, LiveOptions::new("driver-1")).unwrap();
+    let settings = AgentSettings {
+        driver_id: "driver-1".into(),
+        token: Some("good".into()),
+        app: DriverAppConfig {
+            relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay_addr.port() },
+            cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
+            voice: VoiceConfig { enabled: true, sensitivity: 0.5, voice_id: "default".into() },
+        },
+        listen: "127.0.0.1:0".parse().unwrap(),
+        telemetry_hz: 60.0,
+        standings_hz: 2.0,
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+    };
+    let agent = start(settings, Box::new(source)).await.unwrap();
+    let api = agent.api_addr;
+
+    // Published: authenticate first, then status and session, telemetry at ~60 Hz, standings.
+    wait_for("60 telemetry updates", || seqs(&got).len() >= 60).await;
+    {
+        let g = got.lock().unwrap();
+        assert!(matches!(&g[0], Message::Authenticate(a) if a.token == "good"));
+        assert!(g.iter().any(|m| matches!(m, Message::DriverStatus(_))));
+        assert!(g.iter().any(|m| matches!(m, Message::SessionInfo(s) if s.drivers.len() == 20)));
+        for m in g.iter() {
+            m.validate().unwrap();
+        }
+    }
+    wait_for("standings", || got.lock().unwrap().iter().any(|m| matches!(m, Message::StandingsUpdate(_)))).await;
+    let s = seqs(&got);
+    assert!(s.windows(2).all(|w| w[1] > w[0]), "increasing sequence numbers");
+
+    // The local API, exactly the spec's shapes.
+    let (code, body) = http(api, "GET", "/api/config", "").await;
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["relayAgent"]["port"], relay_addr.port());
+    assert_eq!(v["voice"]["voiceId"], "default");
+    let (code, body) = http(api, "GET", "/api/telemetry/current", "").await;
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["brake", "fuelLevel", "gear", "lap", "position", "rpm", "speed", "steeringAngle", "throttle", "tireWear"]
+    );
+    let (code, body) = http(api, "PUT", "/api/config", r#"{"relayAgent":{"url":"http://x","port":0}}"#).await;
+    assert_eq!(code, 422, "{body}");
+    let (code, body) = http(api, "GET", "/api/messages", "").await;
+    assert_eq!(code, 200);
+    assert!(body.contains("Box this lap"), "{body}");
+    let (code, body) = http(api, "POST", "/api/handoff/h-1", r#"{"status":"accepted"}"#).await;
+    assert_eq!(code, 202, "{body}");
+    wait_for("the handoff answer at the relay", || {
+        got.lock().unwrap().iter().any(|m| matches!(m, Message::HandoffResponse(h) if h.handoff_id == "h-1"))
+    })
+    .await;
+
+    // Restart the relay on the same port: the agent reconnects and carries on numbering.
+    let _ = kill.send(true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = *seqs(&got).last().unwrap();
+    let (_, got2, _kill2) = relay_on(relay_addr).await;
+    wait_for("telemetry after the restart", || seqs(&got2).len() >= 30).await;
+    let after = seqs(&got2);
+    assert!(after[0] > before, "no sample sent twice: {} after {before}", after[0]);
+    assert!(after.windows(2).all(|w| w[1] > w[0]));
+    {
+        let g = got2.lock().unwrap();
+        assert!(matches!(&g[0], Message::Authenticate(_)));
+        assert!(g.iter().any(|m| matches!(m, Message::SessionInfo(_))), "session announced again");
+    }
+    let (_, body) = http(api, "GET", "/api/status", "").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["relayConnects"], 2);
+    assert_eq!(v["relayConnected"], true);
+    agent.shutdown().await;
+}
