@@ -10,7 +10,7 @@ const LABEL: Record<string, string> = {
   live: 'Live',
   reconnecting: 'Reconnecting',
   offline: 'Offline',
-  unauthorized: 'Signed out',
+  unauthorized: 'Not authorized',
   stopped: 'Stopped',
 };
 
@@ -35,7 +35,7 @@ function ConnectionBadgeImpl() {
       <strong>{LABEL[state] ?? state}</strong>
       <span className="conn-detail">
         {state === 'live' ? (stale ? `no data for ${age(dataAge)}`.replace(' old', '') : `data ${age(dataAge)}`) : null}
-        {(state === 'reconnecting' || state === 'offline') && (
+        {(state === 'reconnecting' || state === 'offline' || state === 'unauthorized') && (
           <>
             {' '}
             attempt {attempts}
@@ -44,10 +44,11 @@ function ConnectionBadgeImpl() {
             {lastDataAt !== null ? ` · last data ${age(dataAge)}` : ''}
           </>
         )}
+        {state === 'unauthorized' && reason ? ` ${reason}` : ''}
         {state === 'live' && rtt !== null ? ` · ${rtt} ms` : ''}
         {queued > 0 ? ` · ${queued} waiting to send` : ''}
       </span>
-      {(state === 'reconnecting' || state === 'offline') && (
+      {(state === 'reconnecting' || state === 'offline' || state === 'unauthorized') && (
         <button type="button" className="small" onClick={() => client.retryNow()}>
           Retry now
         </button>

@@ -74,7 +74,7 @@ describe('ConnectionBadge', () => {
     [{ state: 'live' as const }, 'Live', 'no data yet'],
     [{ state: 'reconnecting' as const, attempts: 3, nextRetryAt: Date.now() + 4000, reason: 'connection lost' }, 'Reconnecting', /attempt 3, retry in \d s — connection lost/],
     [{ state: 'offline' as const, attempts: 7, reason: 'the browser reports no network' }, 'Offline', 'attempt 7'],
-    [{ state: 'unauthorized' as const }, 'Signed out', 'Signed out'],
+    [{ state: 'unauthorized' as const, reason: 'token revoked' }, 'Not authorized', 'token revoked'],
   ])('%o', (conn, label, detail: string | RegExp) => {
     renderWith(<ConnectionBadge />, { conn });
     const el = screen.getByTestId('connection');
