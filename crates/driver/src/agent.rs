@@ -125,7 +125,8 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
                                 shared.telemetry.send_replace(Some(*t));
                             }
                             SourceEvent::Session(s) => {
-                                shared.session.send_replace(Some(*s));
+                                let prev = shared.session.send_replace(Some((*s).clone()));
+                                shared.on_session(prev.as_ref(), &s);
                             }
                             SourceEvent::Standings(s) => {
                                 shared.standings.send_replace(Some(*s));

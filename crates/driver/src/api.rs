@@ -121,12 +121,21 @@ async fn handoff(
         responded_at: chrono::Utc::now(),
         reason: ans.reason,
     };
+    let accepted = (resp.status == HandoffStatus::Accepted).then(|| resp.handoff_id.clone());
     let msg = Message::HandoffResponse(resp);
     if let Err(e) = msg.validate() {
         return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
     }
     match a.shared.outbox.try_send(msg.clone()) {
-        Ok(()) => (StatusCode::ACCEPTED, Json(msg)).into_response(),
+        Ok(()) => {
+            // Completed by itself when the sim reports the driver change.
+            if let Some(id) = accepted
+                && let Ok(mut h) = a.shared.accepted_handoff.lock()
+            {
+                *h = Some(id);
+            }
+            (StatusCode::ACCEPTED, Json(msg)).into_response()
+        }
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the relay queue is full or closed"),
     }
 }

@@ -28,6 +28,8 @@ pub struct Shared {
     /// Messages from the local API to the relay (handoff answers).
     pub outbox: mpsc::Sender<Message>,
     pub source: String,
+    /// A handoff this driver accepted, completed when the sim reports the driver change.
+    pub accepted_handoff: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
                 inbox: Mutex::new(VecDeque::new()),
                 outbox,
                 source,
+                accepted_handoff: Mutex::new(None),
             },
             rx,
         )
@@ -66,6 +69,29 @@ impl Shared {
     /// The inbox, oldest first.
     pub fn inbox(&self) -> Vec<Message> {
         self.inbox.lock().map(|q| q.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Called with every session the source reports: when the driver of the player's car
+    /// changes while a handoff is accepted, that handoff is completed (`handoff_response`).
+    pub fn on_session(&self, previous: Option<&SessionInfo>, next: &SessionInfo) {
+        let driver = |s: &SessionInfo| s.drivers.iter().find(|d| d.car_idx == s.player_car_idx).map(|d| d.name.clone());
+        let (Some(before), Some(after)) = (previous.and_then(driver), driver(next)) else { return };
+        if before == after {
+            return;
+        }
+        let id = self.accepted_handoff.lock().ok().and_then(|mut h| h.take());
+        if let Some(id) = id {
+            let m = Message::HandoffResponse(pitbox_model::team::HandoffResponse {
+                handoff_id: id,
+                status: pitbox_model::HandoffStatus::Completed,
+                responder_id: self.driver_id.clone(),
+                responded_at: chrono::Utc::now(),
+                reason: Some(format!("driver change in the sim: {before} → {after}")),
+            });
+            if self.outbox.try_send(m).is_err() {
+                tracing::warn!("handoff completion could not be queued for the relay");
+            }
+        }
     }
 
     pub fn is_relay_connected(&self) -> bool {

@@ -215,3 +215,39 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
     assert_eq!(v["relayConnected"], true);
     agent.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
+    let (relay_addr, got, _kill) = relay_on("127.0.0.1:0".parse().unwrap()).await;
+    let mut cfg = SimConfig::new(5, &track::BRANDS_INDY);
+    cfg.cars = 4;
+    cfg.player_car_idx = 1;
+    cfg.stint_laps = 1;
+    let source = SimSource::start(cfg, LivePace { speed: 40.0 }, LiveOptions::new("driver-1")).unwrap();
+    let settings = AgentSettings {
+        driver_id: "driver-1".into(),
+        token: Some("good".into()),
+        app: DriverAppConfig {
+            relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay_addr.port() },
+            cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
+            voice: VoiceConfig { enabled: true, sensitivity: 0.5, voice_id: "default".into() },
+        },
+        listen: "127.0.0.1:0".parse().unwrap(),
+        telemetry_hz: 20.0,
+        standings_hz: 2.0,
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+    };
+    let agent = start(settings, Box::new(source)).await.unwrap();
+    wait_for("a connection", || agent.shared.is_relay_connected()).await;
+    let (code, body) = http(agent.api_addr, "POST", "/api/handoff/h-9", r#"{"status":"accepted"}"#).await;
+    assert_eq!(code, 202, "{body}");
+    wait_for("the handoff to complete at the pit stop", || {
+        got.lock().unwrap().iter().any(|m| {
+            matches!(m, Message::HandoffResponse(h) if h.handoff_id == "h-9"
+                && h.status == pitbox_model::HandoffStatus::Completed)
+        })
+    })
+    .await;
+    agent.shutdown().await;
+}
