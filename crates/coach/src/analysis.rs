@@ -10,6 +10,9 @@ use crate::laps::{Lap, LapOptions, Laps, estimate_track_length, split_laps};
 use crate::sample::Sample;
 use crate::trace::{DEFAULT_STEP_M, Trace, grid_points, resample};
 
+/// Most complete laps analysed (the most recent ones).
+pub const MAX_LAPS: usize = 500;
+
 /// What can go wrong analysing a stream.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CoachError {
@@ -263,7 +266,10 @@ pub fn analyze(
     let is_own = reference.name == "your best lap";
     let n = reference.trace.len();
     let mut reports = Vec::new();
-    for lap in stream.complete_laps() {
+    // Bounded work and memory whatever the input: the most recent MAX_LAPS complete laps.
+    let complete: Vec<&Lap> = stream.complete_laps().collect();
+    let skip = complete.len().saturating_sub(MAX_LAPS);
+    for lap in complete.into_iter().skip(skip) {
         let Some(trace) = stream.trace(lap, n) else { continue };
         let comparison = compare(&trace, &reference.trace, &reference.corners);
         let corners = corner_metrics(&trace, &reference.corners);
@@ -279,7 +285,7 @@ pub fn analyze(
                 comparison,
                 findings: found,
             },
-            trace,
+            trace.time,
         ));
     }
     if reports.is_empty() {
@@ -326,8 +332,8 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-fn consistency(reports: &[(LapReport, Trace)], reference: &Reference) -> Option<Consistency> {
-    let valid: Vec<&(LapReport, Trace)> = reports.iter().filter(|(r, _)| r.valid).collect();
+fn consistency(reports: &[(LapReport, Vec<f64>)], reference: &Reference) -> Option<Consistency> {
+    let valid: Vec<&(LapReport, Vec<f64>)> = reports.iter().filter(|(r, _)| r.valid).collect();
     if valid.len() < 2 {
         return None;
     }
@@ -348,7 +354,7 @@ fn consistency(reports: &[(LapReport, Trace)], reference: &Reference) -> Option<
     let mut corners = Vec::new();
     for s in 0..bounds.len() - 1 {
         let (a, b) = (bounds[s], bounds[s + 1]);
-        let seg: Vec<f64> = valid.iter().map(|(_, tr)| tr.time[b] - tr.time[a]).collect();
+        let seg: Vec<f64> = valid.iter().map(|(_, tr)| tr[b] - tr[a]).collect();
         let (m, sdv) = mean_sd(&seg);
         let best_seg = seg.iter().copied().fold(f64::INFINITY, f64::min);
         theoretical += best_seg;

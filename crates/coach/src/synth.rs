@@ -70,12 +70,13 @@ impl SynthTrack {
         }
     }
 
-    /// A long track whose lap takes about two minutes (for benchmarks).
+    /// A 5.6 km track of ten corners whose lap takes about two minutes (for benchmarks).
     pub fn long() -> SynthTrack {
         let mut t = SynthTrack::club();
-        t.length_m = 6400.0;
+        t.length_m = 5600.0;
+        t.corners.truncate(5);
         let more: Vec<SynthCorner> =
-            t.corners.iter().map(|c| SynthCorner { apex_m: c.apex_m + 3200.0, ..*c }).collect();
+            t.corners.iter().map(|c| SynthCorner { apex_m: c.apex_m + 2800.0, ..*c }).collect();
         t.corners.extend(more);
         t
     }
@@ -205,6 +206,7 @@ impl SynthTrack {
         }
         SynthLap {
             length_m: self.length_m,
+            step_m: STEP,
             speed: v,
             time,
             throttle,
@@ -220,6 +222,8 @@ impl SynthTrack {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthLap {
     pub length_m: f64,
+    /// Grid spacing, metres.
+    pub step_m: f64,
     pub speed: Vec<f64>,
     /// Seconds at each grid point; one more entry than the grid: the lap time last.
     pub time: Vec<f64>,
@@ -232,6 +236,40 @@ pub struct SynthLap {
 }
 
 impl SynthLap {
+    /// A lap from a resampled (real) lap: speed, pedals and curvature (lateral / speed²) on its
+    /// grid; the lap time is integrated from the speeds, so edited speeds give exact truths.
+    pub fn from_trace(t: &crate::trace::Trace) -> SynthLap {
+        let n = t.len().saturating_sub(1).max(1);
+        let step_m = t.step_m();
+        let speed: Vec<f64> = t.speed[..n].iter().map(|v| v.max(0.5)).collect();
+        let mut time = vec![0.0; n + 1];
+        for i in 0..n {
+            let vn = speed[(i + 1) % n];
+            time[i + 1] = time[i] + 2.0 * step_m / (speed[i] + vn);
+        }
+        let kappa = (0..n).map(|g| t.lateral.as_ref().map_or(0.0, |l| l[g] / (speed[g] * speed[g]).max(1.0))).collect();
+        SynthLap {
+            length_m: t.length_m,
+            step_m,
+            speed,
+            time,
+            throttle: t.throttle[..n].to_vec(),
+            brake: t.brake[..n].to_vec(),
+            kappa,
+            off: t.off_track[..n].to_vec(),
+            fuel_per_lap: 0.1,
+        }
+    }
+
+    /// Recomputes the lap time after the speeds were edited.
+    pub fn retime(&mut self) {
+        let n = self.speed.len();
+        for i in 0..n {
+            let vn = self.speed[(i + 1) % n];
+            self.time[i + 1] = self.time[i] + 2.0 * self.step_m / (self.speed[i] + vn).max(1e-6);
+        }
+    }
+
     /// Lap time, seconds.
     pub fn lap_time(&self) -> f64 {
         self.time.last().copied().unwrap_or(0.0)
@@ -244,7 +282,7 @@ impl SynthLap {
         let w = ((tau - self.time[i]) / (self.time[i + 1] - self.time[i])).clamp(0.0, 1.0);
         let j = (i + 1) % n;
         let lerp = |a: f64, b: f64| a + (b - a) * w;
-        let d = (i as f64 + w) * STEP;
+        let d = (i as f64 + w) * self.step_m;
         let v = lerp(self.speed[i], self.speed[j]);
         let k = lerp(self.kappa[i], self.kappa[j]);
         let gear = (1 + (v / 14.0) as i32).min(6);
