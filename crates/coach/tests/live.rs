@@ -77,3 +77,52 @@ fn blank_rows_and_gaps_do_not_panic_or_invent_laps() {
     // The lap with the reset is incomplete; the second lap completes and becomes the reference.
     assert_eq!(n, 1);
 }
+
+#[test]
+fn a_given_reference_is_used_from_the_first_lap() {
+    use pitbox_coach::{AnalysisOptions, Stream};
+    let track = SynthTrack::club();
+    let coach_lap = stream(&[track.lap(&[])], 60.0, 1, 1.0, 1.0, 0.0);
+    let st = Stream::new(coach_lap.samples, &AnalysisOptions::default()).expect("stream");
+    let reference = st.reference(None, 1.0, "the coach's lap").expect("reference");
+    let s = stream(&[track.lap(&[Fault::SlowCorner { corner: 1, kmh: 8.0 }])], 60.0, 4, 1.0, 1.0, 0.6);
+    let mut coach = LiveCoach::with_reference(LiveConfig::default(), reference);
+    let msgs: Vec<_> = s
+        .samples
+        .iter()
+        .flat_map(|x| coach.push(x))
+        .filter_map(|e| match e {
+            LiveEvent::Coaching(c) => Some(*c),
+            LiveEvent::Cue(_) => None,
+        })
+        .collect();
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        msgs[0].feedback.contains("to the coach's lap") && msgs[0].feedback.contains("T2: minimum speed 8 km/h lower"),
+        "{}",
+        msgs[0].feedback
+    );
+    assert_eq!(msgs[0].lap, Some(4));
+}
+
+#[test]
+fn corner_ids_match_across_sessions_by_distance() {
+    use pitbox_coach::corners::CornerMap;
+    use pitbox_coach::{AnalysisOptions, Stream};
+    let track = SynthTrack::club();
+    let map = |hz: f64, faults: &[Fault]| {
+        let s = stream(&[track.lap(faults)], hz, 1, 1.0, 1.0, 0.2);
+        let st = Stream::new(s.samples, &AnalysisOptions::default()).expect("stream");
+        st.reference(None, 1.0, "r").expect("reference").corners
+    };
+    let a = map(60.0, &[]);
+    // Another session, another rate, another driver who is slow in T2: the same corners.
+    let b: CornerMap = map(20.0, &[Fault::SlowCorner { corner: 1, kmh: 8.0 }]);
+    let renamed = a.match_to(&b, 30.0);
+    let ids: Vec<&str> = renamed.corners.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["T1", "T2", "T3", "T4", "T5", "T6"]);
+    // A map with a corner the first one does not have keeps it apart.
+    let mut extra = b.clone();
+    extra.corners[0].apex_m += 200.0;
+    assert_eq!(a.match_to(&extra, 30.0).corners[0].id, "T?1");
+}
