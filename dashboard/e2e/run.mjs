@@ -140,9 +140,21 @@ try {
     await noSerious(page, 'handoffs');
   });
 
-  await check('coaching feed: honest empty state; a11y', async () => {
+  await check('coaching feed: honest empty state, then engine feedback as it arrives; a11y', async () => {
     await page.getByRole('link', { name: 'Coaching' }).click();
-    await page.getByRole('heading', { name: 'AI coaching' }).waitFor();
+    await page.getByText('No coaching yet').waitFor();
+    await noSerious(page, 'coaching (empty)');
+    if (!server.publish) return; // a real server coaches only after real laps
+    server.publish('coaching', 'ai_coaching', {
+      feedback: 'Lap 2, 57.05, a tenth off your best. Turn 3: you braked 14 metres early; that is 0.08 seconds.',
+      confidence: 0.82,
+      telemetryAnalysis: { strengths: ['T1: minimum speed 3 km/h above your best lap'], weaknesses: ['T3: braking 14 m earlier than your best lap'], improvementAreas: ['Brake later into T3'] },
+      timestamp: new Date().toISOString(),
+      priority: 'normal',
+      driverId: 'drv-1',
+      lap: 2,
+    });
+    await page.getByTestId('coaching').filter({ hasText: 'Turn 3' }).waitFor({ timeout: 5000 });
     await shot(page, '10-coaching');
     await noSerious(page, 'coaching');
   });

@@ -404,6 +404,10 @@ export async function startStandin({ port = 0, dist, accessTtlS = 24 * 3600, tea
     stats,
     laps,
     clientCount: () => clients.size,
+    /** Sends a server message to every subscriber of `channel` (tests: what the coaching engine would send). */
+    publish(channel, type, data) {
+      fanout(channel, type, data, data.driverId ?? null);
+    },
     /** Drops every WebSocket (a network blip), without stopping the server. */
     dropAll() {
       for (const c of clients) c.ws.terminate();
