@@ -40,13 +40,24 @@ impl Objects {
 
     /// From a URL: `file:///dir`, a plain path, or `s3://bucket[/prefix]`.
     pub fn from_url(url: &str) -> Result<Objects, StoreError> {
+        Objects::from_url_with(url, &[])
+    }
+
+    /// Like [`Objects::from_url`], with S3 options on top of the environment's, named as
+    /// object_store names them (`aws_endpoint`, `aws_access_key_id`, `aws_allow_http` …).
+    pub fn from_url_with(url: &str, s3_options: &[(&str, &str)]) -> Result<Objects, StoreError> {
         if let Some(bucket_path) = url.strip_prefix("s3://") {
             let (bucket, prefix) = bucket_path.split_once('/').unwrap_or((bucket_path, ""));
             if bucket.is_empty() {
                 return Err(obj_err("s3 URL needs a bucket: s3://BUCKET[/PREFIX]"));
             }
-            let store =
-                object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).build().map_err(obj_err)?;
+            let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            for (k, v) in s3_options {
+                let key: object_store::aws::AmazonS3ConfigKey =
+                    k.parse().map_err(|e| obj_err(format!("S3 option {k}: {e}")))?;
+                builder = builder.with_config(key, *v);
+            }
+            let store = builder.build().map_err(obj_err)?;
             Ok(Objects {
                 store: Arc::new(store),
                 prefix: Path::from(prefix),
