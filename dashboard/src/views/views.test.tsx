@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG } from '../api/endpoints';
 import { applyMessages, type AppState } from '../store/app';
 import { coaching, handoff, message, session, standings, status, telemetry } from '../test/factories';
 import { renderWith } from '../test/render';
+import { schemaErrors } from '../test/schema';
 import type { ServerMessage } from '../protocol/types';
 import { Coaching } from './Coaching';
 import { Compare } from './Compare';
@@ -205,6 +206,7 @@ describe('Messages', () => {
     expect(screen.getByText('urgent', { selector: '.pill' })).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'Lap 11 fuel' })).toHaveAttribute('href', '/api/laps/l1/telemetry');
     expect(sent).toEqual([{ type: 'message_read', data: expect.objectContaining({ messageId: 'm1', readerId: 'eng-1' }) }]);
+    expect(schemaErrors(sent[0]!)).toEqual([]);
     expect(screen.getByTestId('receipts')).toHaveTextContent(/read by (drv-2, you|you, drv-2)/);
   });
 
@@ -220,6 +222,7 @@ describe('Messages', () => {
       type: 'team_message',
       data: { content: 'Box now', priority: 'high', senderId: 'eng-1', attachment: { type: 'document', name: 'Fuel plan', url: 'https://example.invalid/plan.pdf' } },
     });
+    expect(schemaErrors(sent[0]!)).toEqual([]);
     expect(screen.getByRole('status')).toHaveTextContent('will be sent when the connection is back');
     expect(screen.getByText('Box now')).toBeInTheDocument();
   });
@@ -244,6 +247,7 @@ describe('Handoffs', () => {
     fireEvent.submit(screen.getByRole('form', { name: 'Request a handoff' }));
     expect(sent[0]).toMatchObject({ type: 'handoff_request', data: { targetDriverId: 'drv-2', reason: 'Stint end', status: 'pending', telemetrySnapshot: { lap: 48 } } });
     expect((sent[0]!.data as unknown as { telemetrySnapshot: Record<string, unknown> }).telemetrySnapshot).not.toHaveProperty('driverId');
+    expect(schemaErrors(sent[0]!)).toEqual([]);
   });
 
   it('pending → accept / reject for an engineer; accepted → complete; state machine shows where it is', () => {
@@ -257,6 +261,7 @@ describe('Handoffs', () => {
     expect(screen.queryByRole('button', { name: 'Accept' })).toBeNull();
     fireEvent.click(screen.getByRole('button', { name: /Mark completed/ }));
     expect(sent[1]).toMatchObject({ data: { status: 'completed' } });
+    for (const m of sent) expect(schemaErrors(m)).toEqual([]);
   });
 
   it('a driver who is not the target cannot accept', () => {
