@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startProxy } from './proxy.mjs';
 import { startStandin } from './standin-server.mjs';
 
 export const DASHBOARD = fileURLToPath(new URL('..', import.meta.url));
@@ -93,17 +94,17 @@ async function tryRealCloud(users) {
     child.kill('SIGTERM');
     return { server: null, why: `pitbox cloud did not answer /health: ${stderr.trim().split('\n').pop() ?? ''}` };
   }
+  // A cloud that does not mount pitbox-webui yet gets the built dashboard from a small proxy that
+  // forwards /api and /ws to it.
   const index = await fetch(url + '/').then((r) => r.text()).catch(() => '');
-  if (!index.includes('id="root"')) {
-    child.kill('SIGTERM');
-    return { server: null, why: 'pitbox cloud does not serve the built dashboard' };
-  }
+  const proxy = index.includes('id="root"') ? null : await startProxy({ dist: DIST, target: url });
   return {
     server: {
-      kind: 'pitbox cloud',
-      url,
+      kind: proxy ? 'pitbox cloud (dashboard from the e2e proxy)' : 'pitbox cloud',
+      url: proxy ? proxy.url : url,
       dropAll: null,
       async close() {
+        await proxy?.close();
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
         rmSync(data, { recursive: true, force: true });
