@@ -58,9 +58,11 @@ export async function startDrivers({
   const send = (ws, type, data) => ws.readyState === 1 && ws.send(JSON.stringify({ type, data }));
   const iso = () => new Date().toISOString();
 
-  for (const c of conns) {
+  // Status and session are re-sent every few seconds, like a driver agent's heartbeat: a
+  // dashboard that subscribes later gets them even from a hub that replays nothing.
+  const announce = (c) => {
     send(c.ws, 'driver_status', { driverId: c.id, status: c.d.inCar ? 'active' : 'standby', telemetryConnected: !!c.d.inCar, inCar: !!c.d.inCar, lastActive: iso() });
-    if (!c.car) continue;
+    if (!c.car) return;
     send(c.ws, 'session_info', {
       driverId: c.id,
       sessionId: 'sim-session-1',
@@ -73,6 +75,10 @@ export async function startDrivers({
       playerCarIdx: c.carIdx,
       drivers: [{ carIdx: c.carIdx, name: c.d.name, carNumber: '23', teamName: 'Apex Endurance', carName: 'Sim GT4', carClass: 'GT4', iRating: 2450 }],
     });
+  };
+  for (const c of conns) {
+    announce(c);
+    if (!c.car) continue;
     if (historyLaps > 0) {
       // Fast-forward: laps driven "earlier", uploaded like a relay flushing its spool.
       const start = Date.now() - historyLaps * 120_000;
@@ -116,11 +122,14 @@ export async function startDrivers({
     }
   }, 1000 / hz);
 
+  const heartbeat = setInterval(() => conns.forEach(announce), 3000);
+
   return {
     conns,
     track,
     async stop() {
       clearInterval(timer);
+      clearInterval(heartbeat);
       for (const c of conns) c.ws.close();
     },
   };
