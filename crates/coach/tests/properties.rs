@@ -121,3 +121,50 @@ proptest! {
         }
     }
 }
+
+fn raw_sample() -> impl Strategy<Value = (f64, f64, f64, f64, f64, f64, u8)> {
+    (0.0f64..0.2, -0.2f64..1.3, 0.0f64..100.0, 0.0f64..1.0, 0.0f64..1.0, -400.0f64..400.0, any::<u8>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Hostile streams: random clock steps, lap fractions, pedals, flags, blank rows. Batch and
+    /// live analysis answer or refuse, never panic.
+    #[test]
+    fn random_streams_never_panic(raw in proptest::collection::vec(raw_sample(), 0..600), monotone in any::<bool>()) {
+        let mut time = 0.0;
+        let mut pct = 0.0f64;
+        let samples: Vec<Sample> = raw
+            .iter()
+            .map(|&(dt, p, v, thr, brk, steer, flags)| {
+                time += dt;
+                pct = if monotone { (pct + p.abs() * 0.05).rem_euclid(1.0) } else { p };
+                Sample {
+                    time,
+                    lap: i32::from(flags & 3),
+                    lap_pct: pct,
+                    lap_dist: (flags & 4 == 4).then_some(pct * 2000.0),
+                    speed: v,
+                    throttle: thr,
+                    brake: brk,
+                    steering_deg: steer,
+                    lat_accel: (flags & 8 == 8).then_some(steer / 20.0),
+                    off_track: Some(flags & 16 == 16),
+                    on_pit_road: flags & 32 == 32,
+                    blank: flags == 255,
+                    fuel_l: Some(50.0 - time * 0.01),
+                    ..Sample::default()
+                }
+            })
+            .collect();
+        let opts = AnalysisOptions::default();
+        if let Ok(st) = Stream::new(samples.clone(), &opts) {
+            let _ = pitbox_coach::analyze(&st, None, None, &opts);
+        }
+        let mut live = pitbox_coach::LiveCoach::new(pitbox_coach::LiveConfig::default());
+        for s in &samples {
+            let _ = live.push(s);
+        }
+    }
+}
