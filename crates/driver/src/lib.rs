@@ -11,10 +11,12 @@
 //!   exponential backoff, publishes `telemetry_update` at a set rate (60 Hz by default),
 //!   `session_info` on change, `standings_update` at 2 Hz and `driver_status`; receives
 //!   `ai_coaching`, `team_message` and `handoff_request` into the local inbox;
-//! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]).
+//! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]), and the agent bench
+//!   ([`bench::bench`]).
 
 pub mod agent;
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod relay;
 pub mod state;

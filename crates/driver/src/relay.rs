@@ -82,6 +82,22 @@ pub async fn run(
     }
 }
 
+/// The newest sample, if it was not sent yet.
+fn take_new(
+    rx: &mut watch::Receiver<Option<pitbox_model::telemetry::TelemetryUpdate>>,
+    last_seq: &mut Option<u64>,
+    shared: &Shared,
+) -> Option<Message> {
+    let t = rx.borrow_and_update().clone()?;
+    if t.sequence.is_some() && t.sequence > *last_seq {
+        *last_seq = t.sequence;
+        shared.sent_telemetry.fetch_add(1, Ordering::Relaxed);
+        Some(Message::TelemetryUpdate(t))
+    } else {
+        None
+    }
+}
+
 fn text(m: &Message) -> WsMessage {
     WsMessage::Text(m.to_json().into())
 }
@@ -160,8 +176,12 @@ async fn connection(
         }
     }
     let mut last_seq: Option<u64> = None;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / settings.telemetry_hz));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Each new sample is sent as it arrives, but no sooner than 90% of the period after the
+    // previous one (a 60 Hz source at a 60 Hz setting sends every sample; a lower setting sends
+    // the newest sample when due).
+    let period = Duration::from_secs_f64(1.0 / settings.telemetry_hz).mul_f64(0.9);
+    let mut next_due = tokio::time::Instant::now();
+    let mut pending = false;
     let mut stick = tokio::time::interval(Duration::from_secs_f64(1.0 / settings.standings_hz));
     stick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ping = tokio::time::interval(Duration::from_secs(15));
@@ -169,16 +189,22 @@ async fn connection(
     let mut ping_id = 0u64;
     loop {
         let out: Option<Message> = tokio::select! {
-            _ = tick.tick() => {
-                let t = telemetry.borrow_and_update().clone();
-                match t {
-                    Some(t) if t.sequence.is_some() && t.sequence > last_seq => {
-                        last_seq = t.sequence;
-                        shared.sent_telemetry.fetch_add(1, Ordering::Relaxed);
-                        Some(Message::TelemetryUpdate(t))
-                    }
-                    _ => None,
+            r = telemetry.changed() => {
+                if r.is_err() {
+                    return End::Stop;
                 }
+                if tokio::time::Instant::now() >= next_due {
+                    next_due = tokio::time::Instant::now() + period;
+                    take_new(&mut telemetry, &mut last_seq, shared)
+                } else {
+                    pending = true;
+                    None
+                }
+            }
+            _ = tokio::time::sleep_until(next_due), if pending => {
+                pending = false;
+                next_due = tokio::time::Instant::now() + period;
+                take_new(&mut telemetry, &mut last_seq, shared)
             }
             _ = stick.tick() => {
                 if standings.has_changed().unwrap_or(false) {
