@@ -1,7 +1,7 @@
 // A uPlot chart that streams: data is pulled from a getter on animation frames and pushed to
-// uPlot only when `version()` changed, so 20–60 Hz telemetry costs one setData per frame at
-// most and no React render. The chart is destroyed, and its frame loop and observer released, on
-// unmount.
+// uPlot only when `version()` changed and the chart is on screen, so 20–60 Hz telemetry costs
+// at most one setData per visible chart per frame and no React render. The chart is destroyed,
+// and its frame loop and observers released, on unmount.
 import { memo, useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -63,9 +63,18 @@ function ChartImpl({ title, series, getData, version, height = 140, yRange, xTim
     const plot = new uPlot(opts, getRef.current(), el);
     let seen = -1;
     let raf = 0;
+    // Charts scrolled out of view are not redrawn (they catch up when they come back).
+    let visible = true;
+    const io =
+      typeof IntersectionObserver !== 'undefined'
+        ? new IntersectionObserver((entries) => {
+            visible = entries.some((e) => e.isIntersecting);
+          })
+        : null;
+    io?.observe(el);
     const tick = () => {
       raf = requestAnimationFrame(tick);
-      if (document.hidden) return;
+      if (document.hidden || !visible) return;
       const v = verRef.current();
       if (v === seen) return;
       seen = v;
@@ -77,6 +86,7 @@ function ChartImpl({ title, series, getData, version, height = 140, yRange, xTim
     return () => {
       cancelAnimationFrame(raf);
       ro?.disconnect();
+      io?.disconnect();
       plot.destroy();
     };
     // series/yRange are static per chart instance; a new spec remounts via `key`.
