@@ -184,6 +184,7 @@ impl Writer {
         // 1. Decide each job: stored, duplicate or refused (uplink sequence rules).
         let mut verdicts: Vec<Option<Result<IngestOutcome, IngestError>>> = Vec::with_capacity(jobs.len());
         let mut next_seq: HashMap<String, u64> = HashMap::new();
+        let mut prev_seq: HashMap<String, u64> = HashMap::new();
         for job in &jobs {
             let Some(seq) = job.uplink_sequence else {
                 verdicts.push(None);
@@ -199,6 +200,7 @@ impl Writer {
                     }
                 },
             };
+            prev_seq.entry(job.driver_id.clone()).or_insert(last);
             if seq <= last {
                 verdicts.push(Some(Ok(IngestOutcome::Duplicate { last })));
             } else if seq == last + 1 {
@@ -268,7 +270,7 @@ impl Writer {
         let result = if blocks.is_empty() && next_seq.is_empty() {
             Ok(())
         } else {
-            self.commit(&new_sessions, &touched, &blocks, &next_seq).await
+            self.commit(&new_sessions, &touched, &blocks, &next_seq, &prev_seq).await
         };
         match &result {
             Ok(()) => {
@@ -312,6 +314,7 @@ impl Writer {
         touched: &HashMap<String, SessionState>,
         blocks: &HashMap<(String, i64), Block>,
         sequences: &HashMap<String, u64>,
+        previous: &HashMap<String, u64>,
     ) -> StoreResult<()> {
         let now = now_ms();
         let mut tx = self.store.pool().begin().await?;
@@ -376,16 +379,27 @@ impl Writer {
         }
         for (driver, seq) in sequences {
             let seq = i64::try_from(*seq).map_err(|_| StoreError::Conflict("sequence too large".into()))?;
-            sqlx::query(
+            let prev = i64::try_from(previous.get(driver).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+            // Conditional on the sequence this writer saw: if another node stored batches of
+            // this driver meanwhile, nothing is updated and the whole commit is undone.
+            let moved = sqlx::query(
                 "INSERT INTO uplink_sequences (driver_id, last_sequence, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (driver_id) DO UPDATE SET last_sequence = excluded.last_sequence, \
-                 updated_at = excluded.updated_at WHERE uplink_sequences.last_sequence < excluded.last_sequence",
+                 updated_at = excluded.updated_at WHERE uplink_sequences.last_sequence = $4",
             )
             .bind(driver)
             .bind(seq)
             .bind(now)
+            .bind(prev)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if moved != 1 {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict(format!(
+                    "uplink batches of {driver} were stored by another node meanwhile; resend"
+                )));
+            }
         }
         tx.commit().await?;
         Ok(())
