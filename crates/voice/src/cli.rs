@@ -1,0 +1,244 @@
+//! `pitbox voice …` and `pitbox bench voice`, as library code the `pitbox` binary wires in.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use pitbox_model::Priority;
+use serde::Serialize;
+
+use crate::audio::{Audio, RECOGNITION_RATE};
+use crate::commands::VoiceCommand;
+use crate::radio::{Radio, RadioConfig, WavDirSink, radio_clip};
+use crate::service::{DEFAULT_VOICE, espeak_voices};
+use crate::sphinx::{CommandRecognizer, RecognizerConfig};
+use crate::tts::{EspeakNg, SpeechRequest, TtsProvider};
+
+/// `pitbox voice`: the race engineer's voice, offline.
+#[derive(Debug, Clone, Args)]
+pub struct VoiceArgs {
+    #[command(subcommand)]
+    pub command: VoiceSubcommand,
+}
+
+/// The `pitbox voice` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum VoiceSubcommand {
+    /// Speak TEXT with the offline engine (espeak-ng) into a WAV file or, through the radio, a folder.
+    Say(SayArgs),
+    /// Recognise the voice command in a WAV file (PocketSphinx, offline).
+    Listen(ListenArgs),
+    /// List the voices.
+    Voices,
+}
+
+/// `pitbox voice say`.
+#[derive(Debug, Clone, Args)]
+pub struct SayArgs {
+    /// What to say (at most 1,000 characters).
+    pub text: String,
+    /// Write the speech to this WAV file.
+    #[arg(short = 'o', long = "output", value_name = "OUT.wav")]
+    pub output: Option<PathBuf>,
+    /// Play through the radio (chime + radio filter) into WAV files in DIR, as on a machine
+    /// without a sound card.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub audio_out: Option<PathBuf>,
+    /// Voice id (see `pitbox voice voices`).
+    #[arg(long, default_value = DEFAULT_VOICE)]
+    pub voice: String,
+    /// Speaking rate, 0.5–2.0.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Add the radio chime and filter to `-o` output too.
+    #[arg(long)]
+    pub radio: bool,
+}
+
+/// `pitbox voice listen`.
+#[derive(Debug, Clone, Args)]
+pub struct ListenArgs {
+    /// A WAV file (PCM 8/16/24/32-bit or float, any rate, mono or stereo).
+    pub file: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListenOutput {
+    command: Option<VoiceCommand>,
+    phrase: Option<String>,
+    words: String,
+    confidence: f64,
+    audio_seconds: f64,
+    decode_seconds: f64,
+}
+
+fn engine_voice(id: &str) -> anyhow::Result<String> {
+    let voices = espeak_voices();
+    match voices.iter().find(|v| v.id == id) {
+        Some(v) => Ok(v.engine_voice.clone()),
+        None => bail!(
+            "unknown voice `{id}`, expected one of: {}",
+            voices.iter().map(|v| v.id.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Runs `pitbox voice …`.
+pub fn run(args: VoiceArgs) -> anyhow::Result<()> {
+    match args.command {
+        VoiceSubcommand::Say(a) => say(a),
+        VoiceSubcommand::Listen(a) => listen(a),
+        VoiceSubcommand::Voices => {
+            for v in espeak_voices() {
+                println!("{:<16} {:<12} {}", v.id, v.engine_voice, v.name);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn say(a: SayArgs) -> anyhow::Result<()> {
+    let text = a.text.trim();
+    if text.is_empty() {
+        bail!("TEXT must not be empty");
+    }
+    let n = text.chars().count();
+    if n > crate::service::MAX_TEXT_CHARS {
+        bail!("TEXT must be at most {} characters, got {n}", crate::service::MAX_TEXT_CHARS);
+    }
+    if !a.speed.is_finite() || !(0.5..=2.0).contains(&a.speed) {
+        bail!("--speed must be between 0.5 and 2.0, got {}", a.speed);
+    }
+    let voice = engine_voice(&a.voice)?;
+    let tts = EspeakNg::new();
+    if let Some(dir) = a.audio_out {
+        let sink = WavDirSink::new(&dir).with_context(|| format!("cannot use {}", dir.display()))?;
+        let radio = Radio::start(
+            Arc::new(tts),
+            Box::new(sink),
+            RadioConfig { voice, speed: a.speed, ..RadioConfig::default() },
+        )?;
+        radio.say_text(text, Priority::Normal);
+        if !radio.wait_idle(Duration::from_secs(120)) {
+            bail!("the radio did not finish within 120 s");
+        }
+        for e in radio.events() {
+            if let crate::radio::RadioEvent::Failed { error, .. } = e {
+                bail!("{error}");
+            }
+        }
+        println!("wrote {}", dir.display());
+        return Ok(());
+    }
+    let speech = tts.synthesize_blocking(&SpeechRequest { text: text.into(), voice, speed: a.speed, pitch: None })?;
+    let clip = if a.radio { radio_clip(&speech) } else { speech };
+    match a.output {
+        Some(path) => {
+            std::fs::write(&path, clip.to_wav()).with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {} ({:.2} s)", path.display(), clip.duration());
+            Ok(())
+        }
+        None => play_on_sound_card(&clip),
+    }
+}
+
+fn play_on_sound_card(_clip: &Audio) -> anyhow::Result<()> {
+    bail!("sound-card playback is not built yet: use -o OUT.wav or --audio-out DIR")
+}
+
+fn listen(a: ListenArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let audio = Audio::from_wav(&bytes).with_context(|| format!("{}", a.file.display()))?;
+    let mut rec = CommandRecognizer::new(RecognizerConfig::default())?;
+    let r = rec.recognize(&audio)?;
+    if a.json {
+        let out = ListenOutput {
+            command: r.command,
+            phrase: r.command.map(|c| c.phrase()),
+            words: r.words.clone(),
+            confidence: r.confidence,
+            audio_seconds: r.audio_seconds,
+            decode_seconds: r.decode_seconds,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        match r.command {
+            Some(c) => println!("{} (confidence {:.2})", c.phrase(), r.confidence),
+            None => println!("no command"),
+        }
+    }
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+/// `pitbox bench voice`: synthesis latency of a 10-word callout (espeak-ng), and recognition
+/// latency after the end of an utterance plus real-time factor (PocketSphinx), printed.
+pub fn bench() -> anyhow::Result<()> {
+    let tts = EspeakNg::new();
+    tts.available()?;
+    let callout = "Box this lap, fuel for three laps, gap ahead two seconds.";
+    let words = callout.split_whitespace().count();
+    let req = SpeechRequest::new(callout, "en-us");
+    let mut synth = Vec::new();
+    let mut audio_len = 0.0;
+    for _ in 0..10 {
+        let t = Instant::now();
+        let a = tts.synthesize_blocking(&req)?;
+        synth.push(t.elapsed().as_secs_f64());
+        audio_len = a.duration();
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut synth_async = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        rt.block_on(tts.synthesize(&req))?;
+        synth_async.push(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "synthesis ({words}-word callout, {audio_len:.2} s of audio): median {:.1} ms, async median {:.1} ms (goal < 150 ms)",
+        median(&mut synth) * 1e3,
+        median(&mut synth_async) * 1e3
+    );
+
+    let mut rec = CommandRecognizer::new(RecognizerConfig::default())?;
+    let mut after_end = Vec::new();
+    let (mut decode_total, mut audio_total) = (0.0, 0.0);
+    let mut correct = 0;
+    let commands = VoiceCommand::all();
+    for c in &commands {
+        let a = tts.synthesize_blocking(&SpeechRequest::new(c.phrase(), "en-us"))?.resample(RECOGNITION_RATE);
+        let t0 = Instant::now();
+        rec.start()?;
+        // Feed as a microphone would: 100 ms at a time (the decoder keeps up while the driver talks).
+        for chunk in a.samples.chunks(1_600) {
+            rec.feed(chunk)?;
+        }
+        let t_end = Instant::now();
+        let r = rec.finish(a.duration())?;
+        after_end.push(t_end.elapsed().as_secs_f64());
+        decode_total += t0.elapsed().as_secs_f64();
+        audio_total += a.duration();
+        if r.command == Some(*c) {
+            correct += 1;
+        }
+    }
+    println!(
+        "recognition ({} commands, {audio_total:.1} s of audio): latency after end of utterance median {:.1} ms, max {:.1} ms (goal < 100 ms); real-time factor {:.3}; {correct}/{} right",
+        commands.len(),
+        median(&mut after_end.clone()) * 1e3,
+        after_end.iter().cloned().fold(0.0, f64::max) * 1e3,
+        decode_total / audio_total.max(1e-9),
+        commands.len()
+    );
+    Ok(())
+}

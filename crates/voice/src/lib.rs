@@ -1,0 +1,38 @@
+//! PitBox's voice race engineer (crate `pitbox-voice`): everything spoken and heard.
+//!
+//! - **Speech out**: [`tts::TtsProvider`] with two providers, [`tts::EspeakNg`] (offline, the
+//!   default; runs the `espeak-ng` program) and [`tts::ElevenLabs`] (HTTP API).
+//! - **Cloud synthesis**: [`service::VoiceService`] validates `POST /api/voice/synthesize` bodies
+//!   against the known voices with precise field errors, makes WAV bytes with their duration, and
+//!   gives the cache key the cloud stores the audio under.
+//! - **Driver radio**: [`queue::CalloutQueue`] (priorities, interruption, expiry, one voice at a
+//!   time) and [`radio::Radio`], which speaks callouts with a radio chime into an
+//!   [`radio::AudioSink`]: WAV files in a folder (a sound-card sink is not built yet).
+//! - **Voice commands**: [`commands`] (the grammar and typed [`commands::VoiceCommand`]s),
+//!   [`sphinx::CommandRecognizer`] (PocketSphinx, JSGF grammar mode, loaded at run time),
+//!   [`ptt`] (push-to-talk and microphone traits) and [`engineer::RaceEngineer`] (true answers
+//!   from the latest telemetry and standings, team messages, handoffs).
+//! - **Audio**: [`audio::Audio`], mono 16-bit PCM with a strict WAV reader for untrusted files.
+//! - **CLI**: [`cli::VoiceArgs`], [`cli::run`] and [`cli::bench`] for the `pitbox` binary.
+//!
+//! Nothing is downloaded at run time; `scripts/setup-voice` installs the engines.
+
+pub mod audio;
+pub mod cli;
+pub mod commands;
+pub mod engineer;
+pub mod ptt;
+pub mod queue;
+pub mod radio;
+pub mod service;
+pub mod sphinx;
+pub mod tts;
+
+pub use audio::{Audio, WavError};
+pub use commands::{GapTarget, MessagePreset, VoiceCommand};
+pub use engineer::{Action, EngineerConfig, RaceEngineer};
+pub use queue::{Callout, CalloutQueue};
+pub use radio::{AudioSink, Radio, RadioConfig, RadioEvent, WavDirSink};
+pub use service::{SynthesizeError, Synthesized, Voice, VoiceService};
+pub use sphinx::{CommandRecognizer, Recognition, RecognizerConfig, RecognizerError};
+pub use tts::{ElevenLabs, ElevenLabsConfig, EspeakNg, SpeechRequest, TtsError, TtsProvider};

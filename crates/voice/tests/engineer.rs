@@ -1,0 +1,195 @@
+//! The race engineer's answers come from the telemetry, standings and session it was given.
+
+use chrono::{TimeZone, Utc};
+use pitbox_model::session::{SessionInfo, StandingsEntry, StandingsUpdate, TrackInfo};
+use pitbox_model::team::HandoffRequest;
+use pitbox_model::telemetry::{TelemetryUpdate, TireWear};
+use pitbox_model::{HandoffStatus, Priority, SessionType, Urgency};
+use pitbox_voice::engineer::{Action, EngineerConfig, RaceEngineer};
+use pitbox_voice::{GapTarget, MessagePreset, VoiceCommand};
+
+fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
+    TelemetryUpdate {
+        driver_id: "d1".into(),
+        timestamp: Utc.with_ymd_and_hms(2026, 11, 26, 16, 0, 0).unwrap(),
+        speed: 250.0,
+        rpm: 7_000.0,
+        gear: 5,
+        throttle: 100.0,
+        brake: 0.0,
+        steering_angle: 0.0,
+        latitude: None,
+        longitude: None,
+        track_position: 0.4,
+        lap: 8,
+        sector: 2,
+        fuel_level: fuel_pct,
+        tire_wear: TireWear { front_left: 12.4, front_right: 18.6, rear_left: 9.0, rear_right: 10.2 },
+        position: Some(3),
+        lap_distance: None,
+        lap_time: None,
+        session_time: None,
+        yaw_rate: None,
+        lateral_accel: None,
+        longitudinal_accel: None,
+        fuel_liters: liters,
+        on_pit_road: None,
+        sequence: None,
+    }
+}
+
+fn entry(car_idx: u32, number: &str, position: u32, lap: i32, gap_ahead: Option<f64>) -> StandingsEntry {
+    StandingsEntry {
+        car_idx,
+        car_number: number.into(),
+        driver_name: format!("Driver {number}"),
+        team_name: None,
+        car_class: None,
+        position,
+        class_position: position,
+        lap,
+        track_position: 0.5,
+        last_lap_time: Some(92.5),
+        best_lap_time: Some(91.8),
+        gap_to_leader: None,
+        gap_to_ahead: gap_ahead,
+        on_pit_road: false,
+        pit_stops: 0,
+        is_team_car: false,
+    }
+}
+
+fn standings() -> StandingsUpdate {
+    StandingsUpdate {
+        driver_id: "d1".into(),
+        timestamp: Utc::now(),
+        session_time: 900.0,
+        entries: vec![
+            entry(4, "11", 1, 9, None),
+            entry(7, "23", 2, 9, Some(3.2)),
+            entry(2, "42", 3, 8, Some(1.44)),
+            entry(9, "7", 4, 8, Some(0.81)),
+        ],
+    }
+}
+
+fn session(laps: Option<u32>, duration: Option<f64>) -> SessionInfo {
+    SessionInfo {
+        driver_id: "d1".into(),
+        session_id: "s1".into(),
+        timestamp: Utc::now(),
+        track: TrackInfo {
+            id: None,
+            name: "spa".into(),
+            display_name: "Spa".into(),
+            config_name: None,
+            length_km: 7.0,
+        },
+        car_name: "GT3".into(),
+        session_type: SessionType::Race,
+        session_laps: laps,
+        session_duration: duration,
+        sectors: vec![0.0, 0.33, 0.66],
+        player_car_idx: 2,
+        drivers: vec![],
+    }
+}
+
+fn said(actions: &[Action]) -> String {
+    actions
+        .iter()
+        .find_map(|a| if let Action::Say { text, .. } = a { Some(text.clone()) } else { None })
+        .expect("a spoken answer")
+}
+
+#[test]
+fn fuel_status_is_a_true_answer() {
+    let mut e = RaceEngineer::new(EngineerConfig {
+        driver_id: "d1".into(),
+        fuel_per_lap_liters: Some(2.8),
+        ..Default::default()
+    });
+    assert_eq!(said(&e.handle(VoiceCommand::FuelStatus)), "No fuel reading yet.");
+    e.on_telemetry(&telemetry(42.3, Some(31.5)));
+    assert_eq!(said(&e.handle(VoiceCommand::FuelStatus)), "Fuel 42 percent, 31.5 litres, about 11.3 laps.");
+    e.on_session(&session(Some(20), None));
+    e.on_standings(&standings());
+    // Leader on lap 9 of 20: 12 laps to go including this one; 11.3 laps of fuel is short.
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelStatus)),
+        "Fuel 42 percent, 31.5 litres, about 11.3 laps. That is short of the 12 laps to go."
+    );
+    // Percent burn when litres are unknown.
+    let mut e = RaceEngineer::new(EngineerConfig { fuel_per_lap_pct: Some(5.0), ..Default::default() });
+    e.on_telemetry(&telemetry(60.0, None));
+    assert_eq!(said(&e.handle(VoiceCommand::FuelStatus)), "Fuel 60 percent, about 12 laps.");
+    let mut e = RaceEngineer::default();
+    e.on_telemetry(&telemetry(60.0, None));
+    assert_eq!(said(&e.handle(VoiceCommand::FuelStatus)), "Fuel 60 percent. Fuel per lap not measured yet.");
+}
+
+#[test]
+fn tyres_gaps_and_laps() {
+    let mut e = RaceEngineer::default();
+    e.on_telemetry(&telemetry(50.0, None));
+    assert_eq!(
+        said(&e.handle(VoiceCommand::TyreStatus)),
+        "Tyres worn: front left 12, front right 19, rear left 9, rear right 10 percent. Front right is the worst."
+    );
+    assert_eq!(said(&e.handle(VoiceCommand::Gap(GapTarget::Ahead))), "No standings yet.");
+    e.on_standings(&standings());
+    e.on_session(&session(Some(20), None));
+    assert_eq!(said(&e.handle(VoiceCommand::Gap(GapTarget::Ahead))), "Gap ahead 1.4 seconds to car 23.");
+    assert_eq!(said(&e.handle(VoiceCommand::Gap(GapTarget::Behind))), "Gap behind 0.8 seconds to car 7.");
+    assert_eq!(
+        said(&e.handle(VoiceCommand::Gap(GapTarget::Both))),
+        "P3. Gap ahead 1.4 seconds to car 23. Gap behind 0.8 seconds to car 7."
+    );
+    assert_eq!(said(&e.handle(VoiceCommand::LapsRemaining)), "12 laps remaining, including this one.");
+    // Timed session: 30 min scheduled, 15 min gone, 92.5 s laps.
+    e.on_session(&session(None, Some(1_800.0)));
+    assert_eq!(said(&e.handle(VoiceCommand::LapsRemaining)), "15 minutes remaining, about 10 laps.");
+    // Repeat that says the last answer again.
+    assert_eq!(said(&e.handle(VoiceCommand::RepeatThat)), "15 minutes remaining, about 10 laps.");
+}
+
+#[test]
+fn box_messages_and_handoffs_become_actions() {
+    let mut e = RaceEngineer::new(EngineerConfig { driver_id: "d1".into(), ..Default::default() });
+    let a = e.handle(VoiceCommand::BoxThisLap);
+    assert!(a.contains(&Action::SetBoxThisLap(true)));
+    assert!(e.box_this_lap());
+    assert!(a.iter().any(|x| matches!(x, Action::SendTeamMessage { priority: Priority::High, .. })));
+    e.handle(VoiceCommand::CancelBox);
+    assert!(!e.box_this_lap());
+    let a = e.handle(VoiceCommand::MessageTeam(MessagePreset::CarDamaged));
+    assert_eq!(a[0], Action::SendTeamMessage { content: "Car is damaged.".into(), priority: Priority::Normal });
+    assert!(matches!(e.handle(VoiceCommand::RequestHandoff)[0], Action::RequestHandoff { .. }));
+    assert_eq!(said(&e.handle(VoiceCommand::AcceptHandoff)), "No handoff is pending.");
+    let now = Utc::now();
+    e.on_handoff_request(&HandoffRequest {
+        id: "h1".into(),
+        requester_id: "d2".into(),
+        requester_name: "Alex".into(),
+        target_driver_id: "d1".into(),
+        target_driver_name: "Sam".into(),
+        reason: "stint over".into(),
+        urgency: Urgency::Normal,
+        requested_at: now,
+        status: HandoffStatus::Pending,
+        telemetry_snapshot: None,
+    });
+    let a = e.handle_at(VoiceCommand::AcceptHandoff, now);
+    match &a[0] {
+        Action::RespondHandoff(r) => {
+            assert_eq!(
+                (r.handoff_id.as_str(), r.status, r.responder_id.as_str()),
+                ("h1", HandoffStatus::Accepted, "d1")
+            );
+            pitbox_model::validate::validate(r, "").unwrap();
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(said(&a), "Handoff from Alex accepted.");
+    assert_eq!(said(&e.handle(VoiceCommand::RadioCheck)), "Loud and clear.");
+}
