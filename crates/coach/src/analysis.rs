@@ -273,7 +273,14 @@ pub fn analyze(
         let Some(trace) = stream.trace(lap, n) else { continue };
         let comparison = compare(&trace, &reference.trace, &reference.corners);
         let corners = corner_metrics(&trace, &reference.corners);
-        let found = findings(&comparison, &reference.name);
+        let mut found = findings(&comparison, &reference.name);
+        if lap.out_lap {
+            // Slow over the line on an out lap is the pit exit, not a mistake.
+            for f in found.iter_mut().filter(|f| f.corner.is_none() && f.kind == FindingKind::Exit) {
+                f.text = format!("Out lap: {:.2} s lost before the first corner, from the pit exit", f.time_s);
+                f.advice = "Out lap: the start from the pit exit is not a mistake".into();
+            }
+        }
         reports.push((
             LapReport {
                 lap: lap.number,

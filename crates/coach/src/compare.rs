@@ -227,7 +227,12 @@ fn evidence(lap: &Trace, reference: &Trace, l: &CornerMetrics, r: &CornerMetrics
     if l.coasting_s - r.coasting_s >= COASTING_S {
         ev.push(Evidence::CoastingLonger { seconds: l.coasting_s - r.coasting_s });
     }
-    if let (Some(lf), Some(rf)) = (l.full_throttle_m, r.full_throttle_m) {
+    // Full throttle before the reference apex means another way through the corner: no
+    // like-for-like timing to compare.
+    let after_apex = |m: f64| m >= r.min_speed_m - 5.0;
+    if let (Some(lf), Some(rf)) =
+        (l.full_throttle_m.filter(|m| after_apex(*m)), r.full_throttle_m.filter(|m| after_apex(*m)))
+    {
         // Time from the reference apex to full throttle, each lap on its own clock.
         let metres = lf - rf;
         let apex = reference.index_at(r.min_speed_m);

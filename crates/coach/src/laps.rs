@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::sample::Sample;
 
+/// A lap that starts within this lap fraction after the car left pit road is an out lap.
+pub const PIT_EXIT_BEFORE_LINE: f64 = 0.2;
+
 /// How laps are cut.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LapOptions {
@@ -87,7 +90,8 @@ pub struct Lap {
     pub time: f64,
     /// Started and ended at the line.
     pub complete: bool,
-    /// Left pit road during the lap (or started from a reset).
+    /// Left pit road during the lap or less than [`PIT_EXIT_BEFORE_LINE`] of a lap before it
+    /// started (or started from a reset).
     pub out_lap: bool,
     /// Entered pit road during the lap.
     pub in_lap: bool,
@@ -266,6 +270,7 @@ pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
     let mut wraps = 0.0;
     let mut next_line = 0.0;
     let mut reset_seen = false;
+    let mut last_pit: Option<f64> = None;
     for (i, s) in samples.iter().enumerate() {
         if !usable(s) {
             if let Some(b) = cur.take() {
@@ -302,6 +307,7 @@ pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
             next_line = u.floor() + 1.0;
             cur = Some(Builder::new(i, next_line - 1.0, s.time, false, reset_seen, sectors.len()));
             reset_seen = false;
+            last_pit = s.on_pit_road.then_some(u);
             progress[i] = u;
             if let Some(b) = cur.as_mut() {
                 b.observe(s);
@@ -326,7 +332,9 @@ pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
             if let Some(b) = cur.take() {
                 laps.push(b.finish(samples, laps.len(), tc, true, None));
             }
-            let mut b = Builder::new(p, next_line, tc, true, false, sectors.len());
+            // Leaving pit road shortly before the line makes the new lap an out lap.
+            let from_pits = last_pit.is_some_and(|lp| lp > next_line - PIT_EXIT_BEFORE_LINE);
+            let mut b = Builder::new(p, next_line, tc, true, from_pits, sectors.len());
             b.crossings[0] = Some(tc);
             b.last = i;
             cur = Some(b);
@@ -337,6 +345,9 @@ pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
         progress[i] = u;
         if let Some(b) = cur.as_mut() {
             b.observe(s);
+        }
+        if s.on_pit_road {
+            last_pit = Some(u);
         }
         prev = Some(i);
     }
