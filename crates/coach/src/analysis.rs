@@ -461,7 +461,74 @@ fn confidence(stream: &Stream, valid_laps: usize, reference: &Reference) -> f64 
     c.clamp(0.05, 0.95)
 }
 
+/// How a recurring cause reads in a sentence.
+fn cause(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::EarlyBraking => "braking earlier",
+        FindingKind::LateBraking => "braking too late",
+        FindingKind::BrakePressure => "less brake pressure",
+        FindingKind::MinSpeed => "a lower minimum speed",
+        FindingKind::LateThrottle => "later full throttle",
+        FindingKind::Coasting => "coasting",
+        FindingKind::OffTrack => "running off track",
+        FindingKind::Entry => "the entry",
+        _ => "the exit",
+    }
+}
+
 impl SessionAnalysis {
+    /// Corners that cost time lap after lap: the mean corner delta over the valid laps other
+    /// than the reference (at least two), when it is at least [`crate::findings::MIN_FINDING_S`],
+    /// with the most frequent cause. Worst first.
+    pub fn recurring_findings(&self) -> Vec<Finding> {
+        let laps: Vec<&LapReport> = self.reports.iter().filter(|r| r.valid && !r.is_reference).collect();
+        if laps.len() < 2 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for c in &self.corners {
+            let deltas: Vec<f64> = laps
+                .iter()
+                .filter_map(|r| r.comparison.corners.iter().find(|x| x.id == c.id).map(|x| x.delta_s))
+                .collect();
+            let mean = deltas.iter().sum::<f64>() / deltas.len().max(1) as f64;
+            if mean < crate::findings::MIN_FINDING_S {
+                continue;
+            }
+            let kinds: Vec<FindingKind> = laps
+                .iter()
+                .flat_map(|r| r.findings.iter())
+                .filter(|f| f.corner.as_deref() == Some(c.id.as_str()) && f.time_s > 0.0)
+                .map(|f| f.kind)
+                .collect();
+            let top = kinds.iter().copied().max_by_key(|k| kinds.iter().filter(|x| *x == k).count());
+            let (kind, why) = match top {
+                Some(k) => {
+                    let n = kinds.iter().filter(|x| **x == k).count();
+                    (k, format!(", mostly {} ({n} of {} laps)", cause(k), laps.len()))
+                }
+                None => (FindingKind::Entry, String::new()),
+            };
+            out.push(Finding {
+                corner: Some(c.id.clone()),
+                kind,
+                area: kind.area(),
+                time_s: mean,
+                evidence: Vec::new(),
+                text: format!(
+                    "{}: {:.2} s a lap lost on average against {} over {} laps{why}",
+                    c.id,
+                    mean,
+                    self.reference.name,
+                    laps.len()
+                ),
+                advice: format!("{}: the most time to find lap after lap, {:.2} s a lap", c.id, mean),
+            });
+        }
+        out.sort_by(|a, b| b.time_s.total_cmp(&a.time_s));
+        out
+    }
+
     /// The report the feedback is about.
     pub fn focus_report(&self) -> Option<&LapReport> {
         self.focus.and_then(|i| self.reports.get(i))
@@ -469,7 +536,7 @@ impl SessionAnalysis {
 
     /// Session-level findings: consistency and fuel.
     pub fn session_findings(&self) -> Vec<Finding> {
-        let mut out = Vec::new();
+        let mut out = self.recurring_findings();
         if let Some(c) = &self.consistency {
             let text = format!(
                 "Lap times: standard deviation {:.2} s over {} valid laps, best {:.3} s, mean {:.3} s, best segments together {:.3} s",

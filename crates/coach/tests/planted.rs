@@ -111,3 +111,24 @@ fn the_reference_lap_has_no_findings_and_segments_add_up() {
     }
     assert_eq!(s.analysis.reports.iter().filter(|r| r.is_reference).count(), 1);
 }
+
+#[test]
+fn a_fault_repeated_lap_after_lap_is_a_recurring_finding() {
+    let track = SynthTrack::club();
+    let mut laps = vec![track.lap(&[])];
+    for i in 0..4 {
+        let m = 10.0 + 4.0 * i as f64;
+        laps.push(track.lap(&[Fault::EarlyBrake { corner: 2, metres: m }]));
+    }
+    let s = stream(&laps, 60.0, 1, 1.0, 1.0, 0.2);
+    let opts = AnalysisOptions::default();
+    let st = Stream::new(s.samples, &opts).expect("stream");
+    let a = analyze(&st, None, None, &opts).expect("analysis");
+    let r = a.recurring_findings();
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].corner.as_deref(), Some("T3"));
+    assert_eq!(r[0].kind, FindingKind::EarlyBraking);
+    let truth: f64 = laps[1..].iter().map(|l| l.lap_time() - laps[0].lap_time()).sum::<f64>() / 4.0;
+    assert!((r[0].time_s - truth).abs() / truth < 0.1, "{} vs {truth}", r[0].text);
+    assert!(r[0].text.contains("over 4 laps, mostly braking earlier (4 of 4 laps)"), "{}", r[0].text);
+}
