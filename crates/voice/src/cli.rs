@@ -148,8 +148,20 @@ fn say(a: SayArgs) -> anyhow::Result<()> {
     }
 }
 
+#[cfg(feature = "sound-card")]
+fn play_on_sound_card(clip: &Audio) -> anyhow::Result<()> {
+    use crate::radio::AudioSink;
+    let mut sink = crate::soundcard::CpalSink::open()?;
+    sink.play(clip, "say", &std::sync::atomic::AtomicBool::new(false))?;
+    Ok(())
+}
+
+#[cfg(not(feature = "sound-card"))]
 fn play_on_sound_card(_clip: &Audio) -> anyhow::Result<()> {
-    bail!("sound-card playback is not built yet: use -o OUT.wav or --audio-out DIR")
+    bail!(
+        "this build has no sound-card playback (pitbox-voice's cargo feature `sound-card` is off): \
+         use -o OUT.wav or --audio-out DIR"
+    )
 }
 
 fn listen(a: ListenArgs) -> anyhow::Result<()> {
@@ -186,7 +198,7 @@ fn median(v: &mut [f64]) -> f64 {
 pub fn bench() -> anyhow::Result<()> {
     let tts = EspeakNg::new();
     tts.available()?;
-    let callout = "Box this lap, fuel for three laps, gap ahead two seconds.";
+    let callout = "Box this lap, fuel for three laps, gap two seconds.";
     let words = callout.split_whitespace().count();
     let req = SpeechRequest::new(callout, "en-us");
     let mut synth = Vec::new();

@@ -7,7 +7,8 @@
 //!   gives the cache key the cloud stores the audio under.
 //! - **Driver radio**: [`queue::CalloutQueue`] (priorities, interruption, expiry, one voice at a
 //!   time) and [`radio::Radio`], which speaks callouts with a radio chime into an
-//!   [`radio::AudioSink`]: WAV files in a folder (a sound-card sink is not built yet).
+//!   [`radio::AudioSink`]: WAV files in a folder, or the sound card (`soundcard`, cargo feature
+//!   `sound-card`, off by default).
 //! - **Voice commands**: [`commands`] (the grammar and typed [`commands::VoiceCommand`]s),
 //!   [`sphinx::CommandRecognizer`] (PocketSphinx, JSGF grammar mode, loaded at run time),
 //!   [`ptt`] (push-to-talk and microphone traits) and [`engineer::RaceEngineer`] (true answers
@@ -25,6 +26,8 @@ pub mod ptt;
 pub mod queue;
 pub mod radio;
 pub mod service;
+#[cfg(feature = "sound-card")]
+pub mod soundcard;
 pub mod sphinx;
 pub mod tts;
 

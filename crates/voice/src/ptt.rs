@@ -4,7 +4,7 @@
 //!   wires up — a keyboard key or wheel button (on Windows via the agent's input hook), a Unix
 //!   signal handler, a local API call — through its [`PttSender`].
 //! - [`Microphone`] yields 16-bit mono samples. [`WavMicrophone`] replays a file (tests, demos);
-//!   sound-card capture is not built yet (the agent can implement the trait).
+//!   `soundcard::CpalMicrophone` captures from the sound card (cargo feature `sound-card`).
 //! - [`CommandListener`] records while the button is held, decoding as the audio arrives, and
 //!   returns the recognition when it is released.
 

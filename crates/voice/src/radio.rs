@@ -1,7 +1,7 @@
 //! The driver's radio: callouts go through the [`CalloutQueue`], are spoken by a
 //! [`TtsProvider`], wrapped in a radio-style chime and played by one [`AudioSink`] at a time:
 //! WAV files in a folder (`--audio-out DIR`: tests, servers, machines without a sound card), or
-//! any sink the driver agent provides (a sound-card sink is not built yet).
+//! the sound card (`soundcard::CpalSink`, cargo feature `sound-card`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
