@@ -12,7 +12,17 @@
 //! - the whole-stream analysis: consistency, fuel, tyres, confidence ([`analysis`]);
 //! - a simulator of laps with planted faults for tests and benchmarks ([`synth`]).
 //!
-//! It does no network or file I/O of its own except where a module says so.
+//! - `POST /api/coaching/analyze` as a function ([`analyze_request`]), live mode ([`LiveCoach`]),
+//!   words and `ai_coaching` messages ([`coaching`]), language-model phrasing with a checked
+//!   answer and a fallback ([`llm`]);
+//! - the `pitbox coach analyze` and `pitbox bench coach` commands as library code ([`cli`]) with
+//!   the SVG plot ([`plot`]).
+//!
+//! Entry points for the binary and the cloud: [`cli::CoachArgs`] + [`cli::run`], [`cli::bench`],
+//! [`analyze_request`] (errors: [`AnalyzeError`], HTTP 400 naming the field), [`LiveCoach::push`],
+//! [`llm::phrase_or_fallback`]. Metrics and thresholds: `docs/coaching.md`.
+//!
+//! File I/O only in [`ibt`] and [`cli`]; network only in [`llm::OpenAiClient`].
 
 // Grid code walks several parallel channels by index; iterator zips of five arrays read worse.
 #![allow(clippy::needless_range_loop)]
