@@ -135,6 +135,12 @@ pub fn measure(duration: Duration) -> anyhow::Result<DriverBench> {
         agent.shutdown().await;
         let (agent_cpu, sim_cpu) = match (c0, c1) {
             (Some(a), Some(b)) => {
+                if std::env::var_os("PITBOX_BENCH_THREADS").is_some() {
+                    for (name, t1) in &b {
+                        let t0 = a.iter().find(|x| &x.0 == name).map_or(0.0, |x| x.1);
+                        eprintln!("  thread {name}: {:.2}%", (t1 - t0) / secs * 100.0);
+                    }
+                }
                 let (a0, s0) = split(&a);
                 let (a1, s1) = split(&b);
                 (Some((a1 - a0) / secs * 100.0), Some((s1 - s0) / secs * 100.0))
