@@ -46,7 +46,11 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/telemetry", post(post_telemetry))
         .route("/api/telemetry/batch", post(post_telemetry_batch))
         .route("/api/sessions", get(list_sessions))
-        .route("/api/sessions/import", post(import_session))
+        .route(
+            "/api/sessions/import",
+            post(crate::import::import_session)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::import::MAX_IBT_BYTES)),
+        )
         .route("/api/sessions/{id}/laps", get(list_laps))
         .route("/api/laps/{id}/telemetry", get(lap_telemetry))
         .route("/api/messages", get(list_messages).post(create_message))
@@ -612,11 +616,6 @@ async fn lap_telemetry(
         timestamps: cols.timestamps,
         channels,
     }))
-}
-
-async fn import_session(auth: Auth) -> ApiResult<StatusCode> {
-    auth.require(STAFF, "importing a session")?;
-    Err(ApiError::not_built("POST /api/sessions/import (.ibt upload; waits for the irsdk crate's sample mapping)"))
 }
 
 // ---- messages ----

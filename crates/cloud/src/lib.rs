@@ -18,6 +18,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod httpc;
+pub mod import;
 pub mod limiter;
 pub mod objects;
 pub mod openapi;

@@ -49,7 +49,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("post" "/api/telemetry", "driver (own driverId), admin", "Store one sample (spec)", Some("telemetry_post"), Some("telemetry_post_response")),
     ep!("post" "/api/telemetry/batch", "driver (own driverId), admin", "Store many samples; with sequence, at most once", Some("TelemetryBatchPost"), Some("TelemetryBatchResponse")),
     ep!("get" "/api/sessions", "any user (own team; admins all)", "Sessions, newest first", None, None),
-    ep!("post" "/api/sessions/import", "admin, engineer, driver", "Upload an .ibt file (not built yet: 501)", None, None),
+    ep!("post" "/api/sessions/import", "admin, engineer, driver (own sessions)", "Upload an iRacing .ibt file as the body (?driverId=): a session with laps", None, Some("ImportResult")),
     ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session", None, None),
     ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
     ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
@@ -96,6 +96,7 @@ fn own_schemas() -> Vec<(&'static str, Value)> {
         ("HandoffAnswer", s::<crate::api::HandoffAnswer>()),
         ("ProfileUpdate", s::<crate::api::ProfileUpdate>()),
         ("SecretValue", s::<crate::api::SecretValue>()),
+        ("ImportResult", s::<crate::import::ImportResult>()),
     ]
 }
 

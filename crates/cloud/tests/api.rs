@@ -261,10 +261,6 @@ async fn telemetry_post_roles_validation_and_reads() {
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _) = app.as_user(&app.engineer, "GET", "/api/laps/nope/telemetry", None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
-
-        // Import is not built yet, and says so.
-        let (s, v) = app.as_user(&app.driver, "POST", "/api/sessions/import", None).await;
-        assert_eq!((s, err(&v).0.as_str()), (StatusCode::NOT_IMPLEMENTED, "not_implemented"));
     }
 }
 

@@ -1,0 +1,68 @@
+//! `POST /api/sessions/import` with a real iRacing `.ibt` file from the shared data (skipped
+//! with a message where it is absent), and refusals of bad uploads.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{App, Opts, err};
+
+const FILE: &str = "Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt";
+
+fn upload(app: &App, who: &common::User, path: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(path)
+        .header("authorization", format!("Bearer {}", app.token(who)))
+        .header("content-type", "application/octet-stream")
+        .body(Body::from(body))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn imports_a_real_ibt_file() {
+    for db in common::DBS {
+        let Some(app) = App::start(db, "imports_a_real_ibt_file", Opts::default()).await else { continue };
+        // Refusals first (they need no file).
+        let (s, v) = app.send(upload(&app, &app.driver, "/api/sessions/import", b"not an ibt".to_vec())).await;
+        assert_eq!((s, err(&v).0.as_str(), err(&v).1.as_str()), (StatusCode::BAD_REQUEST, "validation_failed", "body"));
+        let (s, v) = app.send(upload(&app, &app.driver, "/api/sessions/import", Vec::new())).await;
+        assert_eq!((s, err(&v).1.as_str()), (StatusCode::BAD_REQUEST, "body"));
+        let (s, _) = app.send(upload(&app, &app.viewer, "/api/sessions/import", vec![1])).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let other = format!("/api/sessions/import?driverId={}", app.driver2.id);
+        let (s, _) = app.send(upload(&app, &app.driver, &other, vec![1])).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let foreign = format!("/api/sessions/import?driverId={}", app.driver_b.id);
+        let (s, _) = app.send(upload(&app, &app.engineer, &foreign, vec![1])).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        let Some(path) = pitbox_testkit::ibt_file("imports_a_real_ibt_file", FILE) else { return };
+        let bytes = std::fs::read(&path).expect("read ibt");
+        let on_behalf = format!("/api/sessions/import?driverId={}", app.driver.id);
+        let (s, v) = app.send(upload(&app, &app.engineer, &on_behalf, bytes)).await;
+        assert_eq!(s, StatusCode::CREATED, "{db:?} {v}");
+        assert!(v["samples"].as_u64().unwrap_or(0) > 1000, "{v}");
+        assert!(v["laps"].as_u64().unwrap_or(0) >= 1, "{v}");
+        assert!(v["track"].as_str().is_some_and(|t| t.to_lowercase().contains("tsukuba")), "{v}");
+        let sid = v["sessionId"].as_str().expect("session").to_string();
+        let (_, sessions) = app.as_user(&app.viewer, "GET", "/api/sessions", None).await;
+        assert_eq!(sessions[0]["source"], "import");
+        assert_eq!(sessions[0]["id"], sid.as_str());
+        let (_, laps) = app.as_user(&app.viewer, "GET", &format!("/api/sessions/{sid}/laps"), None).await;
+        let laps = laps.as_array().expect("laps");
+        let total: i64 = laps.iter().map(|l| l["sampleCount"].as_i64().unwrap_or(0)).sum();
+        assert_eq!(total as u64, v["samples"].as_u64().unwrap_or(0));
+        let lap = laps.iter().max_by_key(|l| l["sampleCount"].as_i64()).expect("a lap");
+        let (s, t) = app
+            .as_user(
+                &app.viewer,
+                "GET",
+                &format!("/api/laps/{}/telemetry?channels=speed,lapDistance", lap["id"].as_str().unwrap_or("")),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let speeds = t["channels"]["speed"].as_array().expect("speed");
+        assert_eq!(speeds.len() as i64, lap["sampleCount"].as_i64().unwrap_or(-1));
+        assert!(speeds.iter().any(|x| x.as_f64().unwrap_or(0.0) > 50.0), "a moving car");
+    }
+}
