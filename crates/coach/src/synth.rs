@@ -324,6 +324,9 @@ pub fn stream(
     tail_s: f64,
     sample_phase: f64,
 ) -> SynthStream {
+    if laps.is_empty() || !(hz > 0.0) {
+        return SynthStream { samples: Vec::new(), lap_times: Vec::new(), lap_numbers: Vec::new() };
+    }
     let mut starts = Vec::with_capacity(laps.len() + 1);
     let mut t = 100.0 + lead_in_s;
     for l in laps {
