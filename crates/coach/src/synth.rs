@@ -324,7 +324,7 @@ pub fn stream(
     tail_s: f64,
     sample_phase: f64,
 ) -> SynthStream {
-    if laps.is_empty() || !(hz > 0.0) {
+    if laps.is_empty() || hz.is_nan() || hz <= 0.0 {
         return SynthStream { samples: Vec::new(), lap_times: Vec::new(), lap_numbers: Vec::new() };
     }
     let mut starts = Vec::with_capacity(laps.len() + 1);
