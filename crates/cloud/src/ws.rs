@@ -245,6 +245,21 @@ impl Conn {
     async fn on_frame(&mut self, frame: WsMessage) -> Flow {
         let bytes = match &frame {
             WsMessage::Text(t) => t.as_bytes().to_vec(),
+            // The relay uplink's binary frames: one zstd frame holding a `telemetry_batch`
+            // (pitbox-hub's uplink codec, which bounds both sizes before parsing).
+            WsMessage::Binary(b) if b.starts_with(&pitbox_hub::uplink::ZSTD_MAGIC) => {
+                return match pitbox_hub::uplink::decode_frame(b, self.st.max_frame_bytes) {
+                    Ok(batch) => match self.on_message(Message::TelemetryBatch(batch)).await {
+                        Ok(flow) => flow,
+                        Err(m) => self.refuse(m).await,
+                    },
+                    Err(e) if e.code() == ErrorCode::FrameTooLarge => {
+                        let _ = self.send(&e.to_message()).await;
+                        Flow::Close(1009, "frame too large")
+                    }
+                    Err(e) => self.refuse(e.to_message()).await,
+                };
+            }
             WsMessage::Binary(b) => b.to_vec(),
             WsMessage::Close(_) => return Flow::Close(1000, "bye"),
             _ => return Flow::Continue,

@@ -72,14 +72,30 @@ async fn handshake_subscribe_fanout_and_uplink() {
         }
         ws_send(&mut relay, batch(2, 50)).await;
         assert_eq!(next_json(&mut relay).await["data"]["sequence"], 3);
-        ws_send(&mut relay, batch(5, 50)).await;
+        // The relay's compressed binary frames (pitbox-hub's uplink codec) work the same.
+        let b4: pitbox_model::control::TelemetryBatch =
+            serde_json::from_value(batch(4, 50)["data"].clone()).expect("batch");
+        let frame = pitbox_hub::uplink::encode_batch(&b4, 3).expect("encode");
+        futures_util::SinkExt::send(&mut relay, tokio_tungstenite::tungstenite::Message::Binary(frame.into()))
+            .await
+            .expect("send");
+        assert_eq!(
+            next_json(&mut relay).await,
+            json!({"type": "ack", "data": {"driverId": app.driver.id, "sequence": 4}})
+        );
+        let garbage = vec![0x28, 0xB5, 0x2F, 0xFD, 1, 2, 3];
+        futures_util::SinkExt::send(&mut relay, tokio_tungstenite::tungstenite::Message::Binary(garbage.into()))
+            .await
+            .expect("send");
+        assert_eq!(next_json(&mut relay).await["data"]["code"], "invalid_message");
+        ws_send(&mut relay, batch(6, 50)).await;
         let e = next_json(&mut relay).await;
         assert_eq!(
             (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
             (Some("conflict"), Some("data.sequence"))
         );
         let n = pitbox_cloud::telemetry::stored_sample_count(&app.state.store, &app.driver.id).await.expect("count");
-        assert_eq!(n, 1 + 150);
+        assert_eq!(n, 1 + 200);
         // Uplink samples are fanned out too (coalesced: the latest one at least).
         let mut got = false;
         for _ in 0..10 {
