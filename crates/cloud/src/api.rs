@@ -722,7 +722,7 @@ async fn list_handoffs(
     Ok(Json(team::list_handoffs(&st.store, &team, limit(q.limit)?).await?))
 }
 
-async fn team_member(st: &AppState, id: &str, team: &str, field: &str) -> ApiResult<User> {
+pub(crate) async fn team_member(st: &AppState, id: &str, team: &str, field: &str) -> ApiResult<User> {
     match st.store.user_by_id(id).await? {
         Some(u) if u.team_id.as_deref() == Some(team) => Ok(u),
         _ => Err(ApiError::validation(field, format!("no member `{id}` in this team"))),

@@ -447,6 +447,9 @@ impl Conn {
                     ));
                 }
                 let team = auth.team(None).map_err(|e| api_to_ws(&e))?;
+                for (id, field) in [(&h.requester_id, "requesterId"), (&h.target_driver_id, "targetDriverId")] {
+                    crate::api::team_member(&self.st, id, &team, field).await.map_err(|e| api_to_ws(&e))?;
+                }
                 team::insert_handoff(&self.st.store, &team, &h).await.map_err(|e| api_to_ws(&e.into()))?;
                 self.st.bus.publish(&team, Message::HandoffRequest(h));
                 Ok(Flow::Continue)

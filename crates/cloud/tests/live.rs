@@ -122,6 +122,31 @@ async fn handshake_subscribe_fanout_and_uplink() {
         let e = next_json(&mut relay).await;
         assert_eq!(e["data"]["code"], "validation_failed");
         assert!(e["data"]["field"].as_str().is_some_and(|f| f.starts_with("data.")), "{e}");
+        // A handoff over the socket: to a driver of another team is refused; to a teammate it
+        // is stored and pushed to the team.
+        let handoff = |target: &str| {
+            json!({"type": "handoff_request", "data": {
+                "id": format!("hnd-ws-{target}"), "requesterId": app.driver.id, "requesterName": "ana",
+                "targetDriverId": target, "targetDriverName": "x", "reason": "", "urgency": "normal",
+                "requestedAt": "2026-11-26T16:00:00Z", "status": "pending", "telemetrySnapshot": null}})
+        };
+        ws_send(&mut relay, handoff(&app.driver_b.id)).await;
+        let e = next_json(&mut relay).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("validation_failed"), Some("data.targetDriverId"))
+        );
+        ws_send(&mut relay, handoff(&app.driver2.id)).await;
+        let mut pushed = false;
+        for _ in 0..20 {
+            let m = next_json(&mut dash).await;
+            if m["type"] == "handoff_request" {
+                assert_eq!(m["data"]["targetDriverId"], app.driver2.id.as_str());
+                pushed = true;
+                break;
+            }
+        }
+        assert!(pushed, "the handoff reached the team's dashboard");
         ws_send(&mut relay, json!({"type": "ping", "data": {"id": 7, "timestamp": "2026-11-26T16:00:00Z"}})).await;
         assert_eq!(next_json(&mut relay).await["type"], "pong");
 
