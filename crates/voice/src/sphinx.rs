@@ -8,7 +8,7 @@
 //! Nothing is downloaded at run time.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -181,7 +181,11 @@ pub fn availability() -> Result<(), RecognizerError> {
 pub const DEFAULT_GARBAGE_WEIGHT: f64 = 1e-3;
 
 /// The default word insertion penalty (tuned on the test set in `tests/recognition.rs`).
-pub const DEFAULT_WORD_PENALTY: f64 = 3e-6;
+pub const DEFAULT_WORD_PENALTY: f64 = 3e-5;
+
+/// The default phone insertion "penalty" (`-pip`; above 1 it favours more phones per word, i.e. the
+/// commands' longer words over one-phone garbage words). Tuned with [`DEFAULT_WORD_PENALTY`].
+pub const DEFAULT_PHONE_PENALTY: f64 = 10.0;
 
 /// Recogniser settings.
 #[derive(Debug, Clone)]
@@ -195,6 +199,11 @@ pub struct RecognizerConfig {
     /// Word insertion penalty (`-wip`): a probability per word. The garbage branch spends one
     /// "word" per phone, a command a few words, so a small value makes garbage pay for its length.
     pub word_penalty: f64,
+    /// Phone insertion penalty (`-pip`).
+    pub phone_penalty: f64,
+    /// More PocketSphinx options as (`-name`, value) pairs (e.g. `-lw`); only options PitBox does
+    /// not set itself (PocketSphinx refuses a repeated option).
+    pub extra_args: Vec<(String, String)>,
     /// Lowest accepted confidence, 0–1 (the driver config's `voice.sensitivity` maps here:
     /// higher sensitivity = lower threshold).
     pub min_confidence: f64,
@@ -207,6 +216,8 @@ impl Default for RecognizerConfig {
             garbage: true,
             garbage_weight: DEFAULT_GARBAGE_WEIGHT,
             word_penalty: DEFAULT_WORD_PENALTY,
+            phone_penalty: DEFAULT_PHONE_PENALTY,
+            extra_args: Vec::new(),
             min_confidence: 0.0,
         }
     }
@@ -250,10 +261,6 @@ impl Drop for CommandRecognizer {
     }
 }
 
-fn cpath(p: &Path) -> Result<CString, RecognizerError> {
-    CString::new(p.to_string_lossy().as_bytes()).map_err(|_| RecognizerError::Path(p.display().to_string()))
-}
-
 impl CommandRecognizer {
     /// Loads PocketSphinx and the en-us model, and sets the command grammar.
     pub fn new(config: RecognizerConfig) -> Result<Self, RecognizerError> {
@@ -265,9 +272,12 @@ impl CommandRecognizer {
         }
         let null_log = if cfg!(windows) { "NUL" } else { "/dev/null" };
         let wip = format!("{:e}", config.word_penalty.clamp(1e-60, 1.0));
+        let pip = format!("{}", config.phone_penalty.clamp(1e-6, 1e6));
         let args: Vec<CString> = [
             "-wip",
             &wip,
+            "-pip",
+            &pip,
             "-hmm",
             &hmm.to_string_lossy(),
             "-dict",
@@ -281,11 +291,15 @@ impl CommandRecognizer {
             // Synthetic and gated audio has runs of digital silence; dither keeps the features sane.
             "-dither",
             "yes",
+            // A fixed seed makes the dither, and so every result, repeatable.
+            "-seed",
+            "1",
         ]
         .iter()
-        .map(|s| CString::new(*s).map_err(|_| RecognizerError::Path((*s).to_string())))
+        .map(|s| s.to_string())
+        .chain(config.extra_args.iter().flat_map(|(k, v)| [k.clone(), v.clone()]))
+        .map(|s| CString::new(s.clone()).map_err(|_| RecognizerError::Path(s)))
         .collect::<Result<_, _>>()?;
-        let _ = cpath(&hmm)?;
         let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
         // SAFETY: argv holds argc valid NUL-terminated strings that outlive the call; ps_args()
         // returns the decoder's static argument table.

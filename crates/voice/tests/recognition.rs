@@ -25,9 +25,17 @@ fn ready(test: &str) -> Option<(EspeakNg, CommandRecognizer)> {
     }
 }
 
-/// (voice, speed, pitch) combinations.
-const SPEAKERS: &[(&str, f64, Option<u8>)] =
-    &[("en-us", 1.0, None), ("en-gb+f3", 1.0, None), ("en-us+m7", 1.2, Some(35)), ("en-us", 0.85, Some(70))];
+/// (voice, speed, pitch) combinations. The first four were used to tune the recogniser's
+/// penalties; the last two were not (held out).
+const SPEAKERS: &[(&str, f64, Option<u8>)] = &[
+    ("en-us", 1.0, None),
+    ("en-gb+f3", 1.0, None),
+    ("en-us+m7", 1.2, Some(35)),
+    ("en-us", 0.85, Some(70)),
+    ("en-gb-scotland", 1.1, None),
+    ("en-us+f2", 0.95, Some(60)),
+];
+const TUNED_ON: usize = 4;
 
 const UNRELATED: &[&str] = &[
     "the weather is nice today",
@@ -51,6 +59,8 @@ fn commands_are_recognised_and_unrelated_speech_is_not() {
     let (mut cmd_total, mut cmd_right, mut cmd_wrong) = (0usize, 0usize, 0usize);
     let (mut unrel_total, mut unrel_accepted) = (0usize, 0usize);
     let mut misses = Vec::new();
+    // Held-out speakers' counts: commands, right, non-commands, accepted.
+    let mut held = [0usize; 4];
     for (si, &(voice, speed, pitch)) in SPEAKERS.iter().enumerate() {
         for (ci, c) in commands.iter().enumerate() {
             let a = tts
@@ -61,6 +71,10 @@ fn commands_are_recognised_and_unrelated_speech_is_not() {
             let a = if noisy { a.with_noise(15.0, (si * 100 + ci) as u64) } else { a };
             let r = rec.recognize(&a).expect("decodes");
             cmd_total += 1;
+            if si >= TUNED_ON {
+                held[0] += 1;
+                held[1] += usize::from(r.command == Some(*c));
+            }
             match r.command {
                 Some(got) if got == *c => cmd_right += 1,
                 Some(_) => {
@@ -87,6 +101,10 @@ fn commands_are_recognised_and_unrelated_speech_is_not() {
             let a = if ui % 2 == 0 { a.with_noise(15.0, ui as u64) } else { a };
             let r = rec.recognize(&a).expect("decodes");
             unrel_total += 1;
+            if si >= TUNED_ON {
+                held[2] += 1;
+                held[3] += usize::from(r.command.is_some());
+            }
             if let Some(c) = r.command {
                 unrel_accepted += 1;
                 misses.push(format!("{voice}: unrelated '{u}' accepted as {:?}", c));
@@ -123,12 +141,21 @@ fn commands_are_recognised_and_unrelated_speech_is_not() {
         substitution * 100.0,
         false_accept * 100.0
     );
+    println!(
+        "held-out speakers only (not used for tuning): false-reject rate {:.1}% ({}/{}), false-accept rate {:.1}% ({}/{})",
+        100.0 * (held[0] - held[1]) as f64 / held[0] as f64,
+        held[0] - held[1],
+        held[0],
+        100.0 * held[3] as f64 / held[2] as f64,
+        held[3],
+        held[2]
+    );
     for m in &misses {
         println!("  {m}");
     }
-    assert!(false_reject <= 0.30, "false-reject rate {:.1}% above 30%", false_reject * 100.0);
-    assert!(false_accept <= 0.15, "false-accept rate {:.1}% above 15%", false_accept * 100.0);
-    assert!(substitution <= 0.05, "wrong-command rate {:.1}% above 5%", substitution * 100.0);
+    assert!(false_reject <= 0.15, "false-reject rate {:.1}% above 15%", false_reject * 100.0);
+    assert!(false_accept <= 0.12, "false-accept rate {:.1}% above 12%", false_accept * 100.0);
+    assert!(substitution <= 0.03, "wrong-command rate {:.1}% above 3%", substitution * 100.0);
 }
 
 #[test]
