@@ -204,9 +204,20 @@ pub struct RecognizerConfig {
     /// More PocketSphinx options as (`-name`, value) pairs (e.g. `-lw`); only options PitBox does
     /// not set itself (PocketSphinx refuses a repeated option).
     pub extra_args: Vec<(String, String)>,
-    /// Lowest accepted confidence, 0–1 (the driver config's `voice.sensitivity` maps here:
-    /// higher sensitivity = lower threshold).
+    /// Lowest accepted confidence, 0–1 (see [`Recognition::confidence`]; 0 accepts all).
     pub min_confidence: f64,
+}
+
+impl RecognizerConfig {
+    /// Settings for the driver config's `voice.sensitivity` (0–1, 0.5 = the tuned defaults):
+    /// higher accepts more (fewer missed commands, more false accepts). It scales the phone
+    /// insertion setting from 5 (at 0) through 10 (at 0.5) to 20 (at 1), the knob that moved the
+    /// false-accept/false-reject balance most in tuning.
+    pub fn with_sensitivity(mut self, sensitivity: f64) -> Self {
+        let s = if sensitivity.is_finite() { sensitivity.clamp(0.0, 1.0) } else { 0.5 };
+        self.phone_penalty = DEFAULT_PHONE_PENALTY * 2f64.powf((s - 0.5) * 2.0);
+        self
+    }
 }
 
 impl Default for RecognizerConfig {
@@ -411,4 +422,26 @@ impl CommandRecognizer {
 /// 1.0001), 0–1.
 fn posterior(prob: i32) -> f64 {
     (f64::from(prob) * 1.0001f64.ln()).exp().clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitivity_maps_to_the_phone_penalty() {
+        let at = |s: f64| RecognizerConfig::default().with_sensitivity(s).phone_penalty;
+        assert!((at(0.5) - DEFAULT_PHONE_PENALTY).abs() < 1e-9);
+        assert!((at(0.0) - 5.0).abs() < 1e-9);
+        assert!((at(1.0) - 20.0).abs() < 1e-9);
+        assert!((at(7.0) - 20.0).abs() < 1e-9);
+        assert!((at(f64::NAN) - DEFAULT_PHONE_PENALTY).abs() < 1e-9);
+    }
+
+    #[test]
+    fn posterior_is_a_probability() {
+        assert_eq!(posterior(0), 1.0);
+        assert!(posterior(-100_000) < 0.001);
+        assert_eq!(posterior(i32::MIN), 0.0);
+    }
 }
