@@ -33,8 +33,8 @@ pub struct IngestBenchArgs {
     /// Relay connections streaming batches (one driver each)
     #[arg(long, default_value_t = 4)]
     pub relays: usize,
-    /// Samples per uplink batch
-    #[arg(long, default_value_t = 1000)]
+    /// Samples per uplink batch (a batch must fit the 256 KiB frame limit: about 500 samples)
+    #[arg(long, default_value_t = 300)]
     pub batch_size: usize,
     /// Uplink batches in flight per relay connection
     #[arg(long, default_value_t = 4)]
