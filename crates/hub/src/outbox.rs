@@ -181,7 +181,10 @@ impl Outbox {
         let mut deadline: Option<Instant> = None;
         for slot in st.slots.iter_mut() {
             if let Some(p) = slot.pending.take() {
-                let at = slot.last_release.map(|l| l + period).unwrap_or(now);
+                // A throttled frame waits half a period past its window: a live source sends a
+                // newer sample by then (released at once, with no waiting), so only the last
+                // sample of a source that stopped is delivered by this timer.
+                let at = slot.last_release.map(|l| l + period + period / 2).unwrap_or(now);
                 if at <= now {
                     slot.last_release = Some(now);
                     slot.ready = Some(p);
@@ -229,10 +232,10 @@ mod tests {
             _ => panic!("expected a"),
         }
         match o.next(t0 + Duration::from_millis(42)) {
-            Next::Wait(Some(d)) => assert_eq!(d, t0 + Duration::from_millis(100)),
+            Next::Wait(Some(d)) => assert_eq!(d, t0 + Duration::from_millis(150)),
             _ => panic!("expected a deadline"),
         }
-        match o.next(t0 + Duration::from_millis(100)) {
+        match o.next(t0 + Duration::from_millis(150)) {
             Next::Send(v) => assert_eq!(v, vec![f("c")]),
             _ => panic!("expected c"),
         }

@@ -18,3 +18,8 @@ pub use ingest::RelayHooks;
 pub use server::{RelayConfig, RelayError, RelayHandle, start};
 pub use state::RelayMetrics;
 pub use uplink::UplinkConfig;
+
+/// Issuer of tokens minted by `pitbox token` (and the benchmark).
+pub(crate) fn cli_issuer() -> &'static str {
+    pitbox_auth::cli::OFFLINE_ISSUER
+}

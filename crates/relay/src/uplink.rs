@@ -109,10 +109,13 @@ async fn session(
     shared: &Arc<Shared>,
     attempt: &mut u32,
 ) -> Result<(), UplinkFailure> {
-    let (ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(cfg.url.as_str()))
-        .await
-        .map_err(|_| UplinkFailure::Timeout("connect"))?
-        .map_err(|e| UplinkFailure::Connect(e.to_string()))?;
+    let (ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async_with_config(cfg.url.as_str(), None, true),
+    )
+    .await
+    .map_err(|_| UplinkFailure::Timeout("connect"))?
+    .map_err(|e| UplinkFailure::Connect(e.to_string()))?;
     let (mut tx, mut rx) = ws.split();
     // Greeting, then authenticate.
     let greeting = tokio::time::timeout(Duration::from_secs(10), next_message(&mut rx))
