@@ -6,7 +6,7 @@ mod protocol_cmd;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 /// PitBox — live telemetry, an AI race engineer and a web pit wall for sim-racing teams.
@@ -33,27 +33,29 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a full demo team on this machine: cloud, relay, simulated drivers, dashboard.
-    Demo,
+    Demo(pitbox_demo::DemoArgs),
     /// Run the cloud backend (HTTP API, WebSocket hub, storage, dashboard).
-    Cloud,
+    Cloud(pitbox_cloud::cli::CloudArgs),
     /// Run the relay: the WebSocket hub on the driver's side, forwarding to the cloud.
-    Relay,
+    Relay(pitbox_relay::cli::RelayArgs),
     /// Run the driver agent: reads the sim, streams to the relay, speaks coaching.
-    Driver,
+    Driver(pitbox_driver::cli::DriverArgs),
+    /// Run the built-in simulator: a seeded race session as iRacing telemetry (live or an .ibt).
+    Sim(pitbox_sources::cli::SimArgs),
     /// Read iRacing .ibt telemetry files (info, laps, export, live dump).
     Ibt(pitbox_irsdk::cli::IbtArgs),
     /// Analyse laps and coach: where the time goes.
     Coach(pitbox_coach::cli::CoachArgs),
     /// Speech out and voice commands in.
-    Voice,
+    Voice(pitbox_voice::cli::VoiceArgs),
     /// Manage user accounts of a cloud's database.
-    User,
+    User(pitbox_cloud::cli::UserArgs),
     /// Manage teams of a cloud's database.
-    Team,
+    Team(pitbox_cloud::cli::TeamArgs),
     /// Print a token signed with a relay's offline key (for a relay with no cloud).
     Token(pitbox_auth::cli::TokenArgs),
     /// Check every component and print what is wrong.
-    Doctor,
+    Doctor(pitbox_doctor::DoctorArgs),
     /// Measure performance and print the figures.
     Bench {
         #[command(subcommand)]
@@ -77,6 +79,16 @@ enum BenchTarget {
     },
     /// Lap analysis: one 120 s lap at 60 Hz, and a 60-lap stint.
     Coach,
+    /// The relay under load: drivers and dashboards over loopback, a cloud stand-in.
+    Relay(pitbox_relay::bench::BenchArgs),
+    /// Cloud ingest: REST posts and relay uplink batches into SQLite (and PostgreSQL if given).
+    Ingest(pitbox_cloud::bench::IngestBenchArgs),
+    /// Speech: synthesis and command recognition times.
+    Voice,
+    /// The simulator: sim seconds per wall-clock second and per-tick cost.
+    Sim,
+    /// The driver agent at 60 Hz with the simulator: CPU and memory.
+    Driver,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,41 +104,47 @@ fn init_logging(filter: &str) {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
-/// A subcommand whose issue has not landed: say so plainly, never pretend.
-fn not_built(command: &str, issue: u32, what: &str) -> Result<ExitCode> {
-    eprintln!("pitbox {command}: not built yet — {what} (issue #{issue}).");
-    Ok(ExitCode::from(2))
+/// Runs an async entry point on a multi-threaded runtime.
+fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(future).map(|()| ExitCode::SUCCESS)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Demo => {
-            println!("pitbox demo will start a whole team on this machine (issue #10):");
-            println!("  - cloud on http://127.0.0.1:8080 with the dashboard, SQLite and local files");
-            println!("  - relay on ws://127.0.0.1:8765");
-            println!("  - three simulated drivers sharing one car in an endurance race against a 20-car field");
-            println!("  - coaching after every lap, a driver handoff at the first pit stop, spoken callouts");
-            not_built("demo", 10, "the parts it runs are still being built")
-        }
-        Command::Cloud => not_built("cloud", 5, "the cloud backend"),
-        Command::Relay => not_built("relay", 4, "the relay agent"),
-        Command::Driver => not_built("driver", 8, "the driver agent and telemetry sources"),
+        Command::Demo(args) => pitbox_demo::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Cloud(args) => block_on(async move { pitbox_cloud::cli::run_cloud(&args).await }),
+        Command::Relay(args) => block_on(pitbox_relay::cli::run(args)),
+        Command::Driver(args) => pitbox_driver::cli::run(args),
+        Command::Sim(args) => pitbox_sources::cli::run_sim(args),
         Command::Ibt(args) => pitbox_irsdk::cli::run(args).map(|()| ExitCode::SUCCESS),
         Command::Coach(args) => pitbox_coach::cli::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Voice => not_built("voice", 7, "speech out and voice commands"),
-        Command::User => not_built("user", 5, "accounts live in the cloud backend"),
-        Command::Team => not_built("team", 5, "teams live in the cloud backend"),
+        Command::Voice(args) => pitbox_voice::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Command::User(args) => block_on(async move { pitbox_cloud::cli::run_user(&args).await }),
+        Command::Team(args) => block_on(async move { pitbox_cloud::cli::run_team(&args).await }),
         Command::Token(args) => pitbox_auth::cli::run_token(args).map(|()| ExitCode::SUCCESS),
-        Command::Doctor => not_built("doctor", 10, "component checks"),
-        Command::Bench { target: BenchTarget::Ibt { file } } => {
-            pitbox_irsdk::cli::bench(&file).map(|()| ExitCode::SUCCESS)
-        }
-        Command::Bench { target: BenchTarget::Coach } => pitbox_coach::cli::bench().map(|()| ExitCode::SUCCESS),
+        Command::Doctor(args) => pitbox_doctor::run(args),
+        Command::Bench { target } => run_bench(target),
         Command::Protocol(args) => protocol_cmd::run(args),
         Command::Config { command: ConfigCommand::Reference } => {
             print!("{}", config::reference(&<Cli as clap::CommandFactory>::command()));
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn run_bench(target: BenchTarget) -> Result<ExitCode> {
+    match target {
+        BenchTarget::Ibt { file } => pitbox_irsdk::cli::bench(&file).map(|()| ExitCode::SUCCESS),
+        BenchTarget::Coach => pitbox_coach::cli::bench().map(|()| ExitCode::SUCCESS),
+        BenchTarget::Relay(args) => block_on(pitbox_relay::bench::run_bench(args)),
+        BenchTarget::Ingest(args) => block_on(async move { pitbox_cloud::bench::run(&args).await }),
+        BenchTarget::Voice => pitbox_voice::cli::bench().map(|()| ExitCode::SUCCESS),
+        BenchTarget::Sim => {
+            pitbox_sources::bench::bench().context("simulator benchmark")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchTarget::Driver => pitbox_driver::bench::bench().map(|_| ExitCode::SUCCESS),
     }
 }
 
