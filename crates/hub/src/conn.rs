@@ -300,7 +300,12 @@ impl<H: Hooks> Conn<H> {
                                 Ok(u) => u,
                                 Err(p) => p.into_inner(),
                             };
-                            users.entry(who.user_id.clone()).or_default().push((self.id, self.outbox.clone()));
+                            users.entry(who.user_id.clone()).or_default().push(crate::UserConn {
+                                id: self.id,
+                                outbox: self.outbox.clone(),
+                                team: who.team_id.clone(),
+                                role: who.role,
+                            });
                         }
                         self.client_type = Some(a.client_type);
                         self.hub.hooks.on_connect(&who);
@@ -412,34 +417,41 @@ impl<H: Hooks> Conn<H> {
             Message::TelemetryBatch(b) => self.on_batch(who, b).await,
             Message::SessionInfo(s) => {
                 if self.owns(who, &s.driver_id, "data.driverId", kind) {
-                    let d = s.driver_id.clone();
-                    self.hub.fan_out(&team, Some(&d), Channel::Session, Message::SessionInfo(s).to_json());
+                    self.accept(who, Message::SessionInfo(s)).await;
                 }
             }
             Message::StandingsUpdate(s) => {
                 if self.owns(who, &s.driver_id, "data.driverId", kind) {
-                    let d = s.driver_id.clone();
-                    self.hub.fan_out(&team, Some(&d), Channel::Standings, Message::StandingsUpdate(s).to_json());
+                    self.accept(who, Message::StandingsUpdate(s)).await;
                 }
             }
             Message::DriverStatus(s) => {
                 if self.owns(who, &s.driver_id, "data.driverId", kind) {
-                    let d = s.driver_id.clone();
-                    self.hub.fan_out(&team, Some(&d), Channel::Status, Message::DriverStatus(s).to_json());
+                    self.accept(who, Message::DriverStatus(s)).await;
                 }
             }
             Message::TeamMessage(m) => {
                 if self.is_self(who, &m.sender_id, "data.senderId", kind) {
-                    self.hub.fan_out(&team, None, Channel::Messages, Message::TeamMessage(m).to_json());
+                    self.accept(who, Message::TeamMessage(m)).await;
                 }
             }
             Message::MessageRead(r) => {
                 if self.is_self(who, &r.reader_id, "data.readerId", kind) {
-                    self.hub.fan_out(&team, None, Channel::Messages, Message::MessageRead(r).to_json());
+                    self.accept(who, Message::MessageRead(r)).await;
                 }
             }
-            Message::HandoffRequest(h) => self.handoff_request(who, h),
-            Message::HandoffResponse(r) => self.handoff_response(who, r),
+            Message::HandoffRequest(h) => {
+                if self.handoff_request(who, &h) {
+                    self.accept(who, Message::HandoffRequest(h)).await;
+                }
+            }
+            Message::HandoffResponse(r) => {
+                if let Some(updated) = self.handoff_response(who, &r) {
+                    self.accept(who, Message::HandoffResponse(r)).await;
+                    // The new state is the server's, so the responder gets it too.
+                    self.hub.route(&team, &Message::HandoffRequest(updated), None, true);
+                }
+            }
             Message::Subscribe(s) => self.subscribe(who, s),
             Message::Unsubscribe(u) => self.unsubscribe(who, u),
             Message::Ping(p) => self.pong(p),
@@ -450,6 +462,13 @@ impl<H: Hooks> Conn<H> {
                 self.forbidden(format!("{kind} is sent by servers only"), Some("type"), kind);
             }
         }
+    }
+
+    /// An accepted team message: routed to the team (never back to this connection), then
+    /// handed to the server's hooks.
+    async fn accept(&mut self, who: &Identity, msg: Message) {
+        self.hub.route(&who.team_id, &msg, Some(self.id), true);
+        self.hub.hooks.on_message(who, &msg).await;
     }
 
     async fn on_batch(&mut self, who: &Identity, batch: TelemetryBatch) {
@@ -468,7 +487,8 @@ impl<H: Hooks> Conn<H> {
         }
     }
 
-    fn handoff_request(&mut self, who: &Identity, h: HandoffRequest) {
+    /// Records a new handoff; false (and an error sent) when refused.
+    fn handoff_request(&mut self, who: &Identity, h: &HandoffRequest) -> bool {
         let kind = "handoff_request";
         if who.role == UserRole::Driver && h.requester_id != who.user_id {
             self.forbidden(
@@ -476,14 +496,14 @@ impl<H: Hooks> Conn<H> {
                 Some("data.requesterId"),
                 kind,
             );
-            return;
+            return false;
         }
         if h.status != HandoffStatus::Pending {
             let mut r =
                 Refusal::new(ErrorCode::Conflict, "a new handoff must be pending; use handoff_response to move it");
             r.field = Some("data.status".into());
             self.refusal(r, Some(kind));
-            return;
+            return false;
         }
         {
             let mut book = match self.hub.handoffs.lock() {
@@ -496,7 +516,7 @@ impl<H: Hooks> Conn<H> {
                 let mut r = Refusal::new(ErrorCode::Conflict, format!("handoff {} already exists", h.id));
                 r.field = Some("data.id".into());
                 self.refusal(r, Some(kind));
-                return;
+                return false;
             }
             // Bounded: forget the oldest finished handoffs of a huge book.
             if book.len() >= 10_000 {
@@ -504,13 +524,14 @@ impl<H: Hooks> Conn<H> {
             }
             book.insert(key, h.clone());
         }
-        self.hub.fan_out(&who.team_id, None, Channel::Handoffs, Message::HandoffRequest(h).to_json());
+        true
     }
 
-    fn handoff_response(&mut self, who: &Identity, r: HandoffResponse) {
+    /// Moves a handoff; the updated handoff, or `None` (and an error sent) when refused.
+    fn handoff_response(&mut self, who: &Identity, r: &HandoffResponse) -> Option<HandoffRequest> {
         let kind = "handoff_response";
         if !self.is_self(who, &r.responder_id, "data.responderId", kind) {
-            return;
+            return None;
         }
         let updated = {
             let mut book = match self.hub.handoffs.lock() {
@@ -553,11 +574,11 @@ impl<H: Hooks> Conn<H> {
             }
         };
         match updated {
-            Ok(h) => {
-                self.hub.fan_out(&who.team_id, None, Channel::Handoffs, Message::HandoffResponse(r).to_json());
-                self.hub.fan_out(&who.team_id, None, Channel::Handoffs, Message::HandoffRequest(h).to_json());
+            Ok(h) => Some(h),
+            Err(e) => {
+                self.refusal(e, Some(kind));
+                None
             }
-            Err(e) => self.refusal(e, Some(kind)),
         }
     }
 
@@ -633,7 +654,7 @@ impl<H: Hooks> Conn<H> {
                     Err(p) => p.into_inner(),
                 };
                 if let Some(list) = users.get_mut(&who.user_id) {
-                    list.retain(|(id, _)| *id != self.id);
+                    list.retain(|c| c.id != self.id);
                     if list.is_empty() {
                         users.remove(&who.user_id);
                     }

@@ -30,7 +30,7 @@ use pitbox_auth::{AuthError, Identity, Verifier};
 use pitbox_model::control::{Ack, ErrorCode, TelemetryBatch};
 use pitbox_model::team::HandoffRequest;
 use pitbox_model::telemetry::TelemetryUpdate;
-use pitbox_model::{Channel, Message};
+use pitbox_model::{Channel, Message, UserRole};
 
 pub use bus::{Bus, BusError, BusEvent, LocalBus};
 pub use config::HubConfig;
@@ -108,6 +108,14 @@ pub trait Hooks: Send + Sync + 'static {
         }
     }
 
+    /// An accepted team message from a client (`team_message`, `message_read`,
+    /// `handoff_request`, `handoff_response`, `session_info`, `standings_update`,
+    /// `driver_status`), after it was routed locally. The relay queues these for the cloud.
+    /// Awaiting here slows only this connection.
+    fn on_message(&self, _who: &Identity, _msg: &Message) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// A client authenticated (after `authentication_result` was queued).
     fn on_connect(&self, _who: &Identity) {}
 
@@ -136,8 +144,16 @@ impl<H: Hooks> Clone for Hub<H> {
     }
 }
 
-/// Live connections of one user: (connection id, its outbox).
-pub(crate) type UserConns = Vec<(u64, Arc<outbox::Outbox>)>;
+/// One live, authenticated connection of a user.
+pub(crate) struct UserConn {
+    pub(crate) id: u64,
+    pub(crate) outbox: Arc<outbox::Outbox>,
+    pub(crate) team: String,
+    pub(crate) role: UserRole,
+}
+
+/// Live connections of one user.
+pub(crate) type UserConns = Vec<UserConn>;
 
 pub(crate) struct HubInner<H: Hooks> {
     pub(crate) config: HubConfig,
@@ -214,10 +230,29 @@ impl<H: Hooks> Hub<H> {
             Err(p) => p.into_inner(),
         };
         let Some(conns) = users.get(user_id) else { return 0 };
-        for (_, out) in conns {
-            out.push_control(frame.clone());
+        for c in conns {
+            c.outbox.push_control(frame.clone());
         }
         conns.len()
+    }
+
+    /// Delivers a message that arrived from elsewhere (the relay's cloud downlink) to the local
+    /// clients of `team` entitled to it: subscribers of its channel, and the drivers it is
+    /// addressed to (see [`Hub::route`]). Not published on the bus. A `handoff_request` is also
+    /// recorded, so local drivers can answer it. Returns how many connections got it; messages
+    /// that are not team traffic (control messages) are ignored and return 0.
+    pub fn deliver(&self, team: &str, msg: &Message) -> usize {
+        if let Message::HandoffRequest(h) = msg {
+            let mut book = match self.inner.handoffs.lock() {
+                Ok(b) => b,
+                Err(p) => p.into_inner(),
+            };
+            if book.len() >= 10_000 {
+                book.retain(|_, v| !v.status.is_final());
+            }
+            book.insert((team.to_string(), h.id.clone()), h.clone());
+        }
+        self.inner.route(team, msg, None, false)
     }
 
     /// Fans a server-originated message (coaching, status) out to a team's subscribers of
@@ -242,9 +277,118 @@ impl<H: Hooks> Hub<H> {
     }
 }
 
+/// Drivers a message is addressed to beyond the team's subscribers.
+enum Addressed {
+    Nobody,
+    AllDrivers,
+    Users(Vec<String>),
+}
+
+/// Channel of a team message and the driver it is about (for driver-filtered subscriptions);
+/// `None` for control messages.
+pub fn channel_of(msg: &Message) -> Option<(Channel, Option<&str>)> {
+    Some(match msg {
+        Message::TelemetryUpdate(u) => (Channel::Telemetry, Some(u.driver_id.as_str())),
+        Message::SessionInfo(s) => (Channel::Session, Some(s.driver_id.as_str())),
+        Message::StandingsUpdate(s) => (Channel::Standings, Some(s.driver_id.as_str())),
+        Message::DriverStatus(s) => (Channel::Status, Some(s.driver_id.as_str())),
+        Message::TeamMessage(_) | Message::MessageRead(_) => (Channel::Messages, None),
+        Message::HandoffRequest(_) | Message::HandoffResponse(_) => (Channel::Handoffs, None),
+        Message::AiCoaching(c) => (Channel::Coaching, c.driver_id.as_deref()),
+        _ => return None,
+    })
+}
+
 impl<H: Hooks> HubInner<H> {
     pub(crate) fn conn_id(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn addressed(&self, team: &str, msg: &Message) -> Addressed {
+        match msg {
+            Message::AiCoaching(c) => match &c.driver_id {
+                Some(d) => Addressed::Users(vec![d.clone()]),
+                None => Addressed::AllDrivers,
+            },
+            // A team message has no recipient field: it is for the whole team, drivers included.
+            Message::TeamMessage(_) => Addressed::AllDrivers,
+            Message::HandoffRequest(h) => Addressed::Users(vec![h.target_driver_id.clone(), h.requester_id.clone()]),
+            Message::HandoffResponse(r) => {
+                let book = match self.handoffs.lock() {
+                    Ok(b) => b,
+                    Err(p) => p.into_inner(),
+                };
+                match book.get(&(team.to_string(), r.handoff_id.clone())) {
+                    Some(h) => Addressed::Users(vec![h.target_driver_id.clone(), h.requester_id.clone()]),
+                    None => Addressed::Nobody,
+                }
+            }
+            _ => Addressed::Nobody,
+        }
+    }
+
+    /// Routes a non-telemetry team message: to the team's subscribers of its channel, and to
+    /// the connections of the drivers it is addressed to (AI coaching to its driver, team
+    /// messages to every driver, handoffs to both drivers named) that did not get it as
+    /// subscribers. Never to `origin` (the connection that sent it). Returns how many
+    /// connections got it.
+    pub(crate) fn route(&self, team: &str, msg: &Message, origin: Option<u64>, to_bus: bool) -> usize {
+        let Some((channel, driver)) = channel_of(msg) else { return 0 };
+        let json = msg.to_json();
+        let frame = Utf8Bytes::from(json.as_str());
+        let bit = registry::channel_bit(channel);
+        let mut reached = self.registry.dispatch_except(team, driver, channel, &frame, &self.metrics, origin);
+        let targets = self.addressed(team, msg);
+        if !matches!(targets, Addressed::Nobody) {
+            let users = match self.users.lock() {
+                Ok(u) => u,
+                Err(p) => p.into_inner(),
+            };
+            let mut send = |c: &UserConn| {
+                if Some(c.id) == origin || c.team != team {
+                    return;
+                }
+                if self.registry.get(c.id, team).is_some_and(|s| s.wants(driver, bit)) {
+                    return; // already has it as a subscriber
+                }
+                c.outbox.push_control(frame.clone());
+                reached += 1;
+            };
+            match &targets {
+                Addressed::Nobody => {}
+                Addressed::AllDrivers => {
+                    for c in users.values().flatten().filter(|c| c.role == UserRole::Driver) {
+                        send(c);
+                    }
+                }
+                Addressed::Users(ids) => {
+                    let mut seen: Vec<&str> = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        if seen.contains(&id.as_str()) {
+                            continue;
+                        }
+                        seen.push(id);
+                        for c in users.get(id).into_iter().flatten() {
+                            send(c);
+                        }
+                    }
+                }
+            }
+        }
+        if to_bus && let Some(bus) = &self.bus {
+            let ev = BusEvent {
+                origin: self.config.server_id.clone(),
+                team: team.to_string(),
+                driver: driver.map(str::to_string),
+                channel,
+                json: Arc::from(json.as_str()),
+            };
+            if let Err(e) = bus.publish(ev) {
+                self.metrics.bus_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "bus publish failed");
+            }
+        }
+        reached
     }
 
     pub(crate) fn fan_out(&self, team: &str, driver: Option<&str>, channel: Channel, json: String) {

@@ -35,7 +35,7 @@ pub(crate) struct Sub {
 }
 
 impl Sub {
-    fn wants(&self, driver: Option<&str>, bit: u8) -> bool {
+    pub(crate) fn wants(&self, driver: Option<&str>, bit: u8) -> bool {
         if self.channels & bit == 0 {
             return false;
         }
@@ -125,13 +125,29 @@ impl Registry {
         frame: &Utf8Bytes,
         metrics: &HubMetrics,
     ) {
-        let Some(subs) = self.snapshot(team) else { return };
+        self.dispatch_except(team, driver, channel, frame, metrics, None);
+    }
+
+    /// [`Registry::dispatch`] to everyone but connection `except`. Returns how many were offered
+    /// the frame.
+    pub(crate) fn dispatch_except(
+        &self,
+        team: &str,
+        driver: Option<&str>,
+        channel: Channel,
+        frame: &Utf8Bytes,
+        metrics: &HubMetrics,
+        except: Option<u64>,
+    ) -> usize {
+        let Some(subs) = self.snapshot(team) else { return 0 };
         let bit = channel_bit(channel);
         let now = Instant::now();
+        let mut offered = 0;
         for s in subs.iter() {
-            if !s.wants(driver, bit) {
+            if !s.wants(driver, bit) || Some(s.conn) == except {
                 continue;
             }
+            offered += 1;
             match (channel, driver) {
                 (Channel::Telemetry, Some(d)) => match s.outbox.offer_telemetry(d, frame, now) {
                     Offer::ReplacedUnsent => {
@@ -149,5 +165,6 @@ impl Registry {
                 }
             }
         }
+        offered
     }
 }

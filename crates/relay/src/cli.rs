@@ -22,9 +22,14 @@ pub struct RelayArgs {
     /// Server id announced in connection_established (default: relay-<random>).
     #[arg(long, env = "PITBOX_RELAY_SERVER_ID")]
     pub server_id: Option<String>,
-    /// Cloud uplink URL, e.g. wss://cloud.example/ws. Without it the relay runs offline.
-    #[arg(long, value_name = "URL", env = "PITBOX_RELAY_CLOUD_URL")]
-    pub cloud_url: Option<String>,
+    /// Cloud uplink URL, e.g. wss://cloud.example/ws. Repeat it (or separate with commas) for
+    /// several cloud nodes: the relay moves to the next when one fails. Without it the relay
+    /// runs offline.
+    #[arg(long, value_name = "URL", value_delimiter = ',', env = "PITBOX_RELAY_CLOUD_URL")]
+    pub cloud_url: Vec<String>,
+    /// Extra CA certificate (PEM) trusted for a wss:// cloud, e.g. a private CA. May be repeated.
+    #[arg(long, value_name = "FILE", env = "PITBOX_RELAY_CLOUD_CA")]
+    pub cloud_ca: Vec<PathBuf>,
     /// Token the relay authenticates to the cloud with (a driver or admin of the team).
     #[arg(long, value_name = "JWT", env = "PITBOX_RELAY_CLOUD_TOKEN", hide_env_values = true)]
     pub cloud_token: Option<String>,
@@ -34,6 +39,13 @@ pub struct RelayArgs {
     /// Trust the keys of this JWKS file (the cloud's GET /api/auth/jwks saved to disk).
     #[arg(long, value_name = "FILE", env = "PITBOX_RELAY_JWKS_FILE")]
     pub jwks_file: Option<PathBuf>,
+    /// Fetch the token keys from the cloud's JWKS endpoint (e.g. http://cloud:8080/api/auth/jwks)
+    /// at start and every --jwks-refresh, keeping the last good set while the cloud is away.
+    #[arg(long, value_name = "URL", env = "PITBOX_RELAY_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Time between two fetches of --jwks-url.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, env = "PITBOX_RELAY_JWKS_REFRESH")]
+    pub jwks_refresh: Duration,
     /// Trust this Ed25519 public key (SPKI PEM). May be repeated.
     #[arg(long, value_name = "FILE", env = "PITBOX_RELAY_PUBLIC_KEY")]
     pub public_key: Vec<PathBuf>,
@@ -119,8 +131,8 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
     if !args.no_offline_key {
         verifier.add_data_dir(&args.data_dir).context("offline key pair")?;
     }
-    if verifier.key_count() == 0 {
-        bail!("no token key to trust: give --jwks-file or --public-key, or drop --no-offline-key");
+    if verifier.key_count() == 0 && args.jwks_url.is_none() {
+        bail!("no token key to trust: give --jwks-url, --jwks-file or --public-key, or drop --no-offline-key");
     }
     let mut cfg = RelayConfig::new(args.listen, args.data_dir.clone(), verifier);
     cfg.hub.server_id = args.server_id.clone().unwrap_or_else(|| format!("relay-{:04x}", fastrand::u16(..)));
@@ -131,7 +143,8 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
     cfg.spool_max_bytes = args.spool_max;
     cfg.batch_interval = args.batch_interval.max(Duration::from_millis(5));
     cfg.max_batch_samples = args.batch_max.clamp(1, pitbox_model::control::MAX_BATCH_SAMPLES);
-    if let Some(url) = &args.cloud_url {
+    let mut urls: Vec<String> = args.cloud_url.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
+    if !urls.is_empty() {
         let token = match (&args.cloud_token, &args.cloud_token_file) {
             (Some(t), _) => t.trim().to_string(),
             (None, Some(f)) => {
@@ -139,16 +152,27 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
             }
             (None, None) => bail!("--cloud-url needs --cloud-token or --cloud-token-file"),
         };
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            bail!("--cloud-url must start with ws:// or wss://, got {url}");
+        for url in &urls {
+            if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+                bail!("--cloud-url must start with ws:// or wss://, got {url}");
+            }
         }
+        let first = urls.remove(0);
         cfg.cloud = Some(UplinkConfig {
-            url: url.clone(),
+            url: first,
             token,
             window: args.uplink_window.max(1),
             backoff_min: Duration::from_millis(200),
             backoff_max: args.backoff_max.max(Duration::from_millis(200)),
         });
+        cfg.cloud_failover_urls = urls;
+        cfg.cloud_ca_files = args.cloud_ca.clone();
+    }
+    if let Some(url) = &args.jwks_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--jwks-url must start with http:// or https://, got {url}");
+        }
+        cfg.jwks = Some(crate::JwksConfig { url: url.clone(), refresh: args.jwks_refresh.max(Duration::from_secs(1)) });
     }
     if let (Some(c), Some(k)) = (&args.tls_cert, &args.tls_key) {
         cfg.tls = Some((c.clone(), k.clone()));

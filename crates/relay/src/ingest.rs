@@ -28,6 +28,8 @@ pub(crate) struct Sample {
 /// The relay's hub hooks.
 pub struct RelayHooks {
     tx: Option<mpsc::Sender<Sample>>,
+    /// Team messages (JSON) on their way to the spool's cloud queue; `None` offline.
+    msg_tx: Option<mpsc::Sender<String>>,
     last_seq: Mutex<HashMap<String, u64>>,
     shared: Arc<Shared>,
 }
@@ -35,15 +37,33 @@ pub struct RelayHooks {
 impl RelayHooks {
     pub(crate) fn new(
         tx: Option<mpsc::Sender<Sample>>,
+        msg_tx: Option<mpsc::Sender<String>>,
         known: &HashMap<String, DriverState>,
         shared: Arc<Shared>,
     ) -> Self {
         let last_seq = known.iter().map(|(d, s)| (d.clone(), s.last_sample)).collect();
-        RelayHooks { tx, last_seq: Mutex::new(last_seq), shared }
+        RelayHooks { tx, msg_tx, last_seq: Mutex::new(last_seq), shared }
     }
 }
 
 impl Hooks for RelayHooks {
+    async fn on_message(&self, _who: &Identity, msg: &Message) {
+        // Remembered so that the cloud's copy coming back down is not delivered again.
+        if let Some(key) = crate::downlink::echo_key(msg) {
+            self.shared.echoes.remember(key);
+        }
+        if let Message::HandoffResponse(r) = msg {
+            // The hub also routed the handoff with its new status; the cloud sends that too.
+            self.shared.echoes.remember(format!("handoff_request:{}:{}", r.handoff_id, r.status));
+        }
+        if let Some(tx) = &self.msg_tx {
+            // Awaiting applies back-pressure to this client only while the spool catches up.
+            if tx.send(msg.to_json()).await.is_err() {
+                tracing::warn!(kind = msg.type_name(), "relay is shutting down; message not queued for the cloud");
+            }
+        }
+    }
+
     async fn on_telemetry(&self, who: &Identity, sample: &TelemetryUpdate) -> Result<bool, Refusal> {
         if let Some(seq) = sample.sequence {
             let mut last = match self.last_seq.lock() {
@@ -64,6 +84,78 @@ impl Hooks for RelayHooks {
                 .map_err(|_| Refusal::new(ErrorCode::InternalError, "relay is shutting down"))?;
         }
         Ok(true)
+    }
+}
+
+/// Writes team messages for the cloud into the spool's queue, every message waiting at that
+/// moment in one durable transaction, and wakes the uplink.
+pub(crate) async fn message_writer(
+    mut rx: mpsc::Receiver<String>,
+    spool: Arc<Spool>,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut pending: Vec<String> = Vec::new();
+    loop {
+        if pending.is_empty() {
+            tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => pending.push(m),
+                    None => return,
+                },
+                _ = shutdown.changed() => {
+                    while let Ok(m) = rx.try_recv() {
+                        pending.push(m);
+                    }
+                    if !pending.is_empty() {
+                        let s = spool.clone();
+                        let batch = std::mem::take(&mut pending);
+                        let n = batch.len() as u64;
+                        match tokio::task::spawn_blocking(move || s.append_messages(&batch)).await {
+                            Ok(Ok(_)) => { shared.metrics.messages_queued.fetch_add(n, Ordering::Relaxed); }
+                            _ => tracing::error!(messages = n, "could not queue the last messages for the cloud at shutdown"),
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        while pending.len() < 1000 {
+            match rx.try_recv() {
+                Ok(m) => pending.push(m),
+                Err(_) => break,
+            }
+        }
+        let s = spool.clone();
+        let batch = pending.clone();
+        let n = batch.len() as u64;
+        match tokio::task::spawn_blocking(move || s.append_messages(&batch)).await {
+            Ok(Ok(_)) => {
+                pending.clear();
+                shared.metrics.messages_queued.fetch_add(n, Ordering::Relaxed);
+                shared.uplink_wake.notify_one();
+            }
+            Ok(Err(SpoolError::Full { used, limit })) => {
+                shared.metrics.spool_rejected_messages.fetch_add(n, Ordering::Relaxed);
+                tracing::error!(
+                    used,
+                    limit,
+                    messages = n,
+                    "spool full: messages shown locally but not forwarded to the cloud"
+                );
+                pending.clear();
+            }
+            Ok(Err(e)) => {
+                shared.metrics.spool_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "queueing messages for the cloud failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                shared.metrics.spool_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "message queue task failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::ingest::{BatchConfig, RelayHooks};
+use crate::jwks::{JwksConfig, KeySet};
 use crate::spool::Spool;
 use crate::state::{RelayMetrics, Shared};
 use crate::uplink::UplinkConfig;
@@ -33,6 +34,11 @@ pub struct RelayConfig {
     pub verifier: Verifier,
     /// The cloud; `None` runs offline (live fan-out only, nothing spooled).
     pub cloud: Option<UplinkConfig>,
+    /// Further cloud nodes (`ws://` or `wss://` URLs): the uplink moves to the next node, in
+    /// turn, whenever the current one fails.
+    pub cloud_failover_urls: Vec<String>,
+    /// Extra PEM CA certificates trusted for a `wss://` cloud (besides the system's roots).
+    pub cloud_ca_files: Vec<PathBuf>,
     /// Spool bound, bytes (default 1 GiB).
     pub spool_max_bytes: u64,
     /// How often samples are cut into batches (default 200 ms).
@@ -43,6 +49,8 @@ pub struct RelayConfig {
     pub compression_level: i32,
     /// PEM certificate chain and private key for `wss://`.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Token keys fetched from the cloud's JWKS endpoint, besides `verifier`'s.
+    pub jwks: Option<JwksConfig>,
 }
 
 impl RelayConfig {
@@ -59,6 +67,9 @@ impl RelayConfig {
             max_batch_samples: 500,
             compression_level: pitbox_hub::uplink::DEFAULT_LEVEL,
             tls: None,
+            jwks: None,
+            cloud_failover_urls: Vec::new(),
+            cloud_ca_files: Vec::new(),
         }
     }
 }
@@ -80,8 +91,10 @@ pub enum RelayError {
     },
     #[error("spool: {0}")]
     Spool(#[from] crate::spool::SpoolError),
+    #[error("token keys: {0}")]
+    Jwks(crate::jwks::JwksError),
     #[error("tls: {0}")]
-    Tls(String),
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A running relay.
@@ -140,9 +153,50 @@ struct AppState {
 pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|source| RelayError::DataDir { path: cfg.data_dir.clone(), source })?;
-    let shared = Arc::new(Shared { metrics: RelayMetrics::default(), uplink_wake: tokio::sync::Notify::new() });
+    let shared = Arc::new(Shared {
+        metrics: RelayMetrics::default(),
+        uplink_wake: tokio::sync::Notify::new(),
+        echoes: Default::default(),
+    });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    // TLS files are read before anything starts, so a bad certificate fails the start.
+    let server_tls = match &cfg.tls {
+        Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
+        None => None,
+    };
+    let cloud_urls: Vec<String> = match &cfg.cloud {
+        Some(c) => std::iter::once(c.url.clone()).chain(cfg.cloud_failover_urls.iter().cloned()).collect(),
+        None => Vec::new(),
+    };
+    let client_tls = if cloud_urls.iter().any(|u| u.starts_with("wss://")) {
+        Some(Arc::new(crate::tls::client_config(&cfg.cloud_ca_files)?))
+    } else {
+        None
+    };
+
+    let keys = Arc::new(KeySet::new(cfg.verifier.clone()));
+    if let Some(jwks) = &cfg.jwks {
+        let cache = crate::jwks::cache_path(&cfg.data_dir);
+        if let Ok(doc) = std::fs::read_to_string(&cache)
+            && let Err(e) = keys.install(&doc)
+        {
+            tracing::warn!(path = %cache.display(), error = %e, "ignoring the saved token keys");
+        }
+        let client = crate::jwks::http_client().map_err(RelayError::Jwks)?;
+        match crate::jwks::refresh_once(&keys, &client, &jwks.url, &cache, &shared).await {
+            Ok(n) => tracing::info!(keys = n, url = %jwks.url, "token keys fetched from the cloud"),
+            Err(e) => tracing::warn!(error = %e, "cannot fetch the token keys now; using the saved set and retrying"),
+        }
+        tasks.push(tokio::spawn(crate::jwks::run(
+            keys.clone(),
+            jwks.clone(),
+            client,
+            cache,
+            shared.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
 
     let (spool, known) = if cfg.cloud.is_some() {
         let path = cfg.data_dir.join("spool.redb");
@@ -173,8 +227,14 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
     } else {
         (None, None)
     };
-    let hooks = RelayHooks::new(tx, &known, shared.clone());
-    let hub = Hub::new(cfg.hub.clone(), Arc::new(cfg.verifier.clone()), hooks, None);
+    let (msg_tx, msg_rx) = if spool.is_some() {
+        let (tx, rx) = mpsc::channel(4096);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let hooks = RelayHooks::new(tx, msg_tx, &known, shared.clone());
+    let hub = Hub::new(cfg.hub.clone(), keys, hooks, None);
 
     if let (Some(spool), Some(rx)) = (&spool, rx) {
         let bc = BatchConfig {
@@ -191,8 +251,24 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
             known,
             shutdown_rx.clone(),
         )));
+        if let Some(msg_rx) = msg_rx {
+            tasks.push(tokio::spawn(crate::ingest::message_writer(
+                msg_rx,
+                spool.clone(),
+                shared.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
         if let Some(cloud) = cfg.cloud.clone() {
-            tasks.push(tokio::spawn(crate::uplink::run(cloud, spool.clone(), shared.clone(), shutdown_rx.clone())));
+            let ctx = crate::uplink::UplinkCtx {
+                cfg: cloud,
+                urls: cloud_urls,
+                tls: client_tls,
+                spool: spool.clone(),
+                shared: shared.clone(),
+                hub: hub.clone(),
+            };
+            tasks.push(tokio::spawn(crate::uplink::run(ctx, shutdown_rx.clone())));
         }
     }
 
@@ -217,7 +293,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
     let graceful = async move {
         let _ = stop.changed().await;
     };
-    match &cfg.tls {
+    match server_tls {
         None => {
             use axum::serve::ListenerExt;
             let listener = listener.tap_io(|tcp| {
@@ -229,8 +305,10 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
                 }
             }));
         }
-        Some((cert, key)) => {
-            tasks.push(crate::tls::serve(listener, app, graceful, cert, key).map_err(RelayError::Tls)?);
+        Some(tls) => {
+            tasks.push(
+                crate::tls::serve(listener, app, graceful, tls).map_err(|source| RelayError::Bind { addr, source })?,
+            );
         }
     }
     Ok(RelayHandle { addr, shutdown, tasks, hub, shared, spool })
@@ -256,7 +334,7 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
         "connections": s.hub.metrics().connections.load(Ordering::Relaxed),
         "subscribers": s.hub.subscriber_count(),
         "uplink": uplink,
-        "spool": { "batches": batches, "bytes": spool_bytes, "limitBytes": spool_limit, "fullFraction": fraction },
+        "spool": { "batches": batches, "messages": s.spool.as_ref().map_or(0, |sp| sp.messages()), "bytes": spool_bytes, "limitBytes": spool_limit, "fullFraction": fraction },
         "uplinkLagSecs": m.uplink_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
     });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string())
@@ -273,6 +351,13 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     }
     s.shared.metrics.render(&mut out, spool, s.cloud);
     use std::fmt::Write;
+    if let Some(sp) = &s.spool {
+        let _ = writeln!(
+            out,
+            "# HELP pitbox_relay_spool_messages Team messages queued for the cloud.\n# TYPE pitbox_relay_spool_messages gauge\npitbox_relay_spool_messages {}",
+            sp.messages()
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP pitbox_relay_subscribers Live subscriptions.\n# TYPE pitbox_relay_subscribers gauge\npitbox_relay_subscribers {}",

@@ -14,6 +14,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 const BATCHES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("batches");
 /// Per driver: (next batch sequence to assign, last sample `sequence` spooled).
 const DRIVERS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("drivers");
+/// Team messages for the cloud (`team_message`, handoffs, `session_info` …), in arrival order:
+/// queue position → 8-byte little-endian creation time (ms) + the message JSON.
+const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
 
 /// Why the spool failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,12 +70,23 @@ pub struct Spooled {
     pub frame: Vec<u8>,
 }
 
+/// One queued message read back for sending.
+#[derive(Debug, Clone)]
+pub struct QueuedMessage {
+    /// Position in the queue (increasing, never reused).
+    pub id: u64,
+    pub created_ms: u64,
+    pub json: String,
+}
+
 /// The spool. All methods block (disk I/O): call them from `spawn_blocking`.
 pub struct Spool {
     db: Database,
     limit: u64,
     bytes: AtomicU64,
     batches: AtomicU64,
+    messages: AtomicU64,
+    next_message: AtomicU64,
 }
 
 impl std::fmt::Debug for Spool {
@@ -93,10 +107,18 @@ impl Spool {
             let tx = db.begin_write()?;
             tx.open_table(BATCHES)?;
             tx.open_table(DRIVERS)?;
+            tx.open_table(MESSAGES)?;
             tx.commit()?;
         }
-        let spool = Spool { db, limit, bytes: AtomicU64::new(0), batches: AtomicU64::new(0) };
-        let (mut bytes, mut count) = (0u64, 0u64);
+        let spool = Spool {
+            db,
+            limit,
+            bytes: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
+            next_message: AtomicU64::new(1),
+        };
+        let (mut bytes, mut count, mut messages, mut next_message) = (0u64, 0u64, 0u64, 1u64);
         {
             let rx = spool.db.begin_read()?;
             let t = rx.open_table(BATCHES)?;
@@ -105,9 +127,18 @@ impl Spool {
                 bytes += v.value().len() as u64;
                 count += 1;
             }
+            let m = rx.open_table(MESSAGES)?;
+            for row in m.iter()? {
+                let (k, v) = row?;
+                bytes += v.value().len() as u64;
+                messages += 1;
+                next_message = next_message.max(k.value() + 1);
+            }
         }
         spool.bytes.store(bytes, Ordering::Relaxed);
         spool.batches.store(count, Ordering::Relaxed);
+        spool.messages.store(messages, Ordering::Relaxed);
+        spool.next_message.store(next_message, Ordering::Relaxed);
         Ok(spool)
     }
 
@@ -119,6 +150,88 @@ impl Spool {
     /// Batches held (not yet acknowledged).
     pub fn batches(&self) -> u64 {
         self.batches.load(Ordering::Relaxed)
+    }
+
+    /// Messages queued for the cloud (not yet confirmed).
+    pub fn messages(&self) -> u64 {
+        self.messages.load(Ordering::Relaxed)
+    }
+
+    /// Appends messages (JSON) to the cloud queue in one durable transaction, in order. Refuses
+    /// all of them when the bound would be passed. Returns the id of the last one.
+    pub fn append_messages(&self, jsons: &[String]) -> Result<u64, SpoolError> {
+        let add: u64 = jsons.iter().map(|j| j.len() as u64 + 8).sum();
+        let used = self.bytes();
+        if used + add > self.limit {
+            return Err(SpoolError::Full { used, limit: self.limit });
+        }
+        let created = now_ms().to_le_bytes();
+        let first = self.next_message.load(Ordering::Relaxed);
+        let tx = self.db.begin_write()?;
+        {
+            let mut t = tx.open_table(MESSAGES)?;
+            let mut value = Vec::new();
+            for (i, j) in jsons.iter().enumerate() {
+                value.clear();
+                value.extend_from_slice(&created);
+                value.extend_from_slice(j.as_bytes());
+                t.insert(first + i as u64, value.as_slice())?;
+            }
+        }
+        tx.commit()?;
+        let last = first + jsons.len() as u64 - 1;
+        self.next_message.store(last + 1, Ordering::Relaxed);
+        self.bytes.fetch_add(add, Ordering::Relaxed);
+        self.messages.fetch_add(jsons.len() as u64, Ordering::Relaxed);
+        Ok(last)
+    }
+
+    /// Up to `limit` queued messages with an id above `after`, in order.
+    pub fn pending_messages(&self, after: u64, limit: usize) -> Result<Vec<QueuedMessage>, SpoolError> {
+        let rx = self.db.begin_read()?;
+        let t = rx.open_table(MESSAGES)?;
+        let mut out = Vec::new();
+        for row in t.range(after.saturating_add(1)..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = row?;
+            let bytes = v.value();
+            if bytes.len() < 8 {
+                continue;
+            }
+            let mut ms = [0u8; 8];
+            ms.copy_from_slice(&bytes[..8]);
+            let json = String::from_utf8_lossy(&bytes[8..]).into_owned();
+            out.push(QueuedMessage { id: k.value(), created_ms: u64::from_le_bytes(ms), json });
+        }
+        Ok(out)
+    }
+
+    /// Drops every queued message up to and including `id` (the cloud has processed them).
+    pub fn ack_messages(&self, id: u64) -> Result<u64, SpoolError> {
+        let tx = self.db.begin_write()?;
+        let (mut n, mut freed) = (0u64, 0u64);
+        {
+            let mut t = tx.open_table(MESSAGES)?;
+            let removed = t.extract_from_if(0..=id, |_, _| true)?;
+            for row in removed {
+                let (_, v) = row?;
+                n += 1;
+                freed += v.value().len() as u64;
+            }
+        }
+        if n == 0 {
+            tx.abort()?;
+            return Ok(0);
+        }
+        // As with batches: a lost confirmation only means a resend the cloud refuses as known.
+        let mut tx = tx;
+        tx.set_durability(redb::Durability::None)?;
+        tx.commit()?;
+        self.bytes.fetch_sub(freed.min(self.bytes()), Ordering::Relaxed);
+        self.messages.fetch_sub(n.min(self.messages()), Ordering::Relaxed);
+        Ok(n)
     }
 
     /// The configured bound.
@@ -277,6 +390,29 @@ mod tests {
         assert_eq!(d["d1"], DriverState { next_batch: 3, last_sample: 20 });
         let w = s.waiting().unwrap();
         assert_eq!(w.iter().map(|(d, s, _)| (d.as_str(), *s)).collect::<Vec<_>>(), vec![("d1", 2), ("d2", 1)]);
+    }
+
+    #[test]
+    fn message_queue_keeps_order_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.redb");
+        {
+            let s = Spool::open(&path, 1 << 20).unwrap();
+            assert_eq!(s.append_messages(&["a".into(), "b".into()]).unwrap(), 2);
+            assert_eq!(s.append_messages(&["c".into()]).unwrap(), 3);
+            assert_eq!(s.ack_messages(1).unwrap(), 1);
+            s.sync().unwrap();
+        }
+        let s = Spool::open(&path, 1 << 20).unwrap();
+        assert_eq!(s.messages(), 2);
+        assert_eq!(s.bytes(), 2 * 9);
+        let got: Vec<(u64, String)> = s.pending_messages(0, 10).unwrap().into_iter().map(|m| (m.id, m.json)).collect();
+        assert_eq!(got, vec![(2, "b".to_string()), (3, "c".to_string())]);
+        assert_eq!(s.pending_messages(2, 10).unwrap().len(), 1);
+        // ids are never reused after a reopen
+        assert_eq!(s.append_messages(&["d".into()]).unwrap(), 4);
+        assert_eq!(s.ack_messages(4).unwrap(), 3);
+        assert_eq!((s.messages(), s.bytes()), (0, 0));
     }
 
     #[test]

@@ -19,11 +19,31 @@ pub struct RelayMetrics {
     pub uplink_batches_acked: AtomicU64,
     pub uplink_bytes_sent: AtomicU64,
     pub uplink_lag_ms: AtomicU64,
+    /// Team messages written to the cloud queue.
+    pub messages_queued: AtomicU64,
+    /// Team messages sent to the cloud (resends included).
+    pub uplink_messages_sent: AtomicU64,
+    /// Team messages the cloud has processed (confirmed by the ping barrier).
+    pub uplink_messages_confirmed: AtomicU64,
+    /// `error` replies of the cloud to uplinked messages or batches.
+    pub uplink_refusals: AtomicU64,
+    /// Messages not queued because the spool was full.
+    pub spool_rejected_messages: AtomicU64,
+    /// Moves to another cloud node after the current one failed.
+    pub uplink_failovers: AtomicU64,
+    /// Cloud messages delivered to local clients.
+    pub downlink_messages: AtomicU64,
+    /// Cloud messages dropped as echoes of what local clients sent.
+    pub downlink_echoes: AtomicU64,
+    /// Token key set refreshes that succeeded / failed.
+    pub jwks_refreshes: AtomicU64,
+    pub jwks_failures: AtomicU64,
 }
 
 pub(crate) struct Shared {
     pub(crate) metrics: RelayMetrics,
     pub(crate) uplink_wake: Notify,
+    pub(crate) echoes: crate::downlink::Echoes,
 }
 
 impl RelayMetrics {
@@ -91,6 +111,63 @@ impl RelayMetrics {
             "Compressed bytes sent to the cloud.",
             g(&self.uplink_bytes_sent).to_string(),
         );
+        if spool.is_some() {
+            row(
+                "spool_messages_total",
+                "counter",
+                "Team messages written to the cloud queue.",
+                g(&self.messages_queued).to_string(),
+            );
+            row(
+                "spool_rejected_messages_total",
+                "counter",
+                "Team messages not queued because the spool was full.",
+                g(&self.spool_rejected_messages).to_string(),
+            );
+        }
+        row(
+            "uplink_messages_sent_total",
+            "counter",
+            "Team messages sent to the cloud (resends included).",
+            g(&self.uplink_messages_sent).to_string(),
+        );
+        row(
+            "uplink_messages_confirmed_total",
+            "counter",
+            "Team messages the cloud has processed.",
+            g(&self.uplink_messages_confirmed).to_string(),
+        );
+        row(
+            "uplink_refusals_total",
+            "counter",
+            "error replies of the cloud on the uplink.",
+            g(&self.uplink_refusals).to_string(),
+        );
+        row(
+            "uplink_failovers_total",
+            "counter",
+            "Moves to the next cloud node after the current one failed.",
+            g(&self.uplink_failovers).to_string(),
+        );
+        row(
+            "downlink_messages_total",
+            "counter",
+            "Cloud messages delivered to local clients.",
+            g(&self.downlink_messages).to_string(),
+        );
+        row(
+            "downlink_echoes_total",
+            "counter",
+            "Cloud messages dropped as echoes of what local clients sent.",
+            g(&self.downlink_echoes).to_string(),
+        );
+        row(
+            "jwks_refreshes_total",
+            "counter",
+            "Token key set fetches that succeeded.",
+            g(&self.jwks_refreshes).to_string(),
+        );
+        row("jwks_failures_total", "counter", "Token key set fetches that failed.", g(&self.jwks_failures).to_string());
         row(
             "uplink_lag_seconds",
             "gauge",

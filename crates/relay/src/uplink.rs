@@ -1,9 +1,18 @@
-//! The uplink: one WebSocket to the cloud. It authenticates as a relay, sends every spooled
-//! batch in order per driver as a binary frame (zstd-compressed `telemetry_batch`, see
-//! `pitbox_hub::uplink`), keeps at most `window` batches unacknowledged, drops a driver's batches
-//! from the spool when the cloud acknowledges them, and reconnects with exponential backoff and
-//! full jitter. After a reconnect (or a restart) it resends everything still in the spool: the
+//! The uplink: one WebSocket (`ws://` or `wss://`) to a cloud node. It authenticates as a
+//! relay, sends every spooled batch in order per driver as a binary frame (zstd-compressed
+//! `telemetry_batch`, see `pitbox_hub::uplink`), keeps at most `window` batches unacknowledged,
+//! drops a driver's batches from the spool when the cloud acknowledges them, and reconnects with
+//! exponential backoff and full jitter, moving to the next configured cloud node on every
+//! failure. After a reconnect (or a restart) it resends everything still in the spool: the
 //! cloud stores each (driverId, sequence) once.
+//!
+//! Team messages of local clients (`team_message`, handoffs, `session_info` …) go up as text
+//! frames, in queue order. The cloud sends no ack for them, but it handles one connection's
+//! frames in order, so after a run of messages the relay sends a `ping` whose id is the last
+//! message's queue position: its `pong` confirms every message before it, and only then are
+//! they dropped from the spool (a cut before the pong means a resend, which the cloud refuses
+//! as already known). The relay subscribes to its team on the cloud (every channel but
+//! telemetry) and delivers what comes down to local clients (see `downlink`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,18 +20,27 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
-use pitbox_model::control::{Authenticate, PROTOCOL_VERSION, Ping, protocol_compatible};
-use pitbox_model::{ClientType, Message};
+use pitbox_hub::Hub;
+use pitbox_model::control::{Authenticate, PROTOCOL_VERSION, Ping, Subscribe, protocol_compatible};
+use pitbox_model::{Channel, ClientType, Message};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::ingest::RelayHooks;
 use crate::spool::Spool;
 use crate::state::Shared;
+
+/// Most team messages sent and not yet confirmed by a `pong`.
+const MESSAGE_WINDOW: u64 = 1024;
 
 /// Uplink settings.
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
-    /// `ws://host:port/ws` of the cloud.
+    /// `ws://host:port/ws` or `wss://…` of the cloud (the first node; more in
+    /// [`crate::RelayConfig::cloud_failover_urls`]).
     pub url: String,
     /// Token the relay authenticates with (a driver or admin of the team).
     pub token: String,
@@ -33,6 +51,24 @@ pub struct UplinkConfig {
     /// Longest reconnect delay.
     pub backoff_max: Duration,
 }
+
+impl UplinkConfig {
+    /// One cloud node, default window and backoff.
+    pub fn new(url: impl Into<String>, token: impl Into<String>) -> UplinkConfig {
+        UplinkConfig {
+            url: url.into(),
+            token: token.into(),
+            window: 256,
+            backoff_min: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The byte stream under the WebSocket: plain TCP or TLS.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type Ws = WebSocketStream<Box<dyn Io>>;
 
 #[derive(Debug, thiserror::Error)]
 enum UplinkFailure {
@@ -55,31 +91,66 @@ pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
     Duration::from_millis(min.as_millis() as u64 / 2 + fastrand::u64(0..=ms))
 }
 
-pub(crate) async fn run(
-    cfg: UplinkConfig,
-    spool: Arc<Spool>,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Everything a session needs besides its URL.
+pub(crate) struct UplinkCtx {
+    pub(crate) cfg: UplinkConfig,
+    /// Every cloud node, the configured one first.
+    pub(crate) urls: Vec<String>,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) spool: Arc<Spool>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) hub: Hub<RelayHooks>,
+}
+
+pub(crate) async fn run(ctx: UplinkCtx, mut shutdown: watch::Receiver<bool>) {
+    let nodes = ctx.urls.len();
+    if nodes == 0 {
+        tracing::error!("uplink has no cloud URL; running offline");
+        return;
+    }
     let mut attempt: u32 = 0;
+    let mut node = 0usize;
+    let mut failures_this_round = 0usize;
     loop {
         if *shutdown.borrow() {
             return;
         }
+        let url = ctx.urls[node].clone();
+        let mut connected = false;
         let result = tokio::select! {
-            r = session(&cfg, &spool, &shared, &mut attempt) => r,
+            r = session(&ctx, &url, &mut connected) => r,
             _ = shutdown.changed() => return,
         };
-        shared.metrics.uplink_connected.store(0, Ordering::Relaxed);
+        ctx.shared.metrics.uplink_connected.store(0, Ordering::Relaxed);
+        if connected {
+            attempt = 0;
+            failures_this_round = 0;
+        }
         if let Err(e) = result {
-            if attempt == 0 {
-                tracing::warn!(error = %e, url = %cfg.url, "uplink down; samples stay in the spool");
+            if connected || attempt == 0 {
+                tracing::warn!(error = %e, url = %url, "uplink down; samples and messages stay in the spool");
             } else {
-                tracing::debug!(error = %e, attempt, "uplink reconnect failed");
+                tracing::debug!(error = %e, url = %url, attempt, "uplink reconnect failed");
             }
         }
+        if nodes > 1 {
+            // Fail over: the next node at once; back off only after a full round failed.
+            node = (node + 1) % nodes;
+            ctx.shared.metrics.uplink_failovers.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(next = %ctx.urls[node], "uplink moving to the next cloud node");
+            failures_this_round += 1;
+            if failures_this_round < nodes {
+                let delay = Duration::from_millis(fastrand::u64(20..=120));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.changed() => return,
+                }
+                continue;
+            }
+            failures_this_round = 0;
+        }
         attempt = attempt.saturating_add(1);
-        let delay = backoff(attempt, cfg.backoff_min, cfg.backoff_max);
+        let delay = backoff(attempt, ctx.cfg.backoff_min, ctx.cfg.backoff_max);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,
@@ -103,19 +174,45 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-async fn session(
-    cfg: &UplinkConfig,
-    spool: &Arc<Spool>,
-    shared: &Arc<Shared>,
-    attempt: &mut u32,
-) -> Result<(), UplinkFailure> {
-    let (ws, _) = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_tungstenite::connect_async_with_config(cfg.url.as_str(), None, true),
-    )
-    .await
-    .map_err(|_| UplinkFailure::Timeout("connect"))?
-    .map_err(|e| UplinkFailure::Connect(e.to_string()))?;
+/// Opens the WebSocket to `url`, over TLS for `wss://`.
+async fn connect(url: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Ws, UplinkFailure> {
+    let request = url.into_client_request().map_err(|e| UplinkFailure::Connect(format!("{url}: {e}")))?;
+    let uri = request.uri().clone();
+    let secure = match uri.scheme_str() {
+        Some("wss") => true,
+        Some("ws") => false,
+        other => return Err(UplinkFailure::Connect(format!("{url}: scheme {other:?} is not ws or wss"))),
+    };
+    let host = uri.host().ok_or_else(|| UplinkFailure::Connect(format!("{url}: no host")))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| UplinkFailure::Connect(format!("{host}:{port}: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    let io: Box<dyn Io> = if secure {
+        let tls = tls.ok_or_else(|| UplinkFailure::Connect("wss:// without a TLS configuration".into()))?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| UplinkFailure::Connect(format!("{host}: not a TLS server name: {e}")))?;
+        let stream = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| UplinkFailure::Connect(format!("TLS with {host}:{port}: {e}")))?;
+        Box::new(stream)
+    } else {
+        Box::new(tcp)
+    };
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, None)
+        .await
+        .map_err(|e| UplinkFailure::Connect(format!("{url}: {e}")))?;
+    Ok(ws)
+}
+
+async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(), UplinkFailure> {
+    let (cfg, spool, shared) = (&ctx.cfg, &ctx.spool, &ctx.shared);
+    let ws = tokio::time::timeout(Duration::from_secs(10), connect(url, ctx.tls.as_ref()))
+        .await
+        .map_err(|_| UplinkFailure::Timeout("connect"))??;
     let (mut tx, mut rx) = ws.split();
     // Greeting, then authenticate.
     let greeting = tokio::time::timeout(Duration::from_secs(10), next_message(&mut rx))
@@ -139,19 +236,40 @@ async fn session(
     let result = tokio::time::timeout(Duration::from_secs(10), next_message(&mut rx))
         .await
         .map_err(|_| UplinkFailure::Timeout("authentication"))??;
-    match result {
-        Message::AuthenticationResult(r) if r.success => {}
+    let team = match result {
+        Message::AuthenticationResult(r) if r.success => r.team_id,
         Message::AuthenticationResult(r) => {
             return Err(UplinkFailure::Refused(r.reason.unwrap_or_else(|| "authentication failed".into())));
         }
         other => {
             return Err(UplinkFailure::Refused(format!("expected authentication_result, got {}", other.type_name())));
         }
+    };
+    // Everything of the team but telemetry comes down (the relay has its own drivers' samples
+    // and dashboards in the cloud follow telemetry there).
+    let subscribe = Message::Subscribe(Subscribe {
+        team_id: None,
+        driver_ids: Vec::new(),
+        channels: vec![
+            Channel::Session,
+            Channel::Standings,
+            Channel::Messages,
+            Channel::Handoffs,
+            Channel::Coaching,
+            Channel::Status,
+        ],
+        max_rate_hz: None,
+    });
+    tx.send(WsMessage::text(subscribe.to_json())).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
+    if team.is_none() {
+        tracing::warn!("the cloud named no team for the relay; cloud messages cannot be delivered locally");
     }
-    tracing::info!(url = %cfg.url, "uplink connected");
-    *attempt = 0;
+    tracing::info!(url = %url, "uplink connected");
+    *connected = true;
     shared.metrics.uplink_connected.store(1, Ordering::Relaxed);
     shared.metrics.uplink_connects.fetch_add(1, Ordering::Relaxed);
+    // Team messages: highest queue position sent on this connection, and confirmed.
+    let (mut msg_sent, mut msg_confirmed) = (0u64, 0u64);
 
     let window = cfg.window.max(1) as u64;
     let mut acked: HashMap<String, u64> = HashMap::new();
@@ -185,6 +303,24 @@ async fn session(
                     budget = budget.saturating_sub(1);
                 }
             }
+            if spool.messages() > 0 && msg_sent.saturating_sub(msg_confirmed) < MESSAGE_WINDOW {
+                let after = msg_sent;
+                let lim = MESSAGE_WINDOW.saturating_sub(msg_sent.saturating_sub(msg_confirmed)) as usize;
+                let queued = blocking(spool, move |s| s.pending_messages(after, lim)).await?;
+                if let Some(last) = queued.last().map(|m| m.id) {
+                    let n = queued.len() as u64;
+                    for m in queued {
+                        tx.feed(WsMessage::text(m.json)).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
+                    }
+                    // The barrier: its pong confirms every message before it.
+                    let barrier = Message::Ping(Ping { id: last, timestamp: chrono::Utc::now() });
+                    tx.feed(WsMessage::text(barrier.to_json()))
+                        .await
+                        .map_err(|e| UplinkFailure::Lost(e.to_string()))?;
+                    msg_sent = last;
+                    shared.metrics.uplink_messages_sent.fetch_add(n, Ordering::Relaxed);
+                }
+            }
             tx.flush().await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
         }
         tokio::select! {
@@ -209,10 +345,25 @@ async fn session(
                             let pong = Message::Pong(Ping { id: p.id, timestamp: chrono::Utc::now() });
                             tx.send(WsMessage::text(pong.to_json())).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
                         }
-                        Ok(Message::Error(e)) => {
-                            tracing::warn!(code = %e.code, message = %e.message, "cloud refused an uplink message");
+                        Ok(Message::Pong(p)) => {
+                            if p.id > msg_confirmed && p.id <= msg_sent {
+                                msg_confirmed = p.id;
+                                let n = blocking(spool, move |sp| sp.ack_messages(p.id)).await?;
+                                shared.metrics.uplink_messages_confirmed.fetch_add(n, Ordering::Relaxed);
+                                refill = true;
+                            }
                         }
-                        Ok(_) => {}
+                        Ok(Message::Error(e)) => {
+                            shared.metrics.uplink_refusals.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(
+                                code = %e.code,
+                                message = %e.message,
+                                kind = e.message_type.as_deref().unwrap_or("-"),
+                                "cloud refused an uplink message"
+                            );
+                        }
+                        Ok(Message::TelemetryUpdate(_)) => {}
+                        Ok(m) => downlink(ctx, team.as_deref(), m),
                         Err(e) => tracing::warn!(error = %e, "unreadable message from the cloud"),
                     },
                     WsMessage::Close(f) => {
@@ -225,6 +376,24 @@ async fn session(
             _ = tokio::time::sleep(Duration::from_secs(1)) => { refill = true; }
         }
     }
+}
+
+/// Delivers a message from the cloud to the local clients entitled to it, unless it is the echo
+/// of one a local client sent.
+fn downlink(ctx: &UplinkCtx, team: Option<&str>, msg: Message) {
+    let Some(team) = team else { return };
+    if pitbox_hub::channel_of(&msg).is_none() {
+        return; // control traffic (subscribed, pong of another kind …)
+    }
+    if let Some(key) = crate::downlink::echo_key(&msg)
+        && ctx.shared.echoes.is_echo(&key)
+    {
+        ctx.shared.metrics.downlink_echoes.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let reached = ctx.hub.deliver(team, &msg);
+    ctx.shared.metrics.downlink_messages.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(kind = msg.type_name(), reached, "cloud message delivered");
 }
 
 async fn next_message<S>(rx: &mut S) -> Result<Message, UplinkFailure>

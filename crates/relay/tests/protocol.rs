@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use pitbox_model::control::{ErrorCode, Subscribe, Unsubscribe};
-use pitbox_model::{Channel, ClientType, Message, UserRole};
+use pitbox_model::{Channel, ClientType, HandoffStatus, Message, UserRole};
 
 fn subscribe(drivers: &[&str], channels: &[Channel], hz: Option<f64>) -> Message {
     Message::Subscribe(Subscribe {
@@ -326,9 +326,12 @@ async fn routing_reaches_exactly_the_right_subscribers() {
     drv_b.send(&telemetry("drv-b", 1)).await;
     drv1.send_raw(&golden("team_message", &[("senderId", "drv-1".into())])).await;
     drv2.send_raw(&golden("session_info", &[("driverId", "drv-2".into())])).await;
-    for d in [&mut drv1, &mut drv2, &mut drv_b] {
-        assert!(d.sync().await.is_empty());
-    }
+    // Drivers do not subscribe, yet a team message is for the whole team: drv-2 gets it, its
+    // sender does not (no echo), the other team's driver does not.
+    assert!(drv1.sync().await.is_empty());
+    let to_drv2 = drv2.sync().await;
+    assert!(matches!(to_drv2.as_slice(), [Message::TeamMessage(m)] if m.sender_id == "drv-1"), "{to_drv2:?}");
+    assert!(drv_b.sync().await.is_empty());
     let wait = Duration::from_millis(400);
     let got_all = drain(&mut all, wait).await;
     let got_only2 = drain(&mut only2, wait).await;
@@ -424,7 +427,13 @@ async fn handoff_state_machine() {
         &[("id", "ho-1".into()), ("requesterId", "drv-1".into()), ("targetDriverId", "drv-2".into())],
     );
     d1.send_raw(&req).await;
-    assert!(d1.sync().await.is_empty());
+    assert!(d1.sync().await.is_empty(), "no echo to the requester");
+    // the target driver gets the request without subscribing
+    let to_target = d2.sync().await;
+    assert!(
+        matches!(to_target.as_slice(), [Message::HandoffRequest(h)] if h.id == "ho-1" && h.status == HandoffStatus::Pending),
+        "{to_target:?}"
+    );
     // the same id twice is a conflict
     d1.send_raw(&req).await;
     assert_eq!(error_of(&d1.sync().await[0]).map(|e| e.0), Some(ErrorCode::Conflict));
@@ -440,7 +449,19 @@ async fn handoff_state_machine() {
     d2.send_raw(&resp("accepted", "drv-2", "ho-404")).await;
     assert_eq!(error_of(&d2.sync().await[0]).map(|e| e.0), Some(ErrorCode::NotFound));
     d2.send_raw(&resp("accepted", "drv-2", "ho-1")).await;
-    assert!(d2.sync().await.is_empty());
+    // the responder gets the new state, not its own response back
+    let to_responder = d2.sync().await;
+    assert!(
+        matches!(to_responder.as_slice(), [Message::HandoffRequest(h)] if h.status == HandoffStatus::Accepted),
+        "{to_responder:?}"
+    );
+    // the requester hears the answer and the new state
+    let to_requester = d1.sync().await;
+    assert_eq!(
+        to_requester.iter().map(|m| m.type_name()).collect::<Vec<_>>(),
+        vec!["handoff_response", "handoff_request"],
+        "{to_requester:?}"
+    );
     eng.send_raw(&resp("completed", "eng-1", "ho-1")).await;
     let mut seen = eng.sync().await;
     seen.extend(drain(&mut eng, Duration::from_millis(400)).await);
