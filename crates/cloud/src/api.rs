@@ -61,9 +61,20 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/drivers/{id}", get(get_driver).put(put_driver))
         .route("/api/admin/secrets", get(list_secrets))
         .route("/api/admin/secrets/{name}", put(put_secret).delete(delete_secret))
+        .route(
+            "/api/coaching/analyze",
+            post(crate::coaching::analyze)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::coaching::MAX_ANALYZE_BODY_BYTES)),
+        )
+        .route("/api/coaching", get(crate::coaching::list))
+        .route("/api/voice/synthesize", post(crate::voice::synthesize))
+        .route("/api/voice/audio/{file}", get(crate::voice::audio))
         .route("/ws", get(crate::ws::handler))
         .merge(crate::openapi::routes())
-        .fallback(not_found)
+        // Unknown API paths answer JSON 404s; every other GET is the dashboard (SPA routes too).
+        .route("/api", axum::routing::any(not_found))
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .merge(pitbox_webui::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }

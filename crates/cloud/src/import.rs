@@ -114,13 +114,21 @@ pub async fn import_session(
     let session_id =
         crate::telemetry::import_session(&st.store, &team, &driver_id, &parsed.track, &parsed.car, &parsed.samples)
             .await?;
+    let samples = parsed.samples.len();
+    // Imported laps are coached like live ones: one `ai_coaching` message per completed lap.
+    st.coaching.feed(crate::coaching::LapFeed {
+        team_id: team,
+        driver_id,
+        session_id: session_id.clone(),
+        samples: parsed.samples,
+    });
     Ok((
         StatusCode::CREATED,
         Json(ImportResult {
             session_id,
             track: parsed.track,
             car: parsed.car,
-            samples: parsed.samples.len(),
+            samples,
             laps: laps.len(),
             skipped: parsed.skipped,
         }),

@@ -4,8 +4,10 @@
 //! tokens, rotating refresh tokens), the REST API (axum), telemetry storage (SQL index over
 //! zstd-compressed columnar chunks in an object store), sessions and laps, team messages,
 //! handoffs and driver profiles, secrets encrypted at rest, the `/ws` live fan-out with an
-//! in-process or Redis bus, the OpenAPI document, and the `pitbox user`, `pitbox team` and
-//! `pitbox bench ingest` commands as library code ([`cli`], [`bench`]).
+//! in-process or Redis bus, coaching (`POST /api/coaching/analyze` and live coaching after every
+//! stored lap, [`coaching`]), speech synthesis ([`voice`]), serving the embedded dashboard, the
+//! OpenAPI document, and the `pitbox user`, `pitbox team` and `pitbox bench ingest` commands as
+//! library code ([`cli`], [`bench`]).
 //!
 //! It runs with nothing installed (SQLite file, local directory, in-process fan-out) and, when
 //! configured, on PostgreSQL, Redis and S3-compatible storage with several nodes.
@@ -15,11 +17,13 @@ pub mod bench;
 pub mod bus;
 pub mod chunk;
 pub mod cli;
+pub mod coaching;
 pub mod error;
 pub mod extract;
 pub mod httpc;
 pub mod import;
 pub mod limiter;
+pub mod migrations;
 pub mod objects;
 pub mod openapi;
 pub mod password;
@@ -29,6 +33,7 @@ pub mod store;
 pub mod team;
 pub mod telemetry;
 pub mod token;
+pub mod voice;
 pub mod ws;
 
 pub use error::{ApiError, ApiResult};

@@ -64,6 +64,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("get" "/api/admin/secrets", "admin", "Names of stored secrets (never values)", None, None),
     ep!("put" "/api/admin/secrets/{name}", "admin", "Store a secret encrypted with the master key", Some("SecretValue"), None),
     ep!("delete" "/api/admin/secrets/{name}", "admin", "Delete a secret", None, None),
+    ep!("post" "/api/coaching/analyze", "the driver themself; admin, engineer of the driver's team", "Analyse telemetry: feedback, suggestions, analysis (spec AI Coaching API)", Some("coaching_analyze_request"), Some("coaching_analyze_response")),
+    ep!("get" "/api/coaching", "any user of the team (admins: all)", "Live coaching messages made after every stored lap, newest first (?driverId=&sessionId=&limit=)", None, None),
+    ep!("post" "/api/voice/synthesize", "admin, engineer, driver", "Speak text: audio stored for the team (spec Voice Synthesis API)", Some("voice_synthesize_request"), Some("voice_synthesize_response")),
+    ep!("get" "/api/voice/audio/{file}", "any user of the clip's team", "A synthesised WAV file (the audioUrl of /api/voice/synthesize)", None, None),
     ep!("get" "/ws", "any user (authenticate in the first message)", "WebSocket protocol (docs/protocol.md)", None, None),
 ];
 

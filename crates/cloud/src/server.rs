@@ -110,6 +110,10 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// Latest sample per driver (for handoff snapshots).
     pub latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>>,
+    /// The live coach, fed with every stored sample.
+    pub coaching: crate::coaching::LiveCoaching,
+    /// Speech synthesis when the team has no ElevenLabs key (espeak-ng).
+    pub voice: pitbox_voice::VoiceService,
 }
 
 impl std::fmt::Debug for AppState {
@@ -134,7 +138,8 @@ impl AppState {
 
     /// A state from parts already opened (tests).
     pub fn assemble(store: Store, objects: Objects, bus: Bus, keys: Keys, config: &Config) -> AppState {
-        let ingest = Ingest::start(store.clone(), bus.clone());
+        let coaching = crate::coaching::LiveCoaching::start(store.clone(), bus.clone());
+        let ingest = Ingest::start(store.clone(), bus.clone(), coaching.clone());
         spawn_compactor(store.clone(), objects.clone(), ingest.clone(), config.compact_interval, config.chunk_age);
         let latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>> = Arc::default();
         spawn_latest_tracker(&bus, latest.clone());
@@ -151,6 +156,8 @@ impl AppState {
             started: Instant::now(),
             max_frame_bytes: config.max_frame_bytes,
             latest,
+            coaching,
+            voice: pitbox_voice::VoiceService::offline(),
         }
     }
 }
@@ -210,7 +217,8 @@ pub fn metrics_text(state: &AppState) -> String {
     let i = state.ingest.stats();
     let b = state.bus.stats();
     let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let lines: [(&str, &str, &str, u64); 15] = [
+    let c = state.coaching.stats();
+    let lines: [(&str, &str, &str, u64); 17] = [
         ("pitbox_http_requests_total", "counter", "HTTP requests served", g(&m.http_requests)),
         ("pitbox_logins_ok_total", "counter", "Successful logins", g(&m.logins_ok)),
         ("pitbox_logins_failed_total", "counter", "Failed logins", g(&m.logins_failed)),
@@ -225,6 +233,13 @@ pub fn metrics_text(state: &AppState) -> String {
         ("pitbox_bus_published_total", "counter", "Events published on the bus", g(&b.published)),
         ("pitbox_bus_received_remote_total", "counter", "Events received from other nodes", g(&b.received_remote)),
         ("pitbox_bus_dropped_total", "counter", "Events not delivered to other nodes", g(&b.dropped)),
+        ("pitbox_coaching_messages_total", "counter", "Live coaching messages made", g(&c.messages)),
+        (
+            "pitbox_coach_feeds_dropped_total",
+            "counter",
+            "Stored batches the live coach was too busy for",
+            g(&c.feeds_dropped),
+        ),
         ("pitbox_uptime_seconds", "gauge", "Seconds since the node started", state.started.elapsed().as_secs()),
     ];
     let mut out = String::new();

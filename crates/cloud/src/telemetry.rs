@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
 use crate::chunk::Columns;
+use crate::coaching::{LapFeed, LiveCoaching};
 use crate::objects::Objects;
 use crate::store::{Store, StoreError, StoreResult, ms_to_time, new_id, now_ms};
 
@@ -77,11 +78,12 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the writer task.
-    pub fn start(store: Store, bus: Bus) -> Ingest {
+    /// Starts the writer task; what it stores is handed to `coach` after each commit.
+    pub fn start(store: Store, bus: Bus, coach: LiveCoaching) -> Ingest {
         let (tx, rx) = mpsc::channel(8_192);
         let stats = Arc::new(IngestStats::default());
-        let writer = Writer { store, bus, stats: stats.clone(), sessions: HashMap::new(), sequences: HashMap::new() };
+        let writer =
+            Writer { store, bus, coach, stats: stats.clone(), sessions: HashMap::new(), sequences: HashMap::new() };
         tokio::spawn(writer.run(rx));
         Ingest { tx, stats }
     }
@@ -117,6 +119,7 @@ struct SessionState {
 struct Writer {
     store: Store,
     bus: Bus,
+    coach: LiveCoaching,
     stats: Arc<IngestStats>,
     sessions: HashMap<String, SessionState>,
     sequences: HashMap<String, u64>,
@@ -217,11 +220,13 @@ impl Writer {
         let mut blocks: HashMap<(String, i64), Block> = HashMap::new();
         let mut latest: HashMap<(String, String), TelemetryUpdate> = HashMap::new();
         let mut stored = 0u64;
-        for (job, verdict) in jobs.iter().zip(&verdicts) {
+        // Per job, where each session's run of samples starts (for the live coach).
+        let mut runs: Vec<Vec<(usize, String)>> = vec![Vec::new(); jobs.len()];
+        for ((job, verdict), job_runs) in jobs.iter().zip(&verdicts).zip(runs.iter_mut()) {
             if verdict.is_some() {
                 continue;
             }
-            for s in &job.samples {
+            for (i, s) in job.samples.iter().enumerate() {
                 let ts = s.timestamp.timestamp_millis();
                 let current = match touched.get(&job.driver_id) {
                     Some(st) => Some(st.clone()),
@@ -243,6 +248,9 @@ impl Writer {
                         SessionState { id, last_at: ts }
                     }
                 };
+                if job_runs.last().is_none_or(|(_, id)| *id != state.id) {
+                    job_runs.push((i, state.id.clone()));
+                }
                 touched.insert(job.driver_id.clone(), state.clone());
                 let lap = i64::from(s.lap);
                 let block = blocks.entry((state.id.clone(), lap)).or_insert_with(|| Block {
@@ -291,7 +299,8 @@ impl Writer {
                 }
             }
         }
-        for (job, verdict) in jobs.into_iter().zip(verdicts) {
+        for ((job, verdict), job_runs) in jobs.into_iter().zip(verdicts).zip(runs) {
+            let coach = verdict.is_none() && result.is_ok();
             let answer = match verdict {
                 Some(v) => {
                     if matches!(v, Ok(IngestOutcome::Duplicate { .. })) {
@@ -304,7 +313,16 @@ impl Writer {
                     Err(e) => Err(IngestError::Storage(e.to_string())),
                 },
             };
-            let _ = job.reply.send(answer);
+            let Job { team_id, driver_id, mut samples, reply, .. } = job;
+            let _ = reply.send(answer);
+            if coach {
+                // Split at session changes, last run first, so the samples move without copies.
+                for (start, session_id) in job_runs.into_iter().rev() {
+                    let tail = samples.split_off(start);
+                    let (team_id, driver_id) = (team_id.clone(), driver_id.clone());
+                    self.coach.feed(LapFeed { team_id, driver_id, session_id, samples: tail });
+                }
+            }
         }
     }
 

@@ -1,0 +1,418 @@
+//! The cloud's team services: the dashboard served beside the API, `POST /api/coaching/analyze`,
+//! `POST /api/voice/synthesize` with its audio, live coaching after every stored lap (pushed on
+//! `/ws` and listed by `GET /api/coaching`), and drivers' messages relayed over a relay uplink.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{App, Db, Opts, err, next_json, serve, ws_login, ws_send};
+use http_body_util::BodyExt;
+use pitbox_coach::Sample;
+use pitbox_coach::synth::{Fault, SynthTrack, stream};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const T0: i64 = 1_800_000_000_000;
+
+fn ts(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).expect("ts").to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn ms_of(s: &Sample) -> i64 {
+    T0 + (s.time * 1000.0).round() as i64
+}
+
+/// A coach sample as the spec's telemetry snapshot (the analyze request's `telemetryData`).
+fn snapshot(s: &Sample) -> Value {
+    json!({
+        "timestamp": ts(ms_of(s)),
+        "speed": s.speed * 3.6, "rpm": s.rpm.max(0.0), "gear": s.gear, "throttle": s.throttle * 100.0,
+        "brake": s.brake * 100.0, "steeringAngle": s.steering_deg, "latitude": null, "longitude": null,
+        "trackPosition": s.lap_pct, "lap": s.lap.max(0), "sector": 1,
+        "fuelLevel": s.fuel_l.unwrap_or(50.0).clamp(0.0, 100.0),
+        "tireWear": {"frontLeft": 0.0, "frontRight": 0.0, "rearLeft": 0.0, "rearRight": 0.0}
+    })
+}
+
+/// A coach sample as a `telemetry_update` of `driver`.
+fn update_of(driver: &str, s: &Sample, seq: u64) -> Value {
+    let mut v = snapshot(s);
+    v["driverId"] = json!(driver);
+    v["sequence"] = json!(seq);
+    if let Some(d) = s.lap_dist {
+        v["lapDistance"] = json!(d);
+    }
+    if let Some(a) = s.lat_accel {
+        v["lateralAccel"] = json!(a);
+    }
+    if let Some(y) = s.yaw_rate {
+        v["yawRate"] = json!(y.to_degrees());
+    }
+    if let Some(f) = s.fuel_l {
+        v["fuelLiters"] = json!(f);
+    }
+    v
+}
+
+/// Laps with planted mistakes: clean (the reference), braking 15 m early at the third corner,
+/// 8 km/h slower through the fifth, clean.
+fn planted_laps() -> Vec<Sample> {
+    let track = SynthTrack::club();
+    let clean = track.lap(&[]);
+    let early = track.lap(&[Fault::EarlyBrake { corner: 2, metres: 15.0 }]);
+    let slow = track.lap(&[Fault::SlowCorner { corner: 4, kmh: 8.0 }]);
+    stream(&[clean.clone(), early, slow, clean], 60.0, 1, 2.0, 2.0, 0.0).samples
+}
+
+async fn raw(app: &App, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    (status, headers, resp.into_body().collect().await.expect("body").to_bytes().to_vec())
+}
+
+fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut r = Request::builder().uri(path);
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    r.body(Body::empty()).expect("request")
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn dashboard_is_served_and_unknown_api_paths_stay_json_404() {
+    let Some(app) = App::start(Db::Sqlite, "dashboard", Opts::default()).await else { return };
+    let (s, h, body) = raw(&app, get("/", None)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE].to_str().expect("ct").starts_with("text/html"));
+    let index = String::from_utf8_lossy(&body).to_string();
+    assert!(index.contains("<html"), "{index}");
+    // Client-side routes get the app shell.
+    for path in ["/telemetry/drv-1", "/sessions"] {
+        let (s, _, body) = raw(&app, get(path, None)).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert_eq!(String::from_utf8_lossy(&body), index, "{path}");
+    }
+    let (s, _, body) = raw(&app, get("/dashboard-config.json", None)).await;
+    assert_eq!(s, StatusCode::OK);
+    let cfg: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!((cfg["wsPath"].as_str(), cfg["restApi"].as_bool()), (Some("/ws"), Some(true)));
+    // Unknown API paths: JSON 404 whatever the method.
+    for (method, path) in [("GET", "/api/nope"), ("POST", "/api/nope/deeper"), ("GET", "/api"), ("DELETE", "/api/x")] {
+        let (s, v) = app.call(method, path, None, None).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::NOT_FOUND, "not_found"), "{method} {path}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains(path)), "{v}");
+    }
+    // Known API routes are untouched.
+    let (s, v) = app.call("GET", "/api/config", None, None).await;
+    assert_eq!((s, v["websocketPath"].as_str()), (StatusCode::OK, Some("/ws")));
+    let (s, v) = app.call("GET", "/api/sessions", None, None).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn analyze_body(driver: &str, samples: &[Sample]) -> Value {
+    json!({
+        "driverId": driver,
+        "telemetryData": samples.iter().map(snapshot).collect::<Vec<_>>(),
+        "focusAreas": [],
+        "skillLevel": "intermediate",
+    })
+}
+
+#[tokio::test]
+async fn coaching_analyze_names_the_planted_fault_and_checks_who_and_what() {
+    for db in common::DBS {
+        let Some(app) = App::start(db, "coaching_analyze", Opts::default()).await else { continue };
+        let track = SynthTrack::club();
+        let laps = [track.lap(&[]), track.lap(&[Fault::EarlyBrake { corner: 2, metres: 15.0 }])];
+        let samples = stream(&laps, 60.0, 1, 2.0, 2.0, 0.0).samples;
+        let body = analyze_body(&app.driver.id, &samples);
+
+        // The driver themself and an engineer of the team get the same facts.
+        for who in [&app.driver, &app.engineer, &app.admin] {
+            let (s, v) = app.as_user(who, "POST", "/api/coaching/analyze", Some(body.clone())).await;
+            assert_eq!(s, StatusCode::OK, "{}: {v}", who.username);
+            let feedback = v["feedback"].as_str().expect("feedback");
+            assert!(feedback.contains("T3: braking 15 m earlier"), "{feedback}");
+            assert!(v["suggestions"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+            assert_eq!(v["analysis"]["focusLap"], 2, "{}", v["analysis"]);
+            assert_eq!(v["analysis"]["wording"]["builtin"]["reason"], Value::Null);
+        }
+        // focusAreas filters: throttle only leaves the braking finding out.
+        let mut only = body.clone();
+        only["focusAreas"] = json!(["throttle"]);
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/coaching/analyze", Some(only)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(!v["feedback"].as_str().unwrap_or("").contains("braking 15 m earlier"), "{v}");
+
+        // Who may not: another driver, a viewer, another team's engineer; nobody without a token.
+        for (who, code) in [(&app.driver2, StatusCode::FORBIDDEN), (&app.viewer, StatusCode::FORBIDDEN)] {
+            let (s, v) = app.as_user(who, "POST", "/api/coaching/analyze", Some(body.clone())).await;
+            assert_eq!((s, err(&v).0.as_str()), (code, "forbidden"), "{}: {v}", who.username);
+        }
+        let (s, v) = app.as_user(&app.engineer_b, "POST", "/api/coaching/analyze", Some(body.clone())).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{v}");
+        let (s, v) = app.call("POST", "/api/coaching/analyze", None, Some(body.clone())).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+
+        // Bad input: precise 400s naming the field.
+        let mut cases: Vec<(Value, &str, &str)> = Vec::new();
+        let mut b = body.clone();
+        b["telemetryData"] = json!([]);
+        cases.push((b, "validation_failed", "telemetryData"));
+        let mut b = body.clone();
+        b["skillLevel"] = json!("legend");
+        cases.push((b, "validation_failed", "skillLevel"));
+        let mut b = body.clone();
+        b["focusAreas"] = json!(["aero"]);
+        cases.push((b, "validation_failed", "focusAreas"));
+        let mut b = body.clone();
+        b["telemetryData"][5]["speed"] = json!(9000.0);
+        cases.push((b, "validation_failed", "telemetryData[5].speed"));
+        let mut b = body.clone();
+        b["telemetryData"][7]["timestamp"] = b["telemetryData"][6]["timestamp"].clone();
+        cases.push((b, "validation_failed", "telemetryData[7].timestamp"));
+        let mut b = body.clone();
+        b["telemetryData"][3]["gear"] = json!("fifth");
+        cases.push((b, "validation_failed", "telemetryData[3].gear"));
+        let mut b = body.clone();
+        b["driverId"] = json!("usr-nobody");
+        cases.push((b, "forbidden", ""));
+        for (b, code, field) in cases {
+            let who = if code == "forbidden" { &app.driver } else { &app.engineer };
+            let (s, v) = app.as_user(who, "POST", "/api/coaching/analyze", Some(b)).await;
+            let expected = if code == "forbidden" { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
+            assert_eq!(s, expected, "{field}: {v}");
+            assert_eq!(err(&v), (code.to_string(), field.to_string()), "{v}");
+        }
+        // An engineer asking about an unknown driver: 400 on driverId.
+        let mut b = body.clone();
+        b["driverId"] = json!("usr-nobody");
+        let (s, v) = app.as_user(&app.engineer, "POST", "/api/coaching/analyze", Some(b)).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "driverId".into())), "{v}");
+        // Not JSON, and too few samples for a lap.
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/coaching/analyze")
+            .header(header::AUTHORIZATION, format!("Bearer {}", app.token(&app.driver)))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{\"driverId\": "))
+            .expect("request");
+        let (s, v) = app.send(req).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_json"), "{v}");
+        let few = analyze_body(&app.driver.id, &samples[..30]);
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/coaching/analyze", Some(few)).await;
+        assert_eq!((s, err(&v).1.as_str()), (StatusCode::BAD_REQUEST, "telemetryData"), "{v}");
+    }
+}
+
+/// A local server speaking OpenAI's chat-completions format; answers with whatever `reply` holds.
+async fn chat_stand_in(reply: Arc<Mutex<String>>) -> std::net::SocketAddr {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |body: axum::Json<Value>| {
+            let reply = reply.clone();
+            async move {
+                assert!(body["messages"].as_array().is_some_and(|m| m.len() >= 2), "{}", body.0);
+                let text = reply.lock().expect("lock").clone();
+                axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": text}}]}))
+            }
+        }),
+    );
+    serve(app).await
+}
+
+#[tokio::test]
+async fn coaching_analyze_lets_a_configured_language_model_phrase_checked_words() {
+    let Some(app) = App::start(Db::Sqlite, "coaching_llm", Opts { master_key: true, ..Opts::default() }).await else {
+        return;
+    };
+    let reply = Arc::new(Mutex::new(String::new()));
+    let addr = chat_stand_in(reply.clone()).await;
+    let key = app.state.master_key.clone().expect("master key");
+    pitbox_cloud::secrets::put(&app.state.store, &key, "openai", "sk-test").await.expect("secret");
+    pitbox_cloud::secrets::put(&app.state.store, &key, "openai_base_url", &format!("http://{addr}/v1"))
+        .await
+        .expect("secret");
+    let track = SynthTrack::club();
+    let laps = [track.lap(&[]), track.lap(&[Fault::EarlyBrake { corner: 2, metres: 15.0 }])];
+    let body = analyze_body(&app.driver.id, &stream(&laps, 60.0, 1, 2.0, 2.0, 0.0).samples);
+
+    *reply.lock().expect("lock") = "T3 is where the time goes: brake later there.".into();
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/coaching/analyze", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["feedback"], "T3 is where the time goes: brake later there.");
+    assert_eq!(v["analysis"]["wording"], "llm");
+
+    // An answer naming a corner and a number the analysis never found is not used.
+    *reply.lock().expect("lock") = "T9 cost you 4.44 seconds.".into();
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/coaching/analyze", Some(body)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["feedback"].as_str().unwrap_or("").contains("T3: braking 15 m earlier"), "{v}");
+    let reason = v["analysis"]["wording"]["builtin"]["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("T9"), "{v}");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn espeak_available() -> bool {
+    pitbox_voice::EspeakNg::new().available().is_ok()
+}
+
+#[tokio::test]
+async fn voice_synthesize_stores_serves_to_the_team_and_refuses_precisely() {
+    for db in common::DBS {
+        let Some(mut app) = App::start(db, "voice_synthesize", Opts::default()).await else { continue };
+        let body =
+            json!({"text": "Box this lap, box this lap.", "voiceId": "engineer", "speed": 1.1, "priority": "high"});
+
+        // Bad input first: no engine is needed to refuse it.
+        let long = "a".repeat(1001);
+        for (field, patch) in [
+            ("text", json!({"text": ""})),
+            ("text", json!({"text": "   "})),
+            ("text", json!({"text": long})),
+            ("voiceId", json!({"voiceId": "nobody"})),
+            ("speed", json!({"speed": 2.5})),
+            ("speed", json!({"speed": 0.1})),
+            ("priority", json!({"priority": "whenever"})),
+            ("speed", json!({"speed": "fast"})),
+        ] {
+            let mut b = body.clone();
+            for (k, v) in patch.as_object().expect("object") {
+                b[k] = v.clone();
+            }
+            let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(b)).await;
+            assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), field.into())), "{v}");
+        }
+        let (s, v) = app.as_user(&app.viewer, "POST", "/api/voice/synthesize", Some(body.clone())).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+        let (s, _) = app.call("POST", "/api/voice/synthesize", None, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+        if espeak_available() {
+            let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(body.clone())).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let url = v["audioUrl"].as_str().expect("audioUrl").to_string();
+            let duration = v["duration"].as_f64().expect("duration");
+            assert!(url.starts_with("/api/voice/audio/") && url.ends_with(".wav"), "{url}");
+            assert!((0.5..10.0).contains(&duration), "{duration}");
+            // The team hears it; another team and strangers do not.
+            let (s, h, wav) = raw(&app, get(&url, Some(&app.token(&app.engineer)))).await;
+            assert_eq!((s, h[header::CONTENT_TYPE].to_str().ok()), (StatusCode::OK, Some("audio/wav")));
+            let audio = pitbox_voice::Audio::from_wav(&wav).expect("a WAV file");
+            assert!((audio.duration() - duration).abs() < 0.01, "{} vs {duration}", audio.duration());
+            assert!(audio.rms() > 100.0, "speech, not silence");
+            let (s, _, _) = raw(&app, get(&url, Some(&app.token(&app.engineer_b)))).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+            let (s, _, _) = raw(&app, get(&url, None)).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
+            let (s, _, _) = raw(&app, get("/api/voice/audio/..%2F..%2Fetc.wav", Some(&app.token(&app.engineer)))).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+            // The same words again come from the store, even with the engine gone.
+            app.state.voice = pitbox_voice::VoiceService::new(
+                Arc::new(pitbox_voice::EspeakNg::with_program("/nonexistent/espeak-ng")),
+                pitbox_voice::service::espeak_voices(),
+            );
+            app.router = pitbox_cloud::server::router(app.state.clone());
+            let mut again = body.clone();
+            again["text"] = json!("Box this lap,   box this lap.");
+            again["priority"] = json!("urgent");
+            let (s, v) = app.as_user(&app.engineer, "POST", "/api/voice/synthesize", Some(again)).await;
+            assert_eq!((s, v["audioUrl"].as_str()), (StatusCode::OK, Some(url.as_str())), "{v}");
+        } else {
+            pitbox_testkit::skip(
+                "voice_synthesize (espeak-ng part)",
+                "espeak-ng is not installed (scripts/setup-voice)",
+            );
+            app.state.voice = pitbox_voice::VoiceService::new(
+                Arc::new(pitbox_voice::EspeakNg::with_program("/nonexistent/espeak-ng")),
+                pitbox_voice::service::espeak_voices(),
+            );
+            app.router = pitbox_cloud::server::router(app.state.clone());
+        }
+        // New words with no engine: 503 saying why.
+        let mut b = body.clone();
+        b["text"] = json!("Fuel for eight laps.");
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(b)).await;
+        assert_eq!((s, err(&v).0.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "tts_unavailable"), "{v}");
+        assert!(v["error"]["message"].as_str().unwrap_or("").contains("espeak-ng"), "{v}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
+    for db in common::DBS {
+        let Some(app) = App::start(db, "live_coaching", Opts::default()).await else { continue };
+        let addr = serve(app.router.clone()).await;
+        let (mut dash, r) = ws_login(addr, &app.token(&app.engineer), "dashboard").await;
+        assert_eq!(r["data"]["success"], true, "{r}");
+        ws_send(&mut dash, json!({"type": "subscribe", "data": {"channels": ["coaching"]}})).await;
+        assert_eq!(next_json(&mut dash).await["type"], "subscribed");
+        let (mut other, _) = ws_login(addr, &app.token(&app.engineer_b), "dashboard").await;
+        ws_send(&mut other, json!({"type": "subscribe", "data": {"channels": ["coaching"]}})).await;
+        assert_eq!(next_json(&mut other).await["type"], "subscribed");
+
+        // The driver streams four laps over the uplink, 5 s per batch (frames stay under 256 KiB).
+        let (mut up, _) = ws_login(addr, &app.token(&app.driver), "relay").await;
+        let samples = planted_laps();
+        for (i, chunk) in samples.chunks(300).enumerate() {
+            let seq = i as u64 + 1;
+            let batch: Vec<Value> = chunk.iter().map(|s| update_of(&app.driver.id, s, seq)).collect();
+            ws_send(
+                &mut up,
+                json!({"type": "telemetry_batch", "data": {"driverId": app.driver.id, "sequence": seq, "samples": batch}}),
+            )
+            .await;
+            let ack = next_json(&mut up).await;
+            assert_eq!((ack["type"].as_str(), ack["data"]["sequence"].as_u64()), (Some("ack"), Some(seq)), "{ack}");
+        }
+        // One coaching message per completed lap, each naming what was planted in it.
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            let m = next_json(&mut dash).await;
+            if m["type"] == "ai_coaching" {
+                got.push(m["data"].clone());
+            }
+        }
+        for (i, c) in got.iter().enumerate() {
+            assert_eq!(c["driverId"], app.driver.id.as_str(), "{c}");
+            assert_eq!(c["lap"], i as u64 + 1, "{c}");
+        }
+        assert!(got[0]["feedback"].as_str().unwrap_or("").contains("Reference lap set"), "{}", got[0]);
+        let text = |c: &Value| c["feedback"].as_str().unwrap_or("").to_string();
+        assert!(text(&got[1]).contains("T3: braking 15 m earlier"), "{}", got[1]);
+        assert!(text(&got[2]).contains("T5: minimum speed"), "{}", got[2]);
+        assert!(!text(&got[2]).contains("T3:"), "lap 3 was clean at T3: {}", got[2]);
+        let weak = got[1]["telemetryAnalysis"]["weaknesses"].as_array().expect("weaknesses");
+        assert!(weak.iter().any(|w| w.as_str().unwrap_or("").starts_with("T3")), "{weak:?}");
+
+        // Stored: listed for the team, filtered by driver and session; not for team B.
+        let (s, list) =
+            app.as_user(&app.engineer, "GET", &format!("/api/coaching?driverId={}", app.driver.id), None).await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let list = list.as_array().expect("array").clone();
+        assert_eq!(list.len(), 4, "{list:?}");
+        assert_eq!(list[0]["coaching"]["lap"], 4, "newest first");
+        let session = list[0]["sessionId"].as_str().expect("sessionId").to_string();
+        let (_, by_session) =
+            app.as_user(&app.viewer, "GET", &format!("/api/coaching?sessionId={session}"), None).await;
+        assert_eq!(by_session.as_array().map(Vec::len), Some(4));
+        let (_, theirs) = app.as_user(&app.engineer_b, "GET", "/api/coaching", None).await;
+        assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{theirs}");
+        let (s, v) = app.as_user(&app.engineer, "GET", "/api/coaching?limit=0", None).await;
+        assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "limit".into())));
+        // Team B's dashboard heard nothing.
+        let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), next_json(&mut other)).await;
+        assert!(quiet.is_err(), "team B got {quiet:?}");
+    }
+}
