@@ -139,10 +139,14 @@ impl CalloutQueue {
         Self { config, pending: Vec::new(), playing: None, quiet_since: None, next_id: 1, dropped: Vec::new() }
     }
 
-    /// Adds a callout at `now`.
+    /// Adds a callout at `now`. A callout whose `id` is still 0 gets the next id; one that
+    /// carries an id (the [`crate::radio::Radio`] numbers callouts as they are said, so callers
+    /// can follow them) keeps it.
     pub fn push(&mut self, mut c: Callout, now: Instant) -> PushOutcome {
-        c.id = self.next_id;
-        self.next_id += 1;
+        if c.id == 0 {
+            c.id = self.next_id;
+        }
+        self.next_id = self.next_id.max(c.id + 1);
         let id = c.id;
         if c.is_stale(now) {
             self.dropped.push(Dropped::Expired(c));

@@ -4,7 +4,7 @@
 //! the sound card (`soundcard::CpalSink`, cargo feature `sound-card`).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -263,15 +263,18 @@ impl Radio {
         Ok(Radio { tx, events, thread: Some(thread), started, state })
     }
 
-    /// Queues a callout.
-    pub fn say(&self, callout: Callout) {
+    /// Queues a callout (never blocks) and returns its id, the one its [`RadioEvent`]s carry.
+    pub fn say(&self, mut callout: Callout) -> u64 {
+        let id = self.state.next_id.fetch_add(1, Ordering::AcqRel) + 1;
+        callout.id = id;
         self.state.sent.fetch_add(1, Ordering::AcqRel);
         let _ = self.tx.send(Cmd::Say(callout));
+        id
     }
 
-    /// Queues `text` at `priority` with the default deadline.
-    pub fn say_text(&self, text: &str, priority: Priority) {
-        self.say(Callout::new(text, priority, Instant::now()));
+    /// Queues `text` at `priority` with the default deadline; returns its id.
+    pub fn say_text(&self, text: &str, priority: Priority) -> u64 {
+        self.say(Callout::new(text, priority, Instant::now()))
     }
 
     /// When the radio started (event times are offsets from it).
@@ -279,9 +282,15 @@ impl Radio {
         self.started
     }
 
-    /// Everything that happened so far.
+    /// Everything that happened so far (not yet taken by [`Radio::take_events`]).
     pub fn events(&self) -> Vec<RadioEvent> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Takes the events that happened since the last call, oldest first. A long-running
+    /// radio (the driver agent's) calls this regularly so the record does not grow forever.
+    pub fn take_events(&self) -> Vec<RadioEvent> {
+        self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default()
     }
 
     /// Waits until every callout said so far has played, been dropped or failed, up to
@@ -310,6 +319,8 @@ struct Shared {
     received: AtomicUsize,
     /// Callouts waiting or playing in the worker.
     busy: AtomicUsize,
+    /// The last callout id given out by [`Radio::say`].
+    next_id: AtomicU64,
 }
 
 impl Drop for Radio {
