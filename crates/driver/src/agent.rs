@@ -1,6 +1,7 @@
 //! Starting the agent: the source thread, the relay task and the local API.
 
 use crate::state::Shared;
+use crate::voice::{VoiceHandle, VoiceSettings};
 use pitbox_model::rest::DriverAppConfig;
 use pitbox_sources::{ConnectionState, SourceEvent, TelemetrySource};
 use std::net::SocketAddr;
@@ -21,7 +22,7 @@ pub enum AgentError {
     },
     #[error("invalid setting: {0}")]
     Invalid(String),
-    #[error("cannot start the source thread: {0}")]
+    #[error("cannot start a thread (source or voice): {0}")]
     Thread(std::io::Error),
 }
 
@@ -42,6 +43,27 @@ pub struct AgentSettings {
     /// Reconnect backoff: first wait, and the longest.
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// Callouts and voice commands (on while `app.voice.enabled`, which `PUT /api/config` can
+    /// change while running).
+    pub voice: VoiceSettings,
+}
+
+impl AgentSettings {
+    /// Defaults around `driver_id` and `app`: local API on `127.0.0.1:8766`, 60 Hz telemetry,
+    /// 2 Hz standings, backoff 0.5–30 s, no token, [`VoiceSettings::default`].
+    pub fn new(driver_id: impl Into<String>, app: DriverAppConfig) -> Self {
+        Self {
+            driver_id: driver_id.into(),
+            token: None,
+            app,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8766)),
+            telemetry_hz: 60.0,
+            standings_hz: 2.0,
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            voice: VoiceSettings::default(),
+        }
+    }
 }
 
 impl AgentSettings {
@@ -68,6 +90,8 @@ pub struct AgentHandle {
     /// Where the local API listens.
     pub api_addr: SocketAddr,
     pub shared: Arc<Shared>,
+    /// The voice (callouts, commands, `GET /api/voice/log`).
+    pub voice: Arc<VoiceHandle>,
     shutdown: watch::Sender<bool>,
     source_stop: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
@@ -97,6 +121,7 @@ impl AgentHandle {
     /// Stops the relay task and the local API; the source thread stops at its next event.
     pub async fn shutdown(self) {
         self.source_stop.store(true, Ordering::Relaxed);
+        self.voice.stop();
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
@@ -155,8 +180,15 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         .await
         .map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
     let api_addr = listener.local_addr().map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
+    let voice = crate::voice::start(shared.clone(), settings.voice.clone()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::Unsupported {
+            AgentError::Invalid(e.to_string())
+        } else {
+            AgentError::Thread(e)
+        }
+    })?;
     let mut tasks = Vec::new();
-    let router = crate::api::router(shared.clone(), settings.telemetry_hz);
+    let router = crate::api::router(shared.clone(), voice.clone(), settings.telemetry_hz);
     let mut srx = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
         let stop = async move {
@@ -178,5 +210,5 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         }
         None => tracing::warn!("no relay token: telemetry stays on this machine (local API only)"),
     }
-    Ok(AgentHandle { api_addr, shared, shutdown, source_stop, tasks })
+    Ok(AgentHandle { api_addr, shared, voice, shutdown, source_stop, tasks })
 }

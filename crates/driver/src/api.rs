@@ -10,8 +10,15 @@
 //! | `GET /api/messages` | received `ai_coaching`, `team_message`, `handoff_request` envelopes, oldest first |
 //! | `POST /api/handoff/{id}` | `{"status": "accepted"/"rejected"/"completed", "reason"?}`: a `handoff_response` to the relay |
 //! | `GET /api/status` | source, source state, relay connection, samples sent |
+//! | `GET /api/voice/log` | `{callouts: [...], commands: [...]}`: what the radio said (origin, text, priority, state) and every heard command with its answers and the messages it sent |
+//! | `GET /api/voice/status` | engine, output, whether speech and commands work (or why not), box flag, fuel per lap |
+//! | `POST /api/voice/command` | a WAV body (one utterance, ≤ 10 MB): recognised and acted on; the command's log entry back (400 bad WAV, 409 voice off, 503 no recogniser) |
+//! | `POST /api/voice/ptt` | `{"pressed": true/false}`: push-to-talk for the microphone input |
 
 use crate::state::Shared;
+use crate::voice::{MAX_COMMAND_WAV_BYTES, VoiceError, VoiceHandle};
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -28,6 +35,7 @@ use std::time::Duration;
 #[derive(Clone)]
 struct Api {
     shared: Arc<Shared>,
+    voice: Arc<VoiceHandle>,
     min_interval: Duration,
 }
 
@@ -36,7 +44,7 @@ fn error(code: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 /// The router (state included).
-pub fn router(shared: Arc<Shared>, telemetry_hz: f64) -> Router {
+pub fn router(shared: Arc<Shared>, voice: Arc<VoiceHandle>, telemetry_hz: f64) -> Router {
     let min_interval = Duration::from_secs_f64(1.0 / telemetry_hz.clamp(1.0, 360.0));
     Router::new()
         .route("/api/config", get(get_config).put(put_config))
@@ -46,7 +54,11 @@ pub fn router(shared: Arc<Shared>, telemetry_hz: f64) -> Router {
         .route("/api/messages", get(messages))
         .route("/api/handoff/{id}", post(handoff))
         .route("/api/status", get(status))
-        .with_state(Api { shared, min_interval })
+        .route("/api/voice/log", get(voice_log))
+        .route("/api/voice/status", get(voice_status))
+        .route("/api/voice/command", post(voice_command).layer(DefaultBodyLimit::max(MAX_COMMAND_WAV_BYTES)))
+        .route("/api/voice/ptt", post(voice_ptt))
+        .with_state(Api { shared, voice, min_interval })
 }
 
 async fn get_config(State(a): State<Api>) -> Json<DriverAppConfig> {
@@ -122,7 +134,7 @@ async fn handoff(
         reason: ans.reason,
     };
     let accepted = (resp.status == HandoffStatus::Accepted).then(|| resp.handoff_id.clone());
-    let msg = Message::HandoffResponse(resp);
+    let msg = Message::HandoffResponse(resp.clone());
     if let Err(e) = msg.validate() {
         return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
     }
@@ -134,6 +146,7 @@ async fn handoff(
             {
                 *h = Some(id);
             }
+            let _ = a.shared.events.send(crate::state::AgentEvent::HandoffAnswered(resp));
             (StatusCode::ACCEPTED, Json(msg)).into_response()
         }
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the relay queue is full or closed"),
@@ -156,4 +169,49 @@ async fn stream(State(a): State<Api>) -> Sse<impl futures_util::Stream<Item = Re
         }
     });
     Sse::new(s).keep_alive(KeepAlive::default())
+}
+
+async fn voice_log(State(a): State<Api>) -> Json<crate::voice::VoiceLog> {
+    Json(a.voice.log())
+}
+
+async fn voice_status(State(a): State<Api>) -> Json<crate::voice::VoiceStatus> {
+    Json(a.voice.status())
+}
+
+fn voice_error(e: VoiceError) -> Response {
+    let code = match e {
+        VoiceError::BadWav(_) => StatusCode::BAD_REQUEST,
+        VoiceError::Disabled => StatusCode::CONFLICT,
+        VoiceError::Recognizer(_) | VoiceError::NoMicrophone(_) | VoiceError::Stopped => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    };
+    error(code, e.to_string())
+}
+
+async fn voice_command(State(a): State<Api>, body: Bytes) -> Response {
+    if body.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "the body must be a WAV file (one utterance); it is empty");
+    }
+    match a.voice.command_wav(&body, "api").await {
+        Ok(entry) => Json(entry).into_response(),
+        Err(e) => voice_error(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Ptt {
+    pressed: bool,
+}
+
+async fn voice_ptt(State(a): State<Api>, body: Result<Json<Ptt>, axum::extract::rejection::JsonRejection>) -> Response {
+    let Json(p) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
+    };
+    match a.voice.push_to_talk(p.pressed) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => voice_error(e),
+    }
 }

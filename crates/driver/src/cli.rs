@@ -5,13 +5,16 @@
 //! (`[driver] source = "sim:7"` sets `PITBOX_DRIVER_SOURCE`) works for all of them.
 
 use crate::agent::{AgentSettings, start};
+use crate::voice::{CalloutEngine, CalloutOutput, HandoffTarget, VoiceInput, VoiceSettings};
 use anyhow::{Context, Result, bail};
 use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
 use pitbox_sources::replay::Pace;
 use pitbox_sources::{SourceOptions, SourceSpec, open_source};
+use pitbox_voice::{ElevenLabs, ElevenLabsConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Run the driver agent: read the sim, serve the local API, stream to the relay.
@@ -74,6 +77,36 @@ pub struct DriverArgs {
     /// Plant coaching mistakes on the simulator's team car.
     #[arg(long, env = "PITBOX_DRIVER_SIM_MISTAKES", default_value_t = false)]
     pub sim_mistakes: bool,
+    /// The agent's data folder (callouts go to its `callouts` folder by default). Default:
+    /// %LOCALAPPDATA%\PitBox\driver on Windows, ~/.local/share/pitbox/driver elsewhere.
+    #[arg(long, env = "PITBOX_DRIVER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where callouts are heard: a folder for one WAV file per callout, or `sound-card`.
+    /// Default: the sound card when built with the sound-card feature, else DATA_DIR/callouts.
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_OUT", value_name = "DIR|sound-card")]
+    pub voice_out: Option<String>,
+    /// Voice commands from a WAV file (heard once the first sample is in), a folder (every .wav
+    /// put there is one utterance), or `mic` (the microphone with push-to-talk through
+    /// POST /api/voice/ptt; needs the sound-card feature).
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_IN", value_name = "WAV|DIR|mic")]
+    pub voice_in: Option<String>,
+    /// Speech engine for callouts: espeak-ng (offline) or elevenlabs (voice_id is then the
+    /// ElevenLabs voice id; key from PITBOX_DRIVER_ELEVENLABS_KEY).
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_ENGINE", default_value = "espeak-ng")]
+    pub voice_engine: String,
+    /// ElevenLabs API key (only with --voice-engine elevenlabs).
+    #[arg(long, env = "PITBOX_DRIVER_ELEVENLABS_KEY", hide_env_values = true)]
+    pub elevenlabs_key: Option<String>,
+    /// Callout speaking rate, 0.5–2.0.
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_SPEED", default_value_t = 1.1)]
+    pub voice_speed: f64,
+    /// Fuel burnt per lap from the strategy, litres (used until the agent has measured a lap).
+    #[arg(long, env = "PITBOX_DRIVER_FUEL_PER_LAP", value_name = "LITRES")]
+    pub fuel_per_lap: Option<f64>,
+    /// The teammate "request handoff" asks, as ID or ID:NAME (without one the team is asked by
+    /// team message).
+    #[arg(long, env = "PITBOX_DRIVER_HANDOFF_TO", value_name = "ID[:NAME]")]
+    pub handoff_to: Option<String>,
 }
 
 /// Subcommands of `pitbox driver`.
@@ -112,7 +145,22 @@ cloud_enabled = false
 # Spoken callouts and voice commands.
 voice_enabled = true
 voice_sensitivity = 0.5
+# espeak-ng voices: default (= engineer), engineer-uk, engineer-f, engineer-uk-f, engineer-scot,
+# engineer-deep; with voice_engine = "elevenlabs", an ElevenLabs voice id.
 voice_id = "default"
+voice_engine = "espeak-ng"
+voice_speed = 1.1
+# Where callouts are heard: "sound-card", or a folder for one WAV file per callout (default: the
+# sound card when built with it, else the callouts folder in data_dir).
+# voice_out = "C:/PitBox/callouts"
+# Voice commands from a WAV file or folder (headless runs, tests) or "mic" (push-to-talk through
+# POST /api/voice/ptt; needs the sound-card build).
+# voice_in = "mic"
+# Fuel per lap from the strategy, litres, until the agent has measured a green lap.
+# fuel_per_lap = 2.6
+# The teammate "request handoff" asks (ID or ID:NAME); without it the team gets a message.
+# handoff_to = "driver-2:Alex"
+# data_dir = "C:/PitBox/data"
 # The local API for overlays (GET /api/config, GET /api/telemetry/current, SSE stream).
 listen = "127.0.0.1:8766"
 # What is sent to the relay, per second.
@@ -127,6 +175,70 @@ sim_track = "redbullring"
 sim_mistakes = false
 "#
     .to_string()
+}
+
+/// The voice settings the flags ask for.
+pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(crate::voice::default_data_dir);
+    let mut v = VoiceSettings::wav_dir(data_dir.join("callouts"));
+    match args.voice_out.as_deref().map(str::trim) {
+        Some("sound-card" | "soundcard") => v.output = CalloutOutput::SoundCard,
+        Some("") => bail!("--voice-out is empty: give a folder or sound-card"),
+        Some(dir) => v.output = CalloutOutput::WavDir { dir: PathBuf::from(dir), time_scale: 1.0 },
+        None if cfg!(feature = "sound-card") => v.output = CalloutOutput::SoundCard,
+        None => {}
+    }
+    v.input = match args.voice_in.as_deref().map(str::trim) {
+        None => None,
+        Some("") => bail!("--voice-in is empty: give a WAV file, a folder or mic"),
+        Some("mic" | "microphone") => {
+            if !cfg!(feature = "sound-card") {
+                bail!("--voice-in mic needs PitBox built with the sound-card feature; use a WAV file or folder");
+            }
+            Some(VoiceInput::Microphone)
+        }
+        Some(p) => Some(VoiceInput::Wav(PathBuf::from(p))),
+    };
+    v.engine = match args.voice_engine.trim() {
+        "espeak-ng" | "espeak" => CalloutEngine::EspeakNg { program: None },
+        "elevenlabs" => {
+            let key = args
+                .elevenlabs_key
+                .clone()
+                .filter(|k| !k.trim().is_empty())
+                .context("--voice-engine elevenlabs needs an API key: set PITBOX_DRIVER_ELEVENLABS_KEY")?;
+            let provider = ElevenLabs::new(ElevenLabsConfig::new(key)).context("setting up ElevenLabs")?;
+            CalloutEngine::Provider { provider: Arc::new(provider), voice: args.voice_id.clone() }
+        }
+        other => bail!("unknown --voice-engine `{other}`: expected espeak-ng or elevenlabs"),
+    };
+    if !(args.voice_speed.is_finite() && (0.5..=2.0).contains(&args.voice_speed)) {
+        bail!("--voice-speed must be between 0.5 and 2.0, got {}", args.voice_speed);
+    }
+    v.speed = args.voice_speed;
+    if let Some(l) = args.fuel_per_lap
+        && !(l.is_finite() && l > 0.0 && l < 100.0)
+    {
+        bail!("--fuel-per-lap must be more than 0 and under 100 litres, got {l}");
+    }
+    v.fuel_per_lap_liters = args.fuel_per_lap;
+    v.handoff_to = match args.handoff_to.as_deref().map(str::trim) {
+        None => None,
+        Some(s) => {
+            let (id, name) = s.split_once(':').unwrap_or((s, s));
+            let (id, name) = (id.trim(), name.trim());
+            let mut check = pitbox_model::validate::Validator::new("");
+            check.id("--handoff-to", id);
+            if let Err(e) = check.finish() {
+                bail!("{e}");
+            }
+            if name.is_empty() || name.chars().count() > pitbox_model::team::MAX_NAME_LEN {
+                bail!("--handoff-to: the name after ':' must be 1 to 100 characters");
+            }
+            Some(HandoffTarget { id: id.into(), name: name.into() })
+        }
+    };
+    Ok(v)
 }
 
 /// Runs `pitbox driver` (blocking: it starts its own async runtime).
@@ -147,6 +259,7 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     so.sim_track = args.sim_track.clone();
     so.sim_laps = args.sim_laps;
     so.sim_mistakes = args.sim_mistakes;
+    let voice = voice_settings(&args)?;
     let settings = AgentSettings {
         driver_id: args.driver_id.clone(),
         token: args.token.clone().filter(|t| !t.trim().is_empty()),
@@ -164,6 +277,7 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         standings_hz: args.standings_hz,
         backoff_min: Duration::from_millis(500),
         backoff_max: Duration::from_secs(30),
+        voice,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

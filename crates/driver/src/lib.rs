@@ -11,6 +11,11 @@
 //!   exponential backoff, publishes `telemetry_update` at a set rate (60 Hz by default),
 //!   `session_info` on change, `standings_update` at 2 Hz and `driver_status`; receives
 //!   `ai_coaching`, `team_message` and `handoff_request` into the local inbox;
+//! - speaks ([`voice`]): received messages and its own fuel and handoff calls as callouts on
+//!   the team radio (`pitbox-voice`: sound card or WAV files), and voice commands (a WAV file or
+//!   folder, the local API, the microphone with push-to-talk) answered from the live telemetry
+//!   or turned into `team_message` / `handoff_request` / `handoff_response` ([`fuel`] measures
+//!   the burn per lap and makes the pit-window and low-fuel calls);
 //! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]), and the agent bench
 //!   ([`bench::bench`]).
 
@@ -18,7 +23,10 @@ pub mod agent;
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod fuel;
 pub mod relay;
 pub mod state;
+pub mod voice;
 
 pub use agent::{AgentHandle, AgentSettings, start};
+pub use voice::{CalloutEngine, CalloutOutput, VoiceInput, VoiceSettings};

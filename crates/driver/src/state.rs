@@ -8,7 +8,17 @@ use pitbox_sources::ConnectionState;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// Things that happened to the agent that its voice (callouts) wants to hear about. Sent on
+/// [`Shared::events`]; nobody listening is fine.
+#[derive(Debug, Clone)]
+pub enum AgentEvent {
+    /// A message from the relay went into the inbox.
+    Received(Box<Message>),
+    /// This driver answered a handoff through the local API, or the sim completed an accepted one.
+    HandoffAnswered(pitbox_model::team::HandoffResponse),
+}
 
 /// Messages kept in the local inbox.
 pub const INBOX_LEN: usize = 200;
@@ -30,6 +40,8 @@ pub struct Shared {
     pub source: String,
     /// A handoff this driver accepted, completed when the sim reports the driver change.
     pub accepted_handoff: Mutex<Option<String>>,
+    /// Inbox arrivals and handoff answers, for the voice.
+    pub events: broadcast::Sender<AgentEvent>,
 }
 
 impl Shared {
@@ -51,6 +63,7 @@ impl Shared {
                 outbox,
                 source,
                 accepted_handoff: Mutex::new(None),
+                events: broadcast::channel(256).0,
             },
             rx,
         )
@@ -62,8 +75,10 @@ impl Shared {
             if q.len() >= INBOX_LEN {
                 q.pop_front();
             }
-            q.push_back(m);
+            q.push_back(m.clone());
         }
+        // No receiver (voice off) is not an error.
+        let _ = self.events.send(AgentEvent::Received(Box::new(m)));
     }
 
     /// The inbox, oldest first.
@@ -81,14 +96,15 @@ impl Shared {
         }
         let id = self.accepted_handoff.lock().ok().and_then(|mut h| h.take());
         if let Some(id) = id {
-            let m = Message::HandoffResponse(pitbox_model::team::HandoffResponse {
+            let resp = pitbox_model::team::HandoffResponse {
                 handoff_id: id,
                 status: pitbox_model::HandoffStatus::Completed,
                 responder_id: self.driver_id.clone(),
                 responded_at: chrono::Utc::now(),
                 reason: Some(format!("driver change in the sim: {before} → {after}")),
-            });
-            if self.outbox.try_send(m).is_err() {
+            };
+            let _ = self.events.send(AgentEvent::HandoffAnswered(resp.clone()));
+            if self.outbox.try_send(Message::HandoffResponse(resp)).is_err() {
                 tracing::warn!("handoff completion could not be queued for the relay");
             }
         }

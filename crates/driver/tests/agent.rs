@@ -136,6 +136,7 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
     let mut cfg = SimConfig::new(3, &track::RED_BULL_RING);
     cfg.cars = 20;
     let source = SimSource::start(cfg, LivePace { speed: 1.0 }, LiveOptions::new("driver-1")).unwrap();
+    let callouts = tempfile::tempdir().unwrap();
     let settings = AgentSettings {
         driver_id: "driver-1".into(),
         token: Some("good".into()),
@@ -149,6 +150,7 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         standings_hz: 2.0,
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(400),
+        voice: pitbox_driver::VoiceSettings::wav_dir(callouts.path()),
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     let api = agent.api_addr;
@@ -224,6 +226,7 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
     cfg.player_car_idx = 1;
     cfg.stint_laps = 1;
     let source = SimSource::start(cfg, LivePace { speed: 40.0 }, LiveOptions::new("driver-1")).unwrap();
+    let callouts = tempfile::tempdir().unwrap();
     let settings = AgentSettings {
         driver_id: "driver-1".into(),
         token: Some("good".into()),
@@ -237,6 +240,7 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
         standings_hz: 2.0,
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(400),
+        voice: pitbox_driver::VoiceSettings::wav_dir(callouts.path()),
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     wait_for("a connection", || agent.shared.is_relay_connected()).await;
