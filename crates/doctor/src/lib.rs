@@ -1,13 +1,178 @@
-//! `pitbox doctor`: checks every component (sim, relay, cloud, clock, storage, database, Redis,
-//! S3, audio, speech engines) and reports each as the spec's `ValidationResult`.
+//! # pitbox-doctor — `pitbox doctor`
+//!
+//! This crate owns the health check of a PitBox installation: it checks every component (the
+//! sim, the relay and its authentication, the cloud, the clock, storage, the database's
+//! migrations, Redis, S3, the sound card, the speech engines) and reports each as the spec's
+//! `ValidationResult` ([`pitbox_model::rest::ValidationResult`]), as one line per check or as
+//! JSON (`--json`). The exit code is 1 when any check is an error.
+//!
+//! A component that is not configured is reported with status `warning`, a message starting
+//! with `not configured:` and `details.configured = false`: it was not checked, which is worth
+//! seeing, but it is not a fault (a single node needs no Redis).
+//!
+//! Entry points: [`DoctorArgs`] and [`run`] for the binary; [`Settings`] and [`check_all`] for
+//! tests and other programs.
 
+mod checks;
+mod report;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Arguments of `pitbox doctor`.
+use anyhow::Context;
+use pitbox_model::CheckStatus;
+use pitbox_model::rest::ValidationResult;
+
+pub use checks::relay::relay_url;
+pub use report::{Summary, is_not_configured, render_human, summarize};
+
+/// Arguments of `pitbox doctor`. Where a setting means the same as one of `pitbox driver` or
+/// `pitbox cloud`, it reads the same variable, so the same config file configures both.
 #[derive(Debug, Clone, clap::Args)]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    /// Relay WebSocket URL, e.g. ws://127.0.0.1:8765 (a URL without a port gets --relay-port)
+    #[arg(long, env = "PITBOX_DRIVER_RELAY_URL")]
+    pub relay_url: Option<String>,
+    /// Relay port, used when --relay-url has none
+    #[arg(long, env = "PITBOX_DRIVER_RELAY_PORT", default_value_t = 8765)]
+    pub relay_port: u16,
+    /// Token to authenticate to the relay with (from the cloud, or `pitbox token`)
+    #[arg(long, env = "PITBOX_DRIVER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Cloud base URL, e.g. http://127.0.0.1:8080
+    #[arg(long, env = "PITBOX_DRIVER_CLOUD_ENDPOINT")]
+    pub cloud_url: Option<String>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in --data-dir)
+    #[arg(long, env = "PITBOX_CLOUD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Redis URL, e.g. redis://127.0.0.1:6379
+    #[arg(long, env = "PITBOX_CLOUD_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Telemetry object store: a directory, file:///DIR or s3://BUCKET/PREFIX (AWS_* variables
+    /// configure S3) (default: objects/ in --data-dir)
+    #[arg(long, env = "PITBOX_CLOUD_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// The cloud's data directory (embedded database, signing key, telemetry objects)
+    #[arg(long, env = "PITBOX_CLOUD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Longest wait for each network check, e.g. 5s, 500ms
+    #[arg(long, env = "PITBOX_DOCTOR_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// Print the results as a JSON array of ValidationResult
+    #[arg(long)]
+    pub json: bool,
+}
 
-/// Runs the checks and prints them; the exit code says whether any failed.
-pub fn run(_args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("pitbox doctor: not built yet (issue #10)")
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 5s, 500ms)"))?;
+    if d < Duration::from_millis(10) || d > Duration::from_secs(600) {
+        return Err("must be between 10ms and 600s".into());
+    }
+    Ok(d)
+}
+
+/// What to check. `None` means not configured: that check reports so and does not run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The relay's full WebSocket URL (see [`relay_url`]).
+    pub relay_url: Option<String>,
+    pub token: Option<String>,
+    /// The cloud's base URL (`http://` or `https://`).
+    pub cloud_url: Option<String>,
+    /// The database URL; without it, `sqlite://DATA_DIR/pitbox.db` when `data_dir` is set.
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    /// The object store; without it, `DATA_DIR/objects` when `data_dir` is set.
+    pub storage_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    /// S3 options on top of the `AWS_*` environment, named as object_store names them
+    /// (`aws_endpoint`, `aws_access_key_id`, `aws_allow_http` …).
+    pub s3_options: Vec<(String, String)>,
+    /// Longest wait for each network step.
+    pub timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            relay_url: None,
+            token: None,
+            cloud_url: None,
+            database_url: None,
+            redis_url: None,
+            storage_url: None,
+            data_dir: None,
+            s3_options: Vec::new(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Settings {
+    /// The settings `args` describe.
+    pub fn from_args(args: &DoctorArgs) -> Settings {
+        let nonempty = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        Settings {
+            relay_url: nonempty(&args.relay_url).map(|u| relay_url(&u, args.relay_port)),
+            token: nonempty(&args.token),
+            cloud_url: nonempty(&args.cloud_url),
+            database_url: nonempty(&args.database_url),
+            redis_url: nonempty(&args.redis_url),
+            storage_url: nonempty(&args.storage_url),
+            data_dir: args.data_dir.clone().filter(|d| !d.as_os_str().is_empty()),
+            s3_options: Vec::new(),
+            timeout: args.timeout,
+        }
+    }
+
+    /// The database URL in force, as `pitbox cloud` would use it.
+    pub fn effective_database_url(&self) -> Option<String> {
+        self.database_url
+            .clone()
+            .or_else(|| self.data_dir.as_ref().map(|d| format!("sqlite://{}", d.join("pitbox.db").display())))
+    }
+
+    /// The object store in force, as `pitbox cloud` would use it.
+    pub fn effective_storage_url(&self) -> Option<String> {
+        self.storage_url.clone().or_else(|| self.data_dir.as_ref().map(|d| d.join("objects").display().to_string()))
+    }
+}
+
+/// Runs every check (at the same time) and returns the results in a fixed order: sim, relay,
+/// cloud, clock, storage, s3, database, redis, audio, tts, stt.
+pub async fn check_all(settings: &Settings) -> Vec<ValidationResult> {
+    let (sim, relay_cloud, storage, s3, database, redis, audio, tts, stt) = tokio::join!(
+        checks::local::sim(),
+        async {
+            let (relay, cloud) = tokio::join!(checks::relay::check(settings), checks::cloud::check(settings));
+            let clock = checks::cloud::clock(&cloud.1, &relay.1);
+            (relay.0, cloud.0, clock)
+        },
+        checks::storage::local(settings),
+        checks::storage::s3(settings),
+        checks::database::migrations(settings),
+        checks::database::redis(settings),
+        checks::local::audio(),
+        checks::local::tts(),
+        checks::local::stt(),
+    );
+    let (relay, cloud, clock) = relay_cloud;
+    vec![sim, relay, cloud, clock, storage, s3, database, redis, audio, tts, stt]
+}
+
+/// `pitbox doctor`: runs the checks, prints them (lines, or JSON with `--json`) and returns 0
+/// when none is an error, 1 otherwise.
+pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_args(&args);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let results = runtime.block_on(check_all(&settings));
+    if args.json {
+        let text = serde_json::to_string_pretty(&results).context("encoding the results as JSON")?;
+        println!("{text}");
+    } else {
+        print!("{}", render_human(&results));
+    }
+    let failed = results.iter().any(|r| r.status == CheckStatus::Error);
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
