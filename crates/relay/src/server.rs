@@ -128,6 +128,11 @@ impl RelayHandle {
         self.spool.as_ref().map_or(0, |s| s.batches())
     }
 
+    /// Team messages queued for the cloud and not yet confirmed (0 offline).
+    pub fn spool_messages(&self) -> u64 {
+        self.spool.as_ref().map_or(0, |s| s.messages())
+    }
+
     /// Stops accepting, flushes the batcher into the spool, stops the uplink.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);

@@ -106,8 +106,9 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// Serves `app` over TLS on `listener` until `graceful` completes.
-pub(crate) fn serve(
+/// Serves `app` over TLS on `listener` until `graceful` completes (also used by test stand-ins
+/// of a `wss://` cloud).
+pub fn serve(
     listener: TcpListener,
     app: Router,
     graceful: impl Future<Output = ()> + Send + 'static,
