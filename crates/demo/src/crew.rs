@@ -1,0 +1,233 @@
+//! The people the demo stands in for, acting through the real interfaces:
+//!
+//! - the driver in the car asks for a handoff when the car enters pit road for a stop
+//!   (`handoff_request` through their agent's relay connection);
+//! - the next driver accepts it from their seat (`POST /api/handoff/{id}` on their agent's local
+//!   API); their agent completes it when the simulator reports the driver change. If the change
+//!   came first (a very fast pace), the crew completes it through the same local API;
+//! - when the cloud does not coach laps itself, the demo's live coach analyses the team car's
+//!   laps and puts `ai_coaching` on the cloud's bus, from where it reaches the dashboards and,
+//!   through the relay, the driver.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pitbox_cloud::AppState;
+use pitbox_coach::{LiveCoach, LiveConfig, LiveEvent, Sample};
+use pitbox_driver::state::Shared;
+use pitbox_model::team::HandoffRequest;
+use pitbox_model::telemetry::TelemetryUpdate;
+use pitbox_model::{HandoffStatus, Message, Urgency};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
+
+use crate::seats::CarEvent;
+
+/// One driver as the crew knows them.
+pub struct CrewSeat {
+    pub user_id: String,
+    pub name: String,
+    /// The driver's agent.
+    pub agent: Arc<Shared>,
+    /// The agent's local API.
+    pub api_addr: SocketAddr,
+}
+
+/// The crew task's inputs.
+pub struct Crew {
+    pub seats: Vec<CrewSeat>,
+    pub cloud: AppState,
+    pub team_id: String,
+    /// Coach laps here (the cloud does not coach by itself).
+    pub coach_in_demo: bool,
+}
+
+struct Handoff {
+    id: String,
+    to: usize,
+    accepted: bool,
+    changed_at: Option<Instant>,
+}
+
+struct Run {
+    crew: Crew,
+    http: reqwest::Client,
+    on_pit_road: Option<bool>,
+    stops: u32,
+    handoff: Option<Handoff>,
+    coach: LiveCoach,
+    seen: Vec<HashSet<String>>,
+}
+
+impl Crew {
+    /// Runs until `stop` turns true or the car events end.
+    pub async fn run(self, mut events: UnboundedReceiver<CarEvent>, stop: watch::Receiver<bool>) {
+        let n = self.seats.len();
+        let mut run = Run {
+            crew: self,
+            http: reqwest::Client::new(),
+            on_pit_road: None,
+            stops: 0,
+            handoff: None,
+            coach: LiveCoach::new(LiveConfig::default()),
+            seen: vec![HashSet::new(); n],
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // After the race the crew keeps answering the seats' inboxes until told to stop.
+        let mut race_over = false;
+        loop {
+            tokio::select! {
+                ev = events.recv(), if !race_over => match ev {
+                    Some(CarEvent::Telemetry { seat, update }) => run.telemetry(seat, &update).await,
+                    Some(CarEvent::DriverChanged { to, .. }) => run.driver_changed(to),
+                    Some(CarEvent::Finished) | None => race_over = true,
+                },
+                _ = tick.tick() => run.tick().await,
+                _ = crate::stopped(stop.clone()) => break,
+            }
+        }
+    }
+}
+
+impl Run {
+    async fn telemetry(&mut self, seat: usize, u: &TelemetryUpdate) {
+        if self.crew.coach_in_demo {
+            let time = u.session_time.unwrap_or(0.0);
+            for ev in self.coach.push(&Sample::from_update(u, time)) {
+                match ev {
+                    LiveEvent::Coaching(mut c) => {
+                        c.driver_id = Some(self.crew.seats[seat].user_id.clone());
+                        self.crew.cloud.bus.publish(&self.crew.team_id, Message::AiCoaching(*c));
+                    }
+                    // Corner cues are for a driver's own in-car coach; the demo sends laps only.
+                    LiveEvent::Cue(_) => {}
+                }
+            }
+        }
+        let in_pits = u.on_pit_road.unwrap_or(false);
+        let entered = self.on_pit_road == Some(false) && in_pits;
+        self.on_pit_road = Some(in_pits);
+        if entered && self.handoff.is_none() && self.crew.seats.len() > 1 {
+            self.request_handoff(seat, u).await;
+        }
+    }
+
+    /// The driver in the car asks the next driver to take over at this stop.
+    async fn request_handoff(&mut self, from: usize, u: &TelemetryUpdate) {
+        self.stops += 1;
+        let to = (from + 1) % self.crew.seats.len();
+        let (a, b) = (&self.crew.seats[from], &self.crew.seats[to]);
+        let h = HandoffRequest {
+            id: pitbox_cloud::store::new_id("handoff"),
+            requester_id: a.user_id.clone(),
+            requester_name: a.name.clone(),
+            target_driver_id: b.user_id.clone(),
+            target_driver_name: b.name.clone(),
+            reason: format!("Driver change at pit stop {}: {} hands the car to {}", self.stops, a.name, b.name),
+            urgency: Urgency::Normal,
+            requested_at: chrono::Utc::now(),
+            status: HandoffStatus::Pending,
+            telemetry_snapshot: Some(u.snapshot()),
+        };
+        let id = h.id.clone();
+        match a.agent.outbox.send(Message::HandoffRequest(h)).await {
+            Ok(()) => {
+                tracing::info!(handoff = %id, from = %a.name, to = %b.name, "handoff requested at the pit stop");
+                self.handoff = Some(Handoff { id, to, accepted: false, changed_at: None });
+            }
+            Err(_) => tracing::warn!("the driver's agent is stopping; no handoff requested"),
+        }
+    }
+
+    fn driver_changed(&mut self, to: usize) {
+        if let Some(h) = &mut self.handoff
+            && h.to == to
+        {
+            h.changed_at = Some(Instant::now());
+        }
+    }
+
+    async fn answer(&self, seat: usize, handoff_id: &str, status: HandoffStatus, reason: &str) -> bool {
+        let url = format!("http://{}/api/handoff/{handoff_id}", self.crew.seats[seat].api_addr);
+        let body = serde_json::json!({ "status": status.as_str(), "reason": reason });
+        match self.http.post(&url).json(&body).send().await {
+            Ok(r) if r.status().is_success() => true,
+            Ok(r) => {
+                tracing::warn!(status = %r.status(), handoff = handoff_id, "the agent refused the handoff answer");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, handoff = handoff_id, "the agent's local API did not answer");
+                false
+            }
+        }
+    }
+
+    async fn tick(&mut self) {
+        // Each driver reads their inbox (their agent speaks it on their radio) and answers
+        // handoffs asked of them.
+        for i in 0..self.crew.seats.len() {
+            let inbox = self.crew.seats[i].agent.inbox();
+            for m in inbox {
+                let key = m.to_json();
+                if !self.seen[i].insert(key) {
+                    continue;
+                }
+                match &m {
+                    Message::HandoffRequest(h)
+                        if h.target_driver_id == self.crew.seats[i].user_id && h.status == HandoffStatus::Pending =>
+                    {
+                        let ok = self.answer(i, &h.id, HandoffStatus::Accepted, "Ready in the pit lane").await;
+                        if let Some(p) = &mut self.handoff
+                            && p.id == h.id
+                        {
+                            p.accepted = ok;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // Bounded memory: the inbox holds 200 messages at most.
+            if self.seen[i].len() > 1_000 {
+                self.seen[i].clear();
+            }
+        }
+        self.finish_handoff().await;
+    }
+
+    /// After the driver change, make sure the handoff ends completed (the agent does it when it
+    /// accepted before the change; otherwise the new driver does it now).
+    async fn finish_handoff(&mut self) {
+        let Some(h) = &self.handoff else { return };
+        let Some(changed) = h.changed_at else { return };
+        if changed.elapsed() < Duration::from_secs(2) {
+            return;
+        }
+        let (id, to, accepted) = (h.id.clone(), h.to, h.accepted);
+        let stored = pitbox_cloud::team::get_handoff(&self.crew.cloud.store, &id).await;
+        let status = match stored {
+            Ok(Some((h, _))) => h.status,
+            Ok(None) if accepted => HandoffStatus::Accepted,
+            Ok(None) => HandoffStatus::Pending,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the handoff failed");
+                return;
+            }
+        };
+        match status {
+            HandoffStatus::Pending => {
+                if self.answer(to, &id, HandoffStatus::Accepted, "Ready in the pit lane").await {
+                    self.answer(to, &id, HandoffStatus::Completed, "In the car").await;
+                }
+            }
+            HandoffStatus::Accepted => {
+                self.answer(to, &id, HandoffStatus::Completed, "In the car").await;
+            }
+            HandoffStatus::Completed | HandoffStatus::Rejected => {}
+        }
+        self.handoff = None;
+    }
+}
