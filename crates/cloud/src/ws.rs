@@ -84,6 +84,8 @@ struct Conn {
     pending: HashMap<String, TelemetryUpdate>,
     last_sent: HashMap<String, Instant>,
     refusals: VecDeque<Instant>,
+    /// Authenticated with `clientType: relay`: it speaks for every driver of its token's team.
+    relay: bool,
 }
 
 enum Flow {
@@ -117,6 +119,7 @@ impl Conn {
             pending: HashMap::new(),
             last_sent: HashMap::new(),
             refusals: VecDeque::new(),
+            relay: false,
         }
     }
 
@@ -131,6 +134,11 @@ impl Conn {
     /// Sends an `error`; returns false when the client has been refused too often.
     async fn refuse(&mut self, m: Message) -> Flow {
         let _ = self.send(&m).await;
+        if self.relay {
+            // A relay forwards many clients' messages and resends after a cut: one bad message
+            // of one driver must not take the whole team's uplink down.
+            return Flow::Continue;
+        }
         let now = Instant::now();
         self.refusals.push_back(now);
         while self.refusals.front().is_some_and(|t| now.duration_since(*t) > REFUSAL_WINDOW) {
@@ -327,6 +335,7 @@ impl Conn {
                         return Ok(Flow::Close(4001, "authentication failed"));
                     }
                     self.auth = Some(Auth(claims));
+                    self.relay = a.client_type == ClientType::Relay;
                     let _ = self.send(&Message::AuthenticationResult(result)).await;
                     Flow::Continue
                 }
@@ -387,15 +396,13 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::TelemetryUpdate(u) => {
-                let team =
-                    crate::api::telemetry_team(&self.st, &auth, &u.driver_id).await.map_err(|e| api_to_ws(&e))?;
+                let team = driver_team(&self.st, self.relay, &auth, &u.driver_id).await?;
                 let driver = u.driver_id.clone();
                 self.st.ingest.submit(&team, &driver, vec![u], None).await.map_err(ingest_to_ws)?;
                 Ok(Flow::Continue)
             }
             Message::TelemetryBatch(b) => {
-                let team =
-                    crate::api::telemetry_team(&self.st, &auth, &b.driver_id).await.map_err(|e| api_to_ws(&e))?;
+                let team = driver_team(&self.st, self.relay, &auth, &b.driver_id).await?;
                 let driver = b.driver_id.clone();
                 let acked = match self.st.ingest.submit(&team, &driver, b.samples, Some(b.sequence)).await {
                     Ok(IngestOutcome::Stored) => b.sequence,
@@ -406,18 +413,18 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::TeamMessage(m) => {
-                if m.sender_id != auth.user_id() {
-                    return Err(forbidden(format!("senderId must be your own id ({})", auth.user_id())));
-                }
                 let team = auth.team(None).map_err(|e| api_to_ws(&e))?;
+                speaks_for(&self.st, self.relay, &auth, &m.sender_id, &team, "senderId").await?;
+                if self.relay && known_message(&self.st, &m.id, &team).await? {
+                    return Ok(Flow::Continue); // a relay's resend after a cut: stored already
+                }
                 team::insert_message(&self.st.store, &team, &m).await.map_err(|e| api_to_ws(&e.into()))?;
                 self.st.bus.publish(&team, Message::TeamMessage(m));
                 Ok(Flow::Continue)
             }
             Message::MessageRead(r) => {
-                if r.reader_id != auth.user_id() {
-                    return Err(forbidden(format!("readerId must be your own id ({})", auth.user_id())));
-                }
+                let own = auth.team(None).map_err(|e| api_to_ws(&e))?;
+                speaks_for(&self.st, self.relay, &auth, &r.reader_id, &own, "readerId").await?;
                 let Some((_, team)) = team::get_message(&self.st.store, &r.message_id, auth.user_id())
                     .await
                     .map_err(|e| api_to_ws(&e.into()))?
@@ -429,15 +436,19 @@ impl Conn {
                     ));
                 };
                 auth.require_team(&team).map_err(|e| api_to_ws(&e))?;
-                team::mark_read(&self.st.store, &r.message_id, auth.user_id())
-                    .await
-                    .map_err(|e| api_to_ws(&e.into()))?;
+                team::mark_read(&self.st.store, &r.message_id, &r.reader_id).await.map_err(|e| api_to_ws(&e.into()))?;
                 self.st.bus.publish(&team, Message::MessageRead(r));
                 Ok(Flow::Continue)
             }
             Message::HandoffRequest(h) => {
-                if role == UserRole::Driver && h.requester_id != auth.user_id() {
+                if role == UserRole::Driver && !self.relay && h.requester_id != auth.user_id() {
                     return Err(forbidden("a driver requests handoffs for themself only".into()));
+                }
+                if self.relay
+                    && let Ok(Some((_, team))) = team::get_handoff(&self.st.store, &h.id).await
+                    && auth.team_id() == team
+                {
+                    return Ok(Flow::Continue); // a relay's resend after a cut: stored already
                 }
                 if h.status != HandoffStatus::Pending {
                     return Err(Message::error(
@@ -455,10 +466,9 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::HandoffResponse(r) => {
-                if r.responder_id != auth.user_id() {
-                    return Err(forbidden(format!("responderId must be your own id ({})", auth.user_id())));
-                }
-                let Some((_, team)) =
+                let own = auth.team(None).map_err(|e| api_to_ws(&e))?;
+                speaks_for(&self.st, self.relay, &auth, &r.responder_id, &own, "responderId").await?;
+                let Some((current, team)) =
                     team::get_handoff(&self.st.store, &r.handoff_id).await.map_err(|e| api_to_ws(&e.into()))?
                 else {
                     return Err(Message::error(
@@ -468,6 +478,9 @@ impl Conn {
                     ));
                 };
                 auth.require_team(&team).map_err(|e| api_to_ws(&e))?;
+                if self.relay && current.status == r.status {
+                    return Ok(Flow::Continue); // a relay's resend after a cut: applied already
+                }
                 let updated = team::transition_handoff(&self.st.store, &r.handoff_id, r.status)
                     .await
                     .map_err(|e| api_to_ws(&e.into()))?;
@@ -476,8 +489,7 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::SessionInfo(s) => {
-                let team =
-                    crate::api::telemetry_team(&self.st, &auth, &s.driver_id).await.map_err(|e| api_to_ws(&e))?;
+                let team = driver_team(&self.st, self.relay, &auth, &s.driver_id).await?;
                 if let Ok(Some(ses)) = telemetry::latest_session_id(&self.st.store, &s.driver_id).await {
                     let _ = telemetry::describe_session(&self.st.store, &ses, &s.track.display_name, &s.car_name).await;
                 }
@@ -485,19 +497,80 @@ impl Conn {
                 Ok(Flow::Continue)
             }
             Message::StandingsUpdate(s) => {
-                let team = auth.team(None).map_err(|e| api_to_ws(&e))?;
+                let team = if self.relay {
+                    driver_team(&self.st, self.relay, &auth, &s.driver_id).await?
+                } else {
+                    auth.team(None).map_err(|e| api_to_ws(&e))?
+                };
                 self.st.bus.publish(&team, Message::StandingsUpdate(s));
                 Ok(Flow::Continue)
             }
             Message::DriverStatus(d) => {
-                let team =
-                    crate::api::telemetry_team(&self.st, &auth, &d.driver_id).await.map_err(|e| api_to_ws(&e))?;
+                let team = driver_team(&self.st, self.relay, &auth, &d.driver_id).await?;
                 self.st.bus.publish(&team, Message::DriverStatus(d));
                 Ok(Flow::Continue)
             }
             other => Err(forbidden(format!("{} is sent by servers only", other.type_name()))),
         }
     }
+}
+
+// Free functions, not methods: `Conn` holds the socket, which is not `Sync`.
+
+/// The team of `driver_id`'s telemetry and status: the REST rules (a driver only for
+/// themself, an admin for anyone), and on a relay connection any driver of the token's team.
+async fn driver_team(st: &AppState, relay: bool, auth: &Auth, driver_id: &str) -> Result<String, Message> {
+    if relay && auth.role() == UserRole::Driver && driver_id != auth.user_id() {
+        let team = auth.team_id().to_string();
+        let member = crate::api::team_member(st, driver_id, &team, "driverId")
+            .await
+            .map_err(|_| relay_refusal("driverId", driver_id))?;
+        if member.role != UserRole::Driver {
+            return Err(Message::error(
+                ErrorCode::ValidationFailed,
+                format!("`{driver_id}` is not a driver"),
+                Some("data.driverId".into()),
+            ));
+        }
+        return Ok(team);
+    }
+    crate::api::telemetry_team(st, auth, driver_id).await.map_err(|e| api_to_ws(&e))
+}
+
+/// Checks that this connection may speak as `id` (the `field` of the message): itself, or on
+/// a relay connection any member of `team` (the token's team).
+async fn speaks_for(st: &AppState, relay: bool, auth: &Auth, id: &str, team: &str, field: &str) -> Result<(), Message> {
+    if id == auth.user_id() {
+        return Ok(());
+    }
+    if !relay {
+        return Err(Message::error(
+            ErrorCode::Forbidden,
+            format!("{field} must be your own id ({})", auth.user_id()),
+            Some(format!("data.{field}")),
+        ));
+    }
+    crate::api::team_member(st, id, team, field).await.map(|_| ()).map_err(|_| relay_refusal(field, id))
+}
+
+/// Whether team message `id` is stored for `team` already.
+async fn known_message(st: &AppState, id: &str, team: &str) -> Result<bool, Message> {
+    let found = team::get_message(&st.store, id, "").await.map_err(|e| api_to_ws(&e.into()))?;
+    match found {
+        Some((_, t)) if t == team => Ok(true),
+        Some(_) => {
+            Err(Message::error(ErrorCode::Conflict, format!("message id {id} is taken"), Some("data.id".into())))
+        }
+        None => Ok(false),
+    }
+}
+
+fn relay_refusal(field: &str, id: &str) -> Message {
+    Message::error(
+        ErrorCode::Forbidden,
+        format!("`{id}` is not a member of this relay's team: a relay speaks only for its own team"),
+        Some(format!("data.{field}")),
+    )
 }
 
 fn ingest_to_ws(e: IngestError) -> Message {

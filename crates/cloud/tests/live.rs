@@ -115,7 +115,8 @@ async fn handshake_subscribe_fanout_and_uplink() {
             (e["data"]["code"].as_str(), e["data"]["messageType"].as_str()),
             (Some("forbidden"), Some("telemetry_update"))
         );
-        ws_send(&mut relay, json!({"type": "telemetry_update", "data": update(&app.driver2.id, T0, 1, 1)})).await;
+        // A relay speaks for the drivers of its token's team only (services.rs covers team-mates).
+        ws_send(&mut relay, json!({"type": "telemetry_update", "data": update(&app.driver_b.id, T0, 1, 1)})).await;
         assert_eq!(next_json(&mut relay).await["data"]["code"], "forbidden");
         // Bad input gets a precise error, and the connection stays open.
         ws_send(&mut relay, json!({"type": "telemetry_update", "data": {"driverId": app.driver.id}})).await;

@@ -416,3 +416,139 @@ async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
         assert!(quiet.is_err(), "team B got {quiet:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+
+/// The next message of one of `types`, skipping others (telemetry, status changes …).
+async fn next_of(ws: &mut common::Ws, types: &[&str]) -> Value {
+    loop {
+        let m = next_json(ws).await;
+        if types.contains(&m["type"].as_str().unwrap_or("")) {
+            return m;
+        }
+    }
+}
+
+#[tokio::test]
+async fn relay_speaks_for_its_team_drivers_and_hears_the_team() {
+    for db in common::DBS {
+        let Some(app) = App::start(db, "relay_messages", Opts::default()).await else { continue };
+        let addr = serve(app.router.clone()).await;
+        let (mut dash, _) = ws_login(addr, &app.token(&app.engineer), "dashboard").await;
+        ws_send(&mut dash, json!({"type": "subscribe", "data": {}})).await;
+        assert_eq!(next_json(&mut dash).await["type"], "subscribed");
+        // The relay authenticates with Ana's token and subscribes as pitbox-relay does.
+        let (mut relay, r) = ws_login(addr, &app.token(&app.driver), "relay").await;
+        assert_eq!(r["data"]["success"], true, "{r}");
+        let channels = ["session", "standings", "messages", "handoffs", "coaching", "status"];
+        ws_send(&mut relay, json!({"type": "subscribe", "data": {"channels": channels}})).await;
+        assert_eq!(next_json(&mut relay).await["type"], "subscribed");
+        let ben = app.driver2.id.clone();
+        let ana = app.driver.id.clone();
+
+        // Ben's message, forwarded by the relay: stored, fanned out, and a resend is absorbed.
+        let msg = json!({"type": "team_message", "data": {"id": "msg-relay-1", "content": "Brakes fading", "senderId": ben,
+            "senderName": "Ben", "priority": "high", "sentAt": ts(T0), "read": false}});
+        ws_send(&mut relay, msg.clone()).await;
+        ws_send(&mut relay, msg.clone()).await;
+        ws_send(&mut relay, json!({"type": "ping", "data": {"id": 7, "timestamp": ts(T0)}})).await;
+        let first = next_of(&mut relay, &["error", "pong", "team_message"]).await;
+        assert_eq!((first["type"].as_str(), first["data"]["id"].as_str()), (Some("team_message"), Some("msg-relay-1")));
+        let pong = next_of(&mut relay, &["error", "pong", "team_message"]).await;
+        assert_eq!((pong["type"].as_str(), pong["data"]["id"].as_u64()), (Some("pong"), Some(7)), "{pong}");
+        let seen = next_of(&mut dash, &["team_message"]).await;
+        assert_eq!(seen["data"]["senderId"], ben.as_str());
+        let (_, list) = app.as_user(&app.engineer, "GET", "/api/messages", None).await;
+        let ids: Vec<&str> = list.as_array().expect("list").iter().filter_map(|m| m["id"].as_str()).collect();
+        assert_eq!(ids.iter().filter(|i| **i == "msg-relay-1").count(), 1, "{list}");
+
+        // Another team's driver cannot be spoken for.
+        let mut bad = msg.clone();
+        bad["data"]["id"] = json!("msg-relay-2");
+        bad["data"]["senderId"] = json!(app.driver_b.id);
+        ws_send(&mut relay, bad).await;
+        let e = next_of(&mut relay, &["error"]).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("forbidden"), Some("data.senderId"))
+        );
+
+        // Ben asks Ana for a handoff through the relay; Ana accepts through the relay.
+        let ho = json!({"type": "handoff_request", "data": {"id": "ho-relay-1", "requesterId": ben, "requesterName": "Ben",
+            "targetDriverId": ana, "targetDriverName": "Ana", "reason": "End of stint", "urgency": "normal",
+            "requestedAt": ts(T0), "status": "pending"}});
+        ws_send(&mut relay, ho.clone()).await;
+        let h = next_of(&mut dash, &["handoff_request"]).await;
+        assert_eq!((h["data"]["id"].as_str(), h["data"]["status"].as_str()), (Some("ho-relay-1"), Some("pending")));
+        ws_send(&mut relay, ho).await; // resend: absorbed
+        let answer = json!({"type": "handoff_response", "data": {"handoffId": "ho-relay-1", "status": "accepted",
+            "responderId": ana, "respondedAt": ts(T0 + 4000)}});
+        ws_send(&mut relay, answer.clone()).await;
+        ws_send(&mut relay, answer).await; // resend: absorbed
+        let r = next_of(&mut dash, &["handoff_response"]).await;
+        assert_eq!(r["data"]["status"], "accepted");
+        let (_, hs) = app.as_user(&app.viewer, "GET", "/api/handoffs", None).await;
+        let stored = hs.as_array().expect("list").iter().find(|h| h["id"] == "ho-relay-1").cloned().expect("stored");
+        assert_eq!(stored["status"], "accepted", "{hs}");
+
+        // Session, standings and status of Ben; Ben's telemetry through Ana's relay.
+        ws_send(
+            &mut relay,
+            json!({"type": "driver_status", "data": {"driverId": ben, "status": "standby",
+            "telemetryConnected": false, "inCar": false, "lastActive": ts(T0)}}),
+        )
+        .await;
+        assert_eq!(next_of(&mut dash, &["driver_status"]).await["data"]["driverId"], ben.as_str());
+        ws_send(
+            &mut relay,
+            json!({"type": "standings_update", "data": {"driverId": ben, "timestamp": ts(T0),
+            "sessionTime": 10.0, "entries": []}}),
+        )
+        .await;
+        assert_eq!(next_of(&mut dash, &["standings_update"]).await["data"]["driverId"], ben.as_str());
+        let batch: Vec<Value> = (0..5).map(|i| common::update(&ben, T0 + i * 16, 1, i as u64)).collect();
+        ws_send(
+            &mut relay,
+            json!({"type": "telemetry_batch", "data": {"driverId": ben, "sequence": 1, "samples": batch}}),
+        )
+        .await;
+        let ack = next_of(&mut relay, &["ack", "error"]).await;
+        assert_eq!(
+            (ack["type"].as_str(), ack["data"]["driverId"].as_str()),
+            (Some("ack"), Some(ben.as_str())),
+            "{ack}"
+        );
+        let ws_b = json!({"type": "telemetry_batch", "data": {"driverId": app.driver_b.id, "sequence": 1,
+            "samples": [common::update(&app.driver_b.id, T0, 1, 0)]}});
+        ws_send(&mut relay, ws_b).await;
+        let e = next_of(&mut relay, &["ack", "error"]).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("forbidden"), Some("data.driverId"))
+        );
+
+        // The team's own traffic reaches the relay: an engineer's REST message.
+        let (s, v) = app
+            .as_user(
+                &app.engineer,
+                "POST",
+                "/api/messages",
+                Some(json!({"content": "Box this lap", "priority": "urgent"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let down = next_of(&mut relay, &["team_message"]).await;
+        assert_eq!(down["data"]["content"], "Box this lap");
+
+        // Without `clientType: relay` a driver still speaks only for themself.
+        let (mut plain, _) = ws_login(addr, &app.token(&app.driver), "driver").await;
+        let mut other = msg.clone();
+        other["data"]["id"] = json!("msg-plain-1");
+        ws_send(&mut plain, other).await;
+        let e = next_of(&mut plain, &["error"]).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("forbidden"), Some("data.senderId"))
+        );
+    }
+}
