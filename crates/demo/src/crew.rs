@@ -5,9 +5,6 @@
 //! - the next driver accepts it from their seat (`POST /api/handoff/{id}` on their agent's local
 //!   API); their agent completes it when the simulator reports the driver change. If the change
 //!   came first (a very fast pace), the crew completes it through the same local API;
-//! - when the cloud does not coach laps itself, the demo's live coach analyses the team car's
-//!   laps and puts `ai_coaching` on the cloud's bus, from where it reaches the dashboards and,
-//!   through the relay, the driver.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -15,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pitbox_cloud::AppState;
-use pitbox_coach::{LiveCoach, LiveConfig, LiveEvent, Sample};
 use pitbox_driver::state::Shared;
 use pitbox_model::team::HandoffRequest;
 use pitbox_model::telemetry::TelemetryUpdate;
@@ -38,10 +34,8 @@ pub struct CrewSeat {
 /// The crew task's inputs.
 pub struct Crew {
     pub seats: Vec<CrewSeat>,
+    /// The cloud node (to read a handoff's stored state).
     pub cloud: AppState,
-    pub team_id: String,
-    /// Coach laps here (the cloud does not coach by itself).
-    pub coach_in_demo: bool,
 }
 
 struct Handoff {
@@ -57,7 +51,6 @@ struct Run {
     on_pit_road: Option<bool>,
     stops: u32,
     handoff: Option<Handoff>,
-    coach: LiveCoach,
     seen: Vec<HashSet<String>>,
 }
 
@@ -71,7 +64,6 @@ impl Crew {
             on_pit_road: None,
             stops: 0,
             handoff: None,
-            coach: LiveCoach::new(LiveConfig::default()),
             seen: vec![HashSet::new(); n],
         };
         let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -94,19 +86,6 @@ impl Crew {
 
 impl Run {
     async fn telemetry(&mut self, seat: usize, u: &TelemetryUpdate) {
-        if self.crew.coach_in_demo {
-            let time = u.session_time.unwrap_or(0.0);
-            for ev in self.coach.push(&Sample::from_update(u, time)) {
-                match ev {
-                    LiveEvent::Coaching(mut c) => {
-                        c.driver_id = Some(self.crew.seats[seat].user_id.clone());
-                        self.crew.cloud.bus.publish(&self.crew.team_id, Message::AiCoaching(*c));
-                    }
-                    // Corner cues are for a driver's own in-car coach; the demo sends laps only.
-                    LiveEvent::Cue(_) => {}
-                }
-            }
-        }
         let in_pits = u.on_pit_road.unwrap_or(false);
         let entered = self.on_pit_road == Some(false) && in_pits;
         self.on_pit_road = Some(in_pits);

@@ -7,8 +7,10 @@
 //! endurance race with a full field and one team car shared by three drivers, each with their
 //! own driver agent (`pitbox-driver`) connected to the relay. Only the driver in the car streams;
 //! at every pit stop the handoff goes through the protocol (request, accept, complete) and the
-//! next driver's agent takes over ([`seats`], [`crew`]). Coaching follows every lap; the car's
-//! radio speaks into WAV files in the data directory ([`crew`]).
+//! next driver's agent takes over ([`seats`], [`crew`]). The cloud coaches every stored lap and
+//! the relay carries the coaching to the driver in the car; each agent's radio speaks what its
+//! driver receives into WAV files in the data directory (or the sound card, feature
+//! `sound-card`).
 //!
 //! Entry points: [`start`] with a [`DemoConfig`] gives a [`DemoHandle`] (bound addresses,
 //! accounts, [`DemoHandle::shutdown`]); [`run`] is `pitbox demo` (start, print the dashboard URL
@@ -16,7 +18,6 @@
 //! keeps the accounts, sessions and laps of the first.
 
 pub mod accounts;
-pub mod bridge;
 pub mod crew;
 pub mod seats;
 
@@ -89,8 +90,6 @@ pub struct DemoConfig {
     pub track: String,
     pub stint_laps: u32,
     pub cars: usize,
-    /// Coach the team car's laps in the demo (the cloud does not coach stored laps by itself).
-    pub coach_in_demo: bool,
     /// Speak callouts (WAV files in `callouts/` of the data directory, or the sound card with
     /// the `sound-card` feature). Needs espeak-ng; without it the demo runs silent.
     pub callouts: bool,
@@ -109,7 +108,6 @@ impl DemoConfig {
             track: a.track.clone(),
             stint_laps: a.stint_laps,
             cars: a.cars,
-            coach_in_demo: true,
             callouts: true,
         }
     }
@@ -127,7 +125,6 @@ impl DemoConfig {
             track: track::RED_BULL_RING.key.to_string(),
             stint_laps: 6,
             cars: 20,
-            coach_in_demo: true,
             callouts: true,
         }
     }
@@ -436,15 +433,6 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
 
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let b = bridge::Bridge {
-        relay_url: format!("ws://{}/", reachable(relay_addr)),
-        token: engineer_token,
-        team_id: team.team_id.clone(),
-        driver_ids: drivers.iter().map(|d| d.user_id.clone()).collect(),
-        cloud: cloud.clone(),
-        relay_hub: relay.hub().clone(),
-    };
-    tasks.push(tokio::spawn(b.run(stop_rx.clone())));
 
     let callouts_dir = cfg.callouts.then(|| cfg.data_dir.join("callouts")).filter(|_| !cfg!(feature = "sound-card"));
     let crew = crew::Crew {
@@ -459,8 +447,6 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
             })
             .collect(),
         cloud: cloud.clone(),
-        team_id: team.team_id.clone(),
-        coach_in_demo: cfg.coach_in_demo,
     };
     tasks.push(tokio::spawn(crew.run(car_rx, stop_rx.clone())));
 
