@@ -214,6 +214,13 @@ fn write_race_state(path: &Path, state: RaceState) -> Result<(), DemoError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+/// What a stopped demo leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// The team car's last lap number; the next start numbers its laps after it.
+    pub last_lap: u32,
+}
+
 /// A running demo.
 pub struct DemoHandle {
     cloud_addr: SocketAddr,
@@ -298,7 +305,7 @@ impl DemoHandle {
     /// Stops everything in order: the simulator, the driver agents, the crew and bridge, the
     /// relay (after its spool has reached the cloud, up to 10 s), then the cloud, which writes
     /// its staged telemetry out on the way.
-    pub async fn shutdown(mut self) -> Result<(), DemoError> {
+    pub async fn shutdown(mut self) -> Result<DemoSummary, DemoError> {
         self.dispatcher.stop();
         for a in self.agents.drain(..) {
             a.shutdown().await;
@@ -330,8 +337,9 @@ impl DemoHandle {
             Ok(n) => tracing::info!(chunks = n, "compacted staged telemetry on shutdown"),
             Err(e) => tracing::warn!(error = %e, "compaction on shutdown failed; staged rows are compacted next start"),
         }
-        write_race_state(&self.race_path, RaceState { last_lap: self.dispatcher.max_lap() })?;
-        Ok(())
+        let last_lap = self.dispatcher.max_lap();
+        write_race_state(&self.race_path, RaceState { last_lap })?;
+        Ok(DemoSummary { last_lap })
     }
 }
 
@@ -497,8 +505,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         print!("{}", demo.banner());
         wait_for_signal().await;
         eprintln!("pitbox demo: stopping (flushing telemetry to the cloud)…");
-        demo.shutdown().await.context("stopping the demo")?;
-        eprintln!("pitbox demo: stopped; start it again to resume with the stored history");
+        let summary = demo.shutdown().await.context("stopping the demo")?;
+        eprintln!("pitbox demo: stopped at lap {}; start it again to resume with the stored history", summary.last_lap);
         Ok(())
     })
 }

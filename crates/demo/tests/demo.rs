@@ -3,7 +3,7 @@
 //! lap, the handoff at the first stop, the next driver streaming); the demo stops, starts again
 //! on the same data directory and still has the accounts, sessions and laps.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -153,35 +153,64 @@ async fn the_demo_runs_a_team_race_and_resumes_with_its_history() {
         "stored handoffs: {handoffs}"
     );
     let callouts = demo.callouts_dir().map(|d| d.to_path_buf());
-    demo.shutdown().await.expect("clean shutdown");
+    let first_run = demo.shutdown().await.expect("clean shutdown");
+
+    // The drivers' radios spoke into WAV files (when there is a speech engine).
+    match (pitbox_voice::EspeakNg::new().available(), callouts) {
+        (Ok(_), Some(dir)) => {
+            let wavs = std::fs::read_dir(dir.join("alex"))
+                .expect("alex's callout folder")
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "wav"))
+                .count();
+            assert!(wavs > 0, "callouts written as WAV files");
+        }
+        (Err(e), _) => eprintln!("SKIP callout files: no espeak-ng ({e})"),
+        (Ok(_), None) => panic!("callouts are on by default"),
+    }
     if std::env::var_os("PITBOX_DEMO_KEEP").is_some() {
         eprintln!("data dir kept: {}", dir.path().display());
         std::mem::forget(dir);
         return;
     }
-    let _ = callouts;
 
-    let sessions_before = {
-        // Second start on the same data directory.
-        let demo = start(config(dir.path())).await.expect("demo starts again");
-        let base = format!("http://{}", demo.cloud_addr());
-        let token = login(&base, "engineer", "demo-engineer").await;
+    // Second start on the same data directory: same logins, the first run's laps untouched,
+    // new laps numbered after them.
+    let demo = start(config(dir.path())).await.expect("demo starts again");
+    let base = format!("http://{}", demo.cloud_addr());
+    let token = login(&base, "engineer", "demo-engineer").await;
+    login(&base, "alex", "demo-driver-alex").await;
+    let laps_now = || async {
         let sessions = get_json(&base, &token, "/api/sessions").await;
-        let list = sessions.as_array().expect("session list").clone();
-        assert!(!list.is_empty(), "the first run's sessions are kept: {sessions}");
-        let mut laps_kept = 0;
-        for s in &list {
+        let mut laps: HashMap<String, (i64, i64)> = HashMap::new();
+        for s in sessions.as_array().expect("session list") {
             let id = s["id"].as_str().expect("session id");
-            let laps = get_json(&base, &token, &format!("/api/sessions/{id}/laps")).await;
-            laps_kept += laps.as_array().map_or(0, Vec::len);
+            for l in get_json(&base, &token, &format!("/api/sessions/{id}/laps")).await.as_array().expect("laps") {
+                let key = l["id"].as_str().expect("lap id").to_string();
+                laps.insert(key, (l["lap"].as_i64().expect("lap"), l["sampleCount"].as_i64().expect("sampleCount")));
+            }
         }
-        assert!(laps_kept >= 2, "the first run's laps are kept ({laps_kept})");
-        let handoffs = get_json(&base, &token, "/api/handoffs").await;
-        assert!(handoffs.as_array().is_some_and(|a| !a.is_empty()), "handoffs kept");
-        demo.shutdown().await.expect("clean shutdown");
-        list.len()
+        laps
     };
-    assert!(sessions_before >= 1);
+    let last_kept = i64::from(first_run.last_lap);
+    let mut kept = laps_now().await;
+    kept.retain(|_, (lap, _)| *lap <= last_kept);
+    assert!(kept.len() >= 3, "the first run's laps are kept: {kept:?}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let now = loop {
+        let now = laps_now().await;
+        if now.values().any(|(lap, _)| *lap > last_kept + 1) {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "the second run stores new laps");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for (id, (lap, samples)) in &kept {
+        assert_eq!(now.get(id), Some(&(*lap, *samples)), "lap {lap} ({id}) of the first run is unchanged");
+    }
+    let handoffs = get_json(&base, &token, "/api/handoffs").await;
+    assert!(handoffs.as_array().is_some_and(|a| !a.is_empty()), "handoffs kept");
+    demo.shutdown().await.expect("clean shutdown");
 }
 
 #[tokio::test]
