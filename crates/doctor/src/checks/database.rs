@@ -79,7 +79,11 @@ fn judge(st: &MigrationStatus, shown: &str) -> (CheckStatus, String) {
             ),
         );
     }
-    (CheckStatus::Success, format!("{db} {shown}: schema current ({} migrations applied)", st.applied.len()))
+    let n = st.applied.len();
+    (
+        CheckStatus::Success,
+        format!("{db} {shown}: schema current ({n} migration{} applied)", if n == 1 { "" } else { "s" }),
+    )
 }
 
 /// The `database` check.
