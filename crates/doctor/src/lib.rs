@@ -56,6 +56,10 @@ pub struct DoctorArgs {
     /// The cloud's data directory (embedded database, signing key, telemetry objects)
     #[arg(long, env = "PITBOX_CLOUD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file for wss:// and https:// (e.g. a relay's
+    /// self-signed certificate). May be repeated
+    #[arg(long, value_name = "FILE", env = "PITBOX_DOCTOR_CA_FILE")]
+    pub ca_file: Vec<PathBuf>,
     /// Longest wait for each network check, e.g. 5s, 500ms
     #[arg(long, env = "PITBOX_DOCTOR_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
     pub timeout: Duration,
@@ -89,6 +93,8 @@ pub struct Settings {
     /// S3 options on top of the `AWS_*` environment, named as object_store names them
     /// (`aws_endpoint`, `aws_access_key_id`, `aws_allow_http` …).
     pub s3_options: Vec<(String, String)>,
+    /// PEM files of extra CA certificates to trust for `wss://` and `https://`.
+    pub ca_files: Vec<PathBuf>,
     /// Longest wait for each network step.
     pub timeout: Duration,
 }
@@ -104,6 +110,7 @@ impl Default for Settings {
             storage_url: None,
             data_dir: None,
             s3_options: Vec::new(),
+            ca_files: Vec::new(),
             timeout: Duration::from_secs(5),
         }
     }
@@ -122,6 +129,7 @@ impl Settings {
             storage_url: nonempty(&args.storage_url),
             data_dir: args.data_dir.clone().filter(|d| !d.as_os_str().is_empty()),
             s3_options: Vec::new(),
+            ca_files: args.ca_file.clone(),
             timeout: args.timeout,
         }
     }

@@ -535,3 +535,60 @@ async fn silent_servers_time_out_with_a_clear_message() {
     assert_status(redis, CheckStatus::Error);
     assert_eq!(redis.message, format!("redis://{addr}: no answer within 500ms"));
 }
+
+/// A self-signed server certificate for localhost and 127.0.0.1, made with the `openssl` tool.
+fn self_signed(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let (cert, key, conf) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("openssl.cnf"));
+    let config = "[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN=localhost\n[ext]\n\
+                  basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n\
+                  keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n";
+    std::fs::write(&conf, config).ok()?;
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .arg("-config")
+        .arg(&conf)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .ok()?;
+    out.status.success().then_some((cert, key))
+}
+
+#[tokio::test]
+async fn a_wss_relay_is_checked_over_tls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((cert, key)) = self_signed(dir.path()) else {
+        pitbox_testkit::skip("a_wss_relay_is_checked_over_tls", "the openssl tool cannot make a certificate here");
+        return;
+    };
+    let relay_dir = dir.path().join("relay");
+    std::fs::create_dir(&relay_dir).expect("mkdir");
+    let (plain, token) = start_relay(&relay_dir).await;
+    plain.shutdown().await;
+    let mut verifier = pitbox_auth::Verifier::new();
+    verifier.add_data_dir(&relay_dir).expect("offline key");
+    let mut cfg = pitbox_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), relay_dir.clone(), verifier);
+    cfg.tls = Some((cert.clone(), key));
+    let relay = pitbox_relay::start(cfg).await.expect("wss relay");
+    let url = format!("wss://127.0.0.1:{}/", relay.addr().port());
+
+    let s = Settings { relay_url: Some(url.clone()), token: Some(token.clone()), ca_files: vec![cert], ..settings() };
+    let r = find(&check_all(&s).await, "relay").clone();
+    assert_status(&r, CheckStatus::Success);
+    assert!(r.message.contains("authenticated as alice (driver)"), "{}", r.message);
+
+    // Without the CA the certificate is not trusted, and the message says so.
+    let s = Settings { relay_url: Some(url.clone()), token: Some(token), ..settings() };
+    let r = find(&check_all(&s).await, "relay").clone();
+    assert_status(&r, CheckStatus::Error);
+    let port = relay.addr().port();
+    assert!(
+        r.message.starts_with(&format!("cannot connect to the relay at {url}: TLS with 127.0.0.1:{port}: ")),
+        "{}",
+        r.message
+    );
+    assert!(r.message.contains("certificate"), "{}", r.message);
+    relay.shutdown().await;
+}

@@ -73,13 +73,24 @@ pub(crate) async fn check(settings: &Settings) -> (ValidationResult, Option<Cloc
         let m = format!("cloud URL {base} must start with http:// or https://");
         return (result(COMPONENT, CheckStatus::Error, m, d), None);
     }
-    let client = match reqwest::Client::builder().timeout(settings.timeout).build() {
+    let mut builder = reqwest::Client::builder().timeout(settings.timeout);
+    for path in &settings.ca_files {
+        let cert = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| reqwest::Certificate::from_pem(&pem).map_err(|e| describe(&e, settings.timeout)));
+        match cert {
+            Ok(c) => builder = builder.add_root_certificate(c),
+            Err(e) => {
+                let m = format!("CA file {}: {e}", path.display());
+                return (result(COMPONENT, CheckStatus::Error, m, d), None);
+            }
+        }
+    }
+    let client = match builder.build() {
         Ok(c) => c,
         Err(e) => {
-            return (
-                result(COMPONENT, CheckStatus::Error, format!("HTTP client: {}", describe(&e, settings.timeout)), d),
-                None,
-            );
+            let m = format!("HTTP client: {}", describe(&e, settings.timeout));
+            return (result(COMPONENT, CheckStatus::Error, m, d), None);
         }
     };
     let health_url = format!("{base}/health");

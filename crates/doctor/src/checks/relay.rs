@@ -28,7 +28,36 @@ pub fn relay_url(url: &str, port: u16) -> String {
     }
 }
 
-type Stream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// Anything a WebSocket can run over (TCP, or TLS over TCP).
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+type Stream = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
+
+/// Opens the WebSocket: TCP, TLS for `wss://` (system roots plus `ca_files`), the upgrade.
+async fn connect(url: &str, ca_files: &[std::path::PathBuf]) -> Result<Stream, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let request = url.into_client_request().map_err(|e| e.to_string())?;
+    let uri = request.uri().clone();
+    let secure = uri.scheme_str() == Some("wss");
+    let host = uri.host().ok_or("the URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("{host}:{port}: {e}"))?;
+    let io: Box<dyn Io> = if secure {
+        let config = pitbox_relay::tls::client_config(ca_files).map_err(|e| format!("TLS setup: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| format!("{host} is not a TLS server name: {e}"))?;
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
+    let (ws, _) = tokio_tungstenite::client_async(request, io).await.map_err(|e| e.to_string())?;
+    Ok(ws)
+}
 
 /// Reads the next text frame as a protocol message.
 async fn next_message(ws: &mut Stream, what: &str) -> Result<Message, String> {
@@ -64,24 +93,16 @@ pub(crate) async fn check(settings: &Settings) -> (pitbox_model::rest::Validatio
     }
     let t = settings.timeout;
     let t0 = now_ms();
-    let mut ws = match tokio::time::timeout(t, tokio_tungstenite::connect_async(url.as_str())).await {
+    let mut ws = match tokio::time::timeout(t, connect(url, &settings.ca_files)).await {
         Err(_) => {
             let m = format!("cannot connect to the relay at {url}: no answer within {}", humantime::format_duration(t));
             return (result(COMPONENT, CheckStatus::Error, m, d), None);
         }
         Ok(Err(e)) => {
-            let m = match e {
-                tokio_tungstenite::tungstenite::Error::Url(
-                    tokio_tungstenite::tungstenite::error::UrlError::TlsFeatureNotEnabled,
-                ) => format!(
-                    "cannot check {url}: this build of pitbox doctor has no TLS client; check the relay's ws:// \
-                     address behind the TLS terminator"
-                ),
-                e => format!("cannot connect to the relay at {url}: {e}"),
-            };
+            let m = format!("cannot connect to the relay at {url}: {e}");
             return (result(COMPONENT, CheckStatus::Error, m, d), None);
         }
-        Ok(Ok((ws, _))) => ws,
+        Ok(Ok(ws)) => ws,
     };
     let greeting = match tokio::time::timeout(t, next_message(&mut ws, "connection_established")).await {
         Err(_) => Err(format!("no connection_established within {}", humantime::format_duration(t))),
