@@ -280,9 +280,14 @@ impl DemoHandle {
         self.callouts_dir.as_deref()
     }
 
-    /// Whether the simulated race is still running.
-    pub fn race_running(&self) -> bool {
-        !self.tasks.iter().all(|t| t.is_finished())
+    /// Whether the simulated race is over (`--laps` driven); everything else keeps running.
+    pub fn race_over(&self) -> bool {
+        self.dispatcher.finished()
+    }
+
+    /// The team car's highest lap number so far.
+    pub fn lap(&self) -> u32 {
+        self.dispatcher.max_lap()
     }
 
     /// What `pitbox demo` prints at start.
@@ -503,7 +508,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         let demo = start(cfg).await.context("starting the demo")?;
         print!("{}", demo.banner());
-        wait_for_signal().await;
+        let signal = wait_for_signal();
+        tokio::pin!(signal);
+        let mut told = false;
+        loop {
+            tokio::select! {
+                _ = &mut signal => break,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    if !told && demo.race_over() {
+                        told = true;
+                        println!("race over at lap {}; the dashboard keeps the history (Ctrl-C stops)", demo.lap());
+                    }
+                }
+            }
+        }
         eprintln!("pitbox demo: stopping (flushing telemetry to the cloud)…");
         let summary = demo.shutdown().await.context("stopping the demo")?;
         eprintln!("pitbox demo: stopped at lap {}; start it again to resume with the stored history", summary.last_lap);

@@ -88,6 +88,11 @@ impl Dispatcher {
         self.max_lap.load(Ordering::Relaxed)
     }
 
+    /// Whether the simulated race is over (the simulator ran out of laps) or stopped.
+    pub fn finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
     /// Stops the simulator and closes every seat (their agents see the source finish).
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
