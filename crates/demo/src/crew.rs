@@ -150,6 +150,11 @@ impl Run {
         // handoffs asked of them.
         for i in 0..self.crew.seats.len() {
             let inbox = self.crew.seats[i].agent.inbox();
+            // Bounded memory: forget what left the inbox (it holds 200 messages at most).
+            if self.seen[i].len() > 1_000 {
+                let now: HashSet<String> = inbox.iter().map(Message::to_json).collect();
+                self.seen[i].retain(|k| now.contains(k));
+            }
             for m in inbox {
                 let key = m.to_json();
                 if !self.seen[i].insert(key) {
@@ -168,10 +173,6 @@ impl Run {
                     }
                     _ => {}
                 }
-            }
-            // Bounded memory: the inbox holds 200 messages at most.
-            if self.seen[i].len() > 1_000 {
-                self.seen[i].clear();
             }
         }
         self.finish_handoff().await;
