@@ -117,10 +117,12 @@ fn audio_now() -> ValidationResult {
             format!("output device opens; no microphone ({e}): push-to-talk voice commands will not work"),
             d,
         ),
+        // A warning, not an error: without a sound card callouts go to WAV files, and a server
+        // has none.
         (Err(e), _) => result(
             "audio",
-            CheckStatus::Error,
-            format!("no output device ({e}): spoken callouts cannot play; use a WAV folder instead"),
+            CheckStatus::Warning,
+            format!("no output device ({e}): spoken callouts cannot play here; use a WAV folder"),
             d,
         ),
     }
