@@ -315,7 +315,7 @@ async fn fresh_postgres(test: &str) -> Option<(String, String)> {
         return None;
     };
     sqlx::any::install_default_drivers();
-    let name = format!("pitbox_doctor_{:016x}", fastrand_u64());
+    let name = format!("pitbox_doctor_{:016x}", unique_suffix());
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
         .await
         .unwrap_or_else(|e| panic!("PITBOX_TEST_DATABASE_URL={base} is set but unreachable: {e}"));
@@ -337,7 +337,7 @@ async fn drop_postgres(name: &str) {
     }
 }
 
-fn fastrand_u64() -> u64 {
+fn unique_suffix() -> u64 {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (t.as_nanos() as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
