@@ -224,4 +224,7 @@ async fn bad_settings_are_refused_with_the_setting_named() {
     cfg.track = "nowhere".into();
     let e = start(cfg).await.expect_err("unknown track").to_string();
     assert!(e.contains("unknown track `nowhere`"), "{e}");
+    std::fs::write(dir.path().join("race.json"), "not json").expect("write");
+    let e = start(DemoConfig::local(dir.path())).await.expect_err("corrupt race state").to_string();
+    assert!(e.contains("race.json") && e.contains("remove it"), "{e}");
 }
