@@ -297,3 +297,48 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        driver: DriverArgs,
+    }
+
+    fn voice(args: &[&str]) -> Result<VoiceSettings> {
+        let cli = Cli::try_parse_from(std::iter::once("pitbox-driver").chain(args.iter().copied()))?;
+        voice_settings(&cli.driver)
+    }
+
+    #[test]
+    fn voice_flags() {
+        let v =
+            voice(&["--voice-out", "/tmp/co", "--voice-in", "/tmp/in", "--handoff-to", "driver-2:Alex Smith"]).unwrap();
+        assert_eq!(v.output, CalloutOutput::WavDir { dir: "/tmp/co".into(), time_scale: 1.0 });
+        assert_eq!(v.input, Some(VoiceInput::Wav("/tmp/in".into())));
+        assert_eq!(v.handoff_to, Some(HandoffTarget { id: "driver-2".into(), name: "Alex Smith".into() }));
+        let v = voice(&["--data-dir", "/tmp/pb", "--fuel-per-lap", "2.6"]).unwrap();
+        if !cfg!(feature = "sound-card") {
+            assert_eq!(v.output, CalloutOutput::WavDir { dir: "/tmp/pb/callouts".into(), time_scale: 1.0 });
+        }
+        assert_eq!(v.fuel_per_lap_liters, Some(2.6));
+        assert_eq!(voice(&["--voice-out", "sound-card"]).unwrap().output, CalloutOutput::SoundCard);
+    }
+
+    #[test]
+    fn bad_voice_flags_say_what_is_wrong() {
+        let err = |a: &[&str]| voice(a).unwrap_err().to_string();
+        assert_eq!(err(&["--voice-speed", "3"]), "--voice-speed must be between 0.5 and 2.0, got 3");
+        assert_eq!(err(&["--voice-engine", "sam"]), "unknown --voice-engine `sam`: expected espeak-ng or elevenlabs");
+        assert!(err(&["--voice-engine", "elevenlabs"]).contains("PITBOX_DRIVER_ELEVENLABS_KEY"));
+        assert!(err(&["--handoff-to", "bad id!"]).contains("--handoff-to"));
+        assert!(err(&["--fuel-per-lap=-1"]).contains("--fuel-per-lap"));
+        if !cfg!(feature = "sound-card") {
+            assert!(err(&["--voice-in", "mic"]).contains("sound-card feature"));
+        }
+    }
+}

@@ -6,8 +6,9 @@
 //!   agent's own fuel calls ([`crate::fuel`]) and handoff answers go to `pitbox-voice`'s
 //!   [`Radio`] (priority queue, expiry, one voice at a time), spoken by espeak-ng (or another
 //!   [`TtsProvider`]) to the sound card (cargo feature `sound-card`) or as WAV files in a folder.
-//!   The radio is started at the first callout; when the engine is missing, one clear log line
-//!   says so and callouts stay as text in `GET /api/voice/log`.
+//!   The radio starts with the agent (or at the first callout when the voice is switched on
+//!   later); when the engine is missing, one clear log line says so and callouts stay as text in
+//!   `GET /api/voice/log`.
 //! - **Commands**: utterances from a WAV file or folder (`--voice-in`), the local API
 //!   (`POST /api/voice/command` with a WAV body) or the microphone with push-to-talk (feature
 //!   `sound-card`) are recognised by PocketSphinx; the [`RaceEngineer`] answers from the newest
@@ -255,7 +256,7 @@ pub struct VoiceStatus {
     pub engine: String,
     /// `sound card` or the callout folder.
     pub output: String,
-    /// `not started` (no callout yet), `ready`, or why speech is off.
+    /// `not started` (voice off since start-up), `ready`, or why speech is off.
     pub speech: String,
     /// `not loaded` (no command yet), `ready`, or why commands are off.
     pub recognizer: String,
@@ -526,6 +527,10 @@ impl Worker {
     }
 
     fn run(mut self) {
+        // Start the engine now, so a missing one is reported at start-up, not at the first call.
+        if self.enabled() {
+            let _ = self.radio();
+        }
         let mut last_radio = Instant::now();
         let mut last_fuel = Instant::now();
         let mut last_wav = Instant::now() - Duration::from_secs(1);
@@ -572,7 +577,7 @@ impl Worker {
         }
     }
 
-    /// The radio, started at the first callout.
+    /// The radio, started at the first need.
     fn radio(&mut self) -> Option<&Radio> {
         if let RadioSlot::NotStarted = self.radio {
             self.radio = match self.open_radio() {
