@@ -416,3 +416,65 @@ async fn missing_speech_engine_leaves_callouts_as_text() {
     assert_eq!(std::fs::read_dir(out.path()).map(|d| d.count()).unwrap_or(0), 0);
     a.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_fuel_and_handoff_calls_state_the_telemetrys_fuel() {
+    let (relay_addr, got) = relay(Vec::new()).await;
+    let out = tempfile::tempdir().unwrap();
+    let mut v = wav_out(out.path());
+    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    // A strategy figure far above the sim's burn, so the tank holds under 5 laps at once.
+    v.fuel_per_lap_liters = Some(20.0);
+    let a = agent(v, Some(relay_addr.port()), true).await;
+    wait_for("a fuel call", 30, || {
+        a.voice
+            .log()
+            .callouts
+            .iter()
+            .any(|c| matches!(c.origin, CalloutOrigin::PitWindow | CalloutOrigin::LowFuel | CalloutOrigin::BoxNow))
+    })
+    .await;
+    let (_, liters) = fuel_now(&a);
+    let call = a
+        .voice
+        .log()
+        .callouts
+        .into_iter()
+        .find(|c| matches!(c.origin, CalloutOrigin::PitWindow | CalloutOrigin::LowFuel | CalloutOrigin::BoxNow))
+        .unwrap();
+    // The laps said are the tank's litres over 20 l a lap, from a sample at most ~1 s old.
+    let laps = liters / 20.0;
+    let expected = if laps <= 1.0 {
+        CalloutOrigin::BoxNow
+    } else if laps <= 2.0 {
+        CalloutOrigin::LowFuel
+    } else {
+        CalloutOrigin::PitWindow
+    };
+    assert_eq!(call.origin, expected, "{call:?} with {liters} l");
+    let said_laps = number_before(&call.text, "laps").unwrap_or_else(|| panic!("{call:?}"));
+    assert!((said_laps - laps).abs() <= 0.15, "said {said_laps} laps, telemetry {liters} l = {laps:.2} laps");
+    let (_, st) = get_json(a.api_addr, "/api/voice/status").await;
+    assert_eq!(st["fuelPerLapLiters"], 20.0, "{st}");
+    // Said once per stint.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let fuel_calls = a.voice.log().callouts.iter().filter(|c| c.origin == call.origin).count();
+    assert_eq!(fuel_calls, 1);
+
+    // A handoff accepted in the local API is confirmed on the radio.
+    wait_for("the relay connection", 20, || a.shared.is_relay_connected()).await;
+    let (code, body) =
+        http(a.api_addr, "POST", "/api/handoff/h-9", "application/json", br#"{"status":"accepted"}"#).await;
+    assert_eq!(code, 202, "{body}");
+    wait_for("the handoff callout", 20, || {
+        a.voice.log().callouts.iter().any(|c| {
+            c.origin == CalloutOrigin::HandoffAnswer && c.text == "Handoff accepted. Driver change at the next stop."
+        })
+    })
+    .await;
+    wait_for("the handoff_response at the relay", 20, || {
+        got.lock().unwrap().iter().any(|m| matches!(m, Message::HandoffResponse(r) if r.handoff_id == "h-9"))
+    })
+    .await;
+    a.shutdown().await;
+}
