@@ -387,6 +387,7 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
         status: status.clone(),
         stop: stop.clone(),
         radio: RadioSlot::NotStarted,
+        radio_voice_id: String::new(),
         recognizer: None,
         engineer,
         handoffs: HashMap::new(),
@@ -491,6 +492,8 @@ struct Worker {
     status: Arc<Mutex<VoiceStatus>>,
     stop: Arc<AtomicBool>,
     radio: RadioSlot,
+    /// The config's `voiceId` the radio was started with.
+    radio_voice_id: String,
     /// Loaded at the first command, with the sensitivity it was loaded with.
     recognizer: Option<Result<(CommandRecognizer, f64), String>>,
     engineer: RaceEngineer,
@@ -556,6 +559,11 @@ impl Worker {
             if now.duration_since(last_radio) >= Duration::from_millis(200) {
                 last_radio = now;
                 self.radio_events();
+                // A new voiceId (PUT /api/config) takes effect at the next callout.
+                let voice_id = self.shared.config.borrow().voice.voice_id.clone();
+                if voice_id != self.radio_voice_id && !matches!(self.radio, RadioSlot::NotStarted) {
+                    self.radio = RadioSlot::NotStarted;
+                }
                 if let Ok(mut s) = self.status.lock() {
                     s.enabled = self.enabled();
                 }
@@ -599,8 +607,9 @@ impl Worker {
         }
     }
 
-    fn open_radio(&self) -> Result<Radio, String> {
+    fn open_radio(&mut self) -> Result<Radio, String> {
         let config_voice = self.shared.config.borrow().voice.voice_id.clone();
+        self.radio_voice_id = config_voice.clone();
         let (tts, voice): (Arc<dyn TtsProvider>, String) = match &self.settings.engine {
             CalloutEngine::EspeakNg { program } => {
                 let e = program.as_ref().map_or_else(EspeakNg::new, EspeakNg::with_program);
