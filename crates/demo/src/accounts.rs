@@ -1,9 +1,11 @@
-//! The demo team and its accounts, seeded into the cloud's database idempotently: an existing
-//! team or user is kept as it is (a second start finds them and changes nothing).
+//! The demo team, its accounts and its drivers' profiles, seeded into the cloud's database
+//! idempotently: an existing team, user or profile is kept as it is (a second start finds them
+//! and changes nothing).
 
 use pitbox_cloud::Store;
 use pitbox_cloud::store::User;
-use pitbox_model::UserRole;
+use pitbox_model::team::DriverProfile;
+use pitbox_model::{DriverRole, DriverStatus, UserRole};
 
 use crate::DemoError;
 
@@ -79,6 +81,23 @@ pub async fn seed(store: &Store) -> Result<DemoTeam, DemoError> {
             display_name: display.to_string(),
             user_id: user.id,
         });
+    }
+    // Driver profiles give the dashboard names, numbers and roles; one edited since is kept.
+    for (i, a) in accounts.iter().filter(|a| a.role == UserRole::Driver).enumerate() {
+        if pitbox_cloud::team::get_profile(store, &a.user_id).await?.is_none() {
+            let profile = DriverProfile {
+                id: a.user_id.clone(),
+                name: a.display_name.clone(),
+                team: team.name.clone(),
+                number: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                status: DriverStatus::Standby,
+                role: if i == 0 { DriverRole::Primary } else { DriverRole::Secondary },
+                avatar_url: String::new(),
+                telemetry_connected: false,
+                last_active: chrono::Utc::now(),
+            };
+            pitbox_cloud::team::upsert_profile(store, &team.id, &profile).await?;
+        }
     }
     Ok(DemoTeam { team_id: team.id, accounts })
 }

@@ -5,6 +5,8 @@
 //! - the next driver accepts it from their seat (`POST /api/handoff/{id}` on their agent's local
 //!   API); their agent completes it when the simulator reports the driver change. If the change
 //!   came first (a very fast pace), the crew completes it through the same local API;
+//! - every few seconds each driver says again whether they are in the car, and what session,
+//!   so that a dashboard opened later shows the team at once ([`ANNOUNCE_EVERY`]).
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -13,9 +15,11 @@ use std::time::{Duration, Instant};
 
 use pitbox_cloud::AppState;
 use pitbox_driver::state::Shared;
+use pitbox_model::session::DriverStatusUpdate;
 use pitbox_model::team::HandoffRequest;
 use pitbox_model::telemetry::TelemetryUpdate;
-use pitbox_model::{HandoffStatus, Message, Urgency};
+use pitbox_model::{DriverStatus, HandoffStatus, Message, Urgency};
+use pitbox_sources::ConnectionState;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::watch;
 
@@ -37,6 +41,9 @@ pub struct Crew {
     /// The cloud node (to read a handoff's stored state).
     pub cloud: AppState,
 }
+
+/// How often every driver re-announces their status and the session (see [`Run::announce`]).
+pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(2);
 
 struct Handoff {
     id: String,
@@ -66,6 +73,8 @@ impl Crew {
             handoff: None,
             seen: vec![HashSet::new(); n],
         };
+        let mut announce = tokio::time::interval(ANNOUNCE_EVERY);
+        announce.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // After the race the crew keeps answering the seats' inboxes until told to stop.
@@ -78,6 +87,7 @@ impl Crew {
                     Some(CarEvent::Finished) | None => race_over = true,
                 },
                 _ = tick.tick() => run.tick().await,
+                _ = announce.tick() => run.announce(),
                 _ = crate::stopped(stop.clone()) => break,
             }
         }
@@ -126,6 +136,29 @@ impl Run {
             && h.to == to
         {
             h.changed_at = Some(Instant::now());
+        }
+    }
+
+    /// Neither the relay nor the cloud replays a driver's last `driver_status` and
+    /// `session_info` to a dashboard that subscribes later, and the agent sends them only on
+    /// connection and on change: so every few seconds each seat says again who is in the car
+    /// and what they are driving, through its own agent's relay connection.
+    fn announce(&self) {
+        for seat in &self.crew.seats {
+            let agent = &seat.agent;
+            let in_car = *agent.source_state.borrow() == ConnectionState::Connected;
+            let status = Message::DriverStatus(DriverStatusUpdate {
+                driver_id: seat.user_id.clone(),
+                status: if in_car { DriverStatus::Active } else { DriverStatus::Standby },
+                telemetry_connected: in_car,
+                in_car,
+                last_active: chrono::Utc::now(),
+            });
+            let session = agent.session.borrow().clone().map(Message::SessionInfo);
+            for m in std::iter::once(status).chain(session) {
+                // A full queue means the agent is busy reconnecting; the next round says it again.
+                let _ = agent.outbox.try_send(m);
+            }
         }
     }
 

@@ -18,6 +18,9 @@ async fn seeding_twice_keeps_the_same_team_and_accounts() {
     assert_eq!(roles, [UserRole::Admin, UserRole::Driver, UserRole::Driver, UserRole::Driver, UserRole::Viewer]);
     assert_eq!(first.drivers().len(), 3);
     assert_eq!(first.engineer().map(|a| a.username.as_str()), Some("engineer"));
+    let profiles = pitbox_cloud::team::list_profiles(&store, &first.team_id, TEAM_NAME).await.expect("profiles");
+    let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Alex Novak", "Sam Ortega", "Jo Lindqvist"], "driver profiles in stint order");
 }
 
 #[tokio::test]

@@ -50,6 +50,7 @@ struct Seen {
     handoff_accepted: bool,
     handoff_completed: bool,
     telemetry_after_handoff_from: Option<String>,
+    in_car_status: HashSet<String>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,6 +136,9 @@ async fn the_demo_runs_a_team_race_and_resumes_with_its_history() {
                 _ => {}
             },
             Message::HandoffResponse(r) if r.status == HandoffStatus::Accepted => seen.handoff_accepted = true,
+            Message::DriverStatus(d) if d.in_car => {
+                seen.in_car_status.insert(d.driver_id);
+            }
             _ => {}
         }
     }
