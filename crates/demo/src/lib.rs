@@ -382,10 +382,62 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
         }
     });
 
+    let parts = match start_team(&cfg, track, &cloud, &team, cloud_addr, lap_offset).await {
+        Ok(p) => p,
+        Err(e) => {
+            // Nothing half-started stays behind.
+            let _ = cloud_stop.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(5), cloud_task).await;
+            return Err(e);
+        }
+    };
+    Ok(DemoHandle {
+        cloud_addr,
+        relay_addr: parts.relay.addr(),
+        team,
+        data_dir: cfg.data_dir.clone(),
+        callouts_dir: parts.callouts_dir,
+        cloud,
+        cloud_stop,
+        cloud_task,
+        relay: parts.relay,
+        dispatcher: parts.car.dispatcher,
+        agents: parts.car.agents,
+        stop: parts.car.stop,
+        tasks: parts.car.tasks,
+        race_path,
+    })
+}
+
+/// The relay and the car, started after the cloud.
+struct TeamParts {
+    relay: RelayHandle,
+    car: CarParts,
+    callouts_dir: Option<PathBuf>,
+}
+
+/// The simulator, the agents and the crew.
+struct CarParts {
+    dispatcher: seats::Dispatcher,
+    agents: Vec<AgentHandle>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+async fn start_team(
+    cfg: &DemoConfig,
+    track: &'static track::TrackDef,
+    cloud: &AppState,
+    team: &DemoTeam,
+    cloud_addr: SocketAddr,
+    lap_offset: u32,
+) -> Result<TeamParts, DemoError> {
     // Tokens the cloud signs.
     let engineer = team.engineer().ok_or_else(|| DemoError::Seed("no engineer account".into()))?.clone();
     let token = |a: &DemoAccount| cloud.keys.issue(&a.user_id, a.role, &team.team_id, &a.username);
     let engineer_token = token(&engineer)?;
+    let drivers: Vec<(DemoAccount, String)> =
+        team.drivers().into_iter().map(|d| Ok((d.clone(), token(d)?))).collect::<Result<_, DemoError>>()?;
 
     // The relay, trusting the cloud's key, uplinked to the cloud.
     let relay_dir = cfg.data_dir.join("relay");
@@ -398,21 +450,40 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
     relay_cfg.hub.rate_burst = relay_cfg.hub.rate_burst.max(800.0);
     relay_cfg.cloud = Some(UplinkConfig {
         url: format!("ws://{}/ws", reachable(cloud_addr)),
-        token: engineer_token.clone(),
+        token: engineer_token,
         window: 256,
         backoff_min: Duration::from_millis(200),
         backoff_max: Duration::from_secs(5),
     });
     let relay = pitbox_relay::start(relay_cfg).await?;
-    let relay_addr = relay.addr();
+    match start_car(cfg, track, cloud, &drivers, cloud_addr, relay.addr(), lap_offset).await {
+        Ok(car) => {
+            let callouts_dir =
+                cfg.callouts.then(|| cfg.data_dir.join("callouts")).filter(|_| !cfg!(feature = "sound-card"));
+            Ok(TeamParts { relay, car, callouts_dir })
+        }
+        Err(e) => {
+            relay.shutdown().await;
+            Err(e)
+        }
+    }
+}
 
+async fn start_car(
+    cfg: &DemoConfig,
+    track: &'static track::TrackDef,
+    cloud: &AppState,
+    drivers: &[(DemoAccount, String)],
+    cloud_addr: SocketAddr,
+    relay_addr: SocketAddr,
+    lap_offset: u32,
+) -> Result<CarParts, DemoError> {
     // The simulator and the seats of the team car.
-    let drivers: Vec<DemoAccount> = team.drivers().into_iter().cloned().collect();
     let mut sim_cfg = SimConfig::new(cfg.seed, track);
     sim_cfg.cars = cfg.cars;
     sim_cfg.session_laps = cfg.laps;
     sim_cfg.stint_laps = cfg.stint_laps;
-    sim_cfg.team_drivers = drivers.iter().map(|d| d.display_name.clone()).collect();
+    sim_cfg.team_drivers = drivers.iter().map(|(d, _)| d.display_name.clone()).collect();
     sim_cfg.player_car_idx = sim_cfg.player_car_idx.min(cfg.cars - 1);
     // Mistakes give the coach something to find.
     sim_cfg = sim_cfg.with_planted_mistakes(cfg.laps.map_or(500, |l| l as i32));
@@ -421,38 +492,44 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
     let source = SimSource::start(sim_cfg, LivePace { speed: cfg.pace }, live)?;
     let (car_tx, car_rx) = tokio::sync::mpsc::unbounded_channel();
     let seat_list =
-        drivers.iter().map(|d| seats::Seat { user_id: d.user_id.clone(), name: d.display_name.clone() }).collect();
+        drivers.iter().map(|(d, _)| seats::Seat { user_id: d.user_id.clone(), name: d.display_name.clone() }).collect();
     let (dispatcher, seat_sources) =
         seats::start(Box::new(source), seat_list, lap_offset, car_tx).map_err(DemoError::Thread)?;
 
     // One driver agent per seat, as `pitbox driver` runs it.
     let telemetry_hz = (60.0 * cfg.pace).clamp(1.0, 120.0);
-    let mut agents = Vec::with_capacity(drivers.len());
-    for (d, src) in drivers.iter().zip(seat_sources) {
+    let mut agents: Vec<AgentHandle> = Vec::with_capacity(drivers.len());
+    for (i, ((d, token), src)) in drivers.iter().zip(seat_sources).enumerate() {
         let app = DriverAppConfig {
             relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: reachable(relay_addr).port() },
             cloud: CloudConfig { endpoint: format!("http://{}", reachable(cloud_addr)), enabled: false },
             voice: VoiceConfig { enabled: cfg.callouts, sensitivity: 0.5, voice_id: "default".into() },
         };
         let mut settings = pitbox_driver::AgentSettings::new(d.user_id.clone(), app);
-        settings.token = Some(token(d)?);
+        settings.token = Some(token.clone());
         settings.listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         settings.telemetry_hz = telemetry_hz;
         settings.backoff_min = Duration::from_millis(200);
         settings.backoff_max = Duration::from_secs(5);
-        settings.voice = voice_settings(&cfg, d, drivers.iter().cycle().skip_while(|x| x.user_id != d.user_id).nth(1));
-        agents.push(pitbox_driver::start(settings, Box::new(src)).await?);
+        let next = drivers.get((i + 1) % drivers.len()).map(|(n, _)| n).filter(|n| n.user_id != d.user_id);
+        settings.voice = voice_settings(cfg, d, next);
+        match pitbox_driver::start(settings, Box::new(src)).await {
+            Ok(a) => agents.push(a),
+            Err(e) => {
+                for a in agents {
+                    a.shutdown().await;
+                }
+                return Err(e.into());
+            }
+        }
     }
 
     let (stop, stop_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
-
-    let callouts_dir = cfg.callouts.then(|| cfg.data_dir.join("callouts")).filter(|_| !cfg!(feature = "sound-card"));
     let crew = crew::Crew {
         seats: drivers
             .iter()
             .zip(&agents)
-            .map(|(d, a)| crew::CrewSeat {
+            .map(|((d, _), a)| crew::CrewSeat {
                 user_id: d.user_id.clone(),
                 name: d.display_name.clone(),
                 agent: Arc::clone(&a.shared),
@@ -461,24 +538,8 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
             .collect(),
         cloud: cloud.clone(),
     };
-    tasks.push(tokio::spawn(crew.run(car_rx, stop_rx.clone())));
-
-    Ok(DemoHandle {
-        cloud_addr,
-        relay_addr,
-        team,
-        data_dir: cfg.data_dir.clone(),
-        callouts_dir,
-        cloud,
-        cloud_stop,
-        cloud_task,
-        relay,
-        dispatcher,
-        agents,
-        stop,
-        tasks,
-        race_path,
-    })
+    let tasks = vec![tokio::spawn(crew.run(car_rx, stop_rx))];
+    Ok(CarParts { dispatcher, agents, stop, tasks })
 }
 
 /// Each driver's radio (the agent's voice): callouts into `callouts/<username>/` as WAV files,

@@ -228,6 +228,18 @@ async fn bad_settings_are_refused_with_the_setting_named() {
     cfg.track = "nowhere".into();
     let e = start(cfg).await.expect_err("unknown track").to_string();
     assert!(e.contains("unknown track `nowhere`"), "{e}");
+    // A relay port in use: refused with the address, and the cloud it started is stopped again
+    // (its port can be bound right after).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let cloud_port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let cloud_addr = cloud_port.local_addr().expect("addr");
+    drop(cloud_port);
+    let mut cfg = DemoConfig::local(dir.path());
+    cfg.listen = cloud_addr;
+    cfg.relay_listen = taken.local_addr().expect("addr");
+    let e = start(cfg).await.expect_err("relay port in use").to_string();
+    assert!(e.contains("cannot listen") && e.contains(&taken.local_addr().expect("addr").to_string()), "{e}");
+    std::net::TcpListener::bind(cloud_addr).expect("the cloud's port is free again");
     std::fs::write(dir.path().join("race.json"), "not json").expect("write");
     let e = start(DemoConfig::local(dir.path())).await.expect_err("corrupt race state").to_string();
     assert!(e.contains("race.json") && e.contains("remove it"), "{e}");
