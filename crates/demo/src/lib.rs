@@ -188,7 +188,10 @@ pub enum DemoError {
     Thread(std::io::Error),
 }
 
-/// The race state kept between runs (`race.json` in the data directory).
+/// Where the race state is kept, in the data directory.
+const RACE_STATE_FILE: &str = "race.json";
+
+/// The race state kept between runs.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RaceState {
@@ -356,7 +359,7 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
         move |source| DemoError::Io { path, source }
     };
     std::fs::create_dir_all(&cfg.data_dir).map_err(io(&cfg.data_dir))?;
-    let race_path = cfg.data_dir.join("race.json");
+    let race_path = cfg.data_dir.join(RACE_STATE_FILE);
     let lap_offset = read_race_state(&race_path)?.map_or(0, |s| s.last_lap.saturating_add(1));
 
     // The cloud.
@@ -493,8 +496,15 @@ async fn start_car(
     let (car_tx, car_rx) = tokio::sync::mpsc::unbounded_channel();
     let seat_list =
         drivers.iter().map(|(d, _)| seats::Seat { user_id: d.user_id.clone(), name: d.display_name.clone() }).collect();
+    // The lap count is kept as it grows, so a demo that is killed still resumes after it.
+    let race_path = cfg.data_dir.join(RACE_STATE_FILE);
+    let on_new_lap = Box::new(move |last_lap| {
+        if let Err(e) = write_race_state(&race_path, RaceState { last_lap }) {
+            tracing::warn!(error = %e, "cannot record the lap count");
+        }
+    });
     let (dispatcher, seat_sources) =
-        seats::start(Box::new(source), seat_list, lap_offset, car_tx).map_err(DemoError::Thread)?;
+        seats::start(Box::new(source), seat_list, lap_offset, car_tx, on_new_lap).map_err(DemoError::Thread)?;
 
     // One driver agent per seat, as `pitbox driver` runs it.
     let telemetry_hz = (60.0 * cfg.pace).clamp(1.0, 120.0);

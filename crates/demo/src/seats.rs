@@ -109,11 +109,15 @@ impl Drop for Dispatcher {
 }
 
 /// Starts the dispatcher on `source`; returns it with one [`SeatSource`] per seat.
+///
+/// `on_new_lap` is called (on the dispatcher's thread) each time the team car starts a lap
+/// numbered higher than any before, with that number.
 pub fn start(
     source: Box<dyn TelemetrySource>,
     seats: Vec<Seat>,
     lap_offset: u32,
     car_events: UnboundedSender<CarEvent>,
+    on_new_lap: Box<dyn FnMut(u32) + Send>,
 ) -> std::io::Result<(Dispatcher, Vec<SeatSource>)> {
     let describe = source.describe();
     let mut txs = Vec::with_capacity(seats.len());
@@ -139,6 +143,7 @@ pub fn start(
         source_state: ConnectionState::Waiting,
         last_seq: 0,
         max_lap: max_lap.clone(),
+        on_new_lap,
     };
     let s = stop.clone();
     let thread = std::thread::Builder::new().name("pitbox-demo-seats".into()).spawn(move || run.run(&s))?;
@@ -155,6 +160,7 @@ struct Run {
     source_state: ConnectionState,
     last_seq: u64,
     max_lap: Arc<AtomicU32>,
+    on_new_lap: Box<dyn FnMut(u32) + Send>,
 }
 
 impl Run {
@@ -219,7 +225,9 @@ impl Run {
                 t.driver_id = self.seats[cur].user_id.clone();
                 t.sequence = Some(self.next_seq());
                 t.lap = t.lap.saturating_add(self.lap_offset);
-                self.max_lap.fetch_max(t.lap, Ordering::Relaxed);
+                if self.max_lap.fetch_max(t.lap, Ordering::Relaxed) < t.lap {
+                    (self.on_new_lap)(t.lap);
+                }
                 let _ = self.car_events.send(CarEvent::Telemetry { seat: cur, update: t.clone() });
                 self.send(cur, SourceEvent::Telemetry(t));
             }

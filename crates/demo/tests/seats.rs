@@ -23,7 +23,11 @@ fn only_the_driver_in_the_car_streams_and_seats_change_at_the_stops() {
         .map(|n| Seat { user_id: format!("usr-{}", n.to_lowercase()), name: (*n).into() })
         .collect();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (mut dispatcher, seat_sources) = seats::start(Box::new(source), seat_list.clone(), 10, tx).expect("start");
+    let laps_seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = laps_seen.clone();
+    let on_new_lap = Box::new(move |lap| l.lock().expect("lock").push(lap));
+    let (mut dispatcher, seat_sources) =
+        seats::start(Box::new(source), seat_list.clone(), 10, tx, on_new_lap).expect("start");
     let readers: Vec<_> = seat_sources
         .into_iter()
         .map(|mut s| {
@@ -56,6 +60,10 @@ fn only_the_driver_in_the_car_streams_and_seats_change_at_the_stops() {
     assert_eq!(changes[1], (Some(0), 1));
     assert_eq!(changes[2], (Some(1), 2));
     assert!(car_samples > 100);
+    let laps = laps_seen.lock().expect("lock").clone();
+    assert_eq!(laps.first(), Some(&11), "lap 1 of the new race is stored as lap 11 (10 + 1)");
+    assert!(laps.windows(2).all(|w| w[1] == w[0] + 1), "each new lap reported once, in order: {laps:?}");
+    assert_eq!(laps.last().copied(), Some(dispatcher.max_lap()));
 
     let per_seat: Vec<Vec<SourceEvent>> = readers.into_iter().map(|r| r.join().expect("reader")).collect();
     let mut sequences: Vec<(u64, usize)> = Vec::new();
