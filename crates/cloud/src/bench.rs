@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
-use pitbox_model::UserRole;
+use pitbox_model::control::TelemetryBatch;
+use pitbox_model::telemetry::{TelemetryUpdate, TireWear};
+use pitbox_model::{Message, UserRole};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -56,6 +58,8 @@ pub struct IngestFigures {
     pub uplink_samples: u64,
     pub uplink_per_sec: f64,
     pub uplink_p99_ms: f64,
+    /// CPU seconds the whole process (node and load generator) used in the uplink phase.
+    pub uplink_cpu_s: Option<f64>,
     pub stored_verified: bool,
 }
 
@@ -67,14 +71,45 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
 }
 
-fn sample(driver: &str, seq: u64, t0: i64) -> serde_json::Value {
-    let ts = chrono::DateTime::from_timestamp_millis(t0 + seq as i64 * 16).unwrap_or_default();
-    json!({
-        "driverId": driver, "timestamp": ts, "speed": 180.0 + (seq % 100) as f64, "rpm": 7200.0, "gear": 4,
-        "throttle": 88.0, "brake": 0.0, "steeringAngle": -4.0, "latitude": null, "longitude": null,
-        "trackPosition": (seq % 1000) as f64 / 1000.0, "lap": 1 + seq / 6000, "sector": 1, "fuelLevel": 55.0,
-        "tireWear": {"frontLeft": 3.0, "frontRight": 3.1, "rearLeft": 2.9, "rearRight": 3.0}, "sequence": seq
-    })
+/// One uplink sample, typed as a relay holds it (a relay serialises typed samples; building a
+/// `serde_json::Value` per sample made the load generator, which shares the node's two cores,
+/// the biggest allocator in the profile).
+fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
+    TelemetryUpdate {
+        driver_id: driver.to_string(),
+        timestamp: chrono::DateTime::from_timestamp_millis(t0 + seq as i64 * 16).unwrap_or_default(),
+        speed: 180.0 + (seq % 100) as f64,
+        rpm: 7200.0,
+        gear: 4,
+        throttle: 88.0,
+        brake: 0.0,
+        steering_angle: -4.0,
+        latitude: None,
+        longitude: None,
+        track_position: (seq % 1000) as f64 / 1000.0,
+        lap: 1 + (seq / 6000) as u32,
+        sector: 1,
+        fuel_level: 55.0,
+        tire_wear: TireWear { front_left: 3.0, front_right: 3.1, rear_left: 2.9, rear_right: 3.0 },
+        position: None,
+        lap_distance: None,
+        lap_time: None,
+        session_time: None,
+        yaw_rate: None,
+        lateral_accel: None,
+        longitudinal_accel: None,
+        fuel_liters: None,
+        on_pit_road: None,
+        sequence: Some(seq),
+    }
+}
+
+/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat` (Linux).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 async fn http_load(
@@ -134,10 +169,9 @@ async fn uplink_load(
             sent += 1;
             let samples: Vec<_> =
                 (0..batch as u64).map(|i| sample(&driver, (sent - 1) * batch as u64 + i, t0)).collect();
-            let m =
-                json!({"type": "telemetry_batch", "data": {"driverId": driver, "sequence": sent, "samples": samples}});
+            let m = Message::TelemetryBatch(TelemetryBatch { driver_id: driver.clone(), sequence: sent, samples });
             sent_at.insert(sent, Instant::now());
-            ws.send(WsMessage::Text(m.to_string().into())).await?;
+            ws.send(WsMessage::Text(m.to_json().into())).await?;
         }
         if acked >= sent {
             break;
@@ -199,6 +233,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
     lat.sort_unstable();
 
     // Uplink.
+    let cpu_before = process_cpu_seconds();
     let start = Instant::now();
     let until = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
@@ -220,6 +255,10 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
         up_lat.extend(l);
     }
     let up_secs = start.elapsed().as_secs_f64();
+    let uplink_cpu_s = match (cpu_before, process_cpu_seconds()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
     up_lat.sort_unstable();
     let mut stored = 0;
     for d in &drivers[1..] {
@@ -236,6 +275,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
         uplink_samples: up_samples,
         uplink_per_sec: up_samples as f64 / up_secs,
         uplink_p99_ms: percentile(&up_lat, 0.99),
+        uplink_cpu_s,
         stored_verified: stored as u64 == up_samples,
     })
 }
@@ -248,13 +288,18 @@ pub async fn run(args: &IngestBenchArgs) -> anyhow::Result<()> {
         targets.push((pg.clone(), "PostgreSQL".to_string()));
     }
     println!(
-        "{:<11} {:>12} {:>9} {:>9} {:>7} {:>14} {:>12} {:>8}",
-        "database", "POST req/s", "p50 ms", "p99 ms", "errors", "uplink smp/s", "batch p99 ms", "stored"
+        "{:<11} {:>12} {:>9} {:>9} {:>7} {:>14} {:>12} {:>13} {:>8}",
+        "database", "POST req/s", "p50 ms", "p99 ms", "errors", "uplink smp/s", "batch p99 ms", "CPU µs/smp", "stored"
     );
     for (url, label) in targets {
         let f = measure(args, &url, &label).await?;
+        // CPU per sample does not depend on what else the machine runs, unlike the rates.
+        let cpu = match f.uplink_cpu_s {
+            Some(s) if f.uplink_samples > 0 => format!("{:.2}", s * 1e6 / f.uplink_samples as f64),
+            _ => "-".to_string(),
+        };
         println!(
-            "{:<11} {:>12.0} {:>9.2} {:>9.2} {:>7} {:>14.0} {:>12.1} {:>8}",
+            "{:<11} {:>12.0} {:>9.2} {:>9.2} {:>7} {:>14.0} {:>12.1} {:>13} {:>8}",
             f.database,
             f.http_per_sec,
             f.http_p50_ms,
@@ -262,6 +307,7 @@ pub async fn run(args: &IngestBenchArgs) -> anyhow::Result<()> {
             f.http_errors,
             f.uplink_per_sec,
             f.uplink_p99_ms,
+            cpu,
             if f.stored_verified { "all" } else { "MISSING" }
         );
         if !f.stored_verified {

@@ -217,7 +217,10 @@ impl Writer {
         // 2. Assign sessions and group the accepted samples into blocks per (session, lap).
         let mut new_sessions: Vec<(String, String, String, i64)> = Vec::new();
         let mut touched: HashMap<String, SessionState> = HashMap::new();
-        let mut blocks: HashMap<(String, i64), Block> = HashMap::new();
+        // Blocks in a Vec with an index by (session, lap); per sample only the lap and session
+        // are compared, so grouping allocates per block, not per sample.
+        let mut blocks: Vec<Block> = Vec::new();
+        let mut block_index: HashMap<(String, i64), usize> = HashMap::new();
         let mut latest: HashMap<(String, String), TelemetryUpdate> = HashMap::new();
         let mut stored = 0u64;
         // Per job, where each session's run of samples starts (for the live coach).
@@ -226,42 +229,58 @@ impl Writer {
             if verdict.is_some() {
                 continue;
             }
+            let mut state: Option<SessionState> = match touched.get(&job.driver_id) {
+                Some(st) => Some(st.clone()),
+                None => match self.session_of(&job.driver_id).await {
+                    Ok(st) => st,
+                    Err(e) => {
+                        tracing::error!(error = %e, "session lookup failed");
+                        None
+                    }
+                },
+            };
+            // The block the previous sample went to: (lap, index), reset on a new session.
+            let mut current: Option<(i64, usize)> = None;
             for (i, s) in job.samples.iter().enumerate() {
                 let ts = s.timestamp.timestamp_millis();
-                let current = match touched.get(&job.driver_id) {
-                    Some(st) => Some(st.clone()),
-                    None => match self.session_of(&job.driver_id).await {
-                        Ok(st) => st,
-                        Err(e) => {
-                            tracing::error!(error = %e, "session lookup failed");
-                            None
-                        }
-                    },
-                };
-                let state = match current {
+                let st = match &mut state {
                     Some(st) if (ts - st.last_at).abs() <= SESSION_GAP_MS => {
-                        SessionState { id: st.id, last_at: st.last_at.max(ts) }
+                        st.last_at = st.last_at.max(ts);
+                        st
                     }
-                    _ => {
+                    other => {
                         let id = new_id("ses");
                         new_sessions.push((id.clone(), job.team_id.clone(), job.driver_id.clone(), ts));
-                        SessionState { id, last_at: ts }
+                        current = None;
+                        other.insert(SessionState { id, last_at: ts })
                     }
                 };
-                if job_runs.last().is_none_or(|(_, id)| *id != state.id) {
-                    job_runs.push((i, state.id.clone()));
+                if job_runs.last().is_none_or(|(_, id)| *id != st.id) {
+                    job_runs.push((i, st.id.clone()));
                 }
-                touched.insert(job.driver_id.clone(), state.clone());
                 let lap = i64::from(s.lap);
-                let block = blocks.entry((state.id.clone(), lap)).or_insert_with(|| Block {
-                    team_id: job.team_id.clone(),
-                    session_id: state.id.clone(),
-                    driver_id: job.driver_id.clone(),
-                    lap,
-                    cols: Columns::with_capacity(job.samples.len()),
-                });
-                block.cols.push(s);
+                let at = match current {
+                    Some((l, at)) if l == lap => at,
+                    _ => {
+                        let at = *block_index.entry((st.id.clone(), lap)).or_insert_with(|| {
+                            blocks.push(Block {
+                                team_id: job.team_id.clone(),
+                                session_id: st.id.clone(),
+                                driver_id: job.driver_id.clone(),
+                                lap,
+                                cols: Columns::with_capacity(job.samples.len()),
+                            });
+                            blocks.len() - 1
+                        });
+                        current = Some((lap, at));
+                        at
+                    }
+                };
+                blocks[at].cols.push(s);
                 stored += 1;
+            }
+            if let Some(st) = state {
+                touched.insert(job.driver_id.clone(), st);
             }
             if let Some(last) = job.samples.iter().max_by_key(|s| s.timestamp) {
                 let key = (job.team_id.clone(), job.driver_id.clone());
@@ -330,11 +349,13 @@ impl Writer {
         &self,
         new_sessions: &[(String, String, String, i64)],
         touched: &HashMap<String, SessionState>,
-        blocks: &HashMap<(String, i64), Block>,
+        blocks: &[Block],
         sequences: &HashMap<String, u64>,
         previous: &HashMap<String, u64>,
     ) -> StoreResult<()> {
         let now = now_ms();
+        // Compress before the transaction: the database's write lock is not held meanwhile.
+        let payloads: Vec<Vec<u8>> = blocks.iter().map(|b| b.cols.encode()).collect();
         let mut tx = self.store.pool().begin().await?;
         for (id, team, driver, ts) in new_sessions {
             sqlx::query(
@@ -355,45 +376,54 @@ impl Writer {
                 .execute(&mut *tx)
                 .await?;
         }
-        for b in blocks.values() {
-            let first = b.cols.timestamps.iter().copied().min().unwrap_or(now);
-            let last = b.cols.timestamps.iter().copied().max().unwrap_or(now);
-            let n = b.cols.len() as i64;
-            sqlx::query(
+        for part in blocks.chunks(ROWS_PER_STATEMENT).zip(payloads.chunks(ROWS_PER_STATEMENT)) {
+            let (part, payloads) = part;
+            // One statement per table for many blocks: on SQLite every statement is a round trip
+            // to the connection's thread, which the ingest profile showed as context switches.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(rows_sql(
                 "INSERT INTO telemetry_staging \
-                 (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(new_id("stg"))
-            .bind(&b.team_id)
-            .bind(&b.session_id)
-            .bind(&b.driver_id)
-            .bind(b.lap)
-            .bind(first)
-            .bind(last)
-            .bind(n)
-            .bind(now)
-            .bind(b.cols.encode())
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (session_id, lap) DO UPDATE SET \
+                 (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) VALUES ",
+                10,
+                part.len(),
+                "",
+            )));
+            for (b, payload) in part.iter().zip(payloads) {
+                let (first, last) = span(b, now);
+                q = q
+                    .bind(new_id("stg"))
+                    .bind(b.team_id.as_str())
+                    .bind(b.session_id.as_str())
+                    .bind(b.driver_id.as_str())
+                    .bind(b.lap)
+                    .bind(first)
+                    .bind(last)
+                    .bind(b.cols.len() as i64)
+                    .bind(now)
+                    .bind(payload.as_slice());
+            }
+            q.execute(&mut *tx).await?;
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(rows_sql(
+                "INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) VALUES ",
+                8,
+                part.len(),
+                " ON CONFLICT (session_id, lap) DO UPDATE SET \
                  started_at = CASE WHEN excluded.started_at < laps.started_at THEN excluded.started_at ELSE laps.started_at END, \
                  ended_at = CASE WHEN excluded.ended_at > laps.ended_at THEN excluded.ended_at ELSE laps.ended_at END, \
                  sample_count = laps.sample_count + excluded.sample_count",
-            )
-            .bind(format!("{}.{}", b.session_id, b.lap))
-            .bind(&b.session_id)
-            .bind(&b.team_id)
-            .bind(&b.driver_id)
-            .bind(b.lap)
-            .bind(first)
-            .bind(last)
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
+            )));
+            for b in part {
+                let (first, last) = span(b, now);
+                q = q
+                    .bind(format!("{}.{}", b.session_id, b.lap))
+                    .bind(b.session_id.as_str())
+                    .bind(b.team_id.as_str())
+                    .bind(b.driver_id.as_str())
+                    .bind(b.lap)
+                    .bind(first)
+                    .bind(last)
+                    .bind(b.cols.len() as i64);
+            }
+            q.execute(&mut *tx).await?;
         }
         for (driver, seq) in sequences {
             let seq = i64::try_from(*seq).map_err(|_| StoreError::Conflict("sequence too large".into()))?;
@@ -422,6 +452,34 @@ impl Writer {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Blocks per multi-row statement (10 parameters each, well under SQLite's 32,766).
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// `head` then `rows` groups of `cols` numbered parameters, then `tail`.
+fn rows_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 5);
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * cols + c + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// First and last timestamp of a block.
+fn span(b: &Block, now: i64) -> (i64, i64) {
+    let first = b.cols.timestamps.iter().copied().min().unwrap_or(now);
+    let last = b.cols.timestamps.iter().copied().max().unwrap_or(now);
+    (first, last)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,4 +865,13 @@ pub async fn latest_session_id(store: &Store, driver_id: &str) -> StoreResult<Op
         Some(r) => Some(r.try_get("id")?),
         None => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn multi_row_sql_numbers_every_parameter_once() {
+        let sql = super::rows_sql("INSERT INTO t (a, b) VALUES ", 2, 3, " ON CONFLICT DO NOTHING");
+        assert_eq!(sql, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6) ON CONFLICT DO NOTHING");
+    }
 }
