@@ -296,6 +296,18 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("not a usable WAV file"), "{body}");
 
+    // Every answer is said: a newer one never replaces one still waiting.
+    wait_for("the answers spoken", 20, || {
+        a.voice
+            .log()
+            .callouts
+            .iter()
+            .filter(|c| c.origin == CalloutOrigin::Answer)
+            .all(|c| c.state == CalloutState::Spoken)
+    })
+    .await;
+    assert_eq!(a.voice.log().callouts.iter().filter(|c| c.origin == CalloutOrigin::Answer).count(), 4);
+
     // voice.enabled = false: commands refused with 409, nothing said.
     let mut cfg = a.shared.config.borrow().clone();
     cfg.voice.enabled = false;
