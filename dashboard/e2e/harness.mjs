@@ -1,5 +1,5 @@
-// Shared e2e plumbing: the server under test (the real `pitbox cloud` when it works, otherwise
-// the Node stand-in), Debian Chromium through playwright-core, axe-core, screenshots.
+// Shared e2e plumbing: the servers under test (the real `pitbox cloud` and `pitbox relay`),
+// Debian Chromium through playwright-core, axe-core, screenshots.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startLink } from './link.mjs';
 import { startProxy } from './proxy.mjs';
-import { startStandin } from './standin-server.mjs';
 
 export const DASHBOARD = fileURLToPath(new URL('..', import.meta.url));
 export const REPO = dirname(DASHBOARD.replace(/\/$/, ''));
@@ -25,6 +25,8 @@ export const CHROME_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+export const TEAM = 'Apex Endurance';
 
 export const USERS = [
   { id: 'eng-1', username: 'sam', password: 'pitbox-e2e', role: 'engineer', name: 'Sam (engineer)' },
@@ -65,68 +67,137 @@ async function waitHttp(url, ms) {
   return false;
 }
 
-/**
- * The real cloud, if `target/debug/pitbox cloud` is built (issue 5): users are added with
- * `pitbox user add` (its documented CLI) into a fresh data dir. Any step failing returns null
- * with the reason, and the caller uses the stand-in.
- */
-async function tryRealCloud(users) {
-  const bin = process.env.PITBOX_BIN ?? join(REPO, 'target/debug/pitbox');
-  if (!existsSync(bin)) return { server: null, why: `${bin} not built` };
-  const help = spawnSync(bin, ['cloud', '--help'], { encoding: 'utf8', timeout: 10_000 });
-  if (help.status !== 0) return { server: null, why: `pitbox cloud not available yet (exit ${help.status})` };
-  const data = mkdtempSync(join(tmpdir(), 'pitbox-e2e-cloud-'));
-  // crates/cloud's CLI: `pitbox team add NAME`, `pitbox user add … --team NAME --password-stdin`,
-  // `pitbox cloud --listen ADDR`, data under PITBOX_CLOUD_DATA_DIR.
-  const env = { ...process.env, PITBOX_CLOUD_DATA_DIR: data };
-  const team = spawnSync(bin, ['team', 'add', 'Apex Endurance'], { env, encoding: 'utf8', timeout: 20_000 });
-  if (team.status !== 0) return { server: null, why: `pitbox team add failed (exit ${team.status}): ${(team.stderr || team.stdout).trim().split('\n').pop()}` };
-  for (const u of users) {
-    const r = spawnSync(bin, ['user', 'add', '--username', u.username, '--role', u.role, '--team', 'Apex Endurance', '--password-stdin'], { input: u.password + '\n', env, encoding: 'utf8', timeout: 20_000 });
-    if (r.status !== 0) return { server: null, why: `pitbox user add failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
-  }
-  const port = await freePort();
-  const child = spawn(bin, ['cloud', '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+const PITBOX = process.env.PITBOX_BIN ?? join(REPO, 'target/debug/pitbox');
+
+function run(args, { env, input } = {}) {
+  const r = spawnSync(PITBOX, args, { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`pitbox ${args.slice(0, 2).join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').pop()}`);
+  return r.stdout;
+}
+
+/** Starts `pitbox ARGS…` and keeps the tail of its stderr for error messages. */
+function spawnPitbox(args, env) {
+  const child = spawn(PITBOX, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  if (!(await waitHttp(`${url}/health`, 20_000))) {
-    child.kill('SIGTERM');
-    return { server: null, why: `pitbox cloud did not answer /health: ${stderr.trim().split('\n').pop() ?? ''}` };
-  }
-  // A cloud that does not mount pitbox-webui yet gets the built dashboard from a small proxy that
-  // forwards /api and /ws to it.
-  const index = await fetch(url + '/').then((r) => r.text()).catch(() => '');
-  const proxy = index.includes('id="root"') ? null : await startProxy({ dist: DIST, target: url });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
-    server: {
-      kind: proxy ? 'pitbox cloud (dashboard from the e2e proxy)' : 'pitbox cloud',
-      url: proxy ? proxy.url : url,
-      dropAll: null,
-      async close() {
-        await proxy?.close();
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-        rmSync(data, { recursive: true, force: true });
-      },
+    child,
+    lastLine: () => stderr.trim().split('\n').pop() ?? '',
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
     },
-    why: null,
   };
 }
 
-export async function startServer({ users = USERS, accessTtlS } = {}) {
+async function apiJson(base, path, { method = 'GET', token, body } = {}) {
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/**
+ * The real `pitbox cloud` (build it first: `scripts/build-dashboard && cargo build -p pitbox`)
+ * in a fresh data dir: the team and users are added with `pitbox team add` / `pitbox user add`,
+ * the drivers' profiles (names, car number, line-up role) are set over REST by the engineer as a
+ * team would, and every client reaches it through a link the suite can cut (`server.cutLink`).
+ */
+export async function startServer({ users = USERS } = {}) {
   if (!existsSync(join(DIST, 'index.html')) || readFileSync(join(DIST, 'index.html'), 'utf8').includes('pitbox-placeholder')) {
     throw new Error('dashboard/dist is not built: run scripts/build-dashboard first');
   }
-  const want = process.env.PITBOX_E2E_SERVER ?? 'auto';
-  if (want !== 'standin') {
-    const real = await tryRealCloud(users);
-    if (real.server) return real.server;
-    if (want === 'cloud') throw new Error(`PITBOX_E2E_SERVER=cloud but ${real.why}`);
-    console.log(`# server: Node stand-in (${real.why})`);
+  if (!existsSync(PITBOX)) throw new Error(`${PITBOX} is not built: run cargo build -p pitbox`);
+  const data = mkdtempSync(join(tmpdir(), 'pitbox-e2e-cloud-'));
+  const env = { PITBOX_CLOUD_DATA_DIR: data };
+  let cloud = null;
+  let link = null;
+  try {
+    run(['team', 'add', TEAM], { env });
+    for (const u of users) {
+      run(['user', 'add', '--username', u.username, '--role', u.role, '--team', TEAM, '--password-stdin'], { env, input: u.password + '\n' });
+    }
+    const port = await freePort();
+    cloud = spawnPitbox(['cloud', '--listen', `127.0.0.1:${port}`], env);
+    const direct = `http://127.0.0.1:${port}`;
+    if (!(await waitHttp(`${direct}/health`, 30_000))) throw new Error(`pitbox cloud did not answer /health: ${cloud.lastLine()}`);
+    const index = await fetch(direct + '/').then((r) => r.text());
+    if (!index.includes('id="root"')) throw new Error('pitbox cloud does not serve the dashboard at / (rebuild pitbox after scripts/build-dashboard)');
+    const engineer = users.find((u) => u.role === 'engineer');
+    const { token } = await apiJson(direct, '/api/auth/login', { method: 'POST', body: { username: engineer.username, password: engineer.password } });
+    for (const u of users.filter((x) => x.role === 'driver')) {
+      const { user } = await apiJson(direct, '/api/auth/login', { method: 'POST', body: { username: u.username, password: u.password } });
+      const profile = { name: u.name, number: u.number, status: u.driverRole === 'primary' ? 'active' : 'standby', role: u.driverRole };
+      await apiJson(direct, `/api/drivers/${encodeURIComponent(user.id)}`, { method: 'PUT', token, body: profile });
+    }
+    link = await startLink(port);
+  } catch (e) {
+    await cloud?.stop();
+    rmSync(data, { recursive: true, force: true });
+    throw e;
   }
-  const s = await startStandin({ dist: DIST, users, ...(accessTtlS ? { accessTtlS } : {}) });
-  return { kind: 'stand-in', ...s };
+  return {
+    kind: 'pitbox cloud',
+    url: link.url,
+    /** Drops every open connection (browsers and drivers) and refuses new ones for `downMs`. */
+    cutLink: (downMs) => link.cut(downMs),
+    async close() {
+      await link.close();
+      await cloud.stop();
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * An offline `pitbox relay` (a pit wall on the LAN with no internet): tokens come from its own
+ * key pair via `pitbox token`; the dashboard is served by the e2e front (proxy.mjs) because the
+ * relay does not mount pitbox-webui yet, and its WebSocket is forwarded to the relay untouched.
+ */
+export async function startRelay({ users = USERS, teamId = 'team-relay-e2e' } = {}) {
+  if (!existsSync(PITBOX)) throw new Error(`${PITBOX} is not built: run cargo build -p pitbox`);
+  const data = mkdtempSync(join(tmpdir(), 'pitbox-e2e-relay-'));
+  const tokens = new Map();
+  for (const u of users) {
+    const out = run(['token', '--data-dir', data, '--user-id', u.id, '--role', u.role, '--team', teamId, '--name', u.name, '--ttl', '2h']);
+    tokens.set(u.username, { token: out.trim(), user: u });
+  }
+  const port = await freePort();
+  const relay = spawnPitbox(['relay', '--listen', `127.0.0.1:${port}`, '--data-dir', data, '--log', 'warn'], {});
+  const direct = `http://127.0.0.1:${port}`;
+  // The relay answers only WebSocket upgrades; any HTTP answer means it is listening.
+  const end = Date.now() + 30_000;
+  let up = false;
+  while (!up && Date.now() < end && relay.child.exitCode === null) {
+    up = await fetch(direct + '/').then(() => true, () => false);
+    if (!up) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!up) {
+    await relay.stop();
+    rmSync(data, { recursive: true, force: true });
+    throw new Error(`pitbox relay did not start: ${relay.lastLine()}`);
+  }
+  const front = await startProxy({ dist: DIST, target: direct });
+  return {
+    kind: 'pitbox relay',
+    url: front.url,
+    direct,
+    tokenFor(username) {
+      const t = tokens.get(username);
+      if (!t) throw new Error(`no relay token for ${username}`);
+      return t;
+    },
+    async close() {
+      await front.close();
+      await relay.stop();
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function launchBrowser(viewport = { width: 1280, height: 860 }) {

@@ -1,32 +1,21 @@
-// Serves the built dashboard and forwards /api, /health and the /ws upgrade to a backend — for
-// running the e2e suite against a `pitbox cloud` that does not mount pitbox-webui (yet).
-import { createServer, request } from 'node:http';
+// Serves the built dashboard and forwards every WebSocket upgrade to a backend — for the relay
+// pit-wall check: `pitbox relay` does not mount pitbox-webui (yet), so this front serves `dist`
+// with the relay's dashboard config (WebSocket at `/`, no REST) and passes the protocol through
+// to the real relay untouched.
+import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json' };
 
-export async function startProxy({ dist, target }) {
+export async function startProxy({ dist, target, config = { wsPath: '/', restApi: false, serverName: 'pitbox relay (via e2e proxy)' } }) {
   const t = new URL(target);
-  const forward = (path) => path.startsWith('/api/') || path === '/health' || path === '/metrics';
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    if (forward(path)) {
-      const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', () => {
-        res.writeHead(502);
-        res.end('backend unreachable');
-      });
-      req.pipe(up);
-      return;
-    }
     if (path === '/dashboard-config.json') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ wsPath: '/ws', restApi: true, serverName: 'cloud (via e2e proxy)' }));
+      return res.end(JSON.stringify(config));
     }
     let rel = normalize(decodeURIComponent(path)).replace(/^\/+/, '') || 'index.html';
     if (rel.includes('..')) rel = 'index.html';
@@ -41,7 +30,10 @@ export async function startProxy({ dist, target }) {
     res.writeHead(200, { 'content-type': TYPES[extname(p)] ?? 'application/octet-stream' });
     res.end(await readFile(p));
   });
+  const tunnels = new Set();
   server.on('upgrade', (req, socket, head) => {
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
     const up = connect(Number(t.port), t.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`, ...Object.entries({ ...req.headers, host: t.host }).map(([k, v]) => `${k}: ${v}`), '', ''];
       up.write(lines.join('\r\n'));
@@ -62,6 +54,8 @@ export async function startProxy({ dist, target }) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     async close() {
+      // Upgraded sockets are no longer the HTTP server's: close them here, or close() waits.
+      for (const s of tunnels) s.destroy();
       server.closeAllConnections?.();
       await new Promise((r) => server.close(r));
     },

@@ -1,10 +1,10 @@
-// End-to-end suite: Debian Chromium (playwright-core) against a server fed by simulated drivers.
+// End-to-end suite: Debian Chromium (playwright-core) against the real `pitbox cloud` (and an
+// offline `pitbox relay` for the pit wall) fed by simulated drivers.
 // Prints one line per check and closes with "N passed, N failed". Screenshots go to
 // dashboard/test-results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { axe, DIST, launchBrowser, login, RESULTS, shot, startServer, USERS } from './harness.mjs';
-import { startStandin } from './standin-server.mjs';
+import { axe, launchBrowser, login, RESULTS, shot, startRelay, startServer, USERS } from './harness.mjs';
 import { startDrivers } from './sim-drivers.mjs';
 
 const results = [];
@@ -140,21 +140,20 @@ try {
     await noSerious(page, 'handoffs');
   });
 
-  await check('coaching feed: honest empty state, then engine feedback as it arrives; a11y', async () => {
+  await check('coaching feed: honest empty state, then the cloud coaches a lap as it is completed; a11y', async () => {
     await page.getByRole('link', { name: 'Coaching' }).click();
     await page.getByText('No coaching yet').waitFor();
     await noSerious(page, 'coaching (empty)');
-    if (!server.publish) return; // a real server coaches only after real laps
-    server.publish('coaching', 'ai_coaching', {
-      feedback: 'Lap 2, 57.05, a tenth off your best. Turn 3: you braked 14 metres early; that is 0.08 seconds.',
-      confidence: 0.82,
-      telemetryAnalysis: { strengths: ['T1: minimum speed 3 km/h above your best lap'], weaknesses: ['T3: braking 14 m earlier than your best lap'], improvementAreas: ['Brake later into T3'] },
-      timestamp: new Date().toISOString(),
-      priority: 'normal',
-      driverId: 'drv-1',
-      lap: 2,
-    });
-    await page.getByTestId('coaching').filter({ hasText: 'Turn 3' }).waitFor({ timeout: 5000 });
+    // The cloud coaches every stored lap: the team car's next completed lap (laps take ~57 s)
+    // brings an ai_coaching message, stored and pushed live.
+    const lapBefore = drivers.conns.find((c) => c.car).car.lap;
+    await page.getByTestId('coaching').first().waitFor({ timeout: 120_000 });
+    const shown = (await text(page, 'coaching')) ?? '';
+    const { token } = await fetch(base + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'pitbox-e2e' }) }).then((r) => r.json());
+    const stored = await fetch(base + '/api/coaching', { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
+    const live = stored.find((r) => r.lap >= lapBefore);
+    assert(live, `no stored coaching for lap ${lapBefore} or later: ${JSON.stringify(stored.map((r) => r.lap))}`);
+    assert(shown.includes(live.coaching.feedback.slice(0, 40)), `the feed shows "${shown.slice(0, 80)}", the cloud stored "${live.coaching.feedback.slice(0, 80)}"`);
     await shot(page, '10-coaching');
     await noSerious(page, 'coaching');
   });
@@ -173,20 +172,16 @@ try {
   });
 
   await check('connection: a dropped link shows reconnecting, then live again with data', async () => {
-    if (!server.dropAll) {
-      console.log('#   (real server: link drop not simulated)');
-      return;
-    }
     await page.getByRole('link', { name: 'Overview' }).click();
-    server.dropAll();
-    await page.waitForFunction(() => ['reconnecting', 'connecting', 'authenticating'].includes(document.querySelector('[data-testid=connection]')?.getAttribute('data-state') ?? ''), null, { timeout: 5000 });
+    await page.getByTestId('car-speed').waitFor();
+    const cut = server.cutLink(2500);
+    assert(cut > 0, 'no connection was open to cut');
+    await page.waitForFunction(() => ['reconnecting', 'connecting', 'authenticating', 'offline'].includes(document.querySelector('[data-testid=connection]')?.getAttribute('data-state') ?? ''), null, { timeout: 5000 });
     await shot(page, '12-reconnecting');
-    await page.waitForFunction(() => document.querySelector('[data-testid=connection]')?.getAttribute('data-state') === 'live', null, { timeout: 15_000 });
-    // drivers were dropped too: the simulated ones do not reconnect, so reconnect them
-    await drivers.stop();
-    drivers = await startDrivers({ url: server.url, hz: 20, fieldSize: 40 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=connection]')?.getAttribute('data-state') === 'live', null, { timeout: 20_000 });
+    // The simulated drivers were cut too and reconnect by themselves, like driver agents.
     const a = await text(page, 'car-speed');
-    await page.waitForFunction((prev) => document.querySelector('[data-testid=car-speed]')?.textContent !== prev, a, { timeout: 8000 });
+    await page.waitForFunction((prev) => document.querySelector('[data-testid=car-speed]')?.textContent !== prev, a, { timeout: 10_000 });
   });
 
   await check('tablet: overview fits 1024 px without horizontal scrolling', async () => {
@@ -211,8 +206,17 @@ try {
   });
 
   await check('relay pit wall: token sign-in, viewer reads but cannot write, no lap storage', async () => {
-    const relay = await startStandin({ dist: DIST, users: USERS, relay: true });
-    const relayDrivers = await startDrivers({ url: relay.url, hz: 20, fieldSize: 20 });
+    const relay = await startRelay({ users: USERS });
+    const relayDrivers = await startDrivers({
+      url: relay.direct,
+      wsPath: '/',
+      hz: 20,
+      fieldSize: 20,
+      drivers: USERS.filter((u) => u.role === 'driver').map((u) => ({ id: u.id, name: u.name, token: relay.tokenFor(u.username).token, inCar: u.driverRole === 'primary' })),
+    }).catch(async (e) => {
+      await relay.close();
+      throw e;
+    });
     try {
       await pageB.getByRole('button', { name: 'Sign out' }).click();
       await pageB.goto(relay.url + '/');

@@ -1,7 +1,8 @@
 // Simulated drivers: real protocol clients (docs/protocol.md) that sign in over REST, connect to
 // the server's WebSocket as `clientType: driver` and publish driver_status, session_info,
 // standings_update and telemetry_update at a set rate — what `pitbox driver` does with a sim.
-// They work against the stand-in and against the real `pitbox cloud` alike.
+// They sign in over REST on the cloud, or with a given token on a relay (`pitbox token`), and
+// reconnect after a dropped link like a driver agent does, so the car keeps streaming.
 import WebSocket from 'ws';
 import { Field, TeamCar, makeTrack } from './sim.mjs';
 
@@ -11,9 +12,9 @@ async function login(base, username, password) {
   return r.json();
 }
 
-function connect(base, token) {
+function connect(base, wsPath, token) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(base.replace(/^http/, 'ws') + '/ws');
+    const ws = new WebSocket(base.replace(/^http/, 'ws') + wsPath);
     const timer = setTimeout(() => reject(new Error('driver connect timeout')), 10_000);
     ws.on('message', (raw) => {
       const m = JSON.parse(String(raw));
@@ -26,15 +27,20 @@ function connect(base, token) {
       if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong', data: { id: m.data.id, timestamp: new Date().toISOString() } }));
     });
     ws.on('error', reject);
+    ws.on('close', () => reject(new Error('driver link closed before authentication')));
   });
 }
 
 /**
- * drivers: [{username, password, id, name, inCar}] — the ones with inCar stream telemetry.
- * historyLaps: laps simulated instantly at start and uploaded as telemetry_batch (stored laps).
+ * drivers: [{username, password, id, name, inCar, token?}] — the ones with inCar stream
+ * telemetry; with `token` (a relay's `pitbox token`) there is no REST sign-in and `id` is the
+ * token's user id.
+ * historyLaps: laps simulated instantly at start and uploaded as telemetry_batch (stored laps),
+ * ending just before the live stream starts so the stored laps and the live ones form one run.
  */
 export async function startDrivers({
   url,
+  wsPath = '/ws',
   hz = 20,
   fieldSize = 40,
   historyLaps = 0,
@@ -49,14 +55,35 @@ export async function startDrivers({
   const field = new Field(fieldSize, track);
   const conns = [];
   let teamIdx = 3;
+  let stopped = false;
   for (const d of drivers) {
-    const auth = await login(url, d.username, d.password);
-    const ws = await connect(url, auth.token);
+    const auth = d.token ? { token: d.token, user: { id: d.id } } : await login(url, d.username, d.password);
+    const ws = await connect(url, wsPath, auth.token);
     const carIdx = d.inCar ? teamIdx++ : null;
-    conns.push({ d, ws, car: d.inCar ? new TeamCar(track, auth.user.id, carIdx + 1) : null, carIdx, id: auth.user.id });
+    conns.push({ d, ws, token: auth.token, car: d.inCar ? new TeamCar(track, auth.user.id, carIdx + 1) : null, carIdx, id: auth.user.id });
   }
   const send = (ws, type, data) => ws.readyState === 1 && ws.send(JSON.stringify({ type, data }));
   const iso = () => new Date().toISOString();
+  // A dropped link is retried every 500 ms until it is back (samples meanwhile are lost, as with
+  // a real agent's live stream); the status and session are announced again at once.
+  const keepConnected = (c) => {
+    c.ws.on('close', () => {
+      if (stopped) return;
+      const retry = () => {
+        if (stopped) return;
+        connect(url, wsPath, c.token).then(
+          (ws) => {
+            if (stopped) return ws.close();
+            c.ws = ws;
+            keepConnected(c);
+            announce(c);
+          },
+          () => setTimeout(retry, 500),
+        );
+      };
+      setTimeout(retry, 500);
+    });
+  };
 
   // Status and session are re-sent every few seconds, like a driver agent's heartbeat: a
   // dashboard that subscribes later gets them even from a hub that replays nothing.
@@ -77,24 +104,33 @@ export async function startDrivers({
     });
   };
   for (const c of conns) {
+    keepConnected(c);
     announce(c);
     if (!c.car) continue;
     if (historyLaps > 0) {
-      // Fast-forward: laps driven "earlier", uploaded like a relay flushing its spool.
-      const start = Date.now() - historyLaps * 120_000;
-      let t = 0;
-      let batch = [];
+      // Fast-forward: laps driven "earlier", uploaded like a relay flushing its spool. Timed so
+      // the last one ends one sample before now: no gap between stored and live samples.
+      const samples = [];
+      while (c.car.lap <= historyLaps) samples.push(c.car.step(1 / hz, '').data);
+      const end = Date.now();
+      samples.forEach((s, i) => (s.timestamp = new Date(end - ((samples.length - i) * 1000) / hz).toISOString()));
       let seq = 0;
-      while (c.car.lap <= historyLaps) {
-        t += 1 / hz;
-        const { data } = c.car.step(1 / hz, new Date(start + t * 1000).toISOString());
-        batch.push(data);
-        if (batch.length === 300) {
-          send(c.ws, 'telemetry_batch', { driverId: c.id, sequence: ++seq, samples: batch });
-          batch = [];
-        }
-      }
-      if (batch.length) send(c.ws, 'telemetry_batch', { driverId: c.id, sequence: ++seq, samples: batch });
+      for (let i = 0; i < samples.length; i += 300) send(c.ws, 'telemetry_batch', { driverId: c.id, sequence: ++seq, samples: samples.slice(i, i + 300) });
+      // Stored (acknowledged) before anyone watches: what the server makes of these laps, such
+      // as their coaching, is history by the time a dashboard signs in.
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`history batches of ${c.d.name} not acknowledged`)), 30_000);
+        const onAck = (raw) => {
+          const m = JSON.parse(String(raw));
+          if (m.type === 'error') console.log(`# history upload of ${c.d.name}: ${m.data.message}`);
+          if (m.type === 'ack' && m.data.sequence >= seq) {
+            clearTimeout(timer);
+            c.ws.off('message', onAck);
+            resolve();
+          }
+        };
+        c.ws.on('message', onAck);
+      });
     }
   }
 
@@ -128,6 +164,7 @@ export async function startDrivers({
     conns,
     track,
     async stop() {
+      stopped = true;
       clearInterval(timer);
       clearInterval(heartbeat);
       for (const c of conns) c.ws.close();
