@@ -103,6 +103,9 @@ pub struct DriverArgs {
     /// Fuel burnt per lap from the strategy, litres (used until the agent has measured a lap).
     #[arg(long, env = "PITBOX_DRIVER_FUEL_PER_LAP", value_name = "LITRES")]
     pub fuel_per_lap: Option<f64>,
+    /// Callout WAV files kept in the --voice-out folder (older ones are deleted); 0 keeps all.
+    #[arg(long, env = "PITBOX_DRIVER_KEEP_CALLOUTS", default_value_t = crate::voice::DEFAULT_KEEP_CALLOUT_FILES)]
+    pub keep_callouts: usize,
     /// The teammate "request handoff" asks, as ID or ID:NAME (without one the team is asked by
     /// team message).
     #[arg(long, env = "PITBOX_DRIVER_HANDOFF_TO", value_name = "ID[:NAME]")]
@@ -161,6 +164,8 @@ voice_speed = 1.1
 # The teammate "request handoff" asks (ID or ID:NAME); without it the team gets a message.
 # handoff_to = "driver-2:Alex"
 # data_dir = "C:/PitBox/data"
+# Callout WAV files kept in the folder (about 130 kB each); 0 keeps all.
+keep_callouts = 1000
 # The local API for overlays (GET /api/config, GET /api/telemetry/current, SSE stream).
 listen = "127.0.0.1:8766"
 # What is sent to the relay, per second.
@@ -216,6 +221,7 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
         bail!("--voice-speed must be between 0.5 and 2.0, got {}", args.voice_speed);
     }
     v.speed = args.voice_speed;
+    v.keep_callout_files = (args.keep_callouts > 0).then_some(args.keep_callouts);
     if let Some(l) = args.fuel_per_lap
         && !(l.is_finite() && l > 0.0 && l < 100.0)
     {

@@ -40,6 +40,8 @@ use tokio::sync::broadcast::error::TryRecvError;
 pub const LOG_LEN: usize = 200;
 /// Longest text spoken for one received message, characters (the full text is in the inbox).
 pub const MAX_SPOKEN_CHARS: usize = 300;
+/// Callout files kept by default (about 130 kB each).
+pub const DEFAULT_KEEP_CALLOUT_FILES: usize = 1_000;
 /// Largest WAV accepted for one voice command.
 pub const MAX_COMMAND_WAV_BYTES: usize = 10 * 1024 * 1024;
 
@@ -109,6 +111,9 @@ pub struct VoiceSettings {
     pub handoff_to: Option<HandoffTarget>,
     /// This driver's name in messages (default: the sim's name for the player, else the id).
     pub driver_name: Option<String>,
+    /// Callout WAV files kept in the folder (the oldest of the radio's own files beyond it are
+    /// deleted every 30 s, so a 24-hour race cannot fill the disk); `None` keeps all.
+    pub keep_callout_files: Option<usize>,
 }
 
 impl VoiceSettings {
@@ -124,6 +129,7 @@ impl VoiceSettings {
             fuel: FuelThresholds::default(),
             handoff_to: None,
             driver_name: None,
+            keep_callout_files: Some(DEFAULT_KEEP_CALLOUT_FILES),
         }
     }
 
@@ -540,6 +546,7 @@ impl Worker {
         let mut last_radio = Instant::now();
         let mut last_fuel = Instant::now();
         let mut last_wav = Instant::now() - Duration::from_secs(1);
+        let mut last_prune = Instant::now();
         while !self.stop.load(Ordering::Relaxed) {
             match self.jobs.recv_timeout(Duration::from_millis(100)) {
                 Ok(job) => self.job(job),
@@ -578,6 +585,15 @@ impl Worker {
             if now.duration_since(last_wav) >= Duration::from_millis(250) {
                 last_wav = now;
                 self.poll_wav_input();
+            }
+            if now.duration_since(last_prune) >= Duration::from_secs(30) {
+                last_prune = now;
+                if let (CalloutOutput::WavDir { dir, .. }, Some(keep)) =
+                    (&self.settings.output, self.settings.keep_callout_files)
+                    && let Err(e) = prune_callouts(dir, keep)
+                {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot prune old callout files");
+                }
             }
         }
     }
@@ -1100,6 +1116,37 @@ pub fn espeak_voice(voice_id: &str) -> String {
     espeak_voices().into_iter().find(|v| v.id == id).map_or_else(|| id.to_string(), |v| v.engine_voice)
 }
 
+/// Whether `name` is one of the radio's callout files (`NNNN-….wav`).
+fn is_callout_file(name: &str) -> bool {
+    let Some((num, rest)) = name.split_once('-') else { return false };
+    num.len() >= 4 && num.bytes().all(|b| b.is_ascii_digit()) && rest.ends_with(".wav")
+}
+
+/// Deletes the oldest callout files in `dir` beyond the newest `keep` (only the radio's own
+/// `NNNN-….wav` files; anything else in the folder is left alone). Returns how many went.
+pub fn prune_callouts(dir: &Path, keep: usize) -> std::io::Result<usize> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !is_callout_file(&name) {
+            continue;
+        }
+        let modified = e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        files.push((modified, name, e.path()));
+    }
+    if files.len() <= keep {
+        return Ok(0);
+    }
+    files.sort();
+    let excess = files.len() - keep;
+    let mut removed = 0;
+    for (_, _, path) in files.into_iter().take(excess) {
+        std::fs::remove_file(&path)?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 fn read_wav(f: &Path) -> Result<Audio, String> {
     let meta = std::fs::metadata(f).map_err(|e| format!("cannot read: {e}"))?;
     if meta.len() as usize > MAX_COMMAND_WAV_BYTES {
@@ -1129,6 +1176,24 @@ mod tests {
         let (s, cut) = shorten("one two three four", 10);
         assert!(cut);
         assert_eq!(s, "one two…");
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_callouts_and_nothing_else_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 1..=5 {
+            std::fs::write(dir.path().join(format!("{i:04}-normal-call-{i}.wav")), b"x").unwrap();
+            // Modification times a few ms apart.
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        std::fs::write(dir.path().join("notes.wav"), b"x").unwrap();
+        std::fs::write(dir.path().join("0001-keep.txt"), b"x").unwrap();
+        assert_eq!(prune_callouts(dir.path(), 2).unwrap(), 3);
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+        left.sort();
+        assert_eq!(left, ["0001-keep.txt", "0004-normal-call-4.wav", "0005-normal-call-5.wav", "notes.wav"]);
+        assert_eq!(prune_callouts(dir.path(), 2).unwrap(), 0);
     }
 
     #[test]
