@@ -128,6 +128,9 @@ export async function startServer({ users = USERS } = {}) {
     if (!(await waitHttp(`${direct}/health`, 30_000))) throw new Error(`pitbox cloud did not answer /health: ${cloud.lastLine()}`);
     const index = await fetch(direct + '/').then((r) => r.text());
     if (!index.includes('id="root"')) throw new Error('pitbox cloud does not serve the dashboard at / (rebuild pitbox after scripts/build-dashboard)');
+    // The binary embeds dist at build time (Vite's output is deterministic): a different
+    // index.html means the suite would test an older dashboard than this source.
+    if (index !== readFileSync(join(DIST, 'index.html'), 'utf8')) throw new Error(`${PITBOX} embeds another dashboard build than dashboard/dist: run cargo build -p pitbox after the dashboard build`);
     const engineer = users.find((u) => u.role === 'engineer');
     const { token } = await apiJson(direct, '/api/auth/login', { method: 'POST', body: { username: engineer.username, password: engineer.password } });
     for (const u of users.filter((x) => x.role === 'driver')) {

@@ -140,20 +140,24 @@ try {
     await noSerious(page, 'handoffs');
   });
 
-  await check('coaching feed: honest empty state, then the cloud coaches a lap as it is completed; a11y', async () => {
-    await page.getByRole('link', { name: 'Coaching' }).click();
-    await page.getByText('No coaching yet').waitFor();
-    await noSerious(page, 'coaching (empty)');
-    // The cloud coaches every stored lap: the team car's next completed lap (laps take ~57 s)
-    // brings an ai_coaching message, stored and pushed live.
-    const lapBefore = drivers.conns.find((c) => c.car).car.lap;
-    await page.getByTestId('coaching').first().waitFor({ timeout: 120_000 });
-    const shown = (await text(page, 'coaching')) ?? '';
+  await check('coaching feed: what the cloud said about the stored laps at once, then the next lap live; a11y', async () => {
     const { token } = await fetch(base + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'sam', password: 'pitbox-e2e' }) }).then((r) => r.json());
-    const stored = await fetch(base + '/api/coaching', { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
-    const live = stored.find((r) => r.lap >= lapBefore);
-    assert(live, `no stored coaching for lap ${lapBefore} or later: ${JSON.stringify(stored.map((r) => r.lap))}`);
-    assert(shown.includes(live.coaching.feedback.slice(0, 40)), `the feed shows "${shown.slice(0, 80)}", the cloud stored "${live.coaching.feedback.slice(0, 80)}"`);
+    const storedCoaching = () => fetch(base + '/api/coaching', { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
+    const lapBefore = drivers.conns.find((c) => c.car).car.lap;
+    const before = await storedCoaching();
+    assert(before.length > 0, 'the cloud coached none of the uploaded laps');
+    await page.getByRole('link', { name: 'Coaching' }).click();
+    // History from GET /api/coaching (the dashboard loads it on connecting), newest first.
+    await page.getByTestId('coaching').filter({ hasText: before[0].coaching.feedback.slice(0, 40) }).first().waitFor({ timeout: 5000 });
+    await noSerious(page, 'coaching (history)');
+    // The cloud coaches every stored lap: the team car's next completed lap (laps take ~57 s)
+    // brings an ai_coaching message, stored and pushed live, on top of the feed.
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=coaching]').length > n, before.length, { timeout: 120_000 });
+    const after = await storedCoaching();
+    const live = after.find((r) => r.lap >= lapBefore);
+    assert(live, `no stored coaching for lap ${lapBefore} or later: laps ${after.map((r) => r.lap).join(', ')}`);
+    const top = (await text(page, 'coaching')) ?? '';
+    assert(top.includes(live.coaching.feedback.slice(0, 40)), `the feed shows "${top.slice(0, 80)}" on top, the cloud stored "${live.coaching.feedback.slice(0, 80)}"`);
     await shot(page, '10-coaching');
     await noSerious(page, 'coaching');
   });
@@ -205,7 +209,7 @@ try {
     await page.locator('[data-testid=handoff][data-status=completed]').waitFor({ timeout: 5000 });
   });
 
-  await check('relay pit wall: token sign-in, viewer reads but cannot write, no lap storage', async () => {
+  await check('relay pit wall: token sign-in, viewer reads but cannot write, no coaching yet, no lap storage', async () => {
     const relay = await startRelay({ users: USERS });
     const relayDrivers = await startDrivers({
       url: relay.direct,
@@ -226,6 +230,9 @@ try {
       await pageB.getByText('In the car:').waitFor({ timeout: 10_000 });
       await pageB.getByRole('link', { name: 'Messages' }).click();
       await pageB.getByText('Viewers read messages but cannot send them.').waitFor();
+      await pageB.getByRole('link', { name: 'Coaching' }).click();
+      await pageB.getByText('No coaching yet').waitFor(); // an offline relay coaches nothing
+      await noSerious(pageB, 'coaching (empty)');
       await pageB.getByRole('link', { name: 'Lap comparison' }).click();
       await pageB.getByText('Not available on a relay').waitFor();
       await shot(pageB, '14-relay-viewer-tablet');

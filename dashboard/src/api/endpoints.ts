@@ -11,6 +11,7 @@ export const ENDPOINTS = {
   laps: (sessionId: string) => `/api/sessions/${encodeURIComponent(sessionId)}/laps`,
   lapTelemetry: (lapId: string) => `/api/laps/${encodeURIComponent(lapId)}/telemetry`,
   coachingAnalyze: '/api/coaching/analyze',
+  coaching: '/api/coaching?limit=200',
   config: '/dashboard-config.json',
 } as const;
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuthManager } from '../api/auth';
 import { DEFAULT_CONFIG } from '../api/endpoints';
-import { handoff, message } from '../test/factories';
+import { coaching, handoff, message } from '../test/factories';
 import { fakeJwt } from '../test/jwt';
 import { asWS, MockSocket } from '../test/mockSocket';
 import { startServices } from './services';
@@ -39,6 +39,30 @@ describe('startServices', () => {
     await vi.waitFor(() => expect(calls.filter((c) => c === '/api/messages')).toHaveLength(2));
     svc.dispose();
     expect(svc.client.snapshot.state).toBe('stopped');
+  });
+
+  it('loads the coaching said before it opened (GET /api/coaching, newest first) once, however often it reconnects', async () => {
+    const { a, calls } = auth({
+      '/api/messages': [],
+      '/api/handoffs': [],
+      '/api/drivers': [],
+      '/api/coaching?limit=200': [
+        { id: 'cch-2', lap: 2, coaching: coaching({ lap: 2, timestamp: '2026-11-26T16:04:00Z', feedback: 'Lap 2' }) },
+        { id: 'cch-1', lap: 1, coaching: coaching({ lap: 1, timestamp: '2026-11-26T16:03:00Z', feedback: 'Lap 1' }) },
+        { id: 'cch-0', lap: 0, coaching: null },
+      ],
+    });
+    const svc = startServices({ ...DEFAULT_CONFIG }, a, { WebSocketImpl: asWS, clientOptions: { url: 'ws://t/ws' } });
+    MockSocket.last().accept();
+    await vi.waitFor(() => expect(svc.store.getState().coaching).toHaveLength(2));
+    expect(svc.store.getState().coaching.map((c) => c.feedback)).toEqual(['Lap 2', 'Lap 1']);
+    MockSocket.last().drop(1006);
+    svc.client.retryNow();
+    MockSocket.last().accept();
+    await vi.waitFor(() => expect(calls.filter((c) => c === '/api/coaching?limit=200')).toHaveLength(2));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(svc.store.getState().coaching).toHaveLength(2);
+    svc.dispose();
   });
 
   it('a relay (no REST) asks for nothing', async () => {

@@ -6,7 +6,7 @@ import { ENDPOINTS, type ServerConfig, wsUrl } from '../api/endpoints';
 import { ProtocolClient, type ClientOptions, type ConnSnapshot } from '../protocol/client';
 import { rowsFromBody } from '../analysis/compare';
 import { lapTelemetryText, listLaps, listSessions } from '../api/laps';
-import type { Channel, ClientMessage, DriverProfile, HandoffRequest, ServerMessage, TeamMessage, TelemetryUpdate } from '../protocol/types';
+import type { AiCoaching, Channel, ClientMessage, DriverProfile, HandoffRequest, ServerMessage, TeamMessage, TelemetryUpdate } from '../protocol/types';
 import { applyMessages, applyProfiles, createSinks, initialState, type AppState, type Sinks } from '../store/app';
 import { createStore, type Store } from '../store/store';
 
@@ -45,13 +45,14 @@ async function seedOutline(auth: AuthManager, sinks: Sinks, disposed: () => bool
 }
 
 /**
- * Team messages (with this user's read flags) and handoffs from REST, merged like live messages
- * (deduplicated by id): a dashboard opened mid-race, or back after a drop, misses nothing.
+ * Team messages (with this user's read flags), handoffs and coaching from REST, merged like live
+ * messages (deduplicated): a dashboard opened mid-race, or back after a drop, misses nothing.
  */
 async function loadHistory(auth: AuthManager, store: Store<AppState>, sinks: Sinks, now: () => number, disposed: () => boolean): Promise<void> {
-  const [msgs, hos] = await Promise.allSettled([
+  const [msgs, hos, coaching] = await Promise.allSettled([
     auth.fetchJson<TeamMessage[]>(ENDPOINTS.messages),
     auth.fetchJson<HandoffRequest[]>(ENDPOINTS.handoffs),
+    auth.fetchJson<Array<{ coaching?: AiCoaching }>>(ENDPOINTS.coaching),
   ]);
   if (disposed()) return;
   const me = auth.session?.user.id;
@@ -63,6 +64,13 @@ async function loadHistory(auth: AuthManager, store: Store<AppState>, sinks: Sin
     }
   }
   if (hos.status === 'fulfilled' && Array.isArray(hos.value)) for (const h of hos.value) batch.push({ type: 'handoff_request', data: h });
+  // GET /api/coaching: stored records `{…, coaching: <the ai_coaching data>}`, newest first.
+  if (coaching.status === 'fulfilled' && Array.isArray(coaching.value)) {
+    for (const r of coaching.value.slice().reverse()) {
+      const c = r?.coaching;
+      if (c && typeof c.feedback === 'string' && typeof c.timestamp === 'string') batch.push({ type: 'ai_coaching', data: c });
+    }
+  }
   if (batch.length) store.setState((s) => applyMessages(s, batch, now(), sinks));
 }
 

@@ -99,6 +99,17 @@ describe('applyMessages', () => {
     expect(s.errors[s.errors.length - 1]!.message).toBe(`e${LIMITS.errors + 4}`);
   });
 
+  it('coaching heard live and again from the REST history is kept once, ordered by time', () => {
+    const live = coaching({ lap: 3, timestamp: '2026-11-26T16:05:00Z', feedback: 'Lap 3' });
+    const older = coaching({ lap: 2, timestamp: '2026-11-26T16:04:00Z', feedback: 'Lap 2' });
+    let s = applyMessages(me, [M('ai_coaching', live)], 1);
+    s = applyMessages(s, [M('ai_coaching', older), M('ai_coaching', { ...live })], 2);
+    expect(s.coaching.map((c) => c.lap)).toEqual([3, 2]);
+    // Same time and lap but other words: a different message, kept.
+    s = applyMessages(s, [M('ai_coaching', { ...live, feedback: 'Lap 3, again' })], 3);
+    expect(s.coaching).toHaveLength(3);
+  });
+
   it('profiles fill names and roles without overriding live status', () => {
     let s = applyMessages(me, [M('driver_status', status({ status: 'active' }))], 1);
     s = applyProfiles(s, [

@@ -236,7 +236,12 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
         break;
       }
       case 'ai_coaching': {
-        const coaching = [m.data, ...s.coaching];
+        // The same coaching comes live and again from the REST history after a (re)connection:
+        // kept once, newest first.
+        const c = m.data;
+        if (s.coaching.some((x) => x.timestamp === c.timestamp && x.driverId === c.driverId && x.lap === c.lap && x.feedback === c.feedback)) break;
+        const coaching = [c, ...s.coaching];
+        if (s.coaching.length > 0 && c.timestamp < s.coaching[0]!.timestamp) coaching.sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
         if (coaching.length > LIMITS.coaching) coaching.length = LIMITS.coaching;
         s = { ...s, coaching };
         break;
