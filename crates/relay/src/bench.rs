@@ -495,13 +495,18 @@ async fn sink_serve(mut socket: WebSocket, st: Arc<SinkState>) {
     }
     while let Some(Ok(m)) = socket.recv().await {
         let reply = match m {
-            AxMessage::Text(_) => Message::AuthenticationResult(AuthenticationResult {
-                success: true,
-                user_id: Some("relay".into()),
-                role: Some(UserRole::Admin),
-                team_id: Some("bench".into()),
-                reason: None,
-            }),
+            AxMessage::Text(t) => match pitbox_model::decode(t.as_bytes()) {
+                Ok(Message::Authenticate(_)) => Message::AuthenticationResult(AuthenticationResult {
+                    success: true,
+                    user_id: Some("relay".into()),
+                    role: Some(UserRole::Admin),
+                    team_id: Some("bench".into()),
+                    reason: None,
+                }),
+                // The relay's message barrier; `subscribe` and team messages need no answer.
+                Ok(Message::Ping(p)) => Message::Pong(p),
+                _ => continue,
+            },
             AxMessage::Binary(b) => {
                 let Ok(batch) = decode_frame(&b, 1 << 24) else { continue };
                 let seq = {
