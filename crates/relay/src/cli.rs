@@ -228,6 +228,36 @@ async fn wait_for_signal() {
 mod tests {
     use super::*;
 
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        relay: RelayArgs,
+    }
+
+    fn cfg_of(args: &[&str]) -> anyhow::Result<RelayConfig> {
+        use clap::Parser;
+        let dir = tempfile::tempdir()?;
+        let mut argv = vec!["relay", "--data-dir", dir.path().to_str().unwrap_or(".")];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv)?;
+        config(&cli.relay)
+    }
+
+    #[test]
+    fn several_cloud_urls_repeated_or_comma_separated() {
+        let c =
+            cfg_of(&["--cloud-url", "ws://a:1/ws,wss://b:2/ws", "--cloud-url", "ws://c:3/ws", "--cloud-token", "t"])
+                .unwrap();
+        assert_eq!(c.cloud.as_ref().map(|u| u.url.as_str()), Some("ws://a:1/ws"));
+        assert_eq!(c.cloud_failover_urls, vec!["wss://b:2/ws".to_string(), "ws://c:3/ws".to_string()]);
+        let err = cfg_of(&["--cloud-url", "ws://a/ws,http://b/ws", "--cloud-token", "t"]).unwrap_err();
+        assert!(err.to_string().contains("http://b/ws"), "{err}");
+        assert!(cfg_of(&["--cloud-url", "ws://a/ws"]).is_err(), "a cloud needs a token");
+        let j = cfg_of(&["--jwks-url", "http://cloud/api/auth/jwks", "--jwks-refresh", "30s"]).unwrap();
+        assert_eq!(j.jwks.map(|j| j.refresh), Some(Duration::from_secs(30)));
+        assert!(cfg_of(&["--jwks-url", "cloud/jwks"]).is_err());
+    }
+
     #[test]
     fn sizes() {
         assert_eq!(parse_bytes("1GiB").unwrap(), 1 << 30);
