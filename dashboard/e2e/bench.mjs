@@ -29,6 +29,20 @@ const b = await launchBrowser({ width: 1280, height: 860 });
 const page = b.page;
 const cdp = await b.ctx.newCDPSession(page);
 await cdp.send('Performance.enable');
+// What reached the dashboard: WebSocket frames the page received.
+let framesToPage = 0;
+page.on('websocket', (ws) => ws.on('framereceived', () => (framesToPage += 1)));
+const benchStart = Date.now();
+
+/** The cloud's counters (Prometheus text at /metrics), by name. */
+async function cloudMetrics() {
+  try {
+    const text = await fetch(server.url + '/metrics').then((r) => (r.ok ? r.text() : ''));
+    return Object.fromEntries(text.split('\n').filter((l) => l.startsWith('pitbox_')).map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
+  } catch {
+    return {};
+  }
+}
 
 async function heapMB() {
   await cdp.send('HeapProfiler.collectGarbage');
@@ -81,7 +95,9 @@ try {
   console.log(`# frame interval p95 (worst view): ${f1(worstInterval)} ms (60 Hz display: 16.7 ms per frame)`);
   console.log(`# main-thread busy per frame p95 (worst view): ${f1(worstBusy)} ms`);
   console.log(`# JS heap after GC: start ${f1(h0.used)} MB, first cycle avg ${f1(avg(firstLap))} MB, last cycle avg ${f1(avg(lastLap))} MB, end ${f1(heaps[heaps.length - 1].used)} MB`);
-  console.log(`# server frames out ${server.stats?.framesOut ?? 'n/a'}, in ${server.stats?.framesIn ?? 'n/a'}`);
+  const m = await cloudMetrics();
+  const secs = (Date.now() - benchStart) / 1000;
+  console.log(`# dashboard received ${framesToPage} WebSocket frames in ${secs.toFixed(0)} s (${(framesToPage / secs).toFixed(0)}/s); cloud: ${m.pitbox_samples_stored_total ?? 'n/a'} samples stored, ${m.pitbox_bus_published_total ?? 'n/a'} bus events, ${m.pitbox_coaching_messages_total ?? 'n/a'} coaching messages`);
   if (b.errors.length) console.log(`# page errors: ${b.errors.join(' | ')}`);
 } finally {
   await b.close();
