@@ -117,6 +117,7 @@ export async function startServer({ users = USERS } = {}) {
   const env = { PITBOX_CLOUD_DATA_DIR: data };
   let cloud = null;
   let link = null;
+  let direct = '';
   try {
     run(['team', 'add', TEAM], { env });
     for (const u of users) {
@@ -124,7 +125,7 @@ export async function startServer({ users = USERS } = {}) {
     }
     const port = await freePort();
     cloud = spawnPitbox(['cloud', '--listen', `127.0.0.1:${port}`], env);
-    const direct = `http://127.0.0.1:${port}`;
+    direct = `http://127.0.0.1:${port}`;
     if (!(await waitHttp(`${direct}/health`, 30_000))) throw new Error(`pitbox cloud did not answer /health: ${cloud.lastLine()}`);
     const index = await fetch(direct + '/').then((r) => r.text());
     if (!index.includes('id="root"')) throw new Error('pitbox cloud does not serve the dashboard at / (rebuild pitbox after scripts/build-dashboard)');
@@ -147,6 +148,8 @@ export async function startServer({ users = USERS } = {}) {
   return {
     kind: 'pitbox cloud',
     url: link.url,
+    /** The cloud itself, bypassing the link (someone the cut does not reach). */
+    direct,
     /** Drops every open connection (browsers and drivers) and refuses new ones for `downMs`. */
     cutLink: (downMs) => link.cut(downMs),
     async close() {

@@ -175,17 +175,27 @@ try {
     await noSerious(page, 'lap comparison');
   });
 
-  await check('connection: a dropped link shows reconnecting, then live again with data', async () => {
+  await check('connection: a dropped link shows reconnecting, then live again with data and what was said meanwhile', async () => {
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByTestId('car-speed').waitFor();
+    const kim = await fetch(server.direct + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'kim', password: 'pitbox-e2e' }) }).then((r) => r.json());
     const cut = server.cutLink(2500);
     assert(cut > 0, 'no connection was open to cut');
+    // Said while this dashboard is cut off (by someone the outage does not reach).
+    const said = await fetch(server.direct + '/api/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${kim.token}` },
+      body: JSON.stringify({ content: 'Kim here: said during the outage, rain at turn 4.', priority: 'normal' }),
+    });
+    assert(said.status === 201, `POST /api/messages: HTTP ${said.status}`);
     await page.waitForFunction(() => ['reconnecting', 'connecting', 'authenticating', 'offline'].includes(document.querySelector('[data-testid=connection]')?.getAttribute('data-state') ?? ''), null, { timeout: 5000 });
     await shot(page, '12-reconnecting');
     await page.waitForFunction(() => document.querySelector('[data-testid=connection]')?.getAttribute('data-state') === 'live', null, { timeout: 20_000 });
     // The simulated drivers were cut too and reconnect by themselves, like driver agents.
     const a = await text(page, 'car-speed');
     await page.waitForFunction((prev) => document.querySelector('[data-testid=car-speed]')?.textContent !== prev, a, { timeout: 10_000 });
+    await page.getByRole('link', { name: /Messages/ }).click();
+    await page.getByText('Kim here: said during the outage').waitFor({ timeout: 5000 });
   });
 
   await check('tablet: overview fits 1024 px without horizontal scrolling', async () => {
