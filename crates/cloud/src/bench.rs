@@ -57,6 +57,7 @@ pub struct IngestFigures {
     pub http_p99_ms: f64,
     pub uplink_samples: u64,
     pub uplink_per_sec: f64,
+    pub uplink_p50_ms: f64,
     pub uplink_p99_ms: f64,
     /// CPU seconds the whole process (node and load generator) used in the uplink phase.
     pub uplink_cpu_s: Option<f64>,
@@ -274,6 +275,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
         http_p99_ms: percentile(&lat, 0.99),
         uplink_samples: up_samples,
         uplink_per_sec: up_samples as f64 / up_secs,
+        uplink_p50_ms: percentile(&up_lat, 0.50),
         uplink_p99_ms: percentile(&up_lat, 0.99),
         uplink_cpu_s,
         stored_verified: stored as u64 == up_samples,
@@ -288,8 +290,17 @@ pub async fn run(args: &IngestBenchArgs) -> anyhow::Result<()> {
         targets.push((pg.clone(), "PostgreSQL".to_string()));
     }
     println!(
-        "{:<11} {:>12} {:>9} {:>9} {:>7} {:>14} {:>12} {:>13} {:>8}",
-        "database", "POST req/s", "p50 ms", "p99 ms", "errors", "uplink smp/s", "batch p99 ms", "CPU µs/smp", "stored"
+        "{:<11} {:>12} {:>9} {:>9} {:>7} {:>14} {:>12} {:>12} {:>13} {:>8}",
+        "database",
+        "POST req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "uplink smp/s",
+        "batch p50 ms",
+        "batch p99 ms",
+        "CPU µs/smp",
+        "stored"
     );
     for (url, label) in targets {
         let f = measure(args, &url, &label).await?;
@@ -299,13 +310,14 @@ pub async fn run(args: &IngestBenchArgs) -> anyhow::Result<()> {
             _ => "-".to_string(),
         };
         println!(
-            "{:<11} {:>12.0} {:>9.2} {:>9.2} {:>7} {:>14.0} {:>12.1} {:>13} {:>8}",
+            "{:<11} {:>12.0} {:>9.2} {:>9.2} {:>7} {:>14.0} {:>12.1} {:>12.1} {:>13} {:>8}",
             f.database,
             f.http_per_sec,
             f.http_p50_ms,
             f.http_p99_ms,
             f.http_errors,
             f.uplink_per_sec,
+            f.uplink_p50_ms,
             f.uplink_p99_ms,
             cpu,
             if f.stored_verified { "all" } else { "MISSING" }

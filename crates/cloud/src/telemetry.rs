@@ -533,19 +533,34 @@ async fn compact_one(store: &Store, objects: &Objects, session: &str, lap: i64) 
     let team: String = first.try_get("team_id")?;
     let driver: String = first.try_get("driver_id")?;
     let mut ids = Vec::with_capacity(rows.len());
-    let mut cols = Columns::with_capacity(0);
+    let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
     for r in &rows {
         ids.push(r.try_get::<String, _>("id")?);
-        let payload: Vec<u8> = r.try_get("payload")?;
-        cols.extend(&Columns::decode(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        payloads.push(r.try_get("payload")?);
     }
-    cols.sort_by_time();
+    // Decoding and re-compressing a lap is tens of milliseconds of CPU: on a blocking thread, so
+    // it never holds up a runtime worker that acknowledges uplink batches (the bench's p99).
+    let cols = tokio::task::spawn_blocking(move || -> StoreResult<Columns> {
+        let mut cols = Columns::with_capacity(0);
+        for p in &payloads {
+            cols.extend(&Columns::decode(p).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        cols.sort_by_time();
+        Ok(cols)
+    })
+    .await
+    .map_err(|e| StoreError::Object(format!("compaction worker failed: {e}")))??;
     let mut sorted = ids.clone();
     sorted.sort();
     let digest = Sha256::digest(sorted.join(",").as_bytes());
     let chunk_id: String = format!("chk-{}", digest.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>());
     let key = format!("telemetry/{team}/{session}/{lap:06}/{chunk_id}.pbc.zst");
-    let data = cols.encode();
+    let (cols, data) = tokio::task::spawn_blocking(move || {
+        let data = cols.encode();
+        (cols, data)
+    })
+    .await
+    .map_err(|e| StoreError::Object(format!("compaction worker failed: {e}")))?;
     let bytes = data.len() as i64;
     objects.put(&key, data).await?;
     let first_at = cols.timestamps.first().copied().unwrap_or(0);
@@ -569,13 +584,23 @@ async fn compact_one(store: &Store, objects: &Objects, session: &str, lap: i64) 
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    // Many ids per statement: one DELETE per staged row kept the write lock for thousands of
+    // round trips, stalling the ingest writer (the uplink bench's p99 tail).
     let mut deleted = 0;
-    for id in &ids {
-        deleted += sqlx::query("DELETE FROM telemetry_staging WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    for part in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from("DELETE FROM telemetry_staging WHERE id IN (");
+        for i in 0..part.len() {
+            sql.push_str(if i == 0 { "$1" } else { ", $" });
+            if i > 0 {
+                sql.push_str(&(i + 1).to_string());
+            }
+        }
+        sql.push(')');
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in part {
+            q = q.bind(id.as_str());
+        }
+        deleted += q.execute(&mut *tx).await?.rows_affected();
     }
     if inserted.rows_affected() != 1 || deleted != ids.len() as u64 {
         // Another node compacted these rows at the same time: keep its result.
