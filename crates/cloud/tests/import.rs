@@ -64,5 +64,28 @@ async fn imports_a_real_ibt_file() {
         let speeds = t["channels"]["speed"].as_array().expect("speed");
         assert_eq!(speeds.len() as i64, lap["sampleCount"].as_i64().unwrap_or(-1));
         assert!(speeds.iter().any(|x| x.as_f64().unwrap_or(0.0) > 50.0), "a moving car");
+
+        // The imported laps are coached like live ones: stored `ai_coaching` per completed lap.
+        let list = format!("/api/coaching?sessionId={sid}");
+        let mut coaching = Vec::new();
+        for _ in 0..200 {
+            let (_, v) = app.as_user(&app.engineer, "GET", &list, None).await;
+            coaching = v.as_array().cloned().unwrap_or_default();
+            if !coaching.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(!coaching.is_empty(), "{db:?}: no coaching for the imported laps");
+        for c in &coaching {
+            assert_eq!(c["driverId"], app.driver.id.as_str(), "{c}");
+            assert_eq!(c["coaching"]["driverId"], app.driver.id.as_str(), "{c}");
+            assert!(c["coaching"]["feedback"].as_str().is_some_and(|f| f.starts_with("Lap ")), "{c}");
+        }
+        eprintln!(
+            "{db:?}: {} coaching messages for the imported session; newest: {}",
+            coaching.len(),
+            coaching[0]["coaching"]["feedback"]
+        );
     }
 }
