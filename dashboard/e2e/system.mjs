@@ -351,7 +351,13 @@ let tap;
 let linkA;
 let dbCreated = false;
 
-async function cleanup() {
+let cleaning = null;
+function cleanup() {
+  cleaning ??= cleanupOnce();
+  return cleaning;
+}
+
+async function cleanupOnce() {
   await browser?.close().catch(() => {});
   for (const p of procs.slice().reverse()) await p.stop().catch(() => {});
   await tap?.close().catch(() => {});
@@ -366,6 +372,16 @@ async function cleanup() {
   }
   rmSync(work, { recursive: true, force: true });
 }
+
+// Interrupted or stuck: stop what was started and drop the database all the same.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => cleanup().finally(() => finish(1, `system: 0 passed, 1 failed — interrupted by ${sig}`)));
+}
+const WATCHDOG_MS = 10 * 60_000;
+setTimeout(() => {
+  console.log(`FAIL the run took longer than ${WATCHDOG_MS / 60_000} minutes`);
+  cleanup().finally(() => finish(1, 'system: 0 passed, 1 failed — timed out'));
+}, WATCHDOG_MS).unref();
 
 try {
   psql(databaseUrl, `CREATE DATABASE ${dbName}`);
