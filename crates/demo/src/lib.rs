@@ -579,7 +579,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         let demo = start(cfg).await.context("starting the demo")?;
         print!("{}", demo.banner());
-        let signal = wait_for_signal();
+        let signal = pitbox_relay::cli::wait_for_signal();
         tokio::pin!(signal);
         let mut told = false;
         loop {
@@ -603,26 +603,4 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 /// Resolves once `stop` turns true (or its sender is gone).
 pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|v| *v).await;
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
