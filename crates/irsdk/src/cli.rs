@@ -301,19 +301,12 @@ pub fn export_to(
 ) -> anyhow::Result<()> {
     let vars = select(f, channels)?;
     match format {
-        ExportFormat::Parquet => bail!(
-            "parquet not built in this version: the arrow/parquet crates are too heavy for this \
-             build; use --format csv or --format jsonl"
-        ),
+        ExportFormat::Parquet => {
+            let bytes = crate::parquet_export::write(f, &vars, &mut progress)?;
+            out.write_all(&bytes)?;
+        }
         ExportFormat::Csv => {
-            let mut names = Vec::new();
-            for v in &vars {
-                if v.count == 1 {
-                    names.push(v.name.clone());
-                } else {
-                    names.extend((0..v.count).map(|i| format!("{}[{i}]", v.name)));
-                }
-            }
+            let names = crate::parquet_export::column_names(&vars);
             writeln!(out, "{}", names.join(","))?;
             for (k, row) in f.rows().enumerate() {
                 let mut first = true;
@@ -376,10 +369,6 @@ pub fn export_to(
 /// `pitbox ibt export`.
 pub fn export(file: &Path, channels: &[String], format: ExportFormat, output: Option<&Path>) -> anyhow::Result<()> {
     let f = open(file)?;
-    if format == ExportFormat::Parquet {
-        // Fail before creating an output file.
-        return export_to(&f, channels, format, &mut std::io::sink(), |_| {});
-    }
     let bar = indicatif::ProgressBar::new(f.row_count() as u64);
     // Only large exports get a bar (indicatif hides it when stderr is not a terminal).
     if f.bytes().len() < 8 << 20 {

@@ -22,6 +22,7 @@ pub mod laps;
 pub mod layout;
 pub mod live;
 pub mod mapping;
+pub mod parquet_export;
 pub mod session;
 pub mod var;
 pub mod writer;
