@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startLink } from './link.mjs';
-import { startProxy } from './proxy.mjs';
 
 export const DASHBOARD = fileURLToPath(new URL('..', import.meta.url));
 export const REPO = dirname(DASHBOARD.replace(/\/$/, ''));
@@ -162,8 +161,8 @@ export async function startServer({ users = USERS } = {}) {
 
 /**
  * An offline `pitbox relay` (a pit wall on the LAN with no internet): tokens come from its own
- * key pair via `pitbox token`; the dashboard is served by the e2e front (proxy.mjs) because the
- * relay does not mount pitbox-webui yet, and its WebSocket is forwarded to the relay untouched.
+ * key pair via `pitbox token`; the relay itself serves the dashboard (pitbox-webui, with its
+ * WebSocket on the same `/` the drivers use).
  */
 export async function startRelay({ users = USERS, teamId = 'team-relay-e2e' } = {}) {
   if (!existsSync(PITBOX)) throw new Error(`${PITBOX} is not built: run cargo build -p pitbox`);
@@ -176,7 +175,7 @@ export async function startRelay({ users = USERS, teamId = 'team-relay-e2e' } = 
   const port = await freePort();
   const relay = spawnPitbox(['relay', '--listen', `127.0.0.1:${port}`, '--data-dir', data, '--log', 'warn'], {});
   const direct = `http://127.0.0.1:${port}`;
-  // The relay answers only WebSocket upgrades; any HTTP answer means it is listening.
+  // Any HTTP answer means it is listening.
   const end = Date.now() + 30_000;
   let up = false;
   while (!up && Date.now() < end && relay.child.exitCode === null) {
@@ -188,10 +187,15 @@ export async function startRelay({ users = USERS, teamId = 'team-relay-e2e' } = 
     rmSync(data, { recursive: true, force: true });
     throw new Error(`pitbox relay did not start: ${relay.lastLine()}`);
   }
-  const front = await startProxy({ dist: DIST, target: direct });
+  const shell = await fetch(direct + '/').then((r) => r.text());
+  if (shell.includes('pitbox-placeholder')) {
+    await relay.stop();
+    rmSync(data, { recursive: true, force: true });
+    throw new Error('pitbox relay serves the placeholder page: build the dashboard before pitbox');
+  }
   return {
     kind: 'pitbox relay',
-    url: front.url,
+    url: direct,
     direct,
     tokenFor(username) {
       const t = tokens.get(username);
@@ -199,7 +203,6 @@ export async function startRelay({ users = USERS, teamId = 'team-relay-e2e' } = 
       return t;
     },
     async close() {
-      await front.close();
       await relay.stop();
       rmSync(data, { recursive: true, force: true });
     },

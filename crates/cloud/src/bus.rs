@@ -3,10 +3,15 @@
 //!
 //! `pitbox-hub` was meant to define the `Bus` trait; it had no API when this was written, so
 //! the bus lives here.
+//!
+//! The bus also remembers each driver's latest state (`session_info`, `driver_status`,
+//! `standings_update`, `telemetry_update`) from whichever node it came, so a dashboard that
+//! subscribes mid-race is caught up at once (see [`Bus::latest`]).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use pitbox_model::Message;
@@ -17,6 +22,93 @@ use tokio::sync::{broadcast, mpsc};
 pub const REDIS_PREFIX: &str = "pitbox:team:";
 const LOCAL_CAPACITY: usize = 8_192;
 const OUTBOX_CAPACITY: usize = 16_384;
+
+/// How old a remembered state may be to still be replayed, by kind (index of [`state_slot`]).
+const STATE_MAX_AGE: [Duration; 4] = [
+    Duration::from_secs(24 * 3600), // session_info
+    Duration::from_secs(24 * 3600), // driver_status
+    Duration::from_secs(60),        // standings_update
+    Duration::from_secs(60),        // telemetry_update
+];
+/// Most drivers remembered per team, and most teams; past either, the stalest goes.
+const MAX_DRIVERS_PER_TEAM: usize = 512;
+const MAX_TEAMS: usize = 10_000;
+
+/// The slot of a state message and its driver; `None` for events that are not state.
+fn state_slot(message: &Message) -> Option<(usize, &str)> {
+    Some(match message {
+        Message::SessionInfo(m) => (0, m.driver_id.as_str()),
+        Message::DriverStatus(m) => (1, m.driver_id.as_str()),
+        Message::StandingsUpdate(m) => (2, m.driver_id.as_str()),
+        Message::TelemetryUpdate(m) => (3, m.driver_id.as_str()),
+        _ => return None,
+    })
+}
+
+#[derive(Default)]
+struct DriverState {
+    slots: [Option<(Arc<BusEvent>, Instant)>; 4],
+    touched: Option<Instant>,
+}
+
+/// team → driver → latest state events.
+#[derive(Default)]
+struct LatestState {
+    teams: HashMap<String, HashMap<String, DriverState>>,
+}
+
+impl LatestState {
+    fn record(&mut self, ev: &Arc<BusEvent>) {
+        let Some((slot, driver)) = state_slot(&ev.message) else { return };
+        let now = Instant::now();
+        if !self.teams.contains_key(&ev.team_id) && self.teams.len() >= MAX_TEAMS {
+            let stalest = self
+                .teams
+                .iter()
+                .min_by_key(|(_, d)| d.values().filter_map(|s| s.touched).max())
+                .map(|(t, _)| t.clone());
+            if let Some(t) = stalest {
+                self.teams.remove(&t);
+            }
+        }
+        let drivers = self.teams.entry(ev.team_id.clone()).or_default();
+        if !drivers.contains_key(driver) && drivers.len() >= MAX_DRIVERS_PER_TEAM {
+            let stalest = drivers.iter().min_by_key(|(_, s)| s.touched).map(|(d, _)| d.clone());
+            if let Some(d) = stalest {
+                drivers.remove(&d);
+            }
+        }
+        let state = match drivers.get_mut(driver) {
+            Some(s) => s,
+            None => drivers.entry(driver.to_string()).or_default(),
+        };
+        state.slots[slot] = Some((ev.clone(), now));
+        state.touched = Some(now);
+    }
+
+    fn of_team(&self, team_id: &str) -> Vec<Arc<BusEvent>> {
+        let Some(drivers) = self.teams.get(team_id) else { return Vec::new() };
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for (slot, max_age) in STATE_MAX_AGE.iter().enumerate() {
+            for state in drivers.values() {
+                if let Some((ev, at)) = &state.slots[slot]
+                    && now.duration_since(*at) <= *max_age
+                {
+                    out.push(ev.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn lock(latest: &Mutex<LatestState>) -> std::sync::MutexGuard<'_, LatestState> {
+    match latest.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
 
 /// One message for one team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +152,7 @@ pub struct Bus {
     outbox: Option<mpsc::Sender<Arc<BusEvent>>>,
     node_id: Arc<str>,
     stats: Arc<BusStats>,
+    latest: Arc<Mutex<LatestState>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -72,7 +165,7 @@ impl Bus {
     /// A bus that reaches this process only.
     pub fn in_process(node_id: &str) -> Bus {
         let (local, _) = broadcast::channel(LOCAL_CAPACITY);
-        Bus { local, outbox: None, node_id: node_id.into(), stats: Arc::default() }
+        Bus { local, outbox: None, node_id: node_id.into(), stats: Arc::default(), latest: Arc::default() }
     }
 
     /// A bus over Redis pub/sub: connects (failing fast when Redis is unreachable), then keeps
@@ -87,7 +180,14 @@ impl Bus {
         let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
         bus.outbox = Some(tx);
         tokio::spawn(publish_loop(publisher, rx, bus.node_id.clone(), bus.stats.clone()));
-        tokio::spawn(subscribe_loop(client, pubsub, bus.local.clone(), bus.node_id.clone(), bus.stats.clone()));
+        tokio::spawn(subscribe_loop(
+            client,
+            pubsub,
+            bus.local.clone(),
+            bus.node_id.clone(),
+            bus.stats.clone(),
+            bus.latest.clone(),
+        ));
         Ok(bus)
     }
 
@@ -106,10 +206,18 @@ impl Bus {
         self.local.subscribe()
     }
 
+    /// The latest state of each driver of a team (from any node), oldest kind first: session,
+    /// status, standings, then the newest sample — what a new subscriber is caught up with.
+    /// Stale entries (a sample or standings over a minute old, the rest over a day) are left out.
+    pub fn latest(&self, team_id: &str) -> Vec<Arc<BusEvent>> {
+        lock(&self.latest).of_team(team_id)
+    }
+
     /// Publishes to this node's subscribers and, with Redis, to every other node. Never blocks:
     /// when Redis cannot keep up, remote delivery of the event is dropped and counted.
     pub fn publish(&self, team_id: &str, message: Message) {
         let ev = Arc::new(BusEvent { team_id: team_id.to_string(), message });
+        lock(&self.latest).record(&ev);
         self.stats.published.fetch_add(1, Ordering::Relaxed);
         if let Some(out) = &self.outbox
             && out.try_send(ev.clone()).is_err()
@@ -152,6 +260,7 @@ async fn subscribe_loop(
     local: broadcast::Sender<Arc<BusEvent>>,
     node_id: Arc<str>,
     stats: Arc<BusStats>,
+    latest: Arc<Mutex<LatestState>>,
 ) {
     loop {
         {
@@ -165,7 +274,9 @@ async fn subscribe_loop(
                     continue;
                 }
                 stats.received_remote.fetch_add(1, Ordering::Relaxed);
-                let _ = local.send(Arc::new(wire.event));
+                let ev = Arc::new(wire.event);
+                lock(&latest).record(&ev);
+                let _ = local.send(ev);
             }
         }
         tracing::warn!("redis subscription lost; reconnecting");
@@ -186,6 +297,61 @@ async fn subscribe_loop(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use pitbox_model::telemetry::{TelemetryUpdate, TireWear};
+
+    fn sample(driver: &str, speed: f64) -> Message {
+        Message::TelemetryUpdate(TelemetryUpdate {
+            driver_id: driver.into(),
+            timestamp: chrono::Utc::now(),
+            speed,
+            rpm: 6000.0,
+            gear: 4,
+            throttle: 80.0,
+            brake: 0.0,
+            steering_angle: 0.0,
+            latitude: None,
+            longitude: None,
+            track_position: 0.5,
+            lap: 3,
+            sector: 1,
+            fuel_level: 50.0,
+            tire_wear: TireWear { front_left: 1.0, front_right: 1.0, rear_left: 1.0, rear_right: 1.0 },
+            position: None,
+            lap_distance: None,
+            lap_time: None,
+            session_time: None,
+            yaw_rate: None,
+            lateral_accel: None,
+            longitudinal_accel: None,
+            fuel_liters: None,
+            on_pit_road: None,
+            sequence: None,
+        })
+    }
+
+    #[test]
+    fn remembers_the_newest_state_per_driver_and_team() {
+        let bus = Bus::in_process("n1");
+        bus.publish("team-a", sample("drv-1", 100.0));
+        bus.publish("team-a", sample("drv-1", 120.0));
+        bus.publish("team-a", sample("drv-2", 90.0));
+        bus.publish("team-b", sample("drv-9", 50.0));
+        bus.publish("team-a", Message::error(pitbox_model::control::ErrorCode::InvalidMessage, "not state", None));
+        let mut got: Vec<(String, f64)> = bus
+            .latest("team-a")
+            .iter()
+            .map(|ev| match &ev.message {
+                Message::TelemetryUpdate(u) => (u.driver_id.clone(), u.speed),
+                other => panic!("only samples were published: {other:?}"),
+            })
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, vec![("drv-1".to_string(), 120.0), ("drv-2".to_string(), 90.0)]);
+        assert_eq!(bus.latest("team-b").len(), 1);
+        assert!(bus.latest("team-c").is_empty());
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(super::redact("redis://u:secret@host:6379"), "redis://***@host:6379");

@@ -372,8 +372,16 @@ impl Conn {
                     min_gap: Duration::from_secs_f64(1.0 / hz),
                 });
                 let channels = if s.channels.is_empty() { Channel::ALL.to_vec() } else { s.channels };
+                let catch_up = self.st.bus.latest(&team);
                 let ok = Subscribed { team_id: team, driver_ids: s.driver_ids, channels, max_rate_hz: hz };
                 let _ = self.send(&Message::Subscribed(ok)).await;
+                // Each followed driver's latest state at once, through the same filter and
+                // throttle as live events; anything newer is already queued behind it.
+                for ev in catch_up {
+                    if let Flow::Close(code, reason) = self.on_event(ev).await {
+                        return Ok(Flow::Close(code, reason));
+                    }
+                }
                 Ok(Flow::Continue)
             }
             Message::Unsubscribe(u) => {

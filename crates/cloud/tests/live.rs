@@ -55,6 +55,16 @@ async fn handshake_subscribe_fanout_and_uplink() {
         assert_eq!(s, axum::http::StatusCode::CREATED);
         let m = next_json(&mut dash).await;
         assert_eq!((m["type"].as_str(), m["data"]["content"].as_str()), (Some("team_message"), Some("box box")));
+        // A dashboard that subscribes now is caught up at once on the driver's latest sample
+        // (state, not events: the team message is not replayed).
+        let (mut late, _) = ws_login(addr, &app.token(&app.engineer), "dashboard").await;
+        ws_send(&mut late, json!({"type": "subscribe", "data": {}})).await;
+        assert_eq!(next_json(&mut late).await["type"], "subscribed");
+        let u = next_json(&mut late).await;
+        assert_eq!((u["type"].as_str(), u["data"]["speed"].as_f64()), (Some("telemetry_update"), Some(200.5)), "{u}");
+        ws_send(&mut late, json!({"type": "ping", "data": {"id": 2, "timestamp": "2026-11-26T16:00:00Z"}})).await;
+        assert_eq!(next_json(&mut late).await["type"], "pong", "nothing else was replayed");
+        drop(late);
 
         // The relay uplink: store, then ack; a resend is acked again without storing twice.
         let (mut relay, r) = ws_login(addr, &app.token(&app.driver), "relay").await;
@@ -212,6 +222,15 @@ async fn two_nodes_share_a_redis_bus() {
     let v = arrived.expect("a sample posted on node A reached a dashboard on node B");
     assert_eq!(v["type"], "telemetry_update");
     assert_eq!(v["data"]["driverId"], a.driver.id.as_str());
+    // A dashboard opened on node B only now is caught up on node A's driver at once.
+    let (mut late_b, _) = ws_login(addr_b, &a.token(&a.viewer), "dashboard").await;
+    ws_send(&mut late_b, json!({"type": "subscribe", "data": {"channels": ["telemetry"]}})).await;
+    assert_eq!(next_json(&mut late_b).await["type"], "subscribed");
+    let u = next_json(&mut late_b).await;
+    assert_eq!(
+        (u["type"].as_str(), u["data"]["driverId"].as_str()),
+        (Some("telemetry_update"), Some(a.driver.id.as_str()))
+    );
     // And a team message written on node B reaches a dashboard on node A.
     let (mut dash_a, _) = ws_login(addr_a, &a.token(&a.viewer), "dashboard").await;
     ws_send(&mut dash_a, json!({"type": "subscribe", "data": {"channels": ["messages"]}})).await;

@@ -607,7 +607,7 @@ impl<H: Hooks> Conn<H> {
             outbox: self.outbox.clone(),
         };
         self.send(&subscribed_message(&sub));
-        self.hub.registry.upsert(sub);
+        self.hub.registry.upsert(sub, true);
     }
 
     fn unsubscribe(&mut self, who: &Identity, u: Unsubscribe) {
@@ -641,7 +641,7 @@ impl<H: Hooks> Conn<H> {
             self.hub.registry.remove(self.id);
         } else {
             self.send(&subscribed_message(&next));
-            self.hub.registry.upsert(next);
+            self.hub.registry.upsert(next, false);
         }
     }
 

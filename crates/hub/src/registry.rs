@@ -1,11 +1,16 @@
 //! Who is subscribed to what. Dispatch takes a snapshot of a team's subscribers (an `Arc`
 //! clone under a short read lock) and offers the frame to each matching subscriber's outbox,
 //! so publishing never waits for a subscriber.
+//!
+//! It also keeps each driver's latest state (newest `session_info`, `driver_status`,
+//! `standings_update` and `telemetry_update`) and hands it to a new subscription at once, so a
+//! dashboard that opens mid-race sees the car, the track and the standings without waiting for
+//! the driver's next announcement.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use pitbox_model::Channel;
@@ -49,9 +54,33 @@ impl Sub {
     }
 }
 
+/// The state channels a new subscriber is caught up on, in the order they are replayed (what
+/// the car is before where it is), and how old a saved frame may be to still be worth sending.
+const STATE_CHANNELS: [(Channel, Duration); 4] = [
+    (Channel::Session, Duration::from_secs(24 * 3600)),
+    (Channel::Status, Duration::from_secs(24 * 3600)),
+    (Channel::Standings, Duration::from_secs(60)),
+    (Channel::Telemetry, Duration::from_secs(60)),
+];
+
+/// Most drivers whose state is kept per team, and most teams; past either, the stalest goes.
+const MAX_DRIVERS_PER_TEAM: usize = 512;
+const MAX_TEAMS: usize = 10_000;
+
+/// One driver's newest frame per state channel (index as [`STATE_CHANNELS`]).
+#[derive(Default)]
+struct DriverState {
+    frames: [Option<(Utf8Bytes, Instant)>; 4],
+    touched: Option<Instant>,
+}
+
+/// team → driver → latest state.
+type LatestState = HashMap<String, HashMap<String, DriverState>>;
+
 #[derive(Default)]
 pub(crate) struct Registry {
     teams: RwLock<HashMap<String, Arc<Vec<Arc<Sub>>>>>,
+    latest: std::sync::Mutex<LatestState>,
 }
 
 impl Registry {
@@ -79,14 +108,79 @@ impl Registry {
         g.values().map(|v| v.len()).sum()
     }
 
-    /// Installs or replaces the subscription of `sub.conn`.
-    pub(crate) fn upsert(&self, sub: Sub) {
-        let mut g = self.write();
-        Self::remove_locked(&mut g, sub.conn);
-        let list = g.entry(sub.team.clone()).or_default();
-        let mut v: Vec<Arc<Sub>> = list.as_ref().clone();
-        v.push(Arc::new(sub));
-        *list = Arc::new(v);
+    fn latest(&self) -> std::sync::MutexGuard<'_, LatestState> {
+        match self.latest.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Installs or replaces the subscription of `sub.conn`; with `catch_up`, offers it the
+    /// latest state of every driver it follows (see the module doc) — for a new subscription,
+    /// not for one an `unsubscribe` only narrowed.
+    pub(crate) fn upsert(&self, sub: Sub, catch_up: bool) {
+        // Held across install and replay: a frame recorded after the replay is dispatched to
+        // the installed subscription, so nothing newer is ever followed by something older.
+        let latest = self.latest();
+        let sub = Arc::new(sub);
+        {
+            let mut g = self.write();
+            Self::remove_locked(&mut g, sub.conn);
+            let list = g.entry(sub.team.clone()).or_default();
+            let mut v: Vec<Arc<Sub>> = list.as_ref().clone();
+            v.push(sub.clone());
+            *list = Arc::new(v);
+        }
+        if !catch_up {
+            return;
+        }
+        let Some(drivers) = latest.get(&sub.team) else { return };
+        let now = Instant::now();
+        for (i, (channel, max_age)) in STATE_CHANNELS.iter().enumerate() {
+            let bit = channel_bit(*channel);
+            for (driver, state) in drivers {
+                let Some((frame, at)) = &state.frames[i] else { continue };
+                if now.duration_since(*at) > *max_age || !sub.wants(Some(driver), bit) {
+                    continue;
+                }
+                if *channel == Channel::Telemetry {
+                    sub.outbox.offer_telemetry(driver, frame, now);
+                } else {
+                    sub.outbox.push_control(frame.clone());
+                }
+            }
+        }
+    }
+
+    /// Remembers `frame` as `driver`'s latest on `channel` when it is a state channel.
+    fn record(&self, team: &str, driver: Option<&str>, channel: Channel, frame: &Utf8Bytes) {
+        let Some(driver) = driver else { return };
+        let Some(i) = STATE_CHANNELS.iter().position(|(c, _)| *c == channel) else { return };
+        let now = Instant::now();
+        let mut latest = self.latest();
+        if !latest.contains_key(team) && latest.len() >= MAX_TEAMS {
+            let stalest =
+                latest.iter().min_by_key(|(_, d)| d.values().filter_map(|s| s.touched).max()).map(|(t, _)| t.clone());
+            if let Some(t) = stalest {
+                latest.remove(&t);
+            }
+        }
+        let drivers = match latest.get_mut(team) {
+            Some(d) => d,
+            None => latest.entry(team.to_string()).or_default(),
+        };
+        if !drivers.contains_key(driver) && drivers.len() >= MAX_DRIVERS_PER_TEAM {
+            let stalest = drivers.iter().min_by_key(|(_, s)| s.touched).map(|(d, _)| d.clone());
+            if let Some(d) = stalest {
+                drivers.remove(&d);
+            }
+        }
+        let state = match drivers.get_mut(driver) {
+            Some(s) => s,
+            None => drivers.entry(driver.to_string()).or_default(),
+        };
+        state.frames[i] = Some((frame.clone(), now));
+        state.touched = Some(now);
     }
 
     /// The subscription of a connection, if any.
@@ -139,6 +233,7 @@ impl Registry {
         metrics: &HubMetrics,
         except: Option<u64>,
     ) -> usize {
+        self.record(team, driver, channel, frame);
         let Some(subs) = self.snapshot(team) else { return 0 };
         let bit = channel_bit(channel);
         let now = Instant::now();

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pitbox_auth::Verifier;
 use pitbox_hub::{Hub, HubConfig};
@@ -284,11 +285,18 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         cloud: cfg.cloud.is_some(),
         started: Instant::now(),
     };
+    // `/` is both the drivers' WebSocket (the spec's ws://localhost:8765) and, for a browser, the
+    // pit-wall dashboard; everything else the dashboard needs comes from pitbox-webui.
+    let dashboard = pitbox_webui::DashboardConfig {
+        server_name: format!("relay {}", cfg.hub.server_id),
+        ..pitbox_webui::DashboardConfig::relay()
+    };
     let app = Router::new()
-        .route("/", get(Hub::<RelayHooks>::ws_handler))
+        .route("/", get(root))
         .route("/ws", get(Hub::<RelayHooks>::ws_handler))
         .with_state(hub.clone())
-        .merge(Router::new().route("/health", get(health)).route("/metrics", get(metrics)).with_state(state));
+        .merge(Router::new().route("/health", get(health)).route("/metrics", get(metrics)).with_state(state))
+        .merge(pitbox_webui::router_with(dashboard));
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -317,6 +325,26 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         }
     }
     Ok(RelayHandle { addr, shutdown, tasks, hub, shared, spool })
+}
+
+/// `GET /`: a WebSocket upgrade joins the hub; any other request gets the dashboard's app shell.
+async fn root(
+    State(hub): State<Hub<RelayHooks>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let wants_upgrade =
+        headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !wants_upgrade {
+        return pitbox_webui::serve(method, uri, headers).await;
+    }
+    match ws {
+        Ok(ws) => Hub::<RelayHooks>::ws_handler(State(hub), ws).await,
+        // A malformed upgrade gets axum's precise reason (missing key, wrong version …).
+        Err(rejection) => rejection.into_response(),
+    }
 }
 
 async fn health(State(s): State<AppState>) -> impl IntoResponse {

@@ -101,7 +101,10 @@ async fn cloud_messages_reach_exactly_the_entitled_local_clients() {
     telemetry_only.send(&subscribe(&[Channel::Telemetry])).await;
     eng_b.send(&subscribe(&[])).await;
     for c in [&mut eng, &mut telemetry_only, &mut eng_b] {
-        assert!(matches!(c.sync().await.as_slice(), [Message::Subscribed(_)]));
+        // Subscribed, then the catch-up: status of the connected drivers (for who follows it).
+        let got = c.sync().await;
+        assert!(matches!(got.first(), Some(Message::Subscribed(_))), "{got:?}");
+        assert!(got[1..].iter().all(|m| matches!(m, Message::DriverStatus(_))), "{got:?}");
     }
 
     store.push(golden("ai_coaching", &[("driverId", "drv-1".into())]));

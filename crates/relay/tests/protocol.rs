@@ -316,9 +316,24 @@ async fn routing_reaches_exactly_the_right_subscribers() {
     only2.send(&subscribe(&["drv-2"], &[], None)).await;
     msgs.send(&subscribe(&[], &[Channel::Messages], None)).await;
     team_b.send(&subscribe(&[], &[], None)).await;
-    for c in [&mut all, &mut only2, &mut msgs, &mut team_b] {
+    // Each subscription is caught up on the status of the drivers it follows (connected above).
+    for (c, want) in [
+        (&mut all, vec!["drv-1", "drv-2"]),
+        (&mut only2, vec!["drv-2"]),
+        (&mut msgs, vec![]),
+        (&mut team_b, vec!["drv-b"]),
+    ] {
         let before = c.sync().await;
-        assert!(matches!(before.as_slice(), [Message::Subscribed(_)]), "{before:?}");
+        assert!(matches!(before.first(), Some(Message::Subscribed(_))), "{before:?}");
+        let mut status: Vec<&str> = before[1..]
+            .iter()
+            .map(|m| match m {
+                Message::DriverStatus(s) if s.telemetry_connected => s.driver_id.as_str(),
+                other => panic!("only driver status is caught up here: {other:?}"),
+            })
+            .collect();
+        status.sort();
+        assert_eq!(status, want, "{before:?}");
     }
 
     drv1.send(&telemetry("drv-1", 1)).await;
@@ -506,4 +521,86 @@ async fn health_and_metrics() {
     ] {
         assert!(metrics.contains(name), "missing {name} in {metrics}");
     }
+}
+
+/// The pit wall on the LAN: a browser asking the relay's `/` gets the dashboard (with the relay's
+/// settings), while a driver upgrading `/` still joins the hub on the same port.
+#[tokio::test]
+async fn serves_the_dashboard_beside_the_websocket() {
+    let env = Env::start(|_| {}).await;
+    let get = |path: &'static str, extra: &'static str| {
+        let addr = env.addr();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out
+        }
+    };
+    let shell = get("/", "").await;
+    assert!(shell.starts_with("HTTP/1.1 200"), "{shell}");
+    assert!(shell.to_ascii_lowercase().contains("content-type: text/html"), "{shell}");
+    let deep = get("/telemetry/drv-1", "").await;
+    assert!(deep.starts_with("HTTP/1.1 200") && deep.contains("<html"), "client-side route: {deep}");
+    let config = get("/dashboard-config.json", "").await;
+    assert!(config.starts_with("HTTP/1.1 200"), "{config}");
+    assert!(config.contains("\"restApi\":false") && config.contains("\"wsPath\":\"/\""), "{config}");
+    assert!(config.contains("\"serverName\":\"relay "), "{config}");
+    // An upgrade that is not a valid WebSocket handshake gets a reason, not the app shell.
+    let bad = get("/", "Upgrade: websocket\r\n").await;
+    assert!(!bad.starts_with("HTTP/1.1 200") && !bad.contains("<html"), "{bad}");
+    // The REST API is the cloud's: the relay answers its paths with a plain 404.
+    let api = get("/api/sessions", "").await;
+    assert!(api.starts_with("HTTP/1.1 404"), "{api}");
+    // And a driver still connects on `/` (Env's clients use it) after all of that.
+    let mut drv = env.client("drv-1", UserRole::Driver, TEAM).await;
+    drv.send(&telemetry("drv-1", 1)).await;
+    drv.sync().await;
+}
+
+/// A dashboard that subscribes mid-race gets each driver's latest session, status, standings and
+/// sample at once (the state it would otherwise wait for until the driver announces it again),
+/// only for what it follows, and never another team's.
+#[tokio::test]
+async fn a_late_subscriber_is_caught_up_on_each_drivers_state() {
+    let env = Env::start(|_| {}).await;
+    let mut drv1 = env.client("drv-1", UserRole::Driver, TEAM).await;
+    let mut drv2 = env.client("drv-2", UserRole::Driver, TEAM).await;
+    let mut drv_b = env.client("drv-b", UserRole::Driver, OTHER_TEAM).await;
+    drv1.send_raw(&golden("session_info", &[("driverId", "drv-1".into())])).await;
+    drv1.send(&telemetry("drv-1", 1)).await;
+    drv1.send(&telemetry("drv-1", 2)).await;
+    drv2.send(&telemetry("drv-2", 7)).await;
+    drv_b.send_raw(&golden("session_info", &[("driverId", "drv-b".into())])).await;
+    drv_b.send(&telemetry("drv-b", 1)).await;
+    drv1.sync().await;
+    drv2.sync().await;
+    drv_b.sync().await;
+
+    let mut all = env.client("eng-1", UserRole::Engineer, TEAM).await;
+    all.send(&subscribe(&[], &[], None)).await;
+    let got = drain(&mut all, Duration::from_millis(400)).await;
+    assert!(matches!(got.first(), Some(Message::Subscribed(_))), "subscribed comes first: {got:?}");
+    let sessions: Vec<&str> = got
+        .iter()
+        .filter_map(|m| match m {
+            Message::SessionInfo(s) => Some(s.driver_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sessions, vec!["drv-1"], "{got:?}");
+    let mut samples = telemetry_of(&got);
+    samples.sort();
+    assert_eq!(samples, vec![("drv-1".to_string(), 2), ("drv-2".to_string(), 7)], "newest sample per driver only");
+
+    // Only what the subscription asks for: drv-2's telemetry, nothing of drv-1.
+    let mut narrow = env.client("view-1", UserRole::Viewer, TEAM).await;
+    narrow.send(&subscribe(&["drv-2"], &[Channel::Telemetry], None)).await;
+    let got = drain(&mut narrow, Duration::from_millis(400)).await;
+    assert_eq!(telemetry_of(&got), vec![("drv-2".to_string(), 7)]);
+    assert_eq!(got.len(), 2, "subscribed + one sample: {got:?}");
 }

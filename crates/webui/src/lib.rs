@@ -159,7 +159,10 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found").into_response()
 }
 
-async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+/// Answers one GET/HEAD from the embedded files, as the routers of this crate do: for servers
+/// that share a path between the dashboard and something else (the relay's `/` is both the app
+/// shell and the drivers' WebSocket).
+pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response();
     }
