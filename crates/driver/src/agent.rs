@@ -188,6 +188,16 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         }
     })?;
     let mut tasks = Vec::new();
+    for button in settings.voice.ptt.clone() {
+        let v = voice.clone();
+        let task = crate::voice::start_ptt_button(button.clone(), shutdown_rx.clone(), move |pressed| {
+            if let Err(e) = v.push_to_talk(pressed) {
+                tracing::warn!(error = %e, "push-to-talk");
+            }
+        })
+        .map_err(|e| AgentError::Invalid(format!("push-to-talk {button:?}: {e}")))?;
+        tasks.push(task);
+    }
     let router = crate::api::router(shared.clone(), voice.clone(), settings.telemetry_hz);
     let mut srx = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {

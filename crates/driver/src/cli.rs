@@ -90,6 +90,17 @@ pub struct DriverArgs {
     /// POST /api/voice/ptt; needs the sound-card feature).
     #[arg(long, env = "PITBOX_DRIVER_VOICE_IN", value_name = "WAV|DIR|mic")]
     pub voice_in: Option<String>,
+    /// Push-to-talk buttons for `--voice-in mic`, besides POST /api/voice/ptt: `signal` (Unix:
+    /// SIGUSR1 presses, SIGUSR2 releases — for key binders), `joystick:DEVICE:BUTTON` (a wheel or
+    /// button-box button: /dev/input/js0 on Linux, device index 0–15 on Windows), `key:KEY`
+    /// (Windows: F13, A, 0x7C …). Several may be given, comma-separated.
+    #[arg(
+        long,
+        env = "PITBOX_DRIVER_PTT",
+        value_delimiter = ',',
+        value_name = "signal|joystick:DEVICE:BUTTON|key:KEY"
+    )]
+    pub ptt: Vec<String>,
     /// Speech engine for callouts: espeak-ng (offline) or elevenlabs (voice_id is then the
     /// ElevenLabs voice id; key from PITBOX_DRIVER_ELEVENLABS_KEY).
     #[arg(long, env = "PITBOX_DRIVER_VOICE_ENGINE", default_value = "espeak-ng")]
@@ -159,6 +170,10 @@ voice_speed = 1.1
 # Voice commands from a WAV file or folder (headless runs, tests) or "mic" (push-to-talk through
 # POST /api/voice/ptt; needs the sound-card build).
 # voice_in = "mic"
+# Push-to-talk buttons for the microphone besides POST /api/voice/ptt: "signal" (Unix: SIGUSR1
+# presses, SIGUSR2 releases), "joystick:DEVICE:BUTTON" (a wheel button: /dev/input/js0 on Linux,
+# 0-15 on Windows), "key:KEY" (Windows: F13, A, 0x7C ...); comma-separated for several.
+# ptt = "joystick:0:5"
 # Fuel per lap from the strategy, litres, until the agent has measured a green lap.
 # fuel_per_lap = 2.6
 # The teammate "request handoff" asks (ID or ID:NAME); without it the team gets a message.
@@ -204,6 +219,13 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
         }
         Some(p) => Some(VoiceInput::Wav(PathBuf::from(p))),
     };
+    for p in args.ptt.iter().map(|p| p.trim()).filter(|p| !p.is_empty() && *p != "api") {
+        let button = pitbox_voice::buttons::PttButton::parse(p).map_err(|e| anyhow::anyhow!("--ptt: {e}"))?;
+        if v.input != Some(VoiceInput::Microphone) {
+            bail!("--ptt {p}: push-to-talk is for the microphone; add --voice-in mic");
+        }
+        v.ptt.push(button);
+    }
     v.engine = match args.voice_engine.trim() {
         "espeak-ng" | "espeak" => CalloutEngine::EspeakNg { program: None },
         "elevenlabs" => {
@@ -346,5 +368,20 @@ mod tests {
         if !cfg!(feature = "sound-card") {
             assert!(err(&["--voice-in", "mic"]).contains("sound-card feature"));
         }
+        assert!(
+            err(&["--ptt", "mouse:1"]).starts_with("--ptt: push-to-talk \"mouse:1\": expected"),
+            "{}",
+            err(&["--ptt", "mouse:1"])
+        );
+        assert!(err(&["--ptt", "joystick:/dev/input/js0:x"]).contains("buttons are numbered"));
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                err(&["--ptt", "joystick:/dev/input/js0:5"]),
+                "--ptt joystick:/dev/input/js0:5: push-to-talk is for the microphone; add --voice-in mic"
+            );
+            assert!(err(&["--ptt", "key:F13"]).contains("Windows only"));
+        }
+        // `api` is always on and no button.
+        assert!(voice(&["--ptt", "api"]).unwrap().ptt.is_empty());
     }
 }

@@ -11,7 +11,8 @@
 //!   `sound-card`, off by default).
 //! - **Voice commands**: [`commands`] (the grammar and typed [`commands::VoiceCommand`]s),
 //!   [`sphinx::CommandRecognizer`] (PocketSphinx, JSGF grammar mode, loaded at run time),
-//!   [`ptt`] (push-to-talk and microphone traits) and [`engineer::RaceEngineer`] (true answers
+//!   [`ptt`] (push-to-talk and microphone traits), [`buttons`] (push-to-talk from a wheel or
+//!   joystick button, a key on Windows, Unix signals) and [`engineer::RaceEngineer`] (true answers
 //!   from the latest telemetry and standings, team messages, handoffs).
 //! - **Audio**: [`audio::Audio`], mono 16-bit PCM with a strict WAV reader for untrusted files.
 //! - **CLI**: [`cli::VoiceArgs`], [`cli::run`] and [`cli::bench`] for the `pitbox` binary.
@@ -19,6 +20,7 @@
 //! Nothing is downloaded at run time; `scripts/setup-voice` installs the engines.
 
 pub mod audio;
+pub mod buttons;
 pub mod cli;
 pub mod commands;
 pub mod engineer;
