@@ -160,6 +160,9 @@ fn main() -> ExitCode {
     };
     let cli = Cli::parse();
     init_logging(&cli.log);
+    // One TLS crypto provider for every client in the process (PostgreSQL, Redis, S3, relay
+    // uplink), so no library has to guess when more than one is compiled in.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     if let Some(file) = &config_file {
         tracing::debug!(file = %file.display(), "loaded config file");
     }
