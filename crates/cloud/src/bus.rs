@@ -229,7 +229,8 @@ impl Bus {
     }
 }
 
-fn redact(url: &str) -> String {
+/// `url` with any password replaced by `***`, for messages.
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
         _ => url.to_string(),

@@ -92,6 +92,15 @@ pub struct Metrics {
     pub logins_limited: AtomicU64,
     pub ws_connections: AtomicU64,
     pub ws_open: AtomicU64,
+    /// Voice clips found in Redis / not there (Redis answered).
+    pub voice_cache_hits_redis: AtomicU64,
+    pub voice_cache_misses_redis: AtomicU64,
+    /// Voice clips found in SQL / not there (then synthesised).
+    pub voice_cache_hits_sql: AtomicU64,
+    pub voice_cache_misses_sql: AtomicU64,
+    /// Voice cache lookups and writes that went without Redis: it failed, timed out, was
+    /// backing off after a failure, or held an unusable entry.
+    pub voice_cache_redis_unavailable: AtomicU64,
 }
 
 /// Shared state of a node.
@@ -114,6 +123,8 @@ pub struct AppState {
     pub coaching: crate::coaching::LiveCoaching,
     /// Speech synthesis when the team has no ElevenLabs key (espeak-ng).
     pub voice: pitbox_voice::VoiceService,
+    /// The Redis layer of the voice clip cache (with `--redis-url`; SQL alone otherwise).
+    pub voice_cache: Option<crate::voice_cache::RedisClipCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -143,6 +154,11 @@ impl AppState {
         spawn_compactor(store.clone(), objects.clone(), ingest.clone(), config.compact_interval, config.chunk_age);
         let latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>> = Arc::default();
         spawn_latest_tracker(&bus, latest.clone());
+        let voice_cache = config.redis_url.as_deref().and_then(|url| {
+            crate::voice_cache::RedisClipCache::new(url)
+                .inspect_err(|e| tracing::warn!(error = %e, "voice clips are cached in SQL only"))
+                .ok()
+        });
         AppState {
             store,
             objects,
@@ -158,6 +174,7 @@ impl AppState {
             latest,
             coaching,
             voice: pitbox_voice::VoiceService::offline(),
+            voice_cache,
         }
     }
 }
@@ -246,5 +263,28 @@ pub fn metrics_text(state: &AppState) -> String {
     for (name, kind, help, v) in lines {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
     }
+    let layered = [
+        (
+            "pitbox_voice_cache_hits_total",
+            "Voice clips found in a cache layer",
+            [("redis", g(&m.voice_cache_hits_redis)), ("sql", g(&m.voice_cache_hits_sql))],
+        ),
+        (
+            "pitbox_voice_cache_misses_total",
+            "Voice clips a cache layer did not have",
+            [("redis", g(&m.voice_cache_misses_redis)), ("sql", g(&m.voice_cache_misses_sql))],
+        ),
+    ];
+    for (name, help, values) in layered {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        for (layer, v) in values {
+            out.push_str(&format!("{name}{{layer=\"{layer}\"}} {v}\n"));
+        }
+    }
+    let name = "pitbox_voice_cache_redis_unavailable_total";
+    out.push_str(&format!(
+        "# HELP {name} Voice cache lookups and writes that went without Redis\n# TYPE {name} counter\n{name} {}\n",
+        g(&m.voice_cache_redis_unavailable)
+    ));
     out
 }

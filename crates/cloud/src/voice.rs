@@ -5,9 +5,12 @@
 //! Offline the team's voice is espeak-ng; with an `elevenlabs` secret stored, ElevenLabs. A clip
 //! is stored once per team in the object store under its cache key (provider, voice, speed,
 //! text) and indexed in SQL (`voice_clips`), so identical requests — on any node — are answered
-//! from the store without synthesising again.
+//! from the store without synthesising again. With `--redis-url` a Redis layer
+//! ([`crate::voice_cache`]) sits in front of SQL: looked up first, written after a SQL hit or a
+//! synthesis, and skipped (with a warning) whenever Redis fails or is slow.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::body::Body;
@@ -24,6 +27,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, JsonBody};
 use crate::server::AppState;
 use crate::store::{StoreError, now_ms};
+use crate::voice_cache::{CachedClip, ClipCacheError, object_key};
 
 /// Secret holding an ElevenLabs API key (`PUT /api/admin/secrets/elevenlabs`).
 pub const ELEVENLABS_SECRET: &str = "elevenlabs";
@@ -48,7 +52,7 @@ pub async fn synthesize(
         return Ok(Json(VoiceSynthesizeResponse { audio_url, duration: ms as f64 / 1000.0 }));
     }
     let out = service.synthesize(&req).await.map_err(synth_error)?;
-    let object_key = format!("voice/{team}/{key}.wav");
+    let object_key = object_key(&team, &key);
     let bytes = out.wav.len() as i64;
     st.objects.put(&object_key, out.wav).await?;
     let duration_ms = (out.duration * 1000.0).round() as i64;
@@ -66,6 +70,7 @@ pub async fn synthesize(
     .execute(st.store.pool())
     .await
     .map_err(StoreError::from)?;
+    redis_put(&st, &team, &key, CachedClip { object_key, duration_ms }).await;
     Ok(Json(VoiceSynthesizeResponse { audio_url, duration: duration_ms as f64 / 1000.0 }))
 }
 
@@ -104,17 +109,71 @@ fn synth_error(e: SynthesizeError) -> ApiError {
     }
 }
 
+/// The stored clip's duration in ms, from Redis (when configured and answering), else from SQL
+/// (whose hit is then written to Redis); `None` when neither has it.
 async fn cached(st: &AppState, team: &str, key: &str) -> ApiResult<Option<i64>> {
-    let row = sqlx::query("SELECT duration_ms FROM voice_clips WHERE team_id = $1 AND cache_key = $2")
+    let m = &st.metrics;
+    if let Some(clip) = redis_get(st, team, key).await {
+        count(&m.voice_cache_hits_redis);
+        return Ok(Some(clip.duration_ms));
+    }
+    let row = sqlx::query("SELECT object_key, duration_ms FROM voice_clips WHERE team_id = $1 AND cache_key = $2")
         .bind(team)
         .bind(key)
         .fetch_optional(st.store.pool())
         .await
         .map_err(StoreError::from)?;
-    Ok(match row {
-        Some(r) => Some(r.try_get("duration_ms").map_err(StoreError::from)?),
-        None => None,
-    })
+    let Some(row) = row else {
+        count(&m.voice_cache_misses_sql);
+        return Ok(None);
+    };
+    count(&m.voice_cache_hits_sql);
+    let clip = CachedClip {
+        object_key: row.try_get("object_key").map_err(StoreError::from)?,
+        duration_ms: row.try_get("duration_ms").map_err(StoreError::from)?,
+    };
+    let duration_ms = clip.duration_ms;
+    redis_put(st, team, key, clip).await;
+    Ok(Some(duration_ms))
+}
+
+fn count(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The team's clip from Redis; `None` without Redis, on a miss, and when Redis fails (counted
+/// and logged: the caller goes on to SQL).
+async fn redis_get(st: &AppState, team: &str, key: &str) -> Option<CachedClip> {
+    let cache = st.voice_cache.as_ref()?;
+    match cache.get(team, key).await {
+        Ok(Some(clip)) => Some(clip),
+        Ok(None) => {
+            count(&st.metrics.voice_cache_misses_redis);
+            None
+        }
+        Err(e) => {
+            redis_unavailable(st, &e, "lookup");
+            None
+        }
+    }
+}
+
+/// Writes the team's clip to Redis when configured; a failure is counted and logged, never
+/// returned.
+async fn redis_put(st: &AppState, team: &str, key: &str, clip: CachedClip) {
+    let Some(cache) = &st.voice_cache else { return };
+    if let Err(e) = cache.put(team, key, &clip).await {
+        redis_unavailable(st, &e, "write");
+    }
+}
+
+fn redis_unavailable(st: &AppState, e: &ClipCacheError, what: &str) {
+    count(&st.metrics.voice_cache_redis_unavailable);
+    if matches!(e, ClipCacheError::BackingOff { .. }) {
+        tracing::debug!(error = %e, "voice cache {what} without redis");
+    } else {
+        tracing::warn!(error = %e, "voice cache {what} in redis failed; using SQL");
+    }
 }
 
 /// `GET /api/voice/audio/{key}.wav`: the clip, to users of the team that made it (admins: any).
@@ -123,6 +182,15 @@ pub async fn audio(State(st): State<AppState>, auth: Auth, Path(file): Path<Stri
         .strip_suffix(".wav")
         .filter(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
         .ok_or_else(|| ApiError::not_found(format!("no audio `{file}`: expected <64 hex digits>.wav")))?;
+    // The caller's team's entry in Redis first (never another team's: the team is in the key and
+    // in the object key checked on read), then SQL.
+    if let Some(cache) = &st.voice_cache {
+        match cache.get(auth.team_id(), key).await {
+            Ok(Some(clip)) => return wav_response(st.objects.get(&clip.object_key).await?),
+            Ok(None) => {}
+            Err(e) => redis_unavailable(&st, &e, "lookup"),
+        }
+    }
     let row = if auth.role() == UserRole::Admin {
         sqlx::query("SELECT object_key FROM voice_clips WHERE cache_key = $1 LIMIT 1").bind(key)
     } else {
@@ -137,7 +205,10 @@ pub async fn audio(State(st): State<AppState>, auth: Auth, Path(file): Path<Stri
         return Err(ApiError::not_found(format!("no audio `{file}` for your team")));
     };
     let object_key: String = row.try_get("object_key").map_err(StoreError::from)?;
-    let data = st.objects.get(&object_key).await?;
+    wav_response(st.objects.get(&object_key).await?)
+}
+
+fn wav_response(data: bytes::Bytes) -> ApiResult<Response> {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "audio/wav")

@@ -1,9 +1,12 @@
 //! The cloud's team services: the dashboard served beside the API, `POST /api/coaching/analyze`,
-//! `POST /api/voice/synthesize` with its audio, live coaching after every stored lap (pushed on
-//! `/ws` and listed by `GET /api/coaching`), and drivers' messages relayed over a relay uplink.
+//! `POST /api/voice/synthesize` with its audio and its Redis cache layer, live coaching after
+//! every stored lap (pushed on `/ws` and listed by `GET /api/coaching`), and drivers' messages
+//! relayed over a relay uplink.
 
 mod common;
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -348,6 +351,212 @@ async fn voice_synthesize_stores_serves_to_the_team_and_refuses_precisely() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The voice clip cache's Redis layer (`--redis-url`).
+
+/// A stand-in engine that counts its calls: 1.25 s of silence for any words.
+struct CountingTts(Arc<AtomicUsize>);
+
+impl pitbox_voice::TtsProvider for CountingTts {
+    fn id(&self) -> &'static str {
+        "counting"
+    }
+
+    fn synthesize<'a>(
+        &'a self,
+        _req: &'a pitbox_voice::SpeechRequest,
+    ) -> pitbox_voice::tts::BoxFuture<'a, Result<pitbox_voice::Audio, pitbox_voice::TtsError>> {
+        self.0.fetch_add(1, SeqCst);
+        Box::pin(async { Ok(pitbox_voice::Audio::silence(16_000, 1.25)) })
+    }
+}
+
+/// Gives `app` the counting engine; returns its call counter.
+fn counting_engine(app: &mut App) -> Arc<AtomicUsize> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    app.state.voice = pitbox_voice::VoiceService::new(
+        Arc::new(CountingTts(calls.clone())),
+        vec![pitbox_voice::Voice::new("engineer", "Stand-in", "tone")],
+    );
+    app.router = pitbox_cloud::server::router(app.state.clone());
+    calls
+}
+
+const REDIS_HITS: &str = r#"pitbox_voice_cache_hits_total{layer="redis"}"#;
+const REDIS_MISSES: &str = r#"pitbox_voice_cache_misses_total{layer="redis"}"#;
+const SQL_HITS: &str = r#"pitbox_voice_cache_hits_total{layer="sql"}"#;
+const SQL_MISSES: &str = r#"pitbox_voice_cache_misses_total{layer="sql"}"#;
+const REDIS_UNAVAILABLE: &str = "pitbox_voice_cache_redis_unavailable_total";
+
+/// One series of `GET /metrics` (its full name, labels included).
+async fn metric(app: &App, series: &str) -> u64 {
+    let (s, _, body) = raw(app, get("/metrics", None)).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(body).expect("utf-8");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in /metrics:\n{text}"))
+}
+
+/// The layers' counters: (redis hits, redis misses, sql hits, sql misses).
+async fn layers(app: &App) -> (u64, u64, u64, u64) {
+    (
+        metric(app, REDIS_HITS).await,
+        metric(app, REDIS_MISSES).await,
+        metric(app, SQL_HITS).await,
+        metric(app, SQL_MISSES).await,
+    )
+}
+
+async fn synth(app: &App, user: &common::User, body: &Value) -> (StatusCode, Value) {
+    app.as_user(user, "POST", "/api/voice/synthesize", Some(body.clone())).await
+}
+
+async fn redis_entry(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> Option<Value> {
+    let raw: Option<String> = redis::cmd("GET").arg(key).query_async(conn).await.expect("redis GET");
+    raw.map(|r| serde_json::from_str(&r).expect("the entry is JSON"))
+}
+
+#[tokio::test]
+async fn voice_clips_are_cached_in_redis_per_team_in_front_of_sql() {
+    let Ok(url) = std::env::var("PITBOX_TEST_REDIS_URL") else {
+        pitbox_testkit::skip(
+            "voice_clips_are_cached_in_redis_per_team_in_front_of_sql",
+            "PITBOX_TEST_REDIS_URL is not set",
+        );
+        return;
+    };
+    let client = redis::Client::open(url.as_str()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("PITBOX_TEST_REDIS_URL={url} is set but unreachable: {e}"));
+    for db in common::DBS {
+        // Every run makes teams with fresh random ids, and the team is part of the Redis key:
+        // these entries are this run's own.
+        let opts = Opts { redis_url: Some(url.clone()), ..Opts::default() };
+        let Some(mut app) = App::start(db, "voice_redis_cache", opts).await else { continue };
+        let calls = counting_engine(&mut app);
+        let body = json!({"text": "Fuel for twelve laps.", "voiceId": "engineer", "speed": 1.0, "priority": "normal"});
+
+        // In neither layer: synthesised, stored, then written to Redis with the TTL.
+        let (s, v) = synth(&app, &app.driver, &body).await;
+        assert_eq!((s, v["duration"].as_f64()), (StatusCode::OK, Some(1.25)), "{v}");
+        assert_eq!(calls.load(SeqCst), 1);
+        let audio_url = v["audioUrl"].as_str().expect("audioUrl").to_string();
+        let key = audio_url.trim_start_matches("/api/voice/audio/").trim_end_matches(".wav").to_string();
+        let key_a = format!("pitbox:voice:{}:{key}", app.team_a);
+        let key_b = format!("pitbox:voice:{}:{key}", app.team_b);
+        assert_eq!(
+            redis_entry(&mut conn, &key_a).await,
+            Some(json!({"objectKey": format!("voice/{}/{key}.wav", app.team_a), "durationMs": 1250}))
+        );
+        let ttl: i64 = redis::cmd("TTL").arg(&key_a).query_async(&mut conn).await.expect("TTL");
+        assert!((7 * 24 * 3600 - 60..=7 * 24 * 3600).contains(&ttl), "TTL {ttl}");
+        assert_eq!(layers(&app).await, (0, 1, 0, 1));
+
+        // The same words from another member of the team: from Redis, SQL not asked.
+        let (s, v) = synth(&app, &app.engineer, &body).await;
+        assert_eq!(
+            (s, v["audioUrl"].as_str(), v["duration"].as_f64()),
+            (StatusCode::OK, Some(&*audio_url), Some(1.25))
+        );
+        assert_eq!(calls.load(SeqCst), 1);
+        assert_eq!(layers(&app).await, (1, 1, 0, 1));
+
+        // With the SQL row gone, Redis alone answers — the request and the audio.
+        sqlx::any::install_default_drivers();
+        let mut db_conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.expect("database");
+        sqlx::query("DELETE FROM voice_clips WHERE team_id = $1")
+            .bind(&app.team_a)
+            .execute(&mut db_conn)
+            .await
+            .expect("delete");
+        sqlx::Connection::close(db_conn).await.expect("close");
+        let (s, v) = synth(&app, &app.driver, &body).await;
+        assert_eq!(
+            (s, v["audioUrl"].as_str(), v["duration"].as_f64()),
+            (StatusCode::OK, Some(&*audio_url), Some(1.25))
+        );
+        assert_eq!(calls.load(SeqCst), 1);
+        assert_eq!(layers(&app).await, (2, 1, 0, 1));
+        let (s, _, wav) = raw(&app, get(&audio_url, Some(&app.token(&app.engineer)))).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(pitbox_voice::Audio::from_wav(&wav).expect("a WAV file").duration(), 1.25);
+
+        // Another team asking for the same words never gets team A's entry: synthesised for it
+        // and cached under its own key, naming its own object.
+        assert_eq!(redis_entry(&mut conn, &key_b).await, None);
+        let (s, v) = synth(&app, &app.driver_b, &body).await;
+        assert_eq!((s, v["audioUrl"].as_str()), (StatusCode::OK, Some(&*audio_url)), "{v}");
+        assert_eq!(calls.load(SeqCst), 2);
+        assert_eq!(layers(&app).await, (2, 2, 0, 2));
+        assert_eq!(
+            redis_entry(&mut conn, &key_b).await,
+            Some(json!({"objectKey": format!("voice/{}/{key}.wav", app.team_b), "durationMs": 1250}))
+        );
+
+        // A clip found in SQL only is written back to Redis.
+        let _: i64 = redis::cmd("DEL").arg(&key_b).query_async(&mut conn).await.expect("DEL");
+        let (s, _) = synth(&app, &app.engineer_b, &body).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(calls.load(SeqCst), 2);
+        assert_eq!(layers(&app).await, (2, 3, 1, 2));
+        assert!(redis_entry(&mut conn, &key_b).await.is_some(), "rewritten after the SQL hit");
+
+        // An entry of team A naming team B's object is not used, for the request or the audio:
+        // team A's words are made again and its entry put right.
+        let forged = json!({"objectKey": format!("voice/{}/{key}.wav", app.team_b), "durationMs": 9999});
+        let () = redis::cmd("SET").arg(&key_a).arg(forged.to_string()).query_async(&mut conn).await.expect("SET");
+        let (s, _, _) = raw(&app, get(&audio_url, Some(&app.token(&app.engineer)))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "team A's SQL row is gone and the forged entry is refused");
+        let (s, v) = synth(&app, &app.driver, &body).await;
+        assert_eq!((s, v["duration"].as_f64()), (StatusCode::OK, Some(1.25)), "{v}");
+        assert_eq!(calls.load(SeqCst), 3);
+        assert_eq!(
+            redis_entry(&mut conn, &key_a).await,
+            Some(json!({"objectKey": format!("voice/{}/{key}.wav", app.team_a), "durationMs": 1250}))
+        );
+
+        let _: i64 = redis::cmd("DEL").arg(&key_a).arg(&key_b).query_async(&mut conn).await.expect("DEL");
+    }
+}
+
+#[tokio::test]
+async fn voice_synthesis_goes_on_in_sql_when_redis_is_down_or_silent() {
+    // Nothing listens on `closed`; `silent` accepts connections and never answers.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    for (what, port) in [("closed port", closed), ("silent server", silent_port)] {
+        let opts = Opts { redis_url: Some(format!("redis://127.0.0.1:{port}")), ..Opts::default() };
+        let Some(mut app) = App::start(Db::Sqlite, "voice_without_redis", opts).await else { return };
+        let calls = counting_engine(&mut app);
+        let body = json!({"text": "Box this lap.", "voiceId": "engineer", "speed": 1.0, "priority": "high"});
+        let started = std::time::Instant::now();
+        let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(body.clone())).await;
+        assert_eq!(s, StatusCode::OK, "{what}: {v}");
+        let audio_url = v["audioUrl"].as_str().expect("audioUrl").to_string();
+        let (s, v) = app.as_user(&app.engineer, "POST", "/api/voice/synthesize", Some(body.clone())).await;
+        assert_eq!((s, v["audioUrl"].as_str()), (StatusCode::OK, Some(&*audio_url)), "{what}: {v}");
+        let (s, _, _) = raw(&app, get(&audio_url, Some(&app.token(&app.engineer)))).await;
+        assert_eq!(s, StatusCode::OK, "{what}");
+        // One short timeout at most, then Redis is skipped: far below the client's own 1 s connect
+        // and 0.5 s response timeouts per call.
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(2), "{what}: {took:?}");
+        assert_eq!(calls.load(SeqCst), 1, "{what}: the repeat came from SQL");
+        assert_eq!(layers(&app).await, (0, 0, 1, 1), "{what}");
+        assert!(metric(&app, REDIS_UNAVAILABLE).await >= 3, "{what}: lookups and the write went without Redis");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
@@ -452,10 +661,20 @@ async fn relay_speaks_for_its_team_drivers_and_hears_the_team() {
         ws_send(&mut relay, msg.clone()).await;
         ws_send(&mut relay, msg.clone()).await;
         ws_send(&mut relay, json!({"type": "ping", "data": {"id": 7, "timestamp": ts(T0)}})).await;
-        let first = next_of(&mut relay, &["error", "pong", "team_message"]).await;
-        assert_eq!((first["type"].as_str(), first["data"]["id"].as_str()), (Some("team_message"), Some("msg-relay-1")));
-        let pong = next_of(&mut relay, &["error", "pong", "team_message"]).await;
-        assert_eq!((pong["type"].as_str(), pong["data"]["id"].as_u64()), (Some("pong"), Some(7)), "{pong}");
+        // The echo (through the bus) and the pong (answered in place) may come in either order:
+        // the protocol orders a connection's own frames, not them against fan-out. The pong
+        // still proves both frames before it were handled (the relay's ping barrier).
+        let mut got = vec![
+            next_of(&mut relay, &["error", "pong", "team_message"]).await,
+            next_of(&mut relay, &["error", "pong", "team_message"]).await,
+        ];
+        got.sort_by_key(|m| m["type"].as_str().map(str::to_string));
+        assert_eq!((got[0]["type"].as_str(), got[0]["data"]["id"].as_u64()), (Some("pong"), Some(7)), "{got:?}");
+        assert_eq!(
+            (got[1]["type"].as_str(), got[1]["data"]["id"].as_str()),
+            (Some("team_message"), Some("msg-relay-1")),
+            "one echo, no error: {got:?}"
+        );
         let seen = next_of(&mut dash, &["team_message"]).await;
         assert_eq!(seen["data"]["senderId"], ben.as_str());
         let (_, list) = app.as_user(&app.engineer, "GET", "/api/messages", None).await;

@@ -132,6 +132,8 @@ pub struct Opts {
     pub bus: Option<Bus>,
     pub objects: Option<Objects>,
     pub login_max_failures: Option<usize>,
+    /// `Config::redis_url` (the voice clip cache's Redis layer; the bus is `bus`).
+    pub redis_url: Option<String>,
 }
 
 impl App {
@@ -144,6 +146,7 @@ impl App {
             let k = pitbox_cloud::secrets::MasterKey::generate_base64().expect("key");
             config.master_key = Some(pitbox_cloud::secrets::MasterKey::from_base64(&k).expect("key"));
         }
+        config.redis_url = opts.redis_url.clone();
         if let Some(n) = opts.login_max_failures {
             config.login_max_failures = n;
         }
