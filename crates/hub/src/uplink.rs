@@ -67,8 +67,33 @@ impl UplinkError {
 
 /// Encodes a batch as an uplink binary frame.
 pub fn encode_batch(batch: &TelemetryBatch, level: i32) -> Result<Vec<u8>, UplinkError> {
-    let json = Message::TelemetryBatch(batch.clone()).to_json();
-    encode_json(json.as_bytes(), level)
+    BatchEncoder::new(level)?.encode(batch)
+}
+
+/// Encodes many batches with one zstd context: making a context (and zeroing its tables) per
+/// batch cost more than compressing a 200 ms batch, so a sender reuses one per flush.
+pub struct BatchEncoder {
+    compressor: zstd::bulk::Compressor<'static>,
+}
+
+impl BatchEncoder {
+    /// An encoder at zstd `level`.
+    pub fn new(level: i32) -> Result<BatchEncoder, UplinkError> {
+        let compressor = zstd::bulk::Compressor::new(level).map_err(|e| UplinkError::Encode(e.to_string()))?;
+        Ok(BatchEncoder { compressor })
+    }
+
+    /// One uplink binary frame holding `batch`.
+    pub fn encode(&mut self, batch: &TelemetryBatch) -> Result<Vec<u8>, UplinkError> {
+        let json = batch_envelope(batch)?;
+        self.compressor.compress(json.as_bytes()).map_err(|e| UplinkError::Encode(e.to_string()))
+    }
+}
+
+/// `{"type":"telemetry_batch","data":…}` without copying the samples into a [`Message`].
+fn batch_envelope(batch: &TelemetryBatch) -> Result<String, UplinkError> {
+    let data = serde_json::to_string(batch).map_err(|e| UplinkError::Encode(e.to_string()))?;
+    Ok(format!(r#"{{"type":"telemetry_batch","data":{data}}}"#))
 }
 
 /// Compresses an already-serialised envelope.

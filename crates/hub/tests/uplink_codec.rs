@@ -67,6 +67,22 @@ proptest! {
         prop_assert_eq!(decode_frame(&frame, LIMIT).unwrap(), b);
     }
 
+    /// One encoder for many batches (as the relay flushes) gives frames that decode to each
+    /// batch, and the JSON inside is exactly the protocol's `telemetry_batch` message.
+    #[test]
+    fn a_reused_encoder_frames_every_batch_as_the_message(bs in proptest::collection::vec(batch(), 1..4), level in 1i32..6) {
+        let mut enc = pitbox_hub::uplink::BatchEncoder::new(level).unwrap();
+        for b in &bs {
+            let frame = enc.encode(b).unwrap();
+            prop_assert_eq!(&decode_frame(&frame, LIMIT).unwrap(), b);
+            let json = pitbox_hub::uplink::decompress(&frame, LIMIT, 1 << 24).unwrap();
+            let got: serde_json::Value = serde_json::from_slice(&json).unwrap();
+            let want: serde_json::Value =
+                serde_json::from_str(&pitbox_model::Message::TelemetryBatch(b.clone()).to_json()).unwrap();
+            prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let _ = decode_frame(&bytes, LIMIT);

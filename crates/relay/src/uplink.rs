@@ -274,8 +274,19 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
     let window = cfg.window.max(1) as u64;
     let mut acked: HashMap<String, u64> = HashMap::new();
     let mut sent: HashMap<String, u64> = HashMap::new();
+    // Acks not yet applied to the spool, and when they will be: one spool write per ~100 ms
+    // instead of one per ack (hundreds a second with a full field). `acked` is what counts for
+    // sending; a crash before the write only means the cloud acknowledges duplicates again.
+    let mut unapplied: HashMap<String, u64> = HashMap::new();
+    let mut apply_at: Option<tokio::time::Instant> = None;
     let mut refill = true;
     loop {
+        if apply_at.is_some_and(|t| tokio::time::Instant::now() >= t) {
+            apply_at = None;
+            let acks: Vec<(String, u64)> = unapplied.drain().collect();
+            let n = blocking(spool, move |sp| sp.ack_many(&acks)).await?;
+            shared.metrics.uplink_batches_acked.fetch_add(n, Ordering::Relaxed);
+        }
         let inflight: u64 = sent.iter().map(|(d, s)| s.saturating_sub(*acked.get(d).unwrap_or(&0))).sum();
         if refill || inflight <= window / 2 {
             refill = false;
@@ -283,24 +294,27 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
             let now = now_ms();
             let oldest = waiting.iter().map(|(_, _, c)| *c).min();
             shared.metrics.uplink_lag_ms.store(oldest.map_or(0, |c| now.saturating_sub(c)), Ordering::Relaxed);
-            let mut budget = window.saturating_sub(inflight);
+            let budget = window.saturating_sub(inflight) as usize;
+            let mut wants: Vec<(String, u64)> = Vec::with_capacity(waiting.len());
             for (driver, first, _) in waiting {
-                if budget == 0 {
-                    break;
-                }
                 let a = acked.entry(driver.clone()).or_insert(0);
                 *a = (*a).max(first.saturating_sub(1));
                 let floor = *a;
                 let after = sent.get(&driver).copied().unwrap_or(0).max(floor);
-                let d2 = driver.clone();
-                let lim = budget as usize;
-                let batches = blocking(spool, move |s| s.pending(&d2, after, lim)).await?;
+                wants.push((driver, after));
+            }
+            // Every driver's next batches in one read, not one blocking call per driver.
+            let ready = if budget == 0 || wants.is_empty() {
+                Vec::new()
+            } else {
+                blocking(spool, move |s| s.pending_many(&wants, budget)).await?
+            };
+            for (driver, batches) in ready {
                 for b in batches {
                     shared.metrics.uplink_bytes_sent.fetch_add(b.frame.len() as u64, Ordering::Relaxed);
                     tx.feed(WsMessage::binary(b.frame)).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
                     sent.insert(driver.clone(), b.sequence);
                     shared.metrics.uplink_batches_sent.fetch_add(1, Ordering::Relaxed);
-                    budget = budget.saturating_sub(1);
                 }
             }
             if spool.messages() > 0 && msg_sent.saturating_sub(msg_confirmed) < MESSAGE_WINDOW {
@@ -336,9 +350,8 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                             let prev = acked.get(&a.driver_id).copied().unwrap_or(0);
                             if a.sequence > prev {
                                 acked.insert(a.driver_id.clone(), a.sequence);
-                                let (d, s) = (a.driver_id.clone(), a.sequence);
-                                let n = blocking(spool, move |sp| sp.ack(&d, s)).await?;
-                                shared.metrics.uplink_batches_acked.fetch_add(n, Ordering::Relaxed);
+                                unapplied.insert(a.driver_id, a.sequence);
+                                apply_at.get_or_insert_with(|| tokio::time::Instant::now() + ACK_APPLY_DELAY);
                             }
                         }
                         Ok(Message::Ping(p)) => {
@@ -373,10 +386,14 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                 }
             }
             _ = shared.uplink_wake.notified() => { refill = true; }
+            _ = tokio::time::sleep_until(apply_at.unwrap_or_else(tokio::time::Instant::now)), if apply_at.is_some() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => { refill = true; }
         }
     }
 }
+
+/// How long acks gather before they are applied to the spool in one write.
+const ACK_APPLY_DELAY: Duration = Duration::from_millis(100);
 
 /// Delivers a message from the cloud to the local clients entitled to it, unless it is the echo
 /// of one a local client sent.
