@@ -6,14 +6,15 @@
 //!
 //! The bus also remembers each driver's latest state (`session_info`, `driver_status`,
 //! `standings_update`, `telemetry_update`) from whichever node it came, so a dashboard that
-//! subscribes mid-race is caught up at once (see [`Bus::latest`]).
+//! subscribes mid-race is caught up at once (see [`Bus::latest`]; the store is
+//! [`pitbox_hub::latest`], the same one the relay's hub keeps).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use pitbox_hub::latest::LatestState;
 use pitbox_model::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
@@ -23,87 +24,14 @@ pub const REDIS_PREFIX: &str = "pitbox:team:";
 const LOCAL_CAPACITY: usize = 8_192;
 const OUTBOX_CAPACITY: usize = 16_384;
 
-/// How old a remembered state may be to still be replayed, by kind (index of [`state_slot`]).
-const STATE_MAX_AGE: [Duration; 4] = [
-    Duration::from_secs(24 * 3600), // session_info
-    Duration::from_secs(24 * 3600), // driver_status
-    Duration::from_secs(60),        // standings_update
-    Duration::from_secs(60),        // telemetry_update
-];
-/// Most drivers remembered per team, and most teams; past either, the stalest goes.
-const MAX_DRIVERS_PER_TEAM: usize = 512;
-const MAX_TEAMS: usize = 10_000;
-
-/// The slot of a state message and its driver; `None` for events that are not state.
-fn state_slot(message: &Message) -> Option<(usize, &str)> {
-    Some(match message {
-        Message::SessionInfo(m) => (0, m.driver_id.as_str()),
-        Message::DriverStatus(m) => (1, m.driver_id.as_str()),
-        Message::StandingsUpdate(m) => (2, m.driver_id.as_str()),
-        Message::TelemetryUpdate(m) => (3, m.driver_id.as_str()),
-        _ => return None,
-    })
-}
-
-#[derive(Default)]
-struct DriverState {
-    slots: [Option<(Arc<BusEvent>, Instant)>; 4],
-    touched: Option<Instant>,
-}
-
-/// team → driver → latest state events.
-#[derive(Default)]
-struct LatestState {
-    teams: HashMap<String, HashMap<String, DriverState>>,
-}
-
-impl LatestState {
-    fn record(&mut self, ev: &Arc<BusEvent>) {
-        let Some((slot, driver)) = state_slot(&ev.message) else { return };
-        let now = Instant::now();
-        if !self.teams.contains_key(&ev.team_id) && self.teams.len() >= MAX_TEAMS {
-            let stalest = self
-                .teams
-                .iter()
-                .min_by_key(|(_, d)| d.values().filter_map(|s| s.touched).max())
-                .map(|(t, _)| t.clone());
-            if let Some(t) = stalest {
-                self.teams.remove(&t);
-            }
-        }
-        let drivers = self.teams.entry(ev.team_id.clone()).or_default();
-        if !drivers.contains_key(driver) && drivers.len() >= MAX_DRIVERS_PER_TEAM {
-            let stalest = drivers.iter().min_by_key(|(_, s)| s.touched).map(|(d, _)| d.clone());
-            if let Some(d) = stalest {
-                drivers.remove(&d);
-            }
-        }
-        let state = match drivers.get_mut(driver) {
-            Some(s) => s,
-            None => drivers.entry(driver.to_string()).or_default(),
-        };
-        state.slots[slot] = Some((ev.clone(), now));
-        state.touched = Some(now);
-    }
-
-    fn of_team(&self, team_id: &str) -> Vec<Arc<BusEvent>> {
-        let Some(drivers) = self.teams.get(team_id) else { return Vec::new() };
-        let now = Instant::now();
-        let mut out = Vec::new();
-        for (slot, max_age) in STATE_MAX_AGE.iter().enumerate() {
-            for state in drivers.values() {
-                if let Some((ev, at)) = &state.slots[slot]
-                    && now.duration_since(*at) <= *max_age
-                {
-                    out.push(ev.clone());
-                }
-            }
-        }
-        out
+/// Remembers `ev` when it is a driver's state (see [`pitbox_hub::latest`]).
+fn record(latest: &Mutex<LatestState<Arc<BusEvent>>>, ev: &Arc<BusEvent>) {
+    if let Some((channel, Some(driver))) = pitbox_hub::channel_of(&ev.message) {
+        lock(latest).record(&ev.team_id, driver, channel, ev.clone());
     }
 }
 
-fn lock(latest: &Mutex<LatestState>) -> std::sync::MutexGuard<'_, LatestState> {
+fn lock(latest: &Mutex<LatestState<Arc<BusEvent>>>) -> std::sync::MutexGuard<'_, LatestState<Arc<BusEvent>>> {
     match latest.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
@@ -152,7 +80,7 @@ pub struct Bus {
     outbox: Option<mpsc::Sender<Arc<BusEvent>>>,
     node_id: Arc<str>,
     stats: Arc<BusStats>,
-    latest: Arc<Mutex<LatestState>>,
+    latest: Arc<Mutex<LatestState<Arc<BusEvent>>>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -210,14 +138,14 @@ impl Bus {
     /// status, standings, then the newest sample — what a new subscriber is caught up with.
     /// Stale entries (a sample or standings over a minute old, the rest over a day) are left out.
     pub fn latest(&self, team_id: &str) -> Vec<Arc<BusEvent>> {
-        lock(&self.latest).of_team(team_id)
+        lock(&self.latest).fresh(team_id, Instant::now()).into_iter().map(|(_, _, ev)| ev.clone()).collect()
     }
 
     /// Publishes to this node's subscribers and, with Redis, to every other node. Never blocks:
     /// when Redis cannot keep up, remote delivery of the event is dropped and counted.
     pub fn publish(&self, team_id: &str, message: Message) {
         let ev = Arc::new(BusEvent { team_id: team_id.to_string(), message });
-        lock(&self.latest).record(&ev);
+        record(&self.latest, &ev);
         self.stats.published.fetch_add(1, Ordering::Relaxed);
         if let Some(out) = &self.outbox
             && out.try_send(ev.clone()).is_err()
@@ -261,7 +189,7 @@ async fn subscribe_loop(
     local: broadcast::Sender<Arc<BusEvent>>,
     node_id: Arc<str>,
     stats: Arc<BusStats>,
-    latest: Arc<Mutex<LatestState>>,
+    latest: Arc<Mutex<LatestState<Arc<BusEvent>>>>,
 ) {
     loop {
         {
@@ -276,7 +204,7 @@ async fn subscribe_loop(
                 }
                 stats.received_remote.fetch_add(1, Ordering::Relaxed);
                 let ev = Arc::new(wire.event);
-                lock(&latest).record(&ev);
+                record(&latest, &ev);
                 let _ = local.send(ev);
             }
         }
@@ -299,36 +227,18 @@ async fn subscribe_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pitbox_model::telemetry::{TelemetryUpdate, TireWear};
+    use pitbox_model::rest::TelemetryPost;
 
+    /// A sample in the spec's `POST /api/telemetry` shape, as the cloud turns it into an update.
     fn sample(driver: &str, speed: f64) -> Message {
-        Message::TelemetryUpdate(TelemetryUpdate {
-            driver_id: driver.into(),
-            timestamp: chrono::Utc::now(),
-            speed,
-            rpm: 6000.0,
-            gear: 4,
-            throttle: 80.0,
-            brake: 0.0,
-            steering_angle: 0.0,
-            latitude: None,
-            longitude: None,
-            track_position: 0.5,
-            lap: 3,
-            sector: 1,
-            fuel_level: 50.0,
-            tire_wear: TireWear { front_left: 1.0, front_right: 1.0, rear_left: 1.0, rear_right: 1.0 },
-            position: None,
-            lap_distance: None,
-            lap_time: None,
-            session_time: None,
-            yaw_rate: None,
-            lateral_accel: None,
-            longitudinal_accel: None,
-            fuel_liters: None,
-            on_pit_road: None,
-            sequence: None,
-        })
+        let post: TelemetryPost = serde_json::from_value(serde_json::json!({
+            "driverId": driver, "timestamp": "2026-11-27T00:00:00Z",
+            "data": {"speed": speed, "rpm": 6000.0, "gear": 4, "throttle": 80.0, "brake": 0.0, "steeringAngle": 0.0,
+                "trackPosition": 0.5, "lap": 3, "sector": 1, "fuelLevel": 50.0,
+                "tireWear": {"frontLeft": 1.0, "frontRight": 1.0, "rearLeft": 1.0, "rearRight": 1.0}}
+        }))
+        .unwrap();
+        Message::TelemetryUpdate(post.into_update())
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod bus;
 mod config;
 mod conn;
+pub mod latest;
 mod limits;
 mod metrics;
 mod outbox;

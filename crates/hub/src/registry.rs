@@ -10,11 +10,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use pitbox_model::Channel;
 
+use crate::latest::LatestState;
 use crate::metrics::HubMetrics;
 use crate::outbox::{Offer, Outbox};
 
@@ -54,33 +55,10 @@ impl Sub {
     }
 }
 
-/// The state channels a new subscriber is caught up on, in the order they are replayed (what
-/// the car is before where it is), and how old a saved frame may be to still be worth sending.
-const STATE_CHANNELS: [(Channel, Duration); 4] = [
-    (Channel::Session, Duration::from_secs(24 * 3600)),
-    (Channel::Status, Duration::from_secs(24 * 3600)),
-    (Channel::Standings, Duration::from_secs(60)),
-    (Channel::Telemetry, Duration::from_secs(60)),
-];
-
-/// Most drivers whose state is kept per team, and most teams; past either, the stalest goes.
-const MAX_DRIVERS_PER_TEAM: usize = 512;
-const MAX_TEAMS: usize = 10_000;
-
-/// One driver's newest frame per state channel (index as [`STATE_CHANNELS`]).
-#[derive(Default)]
-struct DriverState {
-    frames: [Option<(Utf8Bytes, Instant)>; 4],
-    touched: Option<Instant>,
-}
-
-/// team → driver → latest state.
-type LatestState = HashMap<String, HashMap<String, DriverState>>;
-
 #[derive(Default)]
 pub(crate) struct Registry {
     teams: RwLock<HashMap<String, Arc<Vec<Arc<Sub>>>>>,
-    latest: std::sync::Mutex<LatestState>,
+    latest: std::sync::Mutex<LatestState<Utf8Bytes>>,
 }
 
 impl Registry {
@@ -108,7 +86,7 @@ impl Registry {
         g.values().map(|v| v.len()).sum()
     }
 
-    fn latest(&self) -> std::sync::MutexGuard<'_, LatestState> {
+    fn latest(&self) -> std::sync::MutexGuard<'_, LatestState<Utf8Bytes>> {
         match self.latest.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -134,53 +112,24 @@ impl Registry {
         if !catch_up {
             return;
         }
-        let Some(drivers) = latest.get(&sub.team) else { return };
         let now = Instant::now();
-        for (i, (channel, max_age)) in STATE_CHANNELS.iter().enumerate() {
-            let bit = channel_bit(*channel);
-            for (driver, state) in drivers {
-                let Some((frame, at)) = &state.frames[i] else { continue };
-                if now.duration_since(*at) > *max_age || !sub.wants(Some(driver), bit) {
-                    continue;
-                }
-                if *channel == Channel::Telemetry {
-                    sub.outbox.offer_telemetry(driver, frame, now);
-                } else {
-                    sub.outbox.push_control(frame.clone());
-                }
+        for (channel, driver, frame) in latest.fresh(&sub.team, now) {
+            if !sub.wants(Some(driver), channel_bit(channel)) {
+                continue;
+            }
+            if channel == Channel::Telemetry {
+                sub.outbox.offer_telemetry(driver, frame, now);
+            } else {
+                sub.outbox.push_control(frame.clone());
             }
         }
     }
 
     /// Remembers `frame` as `driver`'s latest on `channel` when it is a state channel.
     fn record(&self, team: &str, driver: Option<&str>, channel: Channel, frame: &Utf8Bytes) {
-        let Some(driver) = driver else { return };
-        let Some(i) = STATE_CHANNELS.iter().position(|(c, _)| *c == channel) else { return };
-        let now = Instant::now();
-        let mut latest = self.latest();
-        if !latest.contains_key(team) && latest.len() >= MAX_TEAMS {
-            let stalest =
-                latest.iter().min_by_key(|(_, d)| d.values().filter_map(|s| s.touched).max()).map(|(t, _)| t.clone());
-            if let Some(t) = stalest {
-                latest.remove(&t);
-            }
+        if let Some(driver) = driver {
+            self.latest().record(team, driver, channel, frame.clone());
         }
-        let drivers = match latest.get_mut(team) {
-            Some(d) => d,
-            None => latest.entry(team.to_string()).or_default(),
-        };
-        if !drivers.contains_key(driver) && drivers.len() >= MAX_DRIVERS_PER_TEAM {
-            let stalest = drivers.iter().min_by_key(|(_, s)| s.touched).map(|(d, _)| d.clone());
-            if let Some(d) = stalest {
-                drivers.remove(&d);
-            }
-        }
-        let state = match drivers.get_mut(driver) {
-            Some(s) => s,
-            None => drivers.entry(driver.to_string()).or_default(),
-        };
-        state.frames[i] = Some((frame.clone(), now));
-        state.touched = Some(now);
     }
 
     /// The subscription of a connection, if any.
