@@ -318,21 +318,40 @@ impl Spool {
         Ok(n)
     }
 
-    /// [`Spool::pending`] for several drivers in one read, in the order given, `budget` batches
-    /// in all.
+    /// [`Spool::pending`] for several drivers in one read transaction, in the order given,
+    /// `budget` batches in all.
     pub fn pending_many(
         &self,
         wants: &[(String, u64)],
         budget: usize,
     ) -> Result<Vec<(String, Vec<Spooled>)>, SpoolError> {
+        let rx = self.db.begin_read()?;
+        let t = rx.open_table(BATCHES)?;
         let mut out = Vec::with_capacity(wants.len());
         let mut left = budget;
         for (driver, after) in wants {
             if left == 0 {
                 break;
             }
-            let got = self.pending(driver, *after, left)?;
-            left = left.saturating_sub(got.len());
+            let mut got = Vec::new();
+            for row in t.range((driver.as_str(), after.saturating_add(1))..=(driver.as_str(), u64::MAX))? {
+                if got.len() >= left {
+                    break;
+                }
+                let (k, v) = row?;
+                let bytes = v.value();
+                if bytes.len() < 8 {
+                    continue;
+                }
+                let mut ms = [0u8; 8];
+                ms.copy_from_slice(&bytes[..8]);
+                got.push(Spooled {
+                    sequence: k.value().1,
+                    created_ms: u64::from_le_bytes(ms),
+                    frame: bytes[8..].to_vec(),
+                });
+            }
+            left -= got.len();
             out.push((driver.clone(), got));
         }
         Ok(out)
@@ -340,23 +359,8 @@ impl Spool {
 
     /// Up to `limit` batches of `driver` with a sequence above `after`, in order.
     pub fn pending(&self, driver: &str, after: u64, limit: usize) -> Result<Vec<Spooled>, SpoolError> {
-        let rx = self.db.begin_read()?;
-        let t = rx.open_table(BATCHES)?;
-        let mut out = Vec::new();
-        for row in t.range((driver, after.saturating_add(1))..=(driver, u64::MAX))? {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = row?;
-            let bytes = v.value();
-            if bytes.len() < 8 {
-                continue;
-            }
-            let mut ms = [0u8; 8];
-            ms.copy_from_slice(&bytes[..8]);
-            out.push(Spooled { sequence: k.value().1, created_ms: u64::from_le_bytes(ms), frame: bytes[8..].to_vec() });
-        }
-        Ok(out)
+        let mut got = self.pending_many(&[(driver.to_string(), after)], limit)?;
+        Ok(got.pop().map(|(_, b)| b).unwrap_or_default())
     }
 
     /// Drivers that have batches waiting, with their lowest waiting sequence and its creation
