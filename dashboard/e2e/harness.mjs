@@ -90,14 +90,15 @@ function spawnPitbox(args, env) {
   };
 }
 
-async function apiJson(base, path, { method = 'GET', token, body } = {}) {
+/** A JSON request to a PitBox server's REST API; throws with the method, URL and body on an HTTP error. */
+export async function apiJson(base, path, { method = 'GET', token, body } = {}) {
   const r = await fetch(base + path, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${text.slice(0, 200)}`);
+  if (!r.ok) throw new Error(`${method} ${base}${path}: HTTP ${r.status} ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : null;
 }
 

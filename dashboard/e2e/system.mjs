@@ -26,7 +26,7 @@ import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
-import { CHROMIUM, DIST, launchBrowser, login, REPO, RESULTS, shot } from './harness.mjs';
+import { apiJson as api, CHROMIUM, DIST, launchBrowser, login, REPO, RESULTS, shot } from './harness.mjs';
 
 const PASSWORD = 'pitbox-system-test';
 const TEAM = 'System Test Racing';
@@ -215,17 +215,6 @@ async function waitFor(what, fn, ms, stepMs = 200) {
     await sleep(stepMs);
   }
   throw new Error(`${what} not within ${ms} ms${last ? `: ${last.message}` : ''}`);
-}
-
-async function api(base, path, { method = 'GET', token, body } = {}) {
-  const r = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${base}${path}: HTTP ${r.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : null;
 }
 
 const loginApi = (base, username) => api(base, '/api/auth/login', { method: 'POST', body: { username, password: PASSWORD } });
