@@ -99,6 +99,12 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// A stored value's creation time (ms, its first 8 bytes) and body; `None` when too short.
+fn stamped(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (ms, body) = bytes.split_first_chunk::<8>()?;
+    Some((u64::from_le_bytes(*ms), body))
+}
+
 impl Spool {
     /// Opens (or creates) the spool file, bounded to `limit` bytes of batches.
     pub fn open(path: &Path, limit: u64) -> Result<Spool, SpoolError> {
@@ -196,14 +202,9 @@ impl Spool {
                 break;
             }
             let (k, v) = row?;
-            let bytes = v.value();
-            if bytes.len() < 8 {
-                continue;
-            }
-            let mut ms = [0u8; 8];
-            ms.copy_from_slice(&bytes[..8]);
-            let json = String::from_utf8_lossy(&bytes[8..]).into_owned();
-            out.push(QueuedMessage { id: k.value(), created_ms: u64::from_le_bytes(ms), json });
+            let Some((created_ms, body)) = stamped(v.value()) else { continue };
+            let json = String::from_utf8_lossy(body).into_owned();
+            out.push(QueuedMessage { id: k.value(), created_ms, json });
         }
         Ok(out)
     }
@@ -339,17 +340,8 @@ impl Spool {
                     break;
                 }
                 let (k, v) = row?;
-                let bytes = v.value();
-                if bytes.len() < 8 {
-                    continue;
-                }
-                let mut ms = [0u8; 8];
-                ms.copy_from_slice(&bytes[..8]);
-                got.push(Spooled {
-                    sequence: k.value().1,
-                    created_ms: u64::from_le_bytes(ms),
-                    frame: bytes[8..].to_vec(),
-                });
+                let Some((created_ms, frame)) = stamped(v.value()) else { continue };
+                got.push(Spooled { sequence: k.value().1, created_ms, frame: frame.to_vec() });
             }
             left -= got.len();
             out.push((driver.clone(), got));
@@ -375,12 +367,8 @@ impl Spool {
             let driver = k.value().to_string();
             if let Some(first) = t.range((driver.as_str(), 0u64)..=(driver.as_str(), u64::MAX))?.next() {
                 let (k, v) = first?;
-                let bytes = v.value();
-                let mut ms = [0u8; 8];
-                if bytes.len() >= 8 {
-                    ms.copy_from_slice(&bytes[..8]);
-                }
-                out.push((driver, k.value().1, u64::from_le_bytes(ms)));
+                let created_ms = stamped(v.value()).map_or(0, |(ms, _)| ms);
+                out.push((driver, k.value().1, created_ms));
             }
         }
         Ok(out)
