@@ -496,19 +496,7 @@ async fn health_and_metrics() {
     let mut drv = env.client("drv-1", UserRole::Driver, TEAM).await;
     drv.send(&telemetry("drv-1", 1)).await;
     drv.sync().await;
-    let get = |path: &'static str| {
-        let addr = env.addr();
-        async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-                .await
-                .unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).await.unwrap();
-            out
-        }
-    };
+    let get = |path: &'static str| env.http_get(path, "");
     let health = get("/health").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains("\"status\":\"ok\"") && health.contains("\"uplink\":\"offline\""), "{health}");
@@ -528,19 +516,7 @@ async fn health_and_metrics() {
 #[tokio::test]
 async fn serves_the_dashboard_beside_the_websocket() {
     let env = Env::start(|_| {}).await;
-    let get = |path: &'static str, extra: &'static str| {
-        let addr = env.addr();
-        async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n").as_bytes())
-                .await
-                .unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).await.unwrap();
-            out
-        }
-    };
+    let get = |path: &'static str, extra: &'static str| env.http_get(path, extra);
     let shell = get("/", "").await;
     assert!(shell.starts_with("HTTP/1.1 200"), "{shell}");
     assert!(shell.to_ascii_lowercase().contains("content-type: text/html"), "{shell}");

@@ -63,6 +63,19 @@ impl Env {
     pub fn addr(&self) -> SocketAddr {
         self.relay.as_ref().unwrap().addr()
     }
+
+    /// A plain HTTP/1.1 GET of `path` on the relay's port (with `extra` header lines, each ending
+    /// in `\r\n`), as a browser or scraper sends it: the whole response, head and body.
+    pub async fn http_get(&self, path: &str, extra: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(self.addr()).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
 }
 
 pub struct Client {
