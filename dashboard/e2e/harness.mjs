@@ -42,7 +42,8 @@ export function benchUsers(n) {
   return [...USERS, ...extra];
 }
 
-function freePort() {
+/** A TCP port free on loopback right now. */
+export function freePort() {
   return new Promise((resolve) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {

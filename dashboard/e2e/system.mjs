@@ -26,7 +26,7 @@ import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
-import { apiJson as api, CHROMIUM, DIST, launchBrowser, login, REPO, RESULTS, shot } from './harness.mjs';
+import { apiJson as api, CHROMIUM, DIST, freePort, launchBrowser, login, REPO, RESULTS, shot } from './harness.mjs';
 
 const PASSWORD = 'pitbox-system-test';
 const TEAM = 'System Test Racing';
@@ -143,16 +143,6 @@ const runDbUrl = (() => {
   u.pathname = `/${dbName}`;
   return u.toString();
 })();
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function run(args, { env = {}, input } = {}) {
   const r = spawnSync(PITBOX, args, { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 60_000 });
