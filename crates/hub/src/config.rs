@@ -19,6 +19,11 @@ pub struct HubConfig {
     pub rate_per_sec: f64,
     /// Burst above the sustained rate (default 500 messages).
     pub rate_burst: f64,
+    /// Sustained messages per second of a `clientType: relay` connection, which carries a whole
+    /// team's traffic (default 10,000).
+    pub relay_rate_per_sec: f64,
+    /// Burst above that (default 20,000 messages).
+    pub relay_rate_burst: f64,
     /// Non-telemetry messages queued for one client before it is closed as too slow (default 1024).
     pub control_queue: usize,
     /// A write (flush) that takes longer closes the connection (default 10 s).
@@ -37,6 +42,8 @@ impl Default for HubConfig {
             bad_frames_window: Duration::from_secs(10),
             rate_per_sec: 250.0,
             rate_burst: 500.0,
+            relay_rate_per_sec: 10_000.0,
+            relay_rate_burst: 20_000.0,
             control_queue: 1024,
             write_timeout: Duration::from_secs(10),
             announce_driver_status: true,

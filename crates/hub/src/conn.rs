@@ -39,6 +39,7 @@ pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
         client_type: None,
         last_rate_error: None,
         closing: false,
+        sub_team: None,
     };
     conn.send(&Message::ConnectionEstablished(ConnectionEstablished {
         server_id: conn.hub.config.server_id.clone(),
@@ -156,6 +157,8 @@ struct Conn<H: Hooks> {
     bad: BadWindow,
     last_rate_error: Option<Instant>,
     closing: bool,
+    /// Team of this connection's subscription, if it has one.
+    sub_team: Option<String>,
 }
 
 impl<H: Hooks> Conn<H> {
@@ -174,6 +177,11 @@ impl<H: Hooks> Conn<H> {
     fn refuse(&mut self, err: Message) {
         self.hub.metrics.errors_sent.fetch_add(1, Ordering::Relaxed);
         self.send(&err);
+        if self.client_type == Some(ClientType::Relay) {
+            // A relay forwards a whole team and resends after a cut: one driver's bad message
+            // must not take the team's uplink down.
+            return;
+        }
         if self.bad.record(Instant::now()) {
             self.hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
             let reason = format!(
@@ -268,7 +276,7 @@ impl<H: Hooks> Conn<H> {
             return;
         };
         match crate::uplink::decode_frame(bytes, self.hub.config.max_frame_bytes) {
-            Ok(batch) => self.on_batch(&who, batch).await,
+            Ok(batch) => self.authenticated(&who, Message::TelemetryBatch(batch)).await,
             Err(e) => self.refuse(e.to_message()),
         }
     }
@@ -285,7 +293,14 @@ impl<H: Hooks> Conn<H> {
                     );
                     return;
                 }
-                match self.hub.tokens.check(&a.token) {
+                let checked =
+                    self.hub.tokens.check(&a.token).map_err(|e| format!("authentication failed: {e}")).and_then(
+                        |who| match self.hub.hooks.admit(&who, a.client_type) {
+                            Ok(()) => Ok(who),
+                            Err(reason) => Err(reason),
+                        },
+                    );
+                match checked {
                     Ok(who) => {
                         self.send(&Message::AuthenticationResult(AuthenticationResult {
                             success: true,
@@ -308,20 +323,24 @@ impl<H: Hooks> Conn<H> {
                             });
                         }
                         self.client_type = Some(a.client_type);
+                        if a.client_type == ClientType::Relay {
+                            self.bucket =
+                                TokenBucket::new(self.hub.config.relay_rate_per_sec, self.hub.config.relay_rate_burst);
+                        }
                         self.hub.hooks.on_connect(&who);
                         if who.role == UserRole::Driver && a.client_type == ClientType::Driver {
                             self.announce(&who, DriverStatus::Active, true);
                         }
                         self.identity = Some(who);
                     }
-                    Err(e) => {
+                    Err(reason) => {
                         self.hub.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
                         self.send(&Message::AuthenticationResult(AuthenticationResult {
                             success: false,
                             user_id: None,
                             role: None,
                             team_id: None,
-                            reason: Some(format!("authentication failed: {e}")),
+                            reason: Some(reason),
                         }));
                         self.close(close::AUTH_FAILED, "authentication failed");
                     }
@@ -397,6 +416,25 @@ impl<H: Hooks> Conn<H> {
             self.forbidden(message, Some("type"), kind);
             return;
         }
+        let msg = match msg {
+            Message::Subscribe(_) | Message::Unsubscribe(_) | Message::Ping(_) | Message::Pong(_) => msg,
+            other => {
+                let client_type = self.client_type.unwrap_or(ClientType::Dashboard);
+                match self.hub.hooks.on_client_message(crate::Client { who, client_type }, other).await {
+                    Ok(crate::Handling::Hub(m)) => m,
+                    Ok(crate::Handling::Taken(reply)) => {
+                        if let Some(r) = reply {
+                            self.send(&r);
+                        }
+                        return;
+                    }
+                    Err(r) => {
+                        self.refusal(r, Some(kind));
+                        return;
+                    }
+                }
+            }
+        };
         let team = who.team_id.clone();
         match msg {
             Message::TelemetryUpdate(u) => {
@@ -453,7 +491,7 @@ impl<H: Hooks> Conn<H> {
                 }
             }
             Message::Subscribe(s) => self.subscribe(who, s),
-            Message::Unsubscribe(u) => self.unsubscribe(who, u),
+            Message::Unsubscribe(u) => self.unsubscribe(u),
             Message::Ping(p) => self.pong(p),
             Message::Pong(_) => {}
             // Server-only messages never get here (no sender role), but stay explicit.
@@ -584,9 +622,9 @@ impl<H: Hooks> Conn<H> {
 
     fn subscribe(&mut self, who: &Identity, s: Subscribe) {
         let team = s.team_id.clone().unwrap_or_else(|| who.team_id.clone());
-        if team != who.team_id {
+        if !self.hub.hooks.may_follow(who, &team) {
             self.forbidden(
-                format!("data.teamId: you may only follow your own team ({})", who.team_id),
+                format!("data.teamId: you may not follow team {team} (yours is {})", who.team_id),
                 Some("data.teamId"),
                 "subscribe",
             );
@@ -607,12 +645,15 @@ impl<H: Hooks> Conn<H> {
             outbox: self.outbox.clone(),
         };
         self.send(&subscribed_message(&sub));
+        self.sub_team = Some(sub.team.clone());
         self.hub.registry.upsert(sub, true);
     }
 
-    fn unsubscribe(&mut self, who: &Identity, u: Unsubscribe) {
-        let Some(cur) = self.hub.registry.get(self.id, &who.team_id) else { return };
+    fn unsubscribe(&mut self, u: Unsubscribe) {
+        let Some(team) = self.sub_team.clone() else { return };
+        let Some(cur) = self.hub.registry.get(self.id, &team) else { return };
         if u.driver_ids.is_empty() && u.channels.is_empty() {
+            self.sub_team = None;
             self.hub.registry.remove(self.id);
             self.outbox.forget_all();
             return;
@@ -638,6 +679,7 @@ impl<H: Hooks> Conn<H> {
             }
         }
         if next.channels == 0 {
+            self.sub_team = None;
             self.hub.registry.remove(self.id);
         } else {
             self.send(&subscribed_message(&next));

@@ -1,7 +1,7 @@
 //! Each driver's latest state, per team: the newest `session_info`, `driver_status`,
 //! `standings_update` and `telemetry_update` — what a new subscription is caught up with so a
-//! dashboard opened mid-race sees the car, the track and the field at once. Shared by the hub's
-//! registry (frames) and the cloud's bus (events from every node); `T` is what they keep.
+//! dashboard opened mid-race sees the car, the track and the field at once. The registry keeps
+//! frames in it; on the cloud those come from every node, since its bus feeds the hub.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -12,7 +12,7 @@
 mod bus;
 mod config;
 mod conn;
-pub mod latest;
+mod latest;
 mod limits;
 mod metrics;
 mod outbox;
@@ -31,7 +31,7 @@ use pitbox_auth::{AuthError, Identity, Verifier};
 use pitbox_model::control::{Ack, ErrorCode, TelemetryBatch};
 use pitbox_model::team::HandoffRequest;
 use pitbox_model::telemetry::TelemetryUpdate;
-use pitbox_model::{Channel, Message, UserRole};
+use pitbox_model::{Channel, ClientType, Message, UserRole};
 
 pub use bus::{Bus, BusError, BusEvent, LocalBus};
 pub use config::HubConfig;
@@ -86,6 +86,28 @@ impl Refusal {
     }
 }
 
+/// The authenticated client a message came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    /// Who its token says it is.
+    pub who: &'a Identity,
+    /// What it said it is in `authenticate`. A `relay` carries a whole team's traffic: it is
+    /// rate-limited by [`HubConfig::relay_rate_per_sec`] and never closed for refused messages,
+    /// so one driver's bad message does not cut the team's uplink.
+    pub client_type: ClientType,
+}
+
+/// What the server's [`Hooks::on_client_message`] did with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handling {
+    /// The hub handles it: ownership checks, the in-memory handoff book, routing to the team
+    /// (what the relay does).
+    Hub(Message),
+    /// The server took it — validated, stored and published it itself (the cloud stores first,
+    /// then fans out from its bus through [`Hub::deliver`]). The reply, if any, goes to the sender.
+    Taken(Option<Message>),
+}
+
 /// What a server does with accepted data beyond live fan-out (the relay spools and forwards
 /// telemetry; the cloud stores it). Called on the connection's own task, in order.
 pub trait Hooks: Send + Sync + 'static {
@@ -93,9 +115,33 @@ pub trait Hooks: Send + Sync + 'static {
     /// a duplicate (already seen), drop it silently. Awaiting here slows only this connection.
     fn on_telemetry(
         &self,
-        who: &Identity,
-        sample: &TelemetryUpdate,
-    ) -> impl Future<Output = Result<bool, Refusal>> + Send;
+        _who: &Identity,
+        _sample: &TelemetryUpdate,
+    ) -> impl Future<Output = Result<bool, Refusal>> + Send {
+        async { Ok(true) }
+    }
+
+    /// Whether an authenticated token may connect as `client_type`; `Err` is the reason sent in
+    /// the failed `authentication_result` before the connection closes (4001).
+    fn admit(&self, _who: &Identity, _client_type: ClientType) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Whether `who` may subscribe to `team`. By default only to their own.
+    fn may_follow(&self, who: &Identity, team: &str) -> bool {
+        who.team_id == team
+    }
+
+    /// Every message of an authenticated client that passed the role check, except
+    /// `subscribe`, `unsubscribe`, `ping` and `pong` (the hub's own), before the hub handles it.
+    /// By default the hub handles everything.
+    fn on_client_message(
+        &self,
+        _from: Client<'_>,
+        msg: Message,
+    ) -> impl Future<Output = Result<Handling, Refusal>> + Send {
+        async { Ok(Handling::Hub(msg)) }
+    }
 
     /// An uplink `telemetry_batch` (text or zstd binary frame). Return the `ack` to send, if any.
     /// By default batches are refused: only the cloud accepts them.
@@ -128,11 +174,7 @@ pub trait Hooks: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHooks;
 
-impl Hooks for NoHooks {
-    async fn on_telemetry(&self, _who: &Identity, _sample: &TelemetryUpdate) -> Result<bool, Refusal> {
-        Ok(true)
-    }
-}
+impl Hooks for NoHooks {}
 
 /// The hub: cheap to clone (an `Arc` inside).
 pub struct Hub<H: Hooks> {
