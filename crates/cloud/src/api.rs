@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, ClientIp, JsonBody};
 use crate::server::AppState;
-use crate::store::{RefreshUse, Team, User, new_id, now_ms};
+use crate::store::{RefreshUse, Store, Team, User, new_id, now_ms};
 use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary};
 use crate::token::ACCESS_TTL_SECS;
 use crate::{password, secrets, team, telemetry};
@@ -69,7 +69,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/coaching", get(crate::coaching::list))
         .route("/api/voice/synthesize", post(crate::voice::synthesize))
         .route("/api/voice/audio/{file}", get(crate::voice::audio))
-        .route("/ws", get(crate::ws::handler))
+        .route("/ws", get(crate::ws::CloudHub::ws_handler))
         .merge(crate::openapi::routes())
         // Unknown API paths answer JSON 404s; every other GET is the dashboard (SPA routes too).
         .route("/api", axum::routing::any(not_found))
@@ -445,7 +445,7 @@ fn limit(q: Option<i64>) -> ApiResult<i64> {
 }
 
 /// The team telemetry of `driver_id` posted by the caller belongs to, or why it may not post.
-pub async fn telemetry_team(st: &AppState, auth: &Auth, driver_id: &str) -> ApiResult<String> {
+pub async fn telemetry_team(store: &Store, auth: &Auth, driver_id: &str) -> ApiResult<String> {
     match auth.role() {
         UserRole::Driver => {
             if driver_id != auth.user_id() {
@@ -457,7 +457,7 @@ pub async fn telemetry_team(st: &AppState, auth: &Auth, driver_id: &str) -> ApiR
             Ok(auth.team_id().to_string())
         }
         UserRole::Admin => {
-            if let Some(u) = st.store.user_by_id(driver_id).await?
+            if let Some(u) = store.user_by_id(driver_id).await?
                 && let Some(t) = u.team_id
             {
                 return Ok(t);
@@ -483,7 +483,7 @@ async fn post_telemetry(
     JsonBody(body): JsonBody<TelemetryPost>,
 ) -> ApiResult<(StatusCode, Json<TelemetryPostResponse>)> {
     check(&body)?;
-    let team = telemetry_team(&st, &auth, &body.driver_id).await?;
+    let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
     let driver = body.driver_id.clone();
     st.ingest.submit(&team, &driver, vec![body.into_update()], None).await.map_err(ingest_error)?;
     Ok((StatusCode::CREATED, Json(TelemetryPostResponse { success: true, id: new_id("tlm") })))
@@ -532,7 +532,7 @@ async fn post_telemetry_batch(
     JsonBody(body): JsonBody<TelemetryBatchPost>,
 ) -> ApiResult<(StatusCode, Json<TelemetryBatchResponse>)> {
     check(&body)?;
-    let team = telemetry_team(&st, &auth, &body.driver_id).await?;
+    let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
     let n = body.samples.len();
     let outcome = st.ingest.submit(&team, &body.driver_id, body.samples, body.sequence).await.map_err(ingest_error)?;
     let resp = match outcome {
@@ -733,8 +733,8 @@ async fn list_handoffs(
     Ok(Json(team::list_handoffs(&st.store, &team, limit(q.limit)?).await?))
 }
 
-pub(crate) async fn team_member(st: &AppState, id: &str, team: &str, field: &str) -> ApiResult<User> {
-    match st.store.user_by_id(id).await? {
+pub(crate) async fn team_member(store: &Store, id: &str, team: &str, field: &str) -> ApiResult<User> {
+    match store.user_by_id(id).await? {
         Some(u) if u.team_id.as_deref() == Some(team) => Ok(u),
         _ => Err(ApiError::validation(field, format!("no member `{id}` in this team"))),
     }
@@ -755,8 +755,8 @@ async fn create_handoff(
     v.id("targetDriverId", &body.target_driver_id);
     v.id("requesterId", &requester_id);
     v.finish().map_err(|e| ApiError::from_validation(&e))?;
-    let requester = team_member(&st, &requester_id, &team, "requesterId").await?;
-    let target = team_member(&st, &body.target_driver_id, &team, "targetDriverId").await?;
+    let requester = team_member(&st.store, &requester_id, &team, "requesterId").await?;
+    let target = team_member(&st.store, &body.target_driver_id, &team, "targetDriverId").await?;
     if target.role != UserRole::Driver {
         return Err(ApiError::validation(
             "targetDriverId",

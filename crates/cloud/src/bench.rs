@@ -179,8 +179,11 @@ async fn uplink_load(
         }
         let msg = ws.next().await.context("connection closed")??;
         let v: serde_json::Value = serde_json::from_str(msg.to_text().unwrap_or("{}")).unwrap_or_default();
-        if v["type"] != "ack" {
-            bail!("expected ack, got {v}");
+        match v["type"].as_str() {
+            Some("ack") => {}
+            // The cloud addresses live coaching to the driver's connections, this one included.
+            Some("ai_coaching") => continue,
+            _ => bail!("expected ack, got {v}"),
         }
         let seq = v["data"]["sequence"].as_u64().unwrap_or(0);
         for s in acked + 1..=seq {

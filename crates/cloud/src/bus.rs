@@ -1,20 +1,17 @@
 //! Cross-node fan-out. Every node publishes what it accepts; every node's WebSocket clients see
 //! what any node accepted. In-process by default (one node); Redis pub/sub with `--redis-url`.
 //!
-//! `pitbox-hub` was meant to define the `Bus` trait; it had no API when this was written, so
-//! the bus lives here.
+//! The bus carries typed messages (the coach and the ingest writer use it too), not the hub's
+//! JSON `BusEvent`s, so it is the cloud's own rather than a `pitbox_hub::Bus`.
 //!
-//! The bus also remembers each driver's latest state (`session_info`, `driver_status`,
-//! `standings_update`, `telemetry_update`) from whichever node it came, so a dashboard that
-//! subscribes mid-race is caught up at once (see [`Bus::latest`]; the store is
-//! [`pitbox_hub::latest`], the same one the relay's hub keeps).
+//! Every node's `/ws` hub is fed from [`Bus::subscribe`] (see `crate::ws`), so the hub's
+//! registry also keeps each driver's latest state from whichever node it came, for catch-up.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use pitbox_hub::latest::LatestState;
 use pitbox_model::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
@@ -23,20 +20,6 @@ use tokio::sync::{broadcast, mpsc};
 pub const REDIS_PREFIX: &str = "pitbox:team:";
 const LOCAL_CAPACITY: usize = 8_192;
 const OUTBOX_CAPACITY: usize = 16_384;
-
-/// Remembers `ev` when it is a driver's state (see [`pitbox_hub::latest`]).
-fn record(latest: &Mutex<LatestState<Arc<BusEvent>>>, ev: &Arc<BusEvent>) {
-    if let Some((channel, Some(driver))) = pitbox_hub::channel_of(&ev.message) {
-        lock(latest).record(&ev.team_id, driver, channel, ev.clone());
-    }
-}
-
-fn lock(latest: &Mutex<LatestState<Arc<BusEvent>>>) -> std::sync::MutexGuard<'_, LatestState<Arc<BusEvent>>> {
-    match latest.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
 
 /// One message for one team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,7 +63,6 @@ pub struct Bus {
     outbox: Option<mpsc::Sender<Arc<BusEvent>>>,
     node_id: Arc<str>,
     stats: Arc<BusStats>,
-    latest: Arc<Mutex<LatestState<Arc<BusEvent>>>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -93,7 +75,7 @@ impl Bus {
     /// A bus that reaches this process only.
     pub fn in_process(node_id: &str) -> Bus {
         let (local, _) = broadcast::channel(LOCAL_CAPACITY);
-        Bus { local, outbox: None, node_id: node_id.into(), stats: Arc::default(), latest: Arc::default() }
+        Bus { local, outbox: None, node_id: node_id.into(), stats: Arc::default() }
     }
 
     /// A bus over Redis pub/sub: connects (failing fast when Redis is unreachable), then keeps
@@ -108,14 +90,7 @@ impl Bus {
         let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
         bus.outbox = Some(tx);
         tokio::spawn(publish_loop(publisher, rx, bus.node_id.clone(), bus.stats.clone()));
-        tokio::spawn(subscribe_loop(
-            client,
-            pubsub,
-            bus.local.clone(),
-            bus.node_id.clone(),
-            bus.stats.clone(),
-            bus.latest.clone(),
-        ));
+        tokio::spawn(subscribe_loop(client, pubsub, bus.local.clone(), bus.node_id.clone(), bus.stats.clone()));
         Ok(bus)
     }
 
@@ -134,18 +109,10 @@ impl Bus {
         self.local.subscribe()
     }
 
-    /// The latest state of each driver of a team (from any node), oldest kind first: session,
-    /// status, standings, then the newest sample — what a new subscriber is caught up with.
-    /// Stale entries (a sample or standings over a minute old, the rest over a day) are left out.
-    pub fn latest(&self, team_id: &str) -> Vec<Arc<BusEvent>> {
-        lock(&self.latest).fresh(team_id, Instant::now()).into_iter().map(|(_, _, ev)| ev.clone()).collect()
-    }
-
     /// Publishes to this node's subscribers and, with Redis, to every other node. Never blocks:
     /// when Redis cannot keep up, remote delivery of the event is dropped and counted.
     pub fn publish(&self, team_id: &str, message: Message) {
         let ev = Arc::new(BusEvent { team_id: team_id.to_string(), message });
-        record(&self.latest, &ev);
         self.stats.published.fetch_add(1, Ordering::Relaxed);
         if let Some(out) = &self.outbox
             && out.try_send(ev.clone()).is_err()
@@ -189,7 +156,6 @@ async fn subscribe_loop(
     local: broadcast::Sender<Arc<BusEvent>>,
     node_id: Arc<str>,
     stats: Arc<BusStats>,
-    latest: Arc<Mutex<LatestState<Arc<BusEvent>>>>,
 ) {
     loop {
         {
@@ -203,9 +169,7 @@ async fn subscribe_loop(
                     continue;
                 }
                 stats.received_remote.fetch_add(1, Ordering::Relaxed);
-                let ev = Arc::new(wire.event);
-                record(&latest, &ev);
-                let _ = local.send(ev);
+                let _ = local.send(Arc::new(wire.event));
             }
         }
         tracing::warn!("redis subscription lost; reconnecting");
@@ -226,43 +190,6 @@ async fn subscribe_loop(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use pitbox_model::rest::TelemetryPost;
-
-    /// A sample in the spec's `POST /api/telemetry` shape, as the cloud turns it into an update.
-    fn sample(driver: &str, speed: f64) -> Message {
-        let post: TelemetryPost = serde_json::from_value(serde_json::json!({
-            "driverId": driver, "timestamp": "2026-11-27T00:00:00Z",
-            "data": {"speed": speed, "rpm": 6000.0, "gear": 4, "throttle": 80.0, "brake": 0.0, "steeringAngle": 0.0,
-                "trackPosition": 0.5, "lap": 3, "sector": 1, "fuelLevel": 50.0,
-                "tireWear": {"frontLeft": 1.0, "frontRight": 1.0, "rearLeft": 1.0, "rearRight": 1.0}}
-        }))
-        .unwrap();
-        Message::TelemetryUpdate(post.into_update())
-    }
-
-    #[test]
-    fn remembers_the_newest_state_per_driver_and_team() {
-        let bus = Bus::in_process("n1");
-        bus.publish("team-a", sample("drv-1", 100.0));
-        bus.publish("team-a", sample("drv-1", 120.0));
-        bus.publish("team-a", sample("drv-2", 90.0));
-        bus.publish("team-b", sample("drv-9", 50.0));
-        bus.publish("team-a", Message::error(pitbox_model::control::ErrorCode::InvalidMessage, "not state", None));
-        let mut got: Vec<(String, f64)> = bus
-            .latest("team-a")
-            .iter()
-            .map(|ev| match &ev.message {
-                Message::TelemetryUpdate(u) => (u.driver_id.clone(), u.speed),
-                other => panic!("only samples were published: {other:?}"),
-            })
-            .collect();
-        got.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(got, vec![("drv-1".to_string(), 120.0), ("drv-2".to_string(), 90.0)]);
-        assert_eq!(bus.latest("team-b").len(), 1);
-        assert!(bus.latest("team-c").is_empty());
-    }
-
     #[test]
     fn redacts_passwords() {
         assert_eq!(super::redact("redis://u:secret@host:6379"), "redis://***@host:6379");

@@ -90,8 +90,6 @@ pub struct Metrics {
     pub logins_ok: AtomicU64,
     pub logins_failed: AtomicU64,
     pub logins_limited: AtomicU64,
-    pub ws_connections: AtomicU64,
-    pub ws_open: AtomicU64,
     /// Voice clips found in Redis / not there (Redis answered).
     pub voice_cache_hits_redis: AtomicU64,
     pub voice_cache_misses_redis: AtomicU64,
@@ -125,6 +123,8 @@ pub struct AppState {
     pub voice: pitbox_voice::VoiceService,
     /// The Redis layer of the voice clip cache (with `--redis-url`; SQL alone otherwise).
     pub voice_cache: Option<crate::voice_cache::RedisClipCache>,
+    /// `/ws`: the protocol's connections on `pitbox-hub`, fed from `bus`.
+    pub hub: crate::ws::CloudHub,
 }
 
 impl std::fmt::Debug for AppState {
@@ -159,12 +159,21 @@ impl AppState {
                 .inspect_err(|e| tracing::warn!(error = %e, "voice clips are cached in SQL only"))
                 .ok()
         });
+        let keys = Arc::new(keys);
+        let hub = crate::ws::start_hub(
+            store.clone(),
+            ingest.clone(),
+            bus.clone(),
+            keys.clone(),
+            &config.node_id,
+            config.max_frame_bytes,
+        );
         AppState {
             store,
             objects,
             bus,
             ingest,
-            keys: Arc::new(keys),
+            keys,
             master_key: config.master_key.clone(),
             limiter: Arc::new(LoginLimiter::new(config.login_max_failures, config.login_per_ip, config.login_window)),
             metrics: Arc::default(),
@@ -175,6 +184,7 @@ impl AppState {
             coaching,
             voice: pitbox_voice::VoiceService::offline(),
             voice_cache,
+            hub,
         }
     }
 }
@@ -235,13 +245,11 @@ pub fn metrics_text(state: &AppState) -> String {
     let b = state.bus.stats();
     let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let c = state.coaching.stats();
-    let lines: [(&str, &str, &str, u64); 17] = [
+    let lines: [(&str, &str, &str, u64); 15] = [
         ("pitbox_http_requests_total", "counter", "HTTP requests served", g(&m.http_requests)),
         ("pitbox_logins_ok_total", "counter", "Successful logins", g(&m.logins_ok)),
         ("pitbox_logins_failed_total", "counter", "Failed logins", g(&m.logins_failed)),
         ("pitbox_logins_rate_limited_total", "counter", "Logins refused by the rate limit", g(&m.logins_limited)),
-        ("pitbox_ws_connections_total", "counter", "WebSocket connections accepted", g(&m.ws_connections)),
-        ("pitbox_ws_open", "gauge", "WebSocket connections open", g(&m.ws_open)),
         ("pitbox_samples_stored_total", "counter", "Telemetry samples stored durably", g(&i.samples_stored)),
         ("pitbox_ingest_commits_total", "counter", "Ingest transactions committed", g(&i.commits)),
         ("pitbox_ingest_commit_failures_total", "counter", "Ingest transactions failed", g(&i.commit_failures)),
@@ -263,6 +271,8 @@ pub fn metrics_text(state: &AppState) -> String {
     for (name, kind, help, v) in lines {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
     }
+    // `/ws` connections, messages, drops and refusals, as the relay reports its own.
+    state.hub.metrics().render("pitbox_ws", &mut out);
     let layered = [
         (
             "pitbox_voice_cache_hits_total",

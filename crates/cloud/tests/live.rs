@@ -158,8 +158,20 @@ async fn handshake_subscribe_fanout_and_uplink() {
             }
         }
         assert!(pushed, "the handoff reached the team's dashboard");
+        // The requester's own connection (this relay speaks as it) is addressed too, as by the
+        // relay's hub: the stored handoff comes back to it. The protocol does not order it
+        // against the pong of a ping sent after it, so both are awaited in any order.
         ws_send(&mut relay, json!({"type": "ping", "data": {"id": 7, "timestamp": "2026-11-26T16:00:00Z"}})).await;
-        assert_eq!(next_json(&mut relay).await["type"], "pong");
+        let mut got: Vec<String> = Vec::new();
+        for _ in 0..2 {
+            let m = next_json(&mut relay).await;
+            if m["type"] == "handoff_request" {
+                assert_eq!(m["data"]["requesterId"], app.driver.id.as_str(), "{m}");
+            }
+            got.push(m["type"].as_str().unwrap_or("").to_string());
+        }
+        got.sort();
+        assert_eq!(got, ["handoff_request", "pong"]);
 
         // Nothing of team A reached team B's dashboard.
         ws_send(&mut other, json!({"type": "ping", "data": {"id": 1, "timestamp": "2026-11-26T16:00:00Z"}})).await;
@@ -243,4 +255,80 @@ async fn two_nodes_share_a_redis_bus() {
     assert_eq!(r.status, 201);
     let m = next_json(&mut dash_a).await;
     assert_eq!((m["type"].as_str(), m["data"]["content"].as_str()), (Some("team_message"), Some("from B")));
+}
+
+/// The connection rules `/ws` gets from `pitbox-hub` (the relay's own code) and what the cloud's
+/// hooks decide on top: who may connect as a relay, whom an admin may follow, that a relay
+/// connection is never closed for refused messages while a dashboard is, and the hub's
+/// counters on `/metrics`.
+#[tokio::test]
+async fn hub_connection_rules_on_the_cloud() {
+    let Some(app) = App::start(Db::Sqlite, "hub_connection_rules_on_the_cloud", Opts::default()).await else {
+        return;
+    };
+    let addr = serve(app.router.clone()).await;
+
+    // Only a driver or an admin may connect as a relay.
+    let (mut ws, r) = ws_login(addr, &app.token(&app.engineer), "relay").await;
+    assert_eq!(r["data"]["success"], false, "{r}");
+    assert_eq!(r["data"]["reason"], "a relay must authenticate as a driver or an admin");
+    assert_eq!(next_json(&mut ws).await["code"], 4001);
+
+    // An admin follows any team; an engineer only their own (live.rs above checks the refusal).
+    let (mut admin, r) = ws_login(addr, &app.token(&app.admin), "dashboard").await;
+    assert_eq!(r["data"]["success"], true, "{r}");
+    ws_send(&mut admin, json!({"type": "subscribe", "data": {"teamId": app.team_b}})).await;
+    let s = next_json(&mut admin).await;
+    assert_eq!((s["type"].as_str(), s["data"]["teamId"].as_str()), (Some("subscribed"), Some(app.team_b.as_str())));
+    // … and hears that team: a sample of team B's driver arrives.
+    let (s, _) = app
+        .as_user(&app.driver_b, "POST", "/api/telemetry", Some(common::telemetry_post(&app.driver_b.id, T0, 1)))
+        .await;
+    assert_eq!(s, axum::http::StatusCode::CREATED);
+    let u = next_json(&mut admin).await;
+    assert_eq!(
+        (u["type"].as_str(), u["data"]["driverId"].as_str()),
+        (Some("telemetry_update"), Some(app.driver_b.id.as_str()))
+    );
+
+    // A relay gets an error for every bad message and stays open; a dashboard is closed (4008).
+    let bad = json!({"type": "telemetry_update", "data": {"driverId": app.driver.id}});
+    let (mut relay, _) = ws_login(addr, &app.token(&app.driver), "relay").await;
+    let (mut dash, _) = ws_login(addr, &app.token(&app.driver), "dashboard").await;
+    for _ in 0..25 {
+        ws_send(&mut relay, bad.clone()).await;
+        assert_eq!(next_json(&mut relay).await["data"]["code"], "validation_failed");
+    }
+    ws_send(&mut relay, json!({"type": "ping", "data": {"id": 1, "timestamp": "2026-11-27T06:00:00Z"}})).await;
+    assert_eq!(next_json(&mut relay).await["type"], "pong");
+    let mut closed = None;
+    for _ in 0..25 {
+        ws_send(&mut dash, bad.clone()).await;
+    }
+    for _ in 0..30 {
+        let m = next_json(&mut dash).await;
+        if m["type"] == "close" {
+            closed = m["code"].as_u64();
+            break;
+        }
+    }
+    assert_eq!(closed, Some(4008));
+
+    // The hub's counters, under pitbox_ws_.
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("request");
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), axum::http::StatusCode::OK);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+    };
+    assert!(value("pitbox_ws_connections_total") >= 4);
+    assert!(value("pitbox_ws_errors_sent_total") >= 45);
+    assert!(value("pitbox_ws_closed_policy_total") >= 1);
+    assert!(value("pitbox_ws_auth_failures_total") >= 1);
 }
