@@ -1,5 +1,6 @@
 //! Cross-node fan-out. Every node publishes what it accepts; every node's WebSocket clients see
-//! what any node accepted. In-process by default (one node); Redis pub/sub with `--redis-url`.
+//! what any node accepted. In-process by default (one node); Redis pub/sub with `--redis-url`,
+//! or NATS core pub/sub with `--nats-url`.
 //!
 //! The bus carries typed messages (the coach and the ingest writer use it too), not the hub's
 //! JSON `BusEvent`s, so it is the cloud's own rather than a `pitbox_hub::Bus`.
@@ -18,6 +19,8 @@ use tokio::sync::{broadcast, mpsc};
 
 /// Redis channel prefix; the team id follows.
 pub const REDIS_PREFIX: &str = "pitbox:team:";
+/// NATS subject prefix; the team id (hex-encoded when it is not a plain token) follows.
+pub const NATS_PREFIX: &str = "pitbox.team.";
 const LOCAL_CAPACITY: usize = 8_192;
 const OUTBOX_CAPACITY: usize = 16_384;
 
@@ -39,8 +42,10 @@ struct Wire {
 
 /// Why the bus could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("redis bus at {url}: {reason}")]
+#[error("{kind} bus at {url}: {reason}")]
 pub struct BusError {
+    /// `redis` or `nats`.
+    pub kind: &'static str,
     pub url: String,
     pub reason: String,
 }
@@ -81,7 +86,7 @@ impl Bus {
     /// A bus over Redis pub/sub: connects (failing fast when Redis is unreachable), then keeps
     /// a subscriber and a publisher task running, reconnecting after failures.
     pub async fn redis(url: &str, node_id: &str) -> Result<Bus, BusError> {
-        let err = |e: redis::RedisError| BusError { url: redact(url), reason: e.to_string() };
+        let err = |e: redis::RedisError| BusError { kind: "redis", url: redact(url), reason: e.to_string() };
         let client = redis::Client::open(url).map_err(err)?;
         let publisher = client.get_multiplexed_async_connection().await.map_err(err)?;
         let mut pubsub = client.get_async_pubsub().await.map_err(err)?;
@@ -91,6 +96,30 @@ impl Bus {
         bus.outbox = Some(tx);
         tokio::spawn(publish_loop(publisher, rx, bus.node_id.clone(), bus.stats.clone()));
         tokio::spawn(subscribe_loop(client, pubsub, bus.local.clone(), bus.node_id.clone(), bus.stats.clone()));
+        Ok(bus)
+    }
+
+    /// A bus over NATS core pub/sub: connects (failing fast when NATS is unreachable) and
+    /// subscribes to every team's subject; the client reconnects and resubscribes by itself.
+    pub async fn nats(url: &str, node_id: &str) -> Result<Bus, BusError> {
+        let err = |e: &dyn std::fmt::Display| BusError { kind: "nats", url: redact(url), reason: e.to_string() };
+        let options = async_nats::ConnectOptions::new()
+            .name(format!("pitbox-cloud {node_id}"))
+            .connection_timeout(Duration::from_secs(5));
+        let client = tokio::time::timeout(Duration::from_secs(5), options.connect(url))
+            .await
+            .map_err(|_| err(&"no answer within 5 s"))?
+            .map_err(|e| err(&e))?;
+        tokio::time::timeout(Duration::from_secs(5), client.flush())
+            .await
+            .map_err(|_| err(&"no answer within 5 s"))?
+            .map_err(|e| err(&e))?;
+        let subscriber = client.subscribe(format!("{NATS_PREFIX}>")).await.map_err(|e| err(&e))?;
+        let mut bus = Bus::in_process(node_id);
+        let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+        bus.outbox = Some(tx);
+        tokio::spawn(nats_publish_loop(client, rx, bus.node_id.clone(), bus.stats.clone()));
+        tokio::spawn(nats_subscribe_loop(subscriber, bus.local.clone(), bus.node_id.clone(), bus.stats.clone()));
         Ok(bus)
     }
 
@@ -150,6 +179,56 @@ async fn publish_loop(
     }
 }
 
+/// The NATS subject of a team: the id itself when it is a plain token (letters, digits, `-`,
+/// `_`), else `x` and its hex, so no id can add subject levels or wildcards. Every node hears
+/// every subject and reads the team from the event itself; the subject is for operators.
+pub(crate) fn nats_subject(team_id: &str) -> String {
+    let plain = !team_id.is_empty() && team_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        format!("{NATS_PREFIX}{team_id}")
+    } else {
+        let hex: String = team_id.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("{NATS_PREFIX}x{hex}")
+    }
+}
+
+async fn nats_publish_loop(
+    client: async_nats::Client,
+    mut rx: mpsc::Receiver<Arc<BusEvent>>,
+    node_id: Arc<str>,
+    stats: Arc<BusStats>,
+) {
+    while let Some(ev) = rx.recv().await {
+        let wire = Wire { origin: node_id.to_string(), event: (*ev).clone() };
+        let Ok(payload) = serde_json::to_vec(&wire) else { continue };
+        // Queued in the client's buffer, which it flushes and replays across reconnects.
+        if let Err(e) = client.publish(nats_subject(&ev.team_id), payload.into()).await {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "nats publish failed");
+        }
+    }
+}
+
+async fn nats_subscribe_loop(
+    mut subscriber: async_nats::Subscriber,
+    local: broadcast::Sender<Arc<BusEvent>>,
+    node_id: Arc<str>,
+    stats: Arc<BusStats>,
+) {
+    while let Some(msg) = subscriber.next().await {
+        let Ok(wire) = serde_json::from_slice::<Wire>(&msg.payload) else {
+            tracing::warn!(subject = %msg.subject, "undecodable bus event ignored");
+            continue;
+        };
+        if *wire.origin == *node_id {
+            continue;
+        }
+        stats.received_remote.fetch_add(1, Ordering::Relaxed);
+        let _ = local.send(Arc::new(wire.event));
+    }
+    tracing::warn!("nats subscription ended; this node no longer hears other nodes");
+}
+
 async fn subscribe_loop(
     client: redis::Client,
     mut pubsub: redis::aio::PubSub,
@@ -190,6 +269,16 @@ async fn subscribe_loop(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nats_subjects_are_one_level_without_wildcards() {
+        assert_eq!(super::nats_subject("team-a_1"), "pitbox.team.team-a_1");
+        for odd in ["a.b", "*", ">", "", "é", "a b"] {
+            let s = super::nats_subject(odd);
+            let rest = s.strip_prefix(super::NATS_PREFIX).expect("prefix");
+            assert!(rest.starts_with('x') && rest[1..].bytes().all(|b| b.is_ascii_hexdigit()), "{odd} → {s}");
+        }
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(super::redact("redis://u:secret@host:6379"), "redis://***@host:6379");

@@ -52,6 +52,10 @@ pub struct CloudArgs {
     /// Redis URL for fan-out across nodes, e.g. redis://127.0.0.1:6379 (default: this node only)
     #[arg(long, env = "PITBOX_CLOUD_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// NATS URL for fan-out across nodes instead of Redis, e.g. nats://127.0.0.1:4222 (Redis,
+    /// when also given, then only caches voice clips)
+    #[arg(long, env = "PITBOX_CLOUD_NATS_URL")]
+    pub nats_url: Option<String>,
     /// Telemetry object store: a directory, file:///DIR or s3://BUCKET/PREFIX (AWS_* variables
     /// configure S3) (default: objects/ in --data-dir)
     #[arg(long, env = "PITBOX_CLOUD_STORAGE_URL")]
@@ -97,6 +101,7 @@ impl CloudArgs {
             c.storage_url = s.clone();
         }
         c.redis_url = self.redis_url.clone();
+        c.nats_url = self.nats_url.clone();
         c.signing_key_file = self.signing_key_file.clone();
         c.master_key = match (&self.master_key, &self.master_key_file) {
             (Some(k), _) => Some(MasterKey::from_base64(k).context("PITBOX_CLOUD_MASTER_KEY")?),

@@ -27,6 +27,8 @@ pub struct Config {
     /// Directory or URL of the object store.
     pub storage_url: String,
     pub redis_url: Option<String>,
+    /// With it, the bus is NATS (and `redis_url` only caches voice clips).
+    pub nats_url: Option<String>,
     /// Where the default signing key pair lives (`keys/` inside it).
     pub data_dir: PathBuf,
     /// Ed25519 signing key (PKCS#8 PEM, created when missing); every node of a cluster needs
@@ -56,6 +58,7 @@ impl Config {
             database_url: format!("sqlite://{}", data_dir.join("pitbox.db").display()),
             storage_url: data_dir.join("objects").display().to_string(),
             redis_url: None,
+            nats_url: None,
             data_dir: data_dir.to_path_buf(),
             signing_key_file: None,
             master_key: None,
@@ -139,9 +142,10 @@ impl AppState {
     pub async fn open(config: &Config) -> Result<AppState, StartError> {
         let store = Store::open(&config.database_url).await?;
         let objects = Objects::from_url(&config.storage_url)?;
-        let bus = match &config.redis_url {
-            Some(url) => Bus::redis(url, &config.node_id).await?,
-            None => Bus::in_process(&config.node_id),
+        let bus = match (&config.nats_url, &config.redis_url) {
+            (Some(url), _) => Bus::nats(url, &config.node_id).await?,
+            (None, Some(url)) => Bus::redis(url, &config.node_id).await?,
+            (None, None) => Bus::in_process(&config.node_id),
         };
         let keys = Keys::load(&config.data_dir, config.signing_key_file.as_deref())?;
         Ok(AppState::assemble(store, objects, bus, keys, config))

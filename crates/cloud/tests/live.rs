@@ -202,8 +202,34 @@ async fn two_nodes_share_a_redis_bus() {
     };
     let bus_a = pitbox_cloud::bus::Bus::redis(&url, "node-a").await.expect("redis reachable");
     let bus_b = pitbox_cloud::bus::Bus::redis(&url, "node-b").await.expect("redis reachable");
+    two_nodes_share_a_bus("two_nodes_redis", bus_a, bus_b).await;
+}
+
+#[tokio::test]
+async fn two_nodes_share_a_nats_bus() {
+    let Ok(url) = std::env::var("PITBOX_TEST_NATS_URL") else {
+        pitbox_testkit::skip("two_nodes_share_a_nats_bus", "PITBOX_TEST_NATS_URL is not set");
+        return;
+    };
+    let bus_a = pitbox_cloud::bus::Bus::nats(&url, "node-a").await.expect("nats reachable");
+    let bus_b = pitbox_cloud::bus::Bus::nats(&url, "node-b").await.expect("nats reachable");
+    two_nodes_share_a_bus("two_nodes_nats", bus_a, bus_b).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_bus_fails_the_start_with_its_address() {
+    // Nothing listens on port 1 of loopback.
+    let e = pitbox_cloud::bus::Bus::nats("nats://127.0.0.1:1", "n").await.expect_err("refused");
+    assert!(e.to_string().starts_with("nats bus at nats://127.0.0.1:1: "), "{e}");
+    let e = pitbox_cloud::bus::Bus::redis("redis://127.0.0.1:1", "n").await.expect_err("refused");
+    assert!(e.to_string().starts_with("redis bus at redis://127.0.0.1:1: "), "{e}");
+}
+
+/// A sample posted on node A reaches a dashboard on node B, a dashboard opened later on B is
+/// caught up on A's driver, and a message written on B reaches a dashboard on A.
+async fn two_nodes_share_a_bus(name: &str, bus_a: pitbox_cloud::bus::Bus, bus_b: pitbox_cloud::bus::Bus) {
     // Node A with the fixtures; node B on the same database and key.
-    let Some(a) = App::start(Db::Sqlite, "two_nodes", Opts { bus: Some(bus_a), ..Opts::default() }).await else {
+    let Some(a) = App::start(Db::Sqlite, name, Opts { bus: Some(bus_a), ..Opts::default() }).await else {
         return;
     };
     let store_b = pitbox_cloud::Store::open(&a.db.url).await.expect("store");
@@ -218,7 +244,7 @@ async fn two_nodes_share_a_redis_bus() {
     assert_eq!(r["data"]["success"], true);
     ws_send(&mut dash_b, json!({"type": "subscribe", "data": {}})).await;
     assert_eq!(next_json(&mut dash_b).await["type"], "subscribed");
-    // Subscriptions over Redis settle asynchronously: publish until it arrives (bounded).
+    // Subscriptions on the bus settle asynchronously: publish until it arrives (bounded).
     let mut client = pitbox_cloud::httpc::Client::connect(addr_a).await.expect("connect");
     let token = a.token(&a.driver);
     let mut arrived = None;
