@@ -293,13 +293,12 @@ impl<H: Hooks> Conn<H> {
                     );
                     return;
                 }
-                let checked =
-                    self.hub.tokens.check(&a.token).map_err(|e| format!("authentication failed: {e}")).and_then(
-                        |who| match self.hub.hooks.admit(&who, a.client_type) {
-                            Ok(()) => Ok(who),
-                            Err(reason) => Err(reason),
-                        },
-                    );
+                let checked = self
+                    .hub
+                    .tokens
+                    .check(&a.token)
+                    .map_err(|e| format!("authentication failed: {e}"))
+                    .and_then(|who| self.hub.hooks.admit(&who, a.client_type).map(|()| who));
                 match checked {
                     Ok(who) => {
                         self.send(&Message::AuthenticationResult(AuthenticationResult {
