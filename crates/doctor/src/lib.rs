@@ -49,6 +49,9 @@ pub struct DoctorArgs {
     /// Redis URL, e.g. redis://127.0.0.1:6379
     #[arg(long, env = "PITBOX_CLOUD_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// NATS URL, e.g. nats://127.0.0.1:4222 (when the cloud's nodes share NATS)
+    #[arg(long, env = "PITBOX_CLOUD_NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
     /// Telemetry object store: a directory, file:///DIR or s3://BUCKET/PREFIX (AWS_* variables
     /// configure S3) (default: objects/ in --data-dir)
     #[arg(long, env = "PITBOX_CLOUD_STORAGE_URL")]
@@ -87,6 +90,7 @@ pub struct Settings {
     /// The database URL; without it, `sqlite://DATA_DIR/pitbox.db` when `data_dir` is set.
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    pub nats_url: Option<String>,
     /// The object store; without it, `DATA_DIR/objects` when `data_dir` is set.
     pub storage_url: Option<String>,
     pub data_dir: Option<PathBuf>,
@@ -107,6 +111,7 @@ impl Default for Settings {
             cloud_url: None,
             database_url: None,
             redis_url: None,
+            nats_url: None,
             storage_url: None,
             data_dir: None,
             s3_options: Vec::new(),
@@ -126,6 +131,7 @@ impl Settings {
             cloud_url: nonempty(&args.cloud_url),
             database_url: nonempty(&args.database_url),
             redis_url: nonempty(&args.redis_url),
+            nats_url: nonempty(&args.nats_url),
             storage_url: nonempty(&args.storage_url),
             data_dir: args.data_dir.clone().filter(|d| !d.as_os_str().is_empty()),
             s3_options: Vec::new(),
@@ -148,9 +154,9 @@ impl Settings {
 }
 
 /// Runs every check (at the same time) and returns the results in a fixed order: sim, relay,
-/// cloud, clock, storage, s3, database, redis, audio, tts, stt.
+/// cloud, clock, storage, s3, database, redis, nats, audio, tts, stt.
 pub async fn check_all(settings: &Settings) -> Vec<ValidationResult> {
-    let (sim, relay_cloud, storage, s3, database, redis, audio, tts, stt) = tokio::join!(
+    let (sim, relay_cloud, storage, s3, database, redis, nats, audio, tts, stt) = tokio::join!(
         checks::local::sim(),
         async {
             let (relay, cloud) = tokio::join!(checks::relay::check(settings), checks::cloud::check(settings));
@@ -161,12 +167,13 @@ pub async fn check_all(settings: &Settings) -> Vec<ValidationResult> {
         checks::storage::s3(settings),
         checks::database::migrations(settings),
         checks::database::redis(settings),
+        checks::database::nats(settings),
         checks::local::audio(),
         checks::local::tts(),
         checks::local::stt(),
     );
     let (relay, cloud, clock) = relay_cloud;
-    vec![sim, relay, cloud, clock, storage, s3, database, redis, audio, tts, stt]
+    vec![sim, relay, cloud, clock, storage, s3, database, redis, nats, audio, tts, stt]
 }
 
 /// `pitbox doctor`: runs the checks, prints them (lines, or JSON with `--json`) and returns 0

@@ -80,11 +80,15 @@ async fn a_healthy_installation_passes_every_configured_check() {
         cloud_url: Some(format!("http://{cloud}")),
         data_dir: Some(cloud_dir.path().to_path_buf()),
         redis_url: std::env::var("PITBOX_TEST_REDIS_URL").ok(),
+        nats_url: std::env::var("PITBOX_TEST_NATS_URL").ok(),
         ..settings()
     };
     let results = check_all(&s).await;
     let names: Vec<&str> = results.iter().map(|r| r.component_name.as_str()).collect();
-    assert_eq!(names, ["sim", "relay", "cloud", "clock", "storage", "s3", "database", "redis", "audio", "tts", "stt"]);
+    assert_eq!(
+        names,
+        ["sim", "relay", "cloud", "clock", "storage", "s3", "database", "redis", "nats", "audio", "tts", "stt"]
+    );
     for r in &results {
         pitbox_model::validate::validate(r, "").unwrap_or_else(|e| panic!("{r:?} breaks the model: {e}"));
     }
@@ -113,6 +117,13 @@ async fn a_healthy_installation_passes_every_configured_check() {
     } else {
         pitbox_testkit::skip("doctor redis success", "PITBOX_TEST_REDIS_URL is not set");
     }
+    if s.nats_url.is_some() {
+        let nats = find(&results, "nats");
+        assert_status(nats, CheckStatus::Success);
+        assert!(nats.message.contains("answers (NATS "), "{}", nats.message);
+    } else {
+        pitbox_testkit::skip("doctor nats success", "PITBOX_TEST_NATS_URL is not set");
+    }
     // No sound card is a warning (callouts fall back to WAV files), never an error.
     assert_ne!(find(&results, "audio").status, CheckStatus::Error, "{}", find(&results, "audio").message);
     #[cfg(not(windows))]
@@ -127,7 +138,7 @@ async fn a_healthy_installation_passes_every_configured_check() {
 #[tokio::test]
 async fn nothing_configured_is_warnings_not_errors() {
     let results = check_all(&settings()).await;
-    for name in ["relay", "cloud", "clock", "storage", "s3", "database", "redis"] {
+    for name in ["relay", "cloud", "clock", "storage", "s3", "database", "redis", "nats"] {
         let r = find(&results, name);
         assert_status(r, CheckStatus::Warning);
         assert!(r.message.starts_with("not configured: "), "{name}: {}", r.message);
@@ -137,11 +148,12 @@ async fn nothing_configured_is_warnings_not_errors() {
 
 #[tokio::test]
 async fn closed_ports_are_errors_that_name_the_address() {
-    let (rp, cp, redis_port) = (closed_port(), closed_port(), closed_port());
+    let (rp, cp, redis_port, nats_port) = (closed_port(), closed_port(), closed_port(), closed_port());
     let s = Settings {
         relay_url: Some(format!("ws://127.0.0.1:{rp}/")),
         cloud_url: Some(format!("http://127.0.0.1:{cp}")),
         redis_url: Some(format!("redis://127.0.0.1:{redis_port}")),
+        nats_url: Some(format!("nats://127.0.0.1:{nats_port}")),
         database_url: Some(format!("postgres://postgres@127.0.0.1:{}/test", closed_port())),
         ..settings()
     };
@@ -171,6 +183,9 @@ async fn closed_ports_are_errors_that_name_the_address() {
         "{}",
         redis.message
     );
+    let nats = find(&results, "nats");
+    assert_status(nats, CheckStatus::Error);
+    assert!(nats.message.starts_with(&format!("cannot connect to nats://127.0.0.1:{nats_port}")), "{}", nats.message);
     let db = find(&results, "database");
     assert_status(db, CheckStatus::Error);
     assert!(db.message.starts_with("postgres://postgres@127.0.0.1:"), "{}", db.message);

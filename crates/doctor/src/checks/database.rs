@@ -164,6 +164,41 @@ pub(crate) async fn redis(settings: &Settings) -> ValidationResult {
     }
 }
 
+/// The `nats` check: connects, and a flush proves the server answers.
+pub(crate) async fn nats(settings: &Settings) -> ValidationResult {
+    const COMPONENT: &str = "nats";
+    let Some(url) = &settings.nats_url else {
+        return not_configured(
+            COMPONENT,
+            "give --nats-url (PITBOX_CLOUD_NATS_URL) when the cloud's nodes share NATS; Redis or a single node needs none",
+        );
+    };
+    let shown = redact_url(url);
+    let mut d = Map::new();
+    d.insert("url".into(), json!(shown));
+    let probe = async {
+        let client = async_nats::ConnectOptions::new()
+            .name("pitbox doctor")
+            .connection_timeout(settings.timeout)
+            .connect(url.as_str())
+            .await
+            .map_err(|e| format!("cannot connect to {shown}: {e}"))?;
+        client.flush().await.map_err(|e| format!("{shown} did not answer: {e}"))?;
+        Ok::<_, String>(client.server_info().version)
+    };
+    match tokio::time::timeout(settings.timeout, probe).await {
+        Err(_) => {
+            let m = format!("{shown}: no answer within {}", humantime::format_duration(settings.timeout));
+            result(COMPONENT, CheckStatus::Error, m, d)
+        }
+        Ok(Err(m)) => result(COMPONENT, CheckStatus::Error, m, d),
+        Ok(Ok(version)) => {
+            d.insert("version".into(), json!(version));
+            result(COMPONENT, CheckStatus::Success, format!("{shown} answers (NATS {version})"), d)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact_url;
