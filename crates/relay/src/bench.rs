@@ -270,7 +270,10 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 }
 
 async fn connect(url: &str, token: &str, kind: ClientType) -> anyhow::Result<WsStream> {
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
+    // tungstenite zeroes its whole read buffer (128 KiB by default) before every read: with
+    // 190,000 frames/s that memset was 40 % of the load generator's CPU. Frames are < 1 KiB.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
     let auth = Message::Authenticate(Authenticate {
         token: token.into(),
         client_type: kind,
@@ -480,7 +483,8 @@ impl CloudSink {
 }
 
 async fn sink_upgrade(State(st): State<Arc<SinkState>>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(64 << 20).on_upgrade(move |s| sink_serve(s, st))
+    // A small read buffer: it is zeroed before every read (see `connect`).
+    ws.max_message_size(64 << 20).read_buffer_size(16 * 1024).on_upgrade(move |s| sink_serve(s, st))
 }
 
 async fn sink_serve(mut socket: WebSocket, st: Arc<SinkState>) {
