@@ -108,17 +108,22 @@ pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
 
 async fn writer_loop<H: Hooks>(mut sink: SplitSink<WebSocket, WsMessage>, outbox: Arc<Outbox>, hub: Arc<HubInner<H>>) {
     let write_timeout = hub.config.write_timeout;
+    // Handed back and forth with the outbox so a write allocates no vector.
+    let mut buf: Vec<Utf8Bytes> = Vec::new();
     loop {
-        match outbox.next(Instant::now()) {
-            Next::Send(frames) => {
+        match outbox.next_into(Instant::now(), std::mem::take(&mut buf)) {
+            Next::Send(mut frames) => {
                 let n = frames.len() as u64;
+                // Every frame is fed, then one flush: one syscall for the whole batch.
                 let write = async {
-                    for f in frames {
+                    for f in frames.drain(..) {
                         sink.feed(WsMessage::Text(f)).await?;
                     }
                     sink.flush().await
                 };
-                match tokio::time::timeout(write_timeout, write).await {
+                let written = tokio::time::timeout(write_timeout, write).await;
+                buf = frames;
+                match written {
                     Ok(Ok(())) => {
                         hub.metrics.messages_out.fetch_add(n, Ordering::Relaxed);
                     }

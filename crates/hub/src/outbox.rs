@@ -1,6 +1,11 @@
 //! One client's outbound side: a bounded queue of control messages and one slot per driver for
 //! telemetry, released at the subscriber's rate (newest sample wins), drained by the
 //! connection's writer task.
+//!
+//! Cost matters here: with 1,000 dashboards every sample is offered to ~100 outboxes. So a
+//! driver's slot is found by a key computed once per sample (no string compare per slot), and
+//! the writer is woken only when it would otherwise sleep past the moment something is due (a
+//! throttled sample, which is most of them, usually wakes nobody).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -24,12 +29,33 @@ pub enum Offer {
     Closed,
 }
 
+/// A driver's slot key: FNV-1a of the id. Equal keys are confirmed by the name, so a collision
+/// costs a compare, never a wrong slot.
+pub(crate) fn driver_key(driver: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in driver.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 struct Slot {
+    key: u64,
     driver: Box<str>,
     ready: Option<Utf8Bytes>,
     pending: Option<Utf8Bytes>,
     /// Virtual time of the last release (keeps the average at the rate).
     last_release: Option<Instant>,
+}
+
+/// What the writer is doing, as far as offers need to know to decide whether to wake it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    /// It will call `next` again without being woken (sending, or already notified).
+    Busy,
+    /// Parked until notified or until the deadline.
+    Waiting(Option<Instant>),
 }
 
 pub(crate) struct State {
@@ -38,6 +64,23 @@ pub(crate) struct State {
     period: Duration,
     close: Option<(u16, String)>,
     overflowed: bool,
+    writer: Writer,
+}
+
+impl State {
+    /// Whether the writer has to be woken for something due at `at`; if so, it is counted as
+    /// woken so later offers do not wake it again.
+    fn must_wake(&mut self, at: Instant) -> bool {
+        let wake = match self.writer {
+            Writer::Busy => false,
+            Writer::Waiting(None) => true,
+            Writer::Waiting(Some(d)) => d > at,
+        };
+        if wake {
+            self.writer = Writer::Busy;
+        }
+        wake
+    }
 }
 
 /// What the writer should do next.
@@ -65,6 +108,7 @@ impl Outbox {
                 period: Duration::from_millis(50),
                 close: None,
                 overflowed: false,
+                writer: Writer::Busy,
             }),
             notify: Notify::new(),
             control_cap: control_cap.max(8),
@@ -94,11 +138,13 @@ impl Outbox {
         if st.control.len() >= self.control_cap {
             st.overflowed = true;
             st.close = Some((crate::close::SLOW_CONSUMER, "too slow: outbound queue full".into()));
+            st.writer = Writer::Busy;
             drop(st);
             self.notify.notify_one();
             return false;
         }
         st.control.push_back(frame);
+        st.writer = Writer::Busy;
         drop(st);
         self.notify.notify_one();
         true
@@ -115,21 +161,28 @@ impl Outbox {
         if st.close.is_none() {
             st.close = Some((code, reason.chars().take(120).collect()));
         }
+        st.writer = Writer::Busy;
         drop(st);
         self.notify.notify_one();
     }
 
     /// Offers a telemetry frame of `driver`.
     pub(crate) fn offer_telemetry(&self, driver: &str, frame: &Utf8Bytes, now: Instant) -> Offer {
+        self.offer_telemetry_keyed(driver_key(driver), driver, frame, now)
+    }
+
+    /// [`Outbox::offer_telemetry`] with `key == driver_key(driver)` computed once by the caller
+    /// for every subscriber.
+    pub(crate) fn offer_telemetry_keyed(&self, key: u64, driver: &str, frame: &Utf8Bytes, now: Instant) -> Offer {
         let mut st = self.lock();
         if st.close.is_some() {
             return Offer::Closed;
         }
         let period = st.period;
-        let idx = match st.slots.iter().position(|s| &*s.driver == driver) {
+        let idx = match st.slots.iter().position(|s| s.key == key && &*s.driver == driver) {
             Some(i) => i,
             None => {
-                st.slots.push(Slot { driver: driver.into(), ready: None, pending: None, last_release: None });
+                st.slots.push(Slot { key, driver: driver.into(), ready: None, pending: None, last_release: None });
                 st.slots.len() - 1
             }
         };
@@ -147,15 +200,22 @@ impl Outbox {
             });
             slot.pending = None;
             let replaced = slot.ready.replace(frame.clone()).is_some();
+            let wake = st.must_wake(now);
             drop(st);
-            self.notify.notify_one();
+            if wake {
+                self.notify.notify_one();
+            }
             if replaced { Offer::ReplacedUnsent } else { Offer::Ready }
         } else {
             let first = slot.pending.replace(frame.clone()).is_none();
-            drop(st);
             if first {
-                // The writer must learn the new deadline.
-                self.notify.notify_one();
+                // The writer must learn the new deadline unless it wakes before it anyway.
+                let at = slot.last_release.map_or(now, |l| l + period + period / 2);
+                let wake = st.must_wake(at);
+                drop(st);
+                if wake {
+                    self.notify.notify_one();
+                }
                 Offer::Throttled
             } else {
                 Offer::Coalesced
@@ -174,10 +234,18 @@ impl Outbox {
     }
 
     /// What the writer does next.
+    #[cfg(test)]
     pub(crate) fn next(&self, now: Instant) -> Next {
+        self.next_into(now, Vec::new())
+    }
+
+    /// What the writer does next; `Send` returns `buf` (emptied by the caller and passed back,
+    /// so the writer allocates no vector per write).
+    pub(crate) fn next_into(&self, now: Instant, mut out: Vec<Utf8Bytes>) -> Next {
+        out.clear();
         let mut st = self.lock();
         let period = st.period;
-        let mut out: Vec<Utf8Bytes> = st.control.drain(..).collect();
+        out.extend(st.control.drain(..));
         let mut deadline: Option<Instant> = None;
         for slot in st.slots.iter_mut() {
             if let Some(p) = slot.pending.take() {
@@ -198,11 +266,14 @@ impl Outbox {
             }
         }
         if !out.is_empty() {
+            st.writer = Writer::Busy;
             return Next::Send(out);
         }
         if let Some((code, reason)) = st.close.clone() {
+            st.writer = Writer::Busy;
             return Next::Close(code, reason);
         }
+        st.writer = Writer::Waiting(deadline);
         Next::Wait(deadline)
     }
 
@@ -210,7 +281,6 @@ impl Outbox {
         self.notify.notified().await
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +322,37 @@ mod tests {
             Next::Send(v) => assert_eq!(v, vec![f("b")]),
             _ => panic!("expected b"),
         }
+    }
+
+    /// Whether the writer was woken (a stored permit), consuming the wake-up.
+    fn woken(o: &Outbox) -> bool {
+        futures_util::FutureExt::now_or_never(o.notified()).is_some()
+    }
+
+    #[test]
+    fn a_waiting_writer_is_woken_only_when_something_is_due_sooner() {
+        let o = Outbox::new(16);
+        o.set_rate(20.0);
+        let t0 = Instant::now();
+        assert!(matches!(o.next(t0), Next::Wait(None)));
+        assert_eq!(o.offer_telemetry("d1", &f("a"), t0), Offer::Ready);
+        assert!(woken(&o));
+        // Until the writer asks again, more offers need no wake-up.
+        assert_eq!(o.offer_telemetry("d2", &f("b"), t0), Offer::Ready);
+        assert!(!woken(&o));
+        assert!(matches!(o.next(t0), Next::Send(v) if v == vec![f("a"), f("b")]));
+        assert!(matches!(o.next(t0), Next::Wait(None)));
+        // The first throttled sample sets a deadline (75 ms): the writer must learn it.
+        assert_eq!(o.offer_telemetry("d1", &f("c"), t0 + Duration::from_millis(10)), Offer::Throttled);
+        assert!(woken(&o));
+        assert!(
+            matches!(o.next(t0 + Duration::from_millis(10)), Next::Wait(Some(d)) if d == t0 + Duration::from_millis(75))
+        );
+        // A later deadline does not wake it; a frame due now does.
+        assert_eq!(o.offer_telemetry("d2", &f("d"), t0 + Duration::from_millis(11)), Offer::Throttled);
+        assert!(!woken(&o));
+        assert_eq!(o.offer_telemetry("d3", &f("e"), t0 + Duration::from_millis(12)), Offer::Ready);
+        assert!(woken(&o));
     }
 
     #[test]

@@ -186,6 +186,8 @@ impl Registry {
         let Some(subs) = self.snapshot(team) else { return 0 };
         let bit = channel_bit(channel);
         let now = Instant::now();
+        // Hashed once here rather than compared with every slot of every subscriber.
+        let key = driver.map(crate::outbox::driver_key).unwrap_or(0);
         let mut offered = 0;
         for s in subs.iter() {
             if !s.wants(driver, bit) || Some(s.conn) == except {
@@ -193,7 +195,7 @@ impl Registry {
             }
             offered += 1;
             match (channel, driver) {
-                (Channel::Telemetry, Some(d)) => match s.outbox.offer_telemetry(d, frame, now) {
+                (Channel::Telemetry, Some(d)) => match s.outbox.offer_telemetry_keyed(key, d, frame, now) {
                     Offer::ReplacedUnsent => {
                         metrics.dropped_slow.fetch_add(1, Ordering::Relaxed);
                     }
