@@ -149,17 +149,31 @@ pub(crate) async fn redis(settings: &Settings) -> ValidationResult {
         return not_configured(COMPONENT, "give --redis-url (PITBOX_CLOUD_REDIS_URL); a single cloud node needs none");
     };
     let shown = redact_url(url);
+    let answer = tokio::time::timeout(settings.timeout, ping(url)).await;
+    versioned(COMPONENT, settings, &shown, answer, |v| format!("{shown} answers PING (Redis {v})"))
+}
+
+/// The result of a probe that answers with the server's version (or the reason it did not),
+/// within `settings.timeout`.
+fn versioned(
+    component: &str,
+    settings: &Settings,
+    shown: &str,
+    answer: Result<Result<String, String>, tokio::time::error::Elapsed>,
+    success: impl FnOnce(&str) -> String,
+) -> ValidationResult {
     let mut d = Map::new();
     d.insert("url".into(), json!(shown));
-    match tokio::time::timeout(settings.timeout, ping(url)).await {
+    match answer {
         Err(_) => {
             let m = format!("{shown}: no answer within {}", humantime::format_duration(settings.timeout));
-            result(COMPONENT, CheckStatus::Error, m, d)
+            result(component, CheckStatus::Error, m, d)
         }
-        Ok(Err(m)) => result(COMPONENT, CheckStatus::Error, m, d),
+        Ok(Err(m)) => result(component, CheckStatus::Error, m, d),
         Ok(Ok(version)) => {
+            let m = success(&version);
             d.insert("version".into(), json!(version));
-            result(COMPONENT, CheckStatus::Success, format!("{shown} answers PING (Redis {version})"), d)
+            result(component, CheckStatus::Success, m, d)
         }
     }
 }
@@ -174,8 +188,6 @@ pub(crate) async fn nats(settings: &Settings) -> ValidationResult {
         );
     };
     let shown = redact_url(url);
-    let mut d = Map::new();
-    d.insert("url".into(), json!(shown));
     let probe = async {
         let client = async_nats::ConnectOptions::new()
             .name("pitbox doctor")
@@ -186,17 +198,8 @@ pub(crate) async fn nats(settings: &Settings) -> ValidationResult {
         client.flush().await.map_err(|e| format!("{shown} did not answer: {e}"))?;
         Ok::<_, String>(client.server_info().version)
     };
-    match tokio::time::timeout(settings.timeout, probe).await {
-        Err(_) => {
-            let m = format!("{shown}: no answer within {}", humantime::format_duration(settings.timeout));
-            result(COMPONENT, CheckStatus::Error, m, d)
-        }
-        Ok(Err(m)) => result(COMPONENT, CheckStatus::Error, m, d),
-        Ok(Ok(version)) => {
-            d.insert("version".into(), json!(version));
-            result(COMPONENT, CheckStatus::Success, format!("{shown} answers (NATS {version})"), d)
-        }
-    }
+    let answer = tokio::time::timeout(settings.timeout, probe).await;
+    versioned(COMPONENT, settings, &shown, answer, |v| format!("{shown} answers (NATS {v})"))
 }
 
 #[cfg(test)]
