@@ -161,6 +161,22 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// An event as it travels between nodes, stamped with this node's id.
+fn encode(node_id: &str, ev: &BusEvent) -> Option<Vec<u8>> {
+    serde_json::to_vec(&Wire { origin: node_id.to_string(), event: ev.clone() }).ok()
+}
+
+/// Hands an event another node published to this node's subscribers; its own are skipped.
+/// False when the payload is not an event.
+fn receive(payload: &[u8], local: &broadcast::Sender<Arc<BusEvent>>, node_id: &str, stats: &BusStats) -> bool {
+    let Ok(wire) = serde_json::from_slice::<Wire>(payload) else { return false };
+    if *wire.origin != *node_id {
+        stats.received_remote.fetch_add(1, Ordering::Relaxed);
+        let _ = local.send(Arc::new(wire.event));
+    }
+    true
+}
+
 async fn publish_loop(
     mut conn: redis::aio::MultiplexedConnection,
     mut rx: mpsc::Receiver<Arc<BusEvent>>,
@@ -168,8 +184,7 @@ async fn publish_loop(
     stats: Arc<BusStats>,
 ) {
     while let Some(ev) = rx.recv().await {
-        let wire = Wire { origin: node_id.to_string(), event: (*ev).clone() };
-        let Ok(payload) = serde_json::to_string(&wire) else { continue };
+        let Some(payload) = encode(&node_id, &ev) else { continue };
         let channel = format!("{REDIS_PREFIX}{}", ev.team_id);
         let r: redis::RedisResult<i64> = redis::cmd("PUBLISH").arg(channel).arg(payload).query_async(&mut conn).await;
         if let Err(e) = r {
@@ -199,8 +214,7 @@ async fn nats_publish_loop(
     stats: Arc<BusStats>,
 ) {
     while let Some(ev) = rx.recv().await {
-        let wire = Wire { origin: node_id.to_string(), event: (*ev).clone() };
-        let Ok(payload) = serde_json::to_vec(&wire) else { continue };
+        let Some(payload) = encode(&node_id, &ev) else { continue };
         // Queued in the client's buffer, which it flushes and replays across reconnects.
         if let Err(e) = client.publish(nats_subject(&ev.team_id), payload.into()).await {
             stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -216,15 +230,9 @@ async fn nats_subscribe_loop(
     stats: Arc<BusStats>,
 ) {
     while let Some(msg) = subscriber.next().await {
-        let Ok(wire) = serde_json::from_slice::<Wire>(&msg.payload) else {
+        if !receive(&msg.payload, &local, &node_id, &stats) {
             tracing::warn!(subject = %msg.subject, "undecodable bus event ignored");
-            continue;
-        };
-        if *wire.origin == *node_id {
-            continue;
         }
-        stats.received_remote.fetch_add(1, Ordering::Relaxed);
-        let _ = local.send(Arc::new(wire.event));
     }
     tracing::warn!("nats subscription ended; this node no longer hears other nodes");
 }
@@ -240,15 +248,9 @@ async fn subscribe_loop(
         {
             let mut stream = pubsub.on_message();
             while let Some(msg) = stream.next().await {
-                let Ok(wire) = serde_json::from_slice::<Wire>(msg.get_payload_bytes()) else {
+                if !receive(msg.get_payload_bytes(), &local, &node_id, &stats) {
                     tracing::warn!(channel = msg.get_channel_name(), "undecodable bus event ignored");
-                    continue;
-                };
-                if *wire.origin == *node_id {
-                    continue;
                 }
-                stats.received_remote.fetch_add(1, Ordering::Relaxed);
-                let _ = local.send(Arc::new(wire.event));
             }
         }
         tracing::warn!("redis subscription lost; reconnecting");
