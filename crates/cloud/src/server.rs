@@ -156,6 +156,7 @@ impl AppState {
         let coaching = crate::coaching::LiveCoaching::start(store.clone(), bus.clone());
         let ingest = Ingest::start(store.clone(), bus.clone(), coaching.clone());
         spawn_compactor(store.clone(), objects.clone(), ingest.clone(), config.compact_interval, config.chunk_age);
+        store.spawn_wal_checkpointer(std::time::Duration::from_millis(500));
         let latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>> = Arc::default();
         spawn_latest_tracker(&bus, latest.clone());
         let voice_cache = config.redis_url.as_deref().and_then(|url| {
@@ -215,6 +216,21 @@ pub fn router(state: AppState) -> Router {
     crate::api::routes(state)
 }
 
+/// The listener (a concrete type: axum's `ConnectInfo` is implemented for it) with Nagle's algorithm off on every accepted socket. With it on, a small frame
+/// written while an earlier one is unacknowledged waits for the peer's delayed ACK (40 ms on
+/// Linux): an uplink ack or a live sample would arrive late for no reason.
+pub fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
+}
+
 /// Serves until `shutdown` resolves; on the way out staged telemetry is compacted.
 pub async fn serve(
     config: &Config,
@@ -229,7 +245,7 @@ pub async fn serve(
     // A line on stdout that scripts and tests wait for.
     println!("pitbox cloud listening on http://{addr}");
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(no_delay(listener), app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;

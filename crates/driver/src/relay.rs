@@ -98,6 +98,20 @@ fn take_new(
     }
 }
 
+/// Connects with Nagle's algorithm off: at 60 Hz each sample is a small frame, and with Nagle
+/// one written while the previous is unacknowledged would wait for the relay's delayed ACK.
+async fn connect(
+    url: &str,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    tokio_tungstenite::connect_async_with_config(url, None, true).await
+}
+
 fn text(m: &Message) -> WsMessage {
     WsMessage::Text(m.to_json().into())
 }
@@ -122,7 +136,7 @@ async fn connection(
     config: &mut watch::Receiver<pitbox_model::rest::DriverAppConfig>,
     backoff: &mut Duration,
 ) -> End {
-    let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)).await {
+    let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), connect(url)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return End::Failed(format!("connect: {e}")),
         Err(_) => return End::Failed("connect: timed out".into()),
