@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
-use futures_util::stream::SplitSink;
+use futures_util::stream::{FuturesOrdered, SplitSink};
 use futures_util::{SinkExt, StreamExt};
 use pitbox_auth::Identity;
 use pitbox_model::control::{
@@ -40,6 +40,7 @@ pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
         last_rate_error: None,
         closing: false,
         sub_team: None,
+        later: FuturesOrdered::new(),
     };
     conn.send(&Message::ConnectionEstablished(ConnectionEstablished {
         server_id: conn.hub.config.server_id.clone(),
@@ -65,8 +66,16 @@ pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
                 _ = &mut writer => { writer_done = true; break; }
             }
         } else {
+            let reading = conn.later.len() < crate::MAX_LATER_PER_CONNECTION;
             tokio::select! {
-                m = stream.next() => m,
+                m = stream.next(), if reading => m,
+                Some((kind, done)) = conn.later.next(), if !conn.later.is_empty() => {
+                    conn.finished(kind, done);
+                    if conn.closing {
+                        break;
+                    }
+                    continue;
+                }
                 _ = &mut writer => { writer_done = true; break; }
             }
         };
@@ -164,7 +173,12 @@ struct Conn<H: Hooks> {
     closing: bool,
     /// Team of this connection's subscription, if it has one.
     sub_team: Option<String>,
+    /// Messages the server finishes later ([`crate::Handling::Later`]), oldest first.
+    later: FuturesOrdered<LaterReply>,
 }
+
+type LaterReply =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (&'static str, Result<Option<Message>, Refusal>)> + Send>>;
 
 impl<H: Hooks> Conn<H> {
     fn send(&self, msg: &Message) {
@@ -363,6 +377,15 @@ impl<H: Hooks> Conn<H> {
         }
     }
 
+    /// A [`crate::Handling::Later`] message finished: its reply or refusal goes out.
+    fn finished(&mut self, kind: &'static str, done: Result<Option<Message>, Refusal>) {
+        match done {
+            Ok(Some(reply)) => self.send(&reply),
+            Ok(None) => {}
+            Err(r) => self.refusal(r, Some(kind)),
+        }
+    }
+
     fn pong(&self, p: Ping) {
         self.send(&Message::Pong(Ping { id: p.id, timestamp: chrono::Utc::now() }));
     }
@@ -430,6 +453,10 @@ impl<H: Hooks> Conn<H> {
                         if let Some(r) = reply {
                             self.send(&r);
                         }
+                        return;
+                    }
+                    Ok(crate::Handling::Later(rest)) => {
+                        self.later.push_back(Box::pin(async move { (kind, rest.await) }));
                         return;
                     }
                     Err(r) => {

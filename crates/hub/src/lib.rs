@@ -97,8 +97,15 @@ pub struct Client<'a> {
     pub client_type: ClientType,
 }
 
+/// The rest of a message's handling, finished after the connection reads on (see
+/// [`Handling::Later`]). Its output is the reply for the sender, or a refusal.
+pub type Later = std::pin::Pin<Box<dyn Future<Output = Result<Option<Message>, Refusal>> + Send + 'static>>;
+
+/// At most this many [`Handling::Later`] messages of one connection are unfinished at a time;
+/// at the limit the connection reads nothing more until the oldest finishes.
+pub const MAX_LATER_PER_CONNECTION: usize = 64;
+
 /// What the server's [`Hooks::on_client_message`] did with a message.
-#[derive(Debug, Clone, PartialEq)]
 pub enum Handling {
     /// The hub handles it: ownership checks, the in-memory handoff book, routing to the team
     /// (what the relay does).
@@ -106,6 +113,21 @@ pub enum Handling {
     /// The server took it — validated, stored and published it itself (the cloud stores first,
     /// then fans out from its bus through [`Hub::deliver`]). The reply, if any, goes to the sender.
     Taken(Option<Message>),
+    /// The server accepted it in order and finishes it while the connection reads on: the
+    /// cloud queues an uplink batch for storage and acknowledges it once durable, so a relay's
+    /// window of batches shares commits instead of waiting for one commit each. Replies go
+    /// out in the order the messages arrived.
+    Later(Later),
+}
+
+impl std::fmt::Debug for Handling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handling::Hub(m) => f.debug_tuple("Hub").field(m).finish(),
+            Handling::Taken(r) => f.debug_tuple("Taken").field(r).finish(),
+            Handling::Later(_) => f.write_str("Later(..)"),
+        }
+    }
 }
 
 /// What a server does with accepted data beyond live fan-out (the relay spools and forwards
