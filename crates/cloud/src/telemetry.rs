@@ -29,6 +29,8 @@ use crate::store::{Store, StoreError, StoreResult, ms_to_time, new_id, now_ms};
 pub const SESSION_GAP_MS: i64 = 30 * 60 * 1000;
 /// Most requests folded into one transaction.
 const MAX_GROUP_JOBS: usize = 2_048;
+/// Ingest writers on PostgreSQL (see [`Ingest::start`]).
+pub const POSTGRES_WRITERS: usize = 4;
 /// Most samples folded into one transaction.
 const MAX_GROUP_SAMPLES: usize = 100_000;
 
@@ -73,19 +75,40 @@ pub struct IngestStats {
 /// Handle to the ingest writer task.
 #[derive(Clone, Debug)]
 pub struct Ingest {
-    tx: mpsc::Sender<Job>,
+    /// One queue per writer task; a driver always goes to the same one.
+    writers: Arc<[mpsc::Sender<Job>]>,
     stats: Arc<IngestStats>,
 }
 
 impl Ingest {
     /// Starts the writer task; what it stores is handed to `coach` after each commit.
+    ///
+    /// SQLite has one writer task (the database takes one writer at a time anyway). PostgreSQL
+    /// has [`POSTGRES_WRITERS`], each owning a share of the drivers: a commit there mostly waits
+    /// on round trips and the WAL flush, so one writer left the node's cores 40 % idle while
+    /// uplink batches queued behind it.
     pub fn start(store: Store, bus: Bus, coach: LiveCoaching) -> Ingest {
-        let (tx, rx) = mpsc::channel(8_192);
+        let count = match store.kind() {
+            crate::store::DbKind::Sqlite => 1,
+            crate::store::DbKind::Postgres => POSTGRES_WRITERS,
+        };
         let stats = Arc::new(IngestStats::default());
-        let writer =
-            Writer { store, bus, coach, stats: stats.clone(), sessions: HashMap::new(), sequences: HashMap::new() };
-        tokio::spawn(writer.run(rx));
-        Ingest { tx, stats }
+        let writers: Vec<mpsc::Sender<Job>> = (0..count)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(8_192 / count);
+                let writer = Writer {
+                    store: store.clone(),
+                    bus: bus.clone(),
+                    coach: coach.clone(),
+                    stats: stats.clone(),
+                    sessions: HashMap::new(),
+                    sequences: HashMap::new(),
+                };
+                tokio::spawn(writer.run(rx));
+                tx
+            })
+            .collect();
+        Ingest { writers: writers.into(), stats }
     }
 
     /// Counters.
@@ -102,11 +125,40 @@ impl Ingest {
         samples: Vec<TelemetryUpdate>,
         uplink_sequence: Option<u64>,
     ) -> Result<IngestOutcome, IngestError> {
+        self.enqueue(team_id, driver_id, samples, uplink_sequence).await?.await
+    }
+
+    /// [`Ingest::submit`] in two steps: returns once the samples are queued (after everything
+    /// queued before them for the same driver, so a driver's batches keep their order), with a
+    /// future that resolves when they are durable. Dropping it does not withdraw them.
+    pub async fn enqueue(
+        &self,
+        team_id: &str,
+        driver_id: &str,
+        samples: Vec<TelemetryUpdate>,
+        uplink_sequence: Option<u64>,
+    ) -> Result<impl Future<Output = Result<IngestOutcome, IngestError>> + Send + 'static, IngestError> {
         let (reply, rx) = oneshot::channel();
         let job =
             Job { team_id: team_id.to_string(), driver_id: driver_id.to_string(), samples, uplink_sequence, reply };
-        self.tx.send(job).await.map_err(|_| IngestError::Stopped)?;
-        rx.await.map_err(|_| IngestError::Stopped)?
+        self.writer_of(driver_id).send(job).await.map_err(|_| IngestError::Stopped)?;
+        Ok(async move { rx.await.map_err(|_| IngestError::Stopped)? })
+    }
+
+    /// The writer that owns `driver_id`: always the same one, so a driver's sessions, laps and
+    /// uplink sequence live in one writer and its batches are stored in order.
+    fn writer_of(&self, driver_id: &str) -> &mpsc::Sender<Job> {
+        let n = self.writers.len();
+        if n == 1 {
+            return &self.writers[0];
+        }
+        // FNV-1a: stable across runs and nodes (not that it needs to be), cheap on short ids.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in driver_id.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        &self.writers[(h % n as u64) as usize]
     }
 }
 

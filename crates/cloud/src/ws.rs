@@ -147,12 +147,19 @@ impl Hooks for CloudHooks {
             Message::TelemetryBatch(b) => {
                 let team = driver_team(store, relay, &auth, &b.driver_id).await?;
                 let driver = b.driver_id.clone();
-                let acked = match self.ingest.submit(&team, &driver, b.samples, Some(b.sequence)).await {
-                    Ok(IngestOutcome::Stored) => b.sequence,
-                    Ok(IngestOutcome::Duplicate { last }) => last,
-                    Err(e) => return Err(ingest_refusal(e)),
-                };
-                Ok(Handling::Taken(Some(Message::Ack(Ack { driver_id: driver, sequence: acked }))))
+                let sequence = b.sequence;
+                // Queued now, in order; acknowledged once durable while the connection reads
+                // the relay's next batches, which then share the commit.
+                let stored =
+                    self.ingest.enqueue(&team, &driver, b.samples, Some(sequence)).await.map_err(ingest_refusal)?;
+                Ok(Handling::Later(Box::pin(async move {
+                    let acked = match stored.await {
+                        Ok(IngestOutcome::Stored) => sequence,
+                        Ok(IngestOutcome::Duplicate { last }) => last,
+                        Err(e) => return Err(ingest_refusal(e)),
+                    };
+                    Ok(Some(Message::Ack(Ack { driver_id: driver, sequence: acked })))
+                })))
             }
             Message::TeamMessage(m) => {
                 let team = auth.team(None).map_err(|e| api_refusal(&e))?;
