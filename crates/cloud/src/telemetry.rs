@@ -152,13 +152,10 @@ impl Ingest {
         if n == 1 {
             return &self.writers[0];
         }
-        // FNV-1a: stable across runs and nodes (not that it needs to be), cheap on short ids.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in driver_id.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        &self.writers[(h % n as u64) as usize]
+        // Fixed keys: the same driver maps to the same writer for the life of the process.
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(driver_id, &mut h);
+        &self.writers[(std::hash::Hasher::finish(&h) % n as u64) as usize]
     }
 }
 
