@@ -41,7 +41,9 @@ impl RelayHooks {
         known: &HashMap<String, DriverState>,
         shared: Arc<Shared>,
     ) -> Self {
-        let last_seq = known.iter().map(|(d, s)| (d.clone(), s.last_sample)).collect();
+        // A spooled driver whose samples carried no sequence has last_sample 0: not "0 seen".
+        let last_seq =
+            known.iter().filter(|(_, s)| s.last_sample > 0).map(|(d, s)| (d.clone(), s.last_sample)).collect();
         RelayHooks { tx, msg_tx, last_seq: Mutex::new(last_seq), shared }
     }
 }
@@ -70,12 +72,18 @@ impl Hooks for RelayHooks {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            let e = last.entry(sample.driver_id.clone()).or_insert(0);
-            if seq <= *e {
-                self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-                return Ok(false);
+            // A driver's first sample may carry sequence 0 (a sim's first tick): only a
+            // sequence at or below one already seen is a duplicate.
+            match last.get_mut(&sample.driver_id) {
+                Some(e) if seq <= *e => {
+                    self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                    return Ok(false);
+                }
+                Some(e) => *e = seq,
+                None => {
+                    last.insert(sample.driver_id.clone(), seq);
+                }
             }
-            *e = seq;
         }
         if let Some(tx) = &self.tx {
             // Awaiting here applies back-pressure to this driver only while the spool catches up.

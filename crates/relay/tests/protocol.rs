@@ -392,6 +392,25 @@ async fn routing_reaches_exactly_the_right_subscribers() {
     );
 }
 
+/// A sim's first tick is sequence 0: it is a sample like any other, and only its resend is a
+/// duplicate (the whole-system test once lost it when "nothing seen" read as "0 seen").
+#[tokio::test]
+async fn a_first_sample_with_sequence_zero_is_not_a_duplicate() {
+    let env = Env::start(|_| {}).await;
+    let mut drv = env.client("drv-1", UserRole::Driver, TEAM).await;
+    let mut dash = env.client("eng-1", UserRole::Engineer, TEAM).await;
+    dash.send(&subscribe(&["drv-1"], &[Channel::Telemetry], Some(60.0))).await;
+    dash.sync().await;
+    drv.send(&telemetry("drv-1", 0)).await;
+    drv.sync().await;
+    let got = telemetry_of(&drain(&mut dash, Duration::from_millis(300)).await);
+    assert_eq!(got, vec![("drv-1".to_string(), 0)], "sequence 0 is delivered");
+    drv.send(&telemetry("drv-1", 0)).await;
+    drv.sync().await;
+    let again = telemetry_of(&drain(&mut dash, Duration::from_millis(300)).await);
+    assert!(again.is_empty(), "a resend of sequence 0 is a duplicate: {again:?}");
+}
+
 #[tokio::test]
 async fn subscriber_at_10hz_gets_newest_samples_at_10hz() {
     let env = Env::start(|_| {}).await;
