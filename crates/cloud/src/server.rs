@@ -216,9 +216,10 @@ pub fn router(state: AppState) -> Router {
     crate::api::routes(state)
 }
 
-/// The listener (a concrete type: axum's `ConnectInfo` is implemented for it) with Nagle's algorithm off on every accepted socket. With it on, a small frame
+/// The listener with Nagle's algorithm off on every accepted socket. With it on, a small frame
 /// written while an earlier one is unacknowledged waits for the peer's delayed ACK (40 ms on
-/// Linux): an uplink ack or a live sample would arrive late for no reason.
+/// Linux): an uplink ack or a live sample would arrive late for no reason. The return type is
+/// spelled out because axum implements `ConnectInfo` for this concrete `TapIo`.
 pub fn no_delay(
     listener: tokio::net::TcpListener,
 ) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
