@@ -152,7 +152,7 @@ async fn uplink_load(
     window: u64,
     until: Instant,
 ) -> anyhow::Result<(u64, Vec<u32>)> {
-    // Nagle off, as the relay's uplink has it (see `server::no_delay`).
+    // Nagle off, as the relay's uplink has it (see `pitbox_hub::no_delay`).
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true).await?;
     ws.next().await.context("no greeting")??;
     let auth = json!({"type": "authenticate", "data": {"token": token, "clientType": "relay", "version": "1.0"}});
@@ -216,7 +216,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = crate::server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let server = tokio::spawn(async move { axum::serve(crate::server::no_delay(listener), app).await });
+    let server = tokio::spawn(async move { axum::serve(pitbox_hub::no_delay(listener), app).await });
     let token = |u: &User| crate::api::access_token(&state, u).map_err(|e| anyhow::anyhow!("{}", e.message));
 
     // Single-sample POSTs.

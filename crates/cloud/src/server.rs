@@ -216,22 +216,6 @@ pub fn router(state: AppState) -> Router {
     crate::api::routes(state)
 }
 
-/// The listener with Nagle's algorithm off on every accepted socket. With it on, a small frame
-/// written while an earlier one is unacknowledged waits for the peer's delayed ACK (40 ms on
-/// Linux): an uplink ack or a live sample would arrive late for no reason. The return type is
-/// spelled out because axum implements `ConnectInfo` for this concrete `TapIo`.
-pub fn no_delay(
-    listener: tokio::net::TcpListener,
-) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
-    use axum::serve::ListenerExt;
-    fn set(tcp: &mut tokio::net::TcpStream) {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    }
-    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
-}
-
 /// Serves until `shutdown` resolves; on the way out staged telemetry is compacted.
 pub async fn serve(
     config: &Config,
@@ -246,7 +230,7 @@ pub async fn serve(
     // A line on stdout that scripts and tests wait for.
     println!("pitbox cloud listening on http://{addr}");
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(no_delay(listener), app)
+    axum::serve(pitbox_hub::no_delay(listener), app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;

@@ -72,7 +72,7 @@ pub struct IngestStats {
     pub commit_failures: AtomicU64,
 }
 
-/// Handle to the ingest writer task.
+/// Handle to the ingest writer tasks.
 #[derive(Clone, Debug)]
 pub struct Ingest {
     /// One queue per writer task; a driver always goes to the same one.
@@ -81,7 +81,7 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the writer task; what it stores is handed to `coach` after each commit.
+    /// Starts the writer tasks; what they store is handed to `coach` after each commit.
     ///
     /// SQLite has one writer task (the database takes one writer at a time anyway). PostgreSQL
     /// has [`POSTGRES_WRITERS`], each owning a share of the drivers: a commit there mostly waits

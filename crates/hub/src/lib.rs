@@ -38,6 +38,22 @@ pub use config::HubConfig;
 pub use metrics::HubMetrics;
 pub use outbox::Offer;
 
+/// The listener with Nagle's algorithm off on every accepted socket. With it on, a small frame
+/// written while an earlier one is unacknowledged waits for the peer's delayed ACK (40 ms on
+/// Linux): an uplink ack or a live sample would arrive late for no reason. The return type is
+/// spelled out because axum implements `ConnectInfo` for this concrete `TapIo`.
+pub fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
+}
+
 /// Close codes the hub uses (docs/protocol.md "Error codes").
 pub mod close {
     /// Normal closure.

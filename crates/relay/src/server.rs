@@ -308,10 +308,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
     };
     match server_tls {
         None => {
-            use axum::serve::ListenerExt;
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
+            let listener = pitbox_hub::no_delay(listener);
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
                     tracing::error!(error = %e, "server failed");
