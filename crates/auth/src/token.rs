@@ -1,5 +1,7 @@
 //! Claims, signing and verification.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -17,6 +19,10 @@ use crate::keys::{self, KeyPair};
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Clock skew tolerated on `exp` and `iat`, seconds.
 const LEEWAY_SECS: u64 = 30;
+/// Most accepted tokens a verifier remembers before it starts over.
+const VERIFIED_CAPACITY: usize = 4_096;
+/// Longer tokens are verified every time, never remembered.
+const VERIFIED_MAX_TOKEN_LEN: usize = 4_096;
 
 /// What a PitBox access token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,10 +150,17 @@ impl Signer {
 }
 
 /// Verifies tokens with public keys only.
+///
+/// Accepted tokens are remembered (by their whole text, shared between clones), so a client that
+/// sends the same bearer token with every request pays for the Ed25519 check once: that check was
+/// about a fifth of the cloud's CPU per single-sample `POST /api/telemetry`. A remembered token is
+/// still refused once it expires; refused tokens are never remembered. Tokens cannot be revoked
+/// before they expire (logout revokes refresh tokens), so remembering changes no answer.
 #[derive(Clone)]
 pub struct Verifier {
     keys: Vec<(String, DecodingKey)>,
     issuers: Vec<String>,
+    verified: Arc<Mutex<HashMap<Box<str>, Identity>>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -166,18 +179,31 @@ impl Default for Verifier {
 impl Verifier {
     /// A verifier with no keys (every token fails with [`AuthError::NoKeys`]) accepting any issuer.
     pub fn new() -> Verifier {
-        Verifier { keys: Vec::new(), issuers: Vec::new() }
+        Verifier { keys: Vec::new(), issuers: Vec::new(), verified: Arc::default() }
     }
 
     /// Accept only tokens whose `iss` is one of `issuers` (none given: any issuer).
     pub fn with_issuers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, issuers: I) -> Verifier {
         self.issuers = issuers.into_iter().map(Into::into).collect();
+        self.forget_verified();
         self
     }
 
     /// Trusts a raw Ed25519 public key.
     pub fn add_public_key(&mut self, public: &[u8; 32]) {
         self.keys.push((keys::kid_of(public), DecodingKey::from_ed_der(public)));
+        self.forget_verified();
+    }
+
+    /// Starts a memory of accepted tokens of this verifier's own: what its clones accepted under
+    /// other keys or issuers must not answer for it.
+    fn forget_verified(&mut self) {
+        self.verified = Arc::default();
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Identity>> {
+        // A panic while holding the lock leaves a valid map (every update is one call).
+        self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Trusts the public key of an SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
@@ -207,6 +233,7 @@ impl Verifier {
             self.keys.push((kid, DecodingKey::from_ed_der(&public)));
             added += 1;
         }
+        self.forget_verified();
         if added == 0 {
             return Err(AuthError::Key("JWKS has no Ed25519 key".into()));
         }
@@ -226,6 +253,33 @@ impl Verifier {
 
     /// Verifies a token: signature, algorithm, expiry, issuer and claim rules.
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        self.verify_at(token, now_secs())
+    }
+
+    /// [`Verifier::verify`] with the clock at `now` for remembered tokens (tests move it).
+    fn verify_at(&self, token: &str, now: u64) -> Result<Identity, AuthError> {
+        let remembered = self.verified().get(token).cloned();
+        if let Some(id) = remembered {
+            if now > id.expires_at.saturating_add(LEEWAY_SECS) {
+                self.verified().remove(token);
+                return Err(AuthError::Expired);
+            }
+            return Ok(id);
+        }
+        let id = self.check_signed(token)?;
+        if token.len() <= VERIFIED_MAX_TOKEN_LEN {
+            let mut verified = self.verified();
+            if verified.len() >= VERIFIED_CAPACITY {
+                // Starting over is cheap and rare: one signature check per live client.
+                verified.clear();
+            }
+            verified.insert(token.into(), id.clone());
+        }
+        Ok(id)
+    }
+
+    /// The full check, signature included.
+    fn check_signed(&self, token: &str) -> Result<Identity, AuthError> {
         if self.keys.is_empty() {
             return Err(AuthError::NoKeys);
         }
@@ -373,5 +427,44 @@ mod tests {
         // An HS256 token is refused whatever its signature.
         let hs = jsonwebtoken::encode(&Header::default(), &old, &EncodingKey::from_secret(b"k")).unwrap();
         assert!(matches!(verifier().verify(&hs), Err(AuthError::Malformed(_))));
+    }
+
+    #[test]
+    fn accepted_tokens_are_remembered_until_they_expire() {
+        let signer = Signer::new(&pair(), "pitbox-offline");
+        let v = verifier();
+        let (token, claims) = signer.issue("drv-1", UserRole::Driver, "team-a", None, Duration::from_secs(60)).unwrap();
+        assert_eq!(v.verify(&token).unwrap().user_id, "drv-1");
+        assert_eq!(v.verified().len(), 1);
+        // A clone shares the memory: the second check is answered from it.
+        assert_eq!(v.clone().verify(&token).unwrap().expires_at, claims.exp);
+        assert_eq!(v.verified().len(), 1);
+        // Within the leeway it still holds; past it the remembered token is refused and forgotten.
+        assert!(v.verify_at(&token, claims.exp + LEEWAY_SECS).is_ok());
+        assert!(matches!(v.verify_at(&token, claims.exp + LEEWAY_SECS + 1), Err(AuthError::Expired)));
+        assert!(v.verified().is_empty());
+
+        // Refused tokens are never remembered.
+        let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+        parts[2] = URL_SAFE_NO_PAD.encode([7u8; 64]);
+        let forged = parts.join(".");
+        assert!(matches!(v.verify(&forged), Err(AuthError::BadSignature)));
+        assert!(matches!(v.verify(&forged), Err(AuthError::BadSignature)));
+        assert!(v.verified().is_empty());
+    }
+
+    #[test]
+    fn a_narrowed_clone_does_not_answer_from_the_original_memory() {
+        let signer = Signer::new(&pair(), "pitbox-offline");
+        let (token, _) = signer.issue("drv-1", UserRole::Driver, "team-a", None, DEFAULT_TTL).unwrap();
+        let v = verifier();
+        assert!(v.verify(&token).is_ok());
+        let strict = v.clone().with_issuers(["pitbox-cloud"]);
+        assert!(matches!(strict.verify(&token), Err(AuthError::WrongIssuer { .. })));
+        // Adding a key starts over too; the token still verifies by its signature.
+        let mut wider = v.clone();
+        wider.add_public_key(&KeyPair::from_seed([9u8; 32]).public_bytes());
+        assert!(wider.verified().is_empty());
+        assert!(wider.verify(&token).is_ok());
     }
 }
