@@ -405,16 +405,30 @@ impl Writer {
         let now = now_ms();
         // Compress before the transaction: the database's write lock is not held meanwhile.
         let payloads: Vec<Vec<u8>> = blocks.iter().map(|b| b.cols.encode()).collect();
+        // A session is written with its last sample time at once: a session that a gap in this
+        // group ended is not among the touched ones that are updated below.
+        let last_of = |session: &str, start: i64| {
+            blocks.iter().filter(|b| b.session_id == session).map(|b| span(b, now).1).fold(start, i64::max)
+        };
+        if self.store.kind() == crate::store::DbKind::Postgres
+            && sequences.is_empty()
+            && !blocks.is_empty()
+            && blocks.len() <= ROWS_PER_STATEMENT
+            && new_sessions.len() <= ROWS_PER_STATEMENT
+        {
+            return self.commit_in_one_statement(new_sessions, &last_of, touched, blocks, &payloads, now).await;
+        }
         let mut tx = self.store.pool().begin().await?;
         for (id, team, driver, ts) in new_sessions {
             sqlx::query(
                 "INSERT INTO sessions (id, team_id, driver_id, source, started_at, last_sample_at) \
-                 VALUES ($1, $2, $3, 'live', $4, $4)",
+                 VALUES ($1, $2, $3, 'live', $4, $5)",
             )
             .bind(id)
             .bind(team)
             .bind(driver)
             .bind(*ts)
+            .bind(last_of(id, *ts))
             .execute(&mut *tx)
             .await?;
         }
@@ -455,10 +469,7 @@ impl Writer {
                 "INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) VALUES ",
                 8,
                 part.len(),
-                " ON CONFLICT (session_id, lap) DO UPDATE SET \
-                 started_at = CASE WHEN excluded.started_at < laps.started_at THEN excluded.started_at ELSE laps.started_at END, \
-                 ended_at = CASE WHEN excluded.ended_at > laps.ended_at THEN excluded.ended_at ELSE laps.ended_at END, \
-                 sample_count = laps.sample_count + excluded.sample_count",
+                LAP_UPSERT,
             )));
             for b in part {
                 let (first, last) = span(b, now);
@@ -503,25 +514,123 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// The commit of [`Writer::commit`] as one PostgreSQL statement, for groups without uplink
+    /// sequences (single-sample and unsequenced batch POSTs): data-modifying `WITH` clauses make
+    /// the session inserts and updates, the staged blocks and the lap upserts one statement,
+    /// which PostgreSQL runs as one transaction. One round trip instead of five (begin, session
+    /// update, staged blocks, laps, commit): on two busy cores each round trip waits for the
+    /// database's process to be scheduled, and single-sample POSTs each wait for a commit.
+    async fn commit_in_one_statement(
+        &self,
+        new_sessions: &[(String, String, String, i64)],
+        last_of: &impl Fn(&str, i64) -> i64,
+        touched: &HashMap<String, SessionState>,
+        blocks: &[Block],
+        payloads: &[Vec<u8>],
+        now: i64,
+    ) -> StoreResult<()> {
+        // One statement sees one snapshot, so it cannot update a session it creates: new
+        // sessions are left out of the update (they are written with their last sample time).
+        let moved: Vec<&SessionState> =
+            touched.values().filter(|st| !new_sessions.iter().any(|(id, ..)| *id == st.id)).collect();
+        let mut sql = String::from("WITH ");
+        let mut param = 0;
+        if !new_sessions.is_empty() {
+            sql.push_str(
+                "new_sessions AS (INSERT INTO sessions (id, team_id, driver_id, source, started_at, last_sample_at) \
+                 SELECT id, team_id, driver_id, 'live', started_at, last_sample_at FROM (VALUES ",
+            );
+            sql.push_str(&values_sql(&["text", "text", "text", "bigint", "bigint"], new_sessions.len(), &mut param));
+            sql.push_str(") AS v (id, team_id, driver_id, started_at, last_sample_at)), ");
+        }
+        if !moved.is_empty() {
+            sql.push_str("moved AS (UPDATE sessions SET last_sample_at = v.at FROM (VALUES ");
+            sql.push_str(&values_sql(&["text", "bigint"], moved.len(), &mut param));
+            sql.push_str(") AS v (id, at) WHERE sessions.id = v.id AND sessions.last_sample_at < v.at), ");
+        }
+        sql.push_str(
+            "staged AS (INSERT INTO telemetry_staging \
+             (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) VALUES ",
+        );
+        sql.push_str(&values_sql(&[""; 10], blocks.len(), &mut param));
+        sql.push_str(
+            ") INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) VALUES ",
+        );
+        sql.push_str(&values_sql(&[""; 8], blocks.len(), &mut param));
+        sql.push_str(LAP_UPSERT);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, team, driver, ts) in new_sessions {
+            q = q.bind(id.as_str()).bind(team.as_str()).bind(driver.as_str()).bind(*ts).bind(last_of(id, *ts));
+        }
+        for st in &moved {
+            q = q.bind(st.id.as_str()).bind(st.last_at);
+        }
+        for (b, payload) in blocks.iter().zip(payloads) {
+            let (first, last) = span(b, now);
+            q = q
+                .bind(new_id("stg"))
+                .bind(b.team_id.as_str())
+                .bind(b.session_id.as_str())
+                .bind(b.driver_id.as_str())
+                .bind(b.lap)
+                .bind(first)
+                .bind(last)
+                .bind(b.cols.len() as i64)
+                .bind(now)
+                .bind(payload.as_slice());
+        }
+        for b in blocks {
+            let (first, last) = span(b, now);
+            q = q
+                .bind(format!("{}.{}", b.session_id, b.lap))
+                .bind(b.session_id.as_str())
+                .bind(b.team_id.as_str())
+                .bind(b.driver_id.as_str())
+                .bind(b.lap)
+                .bind(first)
+                .bind(last)
+                .bind(b.cols.len() as i64);
+        }
+        q.execute(self.store.pool()).await?;
+        Ok(())
+    }
+}
+
+/// How a lap row absorbs a later block of the same lap.
+const LAP_UPSERT: &str = " ON CONFLICT (session_id, lap) DO UPDATE SET \
+     started_at = CASE WHEN excluded.started_at < laps.started_at THEN excluded.started_at ELSE laps.started_at END, \
+     ended_at = CASE WHEN excluded.ended_at > laps.ended_at THEN excluded.ended_at ELSE laps.ended_at END, \
+     sample_count = laps.sample_count + excluded.sample_count";
+
+/// `rows` rows of `casts.len()` numbered parameters after `*param` (which it advances), each
+/// cast to its type when one is given: `($1::text, $2), ($3::text, $4)`.
+fn values_sql(casts: &[&str], rows: usize, param: &mut usize) -> String {
+    let mut sql = String::with_capacity(rows * casts.len() * 10);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for (c, cast) in casts.iter().enumerate() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            *param += 1;
+            sql.push_str(&format!("${param}"));
+            if !cast.is_empty() {
+                sql.push_str("::");
+                sql.push_str(cast);
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Blocks per multi-row statement (10 parameters each, well under SQLite's 32,766).
 const ROWS_PER_STATEMENT: usize = 256;
 
 /// `head` then `rows` groups of `cols` numbered parameters, then `tail`.
 fn rows_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 5);
-    sql.push_str(head);
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", r * cols + c + 1));
-        }
-        sql.push(')');
-    }
-    sql.push_str(tail);
-    sql
+    format!("{head}{}{tail}", values_sql(&vec![""; cols], rows, &mut 0))
 }
 
 /// First and last timestamp of a block.
@@ -947,5 +1056,8 @@ mod tests {
     fn multi_row_sql_numbers_every_parameter_once() {
         let sql = super::rows_sql("INSERT INTO t (a, b) VALUES ", 2, 3, " ON CONFLICT DO NOTHING");
         assert_eq!(sql, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6) ON CONFLICT DO NOTHING");
+        let mut param = 6;
+        assert_eq!(super::values_sql(&["text", ""], 2, &mut param), "($7::text, $8), ($9::text, $10)");
+        assert_eq!(param, 10);
     }
 }

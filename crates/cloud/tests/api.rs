@@ -264,6 +264,55 @@ async fn telemetry_post_roles_validation_and_reads() {
     }
 }
 
+/// A gap of more than 30 minutes inside one unsequenced batch starts a second session in the
+/// same commit; both are written with their own first and last sample times, and later samples
+/// move only the current session's last time forward (on PostgreSQL this is the one-statement
+/// commit, where a session the statement creates cannot also be updated by it).
+#[tokio::test]
+async fn a_gap_inside_one_commit_starts_a_session_with_its_own_times() {
+    const GAP: i64 = 31 * 60 * 1000;
+    for db in DBS {
+        let Some(app) = App::start(db, "a_gap_inside_one_commit_starts_a_session", Opts::default()).await else {
+            continue;
+        };
+        let d = app.driver.id.clone();
+        let samples = vec![
+            update(&d, T0, 1, 0),
+            update(&d, T0 + 16, 1, 1),
+            update(&d, T0 + GAP, 1, 2),
+            update(&d, T0 + GAP + 16, 2, 3),
+        ];
+        let (s, v) = app
+            .as_user(&app.driver, "POST", "/api/telemetry/batch", Some(json!({"driverId": d, "samples": samples})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{db:?}: {v}");
+        // Later samples: one newer (moves the last time), one older (does not).
+        for ms in [T0 + GAP + 1_000, T0 + GAP + 500] {
+            let (s, _) = app.as_user(&app.driver, "POST", "/api/telemetry", Some(telemetry_post(&d, ms, 2))).await;
+            assert_eq!(s, StatusCode::CREATED);
+        }
+        let (_, v) = app.as_user(&app.viewer, "GET", "/api/sessions", None).await;
+        let ms = |s: &Value, key: &str| {
+            chrono::DateTime::parse_from_rfc3339(s[key].as_str().unwrap_or("")).map(|t| t.timestamp_millis()).ok()
+        };
+        let times: Vec<_> = v
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|s| (ms(s, "startedAt"), ms(s, "lastSampleAt"), s["lapCount"].as_i64(), s["sampleCount"].as_i64()))
+            .collect();
+        // Newest first.
+        assert_eq!(
+            times,
+            vec![
+                (Some(T0 + GAP), Some(T0 + GAP + 1_000), Some(2), Some(4)),
+                (Some(T0), Some(T0 + 16), Some(1), Some(2)),
+            ],
+            "{db:?}: {v}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn telemetry_batch_is_idempotent_by_sequence() {
     for db in DBS {
