@@ -124,13 +124,23 @@ async fn writer_loop<H: Hooks>(mut sink: SplitSink<WebSocket, WsMessage>, outbox
             Next::Send(mut frames) => {
                 let n = frames.len() as u64;
                 // Every frame is fed, then one flush: one syscall for the whole batch.
-                let write = async {
-                    for f in frames.drain(..) {
-                        sink.feed(WsMessage::Text(f)).await?;
+                let written = {
+                    let write = async {
+                        for f in frames.drain(..) {
+                            sink.feed(WsMessage::Text(f)).await?;
+                        }
+                        sink.flush().await
+                    };
+                    let mut write = std::pin::pin!(write);
+                    // Nearly every write completes at once (the socket buffer has room); only
+                    // one that has to wait starts the timeout, whose timer would otherwise be set
+                    // and cleared for each of the hundreds of writes a second per dashboard.
+                    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+                    match first {
+                        std::task::Poll::Ready(r) => Ok(r),
+                        std::task::Poll::Pending => tokio::time::timeout(write_timeout, write).await,
                     }
-                    sink.flush().await
                 };
-                let written = tokio::time::timeout(write_timeout, write).await;
                 buf = frames;
                 match written {
                     Ok(Ok(())) => {

@@ -188,7 +188,7 @@ impl Registry {
         let now = Instant::now();
         // Hashed once here rather than compared with every slot of every subscriber.
         let key = driver.map(crate::outbox::driver_key).unwrap_or(0);
-        let mut offered = 0;
+        let (mut offered, mut dropped, mut coalesced) = (0, 0, 0);
         for s in subs.iter() {
             if !s.wants(driver, bit) || Some(s.conn) == except {
                 continue;
@@ -196,20 +196,24 @@ impl Registry {
             offered += 1;
             match (channel, driver) {
                 (Channel::Telemetry, Some(d)) => match s.outbox.offer_telemetry_keyed(key, d, frame, now) {
-                    Offer::ReplacedUnsent => {
-                        metrics.dropped_slow.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Offer::Coalesced => {
-                        metrics.coalesced.fetch_add(1, Ordering::Relaxed);
-                    }
+                    Offer::ReplacedUnsent => dropped += 1,
+                    Offer::Coalesced => coalesced += 1,
                     _ => {}
                 },
                 _ => {
                     if !s.outbox.push_control(frame.clone()) && s.outbox.overflowed() {
-                        metrics.dropped_slow.fetch_add(1, Ordering::Relaxed);
+                        dropped += 1;
                     }
                 }
             }
+        }
+        // Counted once per dispatch, not per subscriber: the counters are shared by every core,
+        // and most offers to a team's dashboards are coalesced.
+        if dropped > 0 {
+            metrics.dropped_slow.fetch_add(dropped, Ordering::Relaxed);
+        }
+        if coalesced > 0 {
+            metrics.coalesced.fetch_add(coalesced, Ordering::Relaxed);
         }
         offered
     }
