@@ -443,47 +443,10 @@ impl Writer {
             let (part, payloads) = part;
             // One statement per table for many blocks: on SQLite every statement is a round trip
             // to the connection's thread, which the ingest profile showed as context switches.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(rows_sql(
-                "INSERT INTO telemetry_staging \
-                 (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) VALUES ",
-                10,
-                part.len(),
-                "",
-            )));
-            for (b, payload) in part.iter().zip(payloads) {
-                let (first, last) = span(b, now);
-                q = q
-                    .bind(new_id("stg"))
-                    .bind(b.team_id.as_str())
-                    .bind(b.session_id.as_str())
-                    .bind(b.driver_id.as_str())
-                    .bind(b.lap)
-                    .bind(first)
-                    .bind(last)
-                    .bind(b.cols.len() as i64)
-                    .bind(now)
-                    .bind(payload.as_slice());
-            }
-            q.execute(&mut *tx).await?;
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(rows_sql(
-                "INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) VALUES ",
-                8,
-                part.len(),
-                LAP_UPSERT,
-            )));
-            for b in part {
-                let (first, last) = span(b, now);
-                q = q
-                    .bind(format!("{}.{}", b.session_id, b.lap))
-                    .bind(b.session_id.as_str())
-                    .bind(b.team_id.as_str())
-                    .bind(b.driver_id.as_str())
-                    .bind(b.lap)
-                    .bind(first)
-                    .bind(last)
-                    .bind(b.cols.len() as i64);
-            }
-            q.execute(&mut *tx).await?;
+            let q = sqlx::query(sqlx::AssertSqlSafe(rows_sql(STAGED_INSERT, 10, part.len(), "")));
+            bind_staged(q, part, payloads, now).execute(&mut *tx).await?;
+            let q = sqlx::query(sqlx::AssertSqlSafe(rows_sql(LAPS_INSERT, 8, part.len(), LAP_UPSERT)));
+            bind_laps(q, part, now).execute(&mut *tx).await?;
         }
         for (driver, seq) in sequences {
             let seq = i64::try_from(*seq).map_err(|_| StoreError::Conflict("sequence too large".into()))?;
@@ -549,14 +512,11 @@ impl Writer {
             sql.push_str(&values_sql(&["text", "bigint"], moved.len(), &mut param));
             sql.push_str(") AS v (id, at) WHERE sessions.id = v.id AND sessions.last_sample_at < v.at), ");
         }
-        sql.push_str(
-            "staged AS (INSERT INTO telemetry_staging \
-             (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) VALUES ",
-        );
+        sql.push_str("staged AS (");
+        sql.push_str(STAGED_INSERT);
         sql.push_str(&values_sql(&[""; 10], blocks.len(), &mut param));
-        sql.push_str(
-            ") INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) VALUES ",
-        );
+        sql.push_str(") ");
+        sql.push_str(LAPS_INSERT);
         sql.push_str(&values_sql(&[""; 8], blocks.len(), &mut param));
         sql.push_str(LAP_UPSERT);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -566,35 +526,53 @@ impl Writer {
         for st in &moved {
             q = q.bind(st.id.as_str()).bind(st.last_at);
         }
-        for (b, payload) in blocks.iter().zip(payloads) {
-            let (first, last) = span(b, now);
-            q = q
-                .bind(new_id("stg"))
-                .bind(b.team_id.as_str())
-                .bind(b.session_id.as_str())
-                .bind(b.driver_id.as_str())
-                .bind(b.lap)
-                .bind(first)
-                .bind(last)
-                .bind(b.cols.len() as i64)
-                .bind(now)
-                .bind(payload.as_slice());
-        }
-        for b in blocks {
-            let (first, last) = span(b, now);
-            q = q
-                .bind(format!("{}.{}", b.session_id, b.lap))
-                .bind(b.session_id.as_str())
-                .bind(b.team_id.as_str())
-                .bind(b.driver_id.as_str())
-                .bind(b.lap)
-                .bind(first)
-                .bind(last)
-                .bind(b.cols.len() as i64);
-        }
-        q.execute(self.store.pool()).await?;
+        bind_laps(bind_staged(q, blocks, payloads, now), blocks, now).execute(self.store.pool()).await?;
         Ok(())
     }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Staged blocks: 10 parameters per row, bound by [`bind_staged`].
+const STAGED_INSERT: &str = "INSERT INTO telemetry_staging \
+     (id, team_id, session_id, driver_id, lap, first_at, last_at, sample_count, created_at, payload) VALUES ";
+
+/// Laps: 8 parameters per row, bound by [`bind_laps`], followed by [`LAP_UPSERT`].
+const LAPS_INSERT: &str =
+    "INSERT INTO laps (id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count) VALUES ";
+
+fn bind_staged<'q>(mut q: AnyQuery<'q>, blocks: &'q [Block], payloads: &'q [Vec<u8>], now: i64) -> AnyQuery<'q> {
+    for (b, payload) in blocks.iter().zip(payloads) {
+        let (first, last) = span(b, now);
+        q = q
+            .bind(new_id("stg"))
+            .bind(b.team_id.as_str())
+            .bind(b.session_id.as_str())
+            .bind(b.driver_id.as_str())
+            .bind(b.lap)
+            .bind(first)
+            .bind(last)
+            .bind(b.cols.len() as i64)
+            .bind(now)
+            .bind(payload.as_slice());
+    }
+    q
+}
+
+fn bind_laps<'q>(mut q: AnyQuery<'q>, blocks: &'q [Block], now: i64) -> AnyQuery<'q> {
+    for b in blocks {
+        let (first, last) = span(b, now);
+        q = q
+            .bind(format!("{}.{}", b.session_id, b.lap))
+            .bind(b.session_id.as_str())
+            .bind(b.team_id.as_str())
+            .bind(b.driver_id.as_str())
+            .bind(b.lap)
+            .bind(first)
+            .bind(last)
+            .bind(b.cols.len() as i64);
+    }
+    q
 }
 
 /// How a lap row absorbs a later block of the same lap.

@@ -3,31 +3,18 @@
 //! the messages arrived (not the order they finished), and a late refusal is an `error` naming
 //! the message type.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::AnyToken;
 use futures_util::{SinkExt, StreamExt};
-use pitbox_auth::{AuthError, Identity};
-use pitbox_hub::{Client, Handling, Hooks, Hub, HubConfig, Refusal, TokenCheck};
+use pitbox_hub::{Client, Handling, Hooks, Hub, HubConfig, Refusal};
+use pitbox_model::Message;
 use pitbox_model::control::{Ack, ErrorCode};
-use pitbox_model::{Message, UserRole};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-/// Every token is accepted as driver `d1` of team `t1`.
-struct AnyToken;
-
-impl TokenCheck for AnyToken {
-    fn check(&self, _token: &str) -> Result<Identity, AuthError> {
-        Ok(Identity {
-            user_id: "d1".into(),
-            role: UserRole::Driver,
-            team_id: "t1".into(),
-            name: None,
-            expires_at: u64::MAX,
-        })
-    }
-}
 
 /// Finishes each team message after the delay its content names (ms), with an `ack` carrying
 /// its number; content "refuse" finishes with a refusal. Records the order messages came in.

@@ -2,31 +2,18 @@
 //! connection's writer does not hang: the socket buffers fill, the write stalls, the timeout
 //! (started only for writes that do not complete at once) closes the connection by policy.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use common::AnyToken;
 use futures_util::{SinkExt, StreamExt};
-use pitbox_auth::{AuthError, Identity};
-use pitbox_hub::{Hooks, Hub, HubConfig, TokenCheck};
-use pitbox_model::{Message, UserRole};
+use pitbox_hub::{Hooks, Hub, HubConfig};
+use pitbox_model::Message;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-/// Every token is accepted as driver `d1` of team `t1`.
-struct AnyToken;
-
-impl TokenCheck for AnyToken {
-    fn check(&self, _token: &str) -> Result<Identity, AuthError> {
-        Ok(Identity {
-            user_id: "d1".into(),
-            role: UserRole::Driver,
-            team_id: "t1".into(),
-            name: None,
-            expires_at: u64::MAX,
-        })
-    }
-}
 
 #[derive(Clone)]
 struct Plain;
