@@ -105,14 +105,6 @@ fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
     }
 }
 
-/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat` (Linux).
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
 async fn http_load(
     addr: SocketAddr,
     token: Arc<str>,
@@ -238,7 +230,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
     lat.sort_unstable();
 
     // Uplink.
-    let cpu_before = process_cpu_seconds();
+    let cpu_before = pitbox_hub::process_cpu_seconds();
     let start = Instant::now();
     let until = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
@@ -260,7 +252,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
         up_lat.extend(l);
     }
     let up_secs = start.elapsed().as_secs_f64();
-    let uplink_cpu_s = match (cpu_before, process_cpu_seconds()) {
+    let uplink_cpu_s = match (cpu_before, pitbox_hub::process_cpu_seconds()) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };

@@ -278,6 +278,7 @@ pub fn metrics_text(state: &AppState) -> String {
     }
     // `/ws` connections, messages, drops and refusals, as the relay reports its own.
     state.hub.metrics().render("pitbox_ws", &mut out);
+    pitbox_hub::render_process(&mut out);
     let layered = [
         (
             "pitbox_voice_cache_hits_total",

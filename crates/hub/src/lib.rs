@@ -35,7 +35,7 @@ use pitbox_model::{Channel, ClientType, Message, UserRole};
 
 pub use bus::{Bus, BusError, BusEvent, LocalBus};
 pub use config::HubConfig;
-pub use metrics::HubMetrics;
+pub use metrics::{HubMetrics, process_cpu_seconds, process_memory_bytes, render_process};
 pub use outbox::Offer;
 
 /// The listener with Nagle's algorithm off on every accepted socket. With it on, a small frame

@@ -393,5 +393,6 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         "# HELP pitbox_relay_subscribers Live subscriptions.\n# TYPE pitbox_relay_subscribers gauge\npitbox_relay_subscribers {}",
         s.hub.subscriber_count()
     );
+    pitbox_hub::render_process(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
