@@ -2,7 +2,9 @@
 //! simulated drivers (telemetry at 60 Hz) and dashboards (subscribed to their team), with an
 //! in-process cloud stand-in on the uplink. Prints inbound and outbound messages per second,
 //! end-to-end latency (driver send → dashboard receive) p50/p99/max, drops, the relay's CPU%
-//! and peak RSS (from /proc), and whether the cloud got every sample exactly once.
+//! and peak RSS (from its `/metrics`), and whether the cloud got every sample exactly once.
+//! With `--relay-url` it drives a relay started elsewhere instead (the uplink is then not
+//! checked), so the load generator can run on another machine.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -58,6 +60,14 @@ pub struct BenchArgs {
     /// Run the relay without the cloud uplink (no stand-in, no spool).
     #[arg(long)]
     pub no_uplink: bool,
+    /// Drive a relay started elsewhere (`ws://HOST:PORT/`, e.g. the pit-wall PC) instead of
+    /// starting one: its CPU and memory are read from its `/metrics`, its uplink is not checked.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["relay_bin", "no_uplink"], requires = "token_data_dir")]
+    pub relay_url: Option<String>,
+    /// With `--relay-url`: a directory with the key pair that relay trusts (a copy of its
+    /// `--data-dir` key files), to sign the simulated clients' tokens.
+    #[arg(long, value_name = "DIR", requires = "relay_url")]
+    pub token_data_dir: Option<PathBuf>,
 }
 
 /// Figures of one run.
@@ -74,6 +84,8 @@ pub struct BenchReport {
     pub uplink_sent: u64,
     pub uplink_stored: u64,
     pub uplink_duplicates_stored: u64,
+    /// The relay was started elsewhere (`--relay-url`).
+    pub remote: bool,
 }
 
 impl std::fmt::Display for BenchReport {
@@ -86,7 +98,9 @@ impl std::fmt::Display for BenchReport {
         writeln!(f, "drops (slow subs)  {:>10}", self.drops)?;
         writeln!(f, "relay CPU          {:>10.1} % (of one core)", self.cpu_percent)?;
         writeln!(f, "relay peak RSS     {:>10.1} MB", self.peak_rss_mb)?;
-        if self.uplink_sent > 0 {
+        if self.remote {
+            writeln!(f, "uplink             not checked (a relay started elsewhere)")?;
+        } else if self.uplink_sent > 0 {
             let lost = self.uplink_sent.saturating_sub(self.uplink_stored);
             writeln!(
                 f,
@@ -123,47 +137,12 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     if args.drivers == 0 || args.teams == 0 || args.hz <= 0.0 {
         bail!("--drivers, --teams and --hz must be positive");
     }
-    let dir = tempfile_dir()?;
-    let (pair, _) = KeyPair::load_or_create(&dir).context("key pair")?;
-    let signer = Signer::new(&pair, crate::cli_issuer());
-
-    // The cloud stand-in.
-    let cloud = if args.no_uplink { None } else { Some(CloudSink::start().await?) };
-
-    // The relay, as a separate process.
-    let mut cmd = match &args.relay_bin {
-        Some(bin) => tokio::process::Command::new(bin),
-        None => {
-            let mut c = tokio::process::Command::new(std::env::current_exe().context("current exe")?);
-            c.arg("relay");
-            c
-        }
+    let mut relay = match (&args.relay_url, &args.token_data_dir) {
+        (Some(url), Some(keys)) => Relay::elsewhere(url, keys)?,
+        (Some(_), None) => bail!("--relay-url needs --token-data-dir (the key pair that relay trusts)"),
+        _ => Relay::start(args).await?,
     };
-    cmd.args(["--listen", "127.0.0.1:0", "--print-addr", "--rate-limit", "1000", "--rate-burst", "2000"])
-        .arg("--data-dir")
-        .arg(dir.join("relay"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    if let Some(c) = &cloud {
-        cmd.args(["--cloud-url", &c.url, "--cloud-token", "bench"]);
-    }
-    // The relay trusts the bench's key: its data dir is a sub-directory with a copy of the pair.
-    let relay_keys = pitbox_auth::key_dir(&dir.join("relay"));
-    std::fs::create_dir_all(&relay_keys)?;
-    std::fs::write(relay_keys.join(pitbox_auth::PUBLIC_KEY_FILE), pair.public_pem())?;
-    let mut child = cmd.spawn().context("starting the relay")?;
-    let pid = child.id().context("relay pid")?;
-    let stdout = child.stdout.take().context("relay stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .context("relay did not start within 30 s")??
-        .context("relay exited")?;
-    let addr = line.strip_prefix("listening ").context("unexpected relay output")?.trim().to_string();
-    let url = format!("ws://{addr}/");
-
+    let (url, addr, signer) = (relay.url.clone(), relay.addr.clone(), &relay.signer);
     let shared = Arc::new(Shared {
         measuring: AtomicBool::new(false),
         stop: AtomicBool::new(false),
@@ -199,20 +178,23 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     }
 
     tokio::time::sleep(args.warmup).await;
-    let cpu0 = proc_cpu_ticks(pid);
+    // The relay's own CPU and memory, from its /metrics, so a relay started elsewhere is measured
+    // the same way.
+    let before = http_get(&addr, "/metrics").await.context("reading the relay's /metrics")?;
     let t0 = Instant::now();
     shared.measuring.store(true, Ordering::Relaxed);
     tokio::time::sleep(args.duration).await;
     shared.measuring.store(false, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
-    let cpu1 = proc_cpu_ticks(pid);
+    let after = http_get(&addr, "/metrics").await.context("reading the relay's /metrics")?;
     shared.stop.store(true, Ordering::Relaxed);
     for d in drivers {
         let _ = tokio::time::timeout(Duration::from_secs(5), d).await;
     }
     let metrics = http_get(&addr, "/metrics").await.unwrap_or_default();
-    let drops = metric(&metrics, "pitbox_relay_dropped_total");
-    let peak_rss_mb = proc_peak_rss_kb(pid) as f64 / 1024.0;
+    let drops = metric(&metrics, "pitbox_relay_dropped_total") as u64;
+    let peak_rss_mb = metric(&metrics, "process_resident_memory_peak_bytes") / (1024.0 * 1024.0);
+    let cpu_s = metric(&after, "process_cpu_seconds_total") - metric(&before, "process_cpu_seconds_total");
     for t in &tasks {
         t.abort();
     }
@@ -222,12 +204,10 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         outbound_per_sec: shared.outbound.load(Ordering::Relaxed) as f64 / elapsed,
         drops,
         peak_rss_mb,
+        cpu_percent: cpu_s / elapsed * 100.0,
+        remote: args.relay_url.is_some(),
         ..Default::default()
     };
-    if let (Some(a), Some(b)) = (cpu0, cpu1) {
-        let ticks = clock_ticks_per_sec();
-        report.cpu_percent = (b - a) as f64 / ticks / elapsed * 100.0;
-    }
     {
         let mut l = shared.latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         l.sort_unstable();
@@ -242,7 +222,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         report.p99_ms = pick(0.99);
         report.max_ms = l.last().map_or(f64::NAN, |m| f64::from(*m) / 1000.0);
     }
-    if let Some(c) = &cloud {
+    if let Some(c) = &relay.cloud {
         let sent: HashMap<String, u64> =
             shared.sent_per_driver.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
         report.uplink_sent = sent.values().sum();
@@ -257,10 +237,99 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         report.uplink_stored = c.stored_total();
         report.uplink_duplicates_stored = c.duplicates_stored();
     }
-    let _ = child.start_kill();
-    let _ = child.wait().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    relay.stop().await;
     Ok(report)
+}
+
+/// The relay under test: one this bench started (with a cloud stand-in on its uplink) or one
+/// started elsewhere.
+struct Relay {
+    url: String,
+    /// `host:port` for `/metrics`.
+    addr: String,
+    signer: Signer,
+    child: Option<tokio::process::Child>,
+    cloud: Option<CloudSink>,
+    /// The temporary data directory of a relay this bench started.
+    dir: Option<PathBuf>,
+}
+
+impl Relay {
+    /// Starts `pitbox relay` (or `--relay-bin`) as a separate process on loopback.
+    async fn start(args: &BenchArgs) -> anyhow::Result<Relay> {
+        let dir = tempfile_dir()?;
+        let (pair, _) = KeyPair::load_or_create(&dir).context("key pair")?;
+        let signer = Signer::new(&pair, crate::cli_issuer());
+
+        // The cloud stand-in.
+        let cloud = if args.no_uplink { None } else { Some(CloudSink::start().await?) };
+
+        // The relay, as a separate process.
+        let mut cmd = match &args.relay_bin {
+            Some(bin) => tokio::process::Command::new(bin),
+            None => {
+                let mut c = tokio::process::Command::new(std::env::current_exe().context("current exe")?);
+                c.arg("relay");
+                c
+            }
+        };
+        cmd.args(["--listen", "127.0.0.1:0", "--print-addr", "--rate-limit", "1000", "--rate-burst", "2000"])
+            .arg("--data-dir")
+            .arg(dir.join("relay"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(c) = &cloud {
+            cmd.args(["--cloud-url", &c.url, "--cloud-token", "bench"]);
+        }
+        // The relay trusts the bench's key: its data dir is a sub-directory with a copy of the pair.
+        let relay_keys = pitbox_auth::key_dir(&dir.join("relay"));
+        std::fs::create_dir_all(&relay_keys)?;
+        std::fs::write(relay_keys.join(pitbox_auth::PUBLIC_KEY_FILE), pair.public_pem())?;
+        let mut child = cmd.spawn().context("starting the relay")?;
+        let stdout = child.stdout.take().context("relay stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .context("relay did not start within 30 s")??
+            .context("relay exited")?;
+        let addr = line.strip_prefix("listening ").context("unexpected relay output")?.trim().to_string();
+        Ok(Relay { url: format!("ws://{addr}/"), addr, signer, child: Some(child), cloud, dir: Some(dir) })
+    }
+
+    /// A relay at `url` (`ws://HOST[:PORT][/]`) that trusts the key pair kept in `keys`.
+    fn elsewhere(url: &str, keys: &std::path::Path) -> anyhow::Result<Relay> {
+        let Some(rest) = url.strip_prefix("ws://") else {
+            bail!("--relay-url must be ws://HOST:PORT/ (the bench speaks plain WebSocket), not {url}");
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        if host.is_empty() {
+            bail!("--relay-url {url} names no host");
+        }
+        let addr = if host.contains(':') { host.to_string() } else { format!("{host}:80") };
+        let private = pitbox_auth::key_dir(keys).join(pitbox_auth::PRIVATE_KEY_FILE);
+        if !private.is_file() {
+            bail!(
+                "no key pair in {}: copy the relay's {} there (from its --data-dir), so the relay trusts the bench's tokens",
+                keys.display(),
+                private.strip_prefix(keys).unwrap_or(&private).display()
+            );
+        }
+        let (pair, _) = KeyPair::load_or_create(keys).context("reading the key pair")?;
+        let signer = Signer::new(&pair, crate::cli_issuer());
+        Ok(Relay { url: format!("ws://{host}/"), addr, signer, child: None, cloud: None, dir: None })
+    }
+
+    async fn stop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
@@ -406,36 +475,13 @@ fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
     }
 }
 
-fn proc_cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // fields after the name start at 3 (state); utime is 14, stime 15 → indices 11, 12 here.
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-fn proc_peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn clock_ticks_per_sec() -> f64 {
-    // USER_HZ is 100 on every Linux ABI.
-    100.0
-}
-
-fn metric(text: &str, name: &str) -> u64 {
+/// The value of an unlabelled metric in Prometheus text (0 when absent).
+fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .find(|l| l.starts_with(name) && l.as_bytes().get(name.len()) == Some(&b' '))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+        .unwrap_or(0.0)
 }
 
 async fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
