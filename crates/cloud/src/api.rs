@@ -177,7 +177,7 @@ async fn login(
 ) -> ApiResult<Json<LoginResponse>> {
     use std::sync::atomic::Ordering::Relaxed;
     check(&body)?;
-    if let Err(secs) = st.limiter.check(&body.username, ip) {
+    if let Err(secs) = st.limiter.check(&body.username, ip).await {
         st.metrics.logins_limited.fetch_add(1, Relaxed);
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -193,12 +193,12 @@ async fn login(
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.map_err(ApiError::internal)?;
     match user {
         Some(u) if ok => {
-            st.limiter.succeeded(&body.username);
+            st.limiter.succeeded(&body.username).await;
             st.metrics.logins_ok.fetch_add(1, Relaxed);
             Ok(Json(issue(&st, &u, None).await?))
         }
         _ => {
-            st.limiter.failed(&body.username);
+            st.limiter.failed(&body.username).await;
             st.metrics.logins_failed.fetch_add(1, Relaxed);
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong username or password"))
         }

@@ -49,11 +49,12 @@ pub struct CloudArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub db: DbArgs,
-    /// Redis URL for fan-out across nodes, e.g. redis://127.0.0.1:6379 (default: this node only)
+    /// Redis URL for fan-out across nodes, shared login limits and the voice clip cache, e.g.
+    /// redis://127.0.0.1:6379 (default: this node only)
     #[arg(long, env = "PITBOX_CLOUD_REDIS_URL")]
     pub redis_url: Option<String>,
     /// NATS URL for fan-out across nodes instead of Redis, e.g. nats://127.0.0.1:4222 (Redis,
-    /// when also given, then only caches voice clips)
+    /// when also given, then only caches voice clips and shares login limits)
     #[arg(long, env = "PITBOX_CLOUD_NATS_URL")]
     pub nats_url: Option<String>,
     /// Telemetry object store: a directory, file:///DIR or s3://BUCKET/PREFIX (AWS_* variables
@@ -86,6 +87,10 @@ pub struct CloudArgs {
     /// Login rate-limit window, seconds
     #[arg(long, env = "PITBOX_CLOUD_LOGIN_WINDOW_SECS", default_value_t = 300)]
     pub login_window_secs: u64,
+    /// Proxies (addresses or networks, comma-separated) in front of the node whose
+    /// X-Forwarded-For names the client, e.g. 10.0.0.0/8 (default: none; the peer is the client)
+    #[arg(long, env = "PITBOX_CLOUD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client_ip::parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest WebSocket frame accepted, bytes
     #[arg(long, env = "PITBOX_CLOUD_MAX_FRAME_BYTES", default_value_t = pitbox_model::protocol::DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
@@ -124,6 +129,7 @@ impl CloudArgs {
         c.login_per_ip = self.login_per_ip.max(1);
         c.login_window = Duration::from_secs(self.login_window_secs.max(1));
         c.max_frame_bytes = self.max_frame_bytes.max(1024);
+        c.trusted_proxies = crate::client_ip::TrustedProxies::new(self.trusted_proxies.clone());
         Ok(c)
     }
 }

@@ -100,15 +100,20 @@ impl Auth {
     }
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address, when the server was started with connect info: the peer, or with
+/// trusted proxies the address they forwarded ([`crate::client_ip`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
+            return Ok(ClientIp(None));
+        };
+        let forwarded = parts.headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes());
+        Ok(ClientIp(Some(state.trusted_proxies.client(peer, forwarded))))
     }
 }
 

@@ -26,8 +26,10 @@ pub struct Config {
     pub database_url: String,
     /// Directory or URL of the object store.
     pub storage_url: String,
+    /// Redis: the bus (unless `nats_url`), the voice clip cache and the shared login limits.
     pub redis_url: Option<String>,
-    /// With it, the bus is NATS (and `redis_url` only caches voice clips).
+    /// With it, the bus is NATS (and `redis_url` only caches voice clips and shares login
+    /// limits).
     pub nats_url: Option<String>,
     /// Where the default signing key pair lives (`keys/` inside it).
     pub data_dir: PathBuf,
@@ -46,6 +48,8 @@ pub struct Config {
     /// Login attempts per client address per window.
     pub login_per_ip: usize,
     pub login_window: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (for the per-address login limit).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Largest WebSocket frame accepted, bytes.
     pub max_frame_bytes: usize,
 }
@@ -68,6 +72,7 @@ impl Config {
             login_max_failures: 5,
             login_per_ip: 30,
             login_window: Duration::from_secs(300),
+            trusted_proxies: crate::client_ip::TrustedProxies::default(),
             max_frame_bytes: pitbox_model::protocol::DEFAULT_MAX_FRAME_BYTES,
         }
     }
@@ -114,6 +119,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub master_key: Option<MasterKey>,
     pub limiter: Arc<LoginLimiter>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
     pub metrics: Arc<Metrics>,
     pub node_id: Arc<str>,
     pub started: Instant,
@@ -159,11 +166,19 @@ impl AppState {
         store.spawn_wal_checkpointer(std::time::Duration::from_millis(500));
         let latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>> = Arc::default();
         spawn_latest_tracker(&bus, latest.clone());
-        let voice_cache = config.redis_url.as_deref().and_then(|url| {
-            crate::voice_cache::RedisClipCache::new(url)
-                .inspect_err(|e| tracing::warn!(error = %e, "voice clips are cached in SQL only"))
+        // One connection per node for what Redis shares or speeds up (not the bus's own).
+        let redis = config.redis_url.as_deref().and_then(|url| {
+            crate::redis_link::RedisLink::new(url)
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "voice clips are cached in SQL only; login limits are per node"),
+                )
                 .ok()
         });
+        let voice_cache = redis.clone().map(crate::voice_cache::RedisClipCache::new);
+        let mut limiter = LoginLimiter::new(config.login_max_failures, config.login_per_ip, config.login_window);
+        if let Some(link) = redis {
+            limiter = limiter.shared(link);
+        }
         let keys = Arc::new(keys);
         let hub = crate::ws::start_hub(
             store.clone(),
@@ -180,7 +195,8 @@ impl AppState {
             ingest,
             keys,
             master_key: config.master_key.clone(),
-            limiter: Arc::new(LoginLimiter::new(config.login_max_failures, config.login_per_ip, config.login_window)),
+            limiter: Arc::new(limiter),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             metrics: Arc::default(),
             node_id: config.node_id.as_str().into(),
             started: Instant::now(),
@@ -250,11 +266,17 @@ pub fn metrics_text(state: &AppState) -> String {
     let b = state.bus.stats();
     let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let c = state.coaching.stats();
-    let lines: [(&str, &str, &str, u64); 15] = [
+    let lines: [(&str, &str, &str, u64); 16] = [
         ("pitbox_http_requests_total", "counter", "HTTP requests served", g(&m.http_requests)),
         ("pitbox_logins_ok_total", "counter", "Successful logins", g(&m.logins_ok)),
         ("pitbox_logins_failed_total", "counter", "Failed logins", g(&m.logins_failed)),
         ("pitbox_logins_rate_limited_total", "counter", "Logins refused by the rate limit", g(&m.logins_limited)),
+        (
+            "pitbox_login_limiter_redis_unavailable_total",
+            "counter",
+            "Login limit checks and counts Redis did not answer (this node's own counts decided)",
+            state.limiter.redis_unavailable(),
+        ),
         ("pitbox_samples_stored_total", "counter", "Telemetry samples stored durably", g(&i.samples_stored)),
         ("pitbox_ingest_commits_total", "counter", "Ingest transactions committed", g(&i.commits)),
         ("pitbox_ingest_commit_failures_total", "counter", "Ingest transactions failed", g(&i.commit_failures)),

@@ -169,7 +169,7 @@ async fn redis_put(st: &AppState, team: &str, key: &str, clip: CachedClip) {
 
 fn redis_unavailable(st: &AppState, e: &ClipCacheError, what: &str) {
     count(&st.metrics.voice_cache_redis_unavailable);
-    if matches!(e, ClipCacheError::BackingOff { .. }) {
+    if matches!(e, ClipCacheError::Link(crate::redis_link::RedisLinkError::BackingOff { .. })) {
         tracing::debug!(error = %e, "voice cache {what} without redis");
     } else {
         tracing::warn!(error = %e, "voice cache {what} in redis failed; using SQL");

@@ -116,6 +116,174 @@ async fn login_is_rate_limited_per_user() {
     assert_eq!(s, StatusCode::OK);
 }
 
+/// One login from `peer` (as the TCP peer), optionally through a proxy that wrote `forwarded`;
+/// the status and the `Retry-After` seconds.
+async fn login_from(
+    router: &axum::Router,
+    username: &str,
+    password: &str,
+    peer: &str,
+    forwarded: Option<&str>,
+) -> (StatusCode, Option<u64>) {
+    let mut req = axum::http::Request::post("/api/auth/login").header("content-type", "application/json");
+    if let Some(f) = forwarded {
+        req = req.header("x-forwarded-for", f);
+    }
+    let mut req =
+        req.body(axum::body::Body::from(json!({"username": username, "password": password}).to_string())).expect("req");
+    let addr = std::net::SocketAddr::new(peer.parse().expect("peer"), 40000);
+    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    let resp = tower::ServiceExt::oneshot(router.clone(), req).await.expect("resp");
+    let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok());
+    (resp.status(), retry)
+}
+
+/// Another node on `app`'s database, with its own limiter configured by `tweak`.
+fn second_node(app: &App, tweak: impl FnOnce(&mut pitbox_cloud::Config)) -> axum::Router {
+    let mut config = pitbox_cloud::Config::local(app.db.dir());
+    config.database_url = app.db.url.clone();
+    tweak(&mut config);
+    let objects = pitbox_cloud::objects::Objects::local(&app.db.dir().join("objects")).expect("objects");
+    let bus = pitbox_cloud::bus::Bus::in_process("node-b");
+    let state = pitbox_cloud::AppState::assemble(
+        app.state.store.clone(),
+        objects,
+        bus,
+        Keys::generate().expect("keys"),
+        &config,
+    );
+    pitbox_cloud::server::router(state)
+}
+
+#[tokio::test]
+async fn per_address_limit_reads_x_forwarded_for_only_from_trusted_proxies() {
+    let Some(app) = App::start(common::Db::Sqlite, "xff", Opts::default()).await else { return };
+    let behind_proxy = second_node(&app, |c| {
+        c.login_per_ip = 3;
+        c.trusted_proxies = pitbox_cloud::client_ip::TrustedProxies::new(vec![
+            pitbox_cloud::client_ip::parse_net("10.0.0.0/8").expect("net"),
+        ]);
+    });
+    // Two clients' attempts through the proxy 10.0.0.2: each client has its own allowance.
+    for client in ["198.51.100.1", "198.51.100.2"] {
+        for i in 0..3 {
+            let name = format!("nobody{i}-{client}");
+            let (s, _) = login_from(&behind_proxy, &name, "x", "10.0.0.2", Some(&format!("6.6.6.6, {client}"))).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{client}");
+        }
+        let (s, retry) = login_from(&behind_proxy, "ana", common::PASSWORD, "10.0.0.2", Some(client)).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{client}");
+        assert!(retry.is_some_and(|r| (1..=300).contains(&r)), "{retry:?}");
+    }
+    let (s, _) = login_from(&behind_proxy, "ana", common::PASSWORD, "10.0.0.2", Some("198.51.100.3")).await;
+    assert_eq!(s, StatusCode::OK);
+    // A client that is not a trusted proxy cannot pick its address with the header.
+    let direct = second_node(&app, |c| c.login_per_ip = 3);
+    for i in 0..3 {
+        let (s, _) =
+            login_from(&direct, &format!("nobody{i}"), "x", "203.0.113.5", Some(&format!("198.51.100.{}", 10 + i)))
+                .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, _) = login_from(&direct, "ana", common::PASSWORD, "203.0.113.5", Some("198.51.100.99")).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn login_limits_are_shared_by_nodes_through_redis() {
+    let Ok(url) = std::env::var("PITBOX_TEST_REDIS_URL") else {
+        pitbox_testkit::skip("login_limits_are_shared_by_nodes_through_redis", "PITBOX_TEST_REDIS_URL is not set");
+        return;
+    };
+    let opts = Opts { redis_url: Some(url.clone()), login_max_failures: Some(3), ..Opts::default() };
+    let Some(app) = App::start(common::Db::Sqlite, "shared_limits", opts).await else { return };
+    let shared = |c: &mut pitbox_cloud::Config| {
+        c.redis_url = Some(url.clone());
+        c.login_max_failures = 3;
+        c.login_per_ip = 4;
+    };
+    let node_b = second_node(&app, shared);
+    let node_c = second_node(&app, shared);
+    // Names and addresses of this run only: Redis outlives the test.
+    let user = pitbox_cloud::store::new_id("lim");
+    let hash = pitbox_cloud::password::hash(common::PASSWORD).expect("hash");
+    app.state.store.create_user(&user, &hash, UserRole::Driver, Some(&app.team_a)).await.expect("user");
+    let n =
+        u32::from_str_radix(&pitbox_cloud::store::new_id("x").replace(|c: char| !c.is_ascii_hexdigit(), "")[..6], 16)
+            .expect("hex");
+    let addr = |k: u32| format!("fd00::{:x}:{:x}", n >> 16, (n & 0xffff) + k);
+
+    // Three wrong passwords, spread over the nodes: the user is locked on every node, even on
+    // one that saw a single failure.
+    for (i, node) in [&app.router, &node_b, &node_c].into_iter().enumerate() {
+        let (s, _) = login_from(node, &user, "wrong", &addr(i as u32), None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    for node in [&app.router, &node_b, &node_c] {
+        let (s, retry) = login_from(node, &user, common::PASSWORD, &addr(10), None).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        assert!(retry.is_some_and(|r| (1..=300).contains(&r)), "{retry:?}");
+    }
+    // Four attempts from one address on two nodes use up its allowance on both.
+    let one = addr(20);
+    for (i, node) in [&node_b, &node_c, &node_b, &node_c].into_iter().enumerate() {
+        let (s, _) = login_from(node, &format!("{user}-nobody{i}"), "x", &one, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    for node in [&node_b, &node_c] {
+        let (s, _) = login_from(node, "ana", common::PASSWORD, &one, None).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let (s, _) = login_from(&node_b, "ana", common::PASSWORD, &addr(21), None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Redis gone: a node still limits, on its own counts, and says so.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let alone = second_node(&app, |c| {
+        c.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        c.login_max_failures = 2;
+    });
+    let other = pitbox_cloud::store::new_id("lim");
+    app.state.store.create_user(&other, &hash, UserRole::Driver, Some(&app.team_a)).await.expect("user");
+    for _ in 0..2 {
+        let (s, _) = login_from(&alone, &other, "wrong", &addr(30), None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, _) = login_from(&alone, &other, common::PASSWORD, &addr(30), None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let req = axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("req");
+    let resp = tower::ServiceExt::oneshot(alone.clone(), req).await.expect("resp");
+    let text =
+        String::from_utf8(http_body_util::BodyExt::collect(resp.into_body()).await.expect("body").to_bytes().to_vec())
+            .expect("utf8");
+    let unavailable = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pitbox_login_limiter_redis_unavailable_total "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(unavailable.is_some_and(|v| v >= 3), "{unavailable:?}");
+
+    // A success clears the user's failures on every node. First the window passes (the key's
+    // expiry, done here by hand).
+    let mut conn = redis::Client::open(url.as_str())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis reachable");
+    let key = pitbox_cloud::limiter::user_key(&user);
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.expect("del");
+    let (s, _) = login_from(&node_c, &user, common::PASSWORD, &addr(40), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = login_from(&node_b, &user, "wrong", &addr(41), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = login_from(&app.router, &user, common::PASSWORD, &addr(42), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let failures: u64 = redis::cmd("EXISTS").arg(&key).query_async(&mut conn).await.expect("exists");
+    assert_eq!(failures, 0, "the success removed the shared failures");
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused_precisely() {
     let Some(app) = App::start(common::Db::Sqlite, "tokens", Opts::default()).await else { return };
