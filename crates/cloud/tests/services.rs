@@ -351,6 +351,119 @@ async fn voice_synthesize_stores_serves_to_the_team_and_refuses_precisely() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ElevenLabs (the `elevenlabs` secret), against a local stand-in of its API.
+
+const XI_KEY: &str = "xi-test-key";
+const XI_VOICE: &str = "21m00Tcm4TlvDq8ikWAM";
+
+/// What the ElevenLabs stand-in was asked: (voice id, API key, text).
+type Asked = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// A local server speaking ElevenLabs' text-to-speech API: 0.5 s of a 440 Hz tone as raw
+/// 16-bit PCM for the one voice and key it knows, its error bodies otherwise.
+async fn elevenlabs_stand_in(asked: Asked) -> std::net::SocketAddr {
+    let app = axum::Router::new().route(
+        "/v1/text-to-speech/{voice}",
+        axum::routing::post(
+            move |axum::extract::Path(voice): axum::extract::Path<String>,
+                  axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+                  headers: axum::http::HeaderMap,
+                  body: axum::Json<Value>| {
+                let asked = asked.clone();
+                async move {
+                    use axum::response::IntoResponse;
+                    let key = headers.get("xi-api-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let text = body["text"].as_str().unwrap_or("").to_string();
+                    asked.lock().expect("lock").push((voice.clone(), key.clone(), text));
+                    if key != XI_KEY {
+                        let detail = r#"{"detail":{"status":"invalid_api_key","message":"Invalid API key"}}"#;
+                        return (StatusCode::UNAUTHORIZED, detail).into_response();
+                    }
+                    if voice != XI_VOICE {
+                        let detail = r#"{"detail":{"status":"voice_not_found","message":"A voice with the voice_id was not found."}}"#;
+                        return (StatusCode::NOT_FOUND, detail).into_response();
+                    }
+                    if q.get("output_format").map(String::as_str) != Some("pcm_22050") {
+                        return (StatusCode::BAD_REQUEST, "only pcm_22050 in this stand-in").into_response();
+                    }
+                    let pcm: Vec<u8> = (0..11_025)
+                        .flat_map(|i| {
+                            let v = 8_000.0 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 22_050.0).sin();
+                            (v as i16).to_le_bytes()
+                        })
+                        .collect();
+                    ([(header::CONTENT_TYPE, "audio/pcm")], pcm).into_response()
+                }
+            },
+        ),
+    );
+    serve(app).await
+}
+
+#[tokio::test]
+async fn voice_synthesize_speaks_through_elevenlabs_when_its_key_is_stored() {
+    let Some(mut app) = App::start(Db::Sqlite, "voice_elevenlabs", Opts { master_key: true, ..Opts::default() }).await
+    else {
+        return;
+    };
+    let offline = counting_engine(&mut app);
+    let asked: Asked = Arc::default();
+    let addr = elevenlabs_stand_in(asked.clone()).await;
+    let master = app.state.master_key.clone().expect("master key");
+    let store = app.state.store.clone();
+    pitbox_cloud::secrets::put(&store, &master, "elevenlabs", XI_KEY).await.expect("secret");
+    pitbox_cloud::secrets::put(&store, &master, "elevenlabs_base_url", &format!("http://{addr}"))
+        .await
+        .expect("secret");
+    let body =
+        json!({"text": "Push now, the gap is one second.", "voiceId": XI_VOICE, "speed": 1.0, "priority": "normal"});
+
+    // Spoken by ElevenLabs with the stored key, stored, and served to the team only.
+    let (s, v) = app.as_user(&app.engineer, "POST", "/api/voice/synthesize", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let url = v["audioUrl"].as_str().expect("audioUrl").to_string();
+    assert!((v["duration"].as_f64().expect("duration") - 0.5).abs() < 0.01, "{v}");
+    assert_eq!(
+        asked.lock().expect("lock").clone(),
+        vec![(XI_VOICE.to_string(), XI_KEY.to_string(), "Push now, the gap is one second.".to_string())]
+    );
+    let (s, h, wav) = raw(&app, get(&url, Some(&app.token(&app.driver)))).await;
+    assert_eq!((s, h[header::CONTENT_TYPE].to_str().ok()), (StatusCode::OK, Some("audio/wav")));
+    let audio = pitbox_voice::Audio::from_wav(&wav).expect("a WAV file");
+    assert!((audio.duration() - 0.5).abs() < 0.01 && audio.rms() > 1_000.0, "{} s", audio.duration());
+    let (s, _, _) = raw(&app, get(&url, Some(&app.token(&app.engineer_b)))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The same words again: the stored clip, ElevenLabs is not asked twice.
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(body.clone())).await;
+    assert_eq!((s, v["audioUrl"].as_str()), (StatusCode::OK, Some(url.as_str())), "{v}");
+    assert_eq!(asked.lock().expect("lock").len(), 1);
+
+    // A voice the account does not have is the caller's mistake, named as such.
+    let mut b = body.clone();
+    b["voiceId"] = json!("NoSuchVoice123");
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(b)).await;
+    assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "voiceId".into())), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("ElevenLabs"), "{v}");
+
+    // A key ElevenLabs refuses is the provider's failure (502), with its reason.
+    pitbox_cloud::secrets::put(&store, &master, "elevenlabs", "revoked-key").await.expect("secret");
+    let mut b = body.clone();
+    b["text"] = json!("Fuel for eight laps.");
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(b.clone())).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::BAD_GATEWAY, "tts_failed"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("rejected the API key"), "{v}");
+
+    // With the key deleted, the node's own engine speaks; ElevenLabs is not asked.
+    let before = asked.lock().expect("lock").len();
+    assert!(pitbox_cloud::secrets::delete(&store, "elevenlabs").await.expect("delete"));
+    b["voiceId"] = json!("engineer");
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(b)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((offline.load(SeqCst), asked.lock().expect("lock").len()), (1, before));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The voice clip cache's Redis layer (`--redis-url`).
 
 /// A stand-in engine that counts its calls: 1.25 s of silence for any words.
