@@ -1,7 +1,8 @@
 //! # pitbox-cloud — the PitBox cloud backend
 //!
 //! This crate owns `pitbox cloud`: accounts, teams and roles (argon2id passwords, EdDSA access
-//! tokens, rotating refresh tokens), the REST API (axum), telemetry storage (SQL index over
+//! tokens, rotating refresh tokens, login limits per node or shared through Redis,
+//! [`limiter`]), the REST API (axum), telemetry storage (SQL index over
 //! zstd-compressed columnar chunks in an object store), sessions and laps, team messages,
 //! handoffs and driver profiles, secrets encrypted at rest, the `/ws` live fan-out with an
 //! in-process or Redis bus, coaching (`POST /api/coaching/analyze` and live coaching after every
