@@ -69,6 +69,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/coaching", get(crate::coaching::list))
         .route("/api/voice/synthesize", post(crate::voice::synthesize))
         .route("/api/voice/audio/{file}", get(crate::voice::audio))
+        .route("/api/strategy/plan", get(crate::strategy::get_plan).post(crate::strategy::post_plan))
         .route("/ws", get(crate::ws::CloudHub::ws_handler))
         .merge(crate::openapi::routes())
         // Unknown API paths answer JSON 404s; every other GET is the dashboard (SPA routes too).

@@ -6,7 +6,7 @@
 //! zstd-compressed columnar chunks in an object store), sessions and laps, team messages,
 //! handoffs and driver profiles, secrets encrypted at rest, the `/ws` live fan-out with an
 //! in-process or Redis bus, coaching (`POST /api/coaching/analyze` and live coaching after every
-//! stored lap, [`coaching`]), speech synthesis ([`voice`]; clips cached in SQL and, with Redis, [`voice_cache`]), serving the embedded dashboard, the
+//! stored lap, [`coaching`]), stint planning ([`strategy`], on `pitbox-strategy`), speech synthesis ([`voice`]; clips cached in SQL and, with Redis, [`voice_cache`]), serving the embedded dashboard, the
 //! OpenAPI document, and the `pitbox user`, `pitbox team` and `pitbox bench ingest` commands as
 //! library code ([`cli`], [`bench`]).
 //!
@@ -33,6 +33,7 @@ pub mod redis_link;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod strategy;
 pub mod team;
 pub mod telemetry;
 pub mod token;
