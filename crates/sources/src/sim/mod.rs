@@ -696,6 +696,7 @@ impl Sim {
         v.dc_lap_status.set(row, 0);
         v.pit_sv_flags.set(row, 0x10 | 0x0F);
         v.pit_sv_fuel.set(row, (p.stint_fuel_l - p.fuel_l).max(0.0) as f32);
+        v.car_left_right.set(row, car_left_right(&self.cars, p, len));
         for i in 0..vars::CARS {
             v.car_lap.set_at(row, i, -1);
             v.car_lap_completed.set_at(row, i, -1);
@@ -736,6 +737,41 @@ impl Sim {
             v.car_rpm.set_at(row, i, self.cfg.car.rpm(c.v, c.gear) as f32);
             v.car_steer.set_at(row, i, c.steering as f32);
         }
+    }
+}
+
+/// Length of a car, metres: cars closer than this along the lap overlap.
+pub const CAR_LENGTH_M: f64 = 4.6;
+
+/// iRacing's `CarLeftRight` for `player`: cars on the track (not in the pit lane) overlapping it
+/// along the lap. The simulator has no lateral position, so a car with a lower index than the
+/// player's passes on its left and one with a higher index on its right (stable per pair, so a
+/// side-by-side moment keeps its side).
+fn car_left_right(cars: &[Car], player: &Car, len: f64) -> i32 {
+    if player.on_pit_road || player.stopped_until.is_some() {
+        return 0;
+    }
+    let (mut left, mut right) = (0, 0);
+    for c in cars {
+        if c.idx == player.idx || c.on_pit_road || c.stopped_until.is_some() {
+            continue;
+        }
+        let d = (c.s - player.s + len / 2.0).rem_euclid(len) - len / 2.0;
+        if d.abs() < CAR_LENGTH_M {
+            if c.idx < player.idx {
+                left += 1;
+            } else {
+                right += 1;
+            }
+        }
+    }
+    match (left, right) {
+        (0, 0) => 1,
+        (1, 0) => 2,
+        (0, 1) => 3,
+        (l, r) if l >= 1 && r >= 1 => 4,
+        (_, 0) => 5,
+        _ => 6,
     }
 }
 

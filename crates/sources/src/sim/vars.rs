@@ -67,6 +67,7 @@ const SCALARS: &[(&str, VarType, &str, &str)] = &[
     ("DCLapStatus", VarType::Int, "", "Status of driver change lap requirements"),
     ("PitSvFlags", VarType::BitField, "irsdk_PitSvFlags", "Bitfield of pit service checkboxes"),
     ("PitSvFuel", VarType::Float, "l or kWh", "Pit service fuel add amount"),
+    ("CarLeftRight", VarType::Int, "irsdk_CarLeftRight", "Notify if car is to the left or right of driver"),
 ];
 
 const ARRAYS: &[(&str, VarType, &str, &str)] = &[
@@ -178,6 +179,7 @@ handles! {
     dc_lap_status: i32 = "DCLapStatus",
     pit_sv_flags: u32 = "PitSvFlags",
     pit_sv_fuel: f32 = "PitSvFuel",
+    car_left_right: i32 = "CarLeftRight",
     car_lap: i32 = "CarIdxLap",
     car_lap_completed: i32 = "CarIdxLapCompleted",
     car_pct: f32 = "CarIdxLapDistPct",
