@@ -4,11 +4,14 @@
 //! (laps, or minutes at the leader's pace), fuel use, tank, pit-lane loss, refuelling rate, tyre
 //! time and the drivers' rotation and limits, it finds the plan with the fewest pit stops that
 //! the fuel and the driver rules allow and, among those, the least time stationary in the box.
-//! Pure logic: no I/O, no clock, no allocation beyond the plan; every input is validated into a
+//! It also owns fuel per lap from the last green laps ([`fuel::fuel_per_lap`]), the one
+//! implementation meant for the live plan, the driver's fuel calls and the coach.
+//! Pure logic: no I/O, no clock; every input is validated into a
 //! typed [`PlanError`] that names the offending field or the rule that cannot be met.
 //!
 //! The model and its limits are described in `docs/strategy.md`.
 
+pub mod fuel;
 mod plan;
 mod request;
 
