@@ -201,6 +201,7 @@ impl Mapper {
             fuel_liters: f(self.fuel_l).map(|l| finite(f64::from(l)).max(0.0)),
             on_pit_road: self.on_pit_road.map(|h| h.get(row)),
             sequence: None,
+            sim_session_id: None,
         }
     }
 

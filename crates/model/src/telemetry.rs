@@ -163,6 +163,10 @@ pub struct TelemetryUpdate {
     /// Per-driver sample counter, strictly increasing; lets every hop drop duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<u64>,
+    /// The sim session this sample belongs to ([`crate::session::SimSessionKey::sim_session_id`]):
+    /// the cloud stores it in that session, never in another one. Absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_session_id: Option<String>,
 }
 
 impl Validate for TelemetryUpdate {
@@ -180,6 +184,9 @@ impl Validate for TelemetryUpdate {
         v.range_opt("lateralAccel", self.lateral_accel, -200.0, 200.0);
         v.range_opt("longitudinalAccel", self.longitudinal_accel, -200.0, 200.0);
         v.range_opt("fuelLiters", self.fuel_liters, 0.0, 1_000.0);
+        if let Some(k) = &self.sim_session_id {
+            v.id("simSessionId", k);
+        }
     }
 }
 

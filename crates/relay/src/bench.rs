@@ -472,6 +472,7 @@ fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         fuel_liters: None,
         on_pit_road: Some(false),
         sequence: Some(seq),
+        sim_session_id: None,
     }
 }
 
