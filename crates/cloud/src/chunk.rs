@@ -189,6 +189,7 @@ impl Columns {
             on_pit_road: some(f(24)).map(|v| v != 0.0),
             sequence: u64::try_from(self.sequences[i]).ok(),
             sim_session_id: None,
+            last_lap_time: None,
         })
     }
 
@@ -346,6 +347,7 @@ mod tests {
             on_pit_road: Some(false),
             sequence: Some(i),
             sim_session_id: None,
+            last_lap_time: None,
         }
     }
 

@@ -465,17 +465,35 @@ impl Writer {
             w.push(u);
         }
         let laps = pitbox_irsdk::laps::laps(&w.cols);
-        let Some(current) = laps.len().checked_sub(1) else { return Ok(()) };
+        let n = laps.len();
+        if n == 0 {
+            return Ok(());
+        }
+        // Laps before the last are finished, except one whose LapLastLapTime has not settled
+        // yet (iRacing writes it up to 111 ticks after the line): it waits a little.
+        let mut final_upto = n - 1;
+        if final_upto >= 1 {
+            let l = &laps[final_upto - 1];
+            let cur = &laps[n - 1];
+            let has_sim_times = w.cols.lap_last_lap_time.as_ref().is_some_and(|v| v.iter().any(|t| !t.is_nan()));
+            if l.complete && l.iracing_time.is_none() && has_sim_times && cur.end + 1 - cur.start < SETTLE_SAMPLES {
+                final_upto -= 1;
+            }
+        }
+        let skip = usize::from(w.first_written).min(final_upto);
         let mut writes: Vec<(i64, pitbox_irsdk::laps::Lap)> = Vec::new();
-        for l in laps.iter().take(current).skip(usize::from(w.first_written)) {
+        for l in &laps[skip..final_upto] {
             writes.push((w.next_seq, l.clone()));
             w.next_seq += 1;
         }
-        let cur = &laps[current];
-        let cur_start = w.cols.session_time.get(cur.start).copied().unwrap_or(0.0);
-        if !writes.is_empty() || w.provisional_start != Some(cur_start) {
-            writes.push((w.next_seq, cur.clone()));
-            w.provisional_start = Some(cur_start);
+        // The laps still open are written as they are now, when that changed.
+        let open: Vec<(i64, pitbox_irsdk::laps::Lap)> =
+            laps[final_upto.max(skip)..].iter().enumerate().map(|(j, l)| (w.next_seq + j as i64, l.clone())).collect();
+        let signature: Vec<(i64, Option<f64>, bool, usize)> =
+            open.iter().map(|(seq, l)| (*seq, l.lap_time, l.complete, l.start)).collect();
+        if !writes.is_empty() || w.provisional != signature {
+            w.provisional = signature;
+            writes.extend(open);
         }
         let rows: Vec<(i64, pitbox_irsdk::laps::Lap, i64, i64)> = writes
             .into_iter()
@@ -485,13 +503,16 @@ impl Writer {
                 (seq, l, a, b)
             })
             .collect();
-        // Keep the lap before the current one: its pit exit tells whether this one is an out lap.
-        if current >= 1 {
-            let keep_from = laps[current - 1].start;
+        // Keep the last finished lap: its pit exit tells whether the next one is an out lap.
+        if final_upto >= 1 {
+            let keep_from = laps[final_upto - 1].start;
             w.trim(keep_from);
             w.first_written = true;
+            // Sample indexes moved: the open laps' signature is rebuilt on the next round.
+            w.provisional.clear();
         } else if w.wall.len() > MAX_LAP_WINDOW {
             w.trim(w.wall.len() - MAX_LAP_WINDOW / 2);
+            w.provisional.clear();
         }
         for (seq, l, a, b) in rows {
             upsert_sim_lap(&self.store, session_id, team_id, driver_id, seq, &l, a, b).await?;
@@ -872,6 +893,10 @@ pub fn spawn_compactor(store: Store, objects: Objects, ingest: Ingest, interval:
 // ---------------------------------------------------------------------------------------------
 // Queries
 
+/// Samples of the next lap after which a finished lap is written even without iRacing's
+/// settled `LapLastLapTime` (it settles within 111 ticks).
+const SETTLE_SAMPLES: usize = 180;
+
 /// Most samples a live session's lap window holds while no lap ends (about an hour at 60 Hz).
 const MAX_LAP_WINDOW: usize = 216_000;
 
@@ -885,8 +910,8 @@ struct LapWindow {
     next_seq: i64,
     /// Whether the window's first lap was written as finished already.
     first_written: bool,
-    /// Session time of the first sample of the lap written as in progress.
-    provisional_start: Option<f64>,
+    /// What was last written of the laps still open: (seq, lap time, complete, first sample).
+    provisional: Vec<(i64, Option<f64>, bool, usize)>,
 }
 
 impl LapWindow {
@@ -900,6 +925,7 @@ impl LapWindow {
         let blank = u.lap == 0 && u.track_position == 0.0 && u.speed == 0.0 && u.rpm <= 300.0;
         c.blank.get_or_insert_with(Vec::new).push(blank);
         c.fuel.get_or_insert_with(Vec::new).push(u.fuel_liters.unwrap_or(u.fuel_level));
+        c.lap_last_lap_time.get_or_insert_with(Vec::new).push(u.last_lap_time.map_or(f32::NAN, |t| t as f32));
         self.wall.push(ms);
     }
 
@@ -915,6 +941,9 @@ impl LapWindow {
             v.drain(..cut);
         }
         if let Some(v) = c.fuel.as_mut() {
+            v.drain(..cut);
+        }
+        if let Some(v) = c.lap_last_lap_time.as_mut() {
             v.drain(..cut);
         }
     }

@@ -80,7 +80,7 @@ impl Sample {
             fuel_pct: Some(u.fuel_level),
             tyre_wear: Some([w.front_left, w.front_right, w.rear_left, w.rear_right]),
             blank: u.lap == 0 && u.track_position == 0.0 && u.speed == 0.0 && u.rpm <= 300.0,
-            last_lap_time: None,
+            last_lap_time: u.last_lap_time,
         }
     }
 

@@ -50,6 +50,7 @@ fn write_jsonl(path: &PathBuf, faults: &[Fault]) {
             on_pit_road: Some(false),
             sequence: None,
             sim_session_id: None,
+            last_lap_time: None,
         };
         out.push_str(&serde_json::json!({"type": "telemetry_update", "data": u}).to_string());
         out.push('\n');

@@ -213,6 +213,7 @@ mod tests {
             on_pit_road: Some(pit),
             sequence: Some(1),
             sim_session_id: None,
+            last_lap_time: None,
         }
     }
 

@@ -128,6 +128,7 @@ impl TelemetryPost {
             on_pit_road: None,
             sequence: None,
             sim_session_id: None,
+            last_lap_time: None,
         }
     }
 }

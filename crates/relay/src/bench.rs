@@ -473,6 +473,7 @@ fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         on_pit_road: Some(false),
         sequence: Some(seq),
         sim_session_id: None,
+        last_lap_time: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
         on_pit_road: None,
         sequence: None,
         sim_session_id: None,
+        last_lap_time: None,
     }
 }
 

@@ -209,6 +209,7 @@ pub fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         on_pit_road: None,
         sequence: Some(seq),
         sim_session_id: None,
+        last_lap_time: None,
     }
 }
 
