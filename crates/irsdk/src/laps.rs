@@ -523,3 +523,51 @@ mod tests {
         assert!((l[0].end_time.unwrap() - 0.45).abs() < 1e-5);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any columns (garbage included): no panic; laps are in order, never overlap, never a
+        /// blank run; a complete lap has a positive time and an incomplete one none; a valid
+        /// lap is complete with no reason.
+        #[test]
+        fn any_columns_give_a_sane_lap_table(
+            rows in proptest::collection::vec((0.0f64..2.0, 0i32..4, -0.1f64..1.1, any::<bool>(), any::<bool>(), any::<bool>()), 0..300),
+        ) {
+            let mut c = LapColumns::default();
+            let mut t = 0.0;
+            let (mut pit, mut off, mut blank) = (Vec::new(), Vec::new(), Vec::new());
+            let mut lap = 0;
+            for (dt, step, pct, p, o, b) in rows {
+                t += dt * 0.05;
+                lap += i32::from(step == 3);
+                c.session_time.push(t);
+                c.lap.push(if b && step == 0 { 0 } else { lap });
+                c.lap_dist_pct.push(pct);
+                pit.push(p);
+                off.push(o);
+                blank.push(b && step == 0);
+            }
+            c.on_pit_road = Some(pit);
+            c.off_track = Some(off);
+            c.blank = Some(blank.clone());
+            c.sector_starts = vec![0.0, 0.5];
+            let table = laps(&c);
+            let mut prev_end: Option<usize> = None;
+            for l in &table {
+                prop_assert!(l.start <= l.end && l.end < c.len());
+                prop_assert!(prev_end.is_none_or(|e| l.start > e));
+                prev_end = Some(l.end);
+                prop_assert!(!(l.start..=l.end).all(|i| blank[i]));
+                prop_assert_eq!(l.complete, l.lap_time.is_some());
+                if let Some(x) = l.lap_time {
+                    prop_assert!(x.is_finite() && x >= 0.0);
+                }
+                prop_assert_eq!(l.valid, l.complete && l.invalid.is_empty());
+            }
+        }
+    }
+}
