@@ -255,7 +255,8 @@ impl LapColumns {
 /// (time, record just after the wrap).
 fn crossing(cols: &LapColumns, c: usize) -> Option<(f64, usize)> {
     let n = cols.len();
-    let mut best: Option<(usize, f64)> = None;
+    // (record after the wrap, record after the crossing, time)
+    let mut best: Option<(usize, usize, f64)> = None;
     for j in c.saturating_sub(2).max(1)..(c + 3).min(n) {
         if cols.is_blank(j) || cols.is_blank(j - 1) {
             continue;
@@ -264,18 +265,29 @@ fn crossing(cols: &LapColumns, c: usize) -> Option<(f64, usize)> {
         if !(p0.is_finite() && p1.is_finite()) || p0 - p1 <= 0.5 {
             continue;
         }
-        let (t0, t1) = (cols.session_time[j - 1], cols.session_time[j]);
+        // iRacing writes slightly negative LapDistPct just after the wrap, before the car is
+        // on the line: the crossing is where the unwrapped fraction reaches 1, a sample or two on.
+        let mut k = j;
+        while k < n && k < j + 3 && cols.lap_dist_pct[k] < 0.0 && !cols.is_blank(k) {
+            k += 1;
+        }
+        if k >= n || cols.is_blank(k) || !cols.lap_dist_pct[k].is_finite() {
+            continue;
+        }
+        let (u0, u1) =
+            if k == j { (p0, 1.0 + p1) } else { (1.0 + cols.lap_dist_pct[k - 1], 1.0 + cols.lap_dist_pct[k]) };
+        let (t0, t1) = (cols.session_time[k - 1], cols.session_time[k]);
         if !(t0.is_finite() && t1.is_finite() && t1 >= t0 && t1 - t0 <= cols.max_gap_s.unwrap_or(DEFAULT_MAX_GAP_S)) {
             continue;
         }
-        let d = (1.0 - p0) + p1;
-        let frac = if d > 0.0 { ((1.0 - p0) / d).clamp(0.0, 1.0) } else { 0.0 };
+        let d = u1 - u0;
+        let frac = if d > 0.0 { ((1.0 - u0) / d).clamp(0.0, 1.0) } else { 0.0 };
         let t = t0 + frac * (t1 - t0);
-        if best.is_none_or(|(bj, _)| j.abs_diff(c) < bj.abs_diff(c)) {
-            best = Some((j, t));
+        if best.is_none_or(|(bj, _, _)| j.abs_diff(c) < bj.abs_diff(c)) {
+            best = Some((j, k, t));
         }
     }
-    best.map(|(j, t)| (t, j))
+    best.map(|(_, k, t)| (t, k))
 }
 
 /// Every change of the Lap counter.
