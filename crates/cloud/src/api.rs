@@ -21,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, ClientIp, JsonBody};
 use crate::server::AppState;
 use crate::store::{RefreshUse, Store, Team, User, new_id, now_ms};
-use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary};
+use crate::telemetry::{IngestError, IngestOutcome, SessionSummary, SimLapSummary};
 use crate::token::ACCESS_TTL_SECS;
 use crate::{password, secrets, team, telemetry};
 
@@ -561,12 +561,16 @@ async fn list_sessions(
     Ok(Json(sessions))
 }
 
-async fn list_laps(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Vec<LapSummary>>> {
+async fn list_laps(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<SimLapSummary>>> {
     let Some(session) = telemetry::get_session(&st.store, &id).await? else {
         return Err(ApiError::not_found(format!("session {id} does not exist")));
     };
     auth.require_team(&session.team_id)?;
-    Ok(Json(telemetry::list_laps(&st.store, &id).await?))
+    Ok(Json(telemetry::list_sim_laps(&st.store, &id).await?))
 }
 
 /// `?channels=speed,rpm` of `GET /api/laps/{id}/telemetry`.

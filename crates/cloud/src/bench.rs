@@ -102,6 +102,8 @@ fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
         fuel_liters: None,
         on_pit_road: None,
         sequence: Some(seq),
+        sim_session_id: None,
+        last_lap_time: None,
     }
 }
 

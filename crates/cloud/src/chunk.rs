@@ -188,6 +188,8 @@ impl Columns {
             fuel_liters: some(f(23)),
             on_pit_road: some(f(24)).map(|v| v != 0.0),
             sequence: u64::try_from(self.sequences[i]).ok(),
+            sim_session_id: None,
+            last_lap_time: None,
         })
     }
 
@@ -344,6 +346,8 @@ mod tests {
             fuel_liters: None,
             on_pit_road: Some(false),
             sequence: Some(i),
+            sim_session_id: None,
+            last_lap_time: None,
         }
     }
 

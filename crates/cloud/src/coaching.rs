@@ -140,6 +140,9 @@ pub struct LapFeed {
     pub driver_id: String,
     pub session_id: String,
     pub samples: Vec<TelemetryUpdate>,
+    /// Whether what the coach says goes out live (to the team and the driver's radio). Imports
+    /// are analysed and stored, never spoken: the driver is not driving that session now.
+    pub speak: bool,
 }
 
 /// Counters of the live coach (for `/metrics`).
@@ -191,6 +194,7 @@ impl LiveCoaching {
 }
 
 struct Said {
+    speak: bool,
     team_id: String,
     session_id: String,
     coaching: AiCoaching,
@@ -211,13 +215,19 @@ fn coach_loop(mut rx: mpsc::Receiver<LapFeed>, out: mpsc::UnboundedSender<Said>)
         });
         entry.last_fed = Instant::now();
         for u in &feed.samples {
-            let time = u.timestamp.timestamp_millis() as f64 / 1000.0;
+            // Laps are timed on the sim's clock (session time); the wall clock runs at another
+            // pace in a replay (`--pace`) and jumps with the network.
+            let time = u.session_time.unwrap_or_else(|| u.timestamp.timestamp_millis() as f64 / 1000.0);
             for ev in entry.coach.push(&Sample::from_update(u, time)) {
                 // Cues are for the driver's own agent, which hears them before the corner; the
                 // cloud only speaks once a lap is complete.
                 if let LiveEvent::Coaching(c) = ev {
-                    let said =
-                        Said { team_id: feed.team_id.clone(), session_id: feed.session_id.clone(), coaching: *c };
+                    let said = Said {
+                        speak: feed.speak,
+                        team_id: feed.team_id.clone(),
+                        session_id: feed.session_id.clone(),
+                        coaching: *c,
+                    };
                     if out.send(said).is_err() {
                         return;
                     }
@@ -235,9 +245,11 @@ async fn publish_loop(store: Store, bus: Bus, mut rx: mpsc::UnboundedReceiver<Sa
     while let Some(said) = rx.recv().await {
         stats.messages.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = insert(&store, &said).await {
-            tracing::warn!(error = %e, "storing a coaching message failed; it is still sent live");
+            tracing::warn!(error = %e, "storing a coaching message failed; it is still sent live when live");
         }
-        bus.publish(&said.team_id, Message::AiCoaching(said.coaching));
+        if said.speak {
+            bus.publish(&said.team_id, Message::AiCoaching(said.coaching));
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Auth;
 use crate::server::AppState;
+use crate::telemetry::SimIdentity;
 
 /// Largest upload accepted, bytes (a long race at 60 Hz is a few hundred MB).
 pub const MAX_IBT_BYTES: usize = 512 * 1024 * 1024;
@@ -43,6 +44,8 @@ pub struct ImportResult {
 struct Parsed {
     track: String,
     car: String,
+    identity: SimIdentity,
+    laps: Vec<pitbox_irsdk::laps::Lap>,
     samples: Vec<TelemetryUpdate>,
     skipped: usize,
 }
@@ -60,7 +63,35 @@ fn parse(bytes: Vec<u8>, driver_id: &str) -> Result<Parsed, ApiError> {
         .or_else(|| session.weekend.track_name.clone())
         .unwrap_or_else(|| "unknown track".into());
     let car = session.driver.player().and_then(|d| d.car_screen_name.clone()).unwrap_or_else(|| "unknown car".into());
+    // The laps as the sim timed them, cut from every record of the file by the same code as
+    // `pitbox ibt laps` (rows refused below still count: iRacing timed the lap with them).
+    let laps = pitbox_irsdk::laps::file_laps(&file).map_err(bad)?;
     let disk = file.disk();
+    // The file's own identity: the session number of its first data record, iRacing's IDs, and
+    // (offline) when the session started.
+    let session_num = match file.layout().optional::<i32>("SessionNum").map_err(bad)? {
+        Some(h) => file.rows().map(|r| h.get(r)).find(|n| *n >= 0).unwrap_or(0),
+        None => session.current_session_num.unwrap_or(0),
+    };
+    let start = (disk.session_start_date > 0).then_some(disk.session_start_date);
+    let key = session.sim_session_key(session_num, start);
+    let player = session.driver.player();
+    let identity = SimIdentity {
+        sim_session_id: Some(key.sim_session_id()),
+        event_id: Some(key.event_id()),
+        session_type: session.session_type_of(session_num).map(str::to_string),
+        track_config: session.weekend.track_config_name.clone(),
+        series: session
+            .raw
+            .path("WeekendInfo.SeriesID")
+            .and_then(|n| n.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "0")
+            .map(str::to_string),
+        car_idx: session.driver.driver_car_idx.map(i64::from),
+        car_number: player.and_then(|d| d.car_number.clone()),
+        sim_started_at: start.map(|s| s.saturating_mul(1000)),
+    };
     let base_ms = if disk.session_start_date > 0 {
         disk.session_start_date.saturating_mul(1000)
     } else {
@@ -83,7 +114,7 @@ fn parse(bytes: Vec<u8>, driver_id: &str) -> Result<Parsed, ApiError> {
     if samples.is_empty() {
         return Err(ApiError::validation("body", format!("the file has no usable rows ({skipped} rows out of range)")));
     }
-    Ok(Parsed { track, car, samples, skipped })
+    Ok(Parsed { track, car, identity, laps, samples, skipped })
 }
 
 /// Imports the request body as an `.ibt` file.
@@ -110,27 +141,30 @@ pub async fn import_session(
     }
     let id = driver_id.clone();
     let parsed = tokio::task::spawn_blocking(move || parse(body.to_vec(), &id)).await.map_err(ApiError::internal)??;
-    let laps: std::collections::BTreeSet<u32> = parsed.samples.iter().map(|s| s.lap).collect();
-    let session_id =
-        crate::telemetry::import_session(&st.store, &team, &driver_id, &parsed.track, &parsed.car, &parsed.samples)
-            .await?;
+    let session_id = crate::telemetry::import_session(
+        &st.store,
+        &team,
+        &driver_id,
+        &parsed.track,
+        &parsed.car,
+        &parsed.identity,
+        &parsed.samples,
+        &parsed.laps,
+    )
+    .await?;
     let samples = parsed.samples.len();
-    // Imported laps are coached like live ones: one `ai_coaching` message per completed lap.
+    let laps = parsed.laps.len();
+    // Imported laps are analysed like live ones (stored `ai_coaching` per completed lap) but
+    // never spoken: the driver is not in that session now.
     st.coaching.feed(crate::coaching::LapFeed {
         team_id: team,
         driver_id,
         session_id: session_id.clone(),
         samples: parsed.samples,
+        speak: false,
     });
     Ok((
         StatusCode::CREATED,
-        Json(ImportResult {
-            session_id,
-            track: parsed.track,
-            car: parsed.car,
-            samples,
-            laps: laps.len(),
-            skipped: parsed.skipped,
-        }),
+        Json(ImportResult { session_id, track: parsed.track, car: parsed.car, samples, laps, skipped: parsed.skipped }),
     ))
 }

@@ -48,9 +48,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("post" "/api/users", "admin; engineer (drivers and viewers of own team)", "Create a user", Some("NewUser"), Some("UserView")),
     ep!("post" "/api/telemetry", "driver (own driverId), admin", "Store one sample (spec)", Some("telemetry_post"), Some("telemetry_post_response")),
     ep!("post" "/api/telemetry/batch", "driver (own driverId), admin", "Store many samples; with sequence, at most once", Some("TelemetryBatchPost"), Some("TelemetryBatchResponse")),
-    ep!("get" "/api/sessions", "any user (own team; admins all)", "Sessions, newest first", None, None),
+    ep!("get" "/api/sessions", "any user (own team; admins all)", "Sessions (one sim session of one driver each: sessionType, simSessionId …), newest first; items are SessionSummary", None, None),
     ep!("post" "/api/sessions/import", "admin, engineer, driver (own sessions)", "Upload an iRacing .ibt file as the body (?driverId=): a session with laps", None, Some("ImportResult")),
-    ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session", None, None),
+    ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session as the sim timed them (lapTime, complete, valid, inLap, outLap, sectors); items are SimLap", None, None),
     ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
     ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
     ep!("post" "/api/messages", "admin, engineer, driver", "Send a team message (pushed live)", Some("NewMessage"), Some("team_message")),
@@ -103,6 +103,8 @@ fn own_schemas() -> Vec<(&'static str, Value)> {
         ("ProfileUpdate", s::<crate::api::ProfileUpdate>()),
         ("SecretValue", s::<crate::api::SecretValue>()),
         ("ImportResult", s::<crate::import::ImportResult>()),
+        ("SessionSummary", s::<crate::telemetry::SessionSummary>()),
+        ("SimLap", s::<crate::telemetry::SimLapSummary>()),
     ]
 }
 

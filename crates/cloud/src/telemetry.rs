@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use pitbox_model::Message;
 use pitbox_model::telemetry::TelemetryUpdate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
@@ -103,6 +103,7 @@ impl Ingest {
                     stats: stats.clone(),
                     sessions: HashMap::new(),
                     sequences: HashMap::new(),
+                    lap_windows: HashMap::new(),
                 };
                 tokio::spawn(writer.run(rx));
                 tx
@@ -159,10 +160,12 @@ impl Ingest {
     }
 }
 
-#[derive(Clone)]
-struct SessionState {
-    id: String,
-    last_at: i64,
+#[derive(Debug, Clone)]
+pub struct SessionState {
+    pub id: String,
+    pub last_at: i64,
+    /// The sim's key of the session, when its samples carry one.
+    pub sim_key: Option<String>,
 }
 
 struct Writer {
@@ -172,6 +175,8 @@ struct Writer {
     stats: Arc<IngestStats>,
     sessions: HashMap<String, SessionState>,
     sequences: HashMap<String, u64>,
+    /// Recent samples of each live session, cut into laps after every commit.
+    lap_windows: HashMap<String, LapWindow>,
 }
 
 struct Block {
@@ -221,15 +226,33 @@ impl Writer {
             return Ok(Some(s.clone()));
         }
         let row = sqlx::query(
-            "SELECT id, last_sample_at FROM sessions WHERE driver_id = $1 ORDER BY last_sample_at DESC LIMIT 1",
+            "SELECT id, last_sample_at, sim_session_id FROM sessions WHERE driver_id = $1 \
+             ORDER BY last_sample_at DESC LIMIT 1",
         )
         .bind(driver_id)
         .fetch_optional(self.store.pool())
         .await?;
         Ok(match row {
-            Some(r) => Some(SessionState { id: r.try_get("id")?, last_at: r.try_get("last_sample_at")? }),
+            Some(r) => Some(SessionState {
+                id: r.try_get("id")?,
+                last_at: r.try_get("last_sample_at")?,
+                sim_key: r.try_get("sim_session_id")?,
+            }),
             None => None,
         })
+    }
+
+    /// The driver's session with the sim's key `key`: found, or created now (before the
+    /// commit, so a retried batch finds it too).
+    async fn keyed_session(
+        &mut self,
+        team_id: &str,
+        driver_id: &str,
+        key: &str,
+        ts: i64,
+    ) -> StoreResult<(SessionState, bool)> {
+        let (state, created) = ensure_keyed_session(&self.store, team_id, driver_id, key, ts).await?;
+        Ok((state, created))
     }
 
     async fn process(&mut self, jobs: Vec<Job>) {
@@ -271,6 +294,8 @@ impl Writer {
         let mut blocks: Vec<Block> = Vec::new();
         let mut block_index: HashMap<(String, i64), usize> = HashMap::new();
         let mut latest: HashMap<(String, String), TelemetryUpdate> = HashMap::new();
+        // Each session's accepted samples in order, for its laps.
+        let mut per_session: HashMap<String, (String, String, Vec<&TelemetryUpdate>)> = HashMap::new();
         let mut stored = 0u64;
         // Per job, where each session's run of samples starts (for the live coach).
         let mut runs: Vec<Vec<(usize, String)>> = vec![Vec::new(); jobs.len()];
@@ -292,8 +317,26 @@ impl Writer {
             let mut current: Option<(i64, usize)> = None;
             for (i, s) in job.samples.iter().enumerate() {
                 let ts = s.timestamp.timestamp_millis();
+                // A sample that says which sim session it is goes to that session, whatever the
+                // time between samples; only samples of older agents are grouped by the gap.
+                if let Some(key) = &s.sim_session_id
+                    && state.as_ref().is_none_or(|st| st.sim_key.as_deref() != Some(key.as_str()))
+                {
+                    match self.keyed_session(&job.team_id, &job.driver_id, key, ts).await {
+                        Ok((st, _)) => {
+                            state = Some(st);
+                            current = None;
+                        }
+                        Err(e) => tracing::error!(error = %e, "keyed session lookup failed"),
+                    }
+                }
+                let keyed_here = |st: &SessionState| match (&s.sim_session_id, &st.sim_key) {
+                    (Some(k), Some(sk)) => k == sk,
+                    (None, None) => (ts - st.last_at).abs() <= SESSION_GAP_MS,
+                    _ => false,
+                };
                 let st = match &mut state {
-                    Some(st) if (ts - st.last_at).abs() <= SESSION_GAP_MS => {
+                    Some(st) if keyed_here(st) => {
                         st.last_at = st.last_at.max(ts);
                         st
                     }
@@ -301,7 +344,7 @@ impl Writer {
                         let id = new_id("ses");
                         new_sessions.push((id.clone(), job.team_id.clone(), job.driver_id.clone(), ts));
                         current = None;
-                        other.insert(SessionState { id, last_at: ts })
+                        other.insert(SessionState { id, last_at: ts, sim_key: None })
                     }
                 };
                 if job_runs.last().is_none_or(|(_, id)| *id != st.id) {
@@ -326,6 +369,11 @@ impl Writer {
                     }
                 };
                 blocks[at].cols.push(s);
+                per_session
+                    .entry(st.id.clone())
+                    .or_insert_with(|| (job.team_id.clone(), job.driver_id.clone(), Vec::new()))
+                    .2
+                    .push(s);
                 stored += 1;
             }
             if let Some(st) = state {
@@ -356,6 +404,11 @@ impl Writer {
                 self.sequences.extend(next_seq);
                 for ((team, _), sample) in latest {
                     self.bus.publish(&team, Message::TelemetryUpdate(sample));
+                }
+                for (session_id, (team_id, driver_id, samples)) in &per_session {
+                    if let Err(e) = self.cut_laps(session_id, team_id, driver_id, samples).await {
+                        tracing::warn!(error = %e, session = %session_id, "cutting live laps failed; the samples are stored");
+                    }
                 }
             }
             Err(e) => {
@@ -388,10 +441,83 @@ impl Writer {
                 for (start, session_id) in job_runs.into_iter().rev() {
                     let tail = samples.split_off(start);
                     let (team_id, driver_id) = (team_id.clone(), driver_id.clone());
-                    self.coach.feed(LapFeed { team_id, driver_id, session_id, samples: tail });
+                    self.coach.feed(LapFeed { team_id, driver_id, session_id, samples: tail, speak: true });
                 }
             }
         }
+    }
+
+    /// Adds a session's newly stored samples to its lap window and writes the laps the shared
+    /// lap cutter finds: finished laps once, the lap in progress as incomplete until it ends.
+    async fn cut_laps(
+        &mut self,
+        session_id: &str,
+        team_id: &str,
+        driver_id: &str,
+        samples: &[&TelemetryUpdate],
+    ) -> StoreResult<()> {
+        if !self.lap_windows.contains_key(session_id) {
+            let next = next_live_lap_seq(&self.store, session_id).await?;
+            self.lap_windows.insert(session_id.to_string(), LapWindow { next_seq: next, ..LapWindow::default() });
+        }
+        let Some(w) = self.lap_windows.get_mut(session_id) else { return Ok(()) };
+        for u in samples {
+            w.push(u);
+        }
+        let laps = pitbox_irsdk::laps::laps(&w.cols);
+        let n = laps.len();
+        if n == 0 {
+            return Ok(());
+        }
+        // Laps before the last are finished, except one whose LapLastLapTime has not settled
+        // yet (iRacing writes it up to 111 ticks after the line): it waits a little.
+        let mut final_upto = n - 1;
+        if final_upto >= 1 {
+            let l = &laps[final_upto - 1];
+            let cur = &laps[n - 1];
+            let has_sim_times = w.cols.lap_last_lap_time.as_ref().is_some_and(|v| v.iter().any(|t| !t.is_nan()));
+            if l.complete && l.iracing_time.is_none() && has_sim_times && cur.end + 1 - cur.start < SETTLE_SAMPLES {
+                final_upto -= 1;
+            }
+        }
+        let skip = usize::from(w.first_written).min(final_upto);
+        let mut writes: Vec<(i64, pitbox_irsdk::laps::Lap)> = Vec::new();
+        for l in &laps[skip..final_upto] {
+            writes.push((w.next_seq, l.clone()));
+            w.next_seq += 1;
+        }
+        // The laps still open are written as they are now, when that changed.
+        let open: Vec<(i64, pitbox_irsdk::laps::Lap)> =
+            laps[final_upto.max(skip)..].iter().enumerate().map(|(j, l)| (w.next_seq + j as i64, l.clone())).collect();
+        let signature: Vec<(i64, Option<f64>, bool, usize)> =
+            open.iter().map(|(seq, l)| (*seq, l.lap_time, l.complete, l.start)).collect();
+        if !writes.is_empty() || w.provisional != signature {
+            w.provisional = signature;
+            writes.extend(open);
+        }
+        let rows: Vec<(i64, pitbox_irsdk::laps::Lap, i64, i64)> = writes
+            .into_iter()
+            .map(|(seq, l)| {
+                let a = w.wall.get(l.start).copied().unwrap_or(0);
+                let b = w.wall.get(l.end).copied().unwrap_or(a);
+                (seq, l, a, b)
+            })
+            .collect();
+        // Keep the last finished lap: its pit exit tells whether the next one is an out lap.
+        if final_upto >= 1 {
+            let keep_from = laps[final_upto - 1].start;
+            w.trim(keep_from);
+            w.first_written = true;
+            // Sample indexes moved: the open laps' signature is rebuilt on the next round.
+            w.provisional.clear();
+        } else if w.wall.len() > MAX_LAP_WINDOW {
+            w.trim(w.wall.len() - MAX_LAP_WINDOW / 2);
+            w.provisional.clear();
+        }
+        for (seq, l, a, b) in rows {
+            upsert_sim_lap(&self.store, session_id, team_id, driver_id, seq, &l, a, b).await?;
+        }
+        Ok(())
     }
 
     async fn commit(
@@ -767,7 +893,194 @@ pub fn spawn_compactor(store: Store, objects: Objects, ingest: Ingest, interval:
 // ---------------------------------------------------------------------------------------------
 // Queries
 
-/// A session as listed by `GET /api/sessions`.
+/// Samples of the next lap after which a finished lap is written even without iRacing's
+/// settled `LapLastLapTime` (it settles within 111 ticks).
+const SETTLE_SAMPLES: usize = 180;
+
+/// Most samples a live session's lap window holds while no lap ends (about an hour at 60 Hz).
+const MAX_LAP_WINDOW: usize = 216_000;
+
+/// The recent samples of a live session, as the shared lap cutter's columns.
+#[derive(Debug, Default)]
+struct LapWindow {
+    cols: pitbox_irsdk::laps::LapColumns,
+    /// Wall time of each sample, Unix ms.
+    wall: Vec<i64>,
+    /// The `seq` the next finished lap gets.
+    next_seq: i64,
+    /// Whether the window's first lap was written as finished already.
+    first_written: bool,
+    /// What was last written of the laps still open: (seq, lap time, complete, first sample).
+    provisional: Vec<(i64, Option<f64>, bool, usize)>,
+}
+
+impl LapWindow {
+    fn push(&mut self, u: &TelemetryUpdate) {
+        let c = &mut self.cols;
+        let ms = u.timestamp.timestamp_millis();
+        c.session_time.push(u.session_time.unwrap_or(ms as f64 / 1000.0));
+        c.lap.push(i32::try_from(u.lap).unwrap_or(i32::MAX));
+        c.lap_dist_pct.push(u.track_position);
+        c.on_pit_road.get_or_insert_with(Vec::new).push(u.on_pit_road.unwrap_or(false));
+        let blank = u.lap == 0 && u.track_position == 0.0 && u.speed == 0.0 && u.rpm <= 300.0;
+        c.blank.get_or_insert_with(Vec::new).push(blank);
+        c.fuel.get_or_insert_with(Vec::new).push(u.fuel_liters.unwrap_or(u.fuel_level));
+        c.lap_last_lap_time.get_or_insert_with(Vec::new).push(u.last_lap_time.map_or(f32::NAN, |t| t as f32));
+        self.wall.push(ms);
+    }
+
+    /// Drops the samples before `from`.
+    fn trim(&mut self, from: usize) {
+        let c = &mut self.cols;
+        let cut = from.min(self.wall.len());
+        self.wall.drain(..cut);
+        c.session_time.drain(..cut);
+        c.lap.drain(..cut);
+        c.lap_dist_pct.drain(..cut);
+        for v in [&mut c.on_pit_road, &mut c.blank].into_iter().flatten() {
+            v.drain(..cut);
+        }
+        if let Some(v) = c.fuel.as_mut() {
+            v.drain(..cut);
+        }
+        if let Some(v) = c.lap_last_lap_time.as_mut() {
+            v.drain(..cut);
+        }
+    }
+}
+
+/// The `seq` of the next lap of a live session after a restart of the cloud: an incomplete
+/// last row was the lap in progress and is written again.
+async fn next_live_lap_seq(store: &Store, session_id: &str) -> StoreResult<i64> {
+    let row = sqlx::query("SELECT seq, complete FROM sim_laps WHERE session_id = $1 ORDER BY seq DESC LIMIT 1")
+        .bind(session_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => {
+            let seq: i64 = r.try_get("seq")?;
+            if r.try_get::<i64, _>("complete")? != 0 { seq + 1 } else { seq }
+        }
+        None => 0,
+    })
+}
+
+/// Writes one lap of a live session (insert, or update of the lap in progress).
+#[allow(clippy::too_many_arguments)]
+async fn upsert_sim_lap(
+    store: &Store,
+    session_id: &str,
+    team_id: &str,
+    driver_id: &str,
+    seq: i64,
+    l: &pitbox_irsdk::laps::Lap,
+    started_at: i64,
+    ended_at: i64,
+) -> StoreResult<()> {
+    let invalid: Vec<&str> = l.invalid.iter().map(|r| r.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO sim_laps (id, session_id, team_id, driver_id, seq, lap, start_time, end_time, lap_time, \
+         complete, valid, invalid, in_lap, out_lap, sectors, fuel_used, started_at, ended_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), \
+             CAST($9 AS DOUBLE PRECISION), $10, $11, $12, $13, $14, $15, CAST($16 AS DOUBLE PRECISION), $17, $18) \
+         ON CONFLICT (session_id, seq) DO UPDATE SET lap = excluded.lap, start_time = excluded.start_time, \
+         end_time = excluded.end_time, lap_time = excluded.lap_time, complete = excluded.complete, \
+         valid = excluded.valid, invalid = excluded.invalid, in_lap = excluded.in_lap, out_lap = excluded.out_lap, \
+         sectors = excluded.sectors, fuel_used = excluded.fuel_used, started_at = excluded.started_at, \
+         ended_at = excluded.ended_at",
+    )
+    // Not cached: sqlx binds a NULL as int4 on PostgreSQL, and a cached statement would
+    // refuse the float of a later row.
+    .persistent(false)
+    .bind(format!("{session_id}.{}.{seq}", l.lap))
+    .bind(session_id)
+    .bind(team_id)
+    .bind(driver_id)
+    .bind(seq)
+    .bind(i64::from(l.lap))
+    .bind(l.start_time)
+    .bind(l.end_time)
+    .bind(l.lap_time)
+    .bind(i64::from(l.complete))
+    .bind(i64::from(l.valid))
+    .bind(invalid.join(","))
+    .bind(i64::from(l.in_lap))
+    .bind(i64::from(l.out_lap))
+    .bind(serde_json::to_string(&l.sectors).unwrap_or_else(|_| "[]".into()))
+    .bind(l.fuel_used)
+    .bind(started_at)
+    .bind(ended_at)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// The driver's session with the sim's key `key`, created (not legacy, source `live`) when
+/// there is none. The unique index on (driver, key) makes a concurrent creation harmless.
+pub async fn ensure_keyed_session(
+    store: &Store,
+    team_id: &str,
+    driver_id: &str,
+    key: &str,
+    at_ms: i64,
+) -> StoreResult<(SessionState, bool)> {
+    let find = || async {
+        let row = sqlx::query("SELECT id, last_sample_at FROM sessions WHERE driver_id = $1 AND sim_session_id = $2")
+            .bind(driver_id)
+            .bind(key)
+            .fetch_optional(store.pool())
+            .await?;
+        StoreResult::Ok(match row {
+            Some(r) => Some(SessionState {
+                id: r.try_get("id")?,
+                last_at: r.try_get("last_sample_at")?,
+                sim_key: Some(key.to_string()),
+            }),
+            None => None,
+        })
+    };
+    if let Some(st) = find().await? {
+        return Ok((st, false));
+    }
+    let event = key.rsplit_once(':').map(|(e, _)| e.to_string());
+    sqlx::query(
+        "INSERT INTO sessions (id, team_id, driver_id, source, started_at, last_sample_at, legacy, sim_session_id, \
+         event_id) VALUES ($1, $2, $3, 'live', $4, $4, 0, $5, CAST($6 AS TEXT)) ON CONFLICT DO NOTHING",
+    )
+    .bind(new_id("ses"))
+    .bind(team_id)
+    .bind(driver_id)
+    .bind(at_ms)
+    .bind(key)
+    .bind(event)
+    .execute(store.pool())
+    .await?;
+    match find().await? {
+        Some(st) => Ok((st, true)),
+        None => Err(StoreError::Corrupt(format!("session {key} of {driver_id} vanished after its creation"))),
+    }
+}
+
+/// What the sim says a session is (issue 20 §1): stored with the session when known.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimIdentity {
+    /// The sim's key of the session (see `pitbox_model::session::SimSessionKey`).
+    pub sim_session_id: Option<String>,
+    /// The event (iRacing subsession) the session belongs to.
+    pub event_id: Option<String>,
+    /// iRacing's own `SessionType`: "Practice", "Open Qualify", "Race", "Offline Testing" …
+    pub session_type: Option<String>,
+    pub track_config: Option<String>,
+    pub series: Option<String>,
+    /// The driver's car index in the session.
+    pub car_idx: Option<i64>,
+    pub car_number: Option<String>,
+    /// When the sim session started, Unix milliseconds.
+    pub sim_started_at: Option<i64>,
+}
+
+/// A session as listed by `GET /api/sessions`: one sim session of one driver.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionSummary {
@@ -780,8 +1093,54 @@ pub struct SessionSummary {
     pub source: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub last_sample_at: chrono::DateTime<chrono::Utc>,
+    /// Laps as the sim timed them (for legacy sessions: lap-counter values seen).
     pub lap_count: i64,
     pub sample_count: i64,
+    /// iRacing's own `SessionType` string; `null` when the sim did not say (legacy sessions).
+    pub session_type: Option<String>,
+    /// The sim's key of the session; `null` for legacy sessions.
+    pub sim_session_id: Option<String>,
+    pub event_id: Option<String>,
+    pub track_config: Option<String>,
+    pub series: Option<String>,
+    pub car_idx: Option<i64>,
+    pub car_number: Option<String>,
+    /// Stored before sessions and laps came from the sim (issue 20): its laps are lap-counter
+    /// buckets without lap times.
+    pub legacy: bool,
+}
+
+/// A lap as the sim timed it, as listed by `GET /api/sessions/{id}/laps` (cut by
+/// `pitbox_irsdk::laps`, the same code as `pitbox ibt laps`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimLapSummary {
+    pub id: String,
+    pub session_id: String,
+    pub driver_id: String,
+    /// Position in the session's lap list, from 0.
+    pub seq: i64,
+    /// The sim's lap counter.
+    pub lap: i64,
+    /// iRacing's own lap time, seconds; `null` for an incomplete lap.
+    pub lap_time: Option<f64>,
+    /// Started and ended at the start/finish line.
+    pub complete: bool,
+    /// Complete, and no reason against it.
+    pub valid: bool,
+    /// Why the lap is not valid: `incomplete`, `pit road`, `off track`, `reset`, `legacy`.
+    pub invalid: Vec<String>,
+    pub in_lap: bool,
+    pub out_lap: bool,
+    /// Sector times, seconds (complete laps).
+    pub sectors: Vec<f64>,
+    /// Fuel used, litres; `null` when fuel was added or unknown.
+    pub fuel_used: Option<f64>,
+    /// Session time of the start and end crossings, seconds.
+    pub start_time: Option<f64>,
+    pub end_time: Option<f64>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub ended_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A lap as listed by `GET /api/sessions/{id}/laps`.
@@ -811,11 +1170,22 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> StoreResult<SessionSummary> {
         last_sample_at: ms_to_time(r.try_get("last_sample_at")?),
         lap_count: r.try_get("lap_count")?,
         sample_count: r.try_get("sample_count")?,
+        session_type: r.try_get("session_type")?,
+        sim_session_id: r.try_get("sim_session_id")?,
+        event_id: r.try_get("event_id")?,
+        track_config: r.try_get("track_config")?,
+        series: r.try_get("series")?,
+        car_idx: r.try_get("car_idx")?,
+        car_number: r.try_get("car_number")?,
+        legacy: r.try_get::<i64, _>("legacy")? != 0,
     })
 }
 
 const SESSION_SELECT: &str = "SELECT s.id, s.team_id, s.driver_id, s.track, s.car, s.source, s.started_at, \
-     s.last_sample_at, (SELECT COUNT(*) FROM laps l WHERE l.session_id = s.id) AS lap_count, \
+     s.last_sample_at, s.session_type, s.sim_session_id, s.event_id, s.track_config, s.series, s.car_idx, \
+     s.car_number, s.legacy, CASE WHEN s.legacy = 1 \
+     THEN (SELECT COUNT(*) FROM laps l WHERE l.session_id = s.id) \
+     ELSE (SELECT COUNT(*) FROM sim_laps m WHERE m.session_id = s.id) END AS lap_count, \
      (SELECT CAST(COALESCE(SUM(l.sample_count), 0) AS BIGINT) FROM laps l WHERE l.session_id = s.id) AS sample_count \
      FROM sessions s";
 
@@ -861,6 +1231,33 @@ pub async fn describe_session(store: &Store, id: &str, track: &str, car: &str) -
     Ok(())
 }
 
+/// Describes the session a keyed `session_info` names (and only that one): track, car,
+/// iRacing's session type, the driver's car index and number.
+pub async fn describe_sim_session(
+    store: &Store,
+    id: &str,
+    info: &pitbox_model::session::SessionInfo,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE sessions SET track = $1, car = $2, session_type = COALESCE(CAST($3 AS TEXT), session_type), \
+         track_config = CAST($4 AS TEXT), car_idx = $5, car_number = COALESCE(CAST($6 AS TEXT), car_number) \
+         WHERE id = $7",
+    )
+    // Not cached: sqlx binds a NULL as int4 on PostgreSQL, and a cached statement would
+    // refuse the float of a later row.
+    .persistent(false)
+    .bind(&info.track.display_name)
+    .bind(&info.car_name)
+    .bind(info.sim_session_type.as_deref())
+    .bind(info.track.config_name.as_deref().filter(|c| !c.is_empty()))
+    .bind(i64::from(info.player_car_idx))
+    .bind(info.car_number.as_deref())
+    .bind(id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
 fn lap_from_row(r: &sqlx::any::AnyRow) -> StoreResult<LapSummary> {
     let started: i64 = r.try_get("started_at")?;
     let ended: i64 = r.try_get("ended_at")?;
@@ -888,12 +1285,162 @@ pub async fn list_laps(store: &Store, session_id: &str) -> StoreResult<Vec<LapSu
     rows.iter().map(lap_from_row).collect()
 }
 
+fn sim_lap_from_row(r: &sqlx::any::AnyRow) -> StoreResult<SimLapSummary> {
+    let invalid: String = r.try_get("invalid")?;
+    let sectors: String = r.try_get("sectors")?;
+    Ok(SimLapSummary {
+        id: r.try_get("id")?,
+        session_id: r.try_get("session_id")?,
+        driver_id: r.try_get("driver_id")?,
+        seq: r.try_get("seq")?,
+        lap: r.try_get("lap")?,
+        lap_time: r.try_get("lap_time")?,
+        complete: r.try_get::<i64, _>("complete")? != 0,
+        valid: r.try_get::<i64, _>("valid")? != 0,
+        invalid: invalid.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect(),
+        in_lap: r.try_get::<i64, _>("in_lap")? != 0,
+        out_lap: r.try_get::<i64, _>("out_lap")? != 0,
+        sectors: serde_json::from_str(&sectors).map_err(|e| StoreError::Corrupt(format!("lap sectors: {e}")))?,
+        fuel_used: r.try_get("fuel_used")?,
+        start_time: r.try_get("start_time")?,
+        end_time: r.try_get("end_time")?,
+        started_at: ms_to_time(r.try_get("started_at")?),
+        ended_at: ms_to_time(r.try_get("ended_at")?),
+    })
+}
+
+/// The laps of a session as the sim timed them, in order. A legacy session (stored before
+/// issue 20) lists its lap-counter buckets, each incomplete and invalid for reason `legacy`.
+pub async fn list_sim_laps(store: &Store, session_id: &str) -> StoreResult<Vec<SimLapSummary>> {
+    let legacy = sqlx::query("SELECT legacy FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(store.pool())
+        .await?
+        .map(|r| r.try_get::<i64, _>("legacy"))
+        .transpose()?
+        .unwrap_or(0)
+        != 0;
+    if legacy {
+        let buckets = list_laps(store, session_id).await?;
+        return Ok(buckets
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| SimLapSummary {
+                id: b.id,
+                session_id: b.session_id,
+                driver_id: b.driver_id,
+                seq: i as i64,
+                lap: b.lap,
+                lap_time: None,
+                complete: false,
+                valid: false,
+                invalid: vec!["legacy".into()],
+                in_lap: false,
+                out_lap: false,
+                sectors: Vec::new(),
+                fuel_used: None,
+                start_time: None,
+                end_time: None,
+                started_at: b.started_at,
+                ended_at: b.ended_at,
+            })
+            .collect());
+    }
+    let rows = sqlx::query(
+        "SELECT id, session_id, driver_id, seq, lap, lap_time, complete, valid, invalid, in_lap, out_lap, sectors, \
+         fuel_used, start_time, end_time, started_at, ended_at FROM sim_laps WHERE session_id = $1 ORDER BY seq",
+    )
+    .bind(session_id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(sim_lap_from_row).collect()
+}
+
+/// The id of a sim lap: `<session>.<lap counter>` like the stored telemetry's lap, with the
+/// position added when the counter repeats (a reset to the pits keeps the counter).
+fn sim_lap_id(session_id: &str, laps: &[pitbox_irsdk::laps::Lap], seq: usize) -> String {
+    let l = &laps[seq];
+    if laps.iter().filter(|o| o.lap == l.lap).count() > 1 {
+        format!("{session_id}.{}.{seq}", l.lap)
+    } else {
+        format!("{session_id}.{}", l.lap)
+    }
+}
+
+/// Writes a session's laps as the sim timed them (replacing what was there).
+/// `wall_ms_at` turns a session time into Unix milliseconds.
+#[allow(clippy::too_many_arguments)]
+async fn write_sim_laps(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    session_id: &str,
+    team_id: &str,
+    driver_id: &str,
+    laps: &[pitbox_irsdk::laps::Lap],
+    session_time: &(dyn Fn(usize) -> Option<f64> + Sync),
+    wall_ms_at: &(dyn Fn(f64) -> i64 + Sync),
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM sim_laps WHERE session_id = $1").bind(session_id).execute(&mut **tx).await?;
+    for (seq, l) in laps.iter().enumerate() {
+        let t0 = l.start_time.or_else(|| session_time(l.start)).unwrap_or(0.0);
+        let t1 = l.end_time.or_else(|| session_time(l.end)).unwrap_or(t0);
+        let invalid: Vec<&str> = l.invalid.iter().map(|r| r.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO sim_laps (id, session_id, team_id, driver_id, seq, lap, start_time, end_time, lap_time, \
+             complete, valid, invalid, in_lap, out_lap, sectors, fuel_used, started_at, ended_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), \
+             CAST($9 AS DOUBLE PRECISION), $10, $11, $12, $13, $14, $15, CAST($16 AS DOUBLE PRECISION), $17, $18)",
+        )
+        // Not cached: sqlx binds a NULL as int4 on PostgreSQL, and a cached statement would
+        // refuse the float of a later row.
+        .persistent(false)
+        .bind(sim_lap_id(session_id, laps, seq))
+        .bind(session_id)
+        .bind(team_id)
+        .bind(driver_id)
+        .bind(seq as i64)
+        .bind(i64::from(l.lap))
+        .bind(l.start_time)
+        .bind(l.end_time)
+        .bind(l.lap_time)
+        .bind(i64::from(l.complete))
+        .bind(i64::from(l.valid))
+        .bind(invalid.join(","))
+        .bind(i64::from(l.in_lap))
+        .bind(i64::from(l.out_lap))
+        .bind(serde_json::to_string(&l.sectors).unwrap_or_else(|_| "[]".into()))
+        .bind(l.fuel_used)
+        .bind(wall_ms_at(t0))
+        .bind(wall_ms_at(t1))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// A lap and its team.
 pub async fn get_lap(store: &Store, lap_id: &str) -> StoreResult<Option<(LapSummary, String)>> {
     let row = sqlx::query(
         "SELECT id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count FROM laps WHERE id = $1",
     )
     .bind(lap_id)
+    .fetch_optional(store.pool())
+    .await?;
+    if let Some(r) = row {
+        return Ok(Some((lap_from_row(&r)?, r.try_get("team_id")?)));
+    }
+    // A sim lap's id: its telemetry is stored under its lap counter.
+    let sim = sqlx::query("SELECT session_id, lap FROM sim_laps WHERE id = $1")
+        .bind(lap_id)
+        .fetch_optional(store.pool())
+        .await?;
+    let Some(sim) = sim else { return Ok(None) };
+    let (session_id, lap): (String, i64) = (sim.try_get("session_id")?, sim.try_get("lap")?);
+    let row = sqlx::query(
+        "SELECT id, session_id, team_id, driver_id, lap, started_at, ended_at, sample_count FROM laps \
+         WHERE session_id = $1 AND lap = $2",
+    )
+    .bind(&session_id)
+    .bind(lap)
     .fetch_optional(store.pool())
     .await?;
     match row {
@@ -945,15 +1492,18 @@ pub async fn stored_sample_count(store: &Store, driver_id: &str) -> StoreResult<
     Ok(r.try_get("n")?)
 }
 
-/// Stores an imported session (an uploaded file): a new session, its laps and the samples,
-/// staged like live ones. Returns the session id.
+/// Stores an imported session (an uploaded file): a new session with the file's own identity,
+/// its laps as the sim timed them, and the samples, staged like live ones. Returns the session id.
+#[allow(clippy::too_many_arguments)]
 pub async fn import_session(
     store: &Store,
     team_id: &str,
     driver_id: &str,
     track: &str,
     car: &str,
+    identity: &SimIdentity,
     samples: &[TelemetryUpdate],
+    laps: &[pitbox_irsdk::laps::Lap],
 ) -> StoreResult<String> {
     let id = new_id("ses");
     let first = samples.iter().map(|s| s.timestamp.timestamp_millis()).min().unwrap_or_else(now_ms);
@@ -965,9 +1515,14 @@ pub async fn import_session(
     let now = now_ms();
     let mut tx = store.pool().begin().await?;
     sqlx::query(
-        "INSERT INTO sessions (id, team_id, driver_id, track, car, source, started_at, last_sample_at) \
-         VALUES ($1, $2, $3, $4, $5, 'import', $6, $7)",
+        "INSERT INTO sessions (id, team_id, driver_id, track, car, source, started_at, last_sample_at, \
+         legacy, sim_session_id, session_type, track_config, series, car_idx, car_number, event_id, sim_started_at) \
+         VALUES ($1, $2, $3, $4, $5, 'import', $6, $7, 0, CAST($8 AS TEXT), CAST($9 AS TEXT), \
+         CAST($10 AS TEXT), CAST($11 AS TEXT), CAST($12 AS BIGINT), CAST($13 AS TEXT), CAST($14 AS TEXT), CAST($15 AS BIGINT))",
     )
+    // Not cached: sqlx binds a NULL as int4 on PostgreSQL, and a cached statement would
+    // refuse the float of a later row.
+    .persistent(false)
     .bind(&id)
     .bind(team_id)
     .bind(driver_id)
@@ -975,8 +1530,21 @@ pub async fn import_session(
     .bind(car)
     .bind(first)
     .bind(last)
+    .bind(identity.sim_session_id.as_deref())
+    .bind(identity.session_type.as_deref())
+    .bind(identity.track_config.as_deref())
+    .bind(identity.series.as_deref())
+    .bind(identity.car_idx)
+    .bind(identity.car_number.as_deref())
+    .bind(identity.event_id.as_deref())
+    .bind(identity.sim_started_at)
     .execute(&mut *tx)
     .await?;
+    // Wall time of a session time: from the samples (their timestamps follow session time).
+    let anchor = samples.iter().find_map(|s| s.session_time.map(|t| (t, s.timestamp.timestamp_millis())));
+    let wall = |t: f64| anchor.map_or(first, |(t0, ms)| ms.saturating_add(((t - t0) * 1000.0).round() as i64));
+    let by_record = |i: usize| samples.iter().find(|s| s.sequence == Some(i as u64)).and_then(|s| s.session_time);
+    write_sim_laps(&mut tx, &id, team_id, driver_id, laps, &by_record, &wall).await?;
     for (lap, cols) in &by_lap {
         let lf = cols.timestamps.iter().copied().min().unwrap_or(first);
         let ll = cols.timestamps.iter().copied().max().unwrap_or(first);
@@ -1014,6 +1582,20 @@ pub async fn import_session(
     }
     tx.commit().await?;
     Ok(id)
+}
+
+/// The id of a driver's most recent session when it has no sim key (older agents).
+pub async fn latest_unkeyed_session_id(store: &Store, driver_id: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query(
+        "SELECT id, sim_session_id FROM sessions WHERE driver_id = $1 ORDER BY last_sample_at DESC LIMIT 1",
+    )
+    .bind(driver_id)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(match row {
+        Some(r) if r.try_get::<Option<String>, _>("sim_session_id")?.is_none() => Some(r.try_get("id")?),
+        _ => None,
+    })
 }
 
 /// The id of a driver's most recent session.

@@ -235,8 +235,23 @@ impl Hooks for CloudHooks {
             }
             Message::SessionInfo(s) => {
                 let team = driver_team(store, relay, &auth, &s.driver_id).await?;
-                if let Ok(Some(ses)) = telemetry::latest_session_id(store, &s.driver_id).await {
-                    let _ = telemetry::describe_session(store, &ses, &s.track.display_name, &s.car_name).await;
+                match &s.sim_session_id {
+                    // The session the sim names, and no other: created now when its telemetry
+                    // has not arrived yet.
+                    Some(key) => {
+                        let at = s.timestamp.timestamp_millis();
+                        if let Ok((ses, _)) = telemetry::ensure_keyed_session(store, &team, &s.driver_id, key, at).await
+                        {
+                            let _ = telemetry::describe_sim_session(store, &ses.id, &s).await;
+                        }
+                    }
+                    // An older agent: the driver's latest session, unless that one belongs to a
+                    // sim session (which only a keyed session_info describes).
+                    None => {
+                        if let Ok(Some(ses)) = telemetry::latest_unkeyed_session_id(store, &s.driver_id).await {
+                            let _ = telemetry::describe_session(store, &ses, &s.track.display_name, &s.car_name).await;
+                        }
+                    }
                 }
                 self.bus.publish(&team, Message::SessionInfo(s));
                 Ok(Handling::Taken(None))

@@ -47,25 +47,36 @@ async fn imports_a_real_ibt_file() {
         let (_, sessions) = app.as_user(&app.viewer, "GET", "/api/sessions", None).await;
         assert_eq!(sessions[0]["source"], "import");
         assert_eq!(sessions[0]["id"], sid.as_str());
+        assert_eq!(sessions[0]["sessionType"], "Offline Testing");
+        assert_eq!(sessions[0]["legacy"], false);
+        assert!(
+            sessions[0]["simSessionId"].as_str().is_some_and(|k| k.starts_with("iracing-offline:")),
+            "{}",
+            sessions[0]
+        );
         let (_, laps) = app.as_user(&app.viewer, "GET", &format!("/api/sessions/{sid}/laps"), None).await;
         let laps = laps.as_array().expect("laps");
-        let total: i64 = laps.iter().map(|l| l["sampleCount"].as_i64().unwrap_or(0)).sum();
+        let mut total = 0;
+        for lap in laps {
+            let (s, t) = app
+                .as_user(
+                    &app.viewer,
+                    "GET",
+                    &format!("/api/laps/{}/telemetry?channels=speed,lapDistance", lap["id"].as_str().unwrap_or("")),
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{lap}");
+            let speeds = t["channels"]["speed"].as_array().expect("speed");
+            total += speeds.len();
+            if lap["complete"] == true {
+                assert!(speeds.iter().any(|x| x.as_f64().unwrap_or(0.0) > 50.0), "a moving car");
+            }
+        }
         assert_eq!(total as u64, v["samples"].as_u64().unwrap_or(0));
-        let lap = laps.iter().max_by_key(|l| l["sampleCount"].as_i64()).expect("a lap");
-        let (s, t) = app
-            .as_user(
-                &app.viewer,
-                "GET",
-                &format!("/api/laps/{}/telemetry?channels=speed,lapDistance", lap["id"].as_str().unwrap_or("")),
-                None,
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
-        let speeds = t["channels"]["speed"].as_array().expect("speed");
-        assert_eq!(speeds.len() as i64, lap["sampleCount"].as_i64().unwrap_or(-1));
-        assert!(speeds.iter().any(|x| x.as_f64().unwrap_or(0.0) > 50.0), "a moving car");
 
-        // The imported laps are coached like live ones: stored `ai_coaching` per completed lap.
+        // The imported laps are analysed like live ones: stored `ai_coaching` per completed lap
+        // (and never spoken: see `imports_are_not_spoken`).
         let list = format!("/api/coaching?sessionId={sid}");
         let mut coaching = Vec::new();
         for _ in 0..200 {
@@ -86,6 +97,130 @@ async fn imports_a_real_ibt_file() {
             "{db:?}: {} coaching messages for the imported session; newest: {}",
             coaching.len(),
             coaching[0]["coaching"]["feedback"]
+        );
+    }
+}
+
+/// Every valid real file through `POST /api/sessions/import` and `GET /api/sessions/{id}/laps`:
+/// the same laps as `pitbox ibt laps` (lap time within one tick, the same complete and valid
+/// flags and reasons), and every lap iRacing timed has iRacing's own time.
+#[tokio::test]
+async fn imported_laps_are_the_sims_laps() {
+    let Some(dir) = pitbox_testkit::shared_data().map(|d| d.join("ibt")) else {
+        pitbox_testkit::skip("imported_laps_are_the_sims_laps", "no ../shared/data/ibt");
+        return;
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("read ibt dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ibt"))
+        .collect();
+    files.sort();
+    for db in common::DBS {
+        let Some(app) = App::start(db, "imported_laps_are_the_sims_laps", Opts::default()).await else { continue };
+        let mut imported = 0;
+        for path in &files {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let Ok(file) = pitbox_irsdk::IbtFile::open(path) else { continue };
+            // Only disk files with a lap table (the live-memory dump and the text file are not).
+            let Ok(cli) = pitbox_irsdk::laps::file_laps(&file) else { continue };
+            if file.row_count() == 0 || file.disk().session_record_count == 0 {
+                continue;
+            }
+            let bytes = std::fs::read(path).expect("read ibt");
+            let url = format!("/api/sessions/import?driverId={}", app.driver.id);
+            let (s, v) = app.send(upload(&app, &app.driver, &url, bytes)).await;
+            if s != StatusCode::CREATED {
+                eprintln!("{db:?} {name}: not imported: {s} {v}");
+                continue;
+            }
+            imported += 1;
+            let sid = v["sessionId"].as_str().expect("session").to_string();
+            let (_, api) = app.as_user(&app.viewer, "GET", &format!("/api/sessions/{sid}/laps"), None).await;
+            let api = api.as_array().expect("laps").clone();
+            assert_eq!(api.len(), cli.len(), "{db:?} {name}: {api:?}");
+            let tick = 1.0 / f64::from(file.header().tick_rate);
+            eprintln!("{db:?} {name}");
+            eprintln!(
+                "  {:>4} {:>10} {:>10}  {:<8} {:<8} {:<8} {:<8}",
+                "lap", "cli", "api", "complete", "valid", "in/out", "reasons"
+            );
+            for (a, c) in api.iter().zip(&cli) {
+                assert_eq!(a["lap"].as_i64(), Some(i64::from(c.lap)), "{name}: {a}");
+                assert_eq!(a["complete"].as_bool(), Some(c.complete), "{name}: {a}");
+                assert_eq!(a["valid"].as_bool(), Some(c.valid), "{name}: {a}");
+                assert_eq!(a["inLap"].as_bool(), Some(c.in_lap), "{name}: {a}");
+                assert_eq!(a["outLap"].as_bool(), Some(c.out_lap), "{name}: {a}");
+                let reasons: Vec<&str> = c.invalid.iter().map(|r| r.as_str()).collect();
+                let api_reasons: Vec<&str> =
+                    a["invalid"].as_array().expect("invalid").iter().filter_map(|r| r.as_str()).collect();
+                assert_eq!(api_reasons, reasons, "{name}: {a}");
+                match c.lap_time {
+                    Some(t) => {
+                        let got = a["lapTime"].as_f64().expect("lapTime of a complete lap");
+                        assert!((got - t).abs() <= tick, "{name}: lap {} api {got} vs cli {t}", c.lap);
+                    }
+                    None => assert!(a["lapTime"].is_null(), "{name}: {a}"),
+                }
+                assert_eq!(a["sectors"].as_array().map(Vec::len), Some(c.sectors.len()), "{name}: {a}");
+                eprintln!(
+                    "  {:>4} {:>10} {:>10}  {:<8} {:<8} {:<8} {}",
+                    c.lap,
+                    c.lap_time.map_or("-".into(), |t| format!("{t:.4}")),
+                    a["lapTime"].as_f64().map_or("-".into(), |t| format!("{t:.4}")),
+                    c.complete,
+                    c.valid,
+                    format!("{}/{}", c.in_lap, c.out_lap),
+                    reasons.join(", ")
+                );
+            }
+            // Ground truth from an independent reader: iRacing's settled LapLastLapTime.
+            let truth_path = path.with_extension("truth.json");
+            if let Ok(text) = std::fs::read_to_string(&truth_path) {
+                let truth: serde_json::Value = serde_json::from_str(&text).expect("truth json");
+                for ch in truth["lapChanges"].as_array().into_iter().flatten() {
+                    let Some(settled) = ch["lapLastLapTimeSettled"].as_f64().filter(|t| *t > 0.0) else { continue };
+                    let lap = ch["lapFrom"].as_i64();
+                    let row = api.iter().find(|a| a["lap"].as_i64() == lap && a["complete"] == true);
+                    let got = row.and_then(|a| a["lapTime"].as_f64());
+                    assert_eq!(got, Some(settled), "{name}: lap {lap:?} against iRacing's {settled}");
+                }
+            }
+            // Blank rows are not laps; an incomplete lap has no time.
+            assert!(api.iter().all(|a| a["complete"] == true || a["lapTime"].is_null()));
+        }
+        assert!(imported >= 3, "{db:?}: only {imported} files imported");
+    }
+}
+
+/// An import is analysed (stored coaching) but nothing goes out live: the driver's radio and
+/// the team's live feed never hear about a session that is not being driven.
+#[tokio::test]
+async fn imports_are_not_spoken() {
+    let Some(app) = App::start(common::Db::Sqlite, "imports_are_not_spoken", Opts::default()).await else { return };
+    let Some(path) = pitbox_testkit::ibt_file("imports_are_not_spoken", FILE) else { return };
+    let mut bus = app.state.bus.subscribe();
+    let url = format!("/api/sessions/import?driverId={}", app.driver.id);
+    let (s, v) = app.send(upload(&app, &app.driver, &url, std::fs::read(&path).expect("read"))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let sid = v["sessionId"].as_str().expect("session").to_string();
+    let list = format!("/api/coaching?sessionId={sid}");
+    let mut stored = 0;
+    for _ in 0..200 {
+        let (_, v) = app.as_user(&app.engineer, "GET", &list, None).await;
+        stored = v.as_array().map_or(0, Vec::len);
+        if stored > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(stored > 0, "the import was not analysed");
+    // Nothing was published: no ai_coaching on the team's live feed.
+    while let Ok(ev) = bus.try_recv() {
+        assert!(
+            !matches!(ev.message, pitbox_model::Message::AiCoaching(_)),
+            "an import was spoken to team {}",
+            ev.team_id
         );
     }
 }

@@ -36,8 +36,34 @@ impl AnalyzeError {
     }
 }
 
+/// Brings values a rounding error outside their range back in, as `pitbox-irsdk`'s mapping
+/// does (iRacing writes a throttle of 1.0000001, exported as 100.00001 %): within 0.1 % of the
+/// range's span of a bound is that bound. Values further out are still refused.
+fn fit_rounding(t: &mut pitbox_model::telemetry::TelemetrySnapshot) {
+    fn fit(x: &mut f64, lo: f64, hi: f64) {
+        let slack = (hi - lo) * 1e-3;
+        if x.is_finite() && *x >= lo - slack && *x <= hi + slack {
+            *x = x.clamp(lo, hi);
+        }
+    }
+    fit(&mut t.throttle, 0.0, 100.0);
+    fit(&mut t.brake, 0.0, 100.0);
+    fit(&mut t.fuel_level, 0.0, 100.0);
+    fit(&mut t.track_position, 0.0, 1.0);
+    fit(&mut t.speed, 0.0, pitbox_model::telemetry::limits::MAX_SPEED_KMH);
+    let w = &mut t.tire_wear;
+    for x in [&mut w.front_left, &mut w.front_right, &mut w.rear_left, &mut w.rear_right] {
+        fit(x, 0.0, 100.0);
+    }
+}
+
 /// Analyses a request (see the module docs).
 pub fn analyze_request(req: &CoachingAnalyzeRequest) -> Result<CoachingAnalyzeResponse, AnalyzeError> {
+    let mut fitted = req.clone();
+    for t in &mut fitted.telemetry_data {
+        fit_rounding(t);
+    }
+    let req = &fitted;
     if let Err(e) = validate(req, "") {
         let first = e.first().cloned();
         return Err(

@@ -55,6 +55,7 @@ pub fn samples_from_ibt(f: &IbtFile) -> Result<IbtSamples, IrsdkError> {
     let surface = opt::<TrkLoc>(f, "PlayerTrackSurface")?;
     let fuel = opt::<f32>(f, "FuelLevel")?;
     let fuel_pct = opt::<f32>(f, "FuelLevelPct")?;
+    let last_lap = opt::<f32>(f, "LapLastLapTime")?;
     let mut wear: Vec<[VarHandle<f32>; 3]> = Vec::new();
     for t in ["LF", "RF", "LR", "RR"] {
         let h = (
@@ -103,6 +104,7 @@ pub fn samples_from_ibt(f: &IbtFile) -> Result<IbtSamples, IrsdkError> {
             fuel_pct: get(&fuel_pct, row).map(|p| p * 100.0),
             tyre_wear,
             blank,
+            last_lap_time: get(&last_lap, row),
         });
     }
     let (sector_starts, track, track_length_m) = match f.session_info() {

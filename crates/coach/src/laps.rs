@@ -1,21 +1,16 @@
-//! Laps from a sample stream.
+//! Laps from a sample stream, cut by `pitbox_irsdk::laps` (the one lap-cutting implementation,
+//! shared with `pitbox ibt laps` and the cloud) and extended with what analysis needs: each
+//! sample's unwrapped lap fraction and the sample range of each lap.
 //!
-//! A lap boundary is where the unwrapped lap-distance fraction crosses a whole number (the
-//! start/finish line); its time is interpolated linearly between the two samples either side, so
-//! it is exact to well under one sample at 60 Hz. Unwrapping follows the fraction's wraps (a drop
-//! of more than half a lap is a new lap, a jump back up is a reverse over the line), which also
-//! handles iRacing's slightly negative `LapDistPct` just before the line. Blank rows (iRacing's
-//! reset marker), clock jumps and gaps longer than [`LapOptions::max_gap_s`] end a run: the lap in
-//! progress ends incomplete, and the next lap starts part-way round.
-//!
-//! Laps are labelled with the sim's own lap counter (the value in the middle of the lap).
+//! Lap times are iRacing's own (`LapLastLapTime` once settled, else the interpolated crossing of
+//! the start/finish line), on the sim's clock: never the wall clock.
 
+use pitbox_irsdk::laps::{LapColumns, laps as cut_laps};
 use serde::{Deserialize, Serialize};
 
 use crate::sample::Sample;
 
-/// A lap that starts within this lap fraction after the car left pit road is an out lap.
-pub const PIT_EXIT_BEFORE_LINE: f64 = 0.2;
+pub use pitbox_irsdk::laps::{InvalidReason, PIT_EXIT_BEFORE_LINE};
 
 /// How laps are cut.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +18,8 @@ pub struct LapOptions {
     /// Start of each sector as a lap fraction, first one 0 (iRacing's `SplitTimeInfo`). Empty
     /// means equal thirds.
     pub sector_starts: Vec<f64>,
-    /// A gap between samples longer than this (seconds) breaks the stream.
+    /// A gap between samples longer than this (seconds) breaks the stream: a line crossing
+    /// inside such a gap is not timed.
     pub max_gap_s: f64,
 }
 
@@ -45,35 +41,6 @@ impl LapOptions {
     }
 }
 
-/// Why a lap does not count as a clean flying lap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum InvalidReason {
-    /// Did not start and end at the line (start or end of the data, a reset, a gap).
-    Incomplete,
-    /// The car was on pit road (in or out lap).
-    PitRoad,
-    /// The car left the track surface.
-    OffTrack,
-    /// A reset (blank row) ended the lap.
-    Reset,
-    /// Samples were missing for longer than the allowed gap.
-    DataGap,
-}
-
-impl InvalidReason {
-    /// Short text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvalidReason::Incomplete => "incomplete",
-            InvalidReason::PitRoad => "pit road",
-            InvalidReason::OffTrack => "off track",
-            InvalidReason::Reset => "reset",
-            InvalidReason::DataGap => "data gap",
-        }
-    }
-}
-
 /// One lap (or part of one) of a stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,7 +53,8 @@ pub struct Lap {
     pub start_time: f64,
     /// Stream clock at the end (line crossing, or last sample).
     pub end_time: f64,
-    /// `end_time − start_time`.
+    /// The lap time: iRacing's own for a complete lap (see the module doc), else
+    /// `end_time − start_time` of the part seen.
     pub time: f64,
     /// Started and ended at the line.
     pub complete: bool,
@@ -116,7 +84,7 @@ pub struct Lap {
 impl Lap {
     /// A complete lap with no reason against it.
     pub fn is_valid(&self) -> bool {
-        self.invalid.is_empty()
+        self.complete && self.invalid.is_empty()
     }
 }
 
@@ -128,131 +96,10 @@ pub struct Laps {
     pub progress: Vec<f64>,
 }
 
-struct Builder {
-    first: usize,
-    last: usize,
-    base: f64,
-    start_time: f64,
-    start_complete: bool,
-    after_reset: bool,
-    crossings: Vec<Option<f64>>,
-    pit_early: bool,
-    pit_late: bool,
-    seen_track: bool,
-    off_track: usize,
-    fuel_first: Option<f64>,
-    fuel_prev: Option<f64>,
-    fuel_added: bool,
-}
-
-impl Builder {
-    fn new(
-        first: usize,
-        base: f64,
-        start_time: f64,
-        start_complete: bool,
-        after_reset: bool,
-        n_sectors: usize,
-    ) -> Self {
-        Builder {
-            first,
-            last: first,
-            base,
-            start_time,
-            start_complete,
-            after_reset,
-            crossings: vec![None; n_sectors],
-            pit_early: false,
-            pit_late: false,
-            seen_track: false,
-            off_track: 0,
-            fuel_first: None,
-            fuel_prev: None,
-            fuel_added: false,
-        }
-    }
-
-    fn observe(&mut self, s: &Sample) {
-        // Pit road before any track sample: the lap starts in the pits (out lap); after: in lap.
-        if s.on_pit_road {
-            if self.seen_track {
-                self.pit_late = true;
-            } else {
-                self.pit_early = true;
-            }
-        } else {
-            self.seen_track = true;
-        }
-        if s.off_track == Some(true) {
-            self.off_track += 1;
-        }
-        if let Some(f) = s.fuel().filter(|f| f.is_finite()) {
-            if self.fuel_first.is_none() {
-                self.fuel_first = Some(f);
-            }
-            if let Some(p) = self.fuel_prev
-                && f > p + 0.05
-            {
-                self.fuel_added = true;
-            }
-            self.fuel_prev = Some(f);
-        }
-    }
-
-    fn finish(
-        self,
-        samples: &[Sample],
-        index: usize,
-        end_time: f64,
-        end_complete: bool,
-        end: Option<InvalidReason>,
-    ) -> Lap {
-        let complete = self.start_complete && end_complete;
-        let mut invalid = Vec::new();
-        if !complete {
-            invalid.push(InvalidReason::Incomplete);
-        }
-        if let Some(r) = end {
-            invalid.push(r);
-        }
-        let out_lap = self.pit_early || self.after_reset;
-        let in_lap = self.pit_late;
-        if out_lap || in_lap {
-            invalid.push(InvalidReason::PitRoad);
-        }
-        if self.off_track > 0 {
-            invalid.push(InvalidReason::OffTrack);
-        }
-        let sectors = if complete && self.crossings.iter().all(Option::is_some) {
-            let mut t: Vec<f64> = self.crossings.iter().flatten().copied().collect();
-            t.push(end_time);
-            t.windows(2).map(|w| w[1] - w[0]).collect()
-        } else {
-            Vec::new()
-        };
-        let mid = (self.first + self.last) / 2;
-        let number = samples.get(mid).map_or(0, |s| s.lap);
-        let fuel_used = match (self.fuel_first, self.fuel_prev, self.fuel_added) {
-            (Some(a), Some(b), false) => Some(a - b),
-            _ => None,
-        };
-        Lap {
-            index,
-            number,
-            start_time: self.start_time,
-            end_time,
-            time: end_time - self.start_time,
-            complete,
-            out_lap,
-            in_lap,
-            invalid,
-            sectors,
-            first: self.first,
-            last: self.last,
-            base: self.base,
-            fuel_used,
-            off_track_samples: self.off_track,
-        }
+impl Laps {
+    /// The best valid lap: the reference of coaching (never an out, in, pit or partial lap).
+    pub fn best_valid(&self) -> Option<&Lap> {
+        self.laps.iter().filter(|l| l.is_valid()).min_by(|a, b| a.time.total_cmp(&b.time))
     }
 }
 
@@ -260,100 +107,90 @@ fn usable(s: &Sample) -> bool {
     !s.blank && s.time.is_finite() && s.lap_pct.is_finite() && s.speed.is_finite() && s.lap_pct.abs() < 1.5
 }
 
-/// Cuts a stream into laps.
-pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
-    let sectors = opts.sectors();
-    let mut laps = Vec::new();
+/// Each sample's unwrapped lap fraction: runs of usable samples without a gap longer than
+/// `max_gap_s`, a drop of more than half a lap is a wrap forward, a jump up one backward.
+fn unwrap_progress(samples: &[Sample], max_gap_s: f64) -> Vec<f64> {
     let mut progress = vec![f64::NAN; samples.len()];
-    let mut cur: Option<Builder> = None;
     let mut prev: Option<usize> = None;
     let mut wraps = 0.0;
-    let mut next_line = 0.0;
-    let mut reset_seen = false;
-    let mut last_pit: Option<f64> = None;
     for (i, s) in samples.iter().enumerate() {
         if !usable(s) {
-            if let Some(b) = cur.take() {
-                let end = samples[b.last].time;
-                let reason = if s.blank { InvalidReason::Reset } else { InvalidReason::DataGap };
-                laps.push(b.finish(samples, laps.len(), end, false, Some(reason)));
-            }
-            reset_seen |= s.blank && prev.is_some();
             prev = None;
             continue;
         }
-        let mut u = s.lap_pct;
-        if let Some(p) = prev {
-            let ps = &samples[p];
-            let dt = s.time - ps.time;
-            if !(dt >= 0.0 && dt <= opts.max_gap_s) {
-                if let Some(b) = cur.take() {
-                    laps.push(b.finish(samples, laps.len(), ps.time, false, Some(InvalidReason::DataGap)));
-                }
-                prev = None;
-            } else {
-                let d = s.lap_pct - ps.lap_pct;
+        match prev {
+            Some(p) if (0.0..=max_gap_s).contains(&(s.time - samples[p].time)) => {
+                let d = s.lap_pct - samples[p].lap_pct;
                 if d < -0.5 {
                     wraps += 1.0;
                 } else if d > 0.5 {
                     wraps -= 1.0;
                 }
-                u = wraps + s.lap_pct;
             }
+            _ => wraps = 0.0,
         }
-        let Some(p) = prev else {
-            // A new run.
-            wraps = 0.0;
-            next_line = u.floor() + 1.0;
-            cur = Some(Builder::new(i, next_line - 1.0, s.time, false, reset_seen, sectors.len()));
-            reset_seen = false;
-            last_pit = s.on_pit_road.then_some(u);
-            progress[i] = u;
-            if let Some(b) = cur.as_mut() {
-                b.observe(s);
-            }
-            prev = Some(i);
-            continue;
-        };
-        let pu = progress[p];
-        let pt = samples[p].time;
-        if let Some(b) = cur.as_mut() {
-            b.last = i;
-            // Sector lines inside the lap.
-            for (j, &st) in sectors.iter().enumerate().skip(1) {
-                let line = b.base + st;
-                if b.crossings[j].is_none() && pu < line && u >= line && u > pu {
-                    b.crossings[j] = Some(pt + (line - pu) / (u - pu) * (s.time - pt));
-                }
-            }
-        }
-        if u >= next_line && u > pu {
-            let tc = pt + (next_line - pu) / (u - pu) * (s.time - pt);
-            if let Some(b) = cur.take() {
-                laps.push(b.finish(samples, laps.len(), tc, true, None));
-            }
-            // Leaving pit road shortly before the line makes the new lap an out lap.
-            let from_pits = last_pit.is_some_and(|lp| lp > next_line - PIT_EXIT_BEFORE_LINE);
-            let mut b = Builder::new(p, next_line, tc, true, from_pits, sectors.len());
-            b.crossings[0] = Some(tc);
-            b.last = i;
-            cur = Some(b);
-            next_line += 1.0;
-            // A sample may jump several sector lines of the new lap at once only at absurd
-            // speeds; such laps simply have no sector times.
-        }
-        progress[i] = u;
-        if let Some(b) = cur.as_mut() {
-            b.observe(s);
-        }
-        if s.on_pit_road {
-            last_pit = Some(u);
-        }
+        progress[i] = wraps + s.lap_pct;
         prev = Some(i);
     }
-    if let Some(b) = cur.take() {
-        let end = samples[b.last].time;
-        laps.push(b.finish(samples, laps.len(), end, false, None));
+    progress
+}
+
+/// The columns of the shared lap cutter. Samples that are not usable count as blank rows; no
+/// crossing is timed across a gap longer than `max_gap_s`.
+fn columns(samples: &[Sample], opts: &LapOptions) -> LapColumns {
+    let has_last = samples.iter().any(|s| s.last_lap_time.is_some());
+    LapColumns {
+        session_time: samples.iter().map(|s| s.time).collect(),
+        lap: samples.iter().map(|s| s.lap).collect(),
+        lap_dist_pct: samples.iter().map(|s| s.lap_pct).collect(),
+        lap_last_lap_time: has_last
+            .then(|| samples.iter().map(|s| s.last_lap_time.map_or(f32::NAN, |t| t as f32)).collect()),
+        lap_current_lap_time: None,
+        on_pit_road: Some(samples.iter().map(|s| s.on_pit_road).collect()),
+        off_track: Some(samples.iter().map(|s| s.off_track == Some(true)).collect()),
+        blank: Some(samples.iter().map(|s| !usable(s)).collect()),
+        fuel: Some(samples.iter().map(|s| s.fuel().unwrap_or(f64::NAN)).collect()),
+        sector_starts: opts.sectors(),
+        max_gap_s: Some(opts.max_gap_s),
+    }
+}
+
+/// Cuts a stream into laps.
+pub fn split_laps(samples: &[Sample], opts: &LapOptions) -> Laps {
+    let progress = unwrap_progress(samples, opts.max_gap_s);
+    let cols = columns(samples, opts);
+    let table = cut_laps(&cols);
+    let mut laps = Vec::with_capacity(table.len());
+    for l in table {
+        let first = l.start_crossing.map_or(l.start, |j| j.saturating_sub(1).min(l.start));
+        let last = l.end_crossing.map_or(l.end, |j| j.max(l.end)).min(samples.len().saturating_sub(1));
+        // Usable samples only at the ends of a partial lap.
+        let Some(first) = (first..=last).find(|&i| progress[i].is_finite()) else { continue };
+        let Some(last) = (first..=last).rev().find(|&i| progress[i].is_finite()) else { continue };
+        let base = match l.start_crossing {
+            Some(j) if progress[j].is_finite() => progress[j].round(),
+            _ => progress[first].floor(),
+        };
+        let start_time = l.start_time.unwrap_or(samples[first].time);
+        let end_time = l.end_time.unwrap_or(samples[last].time);
+        let off_track_samples = samples[first..=last].iter().filter(|s| s.off_track == Some(true)).count();
+        laps.push(Lap {
+            index: laps.len(),
+            number: l.lap,
+            start_time,
+            end_time,
+            time: l.lap_time.unwrap_or(end_time - start_time),
+            complete: l.complete,
+            out_lap: l.out_lap,
+            in_lap: l.in_lap,
+            invalid: l.invalid,
+            sectors: l.sectors,
+            first,
+            last,
+            base,
+            fuel_used: l.fuel_used,
+            off_track_samples,
+        });
     }
     // Drop slivers: partial laps of a single sample carry no information.
     laps.retain(|l| l.complete || l.last > l.first);

@@ -47,6 +47,9 @@ pub struct Sample {
     pub tyre_wear: Option<[f64; 4]>,
     /// A row without data (iRacing writes one at file start and at a reset to the pits).
     pub blank: bool,
+    /// iRacing's `LapLastLapTime`, seconds (-1 = not timed), when the source has it.
+    #[serde(default)]
+    pub last_lap_time: Option<f64>,
 }
 
 const KMH: f64 = 3.6;
@@ -77,6 +80,7 @@ impl Sample {
             fuel_pct: Some(u.fuel_level),
             tyre_wear: Some([w.front_left, w.front_right, w.rear_left, w.rear_right]),
             blank: u.lap == 0 && u.track_position == 0.0 && u.speed == 0.0 && u.rpm <= 300.0,
+            last_lap_time: u.last_lap_time,
         }
     }
 
@@ -104,6 +108,7 @@ impl Sample {
             fuel_pct: Some(s.fuel_level),
             tyre_wear: Some([w.front_left, w.front_right, w.rear_left, w.rear_right]),
             blank: s.lap == 0 && s.track_position == 0.0 && s.speed == 0.0 && s.rpm <= 300.0,
+            last_lap_time: None,
         }
     }
 

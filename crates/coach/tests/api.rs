@@ -87,6 +87,11 @@ fn bad_input_is_refused_naming_the_field() {
     let e = err(&|r| r.telemetry_data[5].speed = f64::NAN);
     assert_eq!((e.field.as_str(), e.status()), ("telemetryData[5].speed", 400), "{e}");
     assert_eq!(err(&|r| r.telemetry_data[7].throttle = 250.0).field, "telemetryData[7].throttle");
+    // Rounding noise of real data is clamped like pitbox-irsdk does, not refused.
+    let mut noisy = good.clone();
+    noisy.telemetry_data[7].throttle = 100.00001;
+    noisy.telemetry_data[8].brake = -1e-7;
+    assert!(analyze_request(&noisy).is_ok());
     assert_eq!(err(&|r| r.telemetry_data[9].speed = 1e9).field, "telemetryData[9].speed");
     assert_eq!(err(&|r| r.telemetry_data.swap(3, 4)).field, "telemetryData");
     let e = err(&|r| r.telemetry_data[4].timestamp = r.telemetry_data[3].timestamp);

@@ -49,6 +49,8 @@ fn write_jsonl(path: &PathBuf, faults: &[Fault]) {
             fuel_liters: x.fuel_l,
             on_pit_road: Some(false),
             sequence: None,
+            sim_session_id: None,
+            last_lap_time: None,
         };
         out.push_str(&serde_json::json!({"type": "telemetry_update", "data": u}).to_string());
         out.push('\n');
@@ -101,7 +103,9 @@ fn real_ibt_file_report() {
     a.plot = Some(tmp("tsukuba.svg"));
     let out = analyze_cmd(&a).expect("analyze");
     println!("{out}");
-    assert!(out.contains("0:25.912") && out.contains("0:23.979"), "{out}");
+    // One time per lap: iRacing's own (25.9145 and 23.9797 s), the pit-exit lap never the reference.
+    assert!(out.contains("0:25.914") && out.contains("0:23.980"), "{out}");
+    assert!(out.contains("reference: your best lap (lap 2, 0:23.980)"), "{out}");
     let e = analyze_cmd(&args(d.join("teamjorge__ibt__invalid_test_file.ibt"))).expect_err("invalid");
     println!("{e:#}");
 }

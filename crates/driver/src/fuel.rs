@@ -212,6 +212,8 @@ mod tests {
             fuel_liters: Some(liters),
             on_pit_road: Some(pit),
             sequence: Some(1),
+            sim_session_id: None,
+            last_lap_time: None,
         }
     }
 

@@ -47,6 +47,8 @@ fn sample(driver: String) -> impl Strategy<Value = TelemetryUpdate> {
             fuel_liters: None,
             on_pit_road: Some(lap % 2 == 0),
             sequence: seq,
+            sim_session_id: None,
+            last_lap_time: None,
         })
 }
 

@@ -227,8 +227,8 @@ pub fn laps(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<()> 
     }
     writeln!(
         out,
-        "{:>5}  {:<10}  {:>7}  {:>7}  {:>7}  {:>10}  {:>12}  {:>8}",
-        "lap", "kind", "start", "end", "samples", "time", "iRacing", "diff"
+        "{:>5}  {:<10}  {:>7}  {:>7}  {:>7}  {:>10}  {:>12}  {:>8}  {:>10}  {:<8}  {:<5}  {:<5}  reasons",
+        "lap", "kind", "start", "end", "samples", "time", "iRacing", "diff", "lapTime", "complete", "valid", "in/out",
     )?;
     for l in &table {
         let ir = match l.iracing_time {
@@ -240,9 +240,16 @@ pub fn laps(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<()> 
             (Some(a), Some(b)) if b > 0.0 => format!("{:+.3}", a - f64::from(b)),
             _ => String::new(),
         };
+        let in_out = match (l.in_lap, l.out_lap) {
+            (true, true) => "in+out",
+            (true, false) => "in",
+            (false, true) => "out",
+            (false, false) => "",
+        };
+        let reasons: Vec<&str> = l.invalid.iter().map(|r| r.as_str()).collect();
         writeln!(
             out,
-            "{:>5}  {:<10}  {:>7}  {:>7}  {:>7}  {:>10}  {:>12}  {:>8}",
+            "{:>5}  {:<10}  {:>7}  {:>7}  {:>7}  {:>10}  {:>12}  {:>8}  {:>10}  {:<8}  {:<5}  {:<5}  {}",
             l.lap,
             l.kind.label(),
             l.start,
@@ -250,7 +257,12 @@ pub fn laps(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<()> 
             l.end + 1 - l.start,
             fmt_time(l.time),
             ir,
-            diff
+            diff,
+            fmt_time(l.lap_time),
+            if l.complete { "yes" } else { "no" },
+            if l.valid { "yes" } else { "no" },
+            in_out,
+            reasons.join(", ")
         )?;
     }
     let timed = table.iter().filter(|l| l.kind == LapKind::Timed).count();

@@ -89,6 +89,7 @@ pub struct Mapper {
     lap_dist: H<f32>,
     lap: H<i32>,
     lap_cur: H<f32>,
+    lap_last: H<f32>,
     fuel_pct: H<f32>,
     fuel_l: H<f32>,
     position: H<i32>,
@@ -129,6 +130,7 @@ impl Mapper {
             lap_dist: o("LapDist")?,
             lap: layout.optional("Lap")?,
             lap_cur: o("LapCurrentLapTime")?,
+            lap_last: o("LapLastLapTime")?,
             fuel_pct: o("FuelLevelPct")?,
             fuel_l: o("FuelLevel")?,
             position: layout.optional("PlayerCarPosition")?,
@@ -201,6 +203,8 @@ impl Mapper {
             fuel_liters: f(self.fuel_l).map(|l| finite(f64::from(l)).max(0.0)),
             on_pit_road: self.on_pit_road.map(|h| h.get(row)),
             sequence: None,
+            sim_session_id: None,
+            last_lap_time: f(self.lap_last).map(|t| finite(f64::from(t)).clamp(-1.0, 86_400.0)),
         }
     }
 

@@ -187,6 +187,30 @@ pub fn parse_length_km(s: &str) -> Option<f64> {
 }
 
 impl SessionInfo {
+    /// The sim's key of session `session_num` (the `SessionNum` variable); `offline_start` is
+    /// when an offline session started (Unix seconds), used only when the IDs are 0.
+    pub fn sim_session_key(
+        &self,
+        session_num: i32,
+        offline_start: Option<i64>,
+    ) -> pitbox_model::session::SimSessionKey {
+        let mut key = pitbox_model::session::SimSessionKey {
+            session_id: self.weekend.session_id.unwrap_or(0),
+            sub_session_id: self.weekend.sub_session_id.unwrap_or(0),
+            session_num,
+            offline_start: None,
+        };
+        if !key.is_hosted() {
+            key.offline_start = Some(offline_start.unwrap_or(0));
+        }
+        key
+    }
+
+    /// iRacing's own `SessionType` of session `session_num` ("Practice", "Offline Testing" …).
+    pub fn session_type_of(&self, session_num: i32) -> Option<&str> {
+        self.sessions.iter().find(|s| s.session_num == session_num).and_then(|s| s.session_type.as_deref())
+    }
+
     /// Parses session-info text.
     pub fn parse(text: &str) -> Result<SessionInfo> {
         Ok(SessionInfo::from_tree(yaml::parse(text)?))

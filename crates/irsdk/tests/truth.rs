@@ -3,7 +3,7 @@
 mod common;
 
 use common::{close, disk_truths, ibt_dir};
-use pitbox_irsdk::laps::{LapColumns, LapKind, lap_changes, laps};
+use pitbox_irsdk::laps::{InvalidReason, LapColumns, LapKind, lap_changes, laps};
 use pitbox_irsdk::{IbtFile, Value, VarType};
 use serde_json::Value as J;
 
@@ -245,6 +245,22 @@ fn formula_vee_two_timed_laps() {
     assert_eq!(kinds, vec![(0, LapKind::OutLap), (1, LapKind::Timed), (2, LapKind::Timed), (3, LapKind::Incomplete)]);
     assert!((table[1].time.unwrap() - 25.9145).abs() < 1.0 / 60.0);
     assert!((table[2].time.unwrap() - 23.9797).abs() < 1.0 / 60.0);
+    // The lap time is iRacing's own, settled LapLastLapTime.
+    assert_eq!(table[1].lap_time, Some(f64::from(25.9145_f32)));
+    assert_eq!(table[2].lap_time, Some(f64::from(23.979_7_f32)));
+    assert_eq!(table[0].lap_time, None);
+    assert_eq!(table[3].lap_time, None);
+    // Lap 1 starts 14 records after the car left pit road just before the line: an out lap.
+    assert!(table[1].out_lap && !table[1].valid && table[1].complete, "{:?}", table[1]);
+    assert_eq!(table[1].invalid, vec![InvalidReason::PitRoad]);
+    assert!(table[2].valid && !table[2].in_lap && !table[2].out_lap, "{:?}", table[2]);
+    assert_eq!(pitbox_irsdk::laps::best_valid(&table).map(|l| l.lap), Some(2));
+    // Sectors from SplitTimeInfo add up to the crossing-to-crossing time.
+    assert!(!table[2].sectors.is_empty());
+    let sum: f64 = table[2].sectors.iter().sum();
+    assert!((sum - table[2].time.unwrap()).abs() < 1e-9, "{sum} vs {:?}", table[2].time);
+    assert!(table[2].fuel_used.is_some_and(|f| f > 0.0), "{:?}", table[2].fuel_used);
+    assert_eq!(table[3].invalid, vec![InvalidReason::Incomplete]);
 }
 
 #[test]
@@ -252,16 +268,22 @@ fn reset_to_pits_blank_rows() {
     let Some(dir) = ibt_dir() else { return };
     let f = IbtFile::open(dir.join("racedirector__iracing.rs__telemetry.ibt")).unwrap();
     let table = pitbox_irsdk::laps::file_laps(&f).unwrap();
+    // The blank rows (record 0 and the reset at 2405) are not laps.
     let rows: Vec<_> = table.iter().map(|l| (l.lap, l.start, l.end, l.kind)).collect();
-    assert_eq!(
-        rows,
-        vec![
-            (0, 0, 0, LapKind::Partial),
-            (8, 1, 2404, LapKind::Partial),
-            (0, 2405, 2405, LapKind::Partial),
-            (8, 2406, 2682, LapKind::Partial),
-        ]
-    );
+    assert_eq!(rows, vec![(8, 1, 2404, LapKind::Partial), (8, 2406, 2682, LapKind::Partial)]);
+    assert_eq!(table[0].invalid, vec![InvalidReason::Incomplete, InvalidReason::PitRoad, InvalidReason::Reset]);
+    assert!(table[1].out_lap && table[1].invalid.contains(&InvalidReason::Reset), "{:?}", table[1]);
+    assert!(table.iter().all(|l| l.lap_time.is_none() && !l.valid && !l.complete));
+}
+
+#[test]
+fn off_track_makes_a_lap_invalid() {
+    let Some(dir) = ibt_dir() else { return };
+    let f = IbtFile::open(dir.join("gmartsenkov__itelem__amg.ibt")).unwrap();
+    let table = pitbox_irsdk::laps::file_laps(&f).unwrap();
+    assert_eq!(table.len(), 1);
+    assert_eq!(table[0].invalid, vec![InvalidReason::Incomplete, InvalidReason::PitRoad, InvalidReason::OffTrack]);
+    assert!(table[0].out_lap && table[0].lap_time.is_none());
 }
 
 #[test]

@@ -127,6 +127,8 @@ impl TelemetryPost {
             fuel_liters: None,
             on_pit_road: None,
             sequence: None,
+            sim_session_id: None,
+            last_lap_time: None,
         }
     }
 }

@@ -98,6 +98,16 @@ pub struct SessionInfo {
     /// Car index of the driver's own car.
     pub player_car_idx: u32,
     pub drivers: Vec<SessionDriver>,
+    /// The sim's key of the session ([`SimSessionKey::sim_session_id`]): the cloud describes
+    /// that session and no other. Absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_session_id: Option<String>,
+    /// iRacing's own `SessionType` text ("Open Qualify", "Offline Testing" …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_session_type: Option<String>,
+    /// The driver's car number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub car_number: Option<String>,
 }
 
 impl Validate for SessionInfo {
@@ -116,6 +126,13 @@ impl Validate for SessionInfo {
         }
         v.int_range("playerCarIdx", i64::from(self.player_car_idx), 0, MAX_CARS as i64 - 1);
         v.list("drivers", &self.drivers, 0, MAX_CARS);
+        v.id_opt("simSessionId", self.sim_session_id.as_deref());
+        if let Some(t) = &self.sim_session_type {
+            v.text("simSessionType", t, 0, MAX_NAME_LEN);
+        }
+        if let Some(n) = &self.car_number {
+            v.text("carNumber", n, 0, 8);
+        }
     }
 }
 
@@ -203,5 +220,42 @@ pub struct DriverStatusUpdate {
 impl Validate for DriverStatusUpdate {
     fn validate_into(&self, v: &mut Validator) {
         v.id("driverId", &self.driver_id);
+    }
+}
+
+/// The sim's identity of one session (issue 20): iRacing's `WeekendInfo.SessionID`,
+/// `SubSessionID` and the `SessionNum` inside it. Offline sessions (test drives, AI races) have
+/// SessionID and SubSessionID 0, so their key adds when the session started (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimSessionKey {
+    pub session_id: i64,
+    pub sub_session_id: i64,
+    pub session_num: i32,
+    /// Unix seconds the offline session started; `None` for hosted sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_start: Option<i64>,
+}
+
+impl SimSessionKey {
+    /// Whether iRacing's servers numbered the session (else it is an offline one).
+    pub fn is_hosted(&self) -> bool {
+        self.sub_session_id > 0 || self.session_id > 0
+    }
+
+    /// The event: the subsession every driver of the team shares
+    /// (`iracing:<SessionID>:<SubSessionID>`, or `iracing-offline:<start>` offline).
+    pub fn event_id(&self) -> String {
+        if self.is_hosted() {
+            format!("iracing:{}:{}", self.session_id, self.sub_session_id)
+        } else {
+            format!("iracing-offline:{}", self.offline_start.unwrap_or(0))
+        }
+    }
+
+    /// The session's `simSessionId`: the event and the `SessionNum`
+    /// (`iracing:292615200:81394102:0`).
+    pub fn sim_session_id(&self) -> String {
+        format!("{}:{}", self.event_id(), self.session_num)
     }
 }

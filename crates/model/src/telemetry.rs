@@ -163,6 +163,14 @@ pub struct TelemetryUpdate {
     /// Per-driver sample counter, strictly increasing; lets every hop drop duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<u64>,
+    /// The sim session this sample belongs to ([`crate::session::SimSessionKey::sim_session_id`]):
+    /// the cloud stores it in that session, never in another one. Absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_session_id: Option<String>,
+    /// iRacing's `LapLastLapTime`, seconds (-1 = the last lap was not timed): lets the cloud
+    /// time laps as the sim did. Absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_lap_time: Option<f64>,
 }
 
 impl Validate for TelemetryUpdate {
@@ -180,6 +188,10 @@ impl Validate for TelemetryUpdate {
         v.range_opt("lateralAccel", self.lateral_accel, -200.0, 200.0);
         v.range_opt("longitudinalAccel", self.longitudinal_accel, -200.0, 200.0);
         v.range_opt("fuelLiters", self.fuel_liters, 0.0, 1_000.0);
+        v.range_opt("lastLapTime", self.last_lap_time, -1.0, 86_400.0);
+        if let Some(k) = &self.sim_session_id {
+            v.id("simSessionId", k);
+        }
     }
 }
 

@@ -472,6 +472,8 @@ fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         fuel_liters: None,
         on_pit_road: Some(false),
         sequence: Some(seq),
+        sim_session_id: None,
+        last_lap_time: None,
     }
 }
 

@@ -326,7 +326,8 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
                     let usable = reader.session_info().filter(|s| !empty_session(s));
                     if let Some(s) = usable {
                         tm.set_session(s);
-                        let info = session_info(s, tm.session_num(row), &ctx.opts.driver_id, now);
+                        let mut info = session_info(s, tm.session_num(row), &ctx.opts.driver_id, now);
+                        info.sim_session_id = tm.sim_session_key(row, now).map(|k| k.sim_session_id());
                         let changed = sent_session.as_ref().is_none_or(|old| !same_session(old, &info));
                         if changed {
                             sent_session = Some(info.clone());

@@ -31,7 +31,7 @@ use pitbox_irsdk::session::SessionInfo as SdkSession;
 use pitbox_irsdk::{Layout, VarHandle, VarValue};
 use pitbox_model::SessionType;
 use pitbox_model::Timestamp;
-use pitbox_model::session::{MAX_CARS, SessionDriver, SessionInfo, StandingsUpdate, TrackInfo};
+use pitbox_model::session::{MAX_CARS, SessionDriver, SessionInfo, SimSessionKey, StandingsUpdate, TrackInfo};
 use pitbox_model::telemetry::{TelemetryUpdate, limits};
 
 const MAX_TEXT: usize = 100;
@@ -99,6 +99,7 @@ pub fn fit_to_limits(t: &mut TelemetryUpdate) {
     t.position = t.position.map(|p| p.min(limits::MAX_POSITION as u32));
     t.lap_distance = clamp_opt(t.lap_distance, 0.0, 100_000.0);
     t.lap_time = clamp_opt(t.lap_time, -1.0, 86_400.0);
+    t.last_lap_time = clamp_opt(t.last_lap_time, -1.0, 86_400.0);
     t.session_time = clamp_opt(t.session_time, 0.0, 7.0 * 86_400.0);
     t.yaw_rate = clamp_opt(t.yaw_rate, -3_600.0, 3_600.0);
     t.lateral_accel = clamp_opt(t.lateral_accel, -200.0, 200.0);
@@ -114,6 +115,21 @@ pub struct TelemetryMapper {
     session_time: Option<VarHandle<f64>>,
     session_num: Option<VarHandle<i32>>,
     sequence: u64,
+    identity: Identity,
+}
+
+/// What makes the sim's session key ([`SimSessionKey`]) of each row.
+#[derive(Debug, Clone, Default)]
+struct Identity {
+    /// `WeekendInfo.SessionID`, `SubSessionID`, `TrackID` of the session info in force.
+    ids: Option<(i64, i64, i64)>,
+    /// When the offline session started, Unix seconds: given (a file's own start) or estimated
+    /// at its first row as the wall clock minus `SessionTime`.
+    offline_start: Option<i64>,
+    given_start: bool,
+    /// `SessionNum` and `SessionTime` of the previous row: the session time going back within
+    /// one session number is a new offline session.
+    last: Option<(i32, f64)>,
 }
 
 impl TelemetryMapper {
@@ -125,20 +141,58 @@ impl TelemetryMapper {
             session_time: opt(layout, "SessionTime"),
             session_num: opt(layout, "SessionNum"),
             sequence: 0,
+            identity: Identity::default(),
         })
     }
 
     /// Re-looks the channels up in a new layout (the sim restarted), keeping the sequence.
     pub fn relayout(&mut self, layout: &Layout) -> Result<(), SourceError> {
         let seq = self.sequence;
+        let identity = std::mem::take(&mut self.identity);
         *self = TelemetryMapper::new(layout, &self.driver_id)?;
         self.sequence = seq;
+        self.identity = identity;
         Ok(())
     }
 
-    /// Takes the sector boundaries of the session.
+    /// Takes the sector boundaries and the identity of the session.
     pub fn set_session(&mut self, s: &SdkSession) {
         self.m.set_session(s);
+        let w = &s.weekend;
+        let ids = (w.session_id.unwrap_or(0), w.sub_session_id.unwrap_or(0), w.track_id.unwrap_or(0));
+        if self.identity.ids != Some(ids) {
+            self.identity.ids = Some(ids);
+            if !self.identity.given_start {
+                self.identity.offline_start = None;
+            }
+        }
+    }
+
+    /// Fixes when an offline session started (a recorded file's own start date, Unix seconds),
+    /// so a replay of a file has the same identity as its import.
+    pub fn set_offline_start(&mut self, unix_seconds: i64) {
+        self.identity.offline_start = Some(unix_seconds);
+        self.identity.given_start = true;
+    }
+
+    /// The sim's key of the session `row` belongs to; `None` before any session info.
+    pub fn sim_session_key(&mut self, row: &[u8], now: Timestamp) -> Option<SimSessionKey> {
+        let (session_id, sub_session_id, _) = self.identity.ids?;
+        let num = self.session_num(row).unwrap_or(0);
+        let t = self.session_time(row).unwrap_or(0.0);
+        let mut key = SimSessionKey { session_id, sub_session_id, session_num: num, offline_start: None };
+        if !key.is_hosted() {
+            let id = &mut self.identity;
+            let restarted =
+                id.last.is_some_and(|(n, lt)| n == num && t + 1.0 < lt) || id.last.is_some_and(|(n, _)| num < n);
+            if restarted && !id.given_start {
+                id.offline_start = None;
+            }
+            let start = *id.offline_start.get_or_insert_with(|| now.timestamp() - t.max(0.0).round() as i64);
+            key.offline_start = Some(start);
+        }
+        self.identity.last = Some((num, t));
+        Some(key)
     }
 
     /// The next sequence number to be used.
@@ -165,6 +219,7 @@ impl TelemetryMapper {
     pub fn telemetry(&mut self, row: &[u8], timestamp: Timestamp) -> TelemetryUpdate {
         let mut t = self.m.telemetry_update(row, &self.driver_id, timestamp);
         fit_to_limits(&mut t);
+        t.sim_session_id = self.sim_session_key(row, timestamp).map(|k| k.sim_session_id());
         t.sequence = Some(self.sequence);
         self.sequence += 1;
         t
@@ -270,6 +325,11 @@ pub fn session_info(s: &SdkSession, session_num: Option<i32>, driver_id: &str, t
         sectors: sector_starts(s),
         player_car_idx: player_idx as u32,
         drivers,
+        // The key needs the row's clock for offline sessions: set by the source from its
+        // TelemetryMapper (`sim_session_key`).
+        sim_session_id: None,
+        sim_session_type: session.and_then(|x| x.session_type.as_deref()).map(|t| clean_text(t, MAX_TEXT)),
+        car_number: player.and_then(|p| p.car_number.as_deref()).map(|n| clean_text(n, 8)),
     }
 }
 

@@ -100,6 +100,10 @@ impl ReplaySource {
         if let Some(s) = &session {
             tm.set_session(s);
         }
+        // A file carries its own identity: the same key as its import into the cloud.
+        if file.disk().session_start_date > 0 {
+            tm.set_offline_start(file.disk().session_start_date);
+        }
         let sm = StandingsMapper::new(file.layout(), &opts.driver_id)?;
         let tick_rate = f64::from(file.header().tick_rate.max(1));
         let rows_per_standings =
@@ -172,7 +176,8 @@ impl ReplaySource {
             self.pending.push_back(SourceEvent::State(ConnectionState::Connected));
         }
         if let Some(s) = &self.session {
-            let info = session_info(s, self.tm.session_num(row), &self.opts.driver_id, now);
+            let mut info = session_info(s, self.tm.session_num(row), &self.opts.driver_id, now);
+            info.sim_session_id = self.tm.sim_session_key(row, now).map(|k| k.sim_session_id());
             if self.sent_session.as_ref().is_none_or(|old| !same_session(old, &info)) {
                 self.sent_session = Some(info.clone());
                 self.pending.push_back(SourceEvent::Session(Box::new(info)));

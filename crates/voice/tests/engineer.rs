@@ -35,6 +35,8 @@ fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
         fuel_liters: liters,
         on_pit_road: None,
         sequence: None,
+        sim_session_id: None,
+        last_lap_time: None,
     }
 }
 
@@ -92,6 +94,9 @@ fn session(laps: Option<u32>, duration: Option<f64>) -> SessionInfo {
         sectors: vec![0.0, 0.33, 0.66],
         player_car_idx: 2,
         drivers: vec![],
+        sim_session_id: None,
+        sim_session_type: None,
+        car_number: None,
     }
 }
 

@@ -10,9 +10,16 @@ export interface SessionSummary {
 export interface LapSummary {
   id: string;
   lap: number;
+  /** The cloud's `lapTime`: iRacing's own time; null for an incomplete lap. */
   timeS: number | null;
   driverId: string | null;
+  /** Complete and no reason against it (`valid`). */
   valid: boolean;
+  complete: boolean;
+  /** Why the lap is not valid (`invalid`): incomplete, pit road, off track, reset, legacy. */
+  reasons: string[];
+  inLap: boolean;
+  outLap: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -41,12 +48,17 @@ export async function listSessions(auth: AuthManager): Promise<SessionSummary[]>
 
 export async function listLaps(auth: AuthManager, sessionId: string): Promise<LapSummary[]> {
   const v = await auth.fetchJson<unknown>(ENDPOINTS.laps(sessionId));
-  return arr(v, 'laps', 'items').map((o) => ({
-    id: s(o, 'id', 'lapId') ?? '?',
-    lap: n(o, 'lap', 'number', 'lapNumber') ?? 0,
-    timeS: n(o, 'timeS', 'lapTime', 'time', 'lapTimeS', 'duration'),
+  // GET /api/sessions/{id}/laps (crates/cloud SimLap): laps as the sim timed them.
+  return arr(v).map((o) => ({
+    id: s(o, 'id') ?? '?',
+    lap: n(o, 'lap') ?? 0,
+    timeS: n(o, 'lapTime'),
     driverId: s(o, 'driverId'),
-    valid: o.valid !== false,
+    valid: o.valid === true,
+    complete: o.complete === true,
+    reasons: Array.isArray(o.invalid) ? o.invalid.filter((r): r is string => typeof r === 'string') : [],
+    inLap: o.inLap === true,
+    outLap: o.outLap === true,
   }));
 }
 

@@ -84,11 +84,14 @@ export function Compare() {
       .then((v) => {
         if (!live) return;
         setLaps({ state: 'ok', value: v });
-        const timed = v.filter((l) => l.timeS !== null && l.valid);
-        const best = timed.reduce<LapSummary | null>((b, l) => (!b || (l.timeS ?? Infinity) < (b.timeS ?? Infinity) ? l : b), null);
-        const last = timed[timed.length - 1];
+        // The last complete lap against the best valid one (never an out, in or pit lap).
+        const complete = v.filter((l) => l.complete && l.timeS !== null);
+        const fastest = (ls: LapSummary[]) =>
+          ls.reduce<LapSummary | null>((b, l) => (!b || (l.timeS ?? Infinity) < (b.timeS ?? Infinity) ? l : b), null);
+        const best = fastest(complete.filter((l) => l.valid)) ?? fastest(complete.filter((l) => !l.inLap && !l.outLap));
+        const others = complete.filter((l) => l.id !== best?.id);
         setRefId(best?.id ?? '');
-        setLapId(last && last.id !== best?.id ? last.id : (timed[timed.length - 2]?.id ?? ''));
+        setLapId(others[others.length - 1]?.id ?? '');
       })
       .catch((e) => live && setLaps(why(e)));
     return () => {
@@ -188,7 +191,7 @@ export function Compare() {
                   {lapList.map((l) => (
                     <option key={l.id} value={l.id}>
                       {l.lap} · {lapTime(l.timeS)}
-                      {l.valid ? '' : ' (invalid)'}
+                      {l.valid ? '' : ` (${l.reasons.join(', ') || 'invalid'})`}
                     </option>
                   ))}
                 </select>

@@ -310,8 +310,10 @@ describe('Compare', () => {
       if (url === '/api/sessions') return ok([{ id: 's1', track: { displayName: 'RBR' } }]);
       if (url === '/api/sessions/s1/laps')
         return ok([
-          { id: 'l1', lap: 1, timeS: 20, valid: true },
-          { id: 'l2', lap: 2, timeS: 21, valid: true },
+          // The cloud's SimLap: an out lap first (never the reference), then two timed laps.
+          { id: 'l0', lap: 0, lapTime: 19, complete: true, valid: false, invalid: ['pit road'], inLap: false, outLap: true },
+          { id: 'l1', lap: 1, lapTime: 20, complete: true, valid: true, invalid: [], inLap: false, outLap: false },
+          { id: 'l2', lap: 2, lapTime: 21, complete: true, valid: true, invalid: [], inLap: false, outLap: false },
         ]);
       if (url === '/api/laps/l1/telemetry') return ok(lapBody(0));
       if (url === '/api/laps/l2/telemetry') return ok(lapBody(0.01));
