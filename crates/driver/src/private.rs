@@ -213,6 +213,14 @@ mod tests {
             assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         }
         #[cfg(windows)]
-        assert!(owner_only_acl(&p).unwrap(), "the DACL must have the user's entry only");
+        if std::env::var_os("PITBOX_UNDER_WINE").is_some() {
+            // Wine accepts SetNamedSecurityInfoW but does not keep a file's DACL.
+            pitbox_testkit::skip(
+                "private::tests::private_files_are_for_the_user_only (its ACL check)",
+                "wine cannot run it: wine does not keep file ACLs; checked on real Windows (CI windows job)",
+            );
+        } else {
+            assert!(owner_only_acl(&p).unwrap(), "the DACL must have the user's entry only");
+        }
     }
 }
