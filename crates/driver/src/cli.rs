@@ -126,14 +126,28 @@ pub struct DriverArgs {
 /// Subcommands of `pitbox driver`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum DriverCommand {
-    /// Write a commented config file with every driver setting.
+    /// First run: asks for the team's cloud (and relay) address and your username and password,
+    /// logs in, and writes pitbox.toml in the data folder with the token and your driver id.
     Init {
-        /// Where to write it.
-        #[arg(long, default_value = "pitbox.toml")]
-        out: PathBuf,
-        /// Overwrite an existing file.
+        /// Where to write it (default: pitbox.toml in the data folder, which `pitbox driver` reads
+        /// when no --config is given).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overwrite an existing file (e.g. to log in again when the token ran out).
         #[arg(long)]
         force: bool,
+        /// Only write the commented template with every setting; no questions, no login.
+        #[arg(long)]
+        template: bool,
+        /// The cloud address (asked when absent).
+        #[arg(long, value_name = "URL")]
+        cloud: Option<String>,
+        /// The relay address (asked when absent; default: the cloud's own WebSocket).
+        #[arg(long, value_name = "URL")]
+        relay: Option<String>,
+        /// The username (asked when absent). The password is always asked, never a flag.
+        #[arg(long)]
+        username: Option<String>,
     },
 }
 
@@ -271,12 +285,26 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
 
 /// Runs `pitbox driver` (blocking: it starts its own async runtime).
 pub fn run(args: DriverArgs) -> Result<ExitCode> {
-    if let Some(DriverCommand::Init { out, force }) = &args.command {
-        if out.exists() && !force {
-            bail!("{} exists; pass --force to overwrite it", out.display());
+    if let Some(DriverCommand::Init { out, force, template, cloud, relay, username }) = &args.command {
+        let out = out.clone().unwrap_or_else(|| match &args.data_dir {
+            Some(d) => d.join("pitbox.toml"),
+            None => crate::init::default_config_path(),
+        });
+        if *template {
+            if out.exists() && !force {
+                bail!("{} exists; pass --force to overwrite it", out.display());
+            }
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
+            std::fs::write(&out, config_template()).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} — edit it, then run `pitbox driver --config {}`", out.display(), out.display());
+            return Ok(ExitCode::SUCCESS);
         }
-        std::fs::write(out, config_template()).with_context(|| format!("writing {}", out.display()))?;
-        println!("wrote {} — edit it, then run `pitbox driver --config {}`", out.display(), out.display());
+        let answers =
+            crate::init::InitAnswers { cloud: cloud.clone(), relay: relay.clone(), username: username.clone() };
+        let stdin = std::io::stdin();
+        crate::init::run_init(&out, *force, answers, &mut stdin.lock(), &mut std::io::stdout())?;
         return Ok(ExitCode::SUCCESS);
     }
     let spec: SourceSpec = args.source.parse()?;
@@ -316,14 +344,55 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         let source = open_source(&spec, &so)?;
         let agent = start(settings, source).await?;
         eprintln!("pitbox driver: source {spec}, local API on http://{}", agent.api_addr);
-        agent
-            .run_until(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
+        agent.run_until(shutdown_requested()).await;
         agent.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Resolves when the agent should stop: Ctrl-C anywhere; on Windows also Ctrl-Break, closing the
+/// console window, logging off and shutting down (Windows waits while the agent flushes: the
+/// handler keeps the process alive until `main` returns); on Unix also SIGTERM.
+pub async fn shutdown_requested() {
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows;
+        let (brk, close, logoff, shutdown) =
+            (windows::ctrl_break(), windows::ctrl_close(), windows::ctrl_logoff(), windows::ctrl_shutdown());
+        match (brk, close, logoff, shutdown) {
+            (Ok(mut b), Ok(mut c), Ok(mut l), Ok(mut s)) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = b.recv() => {}
+                    _ = c.recv() => tracing::info!("console window closed: shutting down"),
+                    _ = l.recv() => tracing::info!("logging off: shutting down"),
+                    _ = s.recv() => tracing::info!("Windows shuts down: shutting down"),
+                }
+            }
+            _ => {
+                tracing::warn!("cannot watch console close/logoff/shutdown; only Ctrl-C stops the agent cleanly");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[cfg(test)]

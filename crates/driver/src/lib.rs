@@ -16,14 +16,17 @@
 //!   folder, the local API, the microphone with push-to-talk) answered from the live telemetry
 //!   or turned into `team_message` / `handoff_request` / `handoff_response` ([`fuel`] measures
 //!   the burn per lap and makes the pit-window and low-fuel calls);
-//! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]), and the agent bench
-//!   ([`bench::bench`]).
+//! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]): the first run logs in
+//!   to the cloud and writes the config with the token ([`init`]) readable by the user only
+//!   ([`private`]); and the agent bench ([`bench::bench`]).
 
 pub mod agent;
 pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod fuel;
+pub mod init;
+pub mod private;
 pub mod relay;
 pub mod state;
 pub mod voice;

@@ -74,8 +74,9 @@ impl HubMetrics {
     }
 }
 
-/// CPU time (user + system) this process has used, seconds, from `/proc/self/stat` (Linux;
-/// `None` elsewhere or when it cannot be read).
+/// CPU time (user + system) this process has used, seconds: from `/proc/self/stat` on Linux,
+/// `GetProcessTimes` on Windows; `None` elsewhere or when it cannot be read.
+#[cfg(not(windows))]
 pub fn process_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may hold spaces) start at field 3: utime is field 14
@@ -85,7 +86,9 @@ pub fn process_cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Resident memory now and at its peak, bytes, from `/proc/self/status` (`VmRSS`, `VmHWM`).
+/// Resident memory now and at its peak, bytes: `/proc/self/status` (`VmRSS`, `VmHWM`) on Linux,
+/// the working set and its peak (`GetProcessMemoryInfo`) on Windows.
+#[cfg(not(windows))]
 pub fn process_memory_bytes() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib = |key: &str| -> Option<u64> {
@@ -95,9 +98,43 @@ pub fn process_memory_bytes() -> Option<(u64, u64)> {
     Some((kib("VmRSS:")?, kib("VmHWM:")?))
 }
 
+/// CPU time (user + system) this process has used, seconds (`GetProcessTimes`).
+#[cfg(windows)]
+pub fn process_cpu_seconds() -> Option<f64> {
+    use windows_sys::Win32::Foundation::FILETIME;
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessTimes};
+    let zero = FILETIME { dwLowDateTime: 0, dwHighDateTime: 0 };
+    let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+    // SAFETY: the pseudo-handle of this process and four out-parameters.
+    let ok = unsafe { GetProcessTimes(GetCurrentProcess(), &mut created, &mut exited, &mut kernel, &mut user) };
+    if ok == 0 {
+        return None;
+    }
+    // FILETIME durations count 100 ns units.
+    let units = |t: FILETIME| (u64::from(t.dwHighDateTime) << 32 | u64::from(t.dwLowDateTime)) as f64;
+    Some((units(kernel) + units(user)) / 1e7)
+}
+
+/// The working set now and at its peak, bytes (`GetProcessMemoryInfo`).
+#[cfg(windows)]
+pub fn process_memory_bytes() -> Option<(u64, u64)> {
+    use windows_sys::Win32::System::ProcessStatus::{K32GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS};
+    use windows_sys::Win32::System::Threading::GetCurrentProcess;
+    // SAFETY: a zeroed plain-data struct with its size, for this process.
+    unsafe {
+        let mut c: PROCESS_MEMORY_COUNTERS = std::mem::zeroed();
+        let size = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
+        c.cb = size;
+        if K32GetProcessMemoryInfo(GetCurrentProcess(), &mut c, size) == 0 {
+            return None;
+        }
+        Some((c.WorkingSetSize as u64, c.PeakWorkingSetSize as u64))
+    }
+}
+
 /// Appends the process's CPU time and memory under Prometheus's standard names
 /// (`process_cpu_seconds_total`, `process_resident_memory_bytes`), plus the peak as
-/// `process_resident_memory_peak_bytes`. Nothing where `/proc` is missing.
+/// `process_resident_memory_peak_bytes`. Nothing where they cannot be read.
 pub fn render_process(out: &mut String) {
     if let Some(cpu) = process_cpu_seconds() {
         let _ = writeln!(
@@ -117,7 +154,7 @@ pub fn render_process(out: &mut String) {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, any(target_os = "linux", windows)))]
 mod tests {
     #[test]
     fn the_process_figures_are_read_and_rendered() {

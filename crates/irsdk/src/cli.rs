@@ -5,7 +5,7 @@ use crate::ibt::IbtFile;
 use crate::laps::{Lap, LapKind, file_laps};
 use crate::live::{LiveReader, Poll, SharedMem};
 use crate::var::{Value, VarHeader, VarType};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Serialize;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -55,6 +55,21 @@ pub enum IbtCommand {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Replay an .ibt file as iRacing's live interface (Windows): the named memory map and the
+    /// data-valid event, at the file's own tick rate, for any iRacing SDK reader.
+    Replay {
+        file: PathBuf,
+        /// Publish `Local\IRSDKMemMapFileName` and `Local\IRSDKDataValidEvent` (required; only
+        /// on Windows).
+        #[arg(long)]
+        serve_iracing: bool,
+        /// Replay speed: recorded seconds per wall-clock second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Start again at the first record after the last.
+        #[arg(long = "loop")]
+        looping: bool,
+    },
 }
 
 /// Export formats.
@@ -73,6 +88,9 @@ pub fn run(args: IbtArgs) -> anyhow::Result<()> {
         IbtCommand::Laps { file, json } => laps(&file, json, &mut stdout.lock()),
         IbtCommand::Export { file, channels, format, output } => export(&file, &channels, format, output.as_deref()),
         IbtCommand::DumpLive { once, file } => dump_live(once, file.as_deref(), &mut stdout.lock()),
+        IbtCommand::Replay { file, serve_iracing, speed, looping } => {
+            replay(&file, serve_iracing, speed, looping, &mut stdout.lock())
+        }
     }
 }
 
@@ -483,8 +501,52 @@ pub fn dump_live(once: bool, file: Option<&Path>, out: &mut dyn Write) -> anyhow
     }
     #[cfg(not(windows))]
     {
-        bail!("live memory exists only on Windows with iRacing running; pass --file DUMP to read a memory dump")
+        anyhow::bail!("live memory exists only on Windows with iRacing running; pass --file DUMP to read a memory dump")
     }
+}
+
+/// `pitbox ibt replay FILE --serve-iracing`.
+pub fn replay(file: &Path, serve_iracing: bool, speed: f64, looping: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    if !serve_iracing {
+        anyhow::bail!(
+            "pitbox ibt replay publishes a file as iRacing's live interface: add --serve-iracing \
+             (to feed PitBox from a file directly, use `pitbox driver --source ibt:FILE`)"
+        );
+    }
+    if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
+        anyhow::bail!("--speed must be above 0 and at most 1000, got {speed}");
+    }
+    let f = open(file)?;
+    if f.row_count() == 0 {
+        anyhow::bail!("{} has no records to replay", file.display());
+    }
+    serve_file(&f, file, speed, looping, out)
+}
+
+#[cfg(windows)]
+fn serve_file(f: &IbtFile, path: &Path, speed: f64, looping: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    use crate::serve::{MEM_MAP_NAME, replay_ibt, replay_region_len};
+    let server = crate::live::windows::IracingServer::create(replay_region_len(f))?;
+    let stop = crate::live::windows::stop_on_console_close()?;
+    writeln!(
+        out,
+        "serving {} as {MEM_MAP_NAME}: {} records at {} Hz x {speed} (Ctrl-C to stop)",
+        path.display(),
+        f.row_count(),
+        f.header().tick_rate
+    )?;
+    out.flush()?;
+    let stats = replay_ibt(f, &server, speed, looping, stop.flag())?;
+    writeln!(out, "replayed {} records in {} pass(es); disconnected", stats.rows, stats.passes)?;
+    Ok(())
+}
+
+#[cfg(not(windows))]
+fn serve_file(_f: &IbtFile, _path: &Path, _speed: f64, _looping: bool, _out: &mut dyn Write) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "--serve-iracing publishes iRacing's Windows memory map (Local\\IRSDKMemMapFileName) and exists only \
+         on Windows; here, use `pitbox driver --source ibt:FILE` to replay a file into PitBox"
+    )
 }
 
 /// Runs `f` repeatedly for at least `min` and returns (iterations, seconds per iteration).

@@ -8,6 +8,7 @@
 //! - `.ibt` files, memory-mapped ([`ibt::IbtFile`]), and an `.ibt` writer ([`writer`]);
 //! - the live shared-memory reader ([`live`]): a portable core over any mapped region, with the
 //!   Windows memory map behind `cfg(windows)`;
+//! - publishing that memory as iRacing does, without iRacing ([`serve`]; `--serve-iracing`);
 //! - typed access: [`VarHandle`]s looked up once, typed flags and enums ([`flags`]);
 //! - session info: iRacing's not-quite-YAML ([`yaml`]) and typed structs ([`session`]);
 //! - the lap table ([`laps`]), the mapping of SDK units to the wire model ([`mapping`]);
@@ -23,6 +24,7 @@ pub mod layout;
 pub mod live;
 pub mod mapping;
 pub mod parquet_export;
+pub mod serve;
 pub mod session;
 pub mod var;
 pub mod writer;

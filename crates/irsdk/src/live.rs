@@ -70,6 +70,17 @@ impl<'a> SharedMem<'a> {
         SharedMem { ptr, len, backing: Backing::Volatile, _life: PhantomData }
     }
 
+    /// A region this process writes with [`LiveWriter`] and other processes read (the memory
+    /// map `pitbox sim --serve-iracing` publishes).
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must stay mapped, readable and writable for `'a`, `ptr` must be 8-aligned
+    /// (a mapped view is page-aligned), and in this process it must only be accessed through
+    /// this `SharedMem` (atomics).
+    pub unsafe fn from_raw_writable(ptr: *mut u8, len: usize) -> SharedMem<'a> {
+        SharedMem { ptr, len, backing: Backing::Atomic, _life: PhantomData }
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
@@ -472,7 +483,22 @@ impl<'a> LiveWriter<'a> {
         session_capacity: usize,
         num_buf: usize,
     ) -> Result<LiveWriter<'a>> {
-        let mem = buf.mem();
+        LiveWriter::over(buf.mem(), vars, buf_len, tick_rate, session_capacity, num_buf)
+    }
+
+    /// Like [`LiveWriter::new`] over any writable region (e.g. a Windows file mapping made with
+    /// [`SharedMem::from_raw_writable`]); a read-only region is an error.
+    pub fn over(
+        mem: SharedMem<'a>,
+        vars: &[VarHeader],
+        buf_len: usize,
+        tick_rate: i32,
+        session_capacity: usize,
+        num_buf: usize,
+    ) -> Result<LiveWriter<'a>> {
+        if mem.backing != Backing::Atomic || mem.ptr.align_offset(8) != 0 {
+            return Err(IrsdkError::Write("live region must be writable and 8-aligned".into()));
+        }
         let need = live_region_len(vars.len(), buf_len, session_capacity, num_buf);
         let w = |m: &str| IrsdkError::Write(m.to_string());
         if mem.len() < need {
@@ -557,17 +583,17 @@ impl<'a> LiveWriter<'a> {
 pub mod windows {
     use super::SharedMem;
     use crate::error::{IrsdkError, Result};
-    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, WAIT_OBJECT_0};
-    use windows_sys::Win32::System::Memory::{
-        FILE_MAP_READ, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile, OpenFileMappingW,
-        UnmapViewOfFile, VirtualQuery,
+    pub use crate::serve::{DATA_VALID_EVENT_NAME, MEM_MAP_NAME};
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_ALREADY_EXISTS, GetLastError, HANDLE, INVALID_HANDLE_VALUE, WAIT_OBJECT_0,
     };
-    use windows_sys::Win32::System::Threading::{OpenEventW, SYNCHRONIZATION_SYNCHRONIZE, WaitForSingleObject};
-
-    /// `Local\IRSDKMemMapFileName`.
-    pub const MEM_MAP_NAME: &str = "Local\\IRSDKMemMapFileName";
-    /// `Local\IRSDKDataValidEvent`.
-    pub const DATA_VALID_EVENT_NAME: &str = "Local\\IRSDKDataValidEvent";
+    use windows_sys::Win32::System::Memory::{
+        CreateFileMappingW, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS,
+        MapViewOfFile, OpenFileMappingW, PAGE_READWRITE, UnmapViewOfFile, VirtualQuery,
+    };
+    use windows_sys::Win32::System::Threading::{
+        CreateEventW, OpenEventW, PulseEvent, SYNCHRONIZATION_SYNCHRONIZE, WaitForSingleObject,
+    };
 
     fn wide(s: &str) -> Vec<u16> {
         s.encode_utf16().chain(std::iter::once(0)).collect()
@@ -620,6 +646,156 @@ pub mod windows {
             // SAFETY: a valid event handle owned by self.
             unsafe { WaitForSingleObject(self.event, timeout_ms) == WAIT_OBJECT_0 }
         }
+    }
+
+    /// The publishing side: creates iRacing's named file mapping and data-valid event, as
+    /// iRacing does (`pitbox sim --serve-iracing`). Readers (PitBox, iRacing SDK tools) open
+    /// them by name. Closing it (drop) after [`crate::serve::IracingImage::disconnect`] is what
+    /// a reader sees when iRacing exits.
+    pub struct IracingServer {
+        mapping: HANDLE,
+        view: MEMORY_MAPPED_VIEW_ADDRESS,
+        len: usize,
+        event: HANDLE,
+    }
+
+    // SAFETY: the handles and the view may be used from any thread; the view is only accessed
+    // through `SharedMem` (atomics).
+    unsafe impl Send for IracingServer {}
+    unsafe impl Sync for IracingServer {}
+
+    impl IracingServer {
+        /// Creates the mapping (`len` bytes) and the event. An error names what failed; if
+        /// another program (iRacing, another `pitbox sim --serve-iracing`) already publishes
+        /// them, that is an error too, rather than writing into its memory.
+        pub fn create(len: usize) -> Result<IracingServer> {
+            let name = wide(MEM_MAP_NAME);
+            let size = len as u64;
+            // SAFETY: plain Win32 calls with NUL-terminated names; every handle is checked and
+            // released on the error paths.
+            unsafe {
+                let mapping = CreateFileMappingW(
+                    INVALID_HANDLE_VALUE,
+                    std::ptr::null(),
+                    PAGE_READWRITE,
+                    (size >> 32) as u32,
+                    size as u32,
+                    name.as_ptr(),
+                );
+                if mapping.is_null() {
+                    return Err(IrsdkError::Write(format!(
+                        "cannot create {MEM_MAP_NAME}: {}",
+                        std::io::Error::last_os_error()
+                    )));
+                }
+                if GetLastError() == ERROR_ALREADY_EXISTS {
+                    CloseHandle(mapping);
+                    return Err(IrsdkError::Write(format!(
+                        "{MEM_MAP_NAME} already exists: iRacing or another `pitbox sim --serve-iracing` is running"
+                    )));
+                }
+                let view = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, len);
+                if view.Value.is_null() {
+                    let e = std::io::Error::last_os_error();
+                    CloseHandle(mapping);
+                    return Err(IrsdkError::Write(format!("cannot map {MEM_MAP_NAME}: {e}")));
+                }
+                // Manual reset, initially not signalled, pulsed every tick: as iRacing does.
+                let ev_name = wide(DATA_VALID_EVENT_NAME);
+                let event = CreateEventW(std::ptr::null(), 1, 0, ev_name.as_ptr());
+                if event.is_null() {
+                    let e = std::io::Error::last_os_error();
+                    UnmapViewOfFile(view);
+                    CloseHandle(mapping);
+                    return Err(IrsdkError::Write(format!("cannot create {DATA_VALID_EVENT_NAME}: {e}")));
+                }
+                Ok(IracingServer { mapping, view, len, event })
+            }
+        }
+    }
+
+    impl crate::serve::Publisher for IracingServer {
+        fn mem(&self) -> SharedMem<'_> {
+            // SAFETY: the view is mapped read-write, page-aligned and `len` bytes long until
+            // `self` is dropped; this process touches it only through this SharedMem.
+            unsafe { SharedMem::from_raw_writable(self.view.Value as *mut u8, self.len) }
+        }
+
+        fn signal(&self) {
+            // SAFETY: a valid event handle owned by self. PulseEvent wakes every reader that
+            // waits now and leaves the event reset, like iRacing's tick signal.
+            unsafe {
+                PulseEvent(self.event);
+            }
+        }
+    }
+
+    impl Drop for IracingServer {
+        fn drop(&mut self) {
+            // SAFETY: handles and view were obtained in `create` and are released once.
+            unsafe {
+                UnmapViewOfFile(self.view);
+                CloseHandle(self.mapping);
+                CloseHandle(self.event);
+            }
+        }
+    }
+
+    static STOP_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static STOPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    unsafe extern "system" fn console_handler(kind: u32) -> windows_sys::core::BOOL {
+        use std::sync::atomic::Ordering;
+        use windows_sys::Win32::System::Console::{
+            CTRL_BREAK_EVENT, CTRL_C_EVENT, CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT,
+        };
+        match kind {
+            CTRL_C_EVENT | CTRL_BREAK_EVENT => {
+                STOP_REQUESTED.store(true, Ordering::Relaxed);
+                1
+            }
+            CTRL_CLOSE_EVENT | CTRL_LOGOFF_EVENT | CTRL_SHUTDOWN_EVENT => {
+                // Windows ends the process when this returns: give the loop time to clear the
+                // connected bit first (Windows allows about 5 s).
+                STOP_REQUESTED.store(true, Ordering::Relaxed);
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(4500);
+                while !STOPPED.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                1
+            }
+            _ => 0,
+        }
+    }
+
+    /// Ctrl-C, Ctrl-Break, closing the console window, logging off and shutting down all set
+    /// the returned flag; dropping the guard tells a waiting close handler the loop is done.
+    pub struct ConsoleStop(());
+
+    impl ConsoleStop {
+        /// The flag set when a stop was asked for.
+        pub fn flag(&self) -> &'static std::sync::atomic::AtomicBool {
+            &STOP_REQUESTED
+        }
+    }
+
+    impl Drop for ConsoleStop {
+        fn drop(&mut self) {
+            STOPPED.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Installs the console handler (see [`ConsoleStop`]).
+    pub fn stop_on_console_close() -> Result<ConsoleStop> {
+        // SAFETY: registers a handler with the signature the API wants; it touches statics only.
+        let ok = unsafe { windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(console_handler), 1) };
+        if ok == 0 {
+            return Err(IrsdkError::Write(format!(
+                "cannot install the console handler: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(ConsoleStop(()))
     }
 
     impl Drop for IracingMap {

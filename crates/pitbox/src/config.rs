@@ -31,7 +31,28 @@ pub fn config_path(args: &[String]) -> Option<(PathBuf, bool)> {
         return Some((PathBuf::from(p), true));
     }
     let default = PathBuf::from(DEFAULT_CONFIG_FILE);
-    default.exists().then_some((default, false))
+    if default.exists() {
+        return Some((default, false));
+    }
+    // `pitbox driver` also finds the file `pitbox driver init` wrote in the data folder
+    // (%LOCALAPPDATA%\PitBox\driver\pitbox.toml on Windows), so a driver never needs --config.
+    let driver = pitbox_driver::init::default_config_path();
+    (subcommand(args) == Some("driver") && driver.exists()).then_some((driver, false))
+}
+
+/// The first argument that is not a global option (the subcommand's name).
+fn subcommand(args: &[String]) -> Option<&str> {
+    let mut iter = args.iter().skip(1);
+    while let Some(a) = iter.next() {
+        match a.as_str() {
+            "--config" | "--log" => {
+                iter.next();
+            }
+            s if s.starts_with('-') => {}
+            s => return Some(s),
+        }
+    }
+    None
 }
 
 /// Flattens a TOML document into `PITBOX_*` variable names and string values.

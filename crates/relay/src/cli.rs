@@ -202,7 +202,9 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or, on Unix, SIGTERM: how every long-running PitBox command is stopped.
+/// Resolves on Ctrl-C or, on Unix, SIGTERM; on Windows also on Ctrl-Break, closing the console
+/// window, logging off and shutting down (tokio's handler holds Windows off until the process
+/// exits, so the spool is flushed first): how every long-running PitBox command is stopped.
 pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
@@ -219,7 +221,25 @@ pub async fn wait_for_signal() {
             }
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows;
+        match (windows::ctrl_break(), windows::ctrl_close(), windows::ctrl_logoff(), windows::ctrl_shutdown()) {
+            (Ok(mut b), Ok(mut c), Ok(mut l), Ok(mut s)) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = b.recv() => {}
+                    _ = c.recv() => {}
+                    _ = l.recv() => {}
+                    _ = s.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = tokio::signal::ctrl_c().await;
     }

@@ -54,6 +54,11 @@ pub struct SimArgs {
     /// List the tracks and stop.
     #[arg(long)]
     pub list_tracks: bool,
+    /// Publish the session as iRacing does on Windows (memory map `Local\IRSDKMemMapFileName`,
+    /// event `Local\IRSDKDataValidEvent`), so `pitbox driver --source iracing` and other iRacing
+    /// SDK tools read it as if iRacing ran. Windows only.
+    #[arg(long)]
+    pub serve_iracing: bool,
 }
 
 fn config(args: &SimArgs) -> Result<SimConfig> {
@@ -93,6 +98,13 @@ pub fn run_sim(args: SimArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let cfg = config(&args)?;
+    if args.serve_iracing {
+        if args.write_ibt.is_some() || args.json {
+            bail!("--serve-iracing runs live: it cannot be combined with --write-ibt or --json");
+        }
+        check_speed(args.speed)?;
+        return serve_iracing(cfg, args.speed, &mut out);
+    }
     match &args.write_ibt {
         Some(path) => {
             let mut sim = Sim::new(cfg).context("simulator settings")?;
@@ -123,9 +135,7 @@ pub fn run_sim(args: SimArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1000.0) {
-                bail!("--speed must be above 0 and at most 1000");
-            }
+            check_speed(args.speed)?;
             let laps = args.laps;
             let mut src = SimSource::start(cfg, LivePace { speed: args.speed }, LiveOptions::new(&args.driver_id))?;
             while let Some(ev) = src.next_event()? {
@@ -167,6 +177,56 @@ pub fn run_sim(args: SimArgs) -> Result<ExitCode> {
     }
 }
 
+fn check_speed(speed: f64) -> Result<()> {
+    if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
+        bail!("--speed must be above 0 and at most 1000");
+    }
+    Ok(())
+}
+
+/// `pitbox sim --serve-iracing` on Windows: the session goes into iRacing's named memory map,
+/// signalled every tick; Ctrl-C or closing the window clears the connected bit and exits.
+#[cfg(windows)]
+fn serve_iracing(cfg: SimConfig, speed: f64, out: &mut dyn Write) -> Result<ExitCode> {
+    use crate::sim::output::{live_region_bytes, run_published};
+    use pitbox_irsdk::live::windows::{IracingServer, stop_on_console_close};
+    use pitbox_irsdk::serve::MEM_MAP_NAME;
+    let mut sim = Sim::new(cfg).context("simulator settings")?;
+    let server = IracingServer::create(live_region_bytes()).context("publishing iRacing's memory map")?;
+    let stop = stop_on_console_close().context("console handler")?;
+    let t = sim.config().track;
+    writeln!(
+        out,
+        "serving {MEM_MAP_NAME}: {} with {} cars at {speed}x (Ctrl-C to stop)",
+        t.display_name,
+        sim.config().cars
+    )?;
+    out.flush()?;
+    let mut last_lap = 0;
+    let mut last_update = 0;
+    run_published(&mut sim, &server, LivePace { speed }, stop.flag(), |s, update| {
+        let laps = s.player_laps_completed();
+        if laps != last_lap || update != last_update {
+            last_lap = laps;
+            last_update = update;
+            // Progress for whoever watches the console; a closed stdout must not stop the sim.
+            let _ = writeln!(out, "t={:>7.1}s  laps {laps}  sessionInfoUpdate {update}", s.time());
+            let _ = out.flush();
+        }
+    })
+    .context("serving the simulator")?;
+    writeln!(out, "session over: disconnected")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(windows))]
+fn serve_iracing(_cfg: SimConfig, _speed: f64, _out: &mut dyn Write) -> Result<ExitCode> {
+    bail!(
+        "--serve-iracing publishes iRacing's Windows memory map (Local\\IRSDKMemMapFileName) and exists only on \
+         Windows; here, use `pitbox driver --source sim` or `pitbox sim --json`"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +262,16 @@ mod tests {
         let bad = Cli::parse_from(["x", "--track", "nowhere", "--write-ibt", "x.ibt"]);
         let e = run_sim(bad.sim).unwrap_err().to_string();
         assert!(e.contains("unknown track `nowhere`"), "{e}");
+    }
+
+    #[test]
+    fn serve_iracing_needs_windows_and_live_mode() {
+        let both = Cli::parse_from(["x", "--serve-iracing", "--json"]);
+        let e = run_sim(both.sim).unwrap_err().to_string();
+        assert!(e.contains("cannot be combined"), "{e}");
+        if !cfg!(windows) {
+            let e = run_sim(Cli::parse_from(["x", "--serve-iracing"]).sim).unwrap_err().to_string();
+            assert!(e.contains("only on Windows"), "{e}");
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! whenever `sessionInfoUpdate` changes (driver changes, new sessions), and standings twice a
 //! second of sim time. When the sim goes away (connected bit cleared, iRacing exits) it emits
 //! `Disconnected`, drops the map and waits to open it again: a restarted sim is picked up with
-//! its new layout and the sequence numbers carry on.
+//! its new layout and the sequence numbers carry on. On Windows a sim that publishes no tick for
+//! 5 s while its connected bit is still set (killed, crashed) counts as gone too.
 //!
 //! Telemetry is offered with `try_send`: if the consumer falls behind, samples are dropped
 //! (counted) rather than stalling the reader; session, standings and state events are always
@@ -215,7 +216,15 @@ fn reader_thread(
     }
     while !ctx.stopped() {
         let outcome = match &backend {
-            Backend::Shared(buf) => connection(buf.mem(), &mut ctx, None),
+            Backend::Shared(buf) => {
+                // The simulator in this process: no signal, and a paused writer is not a gone one.
+                let poll = ctx.opts.poll_interval;
+                let sleep = move || {
+                    std::thread::sleep(poll);
+                    false
+                };
+                connection(buf.mem(), &mut ctx, Some(Wait { wait: &sleep, stale_after: None }))
+            }
             Backend::Dump(path) => match std::fs::read(path) {
                 Ok(bytes) => connection(SharedMem::from_bytes(&bytes), &mut ctx, None),
                 Err(e) => Err(format!("{}: {e}", path.display())),
@@ -253,21 +262,37 @@ fn reader_thread(
 #[cfg(windows)]
 fn iracing_connection(ctx: &mut Ctx) -> Result<Option<Ended>, String> {
     match pitbox_irsdk::live::windows::IracingMap::open() {
-        Ok(map) => connection(map.mem(), ctx, Some(&|| map.wait_for_data(20))),
+        Ok(map) => {
+            let wait = Wait { wait: &|| map.wait_for_data(20), stale_after: Some(STALE_AFTER) };
+            connection(map.mem(), ctx, Some(wait))
+        }
         Err(_) => Ok(None),
     }
 }
+
+/// A sim that publishes no tick for this long is gone even though its connected bit is still
+/// set: it was killed, or it crashed, without clearing the bit (iRacing ticks at 60 Hz in every
+/// state while it is connected). The reader drops the map and looks for a new one.
+#[cfg(windows)]
+const STALE_AFTER: Duration = Duration::from_secs(5);
 
 #[cfg(not(windows))]
 fn iracing_connection(_ctx: &mut Ctx) -> Result<Option<Ended>, String> {
     Err(SourceError::NeedsWindows.to_string())
 }
 
+/// How a connection waits for new data: a signal (iRacing's event) or a sleep, and optionally
+/// how long without a new tick means the writer is gone.
+struct Wait<'w> {
+    wait: &'w dyn Fn() -> bool,
+    stale_after: Option<Duration>,
+}
+
 /// Consecutive unreadable layouts before the error is reported.
 const BAD_LAYOUTS_REPORTED: u32 = 50;
 
 /// Reads one connection until the sim goes away. `Ok(None)`: the sim is not there.
-fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>) -> Result<Option<Ended>, String> {
+fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Result<Option<Ended>, String> {
     let mut reader = match LiveReader::new(mem) {
         Ok(r) => r,
         Err(IrsdkError::NotConnected(_)) | Err(IrsdkError::TooShort { .. }) => return Ok(None),
@@ -286,6 +311,7 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
     let mut session_pending = true;
     let mut next_standings = f64::NEG_INFINITY;
     let period = if ctx.opts.standings_hz > 0.0 { 1.0 / ctx.opts.standings_hz } else { f64::INFINITY };
+    let mut last_row = std::time::Instant::now();
     loop {
         if ctx.stopped() {
             return Ok(Some(Ended::Stopped));
@@ -301,15 +327,21 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<&dyn Fn() -> bool>
                 return Ok(Some(Ended::Disconnected));
             }
             Poll::Unchanged => {
-                match wait {
+                match &wait {
                     Some(w) => {
-                        w();
+                        (w.wait)();
+                        if w.stale_after.is_some_and(|d| last_row.elapsed() > d) {
+                            tracing::warn!("no new tick for {:?}: the sim is gone", w.stale_after.unwrap_or_default());
+                            ctx.sequence = tm.sequence();
+                            return Ok(Some(Ended::Disconnected));
+                        }
                     }
                     None => std::thread::sleep(ctx.opts.poll_interval),
                 }
                 continue;
             }
             Poll::NewRow { session_changed, .. } => {
+                last_row = std::time::Instant::now();
                 ctx.counters.rows.fetch_add(1, Ordering::Relaxed);
                 if key(reader.layout()) != layout_key {
                     layout_key = key(reader.layout());

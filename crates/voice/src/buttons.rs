@@ -34,6 +34,11 @@ pub enum ButtonError {
     Syntax(String),
     #[error("push-to-talk button {0}: buttons are numbered 0–{MAX_BUTTON}")]
     ButtonRange(String),
+    #[error(
+        "push-to-talk button {0}: Windows' joystick interface (joyGetPosEx) reports buttons 0–31 only \
+         (1–32 in Windows' game-controller settings); map push-to-talk to one of those"
+    )]
+    WindowsButtonRange(u16),
     #[error("push-to-talk key {0:?}: give F1–F24, A–Z, 0–9 or a virtual-key code such as 0x7C")]
     Key(String),
     #[error("push-to-talk {0} is not available on this system ({1})")]
@@ -77,6 +82,10 @@ impl PttButton {
             }
             if cfg!(windows) && device.parse::<u8>().map_or(true, |i| i > 15) {
                 return Err(ButtonError::Syntax(format!("{s} (on Windows the device is an index 0–15)")));
+            }
+            // Refused at start-up rather than polled as a device that never answers.
+            if cfg!(windows) && button > 31 {
+                return Err(ButtonError::WindowsButtonRange(button));
             }
             if !cfg!(any(windows, target_os = "linux")) {
                 return Err(ButtonError::Unsupported("joystick", "Linux and Windows only"));
@@ -368,13 +377,19 @@ mod tests {
 
     #[test]
     fn parses_settings() {
-        assert!(matches!(PttButton::parse("joystick:/dev/input/js0:5"), Ok(PttButton::Joystick { button: 5, .. })
-            if cfg!(target_os = "linux")));
+        if cfg!(target_os = "linux") {
+            assert!(matches!(PttButton::parse("joystick:/dev/input/js0:5"), Ok(PttButton::Joystick { button: 5, .. })));
+        }
         assert_eq!(PttButton::parse("joystick:/dev/input/js0:x"), Err(ButtonError::ButtonRange("x".into())));
         assert_eq!(PttButton::parse("joystick:/dev/input/js0:9999"), Err(ButtonError::ButtonRange("9999".into())));
         assert_eq!(PttButton::parse("joystick::3"), Err(ButtonError::Syntax("joystick::3".into())));
         assert_eq!(PttButton::parse("mouse"), Err(ButtonError::Syntax("mouse".into())));
         assert_eq!(PttButton::parse("key:F99"), Err(ButtonError::Key("F99".into())));
+        if cfg!(windows) {
+            assert!(matches!(PttButton::parse("joystick:0:31"), Ok(PttButton::Joystick { button: 31, .. })));
+            assert_eq!(PttButton::parse("joystick:0:32"), Err(ButtonError::WindowsButtonRange(32)));
+            assert!(PttButton::parse("joystick:0:40").unwrap_err().to_string().contains("0–31"));
+        }
         if cfg!(unix) {
             assert_eq!(PttButton::parse("signal"), Ok(PttButton::Signal));
             let e = PttButton::parse("key:F13").unwrap_err().to_string();

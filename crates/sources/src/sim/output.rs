@@ -3,17 +3,18 @@
 //! reader of PitBox reads the simulator exactly as it reads iRacing.
 
 use super::{Sim, SimError, TICK_RATE, vars};
-use pitbox_irsdk::live::{LiveWriter, SharedBuffer, live_region_len};
+use pitbox_irsdk::live::{SharedBuffer, live_region_len};
+use pitbox_irsdk::serve::{IracingImage, Pacer, Publisher};
 use pitbox_irsdk::writer::IbtWriter;
 use std::io::{Seek, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-/// Bytes reserved for the session info in live memory (iRacing reserves about 512 KiB).
-pub const SESSION_CAPACITY: usize = 256 * 1024;
-/// Rotating row buffers in live memory.
-pub const NUM_BUF: usize = 3;
+/// Bytes reserved for the session info in live memory: iRacing's 512 KiB, so the image has
+/// iRacing's offsets (session info at 112, variable headers at 524400).
+pub const SESSION_CAPACITY: usize = pitbox_irsdk::serve::MIN_SESSION_CAPACITY;
+/// Rotating row buffers in live memory, as iRacing uses.
+pub const NUM_BUF: usize = pitbox_irsdk::serve::NUM_BUF;
 
 /// Session start date written into `.ibt` files: 2026-01-01T12:00:00Z plus the seed's minutes,
 /// so files are reproducible.
@@ -47,8 +48,7 @@ pub fn write_ibt<W: Write + Seek>(
 
 /// An in-process live-memory region for a simulator to write and readers to read.
 pub fn live_buffer() -> Arc<SharedBuffer> {
-    let (vars, buf_len) = vars::var_headers();
-    Arc::new(SharedBuffer::new(live_region_len(vars.len(), buf_len, SESSION_CAPACITY, NUM_BUF)))
+    Arc::new(SharedBuffer::new(live_region_bytes()))
 }
 
 /// How fast a live simulation runs.
@@ -61,28 +61,39 @@ pub struct LivePace {
 /// Runs the simulation into live memory at `pace` until `stop` is set or the session is over;
 /// the connected bit is cleared at the end, as when iRacing exits.
 pub fn run_live(sim: &mut Sim, buf: &SharedBuffer, pace: LivePace, stop: &AtomicBool) -> Result<(), SimError> {
+    run_published(sim, buf, pace, stop, |_, _| {})
+}
+
+/// Bytes of live memory the simulator's image needs.
+pub fn live_region_bytes() -> usize {
     let (vars, buf_len) = vars::var_headers();
-    let mut w = LiveWriter::new(buf, &vars, buf_len, TICK_RATE, SESSION_CAPACITY, NUM_BUF)?;
+    live_region_len(vars.len(), buf_len, SESSION_CAPACITY, NUM_BUF)
+}
+
+/// [`run_live`] into any [`Publisher`] (iRacing's Windows memory map for `--serve-iracing`),
+/// signalling every tick; `each_tick(sim, session_update)` runs after each published row.
+pub fn run_published<P: Publisher>(
+    sim: &mut Sim,
+    publisher: &P,
+    pace: LivePace,
+    stop: &AtomicBool,
+    mut each_tick: impl FnMut(&Sim, i32),
+) -> Result<(), SimError> {
+    let (vars, buf_len) = vars::var_headers();
+    let mut image = IracingImage::new(publisher, &vars, buf_len, TICK_RATE, SESSION_CAPACITY)?;
     let mut version = sim.session_version();
-    w.set_session_info(&sim.session_yaml());
-    let speed = if pace.speed.is_finite() && pace.speed > 0.0 { pace.speed } else { 1.0 };
-    let tick = Duration::from_secs_f64(1.0 / (f64::from(TICK_RATE) * speed));
-    let start = Instant::now();
-    let mut n: u32 = 0;
+    image.set_session_info(&sim.session_yaml())?;
+    let mut pacer = Pacer::new(TICK_RATE, pace.speed);
     while !stop.load(Ordering::Relaxed) && !sim.finished() {
         sim.step();
         if sim.session_version() != version {
             version = sim.session_version();
-            w.set_session_info(&sim.session_yaml());
+            image.set_session_info(&sim.session_yaml())?;
         }
-        w.write_row(sim.row())?;
-        n = n.wrapping_add(1);
-        let due = start + tick * n;
-        let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
-        }
+        image.publish(sim.row())?;
+        each_tick(sim, image.session_update());
+        pacer.wait();
     }
-    w.set_connected(false);
+    image.disconnect();
     Ok(())
 }
