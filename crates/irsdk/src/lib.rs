@@ -10,6 +10,7 @@
 //!   Windows memory map behind `cfg(windows)`;
 //! - typed access: [`VarHandle`]s looked up once, typed flags and enums ([`flags`]);
 //! - session info: iRacing's not-quite-YAML ([`yaml`]) and typed structs ([`session`]);
+//! - bounded import of a file as validated samples ([`import`], the cloud's upload path);
 //! - the lap table ([`laps`]), the mapping of SDK units to the wire model ([`mapping`]);
 //! - the `pitbox ibt …` and `pitbox bench ibt` commands as library code ([`cli`]).
 
@@ -18,6 +19,7 @@ pub mod error;
 pub mod flags;
 pub mod header;
 pub mod ibt;
+pub mod import;
 pub mod laps;
 pub mod layout;
 pub mod live;
