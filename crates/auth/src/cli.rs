@@ -36,6 +36,10 @@ pub struct TokenArgs {
     /// Print the claims as JSON on stderr too.
     #[arg(long)]
     pub verbose: bool,
+    /// A relay's credential (scope `relay`) instead of a user's token: `--user-id` names the
+    /// relay, `--team` the team it forwards; `--role` is ignored.
+    #[arg(long)]
+    pub relay: bool,
 }
 
 fn parse_role(s: &str) -> Result<UserRole, String> {
@@ -66,7 +70,11 @@ pub fn make_token(args: &TokenArgs) -> anyhow::Result<String> {
     }
     let signer = Signer::new(&pair, OFFLINE_ISSUER);
     let ttl = if args.ttl.is_zero() { DEFAULT_TTL } else { args.ttl };
-    let (token, claims) = signer.issue(&args.user_id, args.role, &args.team, args.name.as_deref(), ttl)?;
+    let (token, claims) = if args.relay {
+        signer.issue_relay(&args.user_id, &args.team, args.name.as_deref(), ttl)?
+    } else {
+        signer.issue(&args.user_id, args.role, &args.team, args.name.as_deref(), ttl)?
+    };
     if args.verbose {
         eprintln!("{}", serde_json::to_string_pretty(&claims)?);
     }

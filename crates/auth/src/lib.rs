@@ -8,7 +8,7 @@ mod keys;
 mod token;
 
 pub use keys::{KeyPair, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, key_dir};
-pub use token::{Claims, DEFAULT_TTL, Identity, Signer, Verifier};
+pub use token::{Claims, DEFAULT_TTL, Identity, RELAY_SCOPE, Signer, Verifier};
 
 /// Why a token or key was refused.
 #[derive(Debug, thiserror::Error)]

@@ -43,7 +43,15 @@ pub struct Claims {
     pub iss: String,
     /// Unique token id (for revocation lists).
     pub jti: String,
+    /// What the token is for beyond its role: `relay` for a relay's own credential (it
+    /// forwards the drivers that authenticated to it, of `team` only, and is accepted nowhere
+    /// else). Absent on a user's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
+
+/// The `scope` of a relay's credential.
+pub const RELAY_SCOPE: &str = "relay";
 
 impl Claims {
     /// Claims for a new token valid for `ttl` from now.
@@ -95,11 +103,14 @@ pub struct Identity {
     pub name: Option<String>,
     /// When the token expires, seconds since the Unix epoch.
     pub expires_at: u64,
+    /// A relay's credential (scope `relay`), not a user's token.
+    pub relay: bool,
 }
 
 impl From<Claims> for Identity {
     fn from(c: Claims) -> Identity {
-        Identity { user_id: c.sub, role: c.role, team_id: c.team, name: c.name, expires_at: c.exp }
+        let relay = c.scope.as_deref() == Some(RELAY_SCOPE);
+        Identity { user_id: c.sub, role: c.role, team_id: c.team, name: c.name, expires_at: c.exp, relay }
     }
 }
 

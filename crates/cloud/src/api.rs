@@ -42,6 +42,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/auth/jwks", get(jwks))
         .route("/api/auth/me", get(me))
         .route("/api/teams", get(list_teams).post(create_team))
+        .route("/api/relays/token", post(issue_relay_token))
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/telemetry", post(post_telemetry))
         .route("/api/telemetry/batch", post(post_telemetry_batch))

@@ -44,7 +44,12 @@ impl FromRequestParts<AppState> for Auth {
         let Some(token) = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")) else {
             return Err(ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"));
         };
-        Ok(Auth(check_token(state, token.trim())?))
+        let who = check_token(state, token.trim())?;
+        if who.relay {
+            // A relay forwards its drivers on /ws; it is nobody on the REST API.
+            return Err(ApiError::forbidden("a relay's credential is only accepted on /ws as clientType relay"));
+        }
+        Ok(Auth(who))
     }
 }
 

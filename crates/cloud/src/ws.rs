@@ -5,7 +5,8 @@
 //! [`Hooks`]: every message a client sends is validated against the database, stored, and
 //! only then published on the cloud's bus; the bus (in-process, or Redis across nodes) feeds
 //! every node's hub through [`Hub::deliver`], so a driver on node A reaches a dashboard on
-//! node B. A relay (`clientType: relay`) speaks for every driver of its token's team.
+//! node B. A relay (`clientType: relay`) authenticates with its own credential (scope `relay`,
+//! bound to one team) and speaks only for that team's drivers; a user's token cannot.
 
 use std::sync::Arc;
 
@@ -114,10 +115,20 @@ impl CloudHooks {
 
 impl Hooks for CloudHooks {
     fn admit(&self, who: &Identity, client_type: ClientType) -> Result<(), String> {
-        if client_type == ClientType::Relay && !matches!(who.role, UserRole::Driver | UserRole::Admin) {
-            return Err("a relay must authenticate as a driver or an admin".into());
+        // A relay has its own credential (scope `relay`, bound to one team): a user's token
+        // cannot speak for the team, and a relay's credential is nothing but a relay.
+        match (client_type == ClientType::Relay, who.relay) {
+            (true, false) => Err("a relay authenticates with a relay credential (POST /api/relays/token or \
+                                  `pitbox token --relay`), not a user's token"
+                .into()),
+            (false, true) => Err("a relay's credential is only for clientType relay".into()),
+            _ => {
+                if who.relay {
+                    tracing::info!(relay = who.user_id, team = who.team_id, "relay connected");
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Admins follow any team; everyone else their own.
@@ -134,9 +145,13 @@ impl Hooks for CloudHooks {
     }
 
     async fn on_client_message(&self, from: Client<'_>, msg: Message) -> Result<Handling, Refusal> {
-        let relay = from.client_type == ClientType::Relay;
+        let relay = from.client_type == ClientType::Relay && from.who.relay;
         let auth = Auth(from.who.clone());
         let store = &self.store;
+        if relay {
+            // Which relay forwarded what, for whom.
+            tracing::debug!(relay = auth.user_id(), team = auth.team_id(), kind = msg.type_name(), "relay forwarded");
+        }
         match msg {
             Message::TelemetryUpdate(u) => {
                 let team = driver_team(store, relay, &auth, &u.driver_id).await?;
@@ -198,6 +213,9 @@ impl Hooks for CloudHooks {
                     && auth.team_id() == team
                 {
                     return Ok(Handling::Taken(None)); // a relay's resend after a cut: stored already
+                }
+                if relay {
+                    relayed_driver(store, &h.requester_id, auth.team_id(), "requesterId").await?;
                 }
                 if h.status != HandoffStatus::Pending {
                     return Err(refusal(ErrorCode::ValidationFailed, "a new handoff must be pending", "data.status"));
@@ -282,39 +300,44 @@ fn api_refusal(e: &ApiError) -> Refusal {
 }
 
 /// The team of `driver_id`'s telemetry and status: the REST rules (a driver only for
-/// themself, an admin for anyone), and on a relay connection any driver of the token's team.
+/// themself, an admin for anyone), and on a relay's connection any driver of its team.
 async fn driver_team(store: &Store, relay: bool, auth: &Auth, driver_id: &str) -> Result<String, Refusal> {
-    if relay && auth.role() == UserRole::Driver && driver_id != auth.user_id() {
-        let team = auth.team_id().to_string();
-        let member = crate::api::team_member(store, driver_id, &team, "driverId")
-            .await
-            .map_err(|_| relay_refusal("driverId", driver_id))?;
-        if member.role != UserRole::Driver {
-            return Err(refusal(
-                ErrorCode::ValidationFailed,
-                format!("`{driver_id}` is not a driver"),
-                "data.driverId",
-            ));
-        }
-        return Ok(team);
+    if relay {
+        relayed_driver(store, driver_id, auth.team_id(), "driverId").await?;
+        return Ok(auth.team_id().to_string());
     }
     crate::api::telemetry_team(store, auth, driver_id).await.map_err(|e| api_refusal(&e))
 }
 
-/// Checks that this connection may speak as `id` (the `field` of the message): itself, or on
-/// a relay connection any member of `team` (the token's team).
-async fn speaks_for(store: &Store, relay: bool, auth: &Auth, id: &str, team: &str, field: &str) -> Result<(), Refusal> {
-    if id == auth.user_id() {
-        return Ok(());
-    }
-    if !relay {
+/// Checks that `id` (the `field` of a relayed message) is a driver of the relay's `team`: a
+/// relay forwards the drivers that authenticated to it (the relay checks each driver's own
+/// token), never an engineer, an admin or another team.
+async fn relayed_driver(store: &Store, id: &str, team: &str, field: &str) -> Result<(), Refusal> {
+    let member = crate::api::team_member(store, id, team, field).await.map_err(|_| relay_refusal(field, id))?;
+    if member.role != UserRole::Driver {
         return Err(refusal(
             ErrorCode::Forbidden,
-            format!("{field} must be your own id ({})", auth.user_id()),
+            format!("`{id}` is a {}: a relay speaks only for drivers", member.role),
             &format!("data.{field}"),
         ));
     }
-    crate::api::team_member(store, id, team, field).await.map(|_| ()).map_err(|_| relay_refusal(field, id))
+    Ok(())
+}
+
+/// Checks that this connection may speak as `id` (the `field` of the message): itself, or on
+/// a relay's connection any driver of `team` (the relay's team).
+async fn speaks_for(store: &Store, relay: bool, auth: &Auth, id: &str, team: &str, field: &str) -> Result<(), Refusal> {
+    if relay {
+        return relayed_driver(store, id, team, field).await;
+    }
+    if id == auth.user_id() {
+        return Ok(());
+    }
+    Err(refusal(
+        ErrorCode::Forbidden,
+        format!("{field} must be your own id ({})", auth.user_id()),
+        &format!("data.{field}"),
+    ))
 }
 
 /// Whether team message `id` is stored for `team` already.

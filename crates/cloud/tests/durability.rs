@@ -50,11 +50,18 @@ fn batch(driver: &str, seq: u64) -> serde_json::Value {
     json!({"type": "telemetry_batch", "data": {"driverId": driver, "sequence": seq, "samples": samples}})
 }
 
+/// The relay's credential, issued over REST by the team's engineer (`relay-eng`).
 async fn login(addr: std::net::SocketAddr) -> String {
     let mut c = pitbox_cloud::httpc::Client::connect(addr).await.expect("connect");
-    let body = json!({"username": "relay-driver", "password": common::PASSWORD}).to_string();
+    let body = json!({"username": "relay-eng", "password": common::PASSWORD}).to_string();
     let r = c.request("POST", "/api/auth/login", None, Some(body.as_bytes())).await.expect("login");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let engineer = r.json()["token"].as_str().expect("token").to_string();
+    let r = c
+        .request("POST", "/api/relays/token", Some(&engineer), Some(b"{\"name\": \"durability relay\"}"))
+        .await
+        .expect("relay token");
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     r.json()["token"].as_str().expect("token").to_string()
 }
 
@@ -66,6 +73,7 @@ async fn kill_9_during_ingest_loses_nothing_acknowledged() {
         let team = store.create_team("Durable").await.expect("team");
         let hash = pitbox_cloud::password::hash(common::PASSWORD).expect("hash");
         let driver = store.create_user("relay-driver", &hash, UserRole::Driver, Some(&team.id)).await.expect("user").id;
+        store.create_user("relay-eng", &hash, UserRole::Engineer, Some(&team.id)).await.expect("engineer");
 
         let (mut node, addr) = start_node(&db).await;
         let token = login(addr).await;

@@ -30,7 +30,8 @@ pub struct RelayArgs {
     /// Extra CA certificate (PEM) trusted for a wss:// cloud, e.g. a private CA. May be repeated.
     #[arg(long, value_name = "FILE", env = "PITBOX_RELAY_CLOUD_CA")]
     pub cloud_ca: Vec<PathBuf>,
-    /// Token the relay authenticates to the cloud with (a driver or admin of the team).
+    /// The relay's own cloud credential (scope relay: POST /api/relays/token or `pitbox token
+    /// --relay`); prefer --cloud-token-file or the environment (a flag shows in `ps`).
     #[arg(long, value_name = "JWT", env = "PITBOX_RELAY_CLOUD_TOKEN", hide_env_values = true)]
     pub cloud_token: Option<String>,
     /// File holding the cloud token (instead of --cloud-token).
