@@ -802,12 +802,9 @@ async fn respond_handoff(
         reason: body.reason,
     };
     check(&resp)?;
-    // Drivers answer only handoffs they are part of.
-    if auth.role() == UserRole::Driver
-        && auth.user_id() != current.target_driver_id
-        && auth.user_id() != current.requester_id
-    {
-        return Err(ApiError::forbidden("a driver answers only handoffs they are part of"));
+    let party = HandoffParty::of(auth.user_id(), &current.requester_id, &current.target_driver_id);
+    if !may_answer_handoff(auth.role(), party, body.status) {
+        return Err(ApiError::forbidden(handoff_refusal(auth.role(), party, body.status)));
     }
     let updated = team::transition_handoff(&st.store, &id, body.status).await?;
     st.bus.publish(&team_id, Message::HandoffResponse(resp));

@@ -30,6 +30,7 @@ pub mod objects;
 pub mod openapi;
 pub mod password;
 pub mod redis_link;
+pub mod rules;
 pub mod secrets;
 pub mod server;
 pub mod store;

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::bus::Bus;
 use crate::error::ApiError;
 use crate::extract::Auth;
+use crate::rules::{HandoffParty, handoff_refusal, may_answer_handoff};
 use crate::server::AppState;
 use crate::store::Store;
 use crate::telemetry::{Ingest, IngestError, IngestOutcome};
@@ -243,6 +244,19 @@ impl Hooks for CloudHooks {
                 auth.require_team(&team).map_err(|e| api_refusal(&e))?;
                 if relay && current.status == r.status {
                     return Ok(Handling::Taken(None)); // a relay's resend after a cut: applied already
+                }
+                // The rule applies to the responder (on a relay, the member it speaks for).
+                let role = if r.responder_id == auth.user_id() {
+                    auth.role()
+                } else {
+                    crate::api::team_member(store, &r.responder_id, &own, "responderId")
+                        .await
+                        .map_err(|e| api_refusal(&e))?
+                        .role
+                };
+                let party = HandoffParty::of(&r.responder_id, &current.requester_id, &current.target_driver_id);
+                if !may_answer_handoff(role, party, r.status) {
+                    return Err(refusal(ErrorCode::Forbidden, handoff_refusal(role, party, r.status), "data.status"));
                 }
                 let updated = team::transition_handoff(store, &r.handoff_id, r.status)
                     .await

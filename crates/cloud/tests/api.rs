@@ -881,3 +881,45 @@ fn migrations_are_twins() {
         assert_eq!(strip(&lite).replace("BLOB", "BYTEA"), strip(&pg), "{n:?}");
     }
 }
+
+/// Issue 23: the requesting driver answered `accepted` to their own handoff (200). Every
+/// responder role × every answer on a fresh handoff, over REST: only the target driver, an
+/// engineer or an admin accepts or rejects; completing is also for the requester.
+#[tokio::test]
+async fn handoff_answers_by_role_and_relation() {
+    let db = DBS[0];
+    let Some(app) = App::start(db, "handoff_answers_by_role_and_relation", Opts::default()).await else { return };
+    let ok = StatusCode::OK;
+    let no = StatusCode::FORBIDDEN;
+    let cases: Vec<(&str, &common::User, &str, StatusCode)> = vec![
+        ("requester", &app.driver, "accepted", no),
+        ("requester", &app.driver, "rejected", no),
+        ("requester", &app.driver, "completed", ok),
+        ("target", &app.driver2, "accepted", ok),
+        ("target", &app.driver2, "rejected", ok),
+        ("target", &app.driver2, "completed", ok),
+        ("engineer", &app.engineer, "accepted", ok),
+        ("engineer", &app.engineer, "rejected", ok),
+        ("engineer", &app.engineer, "completed", ok),
+        ("admin", &app.admin, "accepted", ok),
+        ("admin", &app.admin, "rejected", ok),
+        ("admin", &app.admin, "completed", ok),
+        ("viewer", &app.viewer, "accepted", no),
+        ("viewer", &app.viewer, "rejected", no),
+        ("viewer", &app.viewer, "completed", no),
+        ("other team's engineer", &app.engineer_b, "accepted", no),
+        ("other team's engineer", &app.engineer_b, "completed", no),
+    ];
+    for (name, who, answer, expected) in cases {
+        let body = json!({"targetDriverId": app.driver2.id, "requesterId": app.driver.id});
+        let (s, h) = app.as_user(&app.engineer, "POST", "/api/handoffs", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{h}");
+        let path = format!("/api/handoffs/{}/respond", h["id"].as_str().unwrap_or(""));
+        if answer == "completed" {
+            let (s, v) = app.as_user(&app.engineer, "POST", &path, Some(json!({"status": "accepted"}))).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let (s, v) = app.as_user(who, "POST", &path, Some(json!({"status": answer}))).await;
+        assert_eq!(s, expected, "{name} answering {answer}: {v}");
+    }
+}
