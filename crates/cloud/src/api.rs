@@ -199,7 +199,6 @@ async fn login(
             Ok(Json(issue(&st, &u, None).await?))
         }
         _ => {
-            st.limiter.failed(&body.username).await;
             st.metrics.logins_failed.fetch_add(1, Relaxed);
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong username or password"))
         }

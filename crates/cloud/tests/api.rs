@@ -284,6 +284,47 @@ async fn login_limits_are_shared_by_nodes_through_redis() {
     assert_eq!(failures, 0, "the success removed the shared failures");
 }
 
+/// Issue 23: 25 parallel wrong passwords for one user were all evaluated (the limit was checked
+/// before and counted after the verification). Over two nodes sharing Redis, and on one node
+/// alone, exactly `max_failures` of them are now evaluated.
+#[tokio::test]
+async fn parallel_guesses_are_held_to_the_user_limit() {
+    let Some(app) = App::start(common::Db::Sqlite, "parallel_guesses", Opts::default()).await else { return };
+    let redis = std::env::var("PITBOX_TEST_REDIS_URL").ok();
+    if redis.is_none() {
+        pitbox_testkit::skip(
+            "parallel_guesses_are_held_to_the_user_limit (redis part)",
+            "PITBOX_TEST_REDIS_URL is not set",
+        );
+    }
+    for url in [None, redis] {
+        let limits = |c: &mut pitbox_cloud::Config| {
+            c.redis_url = url.clone();
+            c.login_max_failures = 3;
+            c.login_per_ip = 1000;
+        };
+        let nodes = [second_node(&app, limits), second_node(&app, limits)];
+        let nodes = if url.is_some() { nodes.to_vec() } else { vec![nodes[0].clone()] };
+        let user = pitbox_cloud::store::new_id("par");
+        let hash = pitbox_cloud::password::hash(common::PASSWORD).expect("hash");
+        app.state.store.create_user(&user, &hash, UserRole::Driver, Some(&app.team_a)).await.expect("user");
+        let tasks: Vec<_> = (0..25)
+            .map(|i| {
+                let node = nodes[i % nodes.len()].clone();
+                let user = user.clone();
+                tokio::spawn(async move { login_from(&node, &user, "wrong", &format!("10.9.0.{i}"), None).await.0 })
+            })
+            .collect();
+        let mut evaluated = 0;
+        for t in tasks {
+            let s = t.await.expect("task");
+            assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS, "{s}");
+            evaluated += usize::from(s == StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(evaluated, 3, "redis: {}", url.is_some());
+    }
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused_precisely() {
     let Some(app) = App::start(common::Db::Sqlite, "tokens", Opts::default()).await else { return };
