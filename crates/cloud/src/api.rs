@@ -485,7 +485,13 @@ async fn post_telemetry(
     check(&body)?;
     let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
     let driver = body.driver_id.clone();
-    st.ingest.submit(&team, &driver, vec![body.into_update()], None).await.map_err(ingest_error)?;
+    let sample = body.into_update();
+    if let Some((_, why)) =
+        crate::clock::outside_window(std::slice::from_ref(&sample), chrono::Utc::now(), st.sample_clock_window)
+    {
+        return Err(ApiError::validation("timestamp", why));
+    }
+    st.ingest.submit(&team, &driver, vec![sample], None).await.map_err(ingest_error)?;
     Ok((StatusCode::CREATED, Json(TelemetryPostResponse { success: true, id: new_id("tlm") })))
 }
 
@@ -533,6 +539,9 @@ async fn post_telemetry_batch(
 ) -> ApiResult<(StatusCode, Json<TelemetryBatchResponse>)> {
     check(&body)?;
     let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
+    if let Some((i, why)) = crate::clock::outside_window(&body.samples, chrono::Utc::now(), st.sample_clock_window) {
+        return Err(ApiError::validation(format!("samples[{i}].timestamp"), why));
+    }
     let n = body.samples.len();
     let outcome = st.ingest.submit(&team, &body.driver_id, body.samples, body.sequence).await.map_err(ingest_error)?;
     let resp = match outcome {

@@ -19,6 +19,7 @@ pub mod bus;
 pub mod chunk;
 pub mod cli;
 pub mod client_ip;
+pub mod clock;
 pub mod coaching;
 pub mod error;
 pub mod extract;

@@ -57,6 +57,8 @@ pub struct CloudHooks {
     bus: Bus,
     /// (driver, connected) in the order they happened, written by one task.
     presence: mpsc::Sender<(String, bool)>,
+    /// Live samples must be stamped within this of the server's clock.
+    sample_clock_window: std::time::Duration,
 }
 
 /// The hub of a node: `/ws` connections on `pitbox-hub`, fed by everything published on `bus`
@@ -68,6 +70,7 @@ pub fn start_hub(
     keys: Arc<Keys>,
     node_id: &str,
     max_frame_bytes: usize,
+    sample_clock_window: std::time::Duration,
 ) -> CloudHub {
     let (presence, mut rx) = mpsc::channel::<(String, bool)>(PRESENCE_QUEUE);
     let presence_store = store.clone();
@@ -86,7 +89,7 @@ pub fn start_hub(
         announce_driver_status: false,
         ..HubConfig::default()
     };
-    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence };
+    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window };
     let hub = Hub::new(config, Arc::new(CloudTokens(keys)), hooks, None);
     let mut events = bus.subscribe();
     let feeder = hub.clone();
@@ -107,6 +110,22 @@ pub fn start_hub(
 }
 
 impl CloudHooks {
+    /// Refuses samples stamped outside the window around the server's clock.
+    fn in_clock_window(
+        &self,
+        samples: &[pitbox_model::telemetry::TelemetryUpdate],
+        field: &str,
+    ) -> Result<(), Refusal> {
+        match crate::clock::outside_window(samples, chrono::Utc::now(), self.sample_clock_window) {
+            None => Ok(()),
+            Some((i, why)) => {
+                let field =
+                    if field == "data.samples" { format!("data.samples[{i}].timestamp") } else { field.to_string() };
+                Err(refusal(ErrorCode::ValidationFailed, why, &field))
+            }
+        }
+    }
+
     fn presence(&self, who: &Identity, connected: bool) {
         if who.role == UserRole::Driver && self.presence.try_send((who.user_id.clone(), connected)).is_err() {
             tracing::warn!(driver = who.user_id, connected, "presence queue full; telemetryConnected may lag");
@@ -156,12 +175,14 @@ impl Hooks for CloudHooks {
         match msg {
             Message::TelemetryUpdate(u) => {
                 let team = driver_team(store, relay, &auth, &u.driver_id).await?;
+                self.in_clock_window(std::slice::from_ref(&u), "data.timestamp")?;
                 let driver = u.driver_id.clone();
                 self.ingest.submit(&team, &driver, vec![u], None).await.map_err(ingest_refusal)?;
                 Ok(Handling::Taken(None))
             }
             Message::TelemetryBatch(b) => {
                 let team = driver_team(store, relay, &auth, &b.driver_id).await?;
+                self.in_clock_window(&b.samples, "data.samples")?;
                 let driver = b.driver_id.clone();
                 let sequence = b.sequence;
                 // Queued now, in order; acknowledged once durable while the connection reads

@@ -142,6 +142,7 @@ async fn login_from(
 fn second_node(app: &App, tweak: impl FnOnce(&mut pitbox_cloud::Config)) -> axum::Router {
     let mut config = pitbox_cloud::Config::local(app.db.dir());
     config.database_url = app.db.url.clone();
+    config.sample_clock_window = common::FIXTURE_CLOCK_WINDOW;
     tweak(&mut config);
     let objects = pitbox_cloud::objects::Objects::local(&app.db.dir().join("objects")).expect("objects");
     let bus = pitbox_cloud::bus::Bus::in_process("node-b");
@@ -963,4 +964,38 @@ async fn handoff_answers_by_role_and_relation() {
         let (s, v) = app.as_user(who, "POST", &path, Some(json!({"status": answer}))).await;
         assert_eq!(s, expected, "{name} answering {answer}: {v}");
     }
+}
+
+/// Issue 23: `POST /api/telemetry` stamped 9999-12-31 or 1900-01-01 was stored (201). Live
+/// samples must now lie within the window around the server's clock (here the default day).
+#[tokio::test]
+async fn live_samples_far_from_the_server_clock_are_refused() {
+    let opts = Opts { sample_clock_window: Some(pitbox_cloud::clock::DEFAULT_SAMPLE_CLOCK_WINDOW), ..Opts::default() };
+    let Some(app) = App::start(common::Db::Sqlite, "live_clock_window", opts).await else { return };
+    let now = chrono::Utc::now().timestamp_millis();
+    let far = [253_402_214_400_000, -2_208_988_800_000, now + 25 * 3_600_000, now - 25 * 3_600_000];
+    for ms in far {
+        let (s, v) =
+            app.as_user(&app.driver, "POST", "/api/telemetry", Some(telemetry_post(&app.driver.id, ms, 1))).await;
+        assert_eq!(
+            (s, err(&v)),
+            (StatusCode::BAD_REQUEST, ("validation_failed".into(), "timestamp".into())),
+            "{ms}: {v}"
+        );
+    }
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry", Some(telemetry_post(&app.driver.id, now, 1))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let flat = |ms: i64| {
+        let post = telemetry_post(&app.driver.id, ms, 1);
+        let mut sample = post["data"].clone();
+        sample["driverId"] = post["driverId"].clone();
+        sample["timestamp"] = post["timestamp"].clone();
+        sample
+    };
+    let samples: Vec<Value> = [now, 253_402_214_400_000].into_iter().map(flat).collect();
+    let body = json!({"driverId": app.driver.id, "samples": samples});
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(body)).await;
+    assert_eq!((s, err(&v).1.as_str()), (StatusCode::BAD_REQUEST, "samples[1].timestamp"), "{v}");
+    let (_, sessions) = app.as_user(&app.viewer, "GET", "/api/sessions", None).await;
+    assert_eq!(sessions.as_array().map(Vec::len), Some(1), "only the sample stamped now started a session: {sessions}");
 }

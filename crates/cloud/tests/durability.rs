@@ -21,6 +21,8 @@ const T0: i64 = 1_790_000_000_000;
 async fn start_node(db: &TestDb) -> (Child, std::net::SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pitbox-cloud-testnode"))
         .args(["--listen", "127.0.0.1:0", "--chunk-seconds", "1"])
+        // The samples carry a fixed date months from today's clock.
+        .args(["--sample-clock-window-hours", "876000"])
         .arg("--data-dir")
         .arg(db.dir())
         .args(["--database-url", &db.url])

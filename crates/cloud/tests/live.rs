@@ -161,16 +161,7 @@ async fn handshake_subscribe_fanout_and_uplink() {
         // The relay speaks with its own credential, not as the requester: without `subscribe`
         // nothing of the team comes back to it, only the pong.
         ws_send(&mut relay, json!({"type": "ping", "data": {"id": 7, "timestamp": "2026-11-26T16:00:00Z"}})).await;
-        let mut got: Vec<String> = Vec::new();
-        for _ in 0..2 {
-            let m = next_json(&mut relay).await;
-            if m["type"] == "handoff_request" {
-                assert_eq!(m["data"]["requesterId"], app.driver.id.as_str(), "{m}");
-            }
-            got.push(m["type"].as_str().unwrap_or("").to_string());
-        }
-        got.sort();
-        assert_eq!(got, ["handoff_request", "pong"]);
+        assert_eq!(next_json(&mut relay).await["type"], "pong");
 
         // Nothing of team A reached team B's dashboard.
         ws_send(&mut other, json!({"type": "ping", "data": {"id": 1, "timestamp": "2026-11-26T16:00:00Z"}})).await;
@@ -234,6 +225,7 @@ async fn two_nodes_share_a_bus(name: &str, bus_a: pitbox_cloud::bus::Bus, bus_b:
     let store_b = pitbox_cloud::Store::open(&a.db.url).await.expect("store");
     let mut config = pitbox_cloud::Config::local(a.db.dir());
     config.node_id = "node-b".into();
+    config.sample_clock_window = common::FIXTURE_CLOCK_WINDOW;
     let keys = (*a.state.keys).clone();
     let state_b = pitbox_cloud::AppState::assemble(store_b, a.state.objects.clone(), bus_b, keys, &config);
     let addr_b = serve(pitbox_cloud::server::router(state_b)).await;
