@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, ClientIp, JsonBody};
+use crate::extract::{Auth, ClientIp, JsonBody, Path, Query};
+use crate::rules::{HandoffParty, handoff_refusal, may_answer_handoff};
 use crate::server::AppState;
 use crate::store::{RefreshUse, Store, Team, User, new_id, now_ms};
 use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary};
@@ -76,6 +77,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api", axum::routing::any(not_found))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .merge(pitbox_webui::router())
+        .layer(axum::middleware::from_fn(crate::extract::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::extract::Query;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use pitbox_coach::findings::Finding;
 use pitbox_coach::llm::{Brief, LlmProvider, OpenAiClient, Wording, phrase_or_fallback};
 use pitbox_coach::{LiveCoach, LiveConfig, LiveEvent, Sample};

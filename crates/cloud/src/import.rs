@@ -2,8 +2,8 @@
 //! through `pitbox-irsdk` (file parsing and the SDK → wire-model unit mapping).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::StatusCode;
 use pitbox_irsdk::IbtFile;
 use pitbox_irsdk::import::{ImportError, ImportLimits, ImportedSamples, read_samples};

@@ -999,3 +999,37 @@ async fn live_samples_far_from_the_server_clock_are_refused() {
     let (_, sessions) = app.as_user(&app.viewer, "GET", "/api/sessions", None).await;
     assert_eq!(sessions.as_array().map(Vec::len), Some(1), "only the sample stamped now started a session: {sessions}");
 }
+
+/// Issue 23: `?limit=abc` and `?teamId=a&teamId=b` answered text/plain. Every 4xx, axum's own
+/// refusals included, is now `{"error": {code, message, field}}`.
+#[tokio::test]
+async fn every_refusal_is_the_documented_json_error() {
+    let Some(app) = App::start(common::Db::Sqlite, "json_refusals", Opts::default()).await else { return };
+    let t = app.token(&app.engineer);
+    let cases: Vec<(&str, &str, StatusCode, &str, &str)> = vec![
+        ("GET", "/api/sessions?limit=abc", StatusCode::BAD_REQUEST, "validation_failed", "limit"),
+        ("GET", "/api/sessions?teamId=a&teamId=b", StatusCode::BAD_REQUEST, "validation_failed", "teamId"),
+        ("GET", "/api/messages?limit=-1", StatusCode::BAD_REQUEST, "validation_failed", "limit"),
+        ("DELETE", "/api/sessions", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", ""),
+        ("PATCH", "/api/auth/login", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", ""),
+    ];
+    for (method, path, status, code, field) in cases {
+        let (s, v) = app.call(method, path, Some(&t), None).await;
+        assert_eq!((s, err(&v)), (status, (code.to_string(), field.to_string())), "{method} {path}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
+    // Body refusals: not JSON, wrong content type, too large.
+    let raw = |ct: &str, body: Vec<u8>| {
+        axum::http::Request::post("/api/messages")
+            .header("authorization", format!("Bearer {t}"))
+            .header("content-type", ct)
+            .body(axum::body::Body::from(body))
+            .expect("req")
+    };
+    let (s, v) = app.send(raw("application/json", b"{".to_vec())).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_json"), "{v}");
+    let (s, v) = app.send(raw("text/plain", b"{}".to_vec())).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"), "{v}");
+    let (s, v) = app.send(raw("application/json", vec![b' '; 8 * 1024 * 1024])).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{v}");
+}
