@@ -1,10 +1,12 @@
 //! PitBox tokens. This crate owns the JWT claims every PitBox server checks ({sub = user id, role,
 //! team, name?, exp, iat, iss, jti}), signing them with an Ed25519 private key (only the cloud and
 //! `pitbox token` hold one), verifying them with public keys (JWKS JSON or PEM), and the key-pair
-//! files kept in a data directory. Errors are typed ([`AuthError`]); nothing here panics on input.
+//! files kept in a data directory, and the owner-only permissions of every data file that holds
+//! secrets ([`private_fs`]). Errors are typed ([`AuthError`]); nothing here panics on input.
 
 pub mod cli;
 mod keys;
+pub mod private_fs;
 mod token;
 
 pub use keys::{KeyPair, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, key_dir};

@@ -152,6 +152,9 @@ impl AppState {
     /// Opens the database (running migrations), the object store, the bus and the key; starts
     /// the ingest writer and the compactor.
     pub async fn open(config: &Config) -> Result<AppState, StartError> {
+        // Keys, the SQLite database and local objects live here: the owner's alone.
+        pitbox_auth::private_fs::private_dir(&config.data_dir)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", config.data_dir.display())))?;
         let store = Store::open(&config.database_url).await?;
         let objects = Objects::from_url(&config.storage_url)?;
         let bus = match (&config.nats_url, &config.redis_url) {

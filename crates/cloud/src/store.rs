@@ -130,6 +130,32 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// The database file of a `sqlite:` URL (none for in-memory databases).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// Makes the database file (and, once open, its `-wal` and `-shm`) and its directory private
+/// to the owner: they hold password hashes, messages and encrypted secrets.
+fn private_db_file(file: &std::path::Path, companions: bool) -> StoreResult<()> {
+    use pitbox_auth::private_fs::{private_dir, private_file, private_if_exists};
+    let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", file.display()));
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        private_dir(dir).map_err(io)?;
+    }
+    private_file(file).map_err(io)?;
+    if companions {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            private_if_exists(std::path::Path::new(&name)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://PATH` — created when missing — or `postgres://…`) and runs
     /// the migrations.
@@ -164,9 +190,18 @@ impl Store {
                 url.to_string()
             }
         };
+        let file = sqlite_file(&url);
+        if let Some(f) = &file {
+            // Created private before SQLite opens it: SQLite gives its -wal and -shm the
+            // database file's permissions.
+            private_db_file(f, false)?;
+        }
         let pool = opts.connect(&url).await?;
         let store = Store { pool, kind };
         store.migrate().await?;
+        if let Some(f) = &file {
+            private_db_file(f, true)?;
+        }
         Ok(store)
     }
 
