@@ -300,6 +300,10 @@ async fn list_teams(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Ve
 pub fn check_team_name(name: &str) -> ApiResult<()> {
     let mut v = Validator::new("");
     v.text("name", name, 1, 100);
+    // Teams are found by id or by name: a name shaped like an id could shadow another team.
+    if crate::store::looks_like_id(name) {
+        v.fail("name", "must not look like an id (`prefix-` and 16 hex digits)");
+    }
     v.finish().map_err(|e| ApiError::from_validation(&e))
 }
 
@@ -311,6 +315,66 @@ async fn create_team(
     auth.require(&[UserRole::Admin], "creating a team")?;
     check_team_name(&body.name)?;
     Ok((StatusCode::CREATED, Json(st.store.create_team(&body.name).await?)))
+}
+
+/// Body of `POST /api/relays/token`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewRelayToken {
+    /// The team the relay forwards (default: the caller's; admins may name another).
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// A name for the relay, for logs (default `relay`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Lifetime in hours (default 720 = 30 days, at most 8784 = 366 days).
+    #[serde(default)]
+    pub ttl_hours: Option<u64>,
+}
+
+/// Response of `POST /api/relays/token`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayToken {
+    /// The relay's credential: give it to `pitbox relay --cloud-token-file`.
+    pub token: String,
+    pub relay_id: String,
+    pub team_id: String,
+    /// Seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Default lifetime of a relay's credential, hours.
+pub const RELAY_TOKEN_DEFAULT_HOURS: u64 = 720;
+
+/// Issues a relay's own credential (scope `relay`) for a team: an engineer for their team, an
+/// admin for any. A relay speaks on the cloud's `/ws` only with it, and only for that team's
+/// drivers.
+async fn issue_relay_token(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<NewRelayToken>,
+) -> ApiResult<(StatusCode, Json<RelayToken>)> {
+    auth.require(MANAGERS, "issuing a relay credential")?;
+    let team = auth.team(body.team_id.as_deref())?;
+    if st.store.find_team(&team).await?.is_none_or(|t| t.id != team) {
+        return Err(ApiError::validation("teamId", format!("no team with id `{team}`")));
+    }
+    let name = body.name.unwrap_or_else(|| "relay".into());
+    let mut v = Validator::new("");
+    v.text("name", &name, 1, 100);
+    let hours = body.ttl_hours.unwrap_or(RELAY_TOKEN_DEFAULT_HOURS);
+    if !(1..=8784).contains(&hours) {
+        v.fail("ttlHours", format!("must be between 1 and 8784, got {hours}"));
+    }
+    v.finish().map_err(|e| ApiError::from_validation(&e))?;
+    let relay_id = new_id("relay");
+    let (token, expires_at) = st
+        .keys
+        .issue_relay(&relay_id, &team, &name, std::time::Duration::from_secs(hours * 3600))
+        .map_err(ApiError::internal)?;
+    tracing::info!(relay = relay_id, team, by = auth.user_id(), "relay credential issued");
+    Ok((StatusCode::CREATED, Json(RelayToken { token, relay_id, team_id: team, expires_at })))
 }
 
 /// A user as the API shows it (never the password hash).

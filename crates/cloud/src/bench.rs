@@ -199,7 +199,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
     let objects = Objects::local(&dir.path().join("objects"))?;
     let keys = Keys::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = AppState::assemble(store.clone(), objects, Bus::in_process("bench"), keys, &config);
-    let team = store.create_team(&new_id("bench")).await?;
+    let team = store.create_team(&format!("bench team {}", new_id("t"))).await?;
     let hash = crate::password::hash("bench-password").map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut drivers: Vec<User> = Vec::new();
     for _ in 0..=args.relays {

@@ -100,6 +100,15 @@ pub fn new_id(prefix: &str) -> String {
     s
 }
 
+/// Whether `s` has the shape of an id made by [`new_id`]: lowercase letters, `-`, 16 hex digits.
+pub fn looks_like_id(s: &str) -> bool {
+    let Some((prefix, hex)) = s.rsplit_once('-') else { return false };
+    !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && hex.len() == 16
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The SQL database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -264,6 +273,13 @@ impl Store {
 
     /// Creates a team; its id is `name` made into an identifier when free, else a random id.
     pub async fn create_team(&self, name: &str) -> StoreResult<Team> {
+        if looks_like_id(name) {
+            return Err(StoreError::Conflict(format!("a team name may not look like an id: `{name}`")));
+        }
+        let taken = sqlx::query("SELECT id FROM teams WHERE id = $1").bind(name).fetch_optional(&self.pool).await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!("`{name}` is another team's id")));
+        }
         let id = new_id("team");
         let now = now_ms();
         let r = sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
@@ -279,12 +295,22 @@ impl Store {
         }
     }
 
-    /// A team by id or by name.
+    /// A team by id, else by name: an id always wins, so a name can never stand for another
+    /// team (names that look like ids are refused when teams are made).
     pub async fn find_team(&self, id_or_name: &str) -> StoreResult<Option<Team>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM teams WHERE id = $1 OR name = $1")
+        let by_id = sqlx::query("SELECT id, name, created_at FROM teams WHERE id = $1")
             .bind(id_or_name)
             .fetch_optional(&self.pool)
             .await?;
+        let row = match by_id {
+            Some(r) => Some(r),
+            None => {
+                sqlx::query("SELECT id, name, created_at FROM teams WHERE name = $1")
+                    .bind(id_or_name)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
         row.as_ref().map(team_from_row).transpose()
     }
 

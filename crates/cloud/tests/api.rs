@@ -1033,3 +1033,29 @@ async fn every_refusal_is_the_documented_json_error() {
     let (s, v) = app.send(raw("application/json", vec![b' '; 8 * 1024 * 1024])).await;
     assert_eq!((s, err(&v).0.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{v}");
 }
+
+/// Issue 23: a team could be named after another team's id (then `find_team` matched either),
+/// and a name's length was counted in bytes but reported in characters.
+#[tokio::test]
+async fn team_names_never_stand_for_ids_and_count_characters() {
+    let Some(app) = App::start(common::Db::Sqlite, "team_names", Opts::default()).await else { return };
+    let create = |name: String| json!({"name": name});
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create(app.team_b.clone()))).await;
+    assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "name".into())), "{v}");
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("team-0123456789abcdef".into()))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // 60 two-byte characters: 120 bytes, within the 100-character limit.
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("é".repeat(60)))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("é".repeat(101)))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("got 101"), "{v}");
+    // Names stay unique.
+    let (s, _) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("é".repeat(60)))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // The store refuses the shadowing name too (the CLI's path), and an id always wins.
+    let e = app.state.store.create_team(&app.team_a).await.expect_err("an id as a name");
+    assert!(matches!(e, pitbox_cloud::store::StoreError::Conflict(_)), "{e}");
+    let found = app.state.store.find_team(&app.team_a).await.expect("find").expect("team");
+    assert_eq!(found.id, app.team_a);
+}
