@@ -33,6 +33,9 @@ pub enum AuthError {
     /// A claim is missing or breaks a rule.
     #[error("claim `{claim}`: {reason}")]
     InvalidClaim { claim: &'static str, reason: String },
+    /// The system's random source failed (no token id or key can be made).
+    #[error("random source failed: {0}")]
+    Random(String),
     /// No verification key is configured.
     #[error("no verification key configured")]
     NoKeys,

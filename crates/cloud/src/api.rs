@@ -192,7 +192,10 @@ async fn login(
     }
     let user = st.store.user_by_username(&body.username).await?;
     let pw = body.password.clone();
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => password::dummy_hash().map_err(ApiError::internal)?.to_string(),
+    };
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.map_err(ApiError::internal)?;
     match user {
         Some(u) if ok => {

@@ -27,6 +27,12 @@ pub enum StoreError {
     Object(String),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+    /// A telemetry block could not be encoded.
+    #[error(transparent)]
+    Chunk(#[from] crate::chunk::ChunkError),
+    /// A data file or directory could not be created or made private.
+    #[error("data file {0}")]
+    Io(String),
 }
 
 /// Result of a storage call.

@@ -288,8 +288,18 @@ impl Hooks for CloudHooks {
             }
             Message::SessionInfo(s) => {
                 let team = driver_team(store, relay, &auth, &s.driver_id).await?;
-                if let Ok(Some(ses)) = telemetry::latest_session_id(store, &s.driver_id).await {
-                    let _ = telemetry::describe_session(store, &ses, &s.track.display_name, &s.car_name).await;
+                // The session's track and car are a description: failing to store them does not
+                // refuse the message, but is logged, never dropped in silence.
+                match telemetry::latest_session_id(store, &s.driver_id).await {
+                    Ok(Some(ses)) => {
+                        if let Err(e) =
+                            telemetry::describe_session(store, &ses, &s.track.display_name, &s.car_name).await
+                        {
+                            tracing::warn!(error = %e, session = ses, "could not store the session's track and car");
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, driver = s.driver_id, "could not find the driver's session"),
                 }
                 self.bus.publish(&team, Message::SessionInfo(s));
                 Ok(Handling::Taken(None))

@@ -330,7 +330,8 @@ async fn parallel_guesses_are_held_to_the_user_limit() {
 async fn bad_tokens_are_refused_precisely() {
     let Some(app) = App::start(common::Db::Sqlite, "tokens", Opts::default()).await else { return };
     let claims = |ttl: i64, role: UserRole| {
-        let mut c = Claims::new(&app.driver.id, role, &app.team_a, Some("ana"), ISSUER, Duration::from_secs(3600));
+        let mut c = Claims::new(&app.driver.id, role, &app.team_a, Some("ana"), ISSUER, Duration::from_secs(3600))
+            .expect("claims");
         c.exp = (c.iat as i64 + ttl).max(0) as u64;
         c.iat -= 600;
         c

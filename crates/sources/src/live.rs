@@ -254,7 +254,10 @@ fn reader_thread(
 fn iracing_connection(ctx: &mut Ctx) -> Result<Option<Ended>, String> {
     match pitbox_irsdk::live::windows::IracingMap::open() {
         Ok(map) => connection(map.mem(), ctx, Some(&|| map.wait_for_data(20))),
-        Err(_) => Ok(None),
+        // Only a missing map means "iRacing is not running"; a map that exists but cannot be
+        // viewed is an error, reported like an unreadable layout.
+        Err(IrsdkError::NotConnected(_)) => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
 }
 
