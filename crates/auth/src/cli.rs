@@ -80,3 +80,21 @@ pub fn make_token(args: &TokenArgs) -> anyhow::Result<String> {
     }
     Ok(token)
 }
+
+/// Whether `flag` (e.g. `--master-key`) was given on this process's command line, where every
+/// user of the machine can read it (`ps`), rather than through a file or the environment.
+pub fn secret_on_command_line(flag: &str) -> bool {
+    let with_value = format!("{flag}=");
+    std::env::args_os().any(|a| a.to_str().is_some_and(|a| a == flag || a.starts_with(&with_value)))
+}
+
+/// Warns on stderr when the secret `flag` was given on the command line; `instead` says what to
+/// use (its `-file` variant or environment variable).
+pub fn warn_secret_flag(flag: &str, instead: &str) {
+    if secret_on_command_line(flag) {
+        eprintln!(
+            "warning: {flag} on the command line is visible to every user of this machine in the process list; \
+             use {instead} instead"
+        );
+    }
+}

@@ -111,6 +111,9 @@ impl CloudArgs {
         c.redis_url = self.redis_url.clone();
         c.nats_url = self.nats_url.clone();
         c.signing_key_file = self.signing_key_file.clone();
+        if self.master_key.is_some() {
+            pitbox_auth::cli::warn_secret_flag("--master-key", "--master-key-file or PITBOX_CLOUD_MASTER_KEY");
+        }
         c.master_key = match (&self.master_key, &self.master_key_file) {
             (Some(k), _) => Some(MasterKey::from_base64(k).context("PITBOX_CLOUD_MASTER_KEY")?),
             (None, Some(f)) => {

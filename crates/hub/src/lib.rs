@@ -14,6 +14,7 @@ mod config;
 mod conn;
 mod latest;
 mod limits;
+pub mod log_filter;
 mod metrics;
 mod outbox;
 mod registry;

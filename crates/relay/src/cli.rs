@@ -147,7 +147,10 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
     let mut urls: Vec<String> = args.cloud_url.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
     if !urls.is_empty() {
         let token = match (&args.cloud_token, &args.cloud_token_file) {
-            (Some(t), _) => t.trim().to_string(),
+            (Some(t), _) => {
+                pitbox_auth::cli::warn_secret_flag("--cloud-token", "--cloud-token-file or PITBOX_RELAY_CLOUD_TOKEN");
+                t.trim().to_string()
+            }
             (None, Some(f)) => {
                 std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?.trim().to_string()
             }
