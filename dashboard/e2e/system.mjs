@@ -408,6 +408,9 @@ try {
   }
   const alex = DRIVERS[0];
   const driverId = alex.id; // the driver the dashboard watches
+  // The relay's own credential (scope relay, bound to the team), issued by the engineer: a
+  // driver's token is refused as a relay.
+  const relayCredential = await api(A, '/api/relays/token', { method: 'POST', token: sam.token, body: { name: 'system-test relay' } });
 
   // The relay, given both nodes (A first, through a link whose answers the test can hold); it
   // trusts the cloud's keys from node B's JWKS.
@@ -421,7 +424,7 @@ try {
     '--data-dir', join(work, 'relay'),
     '--cloud-url', `ws://127.0.0.1:${linkA.port}/ws`,
     '--cloud-url', `ws://127.0.0.1:${portB}/ws`,
-    '--cloud-token', alex.token,
+    '--cloud-token', relayCredential.token,
     '--jwks-url', `${B}/api/auth/jwks`,
     '--log', 'info',
   ]); // prettier-ignore

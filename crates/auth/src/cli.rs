@@ -36,6 +36,10 @@ pub struct TokenArgs {
     /// Print the claims as JSON on stderr too.
     #[arg(long)]
     pub verbose: bool,
+    /// A relay's credential (scope `relay`) instead of a user's token: `--user-id` names the
+    /// relay, `--team` the team it forwards; `--role` is ignored.
+    #[arg(long)]
+    pub relay: bool,
 }
 
 fn parse_role(s: &str) -> Result<UserRole, String> {
@@ -66,9 +70,31 @@ pub fn make_token(args: &TokenArgs) -> anyhow::Result<String> {
     }
     let signer = Signer::new(&pair, OFFLINE_ISSUER);
     let ttl = if args.ttl.is_zero() { DEFAULT_TTL } else { args.ttl };
-    let (token, claims) = signer.issue(&args.user_id, args.role, &args.team, args.name.as_deref(), ttl)?;
+    let (token, claims) = if args.relay {
+        signer.issue_relay(&args.user_id, &args.team, args.name.as_deref(), ttl)?
+    } else {
+        signer.issue(&args.user_id, args.role, &args.team, args.name.as_deref(), ttl)?
+    };
     if args.verbose {
         eprintln!("{}", serde_json::to_string_pretty(&claims)?);
     }
     Ok(token)
+}
+
+/// Whether `flag` (e.g. `--master-key`) was given on this process's command line, where every
+/// user of the machine can read it (`ps`), rather than through a file or the environment.
+pub fn secret_on_command_line(flag: &str) -> bool {
+    let with_value = format!("{flag}=");
+    std::env::args_os().any(|a| a.to_str().is_some_and(|a| a == flag || a.starts_with(&with_value)))
+}
+
+/// Warns on stderr when the secret `flag` was given on the command line; `instead` says what to
+/// use (its `-file` variant or environment variable).
+pub fn warn_secret_flag(flag: &str, instead: &str) {
+    if secret_on_command_line(flag) {
+        eprintln!(
+            "warning: {flag} on the command line is visible to every user of this machine in the process list; \
+             use {instead} instead"
+        );
+    }
 }

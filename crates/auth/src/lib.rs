@@ -1,14 +1,16 @@
 //! PitBox tokens. This crate owns the JWT claims every PitBox server checks ({sub = user id, role,
 //! team, name?, exp, iat, iss, jti}), signing them with an Ed25519 private key (only the cloud and
 //! `pitbox token` hold one), verifying them with public keys (JWKS JSON or PEM), and the key-pair
-//! files kept in a data directory. Errors are typed ([`AuthError`]); nothing here panics on input.
+//! files kept in a data directory, and the owner-only permissions of every data file that holds
+//! secrets ([`private_fs`]). Errors are typed ([`AuthError`]); nothing here panics on input.
 
 pub mod cli;
 mod keys;
+pub mod private_fs;
 mod token;
 
 pub use keys::{KeyPair, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, key_dir};
-pub use token::{Claims, DEFAULT_TTL, Identity, Signer, Verifier};
+pub use token::{Claims, DEFAULT_TTL, Identity, RELAY_SCOPE, Signer, Verifier};
 
 /// Why a token or key was refused.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,9 @@ pub enum AuthError {
     /// A claim is missing or breaks a rule.
     #[error("claim `{claim}`: {reason}")]
     InvalidClaim { claim: &'static str, reason: String },
+    /// The system's random source failed (no token id or key can be made).
+    #[error("random source failed: {0}")]
+    Random(String),
     /// No verification key is configured.
     #[error("no verification key configured")]
     NoKeys,

@@ -43,16 +43,31 @@ pub struct Claims {
     pub iss: String,
     /// Unique token id (for revocation lists).
     pub jti: String,
+    /// What the token is for beyond its role: `relay` for a relay's own credential (it
+    /// forwards the drivers that authenticated to it, of `team` only, and is accepted nowhere
+    /// else). Absent on a user's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
+/// The `scope` of a relay's credential.
+pub const RELAY_SCOPE: &str = "relay";
+
 impl Claims {
-    /// Claims for a new token valid for `ttl` from now.
-    pub fn new(user_id: &str, role: UserRole, team: &str, name: Option<&str>, issuer: &str, ttl: Duration) -> Claims {
+    /// Claims for a new token valid for `ttl` from now. Fails when the system's random source
+    /// does: a token without a unique `jti` could not be revoked on its own.
+    pub fn new(
+        user_id: &str,
+        role: UserRole,
+        team: &str,
+        name: Option<&str>,
+        issuer: &str,
+        ttl: Duration,
+    ) -> Result<Claims, AuthError> {
         let now = now_secs();
         let mut jti = [0u8; 16];
-        // A failing random source leaves a zero jti; the token stays valid, only less unique.
-        let _ = getrandom::fill(&mut jti);
-        Claims {
+        getrandom::fill(&mut jti).map_err(|e| AuthError::Random(e.to_string()))?;
+        Ok(Claims {
             sub: user_id.to_string(),
             role,
             team: team.to_string(),
@@ -61,7 +76,22 @@ impl Claims {
             iat: now,
             iss: issuer.to_string(),
             jti: URL_SAFE_NO_PAD.encode(jti),
-        }
+            scope: None,
+        })
+    }
+
+    /// Claims of a relay's credential: relay `relay_id` forwarding for `team`. Its role is
+    /// `driver` (the least a relay forwards for); the `relay` scope is what servers check.
+    pub fn relay(
+        relay_id: &str,
+        team: &str,
+        name: Option<&str>,
+        issuer: &str,
+        ttl: Duration,
+    ) -> Result<Claims, AuthError> {
+        let mut c = Claims::new(relay_id, UserRole::Driver, team, name, issuer, ttl)?;
+        c.scope = Some(RELAY_SCOPE.to_string());
+        Ok(c)
     }
 
     /// Checks the ids and names against the protocol's rules.
@@ -95,11 +125,14 @@ pub struct Identity {
     pub name: Option<String>,
     /// When the token expires, seconds since the Unix epoch.
     pub expires_at: u64,
+    /// A relay's credential (scope `relay`), not a user's token.
+    pub relay: bool,
 }
 
 impl From<Claims> for Identity {
     fn from(c: Claims) -> Identity {
-        Identity { user_id: c.sub, role: c.role, team_id: c.team, name: c.name, expires_at: c.exp }
+        let relay = c.scope.as_deref() == Some(RELAY_SCOPE);
+        Identity { user_id: c.sub, role: c.role, team_id: c.team, name: c.name, expires_at: c.exp, relay }
     }
 }
 
@@ -143,7 +176,20 @@ impl Signer {
         name: Option<&str>,
         ttl: Duration,
     ) -> Result<(String, Claims), AuthError> {
-        let claims = Claims::new(user_id, role, team, name, &self.issuer, ttl);
+        let claims = Claims::new(user_id, role, team, name, &self.issuer, ttl)?;
+        claims.check()?;
+        Ok((self.sign(&claims)?, claims))
+    }
+
+    /// Issues a relay's credential for `team` (see [`Claims::relay`]).
+    pub fn issue_relay(
+        &self,
+        relay_id: &str,
+        team: &str,
+        name: Option<&str>,
+        ttl: Duration,
+    ) -> Result<(String, Claims), AuthError> {
+        let claims = Claims::relay(relay_id, team, name, &self.issuer, ttl)?;
         claims.check()?;
         Ok((self.sign(&claims)?, claims))
     }
@@ -393,7 +439,7 @@ mod tests {
     #[test]
     fn refusals_are_typed() {
         let signer = Signer::new(&pair(), "pitbox-offline");
-        let mut old = Claims::new("drv-1", UserRole::Driver, "team-a", None, "pitbox-offline", DEFAULT_TTL);
+        let mut old = Claims::new("drv-1", UserRole::Driver, "team-a", None, "pitbox-offline", DEFAULT_TTL).unwrap();
         old.iat -= 3 * 86_400;
         old.exp = old.iat + 3600;
         let expired = signer.sign(&old).unwrap();
@@ -416,7 +462,7 @@ mod tests {
         let strict = verifier().with_issuers(["pitbox-cloud"]);
         assert!(matches!(strict.verify(&token), Err(AuthError::WrongIssuer { .. })));
 
-        let bad_sub = Claims::new("bad id with spaces", UserRole::Driver, "team-a", None, "x", DEFAULT_TTL);
+        let bad_sub = Claims::new("bad id with spaces", UserRole::Driver, "team-a", None, "x", DEFAULT_TTL).unwrap();
         assert!(matches!(
             signer.issue("bad id", UserRole::Driver, "t", None, DEFAULT_TTL),
             Err(AuthError::InvalidClaim { .. })

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, ClientIp, JsonBody};
+use crate::extract::{Auth, ClientIp, JsonBody, Path, Query};
+use crate::rules::{HandoffParty, handoff_refusal, may_answer_handoff};
 use crate::server::AppState;
 use crate::store::{RefreshUse, Store, Team, User, new_id, now_ms};
 use crate::telemetry::{IngestError, IngestOutcome, SessionSummary, SimLapSummary};
@@ -42,6 +43,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/auth/jwks", get(jwks))
         .route("/api/auth/me", get(me))
         .route("/api/teams", get(list_teams).post(create_team))
+        .route("/api/relays/token", post(issue_relay_token))
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/telemetry", post(post_telemetry))
         .route("/api/telemetry/batch", post(post_telemetry_batch))
@@ -76,6 +78,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api", axum::routing::any(not_found))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .merge(pitbox_webui::router())
+        .layer(axum::middleware::from_fn(crate::extract::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }
@@ -190,7 +193,10 @@ async fn login(
     }
     let user = st.store.user_by_username(&body.username).await?;
     let pw = body.password.clone();
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => password::dummy_hash().map_err(ApiError::internal)?.to_string(),
+    };
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.map_err(ApiError::internal)?;
     match user {
         Some(u) if ok => {
@@ -199,7 +205,6 @@ async fn login(
             Ok(Json(issue(&st, &u, None).await?))
         }
         _ => {
-            st.limiter.failed(&body.username).await;
             st.metrics.logins_failed.fetch_add(1, Relaxed);
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong username or password"))
         }
@@ -299,6 +304,10 @@ async fn list_teams(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Ve
 pub fn check_team_name(name: &str) -> ApiResult<()> {
     let mut v = Validator::new("");
     v.text("name", name, 1, 100);
+    // Teams are found by id or by name: a name shaped like an id could shadow another team.
+    if crate::store::looks_like_id(name) {
+        v.fail("name", "must not look like an id (`prefix-` and 16 hex digits)");
+    }
     v.finish().map_err(|e| ApiError::from_validation(&e))
 }
 
@@ -310,6 +319,66 @@ async fn create_team(
     auth.require(&[UserRole::Admin], "creating a team")?;
     check_team_name(&body.name)?;
     Ok((StatusCode::CREATED, Json(st.store.create_team(&body.name).await?)))
+}
+
+/// Body of `POST /api/relays/token`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewRelayToken {
+    /// The team the relay forwards (default: the caller's; admins may name another).
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// A name for the relay, for logs (default `relay`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Lifetime in hours (default 720 = 30 days, at most 8784 = 366 days).
+    #[serde(default)]
+    pub ttl_hours: Option<u64>,
+}
+
+/// Response of `POST /api/relays/token`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayToken {
+    /// The relay's credential: give it to `pitbox relay --cloud-token-file`.
+    pub token: String,
+    pub relay_id: String,
+    pub team_id: String,
+    /// Seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Default lifetime of a relay's credential, hours.
+pub const RELAY_TOKEN_DEFAULT_HOURS: u64 = 720;
+
+/// Issues a relay's own credential (scope `relay`) for a team: an engineer for their team, an
+/// admin for any. A relay speaks on the cloud's `/ws` only with it, and only for that team's
+/// drivers.
+async fn issue_relay_token(
+    State(st): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<NewRelayToken>,
+) -> ApiResult<(StatusCode, Json<RelayToken>)> {
+    auth.require(MANAGERS, "issuing a relay credential")?;
+    let team = auth.team(body.team_id.as_deref())?;
+    if st.store.find_team(&team).await?.is_none_or(|t| t.id != team) {
+        return Err(ApiError::validation("teamId", format!("no team with id `{team}`")));
+    }
+    let name = body.name.unwrap_or_else(|| "relay".into());
+    let mut v = Validator::new("");
+    v.text("name", &name, 1, 100);
+    let hours = body.ttl_hours.unwrap_or(RELAY_TOKEN_DEFAULT_HOURS);
+    if !(1..=8784).contains(&hours) {
+        v.fail("ttlHours", format!("must be between 1 and 8784, got {hours}"));
+    }
+    v.finish().map_err(|e| ApiError::from_validation(&e))?;
+    let relay_id = new_id("relay");
+    let (token, expires_at) = st
+        .keys
+        .issue_relay(&relay_id, &team, &name, std::time::Duration::from_secs(hours * 3600))
+        .map_err(ApiError::internal)?;
+    tracing::info!(relay = relay_id, team, by = auth.user_id(), "relay credential issued");
+    Ok((StatusCode::CREATED, Json(RelayToken { token, relay_id, team_id: team, expires_at })))
 }
 
 /// A user as the API shows it (never the password hash).
@@ -486,7 +555,13 @@ async fn post_telemetry(
     check(&body)?;
     let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
     let driver = body.driver_id.clone();
-    st.ingest.submit(&team, &driver, vec![body.into_update()], None).await.map_err(ingest_error)?;
+    let sample = body.into_update();
+    if let Some((_, why)) =
+        crate::clock::outside_window(std::slice::from_ref(&sample), chrono::Utc::now(), st.sample_clock_window)
+    {
+        return Err(ApiError::validation("timestamp", why));
+    }
+    st.ingest.submit(&team, &driver, vec![sample], None).await.map_err(ingest_error)?;
     Ok((StatusCode::CREATED, Json(TelemetryPostResponse { success: true, id: new_id("tlm") })))
 }
 
@@ -534,6 +609,9 @@ async fn post_telemetry_batch(
 ) -> ApiResult<(StatusCode, Json<TelemetryBatchResponse>)> {
     check(&body)?;
     let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
+    if let Some((i, why)) = crate::clock::outside_window(&body.samples, chrono::Utc::now(), st.sample_clock_window) {
+        return Err(ApiError::validation(format!("samples[{i}].timestamp"), why));
+    }
     let n = body.samples.len();
     let outcome = st.ingest.submit(&team, &body.driver_id, body.samples, body.sequence).await.map_err(ingest_error)?;
     let resp = match outcome {
@@ -806,12 +884,9 @@ async fn respond_handoff(
         reason: body.reason,
     };
     check(&resp)?;
-    // Drivers answer only handoffs they are part of.
-    if auth.role() == UserRole::Driver
-        && auth.user_id() != current.target_driver_id
-        && auth.user_id() != current.requester_id
-    {
-        return Err(ApiError::forbidden("a driver answers only handoffs they are part of"));
+    let party = HandoffParty::of(auth.user_id(), &current.requester_id, &current.target_driver_id);
+    if !may_answer_handoff(auth.role(), party, body.status) {
+        return Err(ApiError::forbidden(handoff_refusal(auth.role(), party, body.status)));
     }
     let updated = team::transition_handoff(&st.store, &id, body.status).await?;
     st.bus.publish(&team_id, Message::HandoffResponse(resp));

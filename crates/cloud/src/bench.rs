@@ -201,7 +201,7 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
     let objects = Objects::local(&dir.path().join("objects"))?;
     let keys = Keys::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = AppState::assemble(store.clone(), objects, Bus::in_process("bench"), keys, &config);
-    let team = store.create_team(&new_id("bench")).await?;
+    let team = store.create_team(&format!("bench team {}", new_id("t"))).await?;
     let hash = crate::password::hash("bench-password").map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut drivers: Vec<User> = Vec::new();
     for _ in 0..=args.relays {
@@ -236,10 +236,18 @@ pub async fn measure(args: &IngestBenchArgs, database_url: &str, label: &str) ->
     let start = Instant::now();
     let until = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
+    // Each uplink is a relay with its own credential, as pitbox relay runs.
+    let relay_token = || {
+        state
+            .keys
+            .issue_relay(&new_id("relay"), &team.id, "bench relay", Duration::from_secs(3600))
+            .map(|(t, _)| t)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
     for d in &drivers[1..] {
         tasks.push(tokio::spawn(uplink_load(
             addr,
-            token(d)?,
+            relay_token()?,
             d.id.clone(),
             args.batch_size.max(1),
             args.window.max(1),

@@ -193,8 +193,8 @@ impl Columns {
         })
     }
 
-    /// Encodes and compresses.
-    pub fn encode(&self) -> Vec<u8> {
+    /// Encodes and compresses; a compression failure is an error (nothing is stored empty).
+    pub fn encode(&self) -> Result<Vec<u8>, ChunkError> {
         let n = self.len();
         let mut raw = Vec::with_capacity(16 + (NF + 2) * (n * 8 + 24));
         raw.extend_from_slice(MAGIC);
@@ -223,21 +223,26 @@ impl Columns {
             }
         }
         // One compression context per thread, reused: creating one per block (zstd::bulk::compress)
-        // showed up in the ingest profile. Compressing an in-memory buffer cannot fail short of
-        // allocation failure.
+        // showed up in the ingest profile. A failure (short of memory) is an error, never an
+        // empty block: the samples would be lost without a word.
         thread_local! {
             static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
                 const { std::cell::RefCell::new(None) };
         }
-        COMPRESSOR
-            .with(|c| {
-                let mut c = c.borrow_mut();
-                if c.is_none() {
-                    *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
-                }
-                c.as_mut().and_then(|c| c.compress(&raw).ok())
-            })
-            .unwrap_or_else(|| zstd::bulk::compress(&raw, ZSTD_LEVEL).unwrap_or_default())
+        let reused = COMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+            }
+            c.as_mut().and_then(|c| c.compress(&raw).ok())
+        });
+        match reused {
+            Some(bytes) => Ok(bytes),
+            None => zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(|e| {
+                tracing::error!(error = %e, samples = self.len(), "telemetry block could not be compressed");
+                ChunkError::Zstd(format!("compressing {} samples failed: {e}", self.len()))
+            }),
+        }
     }
 
     /// Decompresses and decodes a block written by [`Columns::encode`]. Columns this build does
@@ -358,7 +363,7 @@ mod tests {
         for s in &samples {
             c.push(s);
         }
-        let bytes = c.encode();
+        let bytes = c.encode().expect("encode");
         assert!(bytes.len() < 500 * 8 * 27 / 5, "compressed {} bytes", bytes.len());
         let d = Columns::decode(&bytes).expect("decode");
         assert_eq!(d.len(), 500);
@@ -372,7 +377,7 @@ mod tests {
         assert!(Columns::decode(b"nope").is_err());
         let mut bad = Columns::with_capacity(1);
         bad.push(&sample(1));
-        let raw = zstd::stream::decode_all(&bad.encode()[..]).expect("zstd");
+        let raw = zstd::stream::decode_all(&bad.encode().expect("encode")[..]).expect("zstd");
         for cut in [3, 8, 12, 40, raw.len() - 1] {
             let z = zstd::bulk::compress(&raw[..cut], 1).expect("zstd");
             assert!(Columns::decode(&z).is_err(), "cut at {cut}");

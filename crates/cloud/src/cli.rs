@@ -94,6 +94,9 @@ pub struct CloudArgs {
     /// Largest WebSocket frame accepted, bytes
     #[arg(long, env = "PITBOX_CLOUD_MAX_FRAME_BYTES", default_value_t = pitbox_model::protocol::DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
+    /// Live samples must be stamped within this many hours of the server's clock (either side)
+    #[arg(long, env = "PITBOX_CLOUD_SAMPLE_CLOCK_WINDOW_HOURS", default_value_t = 24)]
+    pub sample_clock_window_hours: u64,
 }
 
 impl CloudArgs {
@@ -108,6 +111,9 @@ impl CloudArgs {
         c.redis_url = self.redis_url.clone();
         c.nats_url = self.nats_url.clone();
         c.signing_key_file = self.signing_key_file.clone();
+        if self.master_key.is_some() {
+            pitbox_auth::cli::warn_secret_flag("--master-key", "--master-key-file or PITBOX_CLOUD_MASTER_KEY");
+        }
         c.master_key = match (&self.master_key, &self.master_key_file) {
             (Some(k), _) => Some(MasterKey::from_base64(k).context("PITBOX_CLOUD_MASTER_KEY")?),
             (None, Some(f)) => {
@@ -129,6 +135,7 @@ impl CloudArgs {
         c.login_per_ip = self.login_per_ip.max(1);
         c.login_window = Duration::from_secs(self.login_window_secs.max(1));
         c.max_frame_bytes = self.max_frame_bytes.max(1024);
+        c.sample_clock_window = Duration::from_secs(self.sample_clock_window_hours.max(1).saturating_mul(3600));
         c.trusted_proxies = crate::client_ip::TrustedProxies::new(self.trusted_proxies.clone());
         Ok(c)
     }

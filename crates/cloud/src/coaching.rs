@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::extract::Query;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use pitbox_coach::findings::Finding;
 use pitbox_coach::llm::{Brief, LlmProvider, OpenAiClient, Wording, phrase_or_fallback};
 use pitbox_coach::{LiveCoach, LiveConfig, LiveEvent, Sample};
@@ -62,11 +63,20 @@ pub async fn analyze(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::validation(e.field, e.message))?;
     if let Some(llm) = llm_client(&st).await {
-        let brief = brief_of(&answer);
-        let (text, wording) = phrase_or_fallback(Some(&llm as &dyn LlmProvider), &brief, LLM_TIMEOUT).await;
-        if wording == Wording::Llm {
-            answer.feedback = text;
-        }
+        let wording = match brief_of(&answer) {
+            Ok(brief) => {
+                let (text, wording) = phrase_or_fallback(Some(&llm as &dyn LlmProvider), &brief, LLM_TIMEOUT).await;
+                if wording == Wording::Llm {
+                    answer.feedback = text;
+                }
+                wording
+            }
+            // Not an empty brief for the model: the built-in wording, and the reason said.
+            Err(e) => {
+                tracing::error!(error = %e, "the analysis's findings could not be read back; built-in wording kept");
+                Wording::Builtin { reason: Some(format!("the findings could not be read: {e}")) }
+            }
+        };
         if let Some(obj) = answer.analysis.as_object_mut() {
             obj.insert("wording".into(), serde_json::to_value(&wording).unwrap_or_default());
         }
@@ -117,9 +127,10 @@ async fn llm_client(st: &AppState) -> Option<OpenAiClient> {
 }
 
 /// What the language model is told: the focus lap and its chosen findings, nothing else.
-fn brief_of(answer: &CoachingAnalyzeResponse) -> Brief {
+/// Findings that do not parse are an error, not an empty brief.
+fn brief_of(answer: &CoachingAnalyzeResponse) -> Result<Brief, serde_json::Error> {
     let a = &answer.analysis;
-    let findings: Vec<Finding> = serde_json::from_value(a["findings"].clone()).unwrap_or_default();
+    let findings: Vec<Finding> = serde_json::from_value(a["findings"].clone())?;
     let lap = a["focusLap"].as_i64().and_then(|l| i32::try_from(l).ok());
     let lap_time = lap.and_then(|n| {
         a["laps"].as_array()?.iter().find(|l| l["lap"].as_i64() == Some(i64::from(n)))?["timeS"]
@@ -127,7 +138,25 @@ fn brief_of(answer: &CoachingAnalyzeResponse) -> Brief {
             .map(pitbox_coach::coaching::lap_time)
     });
     let reference = a["reference"]["name"].as_str().unwrap_or("the reference");
-    Brief::new(lap, lap_time, a["lapDeltaS"].as_f64(), reference, &findings, 4)
+    Ok(Brief::new(lap, lap_time, a["lapDeltaS"].as_f64(), reference, &findings, 4))
+}
+
+#[cfg(test)]
+mod brief_tests {
+    use super::*;
+
+    /// Issue 23: findings that failed to parse became an empty brief for the language model.
+    #[test]
+    fn unreadable_findings_are_an_error_not_an_empty_brief() {
+        let answer = |findings: serde_json::Value| CoachingAnalyzeResponse {
+            feedback: "x".into(),
+            suggestions: Vec::new(),
+            analysis: serde_json::json!({"findings": findings, "focusLap": 3}),
+        };
+        assert!(brief_of(&answer(serde_json::json!([]))).is_ok());
+        assert!(brief_of(&answer(serde_json::json!([{"not": "a finding"}]))).is_err());
+        assert!(brief_of(&answer(serde_json::json!("text"))).is_err());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

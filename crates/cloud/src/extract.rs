@@ -44,7 +44,12 @@ impl FromRequestParts<AppState> for Auth {
         let Some(token) = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")) else {
             return Err(ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"));
         };
-        Ok(Auth(check_token(state, token.trim())?))
+        let who = check_token(state, token.trim())?;
+        if who.relay {
+            // A relay forwards its drivers on /ws; it is nobody on the REST API.
+            return Err(ApiError::forbidden("a relay's credential is only accepted on /ws as clientType relay"));
+        }
+        Ok(Auth(who))
     }
 }
 
@@ -164,4 +169,96 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         })?;
         Ok(JsonBody(decode_json(&bytes)?))
     }
+}
+
+/// The query string as `T`; errors are `{"error": …}` with the offending parameter as field
+/// (`?limit=abc` → `limit`, `?teamId=a&teamId=b` → `teamId`), never axum's text/plain.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+/// Decodes a query string as `T` with a precise error.
+pub fn decode_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let named = ["missing field `", "duplicate field `"]
+            .iter()
+            .find_map(|p| msg.strip_prefix(p).and_then(|r| r.split('`').next()).map(str::to_string));
+        let field = match named {
+            Some(name) => name,
+            None if path == "." => String::new(),
+            None => path,
+        };
+        let text = if msg.starts_with("duplicate field") {
+            format!("query parameter `{field}` is given more than once")
+        } else {
+            format!("bad query parameter `{field}`: {msg}")
+        };
+        ApiError::validation(field, text)
+    })
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        decode_query(parts.uri.query().unwrap_or("")).map(Query)
+    }
+}
+
+/// Path parameters as `T`; errors are `{"error": …}` on field `path`.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(ApiError::validation("path", e.body_text())),
+        }
+    }
+}
+
+/// The last line of defence of the error format: a 4xx under `/api` that a layer or axum itself answered
+/// as text (405 method not allowed, 413 from a body limit, 415 …) becomes
+/// `{"error": {code, message}}` with that text as the message. JSON answers pass untouched.
+pub async fn json_errors(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let api = req.uri().path() == "/api" || req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !api || !status.is_client_error() || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).trim().to_string(),
+        _ => status.canonical_reason().unwrap_or("request refused").to_string(),
+    };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ => "bad_request",
+    };
+    let mut out = ApiError::new(status, code, text).into_response();
+    // Keep what the refusal told the client besides its body (Allow, Retry-After …).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().entry(name.clone()).or_insert(value.clone());
+        }
+    }
+    out
 }

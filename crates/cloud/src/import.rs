@@ -2,22 +2,23 @@
 //! through `pitbox-irsdk` (file parsing and the SDK → wire-model unit mapping).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::StatusCode;
 use pitbox_irsdk::IbtFile;
-use pitbox_irsdk::mapping::Mapper;
+use pitbox_irsdk::import::{ImportError, ImportLimits, read_samples};
 use pitbox_model::UserRole;
 use pitbox_model::telemetry::TelemetryUpdate;
-use pitbox_model::validate::validate;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Auth;
+use crate::extract::{Auth, Query};
 use crate::server::AppState;
 use crate::telemetry::SimIdentity;
 
-/// Largest upload accepted, bytes (a long race at 60 Hz is a few hundred MB).
+/// Largest upload accepted, bytes (a long race at 60 Hz is a few hundred MB). The body is
+/// streamed to a temporary file; the samples read from it are capped separately
+/// ([`pitbox_irsdk::import::DEFAULT_MAX_SAMPLES`]).
 pub const MAX_IBT_BYTES: usize = 512 * 1024 * 1024;
 
 /// `?driverId=` of the import: whose session it is (default: the caller).
@@ -37,8 +38,39 @@ pub struct ImportResult {
     pub car: String,
     pub samples: usize,
     pub laps: usize,
-    /// Rows left out because a channel was out of the protocol's range.
+    /// Rows left out because a channel or the timestamp was out of the protocol's range.
     pub skipped: usize,
+    /// The file's session start date (RFC 3339) when plausible (2008 to tomorrow); `null`
+    /// when the file's date is missing or implausible: the samples then count from the upload.
+    pub start_date: Option<String>,
+}
+
+/// Streams the request body into a private temporary file (never more than [`MAX_IBT_BYTES`]),
+/// so an upload costs disk, not memory, and the file is then read through a memory map.
+async fn spool_body(body: Body) -> ApiResult<tempfile::NamedTempFile> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let tmp = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
+    let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(ApiError::internal)?);
+    let mut stream = body.into_data_stream();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::validation("body", format!("the upload broke off: {e}")))?;
+        total = total.saturating_add(chunk.len());
+        if total > MAX_IBT_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("an .ibt upload is at most {MAX_IBT_BYTES} bytes"),
+            ));
+        }
+        out.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    out.flush().await.map_err(ApiError::internal)?;
+    if total == 0 {
+        return Err(ApiError::validation("body", "send the .ibt file as the request body"));
+    }
+    Ok(tmp)
 }
 
 struct Parsed {
@@ -48,23 +80,23 @@ struct Parsed {
     laps: Vec<pitbox_irsdk::laps::Lap>,
     samples: Vec<TelemetryUpdate>,
     skipped: usize,
+    start_date: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn parse(bytes: Vec<u8>, driver_id: &str) -> Result<Parsed, ApiError> {
+fn parse(path: &std::path::Path, driver_id: &str) -> Result<Parsed, ApiError> {
     let bad = |e: pitbox_irsdk::IrsdkError| ApiError::validation("body", format!("not a readable .ibt file: {e}"));
-    let file = IbtFile::from_bytes(bytes).map_err(bad)?;
+    let file = IbtFile::open(path).map_err(bad)?;
+    // Bounded first: the channels the mapping needs and the sample cap are checked before
+    // anything is cut or kept.
+    let imported = read_samples(&file, driver_id, ImportLimits::new(chrono::Utc::now())).map_err(|e| match e {
+        ImportError::TooManySamples { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string())
+        }
+        other => ApiError::validation("body", other.to_string()),
+    })?;
     let session = file.session_info().map_err(bad)?;
-    let mut mapper = Mapper::new(file.layout()).map_err(bad)?;
-    mapper.set_session(&session);
-    let track = session
-        .weekend
-        .track_display_name
-        .clone()
-        .or_else(|| session.weekend.track_name.clone())
-        .unwrap_or_else(|| "unknown track".into());
-    let car = session.driver.player().and_then(|d| d.car_screen_name.clone()).unwrap_or_else(|| "unknown car".into());
     // The laps as the sim timed them, cut from every record of the file by the same code as
-    // `pitbox ibt laps` (rows refused below still count: iRacing timed the lap with them).
+    // `pitbox ibt laps` (rows refused by the import still count: iRacing timed the lap with them).
     let laps = pitbox_irsdk::laps::file_laps(&file).map_err(bad)?;
     let disk = file.disk();
     // The file's own identity: the session number of its first data record, iRacing's IDs, and
@@ -92,29 +124,15 @@ fn parse(bytes: Vec<u8>, driver_id: &str) -> Result<Parsed, ApiError> {
         car_number: player.and_then(|d| d.car_number.clone()),
         sim_started_at: start.map(|s| s.saturating_mul(1000)),
     };
-    let base_ms = if disk.session_start_date > 0 {
-        disk.session_start_date.saturating_mul(1000)
-    } else {
-        chrono::Utc::now().timestamp_millis()
-    };
-    let mut samples = Vec::with_capacity(file.row_count());
-    let mut skipped = 0;
-    for (i, row) in file.rows().enumerate() {
-        let mut u = mapper.telemetry_update(row, driver_id, chrono::Utc::now());
-        let t = u.session_time.unwrap_or(i as f64 / 60.0);
-        let ms = base_ms.saturating_add((t * 1000.0) as i64);
-        u.timestamp = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
-        u.sequence = Some(i as u64);
-        if validate(&u, "").is_ok() {
-            samples.push(u);
-        } else {
-            skipped += 1;
-        }
-    }
-    if samples.is_empty() {
-        return Err(ApiError::validation("body", format!("the file has no usable rows ({skipped} rows out of range)")));
-    }
-    Ok(Parsed { track, car, identity, laps, samples, skipped })
+    Ok(Parsed {
+        track: imported.track,
+        car: imported.car,
+        identity,
+        laps,
+        samples: imported.samples,
+        skipped: imported.skipped,
+        start_date: imported.start_date,
+    })
 }
 
 /// Imports the request body as an `.ibt` file.
@@ -122,7 +140,7 @@ pub async fn import_session(
     State(st): State<AppState>,
     auth: Auth,
     Query(q): Query<ImportQuery>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<ImportResult>)> {
     auth.require(&[UserRole::Admin, UserRole::Engineer, UserRole::Driver], "importing a session")?;
     let driver_id = q.driver_id.unwrap_or_else(|| auth.user_id().to_string());
@@ -136,11 +154,10 @@ pub async fn import_session(
         _ => return Err(ApiError::validation("driverId", format!("no driver `{driver_id}`"))),
     };
     auth.require_team(&team)?;
-    if body.is_empty() {
-        return Err(ApiError::validation("body", "send the .ibt file as the request body"));
-    }
+    let spooled = spool_body(body).await?;
     let id = driver_id.clone();
-    let parsed = tokio::task::spawn_blocking(move || parse(body.to_vec(), &id)).await.map_err(ApiError::internal)??;
+    let parsed =
+        tokio::task::spawn_blocking(move || parse(spooled.path(), &id)).await.map_err(ApiError::internal)??;
     let session_id = crate::telemetry::import_session(
         &st.store,
         &team,
@@ -165,6 +182,14 @@ pub async fn import_session(
     });
     Ok((
         StatusCode::CREATED,
-        Json(ImportResult { session_id, track: parsed.track, car: parsed.car, samples, laps, skipped: parsed.skipped }),
+        Json(ImportResult {
+            session_id,
+            track: parsed.track,
+            car: parsed.car,
+            samples,
+            laps,
+            skipped: parsed.skipped,
+            start_date: parsed.start_date.map(|d| d.to_rfc3339()),
+        }),
     ))
 }

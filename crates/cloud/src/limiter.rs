@@ -1,7 +1,9 @@
 //! Login rate limiting, per username and per client address.
 //!
 //! - per user: after `max_failures` wrong passwords within `window`, further attempts for that
-//!   username are refused (429) until the oldest failure leaves the window;
+//!   username are refused (429) until the oldest failure leaves the window. Every attempt is
+//!   counted as a failure *before* the password is verified (atomically with the check) and the
+//!   count is cleared when the password was right, so parallel guesses cannot all be evaluated;
 //! - per address: at most `per_ip` attempts (right or wrong) within `window`.
 //!
 //! Without Redis the counts are this node's own. With `--redis-url` they are shared by every
@@ -25,8 +27,10 @@ const PRUNE_AT: usize = 10_000;
 /// Prefix of the shared keys; the hash tag keeps an attempt's two keys on one cluster slot.
 pub const REDIS_PREFIX: &str = "pitbox:login:{limits}:";
 
-/// Checks the address's attempts, counts this one, then checks the user's failures, with
-/// Redis's clock (nodes' clocks may differ). Returns 0 when allowed, otherwise the milliseconds
+/// Checks the address's attempts and counts this one, then checks the user's failures and
+/// reserves this attempt as one (a right password clears them), in one script with Redis's
+/// clock (nodes' clocks may differ), so parallel guesses cannot all pass the check before any
+/// is counted. Returns 0 when allowed, otherwise the milliseconds
 /// until the oldest counted attempt leaves the window.
 /// KEYS: address key, user key.
 /// ARGV: window ms, per-address limit, failure limit, a unique member for this attempt, "1" when
@@ -49,16 +53,11 @@ if ARGV[5] == '1' then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], window)
 end
-return over(KEYS[2], tonumber(ARGV[3]))
-"#;
-
-/// Counts a wrong password. KEYS: user key. ARGV: window ms, a unique member.
-const FAILED_SCRIPT: &str = r#"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-return 1
+local wait = over(KEYS[2], tonumber(ARGV[3]))
+if wait > 0 then return wait end
+redis.call('ZADD', KEYS[2], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[2], window)
+return 0
 "#;
 
 /// The limiter.
@@ -146,7 +145,8 @@ impl LoginLimiter {
         }
     }
 
-    /// Counts an attempt from `ip` for `username`; `Err(seconds)` when it must be refused.
+    /// Counts an attempt from `ip` for `username` and reserves it as a failure of `username`
+    /// (cleared by [`LoginLimiter::succeeded`]); `Err(seconds)` when it must be refused.
     pub async fn check(&self, username: &str, ip: Option<IpAddr>) -> Result<(), u64> {
         let local = self.check_local(username, ip);
         let Some(redis) = &self.redis else { return local };
@@ -185,32 +185,17 @@ impl LoginLimiter {
             q.push_back(now);
         }
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(q) = users.get_mut(username) {
-            trim(q, now, self.window);
-            if q.len() >= self.max_failures {
-                return Err(retry_after(q, now, self.window));
-            }
+        if users.len() > PRUNE_AT {
+            users.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
         }
+        let q = users.entry(username.to_string()).or_default();
+        trim(q, now, self.window);
+        if q.len() >= self.max_failures {
+            return Err(retry_after(q, now, self.window));
+        }
+        // Reserved under the same lock as the check: counted as a failure until proven right.
+        q.push_back(now);
         Ok(())
-    }
-
-    /// Records a wrong password for `username`.
-    pub async fn failed(&self, username: &str) {
-        let now = Instant::now();
-        {
-            let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-            if users.len() > PRUNE_AT {
-                users.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
-            }
-            users.entry(username.to_string()).or_default().push_back(now);
-        }
-        if let Some(redis) = &self.redis {
-            let mut cmd = redis::cmd("EVAL");
-            cmd.arg(FAILED_SCRIPT).arg(1).arg(user_key(username)).arg(self.window_ms()).arg(self.member());
-            if let Err(e) = redis.run::<i64>(cmd).await {
-                self.without_redis(&e, "a failure was counted");
-            }
-        }
     }
 
     /// Forgets `username`'s failures after a successful login.
@@ -236,7 +221,6 @@ mod tests {
         let ip: IpAddr = [127, 0, 0, 1].into();
         for _ in 0..3 {
             assert!(l.check("ana", Some(ip)).await.is_ok());
-            l.failed("ana").await;
         }
         assert_eq!(l.check("ana", Some(ip)).await, Err(60));
         assert!(l.check("bob", Some(ip)).await.is_ok());
@@ -247,6 +231,26 @@ mod tests {
         // A success forgets the user's failures.
         l.succeeded("ana").await;
         assert!(l.check("ana", Some([127, 0, 0, 3].into())).await.is_ok());
+    }
+
+    /// Issue 23: 25 parallel wrong passwords were all evaluated, because the check came before
+    /// any failure was counted. Now each check reserves its attempt.
+    #[tokio::test]
+    async fn parallel_attempts_cannot_outrun_the_user_limit() {
+        let l = std::sync::Arc::new(LoginLimiter::new(5, 1000, Duration::from_secs(60)));
+        let tasks: Vec<_> = (0..25)
+            .map(|i| {
+                let l = l.clone();
+                tokio::spawn(async move { l.check("ana", Some([10, 0, 0, i].into())).await.is_ok() })
+            })
+            .collect();
+        let mut allowed = 0;
+        for t in tasks {
+            allowed += usize::from(t.await.unwrap_or(false));
+        }
+        assert_eq!(allowed, 5);
+        l.succeeded("ana").await;
+        assert!(l.check("ana", None).await.is_ok());
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Objects {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     describe: String,
+    /// The directory of a local store: its files are made private after each write.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -33,9 +35,14 @@ fn obj_err(e: impl std::fmt::Display) -> StoreError {
 impl Objects {
     /// A local directory (created when missing).
     pub fn local(dir: &FsPath) -> Result<Objects, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| obj_err(format!("{}: {e}", dir.display())))?;
+        pitbox_auth::private_fs::private_dir(dir).map_err(|e| obj_err(format!("{}: {e}", dir.display())))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(obj_err)?;
-        Ok(Objects { store: Arc::new(store), prefix: Path::default(), describe: format!("file://{}", dir.display()) })
+        Ok(Objects {
+            store: Arc::new(store),
+            prefix: Path::default(),
+            describe: format!("file://{}", dir.display()),
+            local_root: Some(dir.to_path_buf()),
+        })
     }
 
     /// From a URL: `file:///dir`, a plain path, or `s3://bucket[/prefix]`.
@@ -62,6 +69,7 @@ impl Objects {
                 store: Arc::new(store),
                 prefix: Path::from(prefix),
                 describe: format!("s3://{bucket}/{prefix}"),
+                local_root: None,
             })
         } else if let Some(dir) = url.strip_prefix("file://") {
             Objects::local(FsPath::new(dir))
@@ -78,6 +86,7 @@ impl Objects {
             store: Arc::new(object_store::memory::InMemory::new()),
             prefix: Path::default(),
             describe: "memory".into(),
+            local_root: None,
         }
     }
 
@@ -88,6 +97,16 @@ impl Objects {
     /// Writes an object (atomically: readers see all of it or nothing).
     pub async fn put(&self, key: &str, data: Vec<u8>) -> Result<(), StoreError> {
         self.store.put(&self.path(key), PutPayload::from(Bytes::from(data))).await.map_err(obj_err)?;
+        if let Some(root) = &self.local_root {
+            // The local store writes with the umask's permissions: make the object and the
+            // directories down to it the owner's alone.
+            let mut at = root.clone();
+            for part in key.split('/').filter(|p| !p.is_empty()) {
+                at.push(part);
+                pitbox_auth::private_fs::private_if_exists(&at)
+                    .map_err(|e| obj_err(format!("{}: {e}", at.display())))?;
+            }
+        }
         Ok(())
     }
 

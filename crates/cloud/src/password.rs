@@ -29,17 +29,28 @@ pub fn verify(password: &str, phc: &str) -> bool {
 
 /// A hash of a random password: checked against when a username is unknown, so that a login
 /// for a missing user costs as much as one for an existing user.
-pub fn dummy_hash() -> &'static str {
+/// A failure is an error (the login is refused with a 500 and logged), never an empty hash that
+/// would answer unknown usernames faster than known ones.
+pub fn dummy_hash() -> Result<&'static str, HashError> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let mut pw = [0u8; 16];
-        let _ = getrandom::fill(&mut pw);
-        hash(&format!("{pw:?}")).unwrap_or_default()
-    })
+    if let Some(h) = DUMMY.get() {
+        return Ok(h);
+    }
+    let mut pw = [0u8; 16];
+    getrandom::fill(&mut pw).map_err(|e| HashError(e.to_string()))?;
+    let h = hash(&format!("{pw:?}"))?;
+    Ok(DUMMY.get_or_init(|| h))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_dummy_hash_is_a_real_hash() {
+        let h = super::dummy_hash().expect("dummy");
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(!super::verify("", h));
+    }
+
     #[test]
     fn hash_then_verify() {
         let h = super::hash("correct horse").expect("hash");

@@ -52,6 +52,8 @@ pub struct Config {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Largest WebSocket frame accepted, bytes.
     pub max_frame_bytes: usize,
+    /// Live samples must be stamped within this of the server's clock (either side).
+    pub sample_clock_window: Duration,
 }
 
 impl Config {
@@ -74,6 +76,7 @@ impl Config {
             login_window: Duration::from_secs(300),
             trusted_proxies: crate::client_ip::TrustedProxies::default(),
             max_frame_bytes: pitbox_model::protocol::DEFAULT_MAX_FRAME_BYTES,
+            sample_clock_window: crate::clock::DEFAULT_SAMPLE_CLOCK_WINDOW,
         }
     }
 }
@@ -125,6 +128,8 @@ pub struct AppState {
     pub node_id: Arc<str>,
     pub started: Instant,
     pub max_frame_bytes: usize,
+    /// Live samples must be stamped within this of the server's clock.
+    pub sample_clock_window: Duration,
     /// Latest sample per driver (for handoff snapshots).
     pub latest: Arc<RwLock<std::collections::HashMap<String, TelemetrySnapshot>>>,
     /// The live coach, fed with every stored sample.
@@ -147,6 +152,9 @@ impl AppState {
     /// Opens the database (running migrations), the object store, the bus and the key; starts
     /// the ingest writer and the compactor.
     pub async fn open(config: &Config) -> Result<AppState, StartError> {
+        // Keys, the SQLite database and local objects live here: the owner's alone.
+        pitbox_auth::private_fs::private_dir(&config.data_dir)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", config.data_dir.display())))?;
         let store = Store::open(&config.database_url).await?;
         let objects = Objects::from_url(&config.storage_url)?;
         let bus = match (&config.nats_url, &config.redis_url) {
@@ -187,6 +195,7 @@ impl AppState {
             keys.clone(),
             &config.node_id,
             config.max_frame_bytes,
+            config.sample_clock_window,
         );
         AppState {
             store,
@@ -201,6 +210,7 @@ impl AppState {
             node_id: config.node_id.as_str().into(),
             started: Instant::now(),
             max_frame_bytes: config.max_frame_bytes,
+            sample_clock_window: config.sample_clock_window,
             latest,
             coaching,
             voice: pitbox_voice::VoiceService::offline(),

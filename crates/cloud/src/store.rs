@@ -27,6 +27,12 @@ pub enum StoreError {
     Object(String),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+    /// A telemetry block could not be encoded.
+    #[error(transparent)]
+    Chunk(#[from] crate::chunk::ChunkError),
+    /// A data file or directory could not be created or made private.
+    #[error("data file {0}")]
+    Io(String),
 }
 
 /// Result of a storage call.
@@ -100,6 +106,15 @@ pub fn new_id(prefix: &str) -> String {
     s
 }
 
+/// Whether `s` has the shape of an id made by [`new_id`]: lowercase letters, `-`, 16 hex digits.
+pub fn looks_like_id(s: &str) -> bool {
+    let Some((prefix, hex)) = s.rsplit_once('-') else { return false };
+    !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && hex.len() == 16
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The SQL database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -128,6 +143,32 @@ fn team_from_row(r: &AnyRow) -> StoreResult<Team> {
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// The database file of a `sqlite:` URL (none for in-memory databases).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// Makes the database file (and, once open, its `-wal` and `-shm`) and its directory private
+/// to the owner: they hold password hashes, messages and encrypted secrets.
+fn private_db_file(file: &std::path::Path, companions: bool) -> StoreResult<()> {
+    use pitbox_auth::private_fs::{private_dir, private_file, private_if_exists};
+    let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", file.display()));
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        private_dir(dir).map_err(io)?;
+    }
+    private_file(file).map_err(io)?;
+    if companions {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            private_if_exists(std::path::Path::new(&name)).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -164,9 +205,18 @@ impl Store {
                 url.to_string()
             }
         };
+        let file = sqlite_file(&url);
+        if let Some(f) = &file {
+            // Created private before SQLite opens it: SQLite gives its -wal and -shm the
+            // database file's permissions.
+            private_db_file(f, false)?;
+        }
         let pool = opts.connect(&url).await?;
         let store = Store { pool, kind };
         store.migrate().await?;
+        if let Some(f) = &file {
+            private_db_file(f, true)?;
+        }
         Ok(store)
     }
 
@@ -229,6 +279,13 @@ impl Store {
 
     /// Creates a team; its id is `name` made into an identifier when free, else a random id.
     pub async fn create_team(&self, name: &str) -> StoreResult<Team> {
+        if looks_like_id(name) {
+            return Err(StoreError::Conflict(format!("a team name may not look like an id: `{name}`")));
+        }
+        let taken = sqlx::query("SELECT id FROM teams WHERE id = $1").bind(name).fetch_optional(&self.pool).await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!("`{name}` is another team's id")));
+        }
         let id = new_id("team");
         let now = now_ms();
         let r = sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
@@ -244,12 +301,22 @@ impl Store {
         }
     }
 
-    /// A team by id or by name.
+    /// A team by id, else by name: an id always wins, so a name can never stand for another
+    /// team (names that look like ids are refused when teams are made).
     pub async fn find_team(&self, id_or_name: &str) -> StoreResult<Option<Team>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM teams WHERE id = $1 OR name = $1")
+        let by_id = sqlx::query("SELECT id, name, created_at FROM teams WHERE id = $1")
             .bind(id_or_name)
             .fetch_optional(&self.pool)
             .await?;
+        let row = match by_id {
+            Some(r) => Some(r),
+            None => {
+                sqlx::query("SELECT id, name, created_at FROM teams WHERE name = $1")
+                    .bind(id_or_name)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
         row.as_ref().map(team_from_row).transpose()
     }
 

@@ -530,7 +530,7 @@ impl Writer {
     ) -> StoreResult<()> {
         let now = now_ms();
         // Compress before the transaction: the database's write lock is not held meanwhile.
-        let payloads: Vec<Vec<u8>> = blocks.iter().map(|b| b.cols.encode()).collect();
+        let payloads: Vec<Vec<u8>> = blocks.iter().map(|b| b.cols.encode()).collect::<Result<_, _>>()?;
         // A session is written with its last sample time at once: a session that a gap in this
         // group ended is not among the touched ones that are updated below.
         let last_of = |session: &str, start: i64| {
@@ -823,6 +823,7 @@ async fn compact_one(store: &Store, objects: &Objects, session: &str, lap: i64) 
     })
     .await
     .map_err(|e| StoreError::Object(format!("compaction worker failed: {e}")))?;
+    let data = data?;
     let bytes = data.len() as i64;
     objects.put(&key, data).await?;
     let first_at = cols.timestamps.first().copied().unwrap_or(0);
@@ -1562,7 +1563,7 @@ pub async fn import_session(
         .bind(ll)
         .bind(cols.len() as i64)
         .bind(now)
-        .bind(cols.encode())
+        .bind(cols.encode()?)
         .execute(&mut *tx)
         .await?;
         sqlx::query(

@@ -81,6 +81,19 @@ impl Keys {
         Ok(self.signer.issue(user_id, role, team, Some(name), ttl)?.0)
     }
 
+    /// Issues a relay's credential for `team` (scope `relay`), valid for `ttl`; returns the
+    /// token and its expiry (seconds since the Unix epoch).
+    pub fn issue_relay(
+        &self,
+        relay_id: &str,
+        team: &str,
+        name: &str,
+        ttl: Duration,
+    ) -> Result<(String, u64), AuthError> {
+        let (token, claims) = self.signer.issue_relay(relay_id, team, Some(name), ttl)?;
+        Ok((token, claims.exp))
+    }
+
     /// Verifies a token (signature, algorithm, expiry, issuer, claim rules).
     pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         self.verifier.verify(token)

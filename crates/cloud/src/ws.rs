@@ -5,7 +5,8 @@
 //! [`Hooks`]: every message a client sends is validated against the database, stored, and
 //! only then published on the cloud's bus; the bus (in-process, or Redis across nodes) feeds
 //! every node's hub through [`Hub::deliver`], so a driver on node A reaches a dashboard on
-//! node B. A relay (`clientType: relay`) speaks for every driver of its token's team.
+//! node B. A relay (`clientType: relay`) authenticates with its own credential (scope `relay`,
+//! bound to one team) and speaks only for that team's drivers; a user's token cannot.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::bus::Bus;
 use crate::error::ApiError;
 use crate::extract::Auth;
+use crate::rules::{HandoffParty, handoff_refusal, may_answer_handoff};
 use crate::server::AppState;
 use crate::store::Store;
 use crate::telemetry::{Ingest, IngestError, IngestOutcome};
@@ -55,6 +57,8 @@ pub struct CloudHooks {
     bus: Bus,
     /// (driver, connected) in the order they happened, written by one task.
     presence: mpsc::Sender<(String, bool)>,
+    /// Live samples must be stamped within this of the server's clock.
+    sample_clock_window: std::time::Duration,
 }
 
 /// The hub of a node: `/ws` connections on `pitbox-hub`, fed by everything published on `bus`
@@ -66,6 +70,7 @@ pub fn start_hub(
     keys: Arc<Keys>,
     node_id: &str,
     max_frame_bytes: usize,
+    sample_clock_window: std::time::Duration,
 ) -> CloudHub {
     let (presence, mut rx) = mpsc::channel::<(String, bool)>(PRESENCE_QUEUE);
     let presence_store = store.clone();
@@ -84,7 +89,7 @@ pub fn start_hub(
         announce_driver_status: false,
         ..HubConfig::default()
     };
-    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence };
+    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window };
     let hub = Hub::new(config, Arc::new(CloudTokens(keys)), hooks, None);
     let mut events = bus.subscribe();
     let feeder = hub.clone();
@@ -105,6 +110,22 @@ pub fn start_hub(
 }
 
 impl CloudHooks {
+    /// Refuses samples stamped outside the window around the server's clock.
+    fn in_clock_window(
+        &self,
+        samples: &[pitbox_model::telemetry::TelemetryUpdate],
+        field: &str,
+    ) -> Result<(), Refusal> {
+        match crate::clock::outside_window(samples, chrono::Utc::now(), self.sample_clock_window) {
+            None => Ok(()),
+            Some((i, why)) => {
+                let field =
+                    if field == "data.samples" { format!("data.samples[{i}].timestamp") } else { field.to_string() };
+                Err(refusal(ErrorCode::ValidationFailed, why, &field))
+            }
+        }
+    }
+
     fn presence(&self, who: &Identity, connected: bool) {
         if who.role == UserRole::Driver && self.presence.try_send((who.user_id.clone(), connected)).is_err() {
             tracing::warn!(driver = who.user_id, connected, "presence queue full; telemetryConnected may lag");
@@ -114,10 +135,20 @@ impl CloudHooks {
 
 impl Hooks for CloudHooks {
     fn admit(&self, who: &Identity, client_type: ClientType) -> Result<(), String> {
-        if client_type == ClientType::Relay && !matches!(who.role, UserRole::Driver | UserRole::Admin) {
-            return Err("a relay must authenticate as a driver or an admin".into());
+        // A relay has its own credential (scope `relay`, bound to one team): a user's token
+        // cannot speak for the team, and a relay's credential is nothing but a relay.
+        match (client_type == ClientType::Relay, who.relay) {
+            (true, false) => Err("a relay authenticates with a relay credential (POST /api/relays/token or \
+                                  `pitbox token --relay`), not a user's token"
+                .into()),
+            (false, true) => Err("a relay's credential is only for clientType relay".into()),
+            _ => {
+                if who.relay {
+                    tracing::info!(relay = who.user_id, team = who.team_id, "relay connected");
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Admins follow any team; everyone else their own.
@@ -134,18 +165,24 @@ impl Hooks for CloudHooks {
     }
 
     async fn on_client_message(&self, from: Client<'_>, msg: Message) -> Result<Handling, Refusal> {
-        let relay = from.client_type == ClientType::Relay;
+        let relay = from.client_type == ClientType::Relay && from.who.relay;
         let auth = Auth(from.who.clone());
         let store = &self.store;
+        if relay {
+            // Which relay forwarded what, for whom.
+            tracing::debug!(relay = auth.user_id(), team = auth.team_id(), kind = msg.type_name(), "relay forwarded");
+        }
         match msg {
             Message::TelemetryUpdate(u) => {
                 let team = driver_team(store, relay, &auth, &u.driver_id).await?;
+                self.in_clock_window(std::slice::from_ref(&u), "data.timestamp")?;
                 let driver = u.driver_id.clone();
                 self.ingest.submit(&team, &driver, vec![u], None).await.map_err(ingest_refusal)?;
                 Ok(Handling::Taken(None))
             }
             Message::TelemetryBatch(b) => {
                 let team = driver_team(store, relay, &auth, &b.driver_id).await?;
+                self.in_clock_window(&b.samples, "data.samples")?;
                 let driver = b.driver_id.clone();
                 let sequence = b.sequence;
                 // Queued now, in order; acknowledged once durable while the connection reads
@@ -199,6 +236,9 @@ impl Hooks for CloudHooks {
                 {
                     return Ok(Handling::Taken(None)); // a relay's resend after a cut: stored already
                 }
+                if relay {
+                    relayed_driver(store, &h.requester_id, auth.team_id(), "requesterId").await?;
+                }
                 if h.status != HandoffStatus::Pending {
                     return Err(refusal(ErrorCode::ValidationFailed, "a new handoff must be pending", "data.status"));
                 }
@@ -226,6 +266,19 @@ impl Hooks for CloudHooks {
                 if relay && current.status == r.status {
                     return Ok(Handling::Taken(None)); // a relay's resend after a cut: applied already
                 }
+                // The rule applies to the responder (on a relay, the member it speaks for).
+                let role = if r.responder_id == auth.user_id() {
+                    auth.role()
+                } else {
+                    crate::api::team_member(store, &r.responder_id, &own, "responderId")
+                        .await
+                        .map_err(|e| api_refusal(&e))?
+                        .role
+                };
+                let party = HandoffParty::of(&r.responder_id, &current.requester_id, &current.target_driver_id);
+                if !may_answer_handoff(role, party, r.status) {
+                    return Err(refusal(ErrorCode::Forbidden, handoff_refusal(role, party, r.status), "data.status"));
+                }
                 let updated = team::transition_handoff(store, &r.handoff_id, r.status)
                     .await
                     .map_err(|e| api_refusal(&e.into()))?;
@@ -235,23 +288,35 @@ impl Hooks for CloudHooks {
             }
             Message::SessionInfo(s) => {
                 let team = driver_team(store, relay, &auth, &s.driver_id).await?;
+                // The session's track and car are a description: failing to store them does not
+                // refuse the message, but is logged, never dropped in silence.
                 match &s.sim_session_id {
                     // The session the sim names, and no other: created now when its telemetry
                     // has not arrived yet.
                     Some(key) => {
                         let at = s.timestamp.timestamp_millis();
-                        if let Ok((ses, _)) = telemetry::ensure_keyed_session(store, &team, &s.driver_id, key, at).await
-                        {
-                            let _ = telemetry::describe_sim_session(store, &ses.id, &s).await;
+                        match telemetry::ensure_keyed_session(store, &team, &s.driver_id, key, at).await {
+                            Ok((ses, _)) => {
+                                if let Err(e) = telemetry::describe_sim_session(store, &ses.id, &s).await {
+                                    tracing::warn!(error = %e, session = ses.id, "could not store the session's description");
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, driver = s.driver_id, "could not find the sim's session"),
                         }
                     }
                     // An older agent: the driver's latest session, unless that one belongs to a
                     // sim session (which only a keyed session_info describes).
-                    None => {
-                        if let Ok(Some(ses)) = telemetry::latest_unkeyed_session_id(store, &s.driver_id).await {
-                            let _ = telemetry::describe_session(store, &ses, &s.track.display_name, &s.car_name).await;
+                    None => match telemetry::latest_unkeyed_session_id(store, &s.driver_id).await {
+                        Ok(Some(ses)) => {
+                            if let Err(e) =
+                                telemetry::describe_session(store, &ses, &s.track.display_name, &s.car_name).await
+                            {
+                                tracing::warn!(error = %e, session = ses, "could not store the session's track and car");
+                            }
                         }
-                    }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, driver = s.driver_id, "could not find the driver's session"),
+                    },
                 }
                 self.bus.publish(&team, Message::SessionInfo(s));
                 Ok(Handling::Taken(None))
@@ -297,39 +362,44 @@ fn api_refusal(e: &ApiError) -> Refusal {
 }
 
 /// The team of `driver_id`'s telemetry and status: the REST rules (a driver only for
-/// themself, an admin for anyone), and on a relay connection any driver of the token's team.
+/// themself, an admin for anyone), and on a relay's connection any driver of its team.
 async fn driver_team(store: &Store, relay: bool, auth: &Auth, driver_id: &str) -> Result<String, Refusal> {
-    if relay && auth.role() == UserRole::Driver && driver_id != auth.user_id() {
-        let team = auth.team_id().to_string();
-        let member = crate::api::team_member(store, driver_id, &team, "driverId")
-            .await
-            .map_err(|_| relay_refusal("driverId", driver_id))?;
-        if member.role != UserRole::Driver {
-            return Err(refusal(
-                ErrorCode::ValidationFailed,
-                format!("`{driver_id}` is not a driver"),
-                "data.driverId",
-            ));
-        }
-        return Ok(team);
+    if relay {
+        relayed_driver(store, driver_id, auth.team_id(), "driverId").await?;
+        return Ok(auth.team_id().to_string());
     }
     crate::api::telemetry_team(store, auth, driver_id).await.map_err(|e| api_refusal(&e))
 }
 
-/// Checks that this connection may speak as `id` (the `field` of the message): itself, or on
-/// a relay connection any member of `team` (the token's team).
-async fn speaks_for(store: &Store, relay: bool, auth: &Auth, id: &str, team: &str, field: &str) -> Result<(), Refusal> {
-    if id == auth.user_id() {
-        return Ok(());
-    }
-    if !relay {
+/// Checks that `id` (the `field` of a relayed message) is a driver of the relay's `team`: a
+/// relay forwards the drivers that authenticated to it (the relay checks each driver's own
+/// token), never an engineer, an admin or another team.
+async fn relayed_driver(store: &Store, id: &str, team: &str, field: &str) -> Result<(), Refusal> {
+    let member = crate::api::team_member(store, id, team, field).await.map_err(|_| relay_refusal(field, id))?;
+    if member.role != UserRole::Driver {
         return Err(refusal(
             ErrorCode::Forbidden,
-            format!("{field} must be your own id ({})", auth.user_id()),
+            format!("`{id}` is a {}: a relay speaks only for drivers", member.role),
             &format!("data.{field}"),
         ));
     }
-    crate::api::team_member(store, id, team, field).await.map(|_| ()).map_err(|_| relay_refusal(field, id))
+    Ok(())
+}
+
+/// Checks that this connection may speak as `id` (the `field` of the message): itself, or on
+/// a relay's connection any driver of `team` (the relay's team).
+async fn speaks_for(store: &Store, relay: bool, auth: &Auth, id: &str, team: &str, field: &str) -> Result<(), Refusal> {
+    if relay {
+        return relayed_driver(store, id, team, field).await;
+    }
+    if id == auth.user_id() {
+        return Ok(());
+    }
+    Err(refusal(
+        ErrorCode::Forbidden,
+        format!("{field} must be your own id ({})", auth.user_id()),
+        &format!("data.{field}"),
+    ))
 }
 
 /// Whether team message `id` is stored for `team` already.

@@ -142,6 +142,7 @@ async fn login_from(
 fn second_node(app: &App, tweak: impl FnOnce(&mut pitbox_cloud::Config)) -> axum::Router {
     let mut config = pitbox_cloud::Config::local(app.db.dir());
     config.database_url = app.db.url.clone();
+    config.sample_clock_window = common::FIXTURE_CLOCK_WINDOW;
     tweak(&mut config);
     let objects = pitbox_cloud::objects::Objects::local(&app.db.dir().join("objects")).expect("objects");
     let bus = pitbox_cloud::bus::Bus::in_process("node-b");
@@ -284,11 +285,53 @@ async fn login_limits_are_shared_by_nodes_through_redis() {
     assert_eq!(failures, 0, "the success removed the shared failures");
 }
 
+/// Issue 23: 25 parallel wrong passwords for one user were all evaluated (the limit was checked
+/// before and counted after the verification). Over two nodes sharing Redis, and on one node
+/// alone, exactly `max_failures` of them are now evaluated.
+#[tokio::test]
+async fn parallel_guesses_are_held_to_the_user_limit() {
+    let Some(app) = App::start(common::Db::Sqlite, "parallel_guesses", Opts::default()).await else { return };
+    let redis = std::env::var("PITBOX_TEST_REDIS_URL").ok();
+    if redis.is_none() {
+        pitbox_testkit::skip(
+            "parallel_guesses_are_held_to_the_user_limit (redis part)",
+            "PITBOX_TEST_REDIS_URL is not set",
+        );
+    }
+    for url in [None, redis] {
+        let limits = |c: &mut pitbox_cloud::Config| {
+            c.redis_url = url.clone();
+            c.login_max_failures = 3;
+            c.login_per_ip = 1000;
+        };
+        let nodes = [second_node(&app, limits), second_node(&app, limits)];
+        let nodes = if url.is_some() { nodes.to_vec() } else { vec![nodes[0].clone()] };
+        let user = pitbox_cloud::store::new_id("par");
+        let hash = pitbox_cloud::password::hash(common::PASSWORD).expect("hash");
+        app.state.store.create_user(&user, &hash, UserRole::Driver, Some(&app.team_a)).await.expect("user");
+        let tasks: Vec<_> = (0..25)
+            .map(|i| {
+                let node = nodes[i % nodes.len()].clone();
+                let user = user.clone();
+                tokio::spawn(async move { login_from(&node, &user, "wrong", &format!("10.9.0.{i}"), None).await.0 })
+            })
+            .collect();
+        let mut evaluated = 0;
+        for t in tasks {
+            let s = t.await.expect("task");
+            assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS, "{s}");
+            evaluated += usize::from(s == StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(evaluated, 3, "redis: {}", url.is_some());
+    }
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused_precisely() {
     let Some(app) = App::start(common::Db::Sqlite, "tokens", Opts::default()).await else { return };
     let claims = |ttl: i64, role: UserRole| {
-        let mut c = Claims::new(&app.driver.id, role, &app.team_a, Some("ana"), ISSUER, Duration::from_secs(3600));
+        let mut c = Claims::new(&app.driver.id, role, &app.team_a, Some("ana"), ISSUER, Duration::from_secs(3600))
+            .expect("claims");
         c.exp = (c.iat as i64 + ttl).max(0) as u64;
         c.iat -= 600;
         c
@@ -888,4 +931,140 @@ fn migrations_are_twins() {
         let strip = |s: &str| s.lines().filter(|l| !l.starts_with("--")).collect::<Vec<_>>().join("\n");
         assert_eq!(strip(&lite).replace("BLOB", "BYTEA"), strip(&pg), "{n:?}");
     }
+}
+
+/// Issue 23: the requesting driver answered `accepted` to their own handoff (200). Every
+/// responder role × every answer on a fresh handoff, over REST: only the target driver, an
+/// engineer or an admin accepts or rejects; completing is also for the requester.
+#[tokio::test]
+async fn handoff_answers_by_role_and_relation() {
+    let db = DBS[0];
+    let Some(app) = App::start(db, "handoff_answers_by_role_and_relation", Opts::default()).await else { return };
+    let ok = StatusCode::OK;
+    let no = StatusCode::FORBIDDEN;
+    let cases: Vec<(&str, &common::User, &str, StatusCode)> = vec![
+        ("requester", &app.driver, "accepted", no),
+        ("requester", &app.driver, "rejected", no),
+        ("requester", &app.driver, "completed", ok),
+        ("target", &app.driver2, "accepted", ok),
+        ("target", &app.driver2, "rejected", ok),
+        ("target", &app.driver2, "completed", ok),
+        ("engineer", &app.engineer, "accepted", ok),
+        ("engineer", &app.engineer, "rejected", ok),
+        ("engineer", &app.engineer, "completed", ok),
+        ("admin", &app.admin, "accepted", ok),
+        ("admin", &app.admin, "rejected", ok),
+        ("admin", &app.admin, "completed", ok),
+        ("viewer", &app.viewer, "accepted", no),
+        ("viewer", &app.viewer, "rejected", no),
+        ("viewer", &app.viewer, "completed", no),
+        ("other team's engineer", &app.engineer_b, "accepted", no),
+        ("other team's engineer", &app.engineer_b, "completed", no),
+    ];
+    for (name, who, answer, expected) in cases {
+        let body = json!({"targetDriverId": app.driver2.id, "requesterId": app.driver.id});
+        let (s, h) = app.as_user(&app.engineer, "POST", "/api/handoffs", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{h}");
+        let path = format!("/api/handoffs/{}/respond", h["id"].as_str().unwrap_or(""));
+        if answer == "completed" {
+            let (s, v) = app.as_user(&app.engineer, "POST", &path, Some(json!({"status": "accepted"}))).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let (s, v) = app.as_user(who, "POST", &path, Some(json!({"status": answer}))).await;
+        assert_eq!(s, expected, "{name} answering {answer}: {v}");
+    }
+}
+
+/// Issue 23: `POST /api/telemetry` stamped 9999-12-31 or 1900-01-01 was stored (201). Live
+/// samples must now lie within the window around the server's clock (here the default day).
+#[tokio::test]
+async fn live_samples_far_from_the_server_clock_are_refused() {
+    let opts = Opts { sample_clock_window: Some(pitbox_cloud::clock::DEFAULT_SAMPLE_CLOCK_WINDOW), ..Opts::default() };
+    let Some(app) = App::start(common::Db::Sqlite, "live_clock_window", opts).await else { return };
+    let now = chrono::Utc::now().timestamp_millis();
+    let far = [253_402_214_400_000, -2_208_988_800_000, now + 25 * 3_600_000, now - 25 * 3_600_000];
+    for ms in far {
+        let (s, v) =
+            app.as_user(&app.driver, "POST", "/api/telemetry", Some(telemetry_post(&app.driver.id, ms, 1))).await;
+        assert_eq!(
+            (s, err(&v)),
+            (StatusCode::BAD_REQUEST, ("validation_failed".into(), "timestamp".into())),
+            "{ms}: {v}"
+        );
+    }
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry", Some(telemetry_post(&app.driver.id, now, 1))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let flat = |ms: i64| {
+        let post = telemetry_post(&app.driver.id, ms, 1);
+        let mut sample = post["data"].clone();
+        sample["driverId"] = post["driverId"].clone();
+        sample["timestamp"] = post["timestamp"].clone();
+        sample
+    };
+    let samples: Vec<Value> = [now, 253_402_214_400_000].into_iter().map(flat).collect();
+    let body = json!({"driverId": app.driver.id, "samples": samples});
+    let (s, v) = app.as_user(&app.driver, "POST", "/api/telemetry/batch", Some(body)).await;
+    assert_eq!((s, err(&v).1.as_str()), (StatusCode::BAD_REQUEST, "samples[1].timestamp"), "{v}");
+    let (_, sessions) = app.as_user(&app.viewer, "GET", "/api/sessions", None).await;
+    assert_eq!(sessions.as_array().map(Vec::len), Some(1), "only the sample stamped now started a session: {sessions}");
+}
+
+/// Issue 23: `?limit=abc` and `?teamId=a&teamId=b` answered text/plain. Every 4xx, axum's own
+/// refusals included, is now `{"error": {code, message, field}}`.
+#[tokio::test]
+async fn every_refusal_is_the_documented_json_error() {
+    let Some(app) = App::start(common::Db::Sqlite, "json_refusals", Opts::default()).await else { return };
+    let t = app.token(&app.engineer);
+    let cases: Vec<(&str, &str, StatusCode, &str, &str)> = vec![
+        ("GET", "/api/sessions?limit=abc", StatusCode::BAD_REQUEST, "validation_failed", "limit"),
+        ("GET", "/api/sessions?teamId=a&teamId=b", StatusCode::BAD_REQUEST, "validation_failed", "teamId"),
+        ("GET", "/api/messages?limit=-1", StatusCode::BAD_REQUEST, "validation_failed", "limit"),
+        ("DELETE", "/api/sessions", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", ""),
+        ("PATCH", "/api/auth/login", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", ""),
+    ];
+    for (method, path, status, code, field) in cases {
+        let (s, v) = app.call(method, path, Some(&t), None).await;
+        assert_eq!((s, err(&v)), (status, (code.to_string(), field.to_string())), "{method} {path}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
+    // Body refusals: not JSON, wrong content type, too large.
+    let raw = |ct: &str, body: Vec<u8>| {
+        axum::http::Request::post("/api/messages")
+            .header("authorization", format!("Bearer {t}"))
+            .header("content-type", ct)
+            .body(axum::body::Body::from(body))
+            .expect("req")
+    };
+    let (s, v) = app.send(raw("application/json", b"{".to_vec())).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_json"), "{v}");
+    let (s, v) = app.send(raw("text/plain", b"{}".to_vec())).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"), "{v}");
+    let (s, v) = app.send(raw("application/json", vec![b' '; 8 * 1024 * 1024])).await;
+    assert_eq!((s, err(&v).0.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{v}");
+}
+
+/// Issue 23: a team could be named after another team's id (then `find_team` matched either),
+/// and a name's length was counted in bytes but reported in characters.
+#[tokio::test]
+async fn team_names_never_stand_for_ids_and_count_characters() {
+    let Some(app) = App::start(common::Db::Sqlite, "team_names", Opts::default()).await else { return };
+    let create = |name: String| json!({"name": name});
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create(app.team_b.clone()))).await;
+    assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "name".into())), "{v}");
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("team-0123456789abcdef".into()))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // 60 two-byte characters: 120 bytes, within the 100-character limit.
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("é".repeat(60)))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("é".repeat(101)))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("got 101"), "{v}");
+    // Names stay unique.
+    let (s, _) = app.as_user(&app.admin, "POST", "/api/teams", Some(create("é".repeat(60)))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // The store refuses the shadowing name too (the CLI's path), and an id always wins.
+    let e = app.state.store.create_team(&app.team_a).await.expect_err("an id as a name");
+    assert!(matches!(e, pitbox_cloud::store::StoreError::Conflict(_)), "{e}");
+    let found = app.state.store.find_team(&app.team_a).await.expect("find").expect("team");
+    assert_eq!(found.id, app.team_a);
 }

@@ -21,6 +21,8 @@ const T0: i64 = 1_790_000_000_000;
 async fn start_node(db: &TestDb) -> (Child, std::net::SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pitbox-cloud-testnode"))
         .args(["--listen", "127.0.0.1:0", "--chunk-seconds", "1"])
+        // The samples carry a fixed date months from today's clock.
+        .args(["--sample-clock-window-hours", "876000"])
         .arg("--data-dir")
         .arg(db.dir())
         .args(["--database-url", &db.url])
@@ -50,11 +52,18 @@ fn batch(driver: &str, seq: u64) -> serde_json::Value {
     json!({"type": "telemetry_batch", "data": {"driverId": driver, "sequence": seq, "samples": samples}})
 }
 
+/// The relay's credential, issued over REST by the team's engineer (`relay-eng`).
 async fn login(addr: std::net::SocketAddr) -> String {
     let mut c = pitbox_cloud::httpc::Client::connect(addr).await.expect("connect");
-    let body = json!({"username": "relay-driver", "password": common::PASSWORD}).to_string();
+    let body = json!({"username": "relay-eng", "password": common::PASSWORD}).to_string();
     let r = c.request("POST", "/api/auth/login", None, Some(body.as_bytes())).await.expect("login");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let engineer = r.json()["token"].as_str().expect("token").to_string();
+    let r = c
+        .request("POST", "/api/relays/token", Some(&engineer), Some(b"{\"name\": \"durability relay\"}"))
+        .await
+        .expect("relay token");
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     r.json()["token"].as_str().expect("token").to_string()
 }
 
@@ -66,6 +75,7 @@ async fn kill_9_during_ingest_loses_nothing_acknowledged() {
         let team = store.create_team("Durable").await.expect("team");
         let hash = pitbox_cloud::password::hash(common::PASSWORD).expect("hash");
         let driver = store.create_user("relay-driver", &hash, UserRole::Driver, Some(&team.id)).await.expect("user").id;
+        store.create_user("relay-eng", &hash, UserRole::Engineer, Some(&team.id)).await.expect("engineer");
 
         let (mut node, addr) = start_node(&db).await;
         let token = login(addr).await;

@@ -67,7 +67,7 @@ async fn handshake_subscribe_fanout_and_uplink() {
         drop(late);
 
         // The relay uplink: store, then ack; a resend is acked again without storing twice.
-        let (mut relay, r) = ws_login(addr, &app.token(&app.driver), "relay").await;
+        let (mut relay, r) = ws_login(addr, &relay_token(&app), "relay").await;
         assert_eq!(r["data"]["success"], true);
         let batch = |seq: u64, n: u64| {
             let samples: Vec<_> = (0..n)
@@ -158,20 +158,10 @@ async fn handshake_subscribe_fanout_and_uplink() {
             }
         }
         assert!(pushed, "the handoff reached the team's dashboard");
-        // The requester's own connection (this relay speaks as it) is addressed too, as by the
-        // relay's hub: the stored handoff comes back to it. The protocol does not order it
-        // against the pong of a ping sent after it, so both are awaited in any order.
+        // The relay speaks with its own credential, not as the requester: without `subscribe`
+        // nothing of the team comes back to it, only the pong.
         ws_send(&mut relay, json!({"type": "ping", "data": {"id": 7, "timestamp": "2026-11-26T16:00:00Z"}})).await;
-        let mut got: Vec<String> = Vec::new();
-        for _ in 0..2 {
-            let m = next_json(&mut relay).await;
-            if m["type"] == "handoff_request" {
-                assert_eq!(m["data"]["requesterId"], app.driver.id.as_str(), "{m}");
-            }
-            got.push(m["type"].as_str().unwrap_or("").to_string());
-        }
-        got.sort();
-        assert_eq!(got, ["handoff_request", "pong"]);
+        assert_eq!(next_json(&mut relay).await["type"], "pong");
 
         // Nothing of team A reached team B's dashboard.
         ws_send(&mut other, json!({"type": "ping", "data": {"id": 1, "timestamp": "2026-11-26T16:00:00Z"}})).await;
@@ -235,6 +225,7 @@ async fn two_nodes_share_a_bus(name: &str, bus_a: pitbox_cloud::bus::Bus, bus_b:
     let store_b = pitbox_cloud::Store::open(&a.db.url).await.expect("store");
     let mut config = pitbox_cloud::Config::local(a.db.dir());
     config.node_id = "node-b".into();
+    config.sample_clock_window = common::FIXTURE_CLOCK_WINDOW;
     let keys = (*a.state.keys).clone();
     let state_b = pitbox_cloud::AppState::assemble(store_b, a.state.objects.clone(), bus_b, keys, &config);
     let addr_b = serve(pitbox_cloud::server::router(state_b)).await;
@@ -294,10 +285,10 @@ async fn hub_connection_rules_on_the_cloud() {
     };
     let addr = serve(app.router.clone()).await;
 
-    // Only a driver or an admin may connect as a relay.
+    // Only a relay's own credential connects as a relay; a user's token is refused.
     let (mut ws, r) = ws_login(addr, &app.token(&app.engineer), "relay").await;
     assert_eq!(r["data"]["success"], false, "{r}");
-    assert_eq!(r["data"]["reason"], "a relay must authenticate as a driver or an admin");
+    assert!(r["data"]["reason"].as_str().unwrap_or("").contains("relay credential"), "{r}");
     assert_eq!(next_json(&mut ws).await["code"], 4001);
 
     // An admin follows any team; an engineer only their own (live.rs above checks the refusal).
@@ -319,7 +310,7 @@ async fn hub_connection_rules_on_the_cloud() {
 
     // A relay gets an error for every bad message and stays open; a dashboard is closed (4008).
     let bad = json!({"type": "telemetry_update", "data": {"driverId": app.driver.id}});
-    let (mut relay, _) = ws_login(addr, &app.token(&app.driver), "relay").await;
+    let (mut relay, _) = ws_login(addr, &relay_token(&app), "relay").await;
     let (mut dash, _) = ws_login(addr, &app.token(&app.driver), "dashboard").await;
     for _ in 0..25 {
         ws_send(&mut relay, bad.clone()).await;
@@ -357,4 +348,13 @@ async fn hub_connection_rules_on_the_cloud() {
     assert!(value("pitbox_ws_errors_sent_total") >= 45);
     assert!(value("pitbox_ws_closed_policy_total") >= 1);
     assert!(value("pitbox_ws_auth_failures_total") >= 1);
+}
+
+/// A relay's credential for team A (scope `relay`).
+fn relay_token(app: &App) -> String {
+    app.state
+        .keys
+        .issue_relay("relay-test", &app.team_a, "test relay", std::time::Duration::from_secs(3600))
+        .expect("relay")
+        .0
 }

@@ -685,7 +685,7 @@ async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
         assert_eq!(next_json(&mut other).await["type"], "subscribed");
 
         // The driver streams four laps over the uplink, 5 s per batch (frames stay under 256 KiB).
-        let (mut up, _) = ws_login(addr, &app.token(&app.driver), "relay").await;
+        let (mut up, _) = ws_login(addr, &relay_token(&app), "relay").await;
         let samples = planted_laps();
         for (i, chunk) in samples.chunks(300).enumerate() {
             let seq = i as u64 + 1;
@@ -695,7 +695,6 @@ async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
                 json!({"type": "telemetry_batch", "data": {"driverId": app.driver.id, "sequence": seq, "samples": batch}}),
             )
             .await;
-            // Coaching addressed to the driver reaches this connection too (it speaks as the driver).
             let ack = next_of(&mut up, &["ack", "error"]).await;
             assert_eq!((ack["type"].as_str(), ack["data"]["sequence"].as_u64()), (Some("ack"), Some(seq)), "{ack}");
         }
@@ -742,6 +741,77 @@ async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
 
 // ---------------------------------------------------------------------------------------------
 
+/// A relay's credential for team A (scope `relay`), as `POST /api/relays/token` issues.
+fn relay_token(app: &App) -> String {
+    app.state
+        .keys
+        .issue_relay("relay-test", &app.team_a, "test relay", std::time::Duration::from_secs(3600))
+        .expect("relay token")
+        .0
+}
+
+/// Issue 23: a driver's token with `clientType: relay` could store a team message in the
+/// engineer's name ("Box now", urgent) and telemetry for other drivers. A user's token is now
+/// refused as a relay; the relay's own credential speaks only for its team's drivers, is
+/// refused on REST, and cannot pose as a dashboard or driver.
+#[tokio::test]
+async fn only_a_relay_credential_speaks_for_the_team_and_only_for_drivers() {
+    let Some(app) = App::start(common::Db::Sqlite, "relay_credential", Opts::default()).await else { return };
+    let addr = serve(app.router.clone()).await;
+    for who in [&app.driver, &app.engineer, &app.admin] {
+        let (_, r) = ws_login(addr, &app.token(who), "relay").await;
+        assert_eq!(r["data"]["success"], false, "{} as a relay: {r}", who.username);
+    }
+    let relay = relay_token(&app);
+    let (_, r) = ws_login(addr, &relay, "dashboard").await;
+    assert_eq!(r["data"]["success"], false, "{r}");
+    let (s, _) = app.call("GET", "/api/messages", Some(&relay), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let (mut up, r) = ws_login(addr, &relay, "relay").await;
+    assert_eq!(r["data"]["success"], true, "{r}");
+    let forged = json!({"type": "team_message", "data": {"id": "msg-forged", "content": "Box now", "senderId": app.engineer.id,
+        "senderName": "Eng", "priority": "urgent", "sentAt": ts(T0), "read": false}});
+    ws_send(&mut up, forged).await;
+    let e = next_of(&mut up, &["error", "team_message"]).await;
+    assert_eq!(
+        (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+        (Some("forbidden"), Some("data.senderId")),
+        "{e}"
+    );
+    let (_, list) = app.as_user(&app.engineer, "GET", "/api/messages", None).await;
+    assert!(list.as_array().expect("list").iter().all(|m| m["id"] != "msg-forged"), "{list}");
+
+    // Telemetry for the engineer (not a driver) or another team's driver: refused.
+    for who in [&app.engineer.id, &app.driver_b.id] {
+        let batch = json!({"type": "telemetry_batch", "data": {"driverId": who, "sequence": 1,
+            "samples": [common::update(who, T0, 1, 0)]}});
+        ws_send(&mut up, batch).await;
+        let e = next_of(&mut up, &["ack", "error"]).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("forbidden"), Some("data.driverId")),
+            "{e}"
+        );
+    }
+    // A team driver's batch is accepted.
+    let batch = json!({"type": "telemetry_batch", "data": {"driverId": app.driver.id, "sequence": 1,
+        "samples": [common::update(&app.driver.id, T0, 1, 0)]}});
+    ws_send(&mut up, batch).await;
+    assert_eq!(next_of(&mut up, &["ack", "error"]).await["type"], "ack");
+
+    // Issued over REST: by an engineer for their team, not by a driver, not for another team.
+    let (s, v) = app.as_user(&app.engineer, "POST", "/api/relays/token", Some(json!({"name": "pit wall"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["teamId"], app.team_a.as_str());
+    let (_, r) = ws_login(addr, v["token"].as_str().unwrap_or(""), "relay").await;
+    assert_eq!(r["data"]["success"], true, "{r}");
+    let (s, _) = app.as_user(&app.driver, "POST", "/api/relays/token", Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.as_user(&app.engineer, "POST", "/api/relays/token", Some(json!({"teamId": app.team_b}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
 /// The next message of one of `types`, skipping others (telemetry, status changes …).
 async fn next_of(ws: &mut common::Ws, types: &[&str]) -> Value {
     loop {
@@ -760,8 +830,8 @@ async fn relay_speaks_for_its_team_drivers_and_hears_the_team() {
         let (mut dash, _) = ws_login(addr, &app.token(&app.engineer), "dashboard").await;
         ws_send(&mut dash, json!({"type": "subscribe", "data": {}})).await;
         assert_eq!(next_json(&mut dash).await["type"], "subscribed");
-        // The relay authenticates with Ana's token and subscribes as pitbox-relay does.
-        let (mut relay, r) = ws_login(addr, &app.token(&app.driver), "relay").await;
+        // The relay authenticates with its own credential and subscribes as pitbox-relay does.
+        let (mut relay, r) = ws_login(addr, &relay_token(&app), "relay").await;
         assert_eq!(r["data"]["success"], true, "{r}");
         let channels = ["session", "standings", "messages", "handoffs", "coaching", "status"];
         ws_send(&mut relay, json!({"type": "subscribe", "data": {"channels": channels}})).await;
@@ -824,7 +894,7 @@ async fn relay_speaks_for_its_team_drivers_and_hears_the_team() {
         let stored = hs.as_array().expect("list").iter().find(|h| h["id"] == "ho-relay-1").cloned().expect("stored");
         assert_eq!(stored["status"], "accepted", "{hs}");
 
-        // Session, standings and status of Ben; Ben's telemetry through Ana's relay.
+        // Session, standings and status of Ben; Ben's telemetry through the relay.
         ws_send(
             &mut relay,
             json!({"type": "driver_status", "data": {"driverId": ben, "status": "standby",

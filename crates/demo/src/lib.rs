@@ -436,9 +436,8 @@ async fn start_team(
     lap_offset: u32,
 ) -> Result<TeamParts, DemoError> {
     // Tokens the cloud signs.
-    let engineer = team.engineer().ok_or_else(|| DemoError::Seed("no engineer account".into()))?.clone();
+    team.engineer().ok_or_else(|| DemoError::Seed("no engineer account".into()))?;
     let token = |a: &DemoAccount| cloud.keys.issue(&a.user_id, a.role, &team.team_id, &a.username);
-    let engineer_token = token(&engineer)?;
     let drivers: Vec<(DemoAccount, String)> =
         team.drivers().into_iter().map(|d| Ok((d.clone(), token(d)?))).collect::<Result<_, DemoError>>()?;
 
@@ -453,7 +452,8 @@ async fn start_team(
     relay_cfg.hub.rate_burst = relay_cfg.hub.rate_burst.max(800.0);
     relay_cfg.cloud = Some(UplinkConfig {
         url: format!("ws://{}/ws", reachable(cloud_addr)),
-        token: engineer_token,
+        // The relay's own credential: the cloud takes no user's token as a relay.
+        token: cloud.keys.issue_relay("relay-demo", &team.team_id, "demo relay", Duration::from_secs(30 * 86_400))?.0,
         window: 256,
         backoff_min: Duration::from_millis(200),
         backoff_max: Duration::from_secs(5),

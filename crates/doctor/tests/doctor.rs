@@ -59,6 +59,7 @@ async fn start_relay(dir: &Path) -> (pitbox_relay::RelayHandle, String) {
         ttl: Duration::from_secs(3600),
         name: None,
         verbose: false,
+        relay: false,
     };
     let token = pitbox_auth::cli::make_token(&args).expect("token");
     let mut verifier = pitbox_auth::Verifier::new();

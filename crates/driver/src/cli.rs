@@ -32,6 +32,9 @@ pub struct DriverArgs {
     /// one the agent serves the local API only.
     #[arg(long, env = "PITBOX_DRIVER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// File holding the token (instead of --token, which shows in the process list).
+    #[arg(long, value_name = "FILE", env = "PITBOX_DRIVER_TOKEN_FILE")]
+    pub token_file: Option<std::path::PathBuf>,
     /// Relay address (the spec's relayAgent.url).
     #[arg(long, env = "PITBOX_DRIVER_RELAY_URL", default_value = "ws://127.0.0.1")]
     pub relay_url: String,
@@ -316,9 +319,28 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     so.sim_laps = args.sim_laps;
     so.sim_mistakes = args.sim_mistakes;
     let voice = voice_settings(&args)?;
+    let token = match (&args.token, &args.token_file) {
+        (Some(t), _) => {
+            // A flag shows in the process list; the environment and a file do not.
+            if std::env::args().any(|a| a == "--token" || a.starts_with("--token=")) {
+                eprintln!(
+                    "warning: --token on the command line is visible to every user of this machine in the \
+                     process list; use --token-file or PITBOX_DRIVER_TOKEN instead"
+                );
+            }
+            Some(t.trim().to_string())
+        }
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading the token file {}", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
     let settings = AgentSettings {
         driver_id: args.driver_id.clone(),
-        token: args.token.clone().filter(|t| !t.trim().is_empty()),
+        token: token.filter(|t| !t.is_empty()),
         app: DriverAppConfig {
             relay_agent: RelayAgentConfig { url: args.relay_url.clone(), port: args.relay_port },
             cloud: CloudConfig { endpoint: args.cloud_endpoint.clone(), enabled: args.cloud_enabled },

@@ -14,6 +14,7 @@ mod config;
 mod conn;
 mod latest;
 mod limits;
+pub mod log_filter;
 mod metrics;
 mod outbox;
 mod registry;
@@ -161,7 +162,11 @@ pub trait Hooks: Send + Sync + 'static {
 
     /// Whether an authenticated token may connect as `client_type`; `Err` is the reason sent in
     /// the failed `authentication_result` before the connection closes (4001).
-    fn admit(&self, _who: &Identity, _client_type: ClientType) -> Result<(), String> {
+    /// By default a relay's credential is accepted only from a `relay` client.
+    fn admit(&self, who: &Identity, client_type: ClientType) -> Result<(), String> {
+        if who.relay && client_type != ClientType::Relay {
+            return Err("a relay's credential is only for clientType relay".into());
+        }
         Ok(())
     }
 

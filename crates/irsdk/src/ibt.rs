@@ -119,6 +119,15 @@ impl IbtFile {
         let avail = bytes.len() - rows_start;
         let rows = avail / buf_len;
         let trailing = avail % buf_len;
+        // A record is the values of the declared variables: records of no variable carry
+        // nothing, and counting them (one per byte at bufLen = 1) only sizes work by garbage.
+        if rows > 0 && layout.vars().is_empty() {
+            return Err(IrsdkError::BadField {
+                field: "numVars",
+                value: 0,
+                reason: format!("{rows} records of bufLen = {buf_len} bytes declare no variable"),
+            });
+        }
         let truncated = (i64::from(disk.session_record_count) != rows as i64 || trailing != 0).then_some(Truncation {
             declared_records: disk.session_record_count.into(),
             whole_records: rows,

@@ -11,6 +11,7 @@
 //! - publishing that memory as iRacing does, without iRacing ([`serve`]; `--serve-iracing`);
 //! - typed access: [`VarHandle`]s looked up once, typed flags and enums ([`flags`]);
 //! - session info: iRacing's not-quite-YAML ([`yaml`]) and typed structs ([`session`]);
+//! - bounded import of a file as validated samples ([`import`], the cloud's upload path);
 //! - the lap table ([`laps`]), the mapping of SDK units to the wire model ([`mapping`]);
 //! - the `pitbox ibt …` and `pitbox bench ibt` commands as library code ([`cli`]).
 
@@ -19,6 +20,7 @@ pub mod error;
 pub mod flags;
 pub mod header;
 pub mod ibt;
+pub mod import;
 pub mod laps;
 pub mod layout;
 pub mod live;

@@ -619,8 +619,10 @@ pub mod windows {
                 }
                 let view = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
                 if view.Value.is_null() {
+                    // The map exists, so iRacing runs: this is a failure, not "not connected".
+                    let source = std::io::Error::last_os_error();
                     CloseHandle(mapping);
-                    return Err(IrsdkError::NotConnected("MapViewOfFile failed".into()));
+                    return Err(IrsdkError::Io { path: format!("{MEM_MAP_NAME} (MapViewOfFile)").into(), source });
                 }
                 let mut info: MEMORY_BASIC_INFORMATION = std::mem::zeroed();
                 let got = VirtualQuery(view.Value, &mut info, std::mem::size_of::<MEMORY_BASIC_INFORMATION>());

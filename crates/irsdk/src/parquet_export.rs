@@ -71,8 +71,16 @@ pub fn write(f: &IbtFile, vars: &[&VarHeader], mut progress: impl FnMut(usize)) 
     let props = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
     let mut writer = SerializedFileWriter::new(Vec::new(), schema, props)?;
 
-    let rows: Vec<&[u8]> = f.rows().collect();
-    for (g, group) in rows.chunks(ROW_GROUP_ROWS).enumerate() {
+    // One row group at a time: memory follows ROW_GROUP_ROWS, not the record count.
+    let mut groups = f.rows();
+    let mut group: Vec<&[u8]> = Vec::with_capacity(ROW_GROUP_ROWS.min(f.row_count()));
+    for g in 0.. {
+        group.clear();
+        group.extend(groups.by_ref().take(ROW_GROUP_ROWS));
+        if group.is_empty() {
+            break;
+        }
+        let group = group.as_slice();
         let mut rg = writer.next_row_group()?;
         let mut col_index = 0;
         while let Some(mut col) = rg.next_column()? {
@@ -129,7 +137,7 @@ pub fn write(f: &IbtFile, vars: &[&VarHeader], mut progress: impl FnMut(usize)) 
             col.close()?;
         }
         rg.close()?;
-        progress((g * ROW_GROUP_ROWS + group.len()).min(rows.len()));
+        progress((g * ROW_GROUP_ROWS + group.len()).min(f.row_count()));
     }
     Ok(writer.into_inner()?)
 }

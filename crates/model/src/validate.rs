@@ -183,8 +183,9 @@ impl Validator {
     /// Checks a string's length in characters, and that it has no control characters other
     /// than newline and tab (they corrupt logs and terminals).
     pub fn text(&mut self, name: &str, value: &str, min: usize, max: usize) {
-        // Byte length bounds the char count from above: skip the count for short strings.
-        let chars = if value.len() <= max { value.chars().count() } else { max + 1 };
+        // A character is at most 4 bytes: only strings longer than that bound skip the count
+        // (they are too long whatever they hold). Limits are in characters, never bytes.
+        let chars = if value.len() <= max.saturating_mul(4) { value.chars().count() } else { max + 1 };
         if chars < min {
             if min == 1 {
                 self.fail(name, "must not be empty");

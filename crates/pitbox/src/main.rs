@@ -98,8 +98,10 @@ enum ConfigCommand {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+    // RUST_LOG wins over --log; either way the WebSocket library's frame dumps (JWTs in
+    // `authenticate`) stay off unless named explicitly.
+    let spec = std::env::var("RUST_LOG").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| filter.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(pitbox_hub::log_filter::cap_frame_logging(&spec))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

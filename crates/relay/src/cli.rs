@@ -30,7 +30,8 @@ pub struct RelayArgs {
     /// Extra CA certificate (PEM) trusted for a wss:// cloud, e.g. a private CA. May be repeated.
     #[arg(long, value_name = "FILE", env = "PITBOX_RELAY_CLOUD_CA")]
     pub cloud_ca: Vec<PathBuf>,
-    /// Token the relay authenticates to the cloud with (a driver or admin of the team).
+    /// The relay's own cloud credential (scope relay: POST /api/relays/token or `pitbox token
+    /// --relay`); prefer --cloud-token-file or the environment (a flag shows in `ps`).
     #[arg(long, value_name = "JWT", env = "PITBOX_RELAY_CLOUD_TOKEN", hide_env_values = true)]
     pub cloud_token: Option<String>,
     /// File holding the cloud token (instead of --cloud-token).
@@ -146,7 +147,10 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
     let mut urls: Vec<String> = args.cloud_url.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
     if !urls.is_empty() {
         let token = match (&args.cloud_token, &args.cloud_token_file) {
-            (Some(t), _) => t.trim().to_string(),
+            (Some(t), _) => {
+                pitbox_auth::cli::warn_secret_flag("--cloud-token", "--cloud-token-file or PITBOX_RELAY_CLOUD_TOKEN");
+                t.trim().to_string()
+            }
             (None, Some(f)) => {
                 std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?.trim().to_string()
             }

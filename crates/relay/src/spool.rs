@@ -25,6 +25,9 @@ pub enum SpoolError {
     Full { used: u64, limit: u64 },
     #[error("spool database: {0}")]
     Db(String),
+    /// The spool file or its directory could not be made private to the owner.
+    #[error("spool file {0}")]
+    Private(String),
 }
 
 macro_rules! db_err {
@@ -108,6 +111,12 @@ fn stamped(bytes: &[u8]) -> Option<(u64, &[u8])> {
 impl Spool {
     /// Opens (or creates) the spool file, bounded to `limit` bytes of batches.
     pub fn open(path: &Path, limit: u64) -> Result<Spool, SpoolError> {
+        // Spooled batches are drivers' telemetry and messages: the owner's alone.
+        let private = |e: std::io::Error| SpoolError::Private(format!("{}: {e}", path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            pitbox_auth::private_fs::private_dir(dir).map_err(private)?;
+        }
+        pitbox_auth::private_fs::private_file(path).map_err(private)?;
         let db = Database::create(path)?;
         {
             let tx = db.begin_write()?;
@@ -388,6 +397,21 @@ mod tests {
 
     fn nb(driver: &str, seq: u64, len: usize) -> NewBatch {
         NewBatch { driver: driver.into(), sequence: seq, frame: vec![seq as u8; len], last_sample: seq * 10 }
+    }
+
+    /// Issue 23: the spool was 0644 under umask 022.
+    #[cfg(unix)]
+    #[test]
+    fn the_spool_is_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("relay");
+        let path = dir.join("spool.redb");
+        let spool = Spool::open(&path, 1 << 20).unwrap();
+        spool.append(&[nb("d", 1, 10)]).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]

@@ -266,7 +266,10 @@ fn iracing_connection(ctx: &mut Ctx) -> Result<Option<Ended>, String> {
             let wait = Wait { wait: &|| map.wait_for_data(20), stale_after: Some(STALE_AFTER) };
             connection(map.mem(), ctx, Some(wait))
         }
-        Err(_) => Ok(None),
+        // Only a missing map means "iRacing is not running"; a map that exists but cannot be
+        // viewed is an error, reported like an unreadable layout.
+        Err(IrsdkError::NotConnected(_)) => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -95,6 +95,10 @@ impl ReplaySource {
         if file.row_count() == 0 {
             return Err(SourceError::Empty(path));
         }
+        // Records without time, lap or place are no telemetry: refuse them rather than replay
+        // millions of empty samples from a crafted header.
+        pitbox_irsdk::import::check_channels(&file)
+            .map_err(|e| SourceError::Invalid(format!("{}: {e}", path.display())))?;
         let session = file.session_info().ok();
         let mut tm = TelemetryMapper::new(file.layout(), &opts.driver_id)?;
         if let Some(s) = &session {

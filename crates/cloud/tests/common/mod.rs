@@ -134,7 +134,13 @@ pub struct Opts {
     pub login_max_failures: Option<usize>,
     /// `Config::redis_url` (the voice clip cache's Redis layer; the bus is `bus`).
     pub redis_url: Option<String>,
+    /// `Config::sample_clock_window` (default [`FIXTURE_CLOCK_WINDOW`]).
+    pub sample_clock_window: Option<std::time::Duration>,
 }
+
+/// The tests' samples carry fixed dates (months from today's clock), so their nodes accept
+/// samples within a century of the clock; the window's own tests set it narrow.
+pub const FIXTURE_CLOCK_WINDOW: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
 
 impl App {
     pub async fn start(kind: Db, test: &str, opts: Opts) -> Option<App> {
@@ -147,6 +153,7 @@ impl App {
             config.master_key = Some(pitbox_cloud::secrets::MasterKey::from_base64(&k).expect("key"));
         }
         config.redis_url = opts.redis_url.clone();
+        config.sample_clock_window = opts.sample_clock_window.unwrap_or(FIXTURE_CLOCK_WINDOW);
         if let Some(n) = opts.login_max_failures {
             config.login_max_failures = n;
         }

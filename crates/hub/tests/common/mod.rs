@@ -15,6 +15,7 @@ impl TokenCheck for AnyToken {
             team_id: "t1".into(),
             name: None,
             expires_at: u64::MAX,
+            relay: false,
         })
     }
 }

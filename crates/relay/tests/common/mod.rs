@@ -45,7 +45,7 @@ impl Env {
     }
 
     pub fn expired_token(&self, user: &str) -> String {
-        let mut c = Claims::new(user, UserRole::Driver, TEAM, None, "pitbox-offline", DEFAULT_TTL);
+        let mut c = Claims::new(user, UserRole::Driver, TEAM, None, "pitbox-offline", DEFAULT_TTL).expect("claims");
         c.iat -= 10 * 86_400;
         c.exp = c.iat + 3600;
         self.signer.sign(&c).unwrap()
