@@ -301,7 +301,9 @@ impl Hooks for CloudHooks {
                                     tracing::warn!(error = %e, session = ses.id, "could not store the session's description");
                                 }
                             }
-                            Err(e) => tracing::warn!(error = %e, driver = s.driver_id, "could not find the sim's session"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, driver = s.driver_id, "could not find the sim's session")
+                            }
                         }
                     }
                     // An older agent: the driver's latest session, unless that one belongs to a
@@ -315,7 +317,9 @@ impl Hooks for CloudHooks {
                             }
                         }
                         Ok(None) => {}
-                        Err(e) => tracing::warn!(error = %e, driver = s.driver_id, "could not find the driver's session"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, driver = s.driver_id, "could not find the driver's session")
+                        }
                     },
                 }
                 self.bus.publish(&team, Message::SessionInfo(s));

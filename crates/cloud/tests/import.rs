@@ -223,6 +223,7 @@ async fn imports_are_not_spoken() {
             ev.team_id
         );
     }
+}
 
 /// An `.ibt` image from our writer: `vars` over rows of `buf_len` bytes, `rows` records whose
 /// SessionTime and LapDistPct move (when declared), this start date.
