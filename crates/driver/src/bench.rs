@@ -182,7 +182,9 @@ pub fn measure_with(duration: Duration, voice_on: bool) -> anyhow::Result<Driver
                 let entry = agent.voice.command_wav(&wav, "bench").await?;
                 eprintln!("  voice command: heard {:?}, answered {:?}", entry.phrase, entry.answers);
             } else {
-                eprintln!("  espeak-ng or PocketSphinx missing: voice measured without speech (scripts/setup-voice)");
+                eprintln!(
+                    "  espeak-ng missing or the recogniser failed: voice measured without speech (scripts/setup-voice)"
+                );
             }
         }
         let k0 = children_cpu();

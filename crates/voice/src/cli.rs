@@ -32,6 +32,20 @@ pub enum VoiceSubcommand {
     Listen(ListenArgs),
     /// List the voices.
     Voices,
+    /// Measure recognition on a matrix of synthetic speakers × rates × noise levels (espeak-ng)
+    /// and print it.
+    Eval(EvalArgs),
+}
+
+/// `pitbox voice eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Which set: `held-out` (never tuned on; the figure to quote) or `tuning`.
+    #[arg(long, default_value = "held-out", value_parser = ["held-out", "tuning"])]
+    pub set: String,
+    /// Print the matrix and every miss as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pitbox voice say`.
@@ -94,6 +108,7 @@ pub fn run(args: VoiceArgs) -> anyhow::Result<()> {
     match args.command {
         VoiceSubcommand::Say(a) => say(a),
         VoiceSubcommand::Listen(a) => listen(a),
+        VoiceSubcommand::Eval(a) => eval(a),
         VoiceSubcommand::Voices => {
             for v in espeak_voices() {
                 println!("{:<16} {:<12} {}", v.id, v.engine_voice, v.name);
@@ -183,6 +198,25 @@ fn listen(a: ListenArgs) -> anyhow::Result<()> {
         match r.command {
             Some(c) => println!("{} (confidence {:.2})", c.phrase(), r.confidence),
             None => println!("no command"),
+        }
+    }
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    let set = if a.set == "tuning" { crate::eval::EvalSet::tuning() } else { crate::eval::EvalSet::held_out() };
+    let tts = EspeakNg::new();
+    tts.available().context("the evaluation synthesises its test speech with espeak-ng")?;
+    let mut rec = CommandRecognizer::new(RecognizerConfig::default())?;
+    let report = crate::eval::evaluate(&set, &tts, &mut rec)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+        for m in &report.misses {
+            let noise = m.noise_snr_db.map(|d| format!("{d} dB")).unwrap_or_else(|| "clean".into());
+            let got = m.got.map(|c| c.phrase()).unwrap_or_else(|| "no command".into());
+            println!("  miss: {} {} wpm {noise}: \"{}\" -> {got} (heard \"{}\")", m.voice, m.rate_wpm, m.text, m.words);
         }
     }
     Ok(())

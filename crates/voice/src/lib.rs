@@ -10,20 +10,24 @@
 //!   [`radio::AudioSink`]: WAV files in a folder, or the sound card (`soundcard`, cargo feature
 //!   `sound-card`, off by default).
 //! - **Voice commands**: [`commands`] (the grammar and typed [`commands::VoiceCommand`]s),
-//!   [`sphinx::CommandRecognizer`] (PocketSphinx, JSGF grammar mode, loaded at run time),
+//!   [`sphinx::CommandRecognizer`] (PocketSphinx 5 compiled in, JSGF grammar mode, its model and
+//!   the [`dictionary`] of command words inside the binary),
 //!   [`ptt`] (push-to-talk and microphone traits), [`buttons`] (push-to-talk from a wheel or
 //!   joystick button, a key on Windows, Unix signals) and [`engineer::RaceEngineer`] (true answers
 //!   from the latest telemetry and standings, team messages, handoffs).
 //! - **Audio**: [`audio::Audio`], mono 16-bit PCM with a strict WAV reader for untrusted files.
 //! - **CLI**: [`cli::VoiceArgs`], [`cli::run`] and [`cli::bench`] for the `pitbox` binary.
 //!
-//! Nothing is downloaded at run time; `scripts/setup-voice` installs the engines.
+//! Nothing is downloaded at run time. Recognition needs nothing installed; espeak-ng (speech out
+//! on Linux) is installed by `scripts/setup-voice`.
 
 pub mod audio;
 pub mod buttons;
 pub mod cli;
 pub mod commands;
+pub mod dictionary;
 pub mod engineer;
+pub mod eval;
 pub mod ptt;
 pub mod queue;
 pub mod radio;

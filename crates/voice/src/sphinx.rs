@@ -1,180 +1,115 @@
-//! Offline command recognition with PocketSphinx in JSGF grammar mode.
+//! Offline command recognition with PocketSphinx 5.1.1 in JSGF grammar mode.
 //!
-//! The library is loaded at run time (`dlopen`) rather than linked: the workspace then builds on
-//! any machine, with or without PocketSphinx, and a machine without it gets a precise
-//! [`RecognizerError::LibraryMissing`] that names the fix (`scripts/setup-voice`). On Linux the
-//! Debian/Ubuntu packages `libpocketsphinx3` + `pocketsphinx-en-us` provide the library and the
-//! en-us model; elsewhere point `PITBOX_POCKETSPHINX_LIB` and `PITBOX_POCKETSPHINX_MODEL` at them.
+//! PocketSphinx is compiled from vendored C source and linked statically (crate
+//! `pitbox-sphinx-sys`), and its en-us acoustic model and the command words' dictionary are
+//! inside the binary: recognition needs nothing installed, on Linux and on Windows. The model is
+//! written once into [`default_model_dir`] (PocketSphinx reads files) and reused after.
 //! Nothing is downloaded at run time.
 
-use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::ffi::{CStr, CString, c_char};
 use std::path::PathBuf;
+use std::sync::Once;
 use std::time::Instant;
 
+use pitbox_sphinx_sys as ffi;
 use serde::Serialize;
 
 use crate::audio::{Audio, RECOGNITION_RATE};
 use crate::commands::{GARBAGE_PHONES, GARBAGE_PREFIX, VoiceCommand, jsgf_grammar, parse_command};
+use crate::dictionary::{DictError, command_dictionary, variant_name};
 
 /// Why recognition could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RecognizerError {
-    #[error(
-        "PocketSphinx library not found (tried {tried}): install it with scripts/setup-voice \
-         (Debian/Ubuntu: libpocketsphinx3 pocketsphinx-en-us) or set PITBOX_POCKETSPHINX_LIB"
-    )]
-    LibraryMissing { tried: String },
-    #[error("PocketSphinx library {path} lacks symbol {symbol}: {detail}")]
-    Symbol { path: String, symbol: &'static str, detail: String },
-    #[error(
-        "PocketSphinx en-us model not found at {0} (install pocketsphinx-en-us with scripts/setup-voice, \
-         or set PITBOX_POCKETSPHINX_MODEL to the folder holding en-us/ and cmudict-en-us.dict)"
-    )]
-    ModelMissing(PathBuf),
-    #[error("PocketSphinx rejected its configuration")]
-    Config,
+    #[error(transparent)]
+    Model(#[from] ffi::ModelError),
+    #[error("the command dictionary is invalid: {0}")]
+    Dictionary(#[from] DictError),
+    #[error("PocketSphinx rejected option {name} = {value}")]
+    Config { name: String, value: String },
     #[error("PocketSphinx failed to start (ps_init returned NULL)")]
     Init,
-    #[error("PocketSphinx rejected the command grammar (ps_set_jsgf_string returned {0})")]
-    Grammar(i32),
+    #[error("PocketSphinx refused the word `{word}` ({phones})")]
+    Word { word: String, phones: String },
+    #[error("PocketSphinx rejected the command grammar ({0} returned an error)")]
+    Grammar(&'static str),
     #[error("PocketSphinx decoding failed in {0}")]
     Decode(&'static str),
-    #[error("path is not valid for the C library: {0}")]
-    Path(String),
+    #[error("text is not valid for the C library (holds a NUL byte): {0}")]
+    Nul(String),
 }
 
-type CmdLn = c_void;
-type Decoder = c_void;
-
-#[allow(non_camel_case_types)]
-struct Api {
-    cmd_ln_parse_r: unsafe extern "C" fn(*mut CmdLn, *const c_void, i32, *mut *mut c_char, i32) -> *mut CmdLn,
-    cmd_ln_free_r: unsafe extern "C" fn(*mut CmdLn) -> c_int,
-    ps_args: unsafe extern "C" fn() -> *const c_void,
-    ps_init: unsafe extern "C" fn(*mut CmdLn) -> *mut Decoder,
-    ps_free: unsafe extern "C" fn(*mut Decoder) -> c_int,
-    ps_set_jsgf_string: unsafe extern "C" fn(*mut Decoder, *const c_char, *const c_char) -> c_int,
-    ps_set_search: unsafe extern "C" fn(*mut Decoder, *const c_char) -> c_int,
-    ps_start_utt: unsafe extern "C" fn(*mut Decoder) -> c_int,
-    ps_process_raw: unsafe extern "C" fn(*mut Decoder, *const i16, usize, c_int, c_int) -> c_int,
-    ps_end_utt: unsafe extern "C" fn(*mut Decoder) -> c_int,
-    ps_get_hyp: unsafe extern "C" fn(*mut Decoder, *mut i32) -> *const c_char,
-    ps_get_prob: unsafe extern "C" fn(*mut Decoder) -> i32,
-    ps_add_word: unsafe extern "C" fn(*mut Decoder, *const c_char, *const c_char, c_int) -> c_int,
-    // Keep the libraries loaded for as long as the function pointers live.
-    _libs: Vec<libloading::Library>,
-}
-
-fn library_candidates() -> Vec<PathBuf> {
-    if let Some(p) = std::env::var_os("PITBOX_POCKETSPHINX_LIB") {
-        return vec![PathBuf::from(p)];
-    }
-    if cfg!(windows) {
-        vec!["pocketsphinx.dll".into()]
-    } else if cfg!(target_os = "macos") {
-        vec!["libpocketsphinx.3.dylib".into(), "/opt/homebrew/lib/libpocketsphinx.3.dylib".into()]
-    } else {
-        vec!["libpocketsphinx.so.3".into(), "libpocketsphinx.so".into()]
-    }
-}
-
-fn sphinxbase_candidates() -> Vec<PathBuf> {
-    if let Some(p) = std::env::var_os("PITBOX_SPHINXBASE_LIB") {
-        return vec![PathBuf::from(p)];
-    }
-    if cfg!(windows) {
-        vec!["sphinxbase.dll".into()]
-    } else if cfg!(target_os = "macos") {
-        vec!["libsphinxbase.3.dylib".into()]
-    } else {
-        vec!["libsphinxbase.so.3".into(), "libsphinxbase.so".into()]
-    }
-}
-
-fn open_first(cands: &[PathBuf]) -> Result<(libloading::Library, String), RecognizerError> {
-    for c in cands {
-        // SAFETY: loading PocketSphinx/SphinxBase runs only their ELF initialisers, which have no
-        // preconditions.
-        if let Ok(lib) = unsafe { libloading::Library::new(c) } {
-            return Ok((lib, c.display().to_string()));
-        }
-    }
-    Err(RecognizerError::LibraryMissing {
-        tried: cands.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", "),
-    })
-}
-
-macro_rules! sym {
-    ($libs:expr, $name:ident) => {{
-        let mut found = None;
-        let mut detail = String::new();
-        for (lib, _) in $libs.iter() {
-            // SAFETY: the type is the C prototype of this symbol in PocketSphinx 5prealpha's headers
-            // (pocketsphinx.h, ps_search.h, sphinxbase/cmd_ln.h).
-            match unsafe { lib.get(concat!(stringify!($name), "\0").as_bytes()) } {
-                Ok(s) => {
-                    found = Some(*s);
-                    break;
-                }
-                Err(e) => detail = e.to_string(),
-            }
-        }
-        match found {
-            Some(f) => f,
-            None => {
-                return Err(RecognizerError::Symbol {
-                    path: $libs.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>().join(" + "),
-                    symbol: stringify!($name),
-                    detail,
-                });
-            }
-        }
-    }};
-}
-
-impl Api {
-    fn load() -> Result<Api, RecognizerError> {
-        let ps = open_first(&library_candidates())?;
-        let mut libs = vec![ps];
-        // cmd_ln_* live in SphinxBase; PocketSphinx normally pulls it in, but look there as well.
-        if let Ok(sb) = open_first(&sphinxbase_candidates()) {
-            libs.push(sb);
-        }
-        let api = Api {
-            cmd_ln_parse_r: sym!(libs, cmd_ln_parse_r),
-            cmd_ln_free_r: sym!(libs, cmd_ln_free_r),
-            ps_args: sym!(libs, ps_args),
-            ps_init: sym!(libs, ps_init),
-            ps_free: sym!(libs, ps_free),
-            ps_set_jsgf_string: sym!(libs, ps_set_jsgf_string),
-            ps_set_search: sym!(libs, ps_set_search),
-            ps_start_utt: sym!(libs, ps_start_utt),
-            ps_process_raw: sym!(libs, ps_process_raw),
-            ps_end_utt: sym!(libs, ps_end_utt),
-            ps_get_hyp: sym!(libs, ps_get_hyp),
-            ps_get_prob: sym!(libs, ps_get_prob),
-            ps_add_word: sym!(libs, ps_add_word),
-            _libs: libs.into_iter().map(|(l, _)| l).collect(),
-        };
-        Ok(api)
-    }
-}
-
-/// The default model folder: `PITBOX_POCKETSPHINX_MODEL`, else Debian's.
+/// Where the embedded acoustic model is written: `PITBOX_POCKETSPHINX_MODEL` when set, else
+/// `pitbox-voice` in the system's temporary folder (the driver passes its data folder instead).
 pub fn default_model_dir() -> PathBuf {
     std::env::var_os("PITBOX_POCKETSPHINX_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/share/pocketsphinx/model/en-us"))
+        .unwrap_or_else(|| std::env::temp_dir().join("pitbox-voice"))
 }
 
-/// Whether the library and model are installed (for tests that must skip plainly).
+/// Whether recognition can start: the embedded model can be written out and the embedded
+/// dictionary is valid. (The library itself is linked in, so it is always there.)
 pub fn availability() -> Result<(), RecognizerError> {
-    Api::load()?;
-    let m = default_model_dir();
-    if !m.join("en-us").join("mdef").is_file() || !m.join("cmudict-en-us.dict").is_file() {
-        return Err(RecognizerError::ModelMissing(m));
-    }
+    ffi::install_en_us_model(&default_model_dir())?;
+    command_dictionary()?;
     Ok(())
+}
+
+fn cstring(s: &str) -> Result<CString, RecognizerError> {
+    CString::new(s).map_err(|_| RecognizerError::Nul(s.to_string()))
+}
+
+/// Whether PocketSphinx's own log (stderr) is wanted: `PITBOX_POCKETSPHINX_LOG=1`, to find out
+/// why it refuses to start.
+fn verbose() -> bool {
+    std::env::var_os("PITBOX_POCKETSPHINX_LOG").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// PocketSphinx logs to stderr through a process-wide setting; silence it once (unless
+/// [`verbose`]).
+fn quiet_logs() {
+    static QUIET: Once = Once::new();
+    if verbose() {
+        return;
+    }
+    // SAFETY: sets a global log level; no pointers involved.
+    QUIET.call_once(|| unsafe {
+        ffi::err_set_logfp(std::ptr::null_mut());
+    });
+}
+
+/// A PocketSphinx configuration being filled; freed on drop.
+struct Config(*mut ffi::ps_config_t);
+
+impl Config {
+    fn new() -> Result<Self, RecognizerError> {
+        // SAFETY: NULL asks for the decoder's own option table.
+        let c = unsafe { ffi::ps_config_init(std::ptr::null()) };
+        if c.is_null() {
+            return Err(RecognizerError::Init);
+        }
+        Ok(Config(c))
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> Result<(), RecognizerError> {
+        let n = cstring(name)?;
+        let v = cstring(value)?;
+        // SAFETY: self.0 is a live configuration; both strings outlive the call (it copies them).
+        let r = unsafe { ffi::ps_config_set_str(self.0, n.as_ptr(), v.as_ptr()) };
+        if r.is_null() {
+            return Err(RecognizerError::Config { name: name.into(), value: value.into() });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Config {
+    fn drop(&mut self) {
+        // SAFETY: releases our reference exactly once (ps_init keeps its own).
+        unsafe {
+            ffi::ps_config_free(self.0);
+        }
+    }
 }
 
 /// The garbage branch's default weight (tuned on the test set in `tests/recognition.rs`).
@@ -190,7 +125,7 @@ pub const DEFAULT_PHONE_PENALTY: f64 = 10.0;
 /// Recogniser settings.
 #[derive(Debug, Clone)]
 pub struct RecognizerConfig {
-    /// Folder holding `en-us/` (acoustic model) and `cmudict-en-us.dict`.
+    /// Folder the embedded acoustic model is written into (once) and read from.
     pub model_dir: PathBuf,
     /// Add the garbage branch (a free phone loop) so unrelated speech gives no command (default on).
     pub garbage: bool,
@@ -201,8 +136,8 @@ pub struct RecognizerConfig {
     pub word_penalty: f64,
     /// Phone insertion penalty (`-pip`).
     pub phone_penalty: f64,
-    /// More PocketSphinx options as (`-name`, value) pairs (e.g. `-lw`); only options PitBox does
-    /// not set itself (PocketSphinx refuses a repeated option).
+    /// More PocketSphinx options as (name, value) pairs (e.g. `lw`, or `-lw` as in 0.8's
+    /// command line); later pairs override PitBox's own settings.
     pub extra_args: Vec<(String, String)>,
     /// Lowest accepted confidence, 0–1 (see [`Recognition::confidence`]; 0 accepts all).
     pub min_confidence: f64,
@@ -254,106 +189,90 @@ pub struct Recognition {
 
 /// A PocketSphinx decoder loaded with the command grammar. Not `Sync`: use one per thread.
 pub struct CommandRecognizer {
-    api: Api,
-    ps: *mut Decoder,
+    ps: *mut ffi::ps_decoder_t,
     config: RecognizerConfig,
 }
 
-// SAFETY: the decoder is owned exclusively by this value and PocketSphinx keeps no thread-local
-// state, so it may move to another thread (it is not shared: no Sync).
+// SAFETY: the decoder is owned exclusively by this value and PocketSphinx's only global state is
+// the log level (set once) and a thread-local random generator, so it may move to another thread
+// (it is not shared: no Sync).
 unsafe impl Send for CommandRecognizer {}
 
 impl Drop for CommandRecognizer {
     fn drop(&mut self) {
         // SAFETY: ps came from ps_init and is freed once.
         unsafe {
-            (self.api.ps_free)(self.ps);
+            ffi::ps_free(self.ps);
         }
     }
 }
 
 impl CommandRecognizer {
-    /// Loads PocketSphinx and the en-us model, and sets the command grammar.
+    /// Starts PocketSphinx with the embedded en-us model and command dictionary, and sets the
+    /// command grammar.
     pub fn new(config: RecognizerConfig) -> Result<Self, RecognizerError> {
-        let api = Api::load()?;
-        let hmm = config.model_dir.join("en-us");
-        let dict = config.model_dir.join("cmudict-en-us.dict");
-        if !hmm.join("mdef").is_file() || !dict.is_file() {
-            return Err(RecognizerError::ModelMissing(config.model_dir.clone()));
-        }
-        let null_log = if cfg!(windows) { "NUL" } else { "/dev/null" };
+        quiet_logs();
+        let hmm = ffi::install_en_us_model(&config.model_dir)?;
+        let dictionary = command_dictionary()?;
+        let mut cfg = Config::new()?;
         let wip = format!("{:e}", config.word_penalty.clamp(1e-60, 1.0));
         let pip = format!("{}", config.phone_penalty.clamp(1e-6, 1e6));
-        let args: Vec<CString> = [
-            "-wip",
-            &wip,
-            "-pip",
-            &pip,
-            "-hmm",
-            &hmm.to_string_lossy(),
-            "-dict",
-            &dict.to_string_lossy(),
-            "-samprate",
-            "16000",
-            "-logfn",
-            null_log,
-            "-bestpath",
-            "yes",
+        let hmm = hmm.to_string_lossy().into_owned();
+        let own: [(&str, &str); 8] = [
+            ("hmm", &hmm),
+            ("samprate", "16000"),
+            ("wip", &wip),
+            ("pip", &pip),
+            ("bestpath", "yes"),
             // Synthetic and gated audio has runs of digital silence; dither keeps the features sane.
-            "-dither",
-            "yes",
+            ("dither", "yes"),
             // A fixed seed makes the dither, and so every result, repeatable.
-            "-seed",
-            "1",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(config.extra_args.iter().flat_map(|(k, v)| [k.clone(), v.clone()]))
-        .map(|s| CString::new(s.clone()).map_err(|_| RecognizerError::Path(s)))
-        .collect::<Result<_, _>>()?;
-        let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
-        // SAFETY: argv holds argc valid NUL-terminated strings that outlive the call; ps_args()
-        // returns the decoder's static argument table.
-        let cfg = unsafe {
-            (api.cmd_ln_parse_r)(std::ptr::null_mut(), (api.ps_args)(), argv.len() as i32, argv.as_mut_ptr(), 1)
-        };
-        if cfg.is_null() {
-            return Err(RecognizerError::Config);
+            ("seed", "1"),
+            ("loglevel", if verbose() { "INFO" } else { "FATAL" }),
+        ];
+        for (k, v) in own {
+            cfg.set(k, v)?;
         }
-        // SAFETY: cfg is a valid configuration; ps_init retains its own reference.
-        let ps = unsafe { (api.ps_init)(cfg) };
-        // SAFETY: our reference to cfg is released exactly once.
-        unsafe {
-            (api.cmd_ln_free_r)(cfg);
+        for (k, v) in &config.extra_args {
+            cfg.set(k.trim_start_matches('-'), v)?;
         }
+        // SAFETY: cfg is a live configuration; ps_init keeps its own reference.
+        let ps = unsafe { ffi::ps_init(cfg.0) };
+        drop(cfg);
         if ps.is_null() {
             return Err(RecognizerError::Init);
         }
-        let rec = CommandRecognizer { api, ps, config };
+        let rec = CommandRecognizer { ps, config };
+        let mut words: Vec<(String, String)> =
+            dictionary.iter().map(|p| (variant_name(p), p.phones.join(" "))).collect();
         if rec.config.garbage {
-            for phone in GARBAGE_PHONES {
-                let word = CString::new(format!("{GARBAGE_PREFIX}{}", phone.to_ascii_lowercase()))
-                    .map_err(|_| RecognizerError::Grammar(-1))?;
-                let pron = CString::new(*phone).map_err(|_| RecognizerError::Grammar(-1))?;
-                // SAFETY: ps is live; both strings are NUL-terminated and outlive the call.
-                let rc = unsafe { (rec.api.ps_add_word)(rec.ps, word.as_ptr(), pron.as_ptr(), 0) };
-                if rc < 0 {
-                    return Err(RecognizerError::Grammar(rc));
-                }
+            words.extend(
+                GARBAGE_PHONES
+                    .iter()
+                    .map(|ph| (format!("{GARBAGE_PREFIX}{}", ph.to_ascii_lowercase()), ph.to_string())),
+            );
+        }
+        let n = words.len();
+        for (i, (word, phones)) in words.iter().enumerate() {
+            let w = cstring(word)?;
+            let p = cstring(phones)?;
+            // Rebuild the search structures only after the last word.
+            let update = i32::from(i + 1 == n);
+            // SAFETY: ps is live; both strings are NUL-terminated and outlive the call.
+            if unsafe { ffi::ps_add_word(rec.ps, w.as_ptr(), p.as_ptr(), update) } < 0 {
+                return Err(RecognizerError::Word { word: word.clone(), phones: phones.clone() });
             }
         }
         let weight = if rec.config.garbage { Some(rec.config.garbage_weight) } else { None };
-        let grammar = CString::new(jsgf_grammar(weight)).map_err(|_| RecognizerError::Grammar(-1))?;
+        let grammar = cstring(&jsgf_grammar(weight))?;
         let name = c"commands";
         // SAFETY: ps is live; both strings are NUL-terminated and outlive the calls.
-        let rc = unsafe { (rec.api.ps_set_jsgf_string)(rec.ps, name.as_ptr(), grammar.as_ptr()) };
-        if rc < 0 {
-            return Err(RecognizerError::Grammar(rc));
+        if unsafe { ffi::ps_add_jsgf_string(rec.ps, name.as_ptr(), grammar.as_ptr()) } < 0 {
+            return Err(RecognizerError::Grammar("ps_add_jsgf_string"));
         }
         // SAFETY: as above.
-        let rc = unsafe { (rec.api.ps_set_search)(rec.ps, name.as_ptr()) };
-        if rc < 0 {
-            return Err(RecognizerError::Grammar(rc));
+        if unsafe { ffi::ps_activate_search(rec.ps, name.as_ptr()) } < 0 {
+            return Err(RecognizerError::Grammar("ps_activate_search"));
         }
         Ok(rec)
     }
@@ -366,7 +285,7 @@ impl CommandRecognizer {
     /// Starts an utterance (push-to-talk pressed).
     pub fn start(&mut self) -> Result<(), RecognizerError> {
         // SAFETY: ps is live.
-        if unsafe { (self.api.ps_start_utt)(self.ps) } < 0 {
+        if unsafe { ffi::ps_start_utt(self.ps) } < 0 {
             return Err(RecognizerError::Decode("ps_start_utt"));
         }
         Ok(())
@@ -379,7 +298,7 @@ impl CommandRecognizer {
             return Ok(());
         }
         // SAFETY: ps is live; the slice is valid for samples.len() samples.
-        if unsafe { (self.api.ps_process_raw)(self.ps, samples.as_ptr(), samples.len(), 0, 0) } < 0 {
+        if unsafe { ffi::ps_process_raw(self.ps, samples.as_ptr(), samples.len(), 0, 0) } < 0 {
             return Err(RecognizerError::Decode("ps_process_raw"));
         }
         Ok(())
@@ -389,17 +308,17 @@ impl CommandRecognizer {
     pub fn finish(&mut self, audio_seconds: f64) -> Result<Recognition, RecognizerError> {
         let t0 = Instant::now();
         // SAFETY: ps is live.
-        if unsafe { (self.api.ps_end_utt)(self.ps) } < 0 {
+        if unsafe { ffi::ps_end_utt(self.ps) } < 0 {
             return Err(RecognizerError::Decode("ps_end_utt"));
         }
         let mut score = 0i32;
         // SAFETY: ps is live; the returned string is owned by the decoder and copied at once.
         let hyp = unsafe {
-            let p = (self.api.ps_get_hyp)(self.ps, &mut score);
+            let p: *const c_char = ffi::ps_get_hyp(self.ps, &mut score);
             if p.is_null() { String::new() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
         };
         // SAFETY: ps is live.
-        let prob = unsafe { (self.api.ps_get_prob)(self.ps) };
+        let prob = unsafe { ffi::ps_get_prob(self.ps) };
         let decode_seconds = t0.elapsed().as_secs_f64();
         let command = parse_command(&hyp);
         let confidence = if command.is_some() { posterior(prob) } else { 0.0 };

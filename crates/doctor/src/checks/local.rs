@@ -178,16 +178,13 @@ pub(crate) async fn stt() -> ValidationResult {
         let mut rec = match CommandRecognizer::new(RecognizerConfig::default()) {
             Ok(r) => r,
             Err(e) => {
-                return result(
-                    "stt",
-                    CheckStatus::Error,
-                    format!("PocketSphinx is installed but does not start: {e}"),
-                    d,
-                );
+                return result("stt", CheckStatus::Error, format!("PocketSphinx (built in) does not start: {e}"), d);
             }
         };
         match rec.recognize(&Audio::silence(RECOGNITION_RATE, 0.5)) {
-            Ok(_) => result("stt", CheckStatus::Success, "PocketSphinx loads the command grammar and decodes", d),
+            Ok(_) => {
+                result("stt", CheckStatus::Success, "PocketSphinx (built in) loads the command grammar and decodes", d)
+            }
             Err(e) => result("stt", CheckStatus::Error, format!("PocketSphinx cannot decode: {e}"), d),
         }
     })
