@@ -640,7 +640,9 @@ try {
         let lapCounted = 0;
         let lapsSeen = 0;
         for (const ses of sessions) {
-          const laps = await api(base, `/api/sessions/${encodeURIComponent(ses.id)}/laps`, { token });
+          // The stored telemetry by lap counter (every stored sample in exactly one bucket), not
+          // the sim's timed laps.
+          const laps = await api(base, `/api/sessions/${encodeURIComponent(ses.id)}/telemetry-laps`, { token });
           for (const lap of laps) {
             lapsSeen++;
             lapCounted += lap.sampleCount;

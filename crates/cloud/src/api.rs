@@ -22,7 +22,7 @@ use crate::extract::{Auth, ClientIp, JsonBody, Path, Query};
 use crate::rules::{HandoffParty, handoff_refusal, may_answer_handoff};
 use crate::server::AppState;
 use crate::store::{RefreshUse, Store, Team, User, new_id, now_ms};
-use crate::telemetry::{IngestError, IngestOutcome, SessionSummary, SimLapSummary};
+use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary, SimLapSummary};
 use crate::token::ACCESS_TTL_SECS;
 use crate::{password, secrets, team, telemetry};
 
@@ -54,6 +54,7 @@ pub fn routes(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(crate::import::MAX_IBT_BYTES)),
         )
         .route("/api/sessions/{id}/laps", get(list_laps))
+        .route("/api/sessions/{id}/telemetry-laps", get(list_telemetry_laps))
         .route("/api/laps/{id}/telemetry", get(lap_telemetry))
         .route("/api/messages", get(list_messages).post(create_message))
         .route("/api/messages/{id}/read", post(read_message))
@@ -649,6 +650,21 @@ async fn list_laps(
     };
     auth.require_team(&session.team_id)?;
     Ok(Json(telemetry::list_sim_laps(&st.store, &id).await?))
+}
+
+/// The session's stored telemetry by lap counter, with each bucket's sample count: what is kept,
+/// not how the sim timed it. Every stored sample is in exactly one bucket, so a client can check
+/// that nothing was lost or stored twice (the whole-system test does).
+async fn list_telemetry_laps(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<LapSummary>>> {
+    let Some(session) = telemetry::get_session(&st.store, &id).await? else {
+        return Err(ApiError::not_found(format!("session {id} does not exist")));
+    };
+    auth.require_team(&session.team_id)?;
+    Ok(Json(telemetry::list_laps(&st.store, &id).await?))
 }
 
 /// `?channels=speed,rpm` of `GET /api/laps/{id}/telemetry`.

@@ -52,6 +52,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("get" "/api/sessions", "any user (own team; admins all)", "Sessions (one sim session of one driver each: sessionType, simSessionId …), newest first; items are SessionSummary", None, None),
     ep!("post" "/api/sessions/import", "admin, engineer, driver (own sessions)", "Upload an iRacing .ibt file as the body (?driverId=): a session with laps", None, Some("ImportResult")),
     ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session as the sim timed them (lapTime, complete, valid, inLap, outLap, sectors); items are SimLap", None, None),
+    ep!("get" "/api/sessions/{id}/telemetry-laps", "any user of the session's team", "The session's stored telemetry by lap counter, with sample counts (what is stored, not lap times); items are TelemetryLap, each id readable with /api/laps/{id}/telemetry", None, None),
     ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
     ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
     ep!("post" "/api/messages", "admin, engineer, driver", "Send a team message (pushed live)", Some("NewMessage"), Some("team_message")),
@@ -108,6 +109,7 @@ fn own_schemas() -> Vec<(&'static str, Value)> {
         ("ImportResult", s::<crate::import::ImportResult>()),
         ("SessionSummary", s::<crate::telemetry::SessionSummary>()),
         ("SimLap", s::<crate::telemetry::SimLapSummary>()),
+        ("TelemetryLap", s::<crate::telemetry::LapSummary>()),
     ]
 }
 

@@ -189,7 +189,9 @@ async fn the_demo_runs_a_team_race_and_resumes_with_its_history() {
         let mut laps: HashMap<String, (i64, i64)> = HashMap::new();
         for s in sessions.as_array().expect("session list") {
             let id = s["id"].as_str().expect("session id");
-            for l in get_json(&base, &token, &format!("/api/sessions/{id}/laps")).await.as_array().expect("laps") {
+            // The stored telemetry by lap counter: what is kept, with its sample counts.
+            let stored = get_json(&base, &token, &format!("/api/sessions/{id}/telemetry-laps")).await;
+            for l in stored.as_array().expect("telemetry laps") {
                 let key = l["id"].as_str().expect("lap id").to_string();
                 laps.insert(key, (l["lap"].as_i64().expect("lap"), l["sampleCount"].as_i64().expect("sampleCount")));
             }

@@ -259,6 +259,9 @@ pub struct LiveReader<'a> {
     stats: LiveStats,
 }
 
+/// Copies of the session info tried at connection while its update counter keeps moving.
+const SESSION_COPY_ATTEMPTS: u32 = 4;
+
 impl<'a> LiveReader<'a> {
     /// Connects: reads and validates the header and variable headers, parses the session info.
     pub fn new(mem: SharedMem<'a>) -> Result<LiveReader<'a>> {
@@ -289,8 +292,17 @@ impl<'a> LiveReader<'a> {
         mem.copy_to(h.var_header_offset as usize, &mut vars);
         let layout = Layout::new(h, &vars, mem.len(), BufferCheck::Live)?;
         let mut si = vec![0u8; h.session_info_len as usize];
-        mem.copy_to(h.session_info_offset as usize, &mut si);
-        Ok((layout, h.session_info_update, latin1(&si)))
+        // The YAML is taken only when its update counter did not move during the copy (a writer
+        // moves it after rewriting the text); otherwise copy again, a few times at most.
+        let mut update = h.session_info_update;
+        for _ in 0..SESSION_COPY_ATTEMPTS {
+            mem.copy_to(h.session_info_offset as usize, &mut si);
+            match mem.read_i32(12) {
+                Some(now) if now != update => update = now,
+                _ => break,
+            }
+        }
+        Ok((layout, update, latin1(&si)))
     }
 
     fn set_session(&mut self, text: String) {

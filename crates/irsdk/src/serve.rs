@@ -62,7 +62,9 @@ impl<'p, P: Publisher> IracingImage<'p, P> {
         live_region_len(num_vars, buf_len, session_capacity, NUM_BUF)
     }
 
-    /// Lays the image out (connected bit set, no row yet, empty session info).
+    /// Lays the image out (no row yet, empty session info). The connected bit is set only when
+    /// the first row is published, after the session info: a reader that connects never sees
+    /// an image whose YAML is still being written.
     pub fn new(
         publisher: &'p P,
         vars: &[VarHeader],
@@ -70,7 +72,8 @@ impl<'p, P: Publisher> IracingImage<'p, P> {
         tick_rate: i32,
         session_capacity: usize,
     ) -> Result<IracingImage<'p, P>> {
-        let writer = LiveWriter::over(publisher.mem(), vars, buf_len, tick_rate, session_capacity, NUM_BUF)?;
+        let mut writer = LiveWriter::over(publisher.mem(), vars, buf_len, tick_rate, session_capacity, NUM_BUF)?;
+        writer.set_connected(false);
         Ok(IracingImage { writer, publisher, ticks: 0 })
     }
 
@@ -96,6 +99,9 @@ impl<'p, P: Publisher> IracingImage<'p, P> {
     /// Publishes one row into the oldest of the three buffers and signals; returns its tick.
     pub fn publish(&mut self, row: &[u8]) -> Result<i32> {
         let tick = self.writer.write_row(row)?;
+        if self.ticks == 0 {
+            self.writer.set_connected(true);
+        }
         self.ticks += 1;
         self.publisher.signal();
         Ok(tick)
@@ -253,11 +259,15 @@ mod tests {
     fn the_image_has_iracings_offsets() {
         let p = counting(MIN_SESSION_CAPACITY);
         let (v, bl) = vars();
-        let img = IracingImage::new(&p, &v, bl, 60, MIN_SESSION_CAPACITY).unwrap();
+        let mut img = IracingImage::new(&p, &v, bl, 60, MIN_SESSION_CAPACITY).unwrap();
         // As in iRacing's own memory (docs/irsdk.md, "The real live dump").
         let h = img.writer.header();
         assert_eq!((h.session_info_offset, h.var_header_offset, h.num_buf), (112, 524_400, 3));
-        assert_eq!(h.status, crate::header::STATUS_CONNECTED);
+        // Connected only once there is a row (and the session info before it).
+        assert_eq!(h.status, 0);
+        img.set_session_info("---\n").unwrap();
+        img.publish(&vec![0u8; bl]).unwrap();
+        assert_eq!(img.writer.header().status, crate::header::STATUS_CONNECTED);
     }
 
     #[test]
@@ -319,7 +329,9 @@ mod tests {
             let p = counting(cap);
             let (v, bl) = vars();
             let mut img = IracingImage::new(&p, &v, bl, 60, cap).unwrap();
-            let mut reader = LiveReader::new(p.mem()).unwrap();
+            // Nothing to connect to before the first row.
+            prop_assert!(LiveReader::new(p.mem()).is_err());
+            let mut reader: Option<LiveReader<'_>> = None;
             let mut used = std::collections::BTreeSet::new();
             for (i, (t, s, l)) in rows.iter().enumerate() {
                 if let Some(text) = texts.get(i) {
@@ -331,6 +343,7 @@ mod tests {
                 row[12..16].copy_from_slice(&l.to_le_bytes());
                 let tick = img.publish(&row).unwrap();
                 prop_assert_eq!(tick, i as i32);
+                let reader = reader.get_or_insert_with(|| LiveReader::new(p.mem()).unwrap());
                 reader.check_session_update().unwrap();
                 prop_assert_eq!(reader.read_row().unwrap(), &row[..]);
                 prop_assert_eq!(reader.tick(), Some(tick));
@@ -339,6 +352,7 @@ mod tests {
             prop_assert_eq!(p.signals.load(Ordering::Relaxed), rows.len() as u64);
             let moved = texts.len().min(rows.len());
             prop_assert_eq!(img.session_update(), moved as i32);
+            let reader = reader.unwrap();
             if moved > 0 {
                 let last = &texts[moved - 1];
                 prop_assert_eq!(reader.session_text().trim_end_matches('\0'), last.as_str());
