@@ -241,7 +241,12 @@ async fn bad_settings_are_refused_with_the_setting_named() {
     cfg.relay_listen = taken.local_addr().expect("addr");
     let e = start(cfg).await.expect_err("relay port in use").to_string();
     assert!(e.contains("cannot listen") && e.contains(&taken.local_addr().expect("addr").to_string()), "{e}");
-    std::net::TcpListener::bind(cloud_addr).expect("the cloud's port is free again");
+    // Nothing listens there any more. (Binding the port again would race with the other test's
+    // outgoing connections, which take their local ports from the same ephemeral range.)
+    match std::net::TcpStream::connect_timeout(&cloud_addr, Duration::from_secs(2)) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+        other => panic!("the demo's cloud still answers on {cloud_addr} after a failed start: {other:?}"),
+    }
     std::fs::write(dir.path().join("race.json"), "not json").expect("write");
     let e = start(DemoConfig::local(dir.path())).await.expect_err("corrupt race state").to_string();
     assert!(e.contains("race.json") && e.contains("remove it"), "{e}");
