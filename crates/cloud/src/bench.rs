@@ -104,6 +104,9 @@ fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
         sequence: Some(seq),
         sim_session_id: None,
         last_lap_time: None,
+        on_track: None,
+        in_garage: None,
+        replay_playing: None,
     }
 }
 

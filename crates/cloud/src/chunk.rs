@@ -190,6 +190,9 @@ impl Columns {
             sequence: u64::try_from(self.sequences[i]).ok(),
             sim_session_id: None,
             last_lap_time: None,
+            on_track: None,
+            in_garage: None,
+            replay_playing: None,
         })
     }
 
@@ -353,6 +356,9 @@ mod tests {
             sequence: Some(i),
             sim_session_id: None,
             last_lap_time: None,
+            on_track: None,
+            in_garage: None,
+            replay_playing: None,
         }
     }
 

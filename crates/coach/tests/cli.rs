@@ -51,6 +51,9 @@ fn write_jsonl(path: &PathBuf, faults: &[Fault]) {
             sequence: None,
             sim_session_id: None,
             last_lap_time: None,
+            on_track: None,
+            in_garage: None,
+            replay_playing: None,
         };
         out.push_str(&serde_json::json!({"type": "telemetry_update", "data": u}).to_string());
         out.push('\n');

@@ -214,6 +214,9 @@ mod tests {
             sequence: Some(1),
             sim_session_id: None,
             last_lap_time: None,
+            on_track: None,
+            in_garage: None,
+            replay_playing: None,
         }
     }
 

@@ -15,7 +15,8 @@
 //!   the team radio (`pitbox-voice`: sound card or WAV files), and voice commands (a WAV file or
 //!   folder, the local API, the microphone with push-to-talk) answered from the live telemetry
 //!   or turned into `team_message` / `handoff_request` / `handoff_response` ([`fuel`] measures
-//!   the burn per lap and makes the pit-window and low-fuel calls);
+//!   the burn per lap and makes the pit-window and low-fuel calls), calls about the car only
+//!   while the player drives live ([`callout_gate`]);
 //! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]): the first run logs in
 //!   to the cloud and writes the config with the token ([`init`]) readable by the user only
 //!   ([`private`]); and the agent bench ([`bench::bench`]).
@@ -23,6 +24,7 @@
 pub mod agent;
 pub mod api;
 pub mod bench;
+pub mod callout_gate;
 pub mod cli;
 pub mod fuel;
 pub mod init;

@@ -49,6 +49,9 @@ fn sample(driver: String) -> impl Strategy<Value = TelemetryUpdate> {
             sequence: seq,
             sim_session_id: None,
             last_lap_time: None,
+            on_track: None,
+            in_garage: None,
+            replay_playing: None,
         })
 }
 

@@ -12,6 +12,7 @@
 //! | `latitude`, `longitude` | `Lat`, `Lon` deg (files only; not in live memory) | as is, `null` when absent or 0/0 |
 //! | `position` | `PlayerCarPosition` | `null` when 0 (not classified) |
 //! | `yawRate` deg/s, positive = left | `YawRate` rad/s (z up: positive = left) | rad → deg |
+//! | `onTrack`, `inGarage`, `replayPlaying` | `IsOnTrack`, `IsInGarage`, `IsReplayPlaying` | as is; `null` when absent (files hold `IsOnTrack` only: iRacing logs them only while the player drives) |
 //! | `lateralAccel`, `longitudinalAccel` m/s² | `LatAccel` (positive = left), `LongAccel` | as is |
 //!
 //! Standings come from the CarIdx arrays (64 cars): `CarIdxPosition`, `CarIdxClassPosition`,
@@ -97,6 +98,9 @@ pub struct Mapper {
     lat_accel: H<f32>,
     long_accel: H<f32>,
     on_pit_road: H<bool>,
+    on_track: H<bool>,
+    in_garage: H<bool>,
+    replay_playing: H<bool>,
     wear: [Option<Wear>; 4],
     car_position: H<i32>,
     car_class_position: H<i32>,
@@ -138,6 +142,9 @@ impl Mapper {
             lat_accel: o("LatAccel")?,
             long_accel: o("LongAccel")?,
             on_pit_road: layout.optional("OnPitRoad")?,
+            on_track: layout.optional("IsOnTrack")?,
+            in_garage: layout.optional("IsInGarage")?,
+            replay_playing: layout.optional("IsReplayPlaying")?,
             wear: [
                 Wear::new(layout, "LF")?,
                 Wear::new(layout, "RF")?,
@@ -205,6 +212,9 @@ impl Mapper {
             sequence: None,
             sim_session_id: None,
             last_lap_time: f(self.lap_last).map(|t| finite(f64::from(t)).clamp(-1.0, 86_400.0)),
+            on_track: self.on_track.map(|h| h.get(row)),
+            in_garage: self.in_garage.map(|h| h.get(row)),
+            replay_playing: self.replay_playing.map(|h| h.get(row)),
         }
     }
 

@@ -99,6 +99,9 @@ fn standings_from_the_live_dump() {
     validate(&u, "").unwrap();
     assert_eq!(u.brake, 100.0);
     assert_eq!(u.latitude, None, "live memory has no Lat/Lon");
+    // The dump was taken watching a replay, nobody in the car: the sample says so.
+    assert_eq!((u.on_track, u.in_garage, u.replay_playing), (Some(false), Some(false), Some(true)));
+    assert_eq!(u.not_driving(), Some(pitbox_model::telemetry::NotDriving::ReplayPlaying));
 }
 
 #[test]

@@ -129,6 +129,9 @@ impl TelemetryPost {
             sequence: None,
             sim_session_id: None,
             last_lap_time: None,
+            on_track: None,
+            in_garage: None,
+            replay_playing: None,
         }
     }
 }

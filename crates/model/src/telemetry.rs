@@ -171,6 +171,16 @@ pub struct TelemetryUpdate {
     /// time laps as the sim did. Absent from older agents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_lap_time: Option<f64>,
+    /// iRacing's `IsOnTrack`: the player is in the car with its physics running. `false` means
+    /// the values describe no car being driven (in the garage, spectating, a replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_track: Option<bool>,
+    /// iRacing's `IsInGarage`: the player sits in the garage screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_garage: Option<bool>,
+    /// iRacing's `IsReplayPlaying`: the sim shows a replay, so the values are not live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_playing: Option<bool>,
 }
 
 impl Validate for TelemetryUpdate {
@@ -195,7 +205,46 @@ impl Validate for TelemetryUpdate {
     }
 }
 
+/// Why a sample does not describe the player driving the car live (see
+/// [`TelemetryUpdate::not_driving`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NotDriving {
+    /// `IsReplayPlaying`: the values are a replay's.
+    ReplayPlaying,
+    /// `IsInGarage`: the player is in the garage screen.
+    InGarage,
+    /// `IsOnTrack` is false: nobody is in the car.
+    NotInCar,
+}
+
+impl NotDriving {
+    /// Plain words for logs and status pages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotDriving::ReplayPlaying => "a replay is playing",
+            NotDriving::InGarage => "the player is in the garage",
+            NotDriving::NotInCar => "the player is not in the car",
+        }
+    }
+}
+
 impl TelemetryUpdate {
+    /// `Some(why)` when the sim says this sample is not the player driving live (a replay, the
+    /// garage, out of the car); `None` when it is, or when the source does not say (older agents,
+    /// files: iRacing logs `.ibt` files only while the player is in the car).
+    pub fn not_driving(&self) -> Option<NotDriving> {
+        if self.replay_playing == Some(true) {
+            Some(NotDriving::ReplayPlaying)
+        } else if self.in_garage == Some(true) {
+            Some(NotDriving::InGarage)
+        } else if self.on_track == Some(false) {
+            Some(NotDriving::NotInCar)
+        } else {
+            None
+        }
+    }
+
     /// The spec's snapshot shape of this sample (for handoff requests and storage).
     pub fn snapshot(&self) -> TelemetrySnapshot {
         TelemetrySnapshot {

@@ -37,6 +37,9 @@ fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
         sequence: None,
         sim_session_id: None,
         last_lap_time: None,
+        on_track: None,
+        in_garage: None,
+        replay_playing: None,
     }
 }
 

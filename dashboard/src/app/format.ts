@@ -6,6 +6,18 @@ export function lapTime(s: number | null | undefined): string {
   return m > 0 ? `${m}:${rest.toFixed(3).padStart(6, '0')}` : rest.toFixed(3);
 }
 
+/** Where the car is, as the sim says; `live` is false when the numbers are not the player driving now. */
+export function carState(
+  t: { onPitRoad?: boolean; onTrack?: boolean; inGarage?: boolean; replayPlaying?: boolean } | null | undefined,
+  inPitLane?: boolean,
+): { text: string; live: boolean } {
+  if (!t) return { text: '—', live: false };
+  if (t.replayPlaying) return { text: 'replay playing — not live', live: false };
+  if (t.inGarage) return { text: 'in the garage', live: false };
+  if (t.onTrack === false) return { text: 'not in the car', live: false };
+  return { text: (inPitLane ?? t.onPitRoad) ? 'in pit lane' : 'on track', live: true };
+}
+
 export function gap(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s)) return '—';
   if (s === 0) return 'leader';

@@ -40,6 +40,14 @@ export interface TelemetryUpdate extends TelemetrySnapshot {
   fuelLiters?: number;
   onPitRoad?: boolean;
   sequence?: number;
+  simSessionId?: string;
+  lastLapTime?: number;
+  /** iRacing's IsOnTrack: false = nobody drives the car (garage, spectating). */
+  onTrack?: boolean;
+  /** iRacing's IsInGarage. */
+  inGarage?: boolean;
+  /** iRacing's IsReplayPlaying: the values are a replay's, not live. */
+  replayPlaying?: boolean;
 }
 
 export type UserRole = 'admin' | 'engineer' | 'driver' | 'viewer';

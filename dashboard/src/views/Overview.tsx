@@ -1,6 +1,6 @@
 import { memo, useCallback } from 'react';
 import { useApp, useServices } from '../app/context';
-import { ago, duration, gearText, lapTime, num } from '../app/format';
+import { ago, carState, duration, gearText, lapTime, num } from '../app/format';
 import { navigate, useNow } from '../app/hooks';
 import type { DriverView } from '../store/app';
 import { shallowEqual } from '../store/store';
@@ -18,6 +18,7 @@ const CarCard = memo(function CarCard({ d, now }: { d: DriverView; now: number }
   const position = entry?.position ?? t?.position ?? null;
   const last = entry?.lastLapTime ?? d.lastLapTime;
   const stint = d.inCarSince !== null ? Math.max(0, now - d.inCarSince) : null;
+  const state = carState(t, entry?.onPitRoad);
   return (
     <section className="card car" aria-label={`Car of ${d.name ?? d.id}`}>
       <h3>
@@ -58,8 +59,10 @@ const CarCard = memo(function CarCard({ d, now }: { d: DriverView; now: number }
           </dd>
         </div>
         <div>
-          <dt>Pit lane</dt>
-          <dd>{(entry?.onPitRoad ?? t?.onPitRoad) ? 'in pit lane' : 'on track'}</dd>
+          <dt>Car</dt>
+          <dd data-testid="car-state" className={state.live ? undefined : 'notlive'}>
+            {state.text}
+          </dd>
         </div>
       </dl>
     </section>

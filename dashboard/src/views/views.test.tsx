@@ -8,7 +8,7 @@ import { applyMessages, type AppState } from '../store/app';
 import { coaching, handoff, message, session, standings, status, telemetry } from '../test/factories';
 import { renderWith } from '../test/render';
 import { schemaErrors } from '../test/schema';
-import type { ServerMessage } from '../protocol/types';
+import type { ServerMessage, TelemetryUpdate } from '../protocol/types';
 import { Coaching } from './Coaching';
 import { Compare } from './Compare';
 import { ConnectionBadge } from './ConnectionBadge';
@@ -117,6 +117,26 @@ describe('Overview', () => {
     expect(rows).toHaveLength(3);
     expect(rows[1]).toHaveTextContent('in the car');
     expect(rows[2]).toHaveTextContent('standby');
+  });
+
+  it('says when the numbers are not the player driving live (replay, garage, out of the car)', () => {
+    const cases: Array<[Partial<TelemetryUpdate>, string, boolean]> = [
+      [{ onTrack: true, inGarage: false, replayPlaying: false }, 'on track', true],
+      [{ onTrack: true, replayPlaying: true }, 'replay playing — not live', false],
+      [{ onTrack: false, inGarage: true }, 'in the garage', false],
+      [{ onTrack: false, inGarage: false }, 'not in the car', false],
+      [{ onPitRoad: true }, 'in pit lane', true],
+    ];
+    for (const [fields, text, live] of cases) {
+      const { unmount } = renderWith(<Overview />, {
+        state: withMessages([M('session_info', session()), M('driver_status', status()), M('telemetry_update', telemetry(fields))]),
+      });
+      const state = screen.getByTestId('car-state');
+      expect(state).toHaveTextContent(text);
+      if (live) expect(state).not.toHaveClass('notlive');
+      else expect(state).toHaveClass('notlive');
+      unmount();
+    }
   });
 
   it('nobody in the car', () => {

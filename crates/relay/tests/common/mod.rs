@@ -210,6 +210,9 @@ pub fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         sequence: Some(seq),
         sim_session_id: None,
         last_lap_time: None,
+        on_track: None,
+        in_garage: None,
+        replay_playing: None,
     }
 }
 

@@ -654,7 +654,10 @@ impl Sim {
         v.player_class_position.set(row, pos);
         v.player_surface.set(row, if p.on_pit_road || p.stopped_until.is_some() { 2 } else { 3 });
         v.on_pit_road.set(row, p.on_pit_road || p.stopped_until.is_some());
+        // The simulated player is always in the car, live (the stand-in has no garage or replay).
         v.is_on_track.set(row, true);
+        v.is_in_garage.set(row, false);
+        v.is_replay_playing.set(row, false);
         v.speed.set(row, p.v as f32);
         v.rpm.set(row, self.cfg.car.rpm(p.v, p.gear) as f32);
         v.gear.set(row, p.gear);
