@@ -56,6 +56,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/sessions/{id}/laps", get(list_laps))
         .route("/api/sessions/{id}/telemetry-laps", get(list_telemetry_laps))
         .route("/api/laps/{id}/telemetry", get(lap_telemetry))
+        .route("/api/events", get(crate::events::list))
+        .route("/api/events/{id}", get(crate::events::get))
         .route("/api/messages", get(list_messages).post(create_message))
         .route("/api/messages/{id}/read", post(read_message))
         .route("/api/handoffs", get(list_handoffs).post(create_handoff))

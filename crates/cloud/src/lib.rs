@@ -22,6 +22,7 @@ pub mod client_ip;
 pub mod clock;
 pub mod coaching;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod httpc;
 pub mod import;

@@ -53,6 +53,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("post" "/api/sessions/import", "admin, engineer, driver (own sessions)", "Upload an iRacing .ibt file as the body (?driverId=): a session with laps", None, Some("ImportResult")),
     ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session as the sim timed them (lapTime, complete, valid, inLap, outLap, sectors); items are SimLap", None, None),
     ep!("get" "/api/sessions/{id}/telemetry-laps", "any user of the session's team", "The session's stored telemetry by lap counter, with sample counts (what is stored, not lap times); items are TelemetryLap, each id readable with /api/laps/{id}/telemetry", None, None),
+    ep!("get" "/api/events", "any user (own team; admins all, or ?teamId=)", "Events (one iRacing subsession each: every driver's sessions of practice, qualifying and race), newest first (?limit=); items are EventSummary", None, None),
+    ep!("get" "/api/events/{id}", "any user of the team (admins: ?teamId=)", "One event: its sessions, every driver's stints (cut from the sim's laps) and the standings of every car stored per session (latest, at driver changes, at the session's end)", None, Some("EventDetail")),
     ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
     ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
     ep!("post" "/api/messages", "admin, engineer, driver", "Send a team message (pushed live)", Some("NewMessage"), Some("team_message")),
@@ -109,6 +111,10 @@ fn own_schemas() -> Vec<(&'static str, Value)> {
         ("ImportResult", s::<crate::import::ImportResult>()),
         ("SessionSummary", s::<crate::telemetry::SessionSummary>()),
         ("SimLap", s::<crate::telemetry::SimLapSummary>()),
+        ("EventSummary", s::<crate::events::EventSummary>()),
+        ("EventDetail", s::<crate::events::EventDetail>()),
+        ("Stint", s::<crate::events::Stint>()),
+        ("StoredStandings", s::<crate::events::StoredStandings>()),
         ("TelemetryLap", s::<crate::telemetry::LapSummary>()),
     ]
 }

@@ -1221,6 +1221,39 @@ pub async fn get_session(store: &Store, id: &str) -> StoreResult<Option<SessionS
     row.as_ref().map(session_from_row).transpose()
 }
 
+/// Sessions that belong to an event (of one team, or of every team), optionally of one event,
+/// newest first.
+pub async fn list_event_sessions(
+    store: &Store,
+    team_id: Option<&str>,
+    event_id: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<SessionSummary>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SESSION_SELECT} WHERE s.event_id IS NOT NULL AND (CAST($1 AS TEXT) IS NULL OR s.team_id = $1) \
+         AND (CAST($2 AS TEXT) IS NULL OR s.event_id = $2) ORDER BY s.started_at DESC LIMIT $3"
+    )))
+    .persistent(false)
+    .bind(team_id)
+    .bind(event_id)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(session_from_row).collect()
+}
+
+/// The sim session key of a driver's newest session that the sim named, if any.
+pub async fn latest_keyed_session(store: &Store, driver_id: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query(
+        "SELECT sim_session_id FROM sessions WHERE driver_id = $1 AND sim_session_id IS NOT NULL \
+         ORDER BY last_sample_at DESC LIMIT 1",
+    )
+    .bind(driver_id)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.map(|r| r.try_get("sim_session_id")).transpose()?)
+}
+
 /// Sets a session's track and car (from `session_info` or an imported file).
 pub async fn describe_session(store: &Store, id: &str, track: &str, car: &str) -> StoreResult<()> {
     sqlx::query("UPDATE sessions SET track = $1, car = $2 WHERE id = $3")

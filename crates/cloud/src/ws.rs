@@ -59,6 +59,8 @@ pub struct CloudHooks {
     presence: mpsc::Sender<(String, bool)>,
     /// Live samples must be stamped within this of the server's clock.
     sample_clock_window: std::time::Duration,
+    /// Stores the standings of every event (issue 20 §2).
+    standings: crate::events::StandingsRecorder,
 }
 
 /// The hub of a node: `/ws` connections on `pitbox-hub`, fed by everything published on `bus`
@@ -89,7 +91,8 @@ pub fn start_hub(
         announce_driver_status: false,
         ..HubConfig::default()
     };
-    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window };
+    let standings = crate::events::StandingsRecorder::start(store.clone());
+    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window, standings };
     let hub = Hub::new(config, Arc::new(CloudTokens(keys)), hooks, None);
     let mut events = bus.subscribe();
     let feeder = hub.clone();
@@ -331,6 +334,7 @@ impl Hooks for CloudHooks {
                 } else {
                     auth.team(None).map_err(|e| api_refusal(&e))?
                 };
+                self.standings.offer(&team, &s);
                 self.bus.publish(&team, Message::StandingsUpdate(s));
                 Ok(Handling::Taken(None))
             }

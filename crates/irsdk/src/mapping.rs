@@ -317,6 +317,8 @@ impl Mapper {
             timestamp,
             session_time: self.session_time.map_or(0.0, |h| finite(h.get(row)).max(0.0)),
             entries: cars.into_iter().map(|c| c.e).collect(),
+            // The caller knows the session's key (pitbox-sources keeps it with the telemetry).
+            sim_session_id: None,
         }
     }
 }

@@ -194,6 +194,10 @@ pub struct StandingsUpdate {
     /// Session clock, seconds.
     pub session_time: f64,
     pub entries: Vec<StandingsEntry>,
+    /// The sim session these standings are of ([`SimSessionKey::sim_session_id`]): the cloud
+    /// stores them with that session's event, never another's. Absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_session_id: Option<String>,
 }
 
 impl Validate for StandingsUpdate {
@@ -201,6 +205,7 @@ impl Validate for StandingsUpdate {
         v.id("driverId", &self.driver_id);
         v.range("sessionTime", self.session_time, 0.0, MAX_SESSION_SECONDS);
         v.list("entries", &self.entries, 0, MAX_CARS);
+        v.id_opt("simSessionId", self.sim_session_id.as_deref());
     }
 }
 

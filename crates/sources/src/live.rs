@@ -375,6 +375,7 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
                 sm.observe(row);
                 let t = tm.telemetry(row, now);
                 let st = t.session_time.unwrap_or(0.0);
+                let sim_session_id = t.sim_session_id.clone();
                 match ctx.tx.try_send(Ok(SourceEvent::Telemetry(Box::new(t)))) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
@@ -385,7 +386,8 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
                 let have_field = reader.session_info().is_some_and(|s| !empty_session(s));
                 if have_field && sm.available() && (st >= next_standings || st + period < next_standings) {
                     next_standings = st + period;
-                    let s = sm.standings(row, reader.session_info(), now);
+                    let mut s = sm.standings(row, reader.session_info(), now);
+                    s.sim_session_id = sim_session_id;
                     if !ctx.send(SourceEvent::Standings(Box::new(s))) {
                         return Ok(Some(Ended::Stopped));
                     }

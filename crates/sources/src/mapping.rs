@@ -410,9 +410,13 @@ impl StandingsMapper {
     pub fn standings(&mut self, row: &[u8], s: Option<&SdkSession>, timestamp: Timestamp) -> StandingsUpdate {
         let mut st = match s {
             Some(s) => self.m.standings_update(row, s, &self.driver_id, timestamp),
-            None => {
-                StandingsUpdate { driver_id: self.driver_id.clone(), timestamp, session_time: 0.0, entries: Vec::new() }
-            }
+            None => StandingsUpdate {
+                driver_id: self.driver_id.clone(),
+                timestamp,
+                session_time: 0.0,
+                entries: Vec::new(),
+                sim_session_id: None,
+            },
         };
         let player = s.and_then(|s| s.driver.driver_car_idx);
         st.session_time = clamp(st.session_time, 0.0, 7.0 * 86_400.0);

@@ -188,9 +188,12 @@ impl ReplaySource {
             }
         }
         self.sm.observe(row);
-        self.pending.push_back(SourceEvent::Telemetry(Box::new(self.tm.telemetry(row, now))));
+        let t = self.tm.telemetry(row, now);
+        let sim_session_id = t.sim_session_id.clone();
+        self.pending.push_back(SourceEvent::Telemetry(Box::new(t)));
         if self.rows_per_standings > 0 && i.is_multiple_of(self.rows_per_standings) && self.sm.available() {
-            let st = self.sm.standings(row, self.session.as_ref(), now);
+            let mut st = self.sm.standings(row, self.session.as_ref(), now);
+            st.sim_session_id = sim_session_id;
             self.pending.push_back(SourceEvent::Standings(Box::new(st)));
         }
         self.next += 1;

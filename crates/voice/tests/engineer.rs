@@ -75,6 +75,7 @@ fn standings() -> StandingsUpdate {
             entry(2, "42", 3, 8, Some(1.44)),
             entry(9, "7", 4, 8, Some(0.81)),
         ],
+        sim_session_id: None,
     }
 }
 
