@@ -21,6 +21,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod coaching;
+pub mod download;
 pub mod error;
 pub mod events;
 pub mod extract;

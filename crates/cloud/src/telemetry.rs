@@ -1548,6 +1548,21 @@ pub async fn import_session(
     }
     let now = now_ms();
     let mut tx = store.pool().begin().await?;
+    // A file carries its own sim session: stored once per driver (a second upload of the same
+    // file, or of a session the agent streamed live, is refused by name, not stored twice).
+    if let Some(key) = &identity.sim_session_id
+        && let Some(r) = sqlx::query("SELECT id, source FROM sessions WHERE driver_id = $1 AND sim_session_id = $2")
+            .bind(driver_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?
+    {
+        let (existing, source): (String, String) = (r.try_get("id")?, r.try_get("source")?);
+        let how = if source == "import" { "imported" } else { "streamed live" };
+        return Err(StoreError::Conflict(format!(
+            "this file's sim session {key} is already stored for this driver as session {existing} ({how})"
+        )));
+    }
     sqlx::query(
         "INSERT INTO sessions (id, team_id, driver_id, track, car, source, started_at, last_sample_at, \
          legacy, sim_session_id, session_type, track_config, series, car_idx, car_number, event_id, sim_started_at) \

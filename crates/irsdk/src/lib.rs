@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod export;
 pub mod flags;
 pub mod header;
 pub mod ibt;
