@@ -54,6 +54,9 @@ pub struct CalloutEntry {
     pub state: CalloutState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Set when the cloud's voice failed for this callout: which local engine spoke it, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 /// One heard utterance in the voice log.
@@ -96,11 +99,12 @@ pub struct VoiceLog {
 #[serde(rename_all = "camelCase")]
 pub struct VoiceStatus {
     pub enabled: bool,
-    /// `espeak-ng`, `elevenlabs`, …
+    /// `espeak-ng`, `windows`, `cloud`, `elevenlabs`, … (the engine in use once the radio runs).
     pub engine: String,
     /// `sound card` or the callout folder.
     pub output: String,
-    /// `not started` (voice off since start-up), `ready`, or why speech is off.
+    /// `not started` (voice off since start-up), `ready`, or why speech is off (with the cloud's
+    /// voice: why it is unavailable and which local engine speaks instead).
     pub speech: String,
     /// `not loaded` (no command yet), `ready`, or why commands are off.
     pub recognizer: String,

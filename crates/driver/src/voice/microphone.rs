@@ -5,7 +5,7 @@ use super::{Job, PttSender, VoiceStatus};
 use crate::state::Shared;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, mpsc};
-#[cfg(feature = "sound-card")]
+#[cfg(sound_card)]
 use {
     super::warm_up,
     pitbox_voice::{CommandRecognizer, RecognizerConfig},
@@ -13,7 +13,7 @@ use {
     std::time::Duration,
 };
 
-#[cfg(feature = "sound-card")]
+#[cfg(sound_card)]
 pub(super) fn start_microphone(
     shared: &Arc<Shared>,
     jobs: mpsc::Sender<Job>,
@@ -72,7 +72,7 @@ pub(super) fn start_microphone(
     Ok(tx)
 }
 
-#[cfg(not(feature = "sound-card"))]
+#[cfg(not(sound_card))]
 pub(super) fn start_microphone(
     _shared: &Arc<Shared>,
     _jobs: mpsc::Sender<Job>,

@@ -4,8 +4,9 @@
 //!
 //! - **Callouts**: received `ai_coaching`, `team_message` and `handoff_request` messages, the
 //!   agent's own fuel calls ([`crate::fuel`]) and handoff answers go to `pitbox-voice`'s
-//!   [`Radio`] (priority queue, expiry, one voice at a time), spoken by espeak-ng (or another
-//!   [`TtsProvider`]) to the sound card (cargo feature `sound-card`) or as WAV files in a folder.
+//!   [`Radio`] (priority queue, expiry, one voice at a time), spoken by Windows' own speech
+//!   (Windows), espeak-ng (Linux), the team cloud's voice or another [`TtsProvider`], to the
+//!   sound card (always on Windows; cargo feature `sound-card` elsewhere) or as WAV files.
 //!   The radio starts with the agent (or at the first callout when the voice is switched on
 //!   later); when the engine is missing, one clear log line says so and callouts stay as text in
 //!   `GET /api/voice/log`.
@@ -22,7 +23,9 @@
 //! - [`log`]: the voice log and status the local API serves;
 //! - [`ptt`]: push-to-talk buttons and signals;
 //! - [`microphone`]: the microphone thread (cargo feature `sound-card`);
-//! - [`radio`]: the radio, its engine and sink, and callouts into the log (`soundcard` for the
+//! - [`engine`]: what speaks: espeak-ng, Windows speech (`windows_speech`, Windows only), a
+//!   provider, or the cloud's voice with a local fallback;
+//! - [`radio`]: the radio and its sink, and callouts into the log (`soundcard` for the
 //!   platform's output device);
 //! - [`messages`]: received messages (`ai_coaching`, `team_message`, handoffs) turned into callouts;
 //! - [`fuel_calls`]: the agent's own fuel calls;
@@ -31,6 +34,7 @@
 
 mod commands;
 mod data_dir;
+mod engine;
 mod fuel_calls;
 mod log;
 mod messages;
@@ -40,9 +44,11 @@ mod radio;
 mod settings;
 mod soundcard;
 mod wav_input;
+mod windows_speech;
 
 pub use commands::{WARM_UP, warm_up};
 pub use data_dir::{DEFAULT_KEEP_CALLOUT_FILES, default_data_dir, prune_callouts};
+pub use engine::{CLOUD_TIMEOUT, cloud_voice_id};
 pub use log::{CalloutEntry, CalloutOrigin, CalloutState, CommandEntry, LOG_LEN, VoiceLog, VoiceStatus};
 pub use messages::MAX_SPOKEN_CHARS;
 pub(crate) use ptt::start_ptt_button;
@@ -84,7 +90,7 @@ enum Job {
     /// Recognise this audio and act on it.
     Audio { audio: Audio, origin: String, reply: Option<tokio::sync::oneshot::Sender<Result<CommandEntry, String>>> },
     /// Already recognised (the microphone thread decodes while the button is held).
-    #[cfg_attr(not(feature = "sound-card"), allow(dead_code))]
+    #[cfg_attr(not(sound_card), allow(dead_code))]
     Heard { recognition: Recognition, origin: String },
 }
 
@@ -183,6 +189,7 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
         status: status.clone(),
         stop: stop.clone(),
         radio: RadioSlot::NotStarted,
+        fallback: None,
         radio_voice_id: String::new(),
         recognizer: None,
         engineer,
@@ -205,6 +212,8 @@ struct Worker {
     status: Arc<Mutex<VoiceStatus>>,
     stop: Arc<AtomicBool>,
     radio: RadioSlot,
+    /// The cloud's voice with its local fallback, when chosen (for the log and the status).
+    fallback: Option<Arc<pitbox_voice::cloud::Fallback>>,
     /// The config's `voiceId` the radio was started with.
     radio_voice_id: String,
     /// Loaded at the first command, with the sensitivity it was loaded with.

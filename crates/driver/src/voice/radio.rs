@@ -1,14 +1,14 @@
 //! The radio: the speech engine and the sink it plays into, started at the first need, and the
 //! callouts queued on it and followed into the log.
 
+use super::engine::open_engine;
 use super::log::push_bounded;
 use super::soundcard::sound_card;
-use super::{CalloutEngine, CalloutEntry, CalloutOrigin, CalloutOutput, CalloutState, Worker};
+use super::{CalloutEntry, CalloutOrigin, CalloutOutput, CalloutState, Worker};
 use pitbox_model::Priority;
 use pitbox_voice::radio::AudioSink;
 use pitbox_voice::service::espeak_voices;
-use pitbox_voice::{Callout, EspeakNg, Radio, RadioConfig, RadioEvent, TtsProvider, WavDirSink};
-use std::sync::Arc;
+use pitbox_voice::{Callout, Radio, RadioConfig, RadioEvent, WavDirSink};
 use std::time::Instant;
 
 pub(super) enum RadioSlot {
@@ -44,14 +44,14 @@ impl Worker {
     fn open_radio(&mut self) -> Result<Radio, String> {
         let config_voice = self.shared.config.borrow().voice.voice_id.clone();
         self.radio_voice_id = config_voice.clone();
-        let (tts, voice): (Arc<dyn TtsProvider>, String) = match &self.settings.engine {
-            CalloutEngine::EspeakNg { program } => {
-                let e = program.as_ref().map_or_else(EspeakNg::new, EspeakNg::with_program);
-                e.available().map_err(|e| e.to_string())?;
-                (Arc::new(e), espeak_voice(&config_voice))
-            }
-            CalloutEngine::Provider { provider, voice } => (provider.clone(), voice.clone()),
-        };
+        let engine = open_engine(&self.settings.engine, &config_voice)?;
+        let (tts, voice) = (engine.tts, engine.voice);
+        self.fallback = engine.fallback;
+        let (id, note) = (engine.id, engine.note);
+        self.set_status(|s| s.engine = id);
+        if let Some(n) = note {
+            tracing::warn!("{n}");
+        }
         let sink: Box<dyn AudioSink> = match &self.settings.output {
             CalloutOutput::WavDir { dir, time_scale } => {
                 Box::new(WavDirSink::new(dir).map_err(|e| format!("callout folder: {e}"))?.time_scale(*time_scale))
@@ -85,12 +85,13 @@ impl Worker {
         if let Ok(mut l) = self.log.lock() {
             push_bounded(
                 &mut l.callouts,
-                CalloutEntry { id, at: chrono::Utc::now(), origin, text, priority, state, detail },
+                CalloutEntry { id, at: chrono::Utc::now(), origin, text, priority, state, detail, fallback: None },
             );
         }
     }
 
     pub(super) fn radio_events(&mut self) {
+        self.fallback_notes();
         let RadioSlot::Running(r) = &self.radio else { return };
         let events = r.take_events();
         if events.is_empty() {
@@ -113,6 +114,35 @@ impl Worker {
             if let Some(c) = l.callouts.iter_mut().rev().find(|c| c.id == id && id != 0) {
                 c.state = state;
                 c.detail = detail;
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// The cloud voice's fallbacks into the callouts' entries and the status.
+    fn fallback_notes(&mut self) {
+        let Some(f) = self.fallback.clone() else { return };
+        let local = f.secondary_id().unwrap_or("no local engine");
+        let speech = match f.failing() {
+            None => "ready".to_string(),
+            Some(why) => format!("the cloud's voice is unavailable ({why}): speaking with {local}"),
+        };
+        self.set_status(|s| s.speech = speech);
+        let notes = f.take_notes();
+        if notes.is_empty() {
+            return;
+        }
+        let Ok(mut l) = self.log.lock() else { return };
+        for n in notes {
+            let what = match n.spoken_by {
+                Some(by) => format!("spoken by {by}: the cloud's voice failed: {}", n.why),
+                None => format!("not spoken: the cloud's voice failed: {}", n.why),
+            };
+            tracing::warn!("callout {what}");
+            if let Some(c) = l.callouts.iter_mut().rev().find(|c| c.id != 0 && c.text == n.text && c.fallback.is_none())
+            {
+                c.fallback = Some(what);
             }
         }
     }

@@ -25,6 +25,19 @@ pub enum CalloutEngine {
     EspeakNg { program: Option<PathBuf> },
     /// Any provider (ElevenLabs, a test voice); `voice` is the provider's own voice name.
     Provider { provider: Arc<dyn TtsProvider>, voice: String },
+    /// Windows' own speech (SAPI, the default on Windows); where it has no voice, espeak-ng when
+    /// installed. Elsewhere: unavailable, with the reason in the status.
+    Windows,
+    /// The team cloud's voice (`POST /api/voice/synthesize` at `endpoint` with the driver's
+    /// `token`); `local` speaks whenever the cloud cannot answer, and the log says why.
+    Cloud { endpoint: String, token: String, local: Box<CalloutEngine> },
+}
+
+impl CalloutEngine {
+    /// The platform's own engine: Windows speech on Windows, espeak-ng elsewhere.
+    pub fn platform_default() -> Self {
+        if cfg!(windows) { CalloutEngine::Windows } else { CalloutEngine::EspeakNg { program: None } }
+    }
 }
 
 impl std::fmt::Debug for CalloutEngine {
@@ -34,6 +47,13 @@ impl std::fmt::Debug for CalloutEngine {
             CalloutEngine::Provider { provider, voice } => {
                 f.debug_struct("Provider").field("id", &provider.id()).field("voice", voice).finish()
             }
+            CalloutEngine::Windows => f.write_str("Windows"),
+            CalloutEngine::Cloud { endpoint, local, .. } => f
+                .debug_struct("Cloud")
+                .field("endpoint", endpoint)
+                .field("token", &"<redacted>")
+                .field("local", local)
+                .finish(),
         }
     }
 }
@@ -81,11 +101,12 @@ pub struct VoiceSettings {
 }
 
 impl VoiceSettings {
-    /// espeak-ng, WAV files in `dir` in real time, no command input.
+    /// The platform's engine ([`CalloutEngine::platform_default`]), WAV files in `dir` in real
+    /// time, no command input.
     pub fn wav_dir(dir: impl Into<PathBuf>) -> Self {
         Self {
             output: CalloutOutput::WavDir { dir: dir.into(), time_scale: 1.0 },
-            engine: CalloutEngine::EspeakNg { program: None },
+            engine: CalloutEngine::platform_default(),
             input: None,
             speed: 1.1,
             chime: true,
@@ -105,10 +126,10 @@ impl VoiceSettings {
 }
 
 impl Default for VoiceSettings {
-    /// The sound card when built with `sound-card`, else WAV files in [`VoiceSettings::default_dir`].
+    /// The sound card when built with it (always on Windows), else WAV files in [`VoiceSettings::default_dir`].
     fn default() -> Self {
         let mut s = Self::wav_dir(Self::default_dir());
-        if cfg!(feature = "sound-card") {
+        if cfg!(sound_card) {
             s.output = CalloutOutput::SoundCard;
         }
         s
@@ -120,5 +141,7 @@ pub(super) fn engine_id(e: &CalloutEngine) -> &'static str {
     match e {
         CalloutEngine::EspeakNg { .. } => "espeak-ng",
         CalloutEngine::Provider { provider, .. } => provider.id(),
+        CalloutEngine::Windows => "windows",
+        CalloutEngine::Cloud { .. } => "cloud",
     }
 }
