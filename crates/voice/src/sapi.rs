@@ -45,15 +45,17 @@ impl WindowsSpeech {
         on_com_thread(|| unsafe { voice_tokens().map(|v| v.into_iter().map(|(d, _)| d).collect()) })
     }
 
-    /// Whether SAPI can speak here: at least one voice installed.
+    /// Whether SAPI can speak here: a voice is installed and says a word into memory (wine, for
+    /// one, lists a voice but cannot speak into a stream).
     pub fn available(&self) -> Result<String, TtsError> {
         let voices = self.voices()?;
-        match voices.first() {
-            Some(first) => Ok(format!("Windows speech (SAPI), {} voice(s), e.g. {first}", voices.len())),
-            None => Err(TtsError::EngineMissing(
-                "Windows speech (SAPI) has no voice installed: add one in Settings → Time & language → Speech".into(),
-            )),
-        }
+        let Some(first) = voices.first() else {
+            return Err(TtsError::WindowsSpeech(
+                "no voice installed: add one in Settings → Time & language → Speech".into(),
+            ));
+        };
+        self.synthesize_blocking(&SpeechRequest::new("check", "default"))?;
+        Ok(format!("Windows speech (SAPI), {} voice(s), e.g. {first}", voices.len()))
     }
 
     /// Synthesises on a COM thread of its own, blocking the caller.
@@ -73,7 +75,7 @@ pub fn sapi_rate(speed: f64) -> i32 {
 }
 
 fn err(what: &str, e: windows::core::Error) -> TtsError {
-    TtsError::Engine(format!("Windows speech (SAPI): {what}: {e}"))
+    TtsError::WindowsSpeech(format!("{what}: {e}"))
 }
 
 /// Runs `f` on a new thread in the COM multithreaded apartment.
@@ -84,7 +86,7 @@ fn on_com_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, TtsError> + Se
         .spawn(move || {
             let init = unsafe { CoInitializeEx(None, COINIT_MULTITHREADED) };
             let r = if init.is_err() {
-                Err(TtsError::Engine(format!("Windows speech (SAPI): COM did not start: {init:?}")))
+                Err(TtsError::WindowsSpeech(format!("COM did not start: {init:?}")))
             } else {
                 let r = f();
                 unsafe { CoUninitialize() };
@@ -92,8 +94,8 @@ fn on_com_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, TtsError> + Se
             };
             let _ = tx.send(r);
         })
-        .map_err(|e| TtsError::Engine(format!("cannot start the speech thread: {e}")))?;
-    rx.recv().map_err(|_| TtsError::Engine("Windows speech (SAPI) stopped unexpectedly".into()))?
+        .map_err(|e| TtsError::WindowsSpeech(format!("cannot start the speech thread: {e}")))?;
+    rx.recv().map_err(|_| TtsError::WindowsSpeech("stopped unexpectedly".into()))?
 }
 
 /// Every installed voice: its description and token.
@@ -160,12 +162,12 @@ unsafe fn speak(req: &SpeechRequest) -> Result<Audio, TtsError> {
         let hglobal = GetHGlobalFromStream(&memory).map_err(|e| err("reading the audio", e))?;
         let ptr = GlobalLock(hglobal) as *const u8;
         if ptr.is_null() {
-            return Err(TtsError::Engine("Windows speech (SAPI): cannot read the audio memory".into()));
+            return Err(TtsError::WindowsSpeech("cannot read the audio memory".into()));
         }
         let bytes = std::slice::from_raw_parts(ptr, len as usize).to_vec();
         let _ = GlobalUnlock(hglobal);
         if bytes.len() < 2 {
-            return Err(TtsError::Engine("Windows speech (SAPI) produced no audio".into()));
+            return Err(TtsError::WindowsSpeech("produced no audio".into()));
         }
         Ok(Audio::from_pcm16le(PLAYBACK_RATE, &bytes))
     }

@@ -63,6 +63,8 @@ pub enum TtsError {
     EmptyAudio,
     #[error("the cloud's voice failed: {0}")]
     Cloud(String),
+    #[error("Windows speech (SAPI): {0}")]
+    WindowsSpeech(String),
     #[error("{0}")]
     Invalid(String),
 }

@@ -14,21 +14,19 @@ fn windows_speech_speaks_into_memory_at_the_requested_rate() {
     let found = match w.available() {
         Ok(f) => f,
         Err(e) => {
-            skip("windows_speech_speaks_into_memory_at_the_requested_rate", &format!("no Windows speech here: {e}"));
+            // Under wine 8: a voice is listed, but ISpStream::SetBaseStream is not implemented.
+            let voices = w.voices().map(|v| v.len()).unwrap_or(0);
+            skip(
+                "windows_speech_speaks_into_memory_at_the_requested_rate",
+                &format!("Windows speech cannot speak here ({voices} voice(s) listed): {e}"),
+            );
             return;
         }
     };
     eprintln!("{found}");
     let slow = w.synthesize_blocking(&SpeechRequest { speed: 0.7, ..SpeechRequest::new("box this lap", "default") });
     let fast = w.synthesize_blocking(&SpeechRequest { speed: 1.6, ..SpeechRequest::new("box this lap", "default") });
-    let (slow, fast) = match (slow, fast) {
-        (Ok(s), Ok(f)) => (s, f),
-        (Err(e), _) | (_, Err(e)) => {
-            // A voice is listed but cannot speak (wine's SAPI lists none; a broken install).
-            skip("windows_speech_speaks_into_memory_at_the_requested_rate", &format!("SAPI cannot speak: {e}"));
-            return;
-        }
-    };
+    let (slow, fast) = (slow.expect("speaks slowly"), fast.expect("speaks fast"));
     assert_eq!(slow.sample_rate, pitbox_voice::audio::PLAYBACK_RATE);
     assert!(slow.duration() > 0.3 && slow.rms() > 100.0, "speech, not silence: {} s", slow.duration());
     assert!(slow.duration() > fast.duration() * 1.3, "{} s vs {} s", slow.duration(), fast.duration());

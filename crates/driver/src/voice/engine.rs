@@ -83,3 +83,43 @@ pub fn cloud_voice_id(config_voice: &str) -> String {
     let v = config_voice.trim();
     if v.is_empty() || v == "default" { pitbox_voice::service::DEFAULT_VOICE.to_string() } else { v.to_string() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(windows))]
+    #[test]
+    fn windows_speech_elsewhere_falls_back_to_espeak_ng_or_says_why() {
+        match (open_engine(&CalloutEngine::Windows, "default"), EspeakNg::new().available()) {
+            (Ok(e), Ok(_)) => {
+                assert_eq!(e.id, "espeak-ng");
+                assert_eq!(e.voice, "en-us");
+                assert_eq!(
+                    e.note.as_deref(),
+                    Some("Windows speech is only on Windows; speaking with espeak-ng instead")
+                );
+            }
+            (Err(why), Err(_)) => assert!(why.starts_with("Windows speech is only on Windows; and espeak-ng"), "{why}"),
+            (got, espeak) => panic!("engine {:?} but espeak-ng {espeak:?}", got.map(|e| e.id)),
+        }
+    }
+
+    #[test]
+    fn the_cloud_engine_names_its_local_fallback_and_asks_for_the_teams_voice() {
+        let local = CalloutEngine::Provider { provider: Arc::new(EspeakNg::new()), voice: "en-gb".into() };
+        let cloud =
+            CalloutEngine::Cloud { endpoint: "http://127.0.0.1:9".into(), token: "t".into(), local: Box::new(local) };
+        let e = open_engine(&cloud, "default").expect("opens without reaching the cloud");
+        assert_eq!(e.id, "cloud (local: espeak-ng)");
+        assert_eq!(e.voice, "engineer");
+        assert!(e.fallback.is_some());
+        assert_eq!(cloud_voice_id("engineer-uk"), "engineer-uk");
+        let bad = CalloutEngine::Cloud {
+            endpoint: "nope".into(),
+            token: "t".into(),
+            local: Box::new(CalloutEngine::Windows),
+        };
+        assert!(open_engine(&bad, "default").err().is_some_and(|e| e.contains("not http(s)")));
+    }
+}

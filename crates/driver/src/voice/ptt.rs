@@ -43,12 +43,11 @@ pub(crate) fn start_ptt_button(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[cfg(unix)]
     #[tokio::test]
     async fn signals_press_and_release_push_to_talk() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
