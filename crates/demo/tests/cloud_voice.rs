@@ -197,7 +197,12 @@ async fn callouts_speak_the_clouds_clip_and_fall_back_to_the_local_engine_when_i
     let wav = http.get(format!("http://{cloud_addr}{url}")).bearer_auth(&token).send().await.expect("clip");
     let cloud_clip = Audio::from_wav(&wav.bytes().await.expect("bytes")).expect("cloud wav");
     assert!(!cloud_clip.samples.is_empty());
-    assert_eq!(heard.samples, cloud_clip.samples, "the callout is not the cloud's clip");
+    assert!(
+        heard.samples == cloud_clip.samples,
+        "the callout is not the cloud's clip: {heard:?} (rms {:.0}) vs the cloud's {cloud_clip:?} (rms {:.0})",
+        heard.rms(),
+        cloud_clip.rms()
+    );
     assert_eq!(
         cloud.metrics.voice_cache_hits_sql.load(std::sync::atomic::Ordering::Relaxed),
         1,
@@ -224,7 +229,11 @@ async fn callouts_speak_the_clouds_clip_and_fall_back_to_the_local_engine_when_i
         .synthesize(&SpeechRequest::new(said2, "local"))
         .await
         .expect("local");
-    assert_eq!(heard2.samples, local_clip.samples, "offline, the local engine speaks");
+    assert!(
+        heard2.samples == local_clip.samples,
+        "offline, the local engine speaks: {heard2:?} (rms {:.0}) vs {local_clip:?}",
+        heard2.rms()
+    );
     let why = entry2.fallback.expect("fallback");
     assert!(why.starts_with("spoken by local-tone: the cloud's voice failed:") && why.contains("unreachable"), "{why}");
     let status = agent.voice.status();
