@@ -104,9 +104,11 @@ pub struct DriverArgs {
         value_name = "signal|joystick:DEVICE:BUTTON|key:KEY"
     )]
     pub ptt: Vec<String>,
-    /// Speech engine for callouts: espeak-ng (offline) or elevenlabs (voice_id is then the
-    /// ElevenLabs voice id; key from PITBOX_DRIVER_ELEVENLABS_KEY).
-    #[arg(long, env = "PITBOX_DRIVER_VOICE_ENGINE", default_value = "espeak-ng")]
+    /// Speech engine for callouts: auto (Windows' own speech on Windows, espeak-ng elsewhere),
+    /// windows, espeak-ng, cloud (the team cloud's voice via POST /api/voice/synthesize, with
+    /// --token and --cloud-enabled; the local engine speaks when the cloud cannot) or elevenlabs
+    /// (voice_id is then the ElevenLabs voice id; key from PITBOX_DRIVER_ELEVENLABS_KEY).
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_ENGINE", default_value = "auto")]
     pub voice_engine: String,
     /// ElevenLabs API key (only with --voice-engine elevenlabs).
     #[arg(long, env = "PITBOX_DRIVER_ELEVENLABS_KEY", hide_env_values = true)]
@@ -177,9 +179,13 @@ cloud_enabled = false
 voice_enabled = true
 voice_sensitivity = 0.5
 # espeak-ng voices: default (= engineer), engineer-uk, engineer-f, engineer-uk-f, engineer-scot,
-# engineer-deep; with voice_engine = "elevenlabs", an ElevenLabs voice id.
+# engineer-deep (Windows speech: these are Windows' default voice; a name such as "Zira" picks
+# an installed voice); with voice_engine = "elevenlabs", an ElevenLabs voice id.
 voice_id = "default"
-voice_engine = "espeak-ng"
+# What speaks: "auto" (Windows' own speech on Windows, espeak-ng elsewhere), "windows",
+# "espeak-ng", "cloud" (the team cloud's voice; needs the token above and cloud_enabled = true;
+# the local engine speaks whenever the cloud cannot) or "elevenlabs".
+voice_engine = "auto"
 voice_speed = 1.1
 # Where callouts are heard: "sound-card", or a folder for one WAV file per callout (default: the
 # sound card when built with it, else the callouts folder in data_dir).
@@ -222,14 +228,14 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
         Some("sound-card" | "soundcard") => v.output = CalloutOutput::SoundCard,
         Some("") => bail!("--voice-out is empty: give a folder or sound-card"),
         Some(dir) => v.output = CalloutOutput::WavDir { dir: PathBuf::from(dir), time_scale: 1.0 },
-        None if cfg!(feature = "sound-card") => v.output = CalloutOutput::SoundCard,
+        None if cfg!(sound_card) => v.output = CalloutOutput::SoundCard,
         None => {}
     }
     v.input = match args.voice_in.as_deref().map(str::trim) {
         None => None,
         Some("") => bail!("--voice-in is empty: give a WAV file, a folder or mic"),
         Some("mic" | "microphone") => {
-            if !cfg!(feature = "sound-card") {
+            if !cfg!(sound_card) {
                 bail!("--voice-in mic needs PitBox built with the sound-card feature; use a WAV file or folder");
             }
             Some(VoiceInput::Microphone)
@@ -244,7 +250,33 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
         v.ptt.push(button);
     }
     v.engine = match args.voice_engine.trim() {
+        "auto" | "" => CalloutEngine::platform_default(),
+        "windows" | "sapi" => CalloutEngine::Windows,
         "espeak-ng" | "espeak" => CalloutEngine::EspeakNg { program: None },
+        "cloud" => {
+            if !args.cloud_enabled {
+                bail!("--voice-engine cloud reaches the team's cloud: set cloud_enabled = true (--cloud-enabled)");
+            }
+            let token = match (&args.token, &args.token_file) {
+                (Some(t), _) => t.trim().to_string(),
+                (None, Some(f)) => std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the token file {}", f.display()))?
+                    .trim()
+                    .to_string(),
+                (None, None) => String::new(),
+            };
+            if token.is_empty() {
+                bail!(
+                    "--voice-engine cloud needs the driver's token: run `pitbox driver init` or set PITBOX_DRIVER_TOKEN"
+                );
+            }
+            crate::init::normalise_cloud(&args.cloud_endpoint)?;
+            CalloutEngine::Cloud {
+                endpoint: args.cloud_endpoint.clone(),
+                token,
+                local: Box::new(CalloutEngine::platform_default()),
+            }
+        }
         "elevenlabs" => {
             let key = args
                 .elevenlabs_key
@@ -254,7 +286,7 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
             let provider = ElevenLabs::new(ElevenLabsConfig::new(key)).context("setting up ElevenLabs")?;
             CalloutEngine::Provider { provider: Arc::new(provider), voice: args.voice_id.clone() }
         }
-        other => bail!("unknown --voice-engine `{other}`: expected espeak-ng or elevenlabs"),
+        other => bail!("unknown --voice-engine `{other}`: expected auto, windows, espeak-ng, cloud or elevenlabs"),
     };
     if !(args.voice_speed.is_finite() && (0.5..=2.0).contains(&args.voice_speed)) {
         bail!("--voice-speed must be between 0.5 and 2.0, got {}", args.voice_speed);
@@ -441,7 +473,7 @@ mod tests {
         assert_eq!(v.input, Some(VoiceInput::Wav("/tmp/in".into())));
         assert_eq!(v.handoff_to, Some(HandoffTarget { id: "driver-2".into(), name: "Alex Smith".into() }));
         let v = voice(&["--data-dir", "/tmp/pb", "--fuel-per-lap", "2.6"]).unwrap();
-        if !cfg!(feature = "sound-card") {
+        if !cfg!(sound_card) {
             assert_eq!(v.output, CalloutOutput::WavDir { dir: "/tmp/pb/callouts".into(), time_scale: 1.0 });
         }
         assert_eq!(v.fuel_per_lap_liters, Some(2.6));
@@ -449,14 +481,41 @@ mod tests {
     }
 
     #[test]
+    fn engines_by_name() {
+        let engine = |a: &[&str]| format!("{:?}", voice(a).unwrap().engine);
+        let platform = if cfg!(windows) { "Windows" } else { "EspeakNg { program: None }" };
+        assert_eq!(engine(&[]), platform, "auto is the platform's own engine");
+        assert_eq!(engine(&["--voice-engine", "windows"]), "Windows");
+        assert_eq!(engine(&["--voice-engine", "espeak-ng"]), "EspeakNg { program: None }");
+        let cloud = engine(&[
+            "--voice-engine",
+            "cloud",
+            "--cloud-enabled",
+            "--cloud-endpoint",
+            "https://pitbox.example.com",
+            "--token",
+            "secret-token",
+        ]);
+        assert_eq!(
+            cloud,
+            format!("Cloud {{ endpoint: \"https://pitbox.example.com\", token: \"<redacted>\", local: {platform} }}")
+        );
+    }
+
+    #[test]
     fn bad_voice_flags_say_what_is_wrong() {
         let err = |a: &[&str]| voice(a).unwrap_err().to_string();
         assert_eq!(err(&["--voice-speed", "3"]), "--voice-speed must be between 0.5 and 2.0, got 3");
-        assert_eq!(err(&["--voice-engine", "sam"]), "unknown --voice-engine `sam`: expected espeak-ng or elevenlabs");
+        assert_eq!(
+            err(&["--voice-engine", "sam"]),
+            "unknown --voice-engine `sam`: expected auto, windows, espeak-ng, cloud or elevenlabs"
+        );
+        assert!(err(&["--voice-engine", "cloud", "--token", "t"]).contains("cloud_enabled = true"));
+        assert!(err(&["--voice-engine", "cloud", "--cloud-enabled", "--token", " "]).contains("pitbox driver init"));
         assert!(err(&["--voice-engine", "elevenlabs"]).contains("PITBOX_DRIVER_ELEVENLABS_KEY"));
         assert!(err(&["--handoff-to", "bad id!"]).contains("--handoff-to"));
         assert!(err(&["--fuel-per-lap=-1"]).contains("--fuel-per-lap"));
-        if !cfg!(feature = "sound-card") {
+        if !cfg!(sound_card) {
             assert!(err(&["--voice-in", "mic"]).contains("sound-card feature"));
         }
         assert!(

@@ -163,7 +163,7 @@ fn say(a: SayArgs) -> anyhow::Result<()> {
     }
 }
 
-#[cfg(feature = "sound-card")]
+#[cfg(sound_card)]
 fn play_on_sound_card(clip: &Audio) -> anyhow::Result<()> {
     use crate::radio::AudioSink;
     let mut sink = crate::soundcard::CpalSink::open()?;
@@ -171,7 +171,7 @@ fn play_on_sound_card(clip: &Audio) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(not(feature = "sound-card"))]
+#[cfg(not(sound_card))]
 fn play_on_sound_card(_clip: &Audio) -> anyhow::Result<()> {
     bail!(
         "this build has no sound-card playback (pitbox-voice's cargo feature `sound-card` is off): \

@@ -1,14 +1,17 @@
 //! PitBox's voice race engineer (crate `pitbox-voice`): everything spoken and heard.
 //!
-//! - **Speech out**: [`tts::TtsProvider`] with two providers, [`tts::EspeakNg`] (offline, the
-//!   default; runs the `espeak-ng` program) and [`tts::ElevenLabs`] (HTTP API).
+//! - **Speech out**: [`tts::TtsProvider`] with its providers: [`tts::EspeakNg`] (offline, the
+//!   default on Linux; runs the `espeak-ng` program), `sapi::WindowsSpeech` (Windows' own SAPI
+//!   voices, the default on Windows), [`tts::ElevenLabs`] (HTTP API) and [`cloud::CloudVoice`]
+//!   (the team cloud's `POST /api/voice/synthesize` clip, with [`cloud::Fallback`] to a local
+//!   engine when the cloud cannot answer).
 //! - **Cloud synthesis**: [`service::VoiceService`] validates `POST /api/voice/synthesize` bodies
 //!   against the known voices with precise field errors, makes WAV bytes with their duration, and
 //!   gives the cache key the cloud stores the audio under.
 //! - **Driver radio**: [`queue::CalloutQueue`] (priorities, interruption, expiry, one voice at a
 //!   time) and [`radio::Radio`], which speaks callouts with a radio chime into an
-//!   [`radio::AudioSink`]: WAV files in a folder, or the sound card (`soundcard`, cargo feature
-//!   `sound-card`, off by default).
+//!   [`radio::AudioSink`]: WAV files in a folder, or the sound card (`soundcard`: always built on
+//!   Windows (WASAPI); elsewhere cargo feature `sound-card`, off by default).
 //! - **Voice commands**: [`commands`] (the grammar and typed [`commands::VoiceCommand`]s),
 //!   [`sphinx::CommandRecognizer`] (PocketSphinx 5 compiled in, JSGF grammar mode, its model and
 //!   the [`dictionary`] of command words inside the binary),
@@ -24,6 +27,7 @@
 pub mod audio;
 pub mod buttons;
 pub mod cli;
+pub mod cloud;
 pub mod commands;
 pub mod dictionary;
 pub mod engineer;
@@ -31,8 +35,10 @@ pub mod eval;
 pub mod ptt;
 pub mod queue;
 pub mod radio;
+#[cfg(windows)]
+pub mod sapi;
 pub mod service;
-#[cfg(feature = "sound-card")]
+#[cfg(sound_card)]
 pub mod soundcard;
 pub mod sphinx;
 pub mod tts;

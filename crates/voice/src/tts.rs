@@ -61,6 +61,10 @@ pub enum TtsError {
     Status { status: u16, detail: String },
     #[error("ElevenLabs returned no audio")]
     EmptyAudio,
+    #[error("the cloud's voice failed: {0}")]
+    Cloud(String),
+    #[error("Windows speech (SAPI): {0}")]
+    WindowsSpeech(String),
     #[error("{0}")]
     Invalid(String),
 }

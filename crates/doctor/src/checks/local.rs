@@ -85,7 +85,7 @@ pub(crate) async fn audio() -> ValidationResult {
     blocking("audio", audio_now).await
 }
 
-#[cfg(not(feature = "sound-card"))]
+#[cfg(not(any(feature = "sound-card", windows)))]
 fn audio_now() -> ValidationResult {
     let mut d = Map::new();
     d.insert("soundCard".into(), Value::Bool(false));
@@ -97,7 +97,7 @@ fn audio_now() -> ValidationResult {
     )
 }
 
-#[cfg(feature = "sound-card")]
+#[cfg(any(feature = "sound-card", windows))]
 fn audio_now() -> ValidationResult {
     use pitbox_voice::ptt::Microphone;
     let mut d = Map::new();

@@ -1,0 +1,318 @@
+//! The agent's voice: callouts spoken on the team radio and voice commands answered from the
+//! live telemetry, on a thread of its own (`pitbox-voice`) so that nothing here can stall the
+//! sim reader or the relay.
+//!
+//! - **Callouts**: received `ai_coaching`, `team_message` and `handoff_request` messages, the
+//!   agent's own fuel calls ([`crate::fuel`]) and handoff answers go to `pitbox-voice`'s
+//!   [`Radio`] (priority queue, expiry, one voice at a time), spoken by Windows' own speech
+//!   (Windows), espeak-ng (Linux), the team cloud's voice or another [`TtsProvider`], to the
+//!   sound card (always on Windows; cargo feature `sound-card` elsewhere) or as WAV files.
+//!   The radio starts with the agent (or at the first callout when the voice is switched on
+//!   later); when the engine is missing, one clear log line says so and callouts stay as text in
+//!   `GET /api/voice/log`.
+//! - **Commands**: utterances from a WAV file or folder (`--voice-in`), the local API
+//!   (`POST /api/voice/command` with a WAV body) or the microphone with push-to-talk (feature
+//!   `sound-card`) are recognised by PocketSphinx; the [`RaceEngineer`] answers from the newest
+//!   sample, standings and session, spoken through the same radio; box, message and handoff
+//!   commands become `team_message` / `handoff_request` / `handoff_response` to the relay.
+//! - `voice.enabled = false` (config, also through `PUT /api/config`) silences both.
+//!
+//! The module's rooms, one concern each (each adds its own `impl Worker` block):
+//! - [`settings`]: what the agent was started with (output, engine, input, fuel, handoff);
+//! - [`data_dir`]: the data folder and the pruning of old callout files;
+//! - [`log`]: the voice log and status the local API serves;
+//! - [`ptt`]: push-to-talk buttons and signals;
+//! - [`microphone`]: the microphone thread (cargo feature `sound-card`);
+//! - [`engine`]: what speaks: espeak-ng, Windows speech (`windows_speech`, Windows only), a
+//!   provider, or the cloud's voice with a local fallback;
+//! - [`radio`]: the radio and its sink, and callouts into the log (`soundcard` for the
+//!   platform's output device);
+//! - [`messages`]: received messages (`ai_coaching`, `team_message`, handoffs) turned into callouts;
+//! - [`fuel_calls`]: the agent's own fuel calls;
+//! - [`wav_input`]: WAV files and folders polled as voice commands;
+//! - [`commands`]: the recogniser and turning commands into answers and messages.
+
+mod commands;
+mod data_dir;
+mod engine;
+mod fuel_calls;
+mod log;
+mod messages;
+mod microphone;
+mod ptt;
+mod radio;
+mod settings;
+mod soundcard;
+mod wav_input;
+mod windows_speech;
+
+pub use commands::{WARM_UP, warm_up};
+pub use data_dir::{DEFAULT_KEEP_CALLOUT_FILES, default_data_dir, prune_callouts};
+pub use engine::{CLOUD_TIMEOUT, cloud_voice_id};
+pub use log::{CalloutEntry, CalloutOrigin, CalloutState, CommandEntry, LOG_LEN, VoiceLog, VoiceStatus};
+pub use messages::MAX_SPOKEN_CHARS;
+pub(crate) use ptt::start_ptt_button;
+pub use radio::espeak_voice;
+pub use settings::{CalloutEngine, CalloutOutput, HandoffTarget, VoiceInput, VoiceSettings};
+pub use wav_input::MAX_COMMAND_WAV_BYTES;
+
+use crate::fuel::FuelWatch;
+use crate::state::{AgentEvent, Shared};
+use microphone::start_microphone;
+use pitbox_model::team::HandoffRequest;
+use pitbox_voice::{Audio, CommandRecognizer, EngineerConfig, RaceEngineer, Recognition};
+use radio::RadioSlot;
+use settings::engine_id;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast::error::TryRecvError;
+
+/// Why a voice command could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceError {
+    #[error("the voice is off (voice.enabled = false)")]
+    Disabled,
+    #[error("not a usable WAV file: {0}")]
+    BadWav(#[from] pitbox_voice::WavError),
+    #[error("voice commands are unavailable: {0}")]
+    Recognizer(String),
+    #[error("push-to-talk needs the microphone: {0}")]
+    NoMicrophone(String),
+    #[error("the voice thread has stopped")]
+    Stopped,
+}
+
+enum Job {
+    /// Recognise this audio and act on it.
+    Audio { audio: Audio, origin: String, reply: Option<tokio::sync::oneshot::Sender<Result<CommandEntry, String>>> },
+    /// Already recognised (the microphone thread decodes while the button is held).
+    #[cfg_attr(not(sound_card), allow(dead_code))]
+    Heard { recognition: Recognition, origin: String },
+}
+
+/// The running voice, as the local API sees it.
+pub struct VoiceHandle {
+    jobs: mpsc::Sender<Job>,
+    log: Arc<Mutex<VoiceLog>>,
+    status: Arc<Mutex<VoiceStatus>>,
+    stop: Arc<AtomicBool>,
+    ptt: Mutex<Option<PttSender>>,
+}
+
+/// Press/release for the microphone thread.
+type PttSender = mpsc::Sender<bool>;
+
+impl VoiceHandle {
+    /// The log (callouts and commands, oldest first).
+    pub fn log(&self) -> VoiceLog {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn status(&self) -> VoiceStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Recognises a WAV (one utterance) and acts on it; resolves when the command is handled.
+    pub async fn command_wav(&self, wav: &[u8], origin: &str) -> Result<CommandEntry, VoiceError> {
+        let audio = Audio::from_wav(wav)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job::Audio { audio, origin: origin.to_string(), reply: Some(tx) })
+            .map_err(|_| VoiceError::Stopped)?;
+        match rx.await {
+            Ok(Ok(e)) => Ok(e),
+            Ok(Err(why)) if why == VoiceError::Disabled.to_string() => Err(VoiceError::Disabled),
+            Ok(Err(why)) => Err(VoiceError::Recognizer(why)),
+            Err(_) => Err(VoiceError::Stopped),
+        }
+    }
+
+    /// Push-to-talk for the microphone input.
+    pub fn push_to_talk(&self, pressed: bool) -> Result<(), VoiceError> {
+        let g = self.ptt.lock().map_err(|_| VoiceError::Stopped)?;
+        match g.as_ref() {
+            Some(tx) => tx.send(pressed).map_err(|_| VoiceError::Stopped),
+            None => Err(VoiceError::NoMicrophone(
+                "start the agent with --voice-in mic (built with the sound-card feature)".into(),
+            )),
+        }
+    }
+
+    /// Stops the voice thread (what is playing is cut).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the voice thread.
+pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Arc<VoiceHandle>> {
+    let (jobs_tx, jobs_rx) = mpsc::channel();
+    let log = Arc::new(Mutex::new(VoiceLog::default()));
+    let status = Arc::new(Mutex::new(VoiceStatus {
+        enabled: shared.config.borrow().voice.enabled,
+        engine: engine_id(&settings.engine).into(),
+        output: match &settings.output {
+            CalloutOutput::SoundCard => "sound card".into(),
+            CalloutOutput::WavDir { dir, .. } => dir.display().to_string(),
+        },
+        speech: "not started".into(),
+        recognizer: "not loaded".into(),
+        input: settings.input.as_ref().map(|i| match i {
+            VoiceInput::Wav(p) => format!("wav:{}", p.display()),
+            VoiceInput::Microphone => "microphone".into(),
+        }),
+        fuel_per_lap_liters: settings.fuel_per_lap_liters,
+        ..Default::default()
+    }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let ptt = if settings.input == Some(VoiceInput::Microphone) {
+        Some(start_microphone(&shared, jobs_tx.clone(), stop.clone(), status.clone())?)
+    } else {
+        None
+    };
+    let mut engineer = RaceEngineer::new(EngineerConfig {
+        driver_id: shared.driver_id.clone(),
+        fuel_per_lap_liters: settings.fuel_per_lap_liters,
+        fuel_per_lap_pct: None,
+    });
+    engineer.set_fuel_per_lap_liters(settings.fuel_per_lap_liters);
+    let worker = Worker {
+        events: shared.events.subscribe(),
+        fuel: FuelWatch::new(settings.fuel, settings.fuel_per_lap_liters),
+        shared,
+        jobs: jobs_rx,
+        log: log.clone(),
+        status: status.clone(),
+        stop: stop.clone(),
+        radio: RadioSlot::NotStarted,
+        fallback: None,
+        radio_voice_id: String::new(),
+        recognizer: None,
+        engineer,
+        handoffs: HashMap::new(),
+        wav_seen: HashMap::new(),
+        wav_done: HashSet::new(),
+        message_seq: AtomicU64::new(0),
+        settings,
+    };
+    std::thread::Builder::new().name("pitbox-voice".into()).spawn(move || worker.run())?;
+    Ok(Arc::new(VoiceHandle { jobs: jobs_tx, log, status, stop, ptt: Mutex::new(ptt) }))
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    settings: VoiceSettings,
+    events: tokio::sync::broadcast::Receiver<AgentEvent>,
+    jobs: mpsc::Receiver<Job>,
+    log: Arc<Mutex<VoiceLog>>,
+    status: Arc<Mutex<VoiceStatus>>,
+    stop: Arc<AtomicBool>,
+    radio: RadioSlot,
+    /// The cloud's voice with its local fallback, when chosen (for the log and the status).
+    fallback: Option<Arc<pitbox_voice::cloud::Fallback>>,
+    /// The config's `voiceId` the radio was started with.
+    radio_voice_id: String,
+    /// Loaded at the first command, with the sensitivity it was loaded with.
+    recognizer: Option<Result<(CommandRecognizer, f64), String>>,
+    engineer: RaceEngineer,
+    fuel: FuelWatch,
+    /// Handoff requests seen, by id (to clear the engineer's pending one once answered).
+    handoffs: HashMap<String, HandoffRequest>,
+    /// WAV input files: size at the last look (a file is read once its size holds still).
+    wav_seen: HashMap<PathBuf, u64>,
+    wav_done: HashSet<PathBuf>,
+    message_seq: AtomicU64,
+}
+
+impl Worker {
+    fn enabled(&self) -> bool {
+        self.shared.config.borrow().voice.enabled
+    }
+
+    fn run(mut self) {
+        // Start the engine now, so a missing one is reported at start-up, not at the first call.
+        if self.enabled() {
+            let _ = self.radio();
+        }
+        let mut last_radio = Instant::now();
+        let mut last_fuel = Instant::now();
+        let mut last_wav = Instant::now() - Duration::from_secs(1);
+        let mut last_prune = Instant::now();
+        while !self.stop.load(Ordering::Relaxed) {
+            match self.jobs.recv_timeout(Duration::from_millis(100)) {
+                Ok(job) => self.job(job),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            loop {
+                match self.events.try_recv() {
+                    Ok(ev) => self.event(ev),
+                    Err(TryRecvError::Lagged(n)) => {
+                        tracing::warn!(
+                            missed = n,
+                            "voice fell behind: {n} events not called out (they are in the inbox)"
+                        )
+                    }
+                    Err(_) => break,
+                }
+            }
+            let now = Instant::now();
+            if now.duration_since(last_radio) >= Duration::from_millis(200) {
+                last_radio = now;
+                self.radio_events();
+                // A new voiceId (PUT /api/config) takes effect at the next callout.
+                let voice_id = self.shared.config.borrow().voice.voice_id.clone();
+                if voice_id != self.radio_voice_id && !matches!(self.radio, RadioSlot::NotStarted) {
+                    self.radio = RadioSlot::NotStarted;
+                }
+                if let Ok(mut s) = self.status.lock() {
+                    s.enabled = self.enabled();
+                }
+            }
+            if now.duration_since(last_fuel) >= Duration::from_secs(1) {
+                last_fuel = now;
+                self.fuel_tick();
+            }
+            if now.duration_since(last_wav) >= Duration::from_millis(250) {
+                last_wav = now;
+                self.poll_wav_input();
+            }
+            if now.duration_since(last_prune) >= Duration::from_secs(30) {
+                last_prune = now;
+                if let (CalloutOutput::WavDir { dir, .. }, Some(keep)) =
+                    (&self.settings.output, self.settings.keep_callout_files)
+                    && let Err(e) = prune_callouts(dir, keep)
+                {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot prune old callout files");
+                }
+            }
+        }
+    }
+
+    fn set_status(&self, f: impl FnOnce(&mut VoiceStatus)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+    }
+
+    fn status(&self) -> VoiceStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The engineer's view of the race, from the shared state (copied only when needed).
+    fn refresh_engineer(&mut self) {
+        if let Some(t) = self.shared.telemetry.borrow().as_ref() {
+            self.engineer.on_telemetry(t);
+        }
+        if let Some(s) = self.shared.standings.borrow().as_ref() {
+            self.engineer.on_standings(s);
+        }
+        if let Some(s) = self.shared.session.borrow().as_ref() {
+            self.engineer.on_session(s);
+        }
+    }
+}
