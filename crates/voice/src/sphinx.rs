@@ -129,8 +129,8 @@ pub const DEFAULT_WORD_PENALTY: f64 = 3e-5;
 pub const DEFAULT_PHONE_PENALTY: f64 = 10.0;
 
 /// The default [`RecognizerConfig::min_likelihood_ratio`] (tuned on the tuning set of
-/// [`crate::eval`]: there it halved the unrelated sentences taken for a command, 33 → 19 of 144,
-/// for 4 of 216 commands lost).
+/// [`crate::eval`]: there the unrelated sentences taken for a command went from 33 to 16 of 144
+/// and the commands right from 185 to 177 of 216; docs/voice.md has the held-out figures).
 pub const DEFAULT_MIN_LIKELIHOOD_RATIO: f64 = -18.0;
 
 /// Recogniser settings.
