@@ -26,6 +26,8 @@ use sha2::{Digest, Sha256};
 pub type ps_config_t = c_void;
 /// `ps_decoder_t` (opaque).
 pub type ps_decoder_t = c_void;
+/// `ps_seg_t` (opaque).
+pub type ps_seg_t = c_void;
 
 unsafe extern "C" {
     /// `ps_config_t *ps_config_init(const ps_arg_t *defn)`; NULL = the decoder's own options.
@@ -67,6 +69,27 @@ unsafe extern "C" {
     pub fn ps_get_hyp(ps: *mut ps_decoder_t, out_best_score: *mut i32) -> *const c_char;
     /// `int32 ps_get_prob(ps_decoder_t *ps)`: log posterior (base 1.0001) of the hypothesis.
     pub fn ps_get_prob(ps: *mut ps_decoder_t) -> i32;
+    /// `int ps_add_allphone(ps_decoder_t *ps, const char *name, ngram_model_t *lm)`; a NULL `lm`
+    /// gives an unconstrained phone loop.
+    pub fn ps_add_allphone(ps: *mut ps_decoder_t, name: *const c_char, lm: *mut c_void) -> c_int;
+    /// `int ps_get_n_frames(ps_decoder_t *ps)`: frames decoded in the current or last utterance.
+    pub fn ps_get_n_frames(ps: *mut ps_decoder_t) -> c_int;
+    /// `const char *ps_get_cmn(ps_decoder_t *ps, int update)`; owned by the decoder.
+    pub fn ps_get_cmn(ps: *mut ps_decoder_t, update: c_int) -> *const c_char;
+    /// `int ps_set_cmn(ps_decoder_t *ps, const char *cmn)`.
+    pub fn ps_set_cmn(ps: *mut ps_decoder_t, cmn: *const c_char) -> c_int;
+    /// `ps_seg_t *ps_seg_iter(ps_decoder_t *ps)`: the best hypothesis's segments, or NULL.
+    pub fn ps_seg_iter(ps: *mut ps_decoder_t) -> *mut ps_seg_t;
+    /// `ps_seg_t *ps_seg_next(ps_seg_t *seg)`: NULL at the end (the iterator is then freed).
+    pub fn ps_seg_next(seg: *mut ps_seg_t) -> *mut ps_seg_t;
+    /// `char const *ps_seg_word(ps_seg_t *seg)`.
+    pub fn ps_seg_word(seg: *mut ps_seg_t) -> *const c_char;
+    /// `void ps_seg_frames(ps_seg_t *seg, int *out_sf, int *out_ef)` (inclusive frames).
+    pub fn ps_seg_frames(seg: *mut ps_seg_t, out_sf: *mut c_int, out_ef: *mut c_int);
+    /// `int32 ps_seg_prob(ps_seg_t *seg, int32 *out_ascr, int32 *out_lscr, int32 *out_lback)`.
+    pub fn ps_seg_prob(seg: *mut ps_seg_t, out_ascr: *mut i32, out_lscr: *mut i32, out_lback: *mut i32) -> i32;
+    /// `void ps_seg_free(ps_seg_t *seg)`: ends an iteration early.
+    pub fn ps_seg_free(seg: *mut ps_seg_t);
     /// `void err_set_logfp(FILE *stream)`: NULL turns the library's log off. (Not
     /// `err_set_loglevel(ERR_MAX)`: `ps_init` then reads past the level-name table and, on
     /// Windows, fails.)
