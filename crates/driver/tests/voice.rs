@@ -490,3 +490,63 @@ async fn own_fuel_and_handoff_calls_state_the_telemetrys_fuel() {
     .await;
     a.shutdown().await;
 }
+
+/// iRacing's own live memory as the bug report saw it (`IsOnTrack` 0, a replay playing, the
+/// tank reading 0 %): no fuel call and no coaching is spoken, while team messages still are, and
+/// the voice status says why car callouts are held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_car_callouts_from_the_live_dump_while_a_replay_plays() {
+    let name = "teamjorge__ibt__live_test_file";
+    let Some(path) = pitbox_testkit::ibt_file(name, &format!("{name}.ibt")) else { return };
+    let now = chrono::Utc::now();
+    let coaching: AiCoaching = serde_json::from_value(serde_json::json!({
+        "feedback": "Carry more speed through turn one.",
+        "confidence": 0.8,
+        "telemetryAnalysis": {"strengths": [], "weaknesses": [], "improvementAreas": []},
+        "timestamp": now,
+        "priority": "high",
+        "driverId": "driver-1",
+        "lap": 4
+    }))
+    .unwrap();
+    let team = Message::TeamMessage(TeamMessage {
+        id: "m1".into(),
+        content: "Radio check.".into(),
+        sender_id: "eng-1".into(),
+        sender_name: "Engineer".into(),
+        priority: Priority::Normal,
+        sent_at: now,
+        read: false,
+        attachment: None,
+    });
+    let (relay_addr, _got) = relay(vec![Message::AiCoaching(coaching), team]).await;
+    let out = tempfile::tempdir().unwrap();
+    let mut v = wav_out(out.path());
+    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    // Any fuel figure: the tank reads 0 %, which would be "box now" if the car were driven.
+    v.fuel_per_lap_liters = Some(2.0);
+    let source = pitbox_sources::live::LiveSource::dump(&path, LiveOptions::new("driver-1")).unwrap();
+    let mut settings = AgentSettings::new("driver-1", app(relay_addr.port(), true));
+    settings.token = Some("good".into());
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.voice = v;
+    let a = start(settings, Box::new(source)).await.unwrap();
+    wait_for("the team message spoken", 30, || {
+        a.voice.log().callouts.iter().any(|c| c.origin == CalloutOrigin::TeamMessage && c.state == CalloutState::Spoken)
+    })
+    .await;
+    let t = a.shared.telemetry.borrow().clone().expect("a sample from the dump");
+    assert_eq!((t.on_track, t.replay_playing), (Some(false), Some(true)), "the dump is what the report saw");
+    // Several fuel ticks later, still nothing about the car.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let l = a.voice.log();
+    let spoken: Vec<_> =
+        l.callouts.iter().filter(|c| c.state == CalloutState::Spoken).map(|c| (c.origin, c.text.clone())).collect();
+    assert_eq!(spoken, [(CalloutOrigin::TeamMessage, "From Engineer: Radio check.".to_string())]);
+    let coaching = l.callouts.iter().find(|c| c.origin == CalloutOrigin::AiCoaching).expect("the coaching is logged");
+    assert_eq!(coaching.state, CalloutState::Dropped);
+    assert!(coaching.detail.as_deref().is_some_and(|d| d.contains("a replay is playing")), "{coaching:?}");
+    let (_, st) = get_json(a.api_addr, "/api/voice/status").await;
+    assert_eq!(st["carCalloutsHeld"], "a replay is playing", "{st}");
+    a.shutdown().await;
+}

@@ -115,6 +115,11 @@ pub struct VoiceStatus {
     /// Litres per lap the fuel answers use.
     pub fuel_per_lap_liters: Option<f64>,
     pub fuel_laps_measured: usize,
+    /// Why calls about the car (fuel, pit window, coaching) are held now: the sim is not
+    /// connected, a replay is playing, the player is in the garage or out of the car
+    /// (`crate::callout_gate`); absent while the player drives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub car_callouts_held: Option<String>,
 }
 
 /// Appends to a part of the log, dropping its oldest entry beyond [`LOG_LEN`].

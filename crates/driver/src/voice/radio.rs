@@ -72,6 +72,29 @@ impl Worker {
         if !self.enabled() {
             return;
         }
+        if origin.is_about_the_car()
+            && let Some(held) = self.car_callouts_held()
+        {
+            // Logged, not spoken: the numbers on screen are not the race's (issue 19).
+            tracing::info!(origin = ?origin, "callout held ({}): {text}", held.describe());
+            if let Ok(mut l) = self.log.lock() {
+                let detail = Some(format!("not spoken: {}", held.describe()));
+                push_bounded(
+                    &mut l.callouts,
+                    CalloutEntry {
+                        id: 0,
+                        at: chrono::Utc::now(),
+                        origin,
+                        text,
+                        priority,
+                        state: CalloutState::Dropped,
+                        detail,
+                        fallback: None,
+                    },
+                );
+            }
+            return;
+        }
         self.engineer.said(&text);
         let mut c = Callout::new(text.clone(), priority, Instant::now());
         if let Some(t) = topic {
