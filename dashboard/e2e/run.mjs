@@ -2,9 +2,10 @@
 // offline `pitbox relay` for the pit wall) fed by simulated drivers.
 // Prints one line per check and closes with "N passed, N failed". Screenshots go to
 // dashboard/test-results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { axe, launchBrowser, login, RESULTS, shot, startRelay, startServer, USERS } from './harness.mjs';
+import { axe, launchBrowser, login, REPO, RESULTS, shot, startRelay, startServer, USERS } from './harness.mjs';
 import { startDrivers } from './sim-drivers.mjs';
 
 const results = [];
@@ -174,6 +175,65 @@ try {
     await shot(page, '11-compare');
     await noSerious(page, 'lap comparison');
   });
+
+  // Issue 20: a real .ibt uploaded from the browser; the history shows its laps exactly as
+  // `pitbox ibt laps` prints them, and the comparison between them ends at their difference.
+  const tsukuba = join(REPO, '..', 'shared', 'data', 'ibt', 'Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt');
+  if (!existsSync(tsukuba)) {
+    console.log(`SKIP history: real iRacing data not found at ${tsukuba}`);
+  } else {
+    await check('history: an .ibt uploaded in the browser shows its laps as pitbox ibt laps prints them; comparison ends at their difference', async () => {
+      const cli = spawnSync(join(REPO, 'target', 'debug', 'pitbox'), ['ibt', 'laps', tsukuba], { encoding: 'utf8' });
+      assert(cli.status === 0, `pitbox ibt laps: ${cli.stderr}`);
+      // lap number → the lapTime column (the last m:ss.mmm of a complete lap's row).
+      const want = new Map();
+      for (const line of cli.stdout.split('\n')) {
+        const cells = line.trim().split(/\s+/);
+        const times = cells.filter((c) => /^\d+:\d{2}\.\d{3}$/.test(c));
+        if (/^\d+$/.test(cells[0] ?? '') && times.length > 0 && cells.includes('yes')) want.set(Number(cells[0]), times[times.length - 1]);
+      }
+      assert(want.size === 2, `pitbox ibt laps printed ${want.size} complete laps: ${cli.stdout}`);
+      await page.getByRole('link', { name: 'History' }).click();
+      await page.getByLabel(/Driver/).fill('drv-1');
+      await page.getByTestId('ibt-file').setInputFiles(tsukuba);
+      await page.getByTestId('upload-result').filter({ hasText: 'Imported' }).waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: /Tsukuba/ }).first().click();
+      const table = page.getByTestId('lap-table');
+      await table.waitFor({ timeout: 10_000 });
+      for (const [lap, time] of want) {
+        const shown = (await table.getByTestId(`lap-${lap}`).getByTestId('lap-time').textContent())?.trim();
+        assert(shown === time, `lap ${lap}: the history shows ${shown}, pitbox ibt laps ${time}`);
+      }
+      assert(/pit road/.test((await table.getByTestId('lap-1').textContent()) ?? ''), 'the out lap is not marked invalid with its reason');
+      assert(/best/.test((await table.getByTestId('lap-2').textContent()) ?? ''), 'the best valid lap is not marked');
+      await shot(page, '11b-history');
+      await noSerious(page, 'history');
+
+      await page.getByRole('link', { name: 'Lap comparison' }).click();
+      const sel = page.getByLabel('Session');
+      await sel.waitFor({ timeout: 10_000 });
+      const opts = await sel.locator('option').allTextContents();
+      const idx = opts.findIndex((o) => o.includes('Tsukuba'));
+      assert(idx >= 0, `no Tsukuba session among ${opts.join(' | ')}`);
+      await sel.selectOption({ index: idx });
+      const lapSel = page.getByLabel('Lap', { exact: true });
+      await lapSel.locator('option', { hasText: want.get(1) }).first().waitFor({ state: 'attached', timeout: 10_000 });
+      const pick = async (select, t) => {
+        const label = (await select.locator('option').allTextContents()).find((o) => o.includes(t));
+        assert(label, `no option with ${t}`);
+        await select.selectOption({ label });
+      };
+      await pick(lapSel, want.get(1));
+      await pick(page.getByLabel('Reference'), want.get(2));
+      const secs = (t) => Number(t.split(':')[0]) * 60 + Number(t.split(':')[1]);
+      const diff = (secs(want.get(1)) - secs(want.get(2))).toFixed(3);
+      await page.getByTestId('compare-summary').filter({ hasText: `+${diff} s` }).waitFor({ timeout: 15_000 });
+      const end = Number(((await text(page, 'delta-end')) ?? '').match(/([+-]\d+\.\d+) s/)?.[1]);
+      assert(Math.abs(end - Number(diff)) <= 0.05, `the delta trace ends at ${end} s, the laps differ by ${diff} s`);
+      await page.getByRole('rowheader').first().waitFor({ timeout: 20_000 });
+      await shot(page, '11c-compare-tsukuba');
+    });
+  }
 
   await check('connection: a dropped link shows reconnecting, then live again with data and what was said meanwhile', async () => {
     await page.getByRole('link', { name: 'Overview' }).click();

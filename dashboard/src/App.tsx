@@ -18,6 +18,7 @@ import { Coaching } from './views/Coaching';
 
 // The comparison view pulls uPlot charts and the worker: loaded when first opened.
 const Compare = lazy(() => import('./views/Compare').then((m) => ({ default: m.Compare })));
+const History = lazy(() => import('./views/History').then((m) => ({ default: m.History })));
 
 const NAV: Array<{ path: string; label: string }> = [
   { path: '/', label: 'Overview' },
@@ -28,6 +29,7 @@ const NAV: Array<{ path: string; label: string }> = [
   { path: '/handoffs', label: 'Handoffs' },
   { path: '/coaching', label: 'Coaching' },
   { path: '/compare', label: 'Lap comparison' },
+  { path: '/history', label: 'History' },
 ];
 
 function go(e: MouseEvent<HTMLAnchorElement>, path: string) {
@@ -113,6 +115,12 @@ function View({ path }: { path: string }) {
     return (
       <Suspense fallback={<p role="status">Loading…</p>}>
         <Compare />
+      </Suspense>
+    );
+  if (path.startsWith('/history'))
+    return (
+      <Suspense fallback={<p role="status">Loading…</p>}>
+        <History />
       </Suspense>
     );
   return <Overview />;

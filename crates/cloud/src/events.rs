@@ -307,7 +307,7 @@ pub struct EventSummary {
 /// what was stored).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Stint {
+pub struct EventStint {
     pub driver_id: String,
     pub session_id: String,
     pub sim_session_id: Option<String>,
@@ -353,7 +353,7 @@ pub struct EventDetail {
     /// The event's sessions, oldest first.
     pub sessions: Vec<SessionSummary>,
     /// Every stint of every driver, oldest first.
-    pub stints: Vec<Stint>,
+    pub stints: Vec<EventStint>,
     /// Stored standings, per sim session in session order, snapshots oldest first.
     pub standings: Vec<StoredStandings>,
 }
@@ -410,12 +410,12 @@ pub fn summarize(sessions: &[SessionSummary]) -> Vec<EventSummary> {
 }
 
 /// Cuts a session's laps into stints: a stint ends with an in lap; the next lap starts another.
-pub fn stints_of(session: &SessionSummary, laps: &[SimLapSummary]) -> Vec<Stint> {
+pub fn stints_of(session: &SessionSummary, laps: &[SimLapSummary]) -> Vec<EventStint> {
     let mut out = Vec::new();
     let mut run: Vec<&SimLapSummary> = Vec::new();
     let mut close = |run: &mut Vec<&SimLapSummary>, in_pits: bool| {
         let (Some(first), Some(last)) = (run.first(), run.last()) else { return };
-        out.push(Stint {
+        out.push(EventStint {
             driver_id: session.driver_id.clone(),
             session_id: session.id.clone(),
             sim_session_id: session.sim_session_id.clone(),

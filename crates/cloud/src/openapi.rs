@@ -49,15 +49,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("post" "/api/users", "admin; engineer (drivers and viewers of own team)", "Create a user", Some("NewUser"), Some("UserView")),
     ep!("post" "/api/telemetry", "driver (own driverId), admin", "Store one sample (spec)", Some("telemetry_post"), Some("telemetry_post_response")),
     ep!("post" "/api/telemetry/batch", "driver (own driverId), admin", "Store many samples; with sequence, at most once", Some("TelemetryBatchPost"), Some("TelemetryBatchResponse")),
-    ep!("get" "/api/sessions", "any user (own team; admins all)", "Sessions (one sim session of one driver each: sessionType, simSessionId …), newest first; items are SessionSummary", None, None),
+    ep!("get" "/api/sessions", "any user (own team; admins all)", "Sessions (one sim session of one driver each: sessionType, simSessionId …), newest first; items are SessionSummary", None, Some("SessionSummary[]")),
     ep!("post" "/api/sessions/import", "admin, engineer, driver (own sessions)", "Upload an iRacing .ibt file as the body (?driverId=): a session with laps", None, Some("ImportResult")),
-    ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session as the sim timed them (lapTime, complete, valid, inLap, outLap, sectors); items are SimLap", None, None),
-    ep!("get" "/api/sessions/{id}/telemetry-laps", "any user of the session's team", "The session's stored telemetry by lap counter, with sample counts (what is stored, not lap times); items are TelemetryLap, each id readable with /api/laps/{id}/telemetry", None, None),
+    ep!("get" "/api/sessions/{id}/laps", "any user of the session's team", "Laps of a session as the sim timed them (lapTime, complete, valid, inLap, outLap, sectors); items are SimLap", None, Some("SimLap[]")),
+    ep!("get" "/api/sessions/{id}/telemetry-laps", "any user of the session's team", "The session's stored telemetry by lap counter, with sample counts (what is stored, not lap times); items are TelemetryLap, each id readable with /api/laps/{id}/telemetry", None, Some("TelemetryLap[]")),
     ep!("get" "/api/laps/{id}/ibt", "any user of the lap's team", "Download a lap (a sim lap's or a telemetry lap's id) as an iRacing .ibt file: iRacing's channel names and units, the session's identity in its session info", None, None),
     ep!("get" "/api/laps/{id}/csv", "any user of the lap's team", "Download a lap's samples as CSV: timestamp (Unix ms) and every stored channel in the wire's units", None, None),
     ep!("get" "/api/sessions/{id}/ibt", "any user of the session's team", "Download a whole session as an iRacing .ibt file (up to 1,000,000 samples; 413 payload_too_large beyond: download it lap by lap)", None, None),
     ep!("get" "/api/sessions/{id}/csv", "any user of the session's team", "Download a whole session's samples as CSV (same limit)", None, None),
-    ep!("get" "/api/events", "any user (own team; admins all, or ?teamId=)", "Events (one iRacing subsession each: every driver's sessions of practice, qualifying and race), newest first (?limit=); items are EventSummary", None, None),
+    ep!("get" "/api/events", "any user (own team; admins all, or ?teamId=)", "Events (one iRacing subsession each: every driver's sessions of practice, qualifying and race), newest first (?limit=); items are EventSummary", None, Some("EventSummary[]")),
     ep!("get" "/api/events/{id}", "any user of the team (admins: ?teamId=)", "One event: its sessions, every driver's stints (cut from the sim's laps) and the standings of every car stored per session (latest, at driver changes, at the session's end)", None, Some("EventDetail")),
     ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
     ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
@@ -117,7 +117,7 @@ fn own_schemas() -> Vec<(&'static str, Value)> {
         ("SimLap", s::<crate::telemetry::SimLapSummary>()),
         ("EventSummary", s::<crate::events::EventSummary>()),
         ("EventDetail", s::<crate::events::EventDetail>()),
-        ("Stint", s::<crate::events::Stint>()),
+        ("EventStint", s::<crate::events::EventStint>()),
         ("StoredStandings", s::<crate::events::StoredStandings>()),
         ("TelemetryLap", s::<crate::telemetry::LapSummary>()),
     ]
@@ -155,6 +155,17 @@ fn rewrite_refs(v: &mut Value) {
     }
 }
 
+/// A response schema by name; `Name[]` is an array of `Name`.
+fn response_schema(name: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    match name.strip_suffix("[]") {
+        Some(item) => utoipa::openapi::schema::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name(item))
+            .build()
+            .into(),
+        None => utoipa::openapi::Ref::from_schema_name(name).into(),
+    }
+}
+
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths = PathsBuilder::new();
@@ -184,9 +195,7 @@ pub fn document() -> Value {
                 "200",
                 utoipa::openapi::ResponseBuilder::new().description("Success").content(
                     "application/json",
-                    utoipa::openapi::ContentBuilder::new()
-                        .schema(Some(utoipa::openapi::Ref::from_schema_name(resp)))
-                        .build(),
+                    utoipa::openapi::ContentBuilder::new().schema(Some(response_schema(resp))).build(),
                 ),
             );
         }

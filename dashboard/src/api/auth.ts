@@ -215,6 +215,49 @@ export class AuthManager {
     return JSON.parse(await this.fetchText(path, init)) as T;
   }
 
+  /** GET a file with the access token (downloads need the header, so no plain link). */
+  async fetchBlob(path: string): Promise<Blob> {
+    const go = () => this.f(path, { headers: this.s ? { authorization: `Bearer ${this.s.token}` } : {} });
+    let r = await go();
+    if (r.status === 401 && (await this.refresh())) r = await go();
+    if (!r.ok) throw new ApiError(r.status, await errorText(r));
+    return r.blob();
+  }
+
+  /**
+   * POSTs a file as the raw body with the access token, reporting upload progress (0–1);
+   * resolves with the JSON answer. XMLHttpRequest because fetch reports no upload progress.
+   */
+  upload<T>(path: string, file: Blob, onProgress: (fraction: number) => void, Xhr: typeof XMLHttpRequest = XMLHttpRequest): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const x = new Xhr();
+      x.open('POST', path);
+      x.setRequestHeader('content-type', 'application/octet-stream');
+      x.setRequestHeader('accept', 'application/json');
+      if (this.s) x.setRequestHeader('authorization', `Bearer ${this.s.token}`);
+      x.upload.onprogress = (e) => {
+        if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
+      };
+      x.onerror = () => reject(new ApiError(0, 'the upload failed: the server could not be reached'));
+      x.onload = () => {
+        let body: { error?: { message?: string } } | T | null = null;
+        try {
+          body = JSON.parse(x.responseText) as typeof body;
+        } catch {
+          body = null;
+        }
+        if (x.status >= 200 && x.status < 300) {
+          onProgress(1);
+          resolve(body as T);
+        } else {
+          const msg = (body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${x.status}`;
+          reject(new ApiError(x.status, msg));
+        }
+      };
+      x.send(file);
+    });
+  }
+
   /** Like fetchJson but returns the body text (parsed later, e.g. in the analysis worker). */
   async fetchText(path: string, init: RequestInit = {}): Promise<string> {
     const go = () =>

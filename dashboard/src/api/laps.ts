@@ -1,7 +1,18 @@
-// REST data for the lap comparison: sessions, laps and lap telemetry (crates/cloud). The shapes
-// are read defensively: unknown fields ignored, the first of several plausible names taken.
+// REST data for the lap comparison and the history: sessions, laps, events and lap telemetry
+// (crates/cloud). The shapes are the cloud's own, generated from its OpenAPI document
+// (docs/openapi.json → ./openapi.ts with `npm run gen:api`; scripts/test-dashboard fails when the
+// generated file is stale), not guessed.
 import type { AuthManager } from './auth';
 import { ENDPOINTS } from './endpoints';
+import type { components } from './openapi';
+
+export type ApiSession = components['schemas']['SessionSummary'];
+export type ApiLap = components['schemas']['SimLap'];
+export type ApiEvent = components['schemas']['EventSummary'];
+export type ApiEventDetail = components['schemas']['EventDetail'];
+export type ApiStint = components['schemas']['EventStint'];
+export type ApiStoredStandings = components['schemas']['StoredStandings'];
+export type ApiImportResult = components['schemas']['ImportResult'];
 
 export interface SessionSummary {
   id: string;
@@ -20,46 +31,46 @@ export interface LapSummary {
   reasons: string[];
   inLap: boolean;
   outLap: boolean;
+  sectors: number[];
 }
 
-type Obj = Record<string, unknown>;
-const arr = (v: unknown, ...keys: string[]): Obj[] => {
-  if (Array.isArray(v)) return v as Obj[];
-  if (v && typeof v === 'object') for (const k of keys) if (Array.isArray((v as Obj)[k])) return (v as Obj)[k] as Obj[];
-  return [];
-};
-const s = (o: Obj, ...keys: string[]): string | null => {
-  for (const k of keys) if (typeof o[k] === 'string' || typeof o[k] === 'number') return String(o[k]);
-  return null;
-};
-const n = (o: Obj, ...keys: string[]): number | null => {
-  for (const k of keys) if (typeof o[k] === 'number' && Number.isFinite(o[k])) return o[k] as number;
-  return null;
-};
+/** "Tsukuba Circuit 1k Outer · Formula Vee · Race · 2025-01-30 16:09". */
+export function sessionLabel(s: ApiSession): string {
+  const when = s.startedAt.slice(0, 16).replace('T', ' ');
+  return [s.track, s.car, s.sessionType, when].filter(Boolean).join(' · ') || s.id;
+}
+
+export function lapSummary(l: ApiLap): LapSummary {
+  return {
+    id: l.id,
+    lap: l.lap,
+    timeS: l.lapTime ?? null,
+    driverId: l.driverId,
+    valid: l.valid,
+    complete: l.complete,
+    reasons: l.invalid,
+    inLap: l.inLap,
+    outLap: l.outLap,
+    sectors: l.sectors,
+  };
+}
 
 export async function listSessions(auth: AuthManager): Promise<SessionSummary[]> {
-  const v = await auth.fetchJson<unknown>(ENDPOINTS.sessions);
-  return arr(v, 'sessions', 'items').map((o) => {
-    const track = (o.track && typeof o.track === 'object' ? s(o.track as Obj, 'displayName', 'name') : null) ?? s(o, 'trackName', 'track');
-    const when = s(o, 'startedAt', 'startTime', 'createdAt');
-    return { id: s(o, 'id', 'sessionId') ?? '?', label: [track, s(o, 'carName', 'car'), when].filter(Boolean).join(' · ') || (s(o, 'id') ?? '?') };
-  });
+  const v = await auth.fetchJson<ApiSession[]>(ENDPOINTS.sessions);
+  return v.map((s) => ({ id: s.id, label: sessionLabel(s) }));
 }
 
 export async function listLaps(auth: AuthManager, sessionId: string): Promise<LapSummary[]> {
-  const v = await auth.fetchJson<unknown>(ENDPOINTS.laps(sessionId));
-  // GET /api/sessions/{id}/laps (crates/cloud SimLap): laps as the sim timed them.
-  return arr(v).map((o) => ({
-    id: s(o, 'id') ?? '?',
-    lap: n(o, 'lap') ?? 0,
-    timeS: n(o, 'lapTime'),
-    driverId: s(o, 'driverId'),
-    valid: o.valid === true,
-    complete: o.complete === true,
-    reasons: Array.isArray(o.invalid) ? o.invalid.filter((r): r is string => typeof r === 'string') : [],
-    inLap: o.inLap === true,
-    outLap: o.outLap === true,
-  }));
+  const v = await auth.fetchJson<ApiLap[]>(ENDPOINTS.laps(sessionId));
+  return v.map(lapSummary);
+}
+
+export async function listEvents(auth: AuthManager): Promise<ApiEvent[]> {
+  return auth.fetchJson<ApiEvent[]>(ENDPOINTS.events);
+}
+
+export async function getEvent(auth: AuthManager, id: string): Promise<ApiEventDetail> {
+  return auth.fetchJson<ApiEventDetail>(ENDPOINTS.event(id));
 }
 
 /** Raw lap telemetry text: parsed and resampled in the analysis worker. */

@@ -1,9 +1,12 @@
 // Formatting for racing numbers: lap times m:ss.mmm, gaps +s.sss, durations h:mm:ss.
 export function lapTime(s: number | null | undefined): string {
   if (s === null || s === undefined || !Number.isFinite(s) || s <= 0) return '—';
-  const m = Math.floor(s / 60);
-  const rest = s - m * 60;
-  return m > 0 ? `${m}:${rest.toFixed(3).padStart(6, '0')}` : rest.toFixed(3);
+  // Rounded to the millisecond first, so 59.9996 is 1:00.000, never 0:60.000.
+  const ms = Math.round(s * 1000);
+  const m = Math.floor(ms / 60_000);
+  const rest = (ms - m * 60_000) / 1000;
+  // Always m:ss.mmm, as `pitbox ibt laps` prints it (0:25.914), so one lap reads the same everywhere.
+  return `${m}:${rest.toFixed(3).padStart(6, '0')}`;
 }
 
 /** Where the car is, as the sim says; `live` is false when the numbers are not the player driving now. */

@@ -1,4 +1,5 @@
 // Mock factories (spec "Mock Factories"): protocol messages with sensible defaults.
+import type { ApiLap, ApiSession } from '../api/laps';
 import type { AiCoaching, DriverStatusMsg, HandoffRequest, SessionInfo, StandingsEntry, StandingsUpdate, TeamMessage, TelemetryUpdate } from '../protocol/types';
 
 export function telemetry(p: Partial<TelemetryUpdate> = {}): TelemetryUpdate {
@@ -97,6 +98,47 @@ export function session(p: Partial<SessionInfo> = {}): SessionInfo {
     sectors: [0, 0.33, 0.66],
     playerCarIdx: 3,
     drivers: [{ carIdx: 3, name: 'Alex Driver', carNumber: '23', teamName: 'Apex', carName: 'GT4', carClass: 'GT4' }],
+    ...p,
+  };
+}
+
+// REST bodies, typed by the cloud's OpenAPI document (src/api/openapi.ts).
+export function apiSession(p: Partial<ApiSession> = {}): ApiSession {
+  return {
+    id: 's1',
+    teamId: 'team-1',
+    driverId: 'drv-1',
+    track: 'Red Bull Ring',
+    car: 'Mercedes-AMG GT4',
+    source: 'live',
+    startedAt: '2026-11-26T16:00:00Z',
+    lastSampleAt: '2026-11-26T16:30:00Z',
+    lapCount: 3,
+    sampleCount: 5400,
+    sessionType: 'Race',
+    simSessionId: 'iracing:1:2:2',
+    eventId: 'iracing:1:2',
+    legacy: false,
+    ...p,
+  };
+}
+
+export function apiLap(lap: number, p: Partial<ApiLap> = {}): ApiLap {
+  return {
+    id: `l${lap}`,
+    sessionId: 's1',
+    driverId: 'drv-1',
+    seq: lap,
+    lap,
+    lapTime: 90 + lap / 10,
+    complete: true,
+    valid: true,
+    invalid: [],
+    inLap: false,
+    outLap: false,
+    sectors: [30, 30, 30 + lap / 10],
+    startedAt: '2026-11-26T16:00:00Z',
+    endedAt: '2026-11-26T16:01:30Z',
     ...p,
   };
 }

@@ -223,6 +223,10 @@ export function Compare() {
               {c.lapTime - c.refTime >= 0 ? '+' : ''}
               {(c.lapTime - c.refTime).toFixed(3)} s
             </strong>
+            <span className="muted" data-testid="delta-end">
+              {' '}
+              (delta trace at the line: {c.delta.length ? `${c.delta[c.delta.length - 1]! >= 0 ? '+' : ''}${c.delta[c.delta.length - 1]!.toFixed(3)} s` : '—'})
+            </span>
           </p>
           <div className="charts">
             <Chart key={`s-${lapId}-${refId}`} title="Speed vs distance (km/h)" xTime={false} xLabel="m" series={[{ label: 'lap', stroke: '#4fc3f7' }, { label: 'reference', stroke: '#9e9e9e' }]} getData={speedData} version={ver} />

@@ -4,8 +4,9 @@ import { describe, expect, it, vi } from 'vitest';
 import uPlot from 'uplot';
 import { AuthManager } from '../api/auth';
 import { DEFAULT_CONFIG } from '../api/endpoints';
+import { lapSummary } from '../api/laps';
 import { applyMessages, type AppState } from '../store/app';
-import { coaching, handoff, message, session, standings, status, telemetry } from '../test/factories';
+import { apiLap, apiSession, coaching, handoff, message, session, standings, status, telemetry } from '../test/factories';
 import { renderWith } from '../test/render';
 import { schemaErrors } from '../test/schema';
 import type { ServerMessage, TelemetryUpdate } from '../protocol/types';
@@ -13,6 +14,7 @@ import { Coaching } from './Coaching';
 import { Compare } from './Compare';
 import { ConnectionBadge } from './ConnectionBadge';
 import { Handoffs } from './Handoffs';
+import { History, bestValidLap } from './History';
 import { Login } from './Login';
 import { Messages } from './Messages';
 import { Overview } from './Overview';
@@ -327,13 +329,13 @@ describe('Compare', () => {
       );
     const fetch = vi.fn(async (url: string) => {
       const ok = (v: unknown) => new Response(typeof v === 'string' ? v : JSON.stringify(v), { status: 200 });
-      if (url === '/api/sessions') return ok([{ id: 's1', track: { displayName: 'RBR' } }]);
+      if (url === '/api/sessions') return ok([apiSession({ track: 'RBR' })]);
       if (url === '/api/sessions/s1/laps')
         return ok([
           // The cloud's SimLap: an out lap first (never the reference), then two timed laps.
-          { id: 'l0', lap: 0, lapTime: 19, complete: true, valid: false, invalid: ['pit road'], inLap: false, outLap: true },
-          { id: 'l1', lap: 1, lapTime: 20, complete: true, valid: true, invalid: [], inLap: false, outLap: false },
-          { id: 'l2', lap: 2, lapTime: 21, complete: true, valid: true, invalid: [], inLap: false, outLap: false },
+          apiLap(0, { lapTime: 19, valid: false, invalid: ['pit road'], outLap: true }),
+          apiLap(1, { lapTime: 20 }),
+          apiLap(2, { lapTime: 21 }),
         ]);
       if (url === '/api/laps/l1/telemetry') return ok(lapBody(0));
       if (url === '/api/laps/l2/telemetry') return ok(lapBody(0.01));
@@ -348,5 +350,77 @@ describe('Compare', () => {
     const body = JSON.parse((fetch.mock.calls.find((c) => c[0] === '/api/coaching/analyze') as unknown as [string, RequestInit])[1].body as string);
     expect(body.telemetryData).toHaveLength(202);
     expect(Object.keys(body.telemetryData[0])).not.toContain('lapDistance');
+  });
+});
+
+describe('History', () => {
+  const detail = {
+    id: 'iracing-offline:1738253369',
+    teamId: 'team-1',
+    track: 'Tsukuba Circuit 1k Outer',
+    car: 'Formula Vee',
+    sessionTypes: ['Offline Testing'],
+    sessionCount: 1,
+    driverIds: ['drv-1'],
+    startedAt: '2025-01-30T16:09:29Z',
+    lastSeenAt: '2025-01-30T16:10:26Z',
+    sessions: [apiSession({ id: 's1', track: 'Tsukuba Circuit 1k Outer', sessionType: 'Offline Testing', source: 'import' })],
+    stints: [{ driverId: 'drv-1', sessionId: 's1', firstLap: 0, lastLap: 3, laps: 4, completeLaps: 2, bestLapTime: 23.98, startedAt: '2025-01-30T16:09:29Z', endedAt: '2025-01-30T16:10:26Z', endedInPits: false }],
+    standings: [
+      {
+        simSessionId: 'iracing-offline:1738253369:0',
+        sessionType: 'Offline Testing',
+        reason: 'latest',
+        reportedBy: 'drv-1',
+        takenAt: '2025-01-30T16:10:26Z',
+        sessionTime: 57,
+        entries: [standings(3).entries[1], standings(3).entries[0]],
+      },
+    ],
+  };
+  const laps = [
+    apiLap(0, { lapTime: null, complete: false, valid: false, invalid: ['incomplete', 'pit road'], outLap: true, sectors: [] }),
+    // iRacing's f32 LapLastLapTime as the API serves it.
+    apiLap(1, { lapTime: 25.914499282836914, valid: false, invalid: ['pit road'], outLap: true }),
+    apiLap(2, { lapTime: 23.98 }),
+  ];
+  const server = () =>
+    vi.fn(async (url: string) => {
+      const ok = (v: unknown) => new Response(JSON.stringify(v), { status: 200 });
+      if (url === '/api/events') return ok([{ ...detail, sessions: undefined, stints: undefined, standings: undefined }]);
+      if (url === `/api/events/${encodeURIComponent(detail.id)}`) return ok(detail);
+      if (url === '/api/sessions/s1/laps') return ok(laps);
+      return new Response('{}', { status: 404 });
+    });
+
+  it('shows events, the laps as the sim timed them (invalid ones with the reason, the best marked), stints and standings', async () => {
+    renderWith(<History />, { fetch: server() as unknown as typeof globalThis.fetch });
+    expect(await screen.findByRole('button', { name: 'Tsukuba Circuit 1k Outer' })).toBeInTheDocument();
+    const table = await screen.findByTestId('lap-table');
+    expect(within(within(table).getByTestId('lap-1')).getByTestId('lap-time')).toHaveTextContent('0:25.914');
+    expect(within(within(table).getByTestId('lap-2')).getByTestId('lap-time')).toHaveTextContent('0:23.980');
+    expect(within(table).getByTestId('lap-0')).toHaveTextContent('invalid: incomplete, pit road');
+    expect(within(table).getByTestId('lap-1')).toHaveClass('invalid');
+    expect(within(table).getByTestId('lap-1')).toHaveTextContent('out lap');
+    expect(within(table).getByTestId('lap-2')).toHaveClass('best');
+    expect(within(table).getByTestId('lap-2')).toHaveTextContent('best');
+    expect(screen.getByTestId('event-stints')).toHaveTextContent('0:23.980');
+    const st = screen.getByTestId('standings-iracing-offline:1738253369:0-latest');
+    expect(within(st).getAllByRole('row')).toHaveLength(3);
+  });
+
+  it('refuses a file that is not an .ibt before sending it', async () => {
+    const fetch = server();
+    renderWith(<History />, { fetch: fetch as unknown as typeof globalThis.fetch });
+    fireEvent.change(screen.getByLabelText(/Driver/), { target: { value: 'drv-1' } });
+    const file = new File(['hello'], 'notes.txt', { type: 'text/plain' });
+    fireEvent.change(screen.getByTestId('ibt-file'), { target: { files: [file] } });
+    expect(await screen.findByTestId('upload-result')).toHaveTextContent('notes.txt is not an iRacing .ibt file.');
+    expect(fetch).not.toHaveBeenCalledWith(expect.stringContaining('/api/sessions/import'), expect.anything());
+  });
+
+  it('bestValidLap never picks an out, in or invalid lap', () => {
+    expect(bestValidLap(laps.map(lapSummary))).toBe('l2');
+    expect(bestValidLap([lapSummary(apiLap(5, { lapTime: 10, valid: false, invalid: ['pit road'], inLap: true }))])).toBeNull();
   });
 });
