@@ -85,6 +85,27 @@ impl AgentSettings {
     }
 }
 
+/// Numbers this agent's samples (docs/protocol.md, "Sample identity"): microseconds since the
+/// Unix epoch when the sample left the source, strictly increasing within the process. A
+/// restarted agent, or one switched to another source, carries on above every number it used
+/// before (unless the clock was set back by more than the restart took; the relay then takes the
+/// restarted numbering after a second of duplicates), so the relay never takes its samples for
+/// ones it has seen.
+#[derive(Debug, Default)]
+pub struct SampleNumbering {
+    last: u64,
+}
+
+impl SampleNumbering {
+    /// The next number: now in microseconds since the epoch, or one above the last if the clock
+    /// has not moved on (or went back).
+    pub fn next(&mut self) -> u64 {
+        let now = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
+        self.last = now.max(self.last.saturating_add(1));
+        self.last
+    }
+}
+
 /// A running agent.
 pub struct AgentHandle {
     /// Where the local API listens.
@@ -133,6 +154,7 @@ impl AgentHandle {
 pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>) -> Result<AgentHandle, AgentError> {
     settings.validate()?;
     let (shared, outbox_rx) = Shared::new(&settings.driver_id, source.describe(), settings.app.clone());
+    shared.has_token.store(settings.token.is_some(), Ordering::Relaxed);
     let shared = Arc::new(shared);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let source_stop = Arc::new(AtomicBool::new(false));
@@ -143,10 +165,14 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         std::thread::Builder::new()
             .name("pitbox-driver-source".into())
             .spawn(move || {
+                let mut numbering = SampleNumbering::default();
                 while !stop.load(Ordering::Relaxed) {
                     match source.next_event() {
                         Ok(Some(ev)) => match ev {
-                            SourceEvent::Telemetry(t) => {
+                            SourceEvent::Telemetry(mut t) => {
+                                // The source's own counter restarts with the process; the
+                                // agent's numbering does not.
+                                t.sequence = Some(numbering.next());
                                 shared.telemetry.send_replace(Some(*t));
                             }
                             SourceEvent::Session(s) => {

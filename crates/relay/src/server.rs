@@ -163,6 +163,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         metrics: RelayMetrics::default(),
         uplink_wake: tokio::sync::Notify::new(),
         echoes: Default::default(),
+        uplink: Default::default(),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -349,14 +350,24 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
     let (spool_bytes, spool_limit, batches) =
         s.spool.as_ref().map_or((0, 0, 0), |sp| (sp.bytes(), sp.limit(), sp.batches()));
     let fraction = if spool_limit > 0 { spool_bytes as f64 / spool_limit as f64 } else { 0.0 };
-    let uplink = if !s.cloud {
-        "offline"
-    } else if m.uplink_connected.load(Ordering::Relaxed) == 1 {
-        "connected"
-    } else {
-        "disconnected"
-    };
-    let status = if fraction >= 0.9 { "degraded" } else { "ok" };
+    // Truthful: a relay whose cloud link is down, refused or unauthorised is degraded even
+    // though drivers and dashboards on the LAN still work (samples wait in the spool).
+    let view = s.cloud.then(|| s.shared.uplink.view());
+    let uplink = view.as_ref().map_or("offline", |v| v.state.as_str());
+    let link_ok = view.as_ref().is_none_or(|v| v.state == crate::state::UplinkState::Connected);
+    let status = if fraction >= 0.9 || !link_ok { "degraded" } else { "ok" };
+    let detail = view.map(|v| {
+        serde_json::json!({
+            "state": v.state.as_str(),
+            "reason": v.reason,
+            "forSecs": (v.for_secs * 10.0).round() / 10.0,
+            "spooling": batches,
+            "lastRefusal": v.refusal.map(|(code, message, ago)| serde_json::json!({
+                "code": code, "message": message, "secsAgo": (ago * 10.0).round() / 10.0,
+            })),
+        })
+    });
+    let m2 = &s.shared.metrics;
     let body = serde_json::json!({
         "status": status,
         "serverId": s.hub.config().server_id,
@@ -364,8 +375,11 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
         "connections": s.hub.metrics().connections.load(Ordering::Relaxed),
         "subscribers": s.hub.subscriber_count(),
         "uplink": uplink,
+        "uplinkDetail": detail,
         "spool": { "batches": batches, "messages": s.spool.as_ref().map_or(0, |sp| sp.messages()), "bytes": spool_bytes, "limitBytes": spool_limit, "fullFraction": fraction },
         "uplinkLagSecs": m.uplink_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+        "duplicates": m2.duplicates.load(Ordering::Relaxed),
+        "refused": s.hub.metrics().errors_sent.load(Ordering::Relaxed),
     });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string())
 }
