@@ -547,6 +547,37 @@ mod tests {
         assert_eq!(voice(&["--voice-out", "sound-card"]).unwrap().output, CalloutOutput::SoundCard);
     }
 
+    fn jwt(payload: &str) -> String {
+        use base64::Engine;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}.sig", e.encode("{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}"), e.encode(payload))
+    }
+
+    #[test]
+    fn the_driver_id_comes_from_the_token() {
+        let exp = chrono::Utc::now().timestamp() + 3600;
+        let driver = jwt(&format!(r#"{{"sub":"usr-7f3a","role":"driver","team":"t","exp":{exp}}}"#));
+        assert_eq!(driver_id_for(None, Some(&driver)).unwrap(), "usr-7f3a");
+        assert_eq!(driver_id_for(Some("usr-7f3a"), Some(&driver)).unwrap(), "usr-7f3a");
+        let err = driver_id_for(Some("driver-1"), Some(&driver)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--driver-id driver-1 does not match the token, which belongs to driver usr-7f3a"),
+            "{err}"
+        );
+        assert!(err.contains("Leave --driver-id out"), "{err}");
+        // Admins publish for anyone of their team.
+        let admin = jwt(&format!(r#"{{"sub":"adm-1","role":"admin","team":"t","exp":{exp}}}"#));
+        assert_eq!(driver_id_for(Some("usr-7f3a"), Some(&admin)).unwrap(), "usr-7f3a");
+        assert_eq!(driver_id_for(None, Some(&admin)).unwrap(), "adm-1");
+        // A relay's credential is not a driver's.
+        let relay = jwt(&format!(r#"{{"sub":"adm-1","role":"admin","team":"t","exp":{exp},"scope":"relay"}}"#));
+        assert!(driver_id_for(None, Some(&relay)).unwrap_err().to_string().contains("relay's credential"));
+        // Without a token (or with one that is no JWT) the flag or driver-1.
+        assert_eq!(driver_id_for(None, None).unwrap(), "driver-1");
+        assert_eq!(driver_id_for(Some("d-2"), None).unwrap(), "d-2");
+        assert_eq!(driver_id_for(Some("d-2"), Some("opaque")).unwrap(), "d-2");
+    }
+
     #[test]
     fn engines_by_name() {
         let engine = |a: &[&str]| format!("{:?}", voice(a).unwrap().engine);

@@ -278,3 +278,30 @@ impl Shared {
         self.relay_health.state(self.has_token.load(Ordering::Relaxed), self.is_relay_connected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_state_says_when_samples_are_refused() {
+        let h = RelayHealth::default();
+        assert_eq!(h.state(false, false), RelayState::Off);
+        assert_eq!(h.state(true, false), RelayState::Disconnected);
+        assert_eq!(h.state(true, true), RelayState::Ok);
+        h.refused("forbidden", "data.driverId: a driver publishes only as themself (usr-1)");
+        h.refused("forbidden", "data.driverId: a driver publishes only as themself (usr-1)");
+        // Connected, but everything refused: an error state, not ok.
+        assert_eq!(h.state(true, true), RelayState::Refused);
+        assert_eq!(h.samples_refused.load(Ordering::Relaxed), 2);
+        assert_eq!(h.last_refusal().map(|r| r.code), Some("forbidden".to_string()));
+        // An acknowledgement after the refusal: samples get through again.
+        h.acked(42);
+        assert_eq!(h.state(true, true), RelayState::Ok);
+        assert_eq!(h.last_ack.load(Ordering::Relaxed), 42);
+        h.set_unauthorised(Some("token expired"));
+        assert_eq!(h.state(true, false), RelayState::Unauthorised);
+        h.set_unauthorised(None);
+        assert_eq!(h.state(true, true), RelayState::Ok);
+    }
+}
