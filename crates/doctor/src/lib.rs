@@ -36,7 +36,8 @@ pub use report::{Summary, is_not_configured, render_human, summarize};
 /// `pitbox cloud`, it reads the same variable, so the same config file configures both.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DoctorArgs {
-    /// Relay WebSocket URL, e.g. ws://127.0.0.1:8765 (a URL without a port gets --relay-port)
+    /// Relay WebSocket URL, e.g. ws://127.0.0.1:8765 (a URL without a port gets --relay-port).
+    /// Default: ws://127.0.0.1, reported as not configured when nothing answers there
     #[arg(long, env = "PITBOX_DRIVER_RELAY_URL")]
     pub relay_url: Option<String>,
     /// Relay port, used when --relay-url has none
@@ -48,7 +49,8 @@ pub struct DoctorArgs {
     /// The driver agent's id, checked against the token's owner
     #[arg(long, env = "PITBOX_DRIVER_ID")]
     pub driver_id: Option<String>,
-    /// Cloud base URL, e.g. http://127.0.0.1:8080
+    /// Cloud base URL, e.g. http://127.0.0.1:8080. Default: http://127.0.0.1:8080, reported as
+    /// not configured when nothing answers there
     #[arg(long, env = "PITBOX_DRIVER_CLOUD_ENDPOINT")]
     pub cloud_url: Option<String>,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in --data-dir)
@@ -64,7 +66,8 @@ pub struct DoctorArgs {
     /// configure S3) (default: objects/ in --data-dir)
     #[arg(long, env = "PITBOX_CLOUD_STORAGE_URL")]
     pub storage_url: Option<String>,
-    /// The cloud's data directory (embedded database, signing key, telemetry objects)
+    /// The cloud's data directory (embedded database, signing key, telemetry objects). Default:
+    /// ./pitbox-data when it exists
     #[arg(long, env = "PITBOX_CLOUD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Also trust the CA certificates in this PEM file for wss:// and https:// (e.g. a relay's

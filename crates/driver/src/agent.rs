@@ -14,16 +14,25 @@ use tokio::task::JoinHandle;
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
-    #[error("cannot listen on {addr} for the local API: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The io error is in the message, not chained as a source: `{:#}` would print it twice.
+    #[error("cannot listen on {addr} for the local API: {error}{}", bind_hint(error))]
+    Bind { addr: SocketAddr, error: std::io::Error },
     #[error("invalid setting: {0}")]
     Invalid(String),
     #[error("cannot start a thread (source or voice): {0}")]
     Thread(std::io::Error),
+}
+
+/// What to do about a local API address that cannot be bound.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "; another program (another agent?) uses it: stop that one, or give this one another address with --listen"
+        }
+        std::io::ErrorKind::AddrNotAvailable => "; it is not an address of this machine: give another with --listen",
+        std::io::ErrorKind::PermissionDenied => "; not allowed here: give another address with --listen",
+        _ => "",
+    }
 }
 
 /// Everything the agent runs with.
@@ -204,8 +213,8 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
-    let api_addr = listener.local_addr().map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
+        .map_err(|error| AgentError::Bind { addr: settings.listen, error })?;
+    let api_addr = listener.local_addr().map_err(|error| AgentError::Bind { addr: settings.listen, error })?;
     let voice = crate::voice::start(shared.clone(), settings.voice.clone()).map_err(|e| {
         if e.kind() == std::io::ErrorKind::Unsupported {
             AgentError::Invalid(e.to_string())

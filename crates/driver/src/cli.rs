@@ -466,7 +466,17 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         let agent = start(settings, source).await?;
         eprintln!("pitbox driver: source {spec}, local API on http://{}", agent.api_addr);
         agent.run_until(shutdown_requested()).await;
+        let finished = *agent.shared.source_state.borrow() == pitbox_sources::ConnectionState::Finished;
+        let sent = agent.shared.sent_telemetry.load(std::sync::atomic::Ordering::Relaxed);
         agent.shutdown().await;
+        if finished {
+            // Said, not silent: a replay that ends stops the agent (the relay was told the
+            // driver is inactive and sees the connection close).
+            eprintln!(
+                "pitbox driver: the source {spec} has ended ({sent} samples sent to the relay); the agent stops \
+                 (--loop replays a file again)"
+            );
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

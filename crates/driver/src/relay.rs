@@ -120,10 +120,16 @@ fn text(m: &Message) -> WsMessage {
 }
 
 fn status(shared: &Shared) -> Message {
-    let connected = *shared.source_state.borrow() == ConnectionState::Connected;
+    let state = *shared.source_state.borrow();
+    let connected = state == ConnectionState::Connected;
     Message::DriverStatus(DriverStatusUpdate {
         driver_id: shared.driver_id.clone(),
-        status: if connected { DriverStatus::Active } else { DriverStatus::Standby },
+        // A replay at its end is over, not waiting for the sim: the team sees the driver go.
+        status: match state {
+            ConnectionState::Connected => DriverStatus::Active,
+            ConnectionState::Finished => DriverStatus::Inactive,
+            _ => DriverStatus::Standby,
+        },
         telemetry_connected: connected,
         in_car: connected,
         last_active: chrono::Utc::now(),

@@ -75,15 +75,26 @@ impl RelayConfig {
     }
 }
 
+/// What to do about a listen address that cannot be bound.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "; another program (another relay?) uses it: stop that one, or give this one another address with --listen"
+        }
+        std::io::ErrorKind::AddrNotAvailable => "; it is not an address of this machine: give another with --listen",
+        std::io::ErrorKind::PermissionDenied => {
+            "; not allowed (ports below 1024 need privileges): give another address with --listen"
+        }
+        _ => "",
+    }
+}
+
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The io error is in the message, not chained as a source: `{:#}` would print it twice.
+    #[error("cannot listen on {addr}: {error}{}", bind_hint(error))]
+    Bind { addr: SocketAddr, error: std::io::Error },
     #[error("{path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -301,8 +312,8 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .map_err(|source| RelayError::Bind { addr: cfg.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| RelayError::Bind { addr: cfg.listen, source })?;
+        .map_err(|error| RelayError::Bind { addr: cfg.listen, error })?;
+    let addr = listener.local_addr().map_err(|error| RelayError::Bind { addr: cfg.listen, error })?;
     let mut stop = shutdown_rx.clone();
     let graceful = async move {
         let _ = stop.changed().await;
@@ -318,7 +329,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         }
         Some(tls) => {
             tasks.push(
-                crate::tls::serve(listener, app, graceful, tls).map_err(|source| RelayError::Bind { addr, source })?,
+                crate::tls::serve(listener, app, graceful, tls).map_err(|error| RelayError::Bind { addr, error })?,
             );
         }
     }

@@ -254,3 +254,95 @@ async fn an_agent_whose_samples_are_refused_says_so_in_its_status() {
     assert!(st["telemetrySent"].as_u64().unwrap_or(0) > 0, "{st}");
     a.shutdown().await;
 }
+
+/// A replay of `left` samples at 60 Hz that then ends, as an `.ibt` file does.
+struct Finite {
+    driver: String,
+    sent: u64,
+    left: u64,
+}
+
+impl pitbox_sources::TelemetrySource for Finite {
+    fn describe(&self) -> String {
+        "finite test replay".into()
+    }
+    fn state(&self) -> pitbox_sources::ConnectionState {
+        if self.left > 0 {
+            pitbox_sources::ConnectionState::Connected
+        } else {
+            pitbox_sources::ConnectionState::Finished
+        }
+    }
+    fn next_event(&mut self) -> Result<Option<pitbox_sources::SourceEvent>, pitbox_sources::SourceError> {
+        if self.sent == 0 && self.left > 0 {
+            self.sent = 1;
+            return Ok(Some(pitbox_sources::SourceEvent::State(pitbox_sources::ConnectionState::Connected)));
+        }
+        if self.left == 0 {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(16));
+        self.left -= 1;
+        self.sent += 1;
+        Ok(Some(pitbox_sources::SourceEvent::Telemetry(Box::new(common::sample(&self.driver, self.sent)))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_ends_tells_the_team_the_driver_is_gone() {
+    let (env, cloud) = relay_with_cloud().await;
+    let mut dash = env.client("eng-1", UserRole::Engineer, TEAM).await;
+    dash.send(&Message::Subscribe(Subscribe {
+        team_id: None,
+        driver_ids: vec![],
+        channels: vec![Channel::Telemetry, Channel::Status],
+        max_rate_hz: Some(60.0),
+    }))
+    .await;
+    dash.sync().await;
+    let callouts = tempfile::tempdir().unwrap();
+    let mut voice = pitbox_driver::VoiceSettings::wav_dir(callouts.path());
+    voice.keep_callout_files = Some(10);
+    let mut settings = AgentSettings::new(
+        "drv-4",
+        DriverAppConfig {
+            relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: env.addr().port() },
+            cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
+            voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
+        },
+    );
+    settings.token = Some(env.token("drv-4", UserRole::Driver, TEAM));
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.voice = voice;
+    let source = Finite { driver: "drv-4".into(), sent: 0, left: 60 };
+    let agent = start(settings, Box::new(source)).await.unwrap();
+    // The agent returns by itself at the end of the replay.
+    tokio::time::timeout(Duration::from_secs(10), agent.run_until(std::future::pending())).await.expect("replay ended");
+    assert_eq!(*agent.shared.source_state.borrow(), pitbox_sources::ConnectionState::Finished);
+    agent.shutdown().await;
+    // The dashboard saw samples, then the driver go: inactive, telemetry not connected.
+    let mut samples = 0;
+    let gone = loop {
+        match dash.recv_within(Duration::from_secs(5)).await {
+            Some(Some(Message::TelemetryUpdate(_))) => samples += 1,
+            Some(Some(Message::DriverStatus(s)))
+                if s.driver_id == "drv-4" && s.status == pitbox_model::DriverStatus::Inactive =>
+            {
+                break s;
+            }
+            Some(Some(_)) => {}
+            other => panic!("no inactive driver_status after the replay ended: {other:?}"),
+        }
+    };
+    assert!(samples > 10, "{samples} samples seen");
+    assert!(!gone.telemetry_connected && !gone.in_car, "{gone:?}");
+    // The agent said so itself, so the cloud (which does not see the relay's connections) knows.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cloud.store.messages().iter().any(|m| {
+        matches!(m, Message::DriverStatus(s) if s.driver_id == "drv-4" && s.status == pitbox_model::DriverStatus::Inactive)
+    }) {
+        assert!(Instant::now() < deadline, "the cloud never heard the driver went: {:?}", cloud.store.messages());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cloud.stop().await;
+}

@@ -162,3 +162,23 @@ async fn a_cloud_refusing_every_batch_is_refused_and_degraded() {
     assert_eq!(h["uplinkDetail"]["lastRefusal"]["code"], "forbidden", "{h}");
     assert!(h["uplinkDetail"]["lastRefusal"]["message"].as_str().unwrap_or_default().contains("not a member"), "{h}");
 }
+
+#[tokio::test]
+async fn a_taken_address_is_named_once_with_the_flag_to_change_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut verifier = pitbox_auth::Verifier::new();
+    pitbox_auth::KeyPair::load_or_create(dir.path()).unwrap();
+    verifier.add_data_dir(dir.path()).unwrap();
+    let cfg = pitbox_relay::RelayConfig::new(addr, dir.path().join("data"), verifier);
+    let err = match pitbox_relay::start(cfg).await {
+        Ok(_) => panic!("the relay started on a taken address"),
+        Err(e) => e,
+    };
+    let text = format!("{:#}", anyhow::Error::from(err));
+    assert!(text.starts_with(&format!("cannot listen on {addr}: ")), "{text}");
+    assert_eq!(text.matches("os error").count(), 1, "the cause once: {text}");
+    assert!(text.contains("another address with --listen"), "{text}");
+    drop(taken);
+}
