@@ -108,7 +108,7 @@ pub struct SampleNumbering {
 impl SampleNumbering {
     /// The next number: now in microseconds since the epoch, or one above the last if the clock
     /// has not moved on (or went back).
-    pub fn next(&mut self) -> u64 {
+    pub fn next_sequence(&mut self) -> u64 {
         let now = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
         self.last = now.max(self.last.saturating_add(1));
         self.last
@@ -181,7 +181,7 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
                             SourceEvent::Telemetry(mut t) => {
                                 // The source's own counter restarts with the process; the
                                 // agent's numbering does not.
-                                t.sequence = Some(numbering.next());
+                                t.sequence = Some(numbering.next_sequence());
                                 shared.telemetry.send_replace(Some(*t));
                             }
                             SourceEvent::Session(s) => {
@@ -256,4 +256,24 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         None => tracing::warn!("no relay token: telemetry stays on this machine (local API only)"),
     }
     Ok(AgentHandle { api_addr, shared, voice, shutdown, source_stop, tasks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SampleNumbering;
+
+    #[test]
+    fn sample_numbers_are_the_clock_in_microseconds_and_strictly_increase() {
+        let before = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap();
+        let mut n = SampleNumbering::default();
+        let nums: Vec<u64> = (0..1000).map(|_| n.next_sequence()).collect();
+        assert!(nums.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+        assert!(nums[0] >= before && nums[0] < before + 60_000_000, "{} vs {before}", nums[0]);
+        // A second instance (a restarted agent) starts above the first one's numbers.
+        let mut restarted = SampleNumbering::default();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(restarted.next_sequence() > *nums.last().unwrap());
+        // Exact in JavaScript (below 2^53).
+        assert!(nums[0] < 1 << 53);
+    }
 }
