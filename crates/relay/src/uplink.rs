@@ -360,7 +360,30 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                 match m {
                     WsMessage::Text(t) => match pitbox_model::decode(t.as_bytes()) {
                         Ok(Message::Ack(a)) => {
-                            shared.uplink.acked();
+                            let mut mine = sent.get(&a.driver_id).copied().unwrap_or(0);
+                            if a.sequence > mine && mine > 0 {
+                                // Beyond what this connection sent: compare with every number
+                                // the spool ever gave this driver (acks lost in a crash are fine).
+                                let d = a.driver_id.clone();
+                                let assigned = blocking(spool, move |s| s.drivers()).await?;
+                                mine = assigned.get(&d).map_or(mine, |st| st.next_batch.saturating_sub(1));
+                            }
+                            if a.sequence > mine && mine > 0 {
+                                // The cloud stored batches of this driver beyond any this relay
+                                // numbered: its spool started again from 1 (a fresh data folder)
+                                // and the cloud takes these batches for ones it has. Not silent.
+                                let msg = format!(
+                                    "the cloud has batches of {} up to {} but this relay numbered only up to {mine}: \
+                                     its spool is newer than the cloud's record (a fresh data folder?), so these \
+                                     samples are taken as already stored",
+                                    a.driver_id, a.sequence
+                                );
+                                tracing::error!(driver = %a.driver_id, cloud = a.sequence, relay = mine, "{msg}");
+                                shared.metrics.uplink_refusals.fetch_add(1, Ordering::Relaxed);
+                                shared.uplink.refused("conflict", &msg);
+                            } else {
+                                shared.uplink.acked();
+                            }
                             let prev = acked.get(&a.driver_id).copied().unwrap_or(0);
                             if a.sequence > prev {
                                 acked.insert(a.driver_id.clone(), a.sequence);

@@ -182,3 +182,27 @@ async fn a_taken_address_is_named_once_with_the_flag_to_change_it() {
     assert!(text.contains("another address with --listen"), "{text}");
     drop(taken);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_on_a_fresh_spool_behind_the_clouds_numbering_says_so() {
+    // The cloud stored 50 batches of drv-1 from an earlier relay; this one starts from 1.
+    let store = Arc::new(CloudStore::default());
+    store.dedupe.lock().unwrap().commit("drv-1", 50);
+    let cloud = Cloud::start("127.0.0.1:0".parse().unwrap(), store).await;
+    let url = cloud.url();
+    let env = Env::start(|c| {
+        c.batch_interval = Duration::from_millis(50);
+        c.cloud = Some(uplink(url));
+    })
+    .await;
+    health_until(&env, "a connected uplink", |h| h["uplink"] == "connected").await;
+    let mut drv = env.client("drv-1", UserRole::Driver, TEAM).await;
+    for seq in 1..=5 {
+        drv.send(&telemetry("drv-1", seq)).await;
+    }
+    let h = health_until(&env, "refused", |h| h["uplink"] == "refused").await;
+    assert_eq!(h["status"], "degraded", "{h}");
+    let msg = h["uplinkDetail"]["lastRefusal"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("the cloud has batches of drv-1 up to 50 but this relay numbered only up to"), "{h}");
+    cloud.stop().await;
+}
