@@ -6,6 +6,11 @@
 //! `ValidationResult` ([`pitbox_model::rest::ValidationResult`]), as one line per check or as
 //! JSON (`--json`). The exit code is 1 when any check is an error.
 //!
+//! With no flags (and no `PITBOX_*` variables) it checks the documented defaults every other
+//! command uses: the relay at `ws://127.0.0.1:8765`, the cloud at `http://127.0.0.1:8080` and
+//! the data folder `./pitbox-data` when it exists; a default address where nothing answers is
+//! reported as not configured, not as an error.
+//!
 //! A component that is not configured is reported with status `warning`, a message starting
 //! with `not configured:` and `details.configured = false`: it was not checked, which is worth
 //! seeing, but it is not a fault (a single node needs no Redis).
@@ -31,7 +36,8 @@ pub use report::{Summary, is_not_configured, render_human, summarize};
 /// `pitbox cloud`, it reads the same variable, so the same config file configures both.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DoctorArgs {
-    /// Relay WebSocket URL, e.g. ws://127.0.0.1:8765 (a URL without a port gets --relay-port)
+    /// Relay WebSocket URL, e.g. ws://127.0.0.1:8765 (a URL without a port gets --relay-port).
+    /// Default: ws://127.0.0.1, reported as not configured when nothing answers there
     #[arg(long, env = "PITBOX_DRIVER_RELAY_URL")]
     pub relay_url: Option<String>,
     /// Relay port, used when --relay-url has none
@@ -40,7 +46,11 @@ pub struct DoctorArgs {
     /// Token to authenticate to the relay with (from the cloud, or `pitbox token`)
     #[arg(long, env = "PITBOX_DRIVER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Cloud base URL, e.g. http://127.0.0.1:8080
+    /// The driver agent's id, checked against the token's owner
+    #[arg(long, env = "PITBOX_DRIVER_ID")]
+    pub driver_id: Option<String>,
+    /// Cloud base URL, e.g. http://127.0.0.1:8080. Default: http://127.0.0.1:8080, reported as
+    /// not configured when nothing answers there
     #[arg(long, env = "PITBOX_DRIVER_CLOUD_ENDPOINT")]
     pub cloud_url: Option<String>,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in --data-dir)
@@ -56,7 +66,8 @@ pub struct DoctorArgs {
     /// configure S3) (default: objects/ in --data-dir)
     #[arg(long, env = "PITBOX_CLOUD_STORAGE_URL")]
     pub storage_url: Option<String>,
-    /// The cloud's data directory (embedded database, signing key, telemetry objects)
+    /// The cloud's data directory (embedded database, signing key, telemetry objects). Default:
+    /// ./pitbox-data when it exists
     #[arg(long, env = "PITBOX_CLOUD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Also trust the CA certificates in this PEM file for wss:// and https:// (e.g. a relay's
@@ -84,9 +95,15 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 pub struct Settings {
     /// The relay's full WebSocket URL (see [`relay_url`]).
     pub relay_url: Option<String>,
+    /// `relay_url` is the default, not asked for: nothing there is "not configured".
+    pub relay_default: bool,
     pub token: Option<String>,
+    /// The driver agent's id, checked against the token's owner.
+    pub driver_id: Option<String>,
     /// The cloud's base URL (`http://` or `https://`).
     pub cloud_url: Option<String>,
+    /// `cloud_url` is the default, not asked for: nothing there is "not configured".
+    pub cloud_default: bool,
     /// The database URL; without it, `sqlite://DATA_DIR/pitbox.db` when `data_dir` is set.
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
@@ -107,8 +124,11 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             relay_url: None,
+            relay_default: false,
             token: None,
+            driver_id: None,
             cloud_url: None,
+            cloud_default: false,
             database_url: None,
             redis_url: None,
             nats_url: None,
@@ -121,19 +141,36 @@ impl Default for Settings {
     }
 }
 
+/// The relay address every command uses by default.
+pub const DEFAULT_RELAY_URL: &str = "ws://127.0.0.1";
+/// The cloud address every command uses by default.
+pub const DEFAULT_CLOUD_URL: &str = "http://127.0.0.1:8080";
+/// The cloud's default data folder (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "pitbox-data";
+
 impl Settings {
-    /// The settings `args` describe.
+    /// The settings `args` describe; what they leave out is the documented default.
     pub fn from_args(args: &DoctorArgs) -> Settings {
         let nonempty = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let relay = nonempty(&args.relay_url);
+        let cloud = nonempty(&args.cloud_url);
+        let data_dir = args
+            .data_dir
+            .clone()
+            .filter(|d| !d.as_os_str().is_empty())
+            .or_else(|| Some(PathBuf::from(DEFAULT_DATA_DIR)).filter(|d| d.is_dir()));
         Settings {
-            relay_url: nonempty(&args.relay_url).map(|u| relay_url(&u, args.relay_port)),
+            relay_default: relay.is_none(),
+            relay_url: Some(relay_url(relay.as_deref().unwrap_or(DEFAULT_RELAY_URL), args.relay_port)),
             token: nonempty(&args.token),
-            cloud_url: nonempty(&args.cloud_url),
+            driver_id: nonempty(&args.driver_id),
+            cloud_default: cloud.is_none(),
+            cloud_url: Some(cloud.unwrap_or_else(|| DEFAULT_CLOUD_URL.to_string())),
             database_url: nonempty(&args.database_url),
             redis_url: nonempty(&args.redis_url),
             nats_url: nonempty(&args.nats_url),
             storage_url: nonempty(&args.storage_url),
-            data_dir: args.data_dir.clone().filter(|d| !d.as_os_str().is_empty()),
+            data_dir,
             s3_options: Vec::new(),
             ca_files: args.ca_file.clone(),
             timeout: args.timeout,
@@ -154,14 +191,21 @@ impl Settings {
 }
 
 /// Runs every check (at the same time) and returns the results in a fixed order: sim, relay,
-/// cloud, clock, storage, s3, database, redis, nats, audio, tts, stt.
+/// uplink, token, cloud, clock, storage, s3, database, redis, nats, audio, tts, stt.
 pub async fn check_all(settings: &Settings) -> Vec<ValidationResult> {
     let (sim, relay_cloud, storage, s3, database, redis, nats, audio, tts, stt) = tokio::join!(
         checks::local::sim(),
         async {
-            let (relay, cloud) = tokio::join!(checks::relay::check(settings), checks::cloud::check(settings));
+            let (relay, cloud, health) = tokio::join!(
+                checks::relay::check(settings),
+                checks::cloud::check(settings),
+                checks::link::relay_health(settings)
+            );
             let clock = checks::cloud::clock(&cloud.1, &relay.1);
-            (relay.0, cloud.0, clock)
+            let mut relay_r = relay.0;
+            checks::link::counters(&mut relay_r, health.as_ref());
+            let uplink = checks::link::uplink(settings, health.as_ref());
+            (relay_r, uplink, cloud.0, clock)
         },
         checks::storage::local(settings),
         checks::storage::s3(settings),
@@ -172,8 +216,10 @@ pub async fn check_all(settings: &Settings) -> Vec<ValidationResult> {
         checks::local::tts(),
         checks::local::stt(),
     );
-    let (relay, cloud, clock) = relay_cloud;
-    vec![sim, relay, cloud, clock, storage, s3, database, redis, nats, audio, tts, stt]
+    let (relay, uplink, cloud, clock) = relay_cloud;
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+    let token = checks::link::token(settings, now);
+    vec![sim, relay, uplink, token, cloud, clock, storage, s3, database, redis, nats, audio, tts, stt]
 }
 
 /// `pitbox doctor`: runs the checks, prints them (lines, or JSON with `--json`) and returns 0

@@ -49,22 +49,37 @@ async fn start_cloud(dir: &Path) -> SocketAddr {
     serve(pitbox_cloud::server::router(state)).await
 }
 
-/// A real relay trusting the offline key pair in `dir`, and a driver token signed with it.
-async fn start_relay(dir: &Path) -> (pitbox_relay::RelayHandle, String) {
+/// A token for `user` (a driver of team-a) signed with the offline key pair in `dir`.
+fn token(dir: &Path, user: &str, ttl: Duration) -> String {
     let args = pitbox_auth::cli::TokenArgs {
         data_dir: dir.to_path_buf(),
-        user_id: "alice".into(),
+        user_id: user.into(),
         role: pitbox_model::UserRole::Driver,
         team: "team-a".into(),
-        ttl: Duration::from_secs(3600),
+        ttl,
         name: None,
         verbose: false,
         relay: false,
     };
-    let token = pitbox_auth::cli::make_token(&args).expect("token");
+    pitbox_auth::cli::make_token(&args).expect("token")
+}
+
+/// A real relay trusting the offline key pair in `dir`, and a driver token signed with it.
+async fn start_relay(dir: &Path) -> (pitbox_relay::RelayHandle, String) {
+    start_relay_with(dir, None).await
+}
+
+/// Like [`start_relay`], linked to the cloud at `cloud` (a WebSocket URL) when given.
+async fn start_relay_with(dir: &Path, cloud: Option<String>) -> (pitbox_relay::RelayHandle, String) {
+    let token = token(dir, "alice", Duration::from_secs(3 * 86_400));
     let mut verifier = pitbox_auth::Verifier::new();
     verifier.add_data_dir(dir).expect("offline key");
-    let cfg = pitbox_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.to_path_buf(), verifier);
+    let mut cfg = pitbox_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.to_path_buf(), verifier);
+    if let Some(url) = cloud {
+        let mut up = pitbox_relay::UplinkConfig::new(url, "relay-token");
+        up.backoff_max = Duration::from_millis(500);
+        cfg.cloud = Some(up);
+    }
     let relay = pitbox_relay::start(cfg).await.expect("relay");
     (relay, token)
 }
@@ -88,7 +103,10 @@ async fn a_healthy_installation_passes_every_configured_check() {
     let names: Vec<&str> = results.iter().map(|r| r.component_name.as_str()).collect();
     assert_eq!(
         names,
-        ["sim", "relay", "cloud", "clock", "storage", "s3", "database", "redis", "nats", "audio", "tts", "stt"]
+        [
+            "sim", "relay", "uplink", "token", "cloud", "clock", "storage", "s3", "database", "redis", "nats", "audio",
+            "tts", "stt"
+        ]
     );
     for r in &results {
         pitbox_model::validate::validate(r, "").unwrap_or_else(|e| panic!("{r:?} breaks the model: {e}"));
@@ -97,6 +115,13 @@ async fn a_healthy_installation_passes_every_configured_check() {
     let relay_r = find(&results, "relay");
     assert_status(relay_r, CheckStatus::Success);
     assert!(relay_r.message.contains("authenticated as alice (driver)"), "{}", relay_r.message);
+    // An offline relay has no cloud link to check.
+    let uplink = find(&results, "uplink");
+    assert!(pitbox_doctor::is_not_configured(uplink), "{}", uplink.message);
+    assert!(uplink.message.contains("the relay runs offline"), "{}", uplink.message);
+    let token = find(&results, "token");
+    assert_status(token, CheckStatus::Success);
+    assert!(token.message.starts_with("the token of alice (driver) is valid until"), "{}", token.message);
     let cloud_r = find(&results, "cloud");
     assert_status(cloud_r, CheckStatus::Success);
     assert!(cloud_r.message.contains("is healthy"), "{}", cloud_r.message);
@@ -139,7 +164,7 @@ async fn a_healthy_installation_passes_every_configured_check() {
 #[tokio::test]
 async fn nothing_configured_is_warnings_not_errors() {
     let results = check_all(&settings()).await;
-    for name in ["relay", "cloud", "clock", "storage", "s3", "database", "redis", "nats"] {
+    for name in ["relay", "uplink", "token", "cloud", "clock", "storage", "s3", "database", "redis", "nats"] {
         let r = find(&results, name);
         assert_status(r, CheckStatus::Warning);
         assert!(r.message.starts_with("not configured: "), "{name}: {}", r.message);
@@ -609,4 +634,123 @@ async fn a_wss_relay_is_checked_over_tls() {
     );
     assert!(r.message.contains("certificate"), "{}", r.message);
     relay.shutdown().await;
+}
+
+#[test]
+fn plain_doctor_takes_the_documented_defaults() {
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        doctor: pitbox_doctor::DoctorArgs,
+    }
+    for v in
+        ["PITBOX_DRIVER_RELAY_URL", "PITBOX_DRIVER_CLOUD_ENDPOINT", "PITBOX_CLOUD_DATA_DIR", "PITBOX_DRIVER_RELAY_PORT"]
+    {
+        if std::env::var_os(v).is_some() {
+            pitbox_testkit::skip("plain_doctor_takes_the_documented_defaults", &format!("{v} is set"));
+            return;
+        }
+    }
+    let s = Settings::from_args(&Cli::parse_from(["doctor"]).doctor);
+    assert_eq!(s.relay_url.as_deref(), Some("ws://127.0.0.1:8765/"));
+    assert_eq!(s.cloud_url.as_deref(), Some("http://127.0.0.1:8080"));
+    assert!(s.relay_default && s.cloud_default);
+    // ./pitbox-data only when it exists (the tests run in the crate's folder, which has none).
+    assert_eq!(s.data_dir, None);
+    let s = Settings::from_args(
+        &Cli::parse_from(["doctor", "--relay-url", "ws://10.0.0.2", "--cloud-url", "http://c:1"]).doctor,
+    );
+    assert_eq!(s.relay_url.as_deref(), Some("ws://10.0.0.2:8765/"));
+    assert!(!s.relay_default && !s.cloud_default);
+}
+
+#[tokio::test]
+async fn defaults_where_nothing_answers_are_not_configured_and_answering_ones_are_checked() {
+    let (rp, cp) = (closed_port(), closed_port());
+    let s = Settings {
+        relay_url: Some(format!("ws://127.0.0.1:{rp}/")),
+        relay_default: true,
+        cloud_url: Some(format!("http://127.0.0.1:{cp}")),
+        cloud_default: true,
+        ..settings()
+    };
+    let results = check_all(&s).await;
+    for name in ["relay", "uplink", "cloud"] {
+        let r = find(&results, name);
+        assert_status(r, CheckStatus::Warning);
+        assert!(pitbox_doctor::is_not_configured(r), "{name}: {}", r.message);
+    }
+    assert!(find(&results, "relay").message.contains("no relay answers at the default address"));
+    assert!(find(&results, "cloud").message.contains("no cloud answers at the default address"));
+
+    // A relay that does answer at the default is checked as if it had been asked for.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (relay, token) = start_relay(dir.path()).await;
+    let s = Settings {
+        relay_url: Some(format!("ws://{}/", relay.addr())),
+        relay_default: true,
+        token: Some(token),
+        ..settings()
+    };
+    let r = find(&check_all(&s).await, "relay").clone();
+    assert_status(&r, CheckStatus::Success);
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_relays_uplink_duplicates_and_refusals_are_checked() {
+    use futures_util::SinkExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Linked to a cloud that is not there: the uplink is down.
+    let (relay, token) = start_relay_with(dir.path(), Some(format!("ws://127.0.0.1:{}/ws", closed_port()))).await;
+    let url = format!("ws://{}/", relay.addr());
+    // A driver sends sample 5 twice: one duplicate, refused once.
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connect");
+    let auth =
+        serde_json::json!({"type": "authenticate", "data": {"token": token, "clientType": "driver", "version": "1.0"}});
+    ws.send(tokio_tungstenite::tungstenite::Message::text(auth.to_string())).await.expect("send");
+    let sample = |seq: u64| {
+        serde_json::json!({"type": "telemetry_update", "data": {"driverId": "alice", "timestamp": chrono::Utc::now(),
+            "speed": 100.0, "rpm": 5000.0, "gear": 3, "throttle": 50.0, "brake": 0.0, "steeringAngle": 0.0,
+            "latitude": null, "longitude": null, "trackPosition": 0.5, "lap": 1, "sector": 1, "fuelLevel": 50.0,
+            "tireWear": {"frontLeft": 1.0, "frontRight": 1.0, "rearLeft": 1.0, "rearRight": 1.0}, "sequence": seq}})
+        .to_string()
+    };
+    for seq in [5, 5] {
+        ws.send(tokio_tungstenite::tungstenite::Message::text(sample(seq))).await.expect("send");
+    }
+    let s = Settings { relay_url: Some(url), token: Some(token), ..settings() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let results = loop {
+        let results = check_all(&s).await;
+        let down = find(&results, "uplink").message.starts_with("the relay's cloud link is down: ");
+        if find(&results, "relay").status == CheckStatus::Warning && down {
+            break results;
+        }
+        assert!(std::time::Instant::now() < deadline, "{results:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let r = find(&results, "relay");
+    assert!(r.message.contains("dropped 1 duplicate samples and refused 1 messages"), "{}", r.message);
+    let u = find(&results, "uplink");
+    assert!(u.message.starts_with("the relay's cloud link is down: "), "{}", u.message);
+    assert!(u.message.contains("batches wait in its spool"), "{}", u.message);
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_token_of_another_driver_or_one_running_out_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alice = token(dir.path(), "alice", Duration::from_secs(5 * 3600));
+    let s = Settings { token: Some(alice.clone()), driver_id: Some("driver-1".into()), ..settings() };
+    let r = find(&check_all(&s).await, "token").clone();
+    assert_status(&r, CheckStatus::Error);
+    assert!(r.message.contains("belongs to driver alice but the driver id is driver-1"), "{}", r.message);
+    let s = Settings { token: Some(alice), driver_id: Some("alice".into()), ..settings() };
+    let r = find(&check_all(&s).await, "token").clone();
+    assert_status(&r, CheckStatus::Warning);
+    // Issued a moment ago for 5 h: 5h 00m in the same second, 4h 59m after it.
+    let left = r.message.contains("expires in 4h 59m") || r.message.contains("expires in 5h 00m");
+    assert!(left && r.message.contains("within a day"), "{}", r.message);
 }

@@ -14,16 +14,25 @@ use tokio::task::JoinHandle;
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
-    #[error("cannot listen on {addr} for the local API: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The io error is in the message, not chained as a source: `{:#}` would print it twice.
+    #[error("cannot listen on {addr} for the local API: {error}{}", bind_hint(error))]
+    Bind { addr: SocketAddr, error: std::io::Error },
     #[error("invalid setting: {0}")]
     Invalid(String),
     #[error("cannot start a thread (source or voice): {0}")]
     Thread(std::io::Error),
+}
+
+/// What to do about a local API address that cannot be bound.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "; another program (another agent?) uses it: stop that one, or give this one another address with --listen"
+        }
+        std::io::ErrorKind::AddrNotAvailable => "; it is not an address of this machine: give another with --listen",
+        std::io::ErrorKind::PermissionDenied => "; not allowed here: give another address with --listen",
+        _ => "",
+    }
 }
 
 /// Everything the agent runs with.
@@ -85,6 +94,27 @@ impl AgentSettings {
     }
 }
 
+/// Numbers this agent's samples (docs/protocol.md, "Sample identity"): microseconds since the
+/// Unix epoch when the sample left the source, strictly increasing within the process. A
+/// restarted agent, or one switched to another source, carries on above every number it used
+/// before (unless the clock was set back by more than the restart took; the relay then takes the
+/// restarted numbering after a second of duplicates), so the relay never takes its samples for
+/// ones it has seen.
+#[derive(Debug, Default)]
+pub struct SampleNumbering {
+    last: u64,
+}
+
+impl SampleNumbering {
+    /// The next number: now in microseconds since the epoch, or one above the last if the clock
+    /// has not moved on (or went back).
+    pub fn next_sequence(&mut self) -> u64 {
+        let now = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
+        self.last = now.max(self.last.saturating_add(1));
+        self.last
+    }
+}
+
 /// A running agent.
 pub struct AgentHandle {
     /// Where the local API listens.
@@ -133,6 +163,7 @@ impl AgentHandle {
 pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>) -> Result<AgentHandle, AgentError> {
     settings.validate()?;
     let (shared, outbox_rx) = Shared::new(&settings.driver_id, source.describe(), settings.app.clone());
+    shared.has_token.store(settings.token.is_some(), Ordering::Relaxed);
     let shared = Arc::new(shared);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let source_stop = Arc::new(AtomicBool::new(false));
@@ -143,10 +174,14 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         std::thread::Builder::new()
             .name("pitbox-driver-source".into())
             .spawn(move || {
+                let mut numbering = SampleNumbering::default();
                 while !stop.load(Ordering::Relaxed) {
                     match source.next_event() {
                         Ok(Some(ev)) => match ev {
-                            SourceEvent::Telemetry(t) => {
+                            SourceEvent::Telemetry(mut t) => {
+                                // The source's own counter restarts with the process; the
+                                // agent's numbering does not.
+                                t.sequence = Some(numbering.next_sequence());
                                 shared.telemetry.send_replace(Some(*t));
                             }
                             SourceEvent::Session(s) => {
@@ -178,8 +213,8 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
-    let api_addr = listener.local_addr().map_err(|source| AgentError::Bind { addr: settings.listen, source })?;
+        .map_err(|error| AgentError::Bind { addr: settings.listen, error })?;
+    let api_addr = listener.local_addr().map_err(|error| AgentError::Bind { addr: settings.listen, error })?;
     let voice = crate::voice::start(shared.clone(), settings.voice.clone()).map_err(|e| {
         if e.kind() == std::io::ErrorKind::Unsupported {
             AgentError::Invalid(e.to_string())
@@ -221,4 +256,24 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         None => tracing::warn!("no relay token: telemetry stays on this machine (local API only)"),
     }
     Ok(AgentHandle { api_addr, shared, voice, shutdown, source_stop, tasks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SampleNumbering;
+
+    #[test]
+    fn sample_numbers_are_the_clock_in_microseconds_and_strictly_increase() {
+        let before = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap();
+        let mut n = SampleNumbering::default();
+        let nums: Vec<u64> = (0..1000).map(|_| n.next_sequence()).collect();
+        assert!(nums.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+        assert!(nums[0] >= before && nums[0] < before + 60_000_000, "{} vs {before}", nums[0]);
+        // A second instance (a restarted agent) starts above the first one's numbers.
+        let mut restarted = SampleNumbering::default();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(restarted.next_sequence() > *nums.last().unwrap());
+        // Exact in JavaScript (below 2^53).
+        assert!(nums[0] < 1 << 53);
+    }
 }

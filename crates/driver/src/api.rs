@@ -9,7 +9,7 @@
 //! | `GET /api/session` | the last `session_info` data, 503 before the first |
 //! | `GET /api/messages` | received `ai_coaching`, `team_message`, `handoff_request` envelopes, oldest first |
 //! | `POST /api/handoff/{id}` | `{"status": "accepted"/"rejected"/"completed", "reason"?}`: a `handoff_response` to the relay |
-//! | `GET /api/status` | source, source state, relay connection, samples sent |
+//! | `GET /api/status` | source, source state, relay connection and `relayState` (`ok`, `refused`, `unauthorised`, `disconnected`, `off`), samples sent and refused, the last refusal |
 //! | `GET /api/voice/log` | `{callouts: [...], commands: [...]}`: what the radio said (origin, text, priority, state) and every heard command with its answers and the messages it sent |
 //! | `GET /api/voice/status` | engine, output, whether speech and commands work (or why not), box flag, fuel per lap |
 //! | `POST /api/voice/command` | a WAV body (one utterance, ≤ 10 MB): recognised and acted on; the command's log entry back (400 bad WAV, 409 voice off, 503 no recogniser) |
@@ -107,6 +107,14 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
         "relayConnects": s.relay_connects.load(std::sync::atomic::Ordering::Relaxed),
         "telemetrySent": s.sent_telemetry.load(std::sync::atomic::Ordering::Relaxed),
         "sequence": s.telemetry.borrow().as_ref().and_then(|t| t.sequence),
+        "driverId": s.driver_id,
+        "relayState": s.relay_state().as_str(),
+        "samplesRefused": s.relay_health.samples_refused.load(std::sync::atomic::Ordering::Relaxed),
+        "lastRefusal": s.relay_health.last_refusal(),
+        "lastAckedSequence": match s.relay_health.last_ack.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        },
     }))
 }
 

@@ -25,9 +25,11 @@ pub struct DriverArgs {
     /// Telemetry source: iracing, ibt:FILE, dump:FILE, sim or sim:SEED.
     #[arg(long, env = "PITBOX_DRIVER_SOURCE", default_value = "iracing")]
     pub source: String,
-    /// This driver's id (in every message).
-    #[arg(long, env = "PITBOX_DRIVER_ID", default_value = "driver-1")]
-    pub driver_id: String,
+    /// This driver's id (in every message). With a token it comes from the token (its user id)
+    /// and may be left out; one that differs from a driver's token is refused at start. Without
+    /// a token: `driver-1`.
+    #[arg(long, env = "PITBOX_DRIVER_ID")]
+    pub driver_id: Option<String>,
     /// Token for the relay (from the cloud, or `pitbox token` for an offline relay). Without
     /// one the agent serves the local API only.
     #[arg(long, env = "PITBOX_DRIVER_TOKEN", hide_env_values = true)]
@@ -164,8 +166,10 @@ pub fn config_template() -> String {
 # Where telemetry comes from: "iracing" (Windows, the sim running), "ibt:C:/path/lap.ibt"
 # (replay a file), "sim" or "sim:SEED" (the built-in simulator).
 source = "iracing"
-# This driver's id, as the team knows it.
-id = "driver-1"
+# This driver's id: the user id of the account the token belongs to, which the agent reads from
+# the token. Set it only without a token (an offline test); one that differs from the token's is
+# refused at start.
+# id = "driver-1"
 # Token for the relay: from the team's cloud, or `pitbox token` on an offline relay. Prefer the
 # PITBOX_DRIVER_TOKEN variable to keeping it in this file.
 # token = ""
@@ -318,6 +322,86 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
     Ok(v)
 }
 
+/// The token from --token, PITBOX_DRIVER_TOKEN or --token-file (`None` when absent or empty).
+fn read_token(args: &DriverArgs) -> Result<Option<String>> {
+    let token = match (&args.token, &args.token_file) {
+        (Some(t), _) => {
+            // A flag shows in the process list; the environment and a file do not.
+            if std::env::args().any(|a| a == "--token" || a.starts_with("--token=")) {
+                eprintln!(
+                    "warning: --token on the command line is visible to every user of this machine in the \
+                     process list; use --token-file or PITBOX_DRIVER_TOKEN instead"
+                );
+            }
+            Some(t.trim().to_string())
+        }
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading the token file {}", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    Ok(token.filter(|t| !t.is_empty()))
+}
+
+/// What the agent reads from its token without verifying it (the relay verifies): whose it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct TokenClaims {
+    /// The user id.
+    pub sub: String,
+    /// `driver`, `engineer` or `admin`.
+    #[serde(default)]
+    pub role: String,
+    /// Expiry, seconds since the Unix epoch.
+    #[serde(default)]
+    pub exp: u64,
+    /// `relay` for a relay's credential.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// The claims of a JWT, read without checking its signature; `None` when `token` is not a JWT.
+pub fn token_claims(token: &str) -> Option<TokenClaims> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The agent's driver id: the token's user id (a driver publishes only as themself), or
+/// `--driver-id` when it agrees with the token or the token is an admin's (admins publish for
+/// anyone of their team); `driver-1` without a token.
+pub fn driver_id_for(flag: Option<&str>, token: Option<&str>) -> Result<String> {
+    let flag = flag.map(str::trim).filter(|f| !f.is_empty());
+    let Some(token) = token else {
+        return Ok(flag.unwrap_or("driver-1").to_string());
+    };
+    let Some(claims) = token_claims(token) else {
+        // Not a JWT (a stand-in relay's test token): nothing to read an id from.
+        return Ok(flag.unwrap_or("driver-1").to_string());
+    };
+    if claims.scope.as_deref() == Some("relay") {
+        bail!("the token is a relay's credential (scope relay), not a driver's: give the agent the driver's own token");
+    }
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+    if claims.exp > 0 && claims.exp <= now {
+        eprintln!("warning: the token ran out {} s ago: the relay will refuse it; log in again", now - claims.exp);
+    }
+    match (claims.role.as_str(), flag) {
+        ("admin", Some(f)) => Ok(f.to_string()),
+        (_, None) => Ok(claims.sub),
+        (_, Some(f)) if f == claims.sub => Ok(claims.sub),
+        (role, Some(f)) => bail!(
+            "--driver-id {f} does not match the token, which belongs to {role} {sub}: a driver publishes only as \
+             themself, so the relay would refuse every sample. Leave --driver-id out (the agent takes {sub} from \
+             the token) or use {f}'s own token",
+            sub = claims.sub
+        ),
+    }
+}
+
 /// Runs `pitbox driver` (blocking: it starts its own async runtime).
 pub fn run(args: DriverArgs) -> Result<ExitCode> {
     if let Some(DriverCommand::Init { out, force, template, cloud, relay, username }) = &args.command {
@@ -342,8 +426,10 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         crate::init::run_init(&out, *force, answers, &mut stdin.lock(), &mut std::io::stdout())?;
         return Ok(ExitCode::SUCCESS);
     }
+    let token = read_token(&args)?;
+    let driver_id = driver_id_for(args.driver_id.as_deref(), token.as_deref())?;
     let spec: SourceSpec = args.source.parse()?;
-    let mut so = SourceOptions::new(&args.driver_id);
+    let mut so = SourceOptions::new(&driver_id);
     so.pace = args.pace.parse::<Pace>()?;
     so.looping = args.looping;
     so.standings_hz = args.standings_hz.max(0.1);
@@ -351,28 +437,9 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     so.sim_laps = args.sim_laps;
     so.sim_mistakes = args.sim_mistakes;
     let voice = voice_settings(&args)?;
-    let token = match (&args.token, &args.token_file) {
-        (Some(t), _) => {
-            // A flag shows in the process list; the environment and a file do not.
-            if std::env::args().any(|a| a == "--token" || a.starts_with("--token=")) {
-                eprintln!(
-                    "warning: --token on the command line is visible to every user of this machine in the \
-                     process list; use --token-file or PITBOX_DRIVER_TOKEN instead"
-                );
-            }
-            Some(t.trim().to_string())
-        }
-        (None, Some(f)) => Some(
-            std::fs::read_to_string(f)
-                .with_context(|| format!("reading the token file {}", f.display()))?
-                .trim()
-                .to_string(),
-        ),
-        (None, None) => None,
-    };
     let settings = AgentSettings {
-        driver_id: args.driver_id.clone(),
-        token: token.filter(|t| !t.is_empty()),
+        driver_id,
+        token,
         app: DriverAppConfig {
             relay_agent: RelayAgentConfig { url: args.relay_url.clone(), port: args.relay_port },
             cloud: CloudConfig { endpoint: args.cloud_endpoint.clone(), enabled: args.cloud_enabled },
@@ -399,7 +466,17 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         let agent = start(settings, source).await?;
         eprintln!("pitbox driver: source {spec}, local API on http://{}", agent.api_addr);
         agent.run_until(shutdown_requested()).await;
+        let finished = *agent.shared.source_state.borrow() == pitbox_sources::ConnectionState::Finished;
+        let sent = agent.shared.sent_telemetry.load(std::sync::atomic::Ordering::Relaxed);
         agent.shutdown().await;
+        if finished {
+            // Said, not silent: a replay that ends stops the agent (the relay was told the
+            // driver is inactive and sees the connection close).
+            eprintln!(
+                "pitbox driver: the source {spec} has ended ({sent} samples sent to the relay); the agent stops \
+                 (--loop replays a file again)"
+            );
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -478,6 +555,37 @@ mod tests {
         }
         assert_eq!(v.fuel_per_lap_liters, Some(2.6));
         assert_eq!(voice(&["--voice-out", "sound-card"]).unwrap().output, CalloutOutput::SoundCard);
+    }
+
+    fn jwt(payload: &str) -> String {
+        use base64::Engine;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}.sig", e.encode("{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}"), e.encode(payload))
+    }
+
+    #[test]
+    fn the_driver_id_comes_from_the_token() {
+        let exp = chrono::Utc::now().timestamp() + 3600;
+        let driver = jwt(&format!(r#"{{"sub":"usr-7f3a","role":"driver","team":"t","exp":{exp}}}"#));
+        assert_eq!(driver_id_for(None, Some(&driver)).unwrap(), "usr-7f3a");
+        assert_eq!(driver_id_for(Some("usr-7f3a"), Some(&driver)).unwrap(), "usr-7f3a");
+        let err = driver_id_for(Some("driver-1"), Some(&driver)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--driver-id driver-1 does not match the token, which belongs to driver usr-7f3a"),
+            "{err}"
+        );
+        assert!(err.contains("Leave --driver-id out"), "{err}");
+        // Admins publish for anyone of their team.
+        let admin = jwt(&format!(r#"{{"sub":"adm-1","role":"admin","team":"t","exp":{exp}}}"#));
+        assert_eq!(driver_id_for(Some("usr-7f3a"), Some(&admin)).unwrap(), "usr-7f3a");
+        assert_eq!(driver_id_for(None, Some(&admin)).unwrap(), "adm-1");
+        // A relay's credential is not a driver's.
+        let relay = jwt(&format!(r#"{{"sub":"adm-1","role":"admin","team":"t","exp":{exp},"scope":"relay"}}"#));
+        assert!(driver_id_for(None, Some(&relay)).unwrap_err().to_string().contains("relay's credential"));
+        // Without a token (or with one that is no JWT) the flag or driver-1.
+        assert_eq!(driver_id_for(None, None).unwrap(), "driver-1");
+        assert_eq!(driver_id_for(Some("d-2"), None).unwrap(), "d-2");
+        assert_eq!(driver_id_for(Some("d-2"), Some("opaque")).unwrap(), "d-2");
     }
 
     #[test]

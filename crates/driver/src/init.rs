@@ -102,7 +102,7 @@ pub fn config_for(driver_id: &str, token: &str, relay_url: &str, cloud: &str, da
     let mut out = String::new();
     for line in super::cli::config_template().lines() {
         let l = match line {
-            "id = \"driver-1\"" => format!("id = {}", toml_string(driver_id)),
+            "# id = \"driver-1\"" => format!("id = {}", toml_string(driver_id)),
             "# token = \"\"" => format!("token = {}", toml_string(token)),
             "relay_url = \"ws://127.0.0.1\"" => format!("relay_url = {}", toml_string(relay_url)),
             "cloud_endpoint = \"http://127.0.0.1:8080\"" => format!("cloud_endpoint = {}", toml_string(cloud)),

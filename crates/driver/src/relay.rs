@@ -55,13 +55,16 @@ pub async fn run(
 ) {
     let mut backoff = settings.backoff_min;
     let mut config = shared.config.subscribe();
+    // The last sample sent, across connections: a reconnect does not send it again (the relay
+    // would drop it as a duplicate and report a refusal).
+    let mut last_seq: Option<u64> = None;
     loop {
         if *shutdown.borrow() {
             return;
         }
         let url = relay_url(&config.borrow_and_update());
         let end = tokio::select! {
-            e = connection(&shared, &settings, &token, &url, &mut outbox, &mut config, &mut backoff) => e,
+            e = connection(&shared, &settings, &token, &url, &mut outbox, &mut config, &mut backoff, &mut last_seq) => e,
             _ = shutdown.wait_for(|v| *v) => End::Stop,
         };
         shared.relay_connected.store(false, Ordering::Relaxed);
@@ -117,16 +120,23 @@ fn text(m: &Message) -> WsMessage {
 }
 
 fn status(shared: &Shared) -> Message {
-    let connected = *shared.source_state.borrow() == ConnectionState::Connected;
+    let state = *shared.source_state.borrow();
+    let connected = state == ConnectionState::Connected;
     Message::DriverStatus(DriverStatusUpdate {
         driver_id: shared.driver_id.clone(),
-        status: if connected { DriverStatus::Active } else { DriverStatus::Standby },
+        // A replay at its end is over, not waiting for the sim: the team sees the driver go.
+        status: match state {
+            ConnectionState::Connected => DriverStatus::Active,
+            ConnectionState::Finished => DriverStatus::Inactive,
+            _ => DriverStatus::Standby,
+        },
         telemetry_connected: connected,
         in_car: connected,
         last_active: chrono::Utc::now(),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn connection(
     shared: &Shared,
     settings: &AgentSettings,
@@ -135,6 +145,7 @@ async fn connection(
     outbox: &mut mpsc::Receiver<Message>,
     config: &mut watch::Receiver<pitbox_model::rest::DriverAppConfig>,
     backoff: &mut Duration,
+    last_seq: &mut Option<u64>,
 ) -> End {
     let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), connect(url)).await {
         Ok(Ok(c)) => c,
@@ -161,11 +172,17 @@ async fn connection(
         };
         let WsMessage::Text(t) = frame else { continue };
         match pitbox_model::decode(t.as_bytes()) {
-            Ok(Message::AuthenticationResult(r)) if r.success => break,
+            Ok(Message::AuthenticationResult(r)) if r.success => {
+                shared.relay_health.set_unauthorised(None);
+                break;
+            }
             Ok(Message::AuthenticationResult(r)) => {
                 // A refused token will be refused again: wait the longest backoff.
                 *backoff = settings.backoff_max;
-                return End::Failed(format!("authentication refused: {}", r.reason.unwrap_or_default()));
+                let reason = r.reason.unwrap_or_default();
+                shared.relay_health.set_unauthorised(Some(&reason));
+                tracing::error!(relay = %url, reason = %reason, "the relay refused this agent's token");
+                return End::Failed(format!("authentication refused: {reason}"));
             }
             Ok(Message::Error(e)) => return End::Failed(format!("relay error: {} {}", e.code.as_str(), e.message)),
             _ => continue,
@@ -189,7 +206,6 @@ async fn connection(
             return End::Failed(format!("send: {e}"));
         }
     }
-    let mut last_seq: Option<u64> = None;
     // Each new sample is sent as it arrives, but no sooner than 90% of the period after the
     // previous one (a 60 Hz source at a 60 Hz setting sends every sample; a lower setting sends
     // the newest sample when due).
@@ -209,7 +225,7 @@ async fn connection(
                 }
                 if tokio::time::Instant::now() >= next_due {
                     next_due = tokio::time::Instant::now() + period;
-                    take_new(&mut telemetry, &mut last_seq, shared)
+                    take_new(&mut telemetry, last_seq, shared)
                 } else {
                     pending = true;
                     None
@@ -218,7 +234,7 @@ async fn connection(
             _ = tokio::time::sleep_until(next_due), if pending => {
                 pending = false;
                 next_due = tokio::time::Instant::now() + period;
-                take_new(&mut telemetry, &mut last_seq, shared)
+                take_new(&mut telemetry, last_seq, shared)
             }
             _ = stick.tick() => {
                 if standings.has_changed().unwrap_or(false) {
@@ -258,7 +274,19 @@ async fn connection(
                         }
                         Ok(Message::Ping(p)) => Some(Message::Pong(p)),
                         Ok(Message::Error(e)) => {
-                            tracing::warn!(code = e.code.as_str(), message = %e.message, "relay refused a message");
+                            let about_samples = e.message_type.as_deref() == Some("telemetry_update")
+                                || e.code == pitbox_model::control::ErrorCode::RateLimited;
+                            if about_samples {
+                                shared.relay_health.refused(e.code.as_str(), &e.message);
+                            } else {
+                                tracing::warn!(code = e.code.as_str(), message = %e.message, "relay refused a message");
+                            }
+                            None
+                        }
+                        Ok(Message::Ack(a)) => {
+                            if a.driver_id == shared.driver_id {
+                                shared.relay_health.acked(a.sequence);
+                            }
                             None
                         }
                         Ok(_) => None,

@@ -8,6 +8,7 @@ use pitbox_sources::ConnectionState;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// Things that happened to the agent that its voice (callouts) wants to hear about. Sent on
@@ -23,6 +24,158 @@ pub enum AgentEvent {
 /// Messages kept in the local inbox.
 pub const INBOX_LEN: usize = 200;
 
+/// How long after the relay's last refusal `relayState` stays `refused` (when no newer `ack`
+/// says the relay took samples since).
+pub const REFUSED_FOR: Duration = Duration::from_secs(5);
+
+/// The relay's most recent refusal of this agent's samples (an `error` about `telemetry_update`,
+/// a rate limit, or a refused authentication).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayRefusal {
+    /// When it came, UTC.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The protocol error code (`forbidden`, `conflict`, `rate_limited` …; `auth_failed` for a
+    /// refused token).
+    pub code: String,
+    /// The relay's words.
+    pub message: String,
+    #[serde(skip)]
+    pub when: Option<Instant>,
+}
+
+/// What the relay link amounts to, for `GET /api/status`'s `relayState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayState {
+    /// No token: the agent does not connect (local API only).
+    Off,
+    /// Not connected (yet, or since the link dropped).
+    Disconnected,
+    /// The relay refused the token: nothing gets through until it changes.
+    Unauthorised,
+    /// Connected, but the relay refused samples within the last [`REFUSED_FOR`] and has not
+    /// acknowledged any since: the team does not see this car. An error state.
+    Refused,
+    /// Connected and nothing refused lately.
+    Ok,
+}
+
+impl RelayState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayState::Off => "off",
+            RelayState::Disconnected => "disconnected",
+            RelayState::Unauthorised => "unauthorised",
+            RelayState::Refused => "refused",
+            RelayState::Ok => "ok",
+        }
+    }
+}
+
+/// The relay link's bookkeeping of refusals and acknowledgements.
+#[derive(Debug, Default)]
+pub struct RelayHealth {
+    /// Samples (or refusal reports) the relay refused since the start.
+    pub samples_refused: AtomicU64,
+    /// The highest sample `sequence` the relay acknowledged as durably spooled (0: none yet;
+    /// only relays linked to a cloud acknowledge).
+    pub last_ack: AtomicU64,
+    inner: Mutex<HealthInner>,
+}
+
+#[derive(Debug, Default)]
+struct HealthInner {
+    last_refusal: Option<RelayRefusal>,
+    last_ack_at: Option<Instant>,
+    /// The last connection attempt's token was refused.
+    unauthorised: bool,
+    /// Refusals since the last warning was logged, and when it was.
+    unlogged: u64,
+    logged_at: Option<Instant>,
+}
+
+/// How often the agent repeats its warning about refused samples.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl RelayHealth {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HealthInner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Records a refusal; logs a warning for the first one and then at most every 10 s with the
+    /// count since (a relay refusing 60 samples a second must not mean 60 warnings a second).
+    pub fn refused(&self, code: &str, message: &str) {
+        self.samples_refused.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut g = self.lock();
+        g.last_refusal = Some(RelayRefusal {
+            at: chrono::Utc::now(),
+            code: code.to_string(),
+            message: message.to_string(),
+            when: Some(now),
+        });
+        g.unlogged += 1;
+        if g.logged_at.is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_EVERY) {
+            let n = std::mem::take(&mut g.unlogged);
+            g.logged_at = Some(now);
+            drop(g);
+            tracing::warn!(
+                code,
+                refusals = n,
+                "the relay refuses this agent's samples: {message} (the team does not see them; \
+                 GET /api/status shows relayState)"
+            );
+        }
+    }
+
+    /// The relay acknowledged samples up to `sequence`.
+    pub fn acked(&self, sequence: u64) {
+        self.last_ack.fetch_max(sequence, Ordering::Relaxed);
+        self.lock().last_ack_at = Some(Instant::now());
+    }
+
+    /// Whether the last connection attempt's token was refused.
+    pub fn set_unauthorised(&self, refused: Option<&str>) {
+        let mut g = self.lock();
+        g.unauthorised = refused.is_some();
+        if let Some(reason) = refused {
+            g.last_refusal = Some(RelayRefusal {
+                at: chrono::Utc::now(),
+                code: "auth_failed".into(),
+                message: reason.to_string(),
+                when: Some(Instant::now()),
+            });
+        }
+    }
+
+    /// The most recent refusal.
+    pub fn last_refusal(&self) -> Option<RelayRefusal> {
+        self.lock().last_refusal.clone()
+    }
+
+    /// The link's state given whether a token is set and the WebSocket is up.
+    pub fn state(&self, has_token: bool, connected: bool) -> RelayState {
+        let g = self.lock();
+        if !has_token {
+            return RelayState::Off;
+        }
+        if g.unauthorised {
+            return RelayState::Unauthorised;
+        }
+        if !connected {
+            return RelayState::Disconnected;
+        }
+        let refused_at = g.last_refusal.as_ref().filter(|r| r.code != "auth_failed").and_then(|r| r.when);
+        match refused_at {
+            Some(t) if t.elapsed() < REFUSED_FOR && g.last_ack_at.is_none_or(|a| a < t) => RelayState::Refused,
+            _ => RelayState::Ok,
+        }
+    }
+}
+
 /// The shared state. Watches hold the latest of each kind (a slow reader skips, never blocks).
 pub struct Shared {
     pub driver_id: String,
@@ -34,6 +187,10 @@ pub struct Shared {
     pub relay_connected: AtomicBool,
     pub relay_connects: AtomicU64,
     pub sent_telemetry: AtomicU64,
+    /// Refusals and acknowledgements from the relay.
+    pub relay_health: RelayHealth,
+    /// Whether the agent has a relay token (without one it never connects).
+    pub has_token: AtomicBool,
     inbox: Mutex<VecDeque<Message>>,
     /// Messages from the local API to the relay (handoff answers).
     pub outbox: mpsc::Sender<Message>,
@@ -59,6 +216,8 @@ impl Shared {
                 relay_connected: AtomicBool::new(false),
                 relay_connects: AtomicU64::new(0),
                 sent_telemetry: AtomicU64::new(0),
+                relay_health: RelayHealth::default(),
+                has_token: AtomicBool::new(false),
                 inbox: Mutex::new(VecDeque::new()),
                 outbox,
                 source,
@@ -112,5 +271,37 @@ impl Shared {
 
     pub fn is_relay_connected(&self) -> bool {
         self.relay_connected.load(Ordering::Relaxed)
+    }
+
+    /// The relay link's state (see [`RelayState`]).
+    pub fn relay_state(&self) -> RelayState {
+        self.relay_health.state(self.has_token.load(Ordering::Relaxed), self.is_relay_connected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_state_says_when_samples_are_refused() {
+        let h = RelayHealth::default();
+        assert_eq!(h.state(false, false), RelayState::Off);
+        assert_eq!(h.state(true, false), RelayState::Disconnected);
+        assert_eq!(h.state(true, true), RelayState::Ok);
+        h.refused("forbidden", "data.driverId: a driver publishes only as themself (usr-1)");
+        h.refused("forbidden", "data.driverId: a driver publishes only as themself (usr-1)");
+        // Connected, but everything refused: an error state, not ok.
+        assert_eq!(h.state(true, true), RelayState::Refused);
+        assert_eq!(h.samples_refused.load(Ordering::Relaxed), 2);
+        assert_eq!(h.last_refusal().map(|r| r.code), Some("forbidden".to_string()));
+        // An acknowledgement after the refusal: samples get through again.
+        h.acked(42);
+        assert_eq!(h.state(true, true), RelayState::Ok);
+        assert_eq!(h.last_ack.load(Ordering::Relaxed), 42);
+        h.set_unauthorised(Some("token expired"));
+        assert_eq!(h.state(true, false), RelayState::Unauthorised);
+        h.set_unauthorised(None);
+        assert_eq!(h.state(true, true), RelayState::Ok);
     }
 }

@@ -255,3 +255,34 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
     .await;
     agent.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_local_api_address_is_named_once_with_the_flag_to_change_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let source = SimSource::start(
+        SimConfig::new(1, &track::RED_BULL_RING),
+        LivePace { speed: 1.0 },
+        LiveOptions::new("driver-1"),
+    )
+    .unwrap();
+    let callouts = tempfile::tempdir().unwrap();
+    let app = DriverAppConfig {
+        relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: 1 },
+        cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
+        voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
+    };
+    let mut settings = AgentSettings::new("driver-1", app);
+    settings.listen = addr;
+    settings.voice = pitbox_driver::VoiceSettings::wav_dir(callouts.path());
+    let err = match start(settings, Box::new(source)).await {
+        Ok(_) => panic!("the agent started on a taken address"),
+        Err(e) => e,
+    };
+    // As the binary prints it: the whole chain, `{:#}`.
+    let text = format!("{:#}", anyhow::Error::from(err));
+    assert!(text.starts_with(&format!("cannot listen on {addr} for the local API: ")), "{text}");
+    assert_eq!(text.matches("os error").count(), 1, "the cause once: {text}");
+    assert!(text.contains("another address with --listen"), "{text}");
+    drop(taken);
+}

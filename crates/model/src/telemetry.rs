@@ -160,7 +160,9 @@ pub struct TelemetryUpdate {
     /// Whether the car is on pit road.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_pit_road: Option<bool>,
-    /// Per-driver sample counter, strictly increasing; lets every hop drop duplicates.
+    /// Identifies the sample among all of its driver's samples, across agent restarts: the agent
+    /// numbers by time (microseconds since the Unix epoch, strictly increasing), and the relay
+    /// drops a sample at or below the highest it took (docs/protocol.md, "Sample identity").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<u64>,
     /// The sim session this sample belongs to ([`crate::session::SimSessionKey::sim_session_id`]):

@@ -103,7 +103,10 @@ fn init_logging(filter: &str) {
     let spec = std::env::var("RUST_LOG").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| filter.to_string());
     let filter = tracing_subscriber::EnvFilter::try_new(pitbox_hub::log_filter::cap_frame_logging(&spec))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only on a terminal: a log redirected to a file gets plain text, not escape codes.
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 }
 
 /// Runs an async entry point on a multi-threaded runtime.

@@ -181,3 +181,64 @@ fn configuration_reference_is_generated_and_checked_in() {
         "docs/configuration.md is stale: PITBOX_UPDATE_DOCS=1 cargo test -p pitbox --test cli"
     );
 }
+
+/// A driver token from the offline set-up (`pitbox token`, a name checks outside rely on).
+fn offline_token(dir: &Path, user: &str) -> String {
+    let o = pitbox()
+        .args(["token", "--data-dir"])
+        .arg(dir)
+        .args(["--user-id", user, "--role", "driver", "--team", "team-a"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    stdout(&o).trim().to_string()
+}
+
+#[test]
+fn driver_takes_its_id_from_the_token_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = offline_token(dir.path(), "usr-7f3a");
+    let o = pitbox()
+        .args(["driver", "--driver-id", "driver-1", "--relay-url", "ws://127.0.0.1:9", "--token", &token])
+        .args(["--listen", "127.0.0.1:0", "--voice-enabled", "false", "--source", "sim"])
+        .env("PITBOX_DRIVER_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("--driver-id driver-1 does not match the token, which belongs to driver usr-7f3a"), "{err}");
+}
+
+#[test]
+fn logs_written_to_a_pipe_or_file_have_no_colour_codes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    // Without a token the agent warns at once that telemetry stays local.
+    let mut child = pitbox()
+        .args(["driver", "--listen", "127.0.0.1:0", "--voice-enabled", "false", "--source", "sim"])
+        .env("PITBOX_DRIVER_DATA_DIR", dir.path())
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let found = loop {
+        match lines.next() {
+            Some(Ok(l)) => {
+                let hit = l.contains("no relay token");
+                seen.push(l);
+                if hit {
+                    break true;
+                }
+            }
+            _ => break false,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "no warning logged: {seen:?}");
+    assert!(seen.iter().all(|l| !l.contains('\u{1b}')), "escape codes in the log: {seen:?}");
+    assert!(seen.iter().any(|l| l.contains("WARN")), "{seen:?}");
+}

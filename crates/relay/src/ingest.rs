@@ -30,8 +30,46 @@ pub struct RelayHooks {
     tx: Option<mpsc::Sender<Sample>>,
     /// Team messages (JSON) on their way to the spool's cloud queue; `None` offline.
     msg_tx: Option<mpsc::Sender<String>>,
-    last_seq: Mutex<HashMap<String, u64>>,
+    marks: Mutex<HashMap<String, Mark>>,
     shared: Arc<Shared>,
+}
+
+/// How long a driver's samples may all be duplicates before the relay concludes that their
+/// numbering restarted (an agent from before numbering by time, or one whose clock was set
+/// back) and takes them: well inside the 2 s a restarted agent has to be back on the
+/// dashboards, well beyond a resend after a reconnect (those are followed by new samples).
+pub const RESTART_AFTER: Duration = Duration::from_secs(1);
+
+/// Per driver: the highest sample `sequence` taken, and the run of duplicates since then.
+#[derive(Debug, Default)]
+struct Mark {
+    last: u64,
+    burst: Option<Burst>,
+}
+
+/// A run of duplicate samples of one driver (no new sample in between).
+#[derive(Debug)]
+struct Burst {
+    since: Instant,
+    count: u64,
+    lowest: u64,
+    highest: u64,
+}
+
+impl Burst {
+    fn warn(&self, driver: &str, last: u64, what: &str) {
+        tracing::warn!(
+            driver,
+            duplicates = self.count,
+            from = self.lowest,
+            to = self.highest,
+            last_taken = last,
+            "{} duplicate sample(s) of {driver} dropped (sequence {}–{}, at or below {last} already taken){what}",
+            self.count,
+            self.lowest,
+            self.highest,
+        );
+    }
 }
 
 impl RelayHooks {
@@ -42,9 +80,74 @@ impl RelayHooks {
         shared: Arc<Shared>,
     ) -> Self {
         // A spooled driver whose samples carried no sequence has last_sample 0: not "0 seen".
-        let last_seq =
-            known.iter().filter(|(_, s)| s.last_sample > 0).map(|(d, s)| (d.clone(), s.last_sample)).collect();
-        RelayHooks { tx, msg_tx, last_seq: Mutex::new(last_seq), shared }
+        let marks = known
+            .iter()
+            .filter(|(_, s)| s.last_sample > 0)
+            .map(|(d, s)| (d.clone(), Mark { last: s.last_sample, burst: None }))
+            .collect();
+        RelayHooks { tx, msg_tx, marks: Mutex::new(marks), shared }
+    }
+
+    /// The duplicate rule (docs/protocol.md, "Sample identity"): `Ok(true)` takes the sample,
+    /// `Ok(false)` drops it silently, `Err` drops it and tells the driver (once per burst).
+    fn dedupe(&self, sample: &TelemetryUpdate, now: Instant) -> Result<bool, Refusal> {
+        let Some(seq) = sample.sequence else { return Ok(true) };
+        let mut marks = match self.marks.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let driver = sample.driver_id.as_str();
+        // A driver's first sample may carry sequence 0 (a sim's first tick): only a
+        // sequence at or below one already taken is a duplicate.
+        let Some(mark) = marks.get_mut(driver) else {
+            marks.insert(driver.to_string(), Mark { last: seq, burst: None });
+            return Ok(true);
+        };
+        if seq > mark.last {
+            if let Some(b) = mark.burst.take() {
+                b.warn(driver, mark.last, "");
+            }
+            mark.last = seq;
+            return Ok(true);
+        }
+        match &mut mark.burst {
+            Some(b) => {
+                if now.duration_since(b.since) >= RESTART_AFTER {
+                    // Nothing new for a second, only numbers already taken: the numbering
+                    // restarted. Take it from here.
+                    b.warn(
+                        driver,
+                        mark.last,
+                        &format!(
+                            "; nothing new for {RESTART_AFTER:?}: taking {seq} as the driver's restarted numbering"
+                        ),
+                    );
+                    self.shared.metrics.sequence_restarts.fetch_add(1, Ordering::Relaxed);
+                    mark.burst = None;
+                    mark.last = seq;
+                    return Ok(true);
+                }
+                self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                b.count += 1;
+                b.lowest = b.lowest.min(seq);
+                b.highest = b.highest.max(seq);
+                Ok(false)
+            }
+            None => {
+                self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                let last = mark.last;
+                mark.burst = Some(Burst { since: now, count: 1, lowest: seq, highest: seq });
+                let mut r = Refusal::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "duplicate: sample sequence {seq} of {driver} is at or below {last}, already taken; \
+                         dropped (the relay reports this once per run of duplicates)"
+                    ),
+                );
+                r.field = Some("data.sequence".into());
+                Err(r)
+            }
+        }
     }
 }
 
@@ -66,24 +169,22 @@ impl Hooks for RelayHooks {
         }
     }
 
+    fn on_disconnect(&self, who: &Identity) {
+        // A run of duplicates cut short by the driver leaving is reported now.
+        let mut marks = match self.marks.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(m) = marks.get_mut(&who.user_id)
+            && let Some(b) = m.burst.take()
+        {
+            b.warn(&who.user_id, m.last, " before the driver disconnected");
+        }
+    }
+
     async fn on_telemetry(&self, who: &Identity, sample: &TelemetryUpdate) -> Result<bool, Refusal> {
-        if let Some(seq) = sample.sequence {
-            let mut last = match self.last_seq.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            // A driver's first sample may carry sequence 0 (a sim's first tick): only a
-            // sequence at or below one already seen is a duplicate.
-            match last.get_mut(&sample.driver_id) {
-                Some(e) if seq <= *e => {
-                    self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-                    return Ok(false);
-                }
-                Some(e) => *e = seq,
-                None => {
-                    last.insert(sample.driver_id.clone(), seq);
-                }
-            }
+        if !self.dedupe(sample, Instant::now())? {
+            return Ok(false);
         }
         if let Some(tx) = &self.tx {
             // Awaiting here applies back-pressure to this driver only while the spool catches up.

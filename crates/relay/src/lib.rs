@@ -19,7 +19,7 @@ mod state;
 pub mod tls;
 pub mod uplink;
 
-pub use ingest::RelayHooks;
+pub use ingest::{RESTART_AFTER, RelayHooks};
 pub use jwks::JwksConfig;
 pub use server::{RelayConfig, RelayError, RelayHandle, start};
 pub use state::RelayMetrics;

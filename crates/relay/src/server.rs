@@ -75,15 +75,26 @@ impl RelayConfig {
     }
 }
 
+/// What to do about a listen address that cannot be bound.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "; another program (another relay?) uses it: stop that one, or give this one another address with --listen"
+        }
+        std::io::ErrorKind::AddrNotAvailable => "; it is not an address of this machine: give another with --listen",
+        std::io::ErrorKind::PermissionDenied => {
+            "; not allowed (ports below 1024 need privileges): give another address with --listen"
+        }
+        _ => "",
+    }
+}
+
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The io error is in the message, not chained as a source: `{:#}` would print it twice.
+    #[error("cannot listen on {addr}: {error}{}", bind_hint(error))]
+    Bind { addr: SocketAddr, error: std::io::Error },
     #[error("{path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -163,6 +174,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         metrics: RelayMetrics::default(),
         uplink_wake: tokio::sync::Notify::new(),
         echoes: Default::default(),
+        uplink: Default::default(),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -300,8 +312,8 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .map_err(|source| RelayError::Bind { addr: cfg.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| RelayError::Bind { addr: cfg.listen, source })?;
+        .map_err(|error| RelayError::Bind { addr: cfg.listen, error })?;
+    let addr = listener.local_addr().map_err(|error| RelayError::Bind { addr: cfg.listen, error })?;
     let mut stop = shutdown_rx.clone();
     let graceful = async move {
         let _ = stop.changed().await;
@@ -317,7 +329,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         }
         Some(tls) => {
             tasks.push(
-                crate::tls::serve(listener, app, graceful, tls).map_err(|source| RelayError::Bind { addr, source })?,
+                crate::tls::serve(listener, app, graceful, tls).map_err(|error| RelayError::Bind { addr, error })?,
             );
         }
     }
@@ -349,14 +361,24 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
     let (spool_bytes, spool_limit, batches) =
         s.spool.as_ref().map_or((0, 0, 0), |sp| (sp.bytes(), sp.limit(), sp.batches()));
     let fraction = if spool_limit > 0 { spool_bytes as f64 / spool_limit as f64 } else { 0.0 };
-    let uplink = if !s.cloud {
-        "offline"
-    } else if m.uplink_connected.load(Ordering::Relaxed) == 1 {
-        "connected"
-    } else {
-        "disconnected"
-    };
-    let status = if fraction >= 0.9 { "degraded" } else { "ok" };
+    // Truthful: a relay whose cloud link is down, refused or unauthorised is degraded even
+    // though drivers and dashboards on the LAN still work (samples wait in the spool).
+    let view = s.cloud.then(|| s.shared.uplink.view());
+    let uplink = view.as_ref().map_or("offline", |v| v.state.as_str());
+    let link_ok = view.as_ref().is_none_or(|v| v.state == crate::state::UplinkState::Connected);
+    let status = if fraction >= 0.9 || !link_ok { "degraded" } else { "ok" };
+    let detail = view.map(|v| {
+        serde_json::json!({
+            "state": v.state.as_str(),
+            "reason": v.reason,
+            "forSecs": (v.for_secs * 10.0).round() / 10.0,
+            "spooling": batches,
+            "lastRefusal": v.refusal.map(|(code, message, ago)| serde_json::json!({
+                "code": code, "message": message, "secsAgo": (ago * 10.0).round() / 10.0,
+            })),
+        })
+    });
+    let m2 = &s.shared.metrics;
     let body = serde_json::json!({
         "status": status,
         "serverId": s.hub.config().server_id,
@@ -364,8 +386,11 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
         "connections": s.hub.metrics().connections.load(Ordering::Relaxed),
         "subscribers": s.hub.subscriber_count(),
         "uplink": uplink,
+        "uplinkDetail": detail,
         "spool": { "batches": batches, "messages": s.spool.as_ref().map_or(0, |sp| sp.messages()), "bytes": spool_bytes, "limitBytes": spool_limit, "fullFraction": fraction },
         "uplinkLagSecs": m.uplink_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+        "duplicates": m2.duplicates.load(Ordering::Relaxed),
+        "refused": s.hub.metrics().errors_sent.load(Ordering::Relaxed),
     });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string())
 }

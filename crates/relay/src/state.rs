@@ -1,7 +1,9 @@
 //! State shared by the relay's tasks and its HTTP endpoints.
 
 use std::fmt::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -9,6 +11,8 @@ use tokio::sync::Notify;
 #[derive(Debug, Default)]
 pub struct RelayMetrics {
     pub duplicates: AtomicU64,
+    /// Drivers whose numbering restarted (a second of nothing but duplicates, then taken).
+    pub sequence_restarts: AtomicU64,
     pub batches_spooled: AtomicU64,
     pub samples_spooled: AtomicU64,
     pub spool_rejected: AtomicU64,
@@ -44,6 +48,125 @@ pub(crate) struct Shared {
     pub(crate) metrics: RelayMetrics,
     pub(crate) uplink_wake: Notify,
     pub(crate) echoes: crate::downlink::Echoes,
+    /// What the uplink amounts to, for `/health`.
+    pub(crate) uplink: UplinkHealth,
+}
+
+/// How long after the cloud's last refusal on a working link `/health` says `refused` (unless
+/// the cloud acknowledged batches since).
+pub(crate) const UPLINK_REFUSED_FOR: Duration = Duration::from_secs(30);
+
+/// The uplink's state as `/health` tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UplinkState {
+    /// Not connected yet since the start.
+    Connecting,
+    /// Authenticated and sending.
+    Connected,
+    /// The link dropped or cannot be opened (network, cloud down).
+    Disconnected,
+    /// The cloud refused the relay's token.
+    Unauthorised,
+    /// The cloud refused the link (protocol) or, on a working link, refuses what the relay sends.
+    Refused,
+}
+
+impl UplinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UplinkState::Connecting => "connecting",
+            UplinkState::Connected => "connected",
+            UplinkState::Disconnected => "disconnected",
+            UplinkState::Unauthorised => "unauthorised",
+            UplinkState::Refused => "refused",
+        }
+    }
+}
+
+/// The uplink's state, the reason for the last change and the cloud's last refusal.
+#[derive(Debug)]
+pub(crate) struct UplinkHealth {
+    inner: Mutex<UplinkInner>,
+}
+
+#[derive(Debug)]
+struct UplinkInner {
+    state: UplinkState,
+    reason: Option<String>,
+    since: Instant,
+    /// The cloud's last `error` on a working link: code, message, when.
+    refusal: Option<(String, String, Instant)>,
+    last_ack: Option<Instant>,
+}
+
+impl Default for UplinkHealth {
+    fn default() -> Self {
+        UplinkHealth {
+            inner: Mutex::new(UplinkInner {
+                state: UplinkState::Connecting,
+                reason: None,
+                since: Instant::now(),
+                refusal: None,
+                last_ack: None,
+            }),
+        }
+    }
+}
+
+/// A snapshot of [`UplinkHealth`].
+#[derive(Debug, Clone)]
+pub(crate) struct UplinkView {
+    pub(crate) state: UplinkState,
+    pub(crate) reason: Option<String>,
+    pub(crate) for_secs: f64,
+    pub(crate) refusal: Option<(String, String, f64)>,
+}
+
+impl UplinkHealth {
+    fn lock(&self) -> std::sync::MutexGuard<'_, UplinkInner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The link moved to `state` (for `reason`).
+    pub(crate) fn set(&self, state: UplinkState, reason: Option<String>) {
+        let mut g = self.lock();
+        if g.state != state || g.reason != reason {
+            g.since = Instant::now();
+        }
+        g.state = state;
+        g.reason = reason;
+    }
+
+    /// The cloud refused something on a working link.
+    pub(crate) fn refused(&self, code: &str, message: &str) {
+        self.lock().refusal = Some((code.to_string(), message.to_string(), Instant::now()));
+    }
+
+    /// The cloud acknowledged a batch.
+    pub(crate) fn acked(&self) {
+        self.lock().last_ack = Some(Instant::now());
+    }
+
+    pub(crate) fn view(&self) -> UplinkView {
+        let g = self.lock();
+        let mut state = g.state;
+        if state == UplinkState::Connected
+            && let Some((_, _, at)) = &g.refusal
+            && at.elapsed() < UPLINK_REFUSED_FOR
+            && g.last_ack.is_none_or(|a| a < *at)
+        {
+            state = UplinkState::Refused;
+        }
+        UplinkView {
+            state,
+            reason: g.reason.clone(),
+            for_secs: g.since.elapsed().as_secs_f64(),
+            refusal: g.refusal.as_ref().map(|(c, m, at)| (c.clone(), m.clone(), at.elapsed().as_secs_f64())),
+        }
+    }
 }
 
 impl RelayMetrics {
@@ -60,6 +183,12 @@ impl RelayMetrics {
             "counter",
             "Samples dropped because their sequence was already seen.",
             g(&self.duplicates).to_string(),
+        );
+        row(
+            "sequence_restarts_total",
+            "counter",
+            "Drivers whose sample numbering restarted below what was taken (after 1 s of duplicates the relay takes it).",
+            g(&self.sequence_restarts).to_string(),
         );
         row("uplink_enabled", "gauge", "1 when a cloud is configured.", u8::from(cloud).to_string());
         if let Some((bytes, batches, limit)) = spool {

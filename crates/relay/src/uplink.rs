@@ -78,6 +78,8 @@ enum UplinkFailure {
     Timeout(&'static str),
     #[error("cloud refused: {0}")]
     Refused(String),
+    #[error("cloud refused the relay's token: {0}")]
+    Unauthorised(String),
     #[error("connection lost: {0}")]
     Lost(String),
     #[error("spool: {0}")]
@@ -122,6 +124,16 @@ pub(crate) async fn run(ctx: UplinkCtx, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => return,
         };
         ctx.shared.metrics.uplink_connected.store(0, Ordering::Relaxed);
+        match &result {
+            Err(UplinkFailure::Unauthorised(why)) => {
+                ctx.shared.uplink.set(crate::state::UplinkState::Unauthorised, Some(why.clone()));
+            }
+            Err(UplinkFailure::Refused(why)) => {
+                ctx.shared.uplink.set(crate::state::UplinkState::Refused, Some(why.clone()));
+            }
+            Err(e) => ctx.shared.uplink.set(crate::state::UplinkState::Disconnected, Some(e.to_string())),
+            Ok(()) => ctx.shared.uplink.set(crate::state::UplinkState::Disconnected, None),
+        }
         if connected {
             attempt = 0;
             failures_this_round = 0;
@@ -239,7 +251,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
     let team = match result {
         Message::AuthenticationResult(r) if r.success => r.team_id,
         Message::AuthenticationResult(r) => {
-            return Err(UplinkFailure::Refused(r.reason.unwrap_or_else(|| "authentication failed".into())));
+            return Err(UplinkFailure::Unauthorised(r.reason.unwrap_or_else(|| "authentication failed".into())));
         }
         other => {
             return Err(UplinkFailure::Refused(format!("expected authentication_result, got {}", other.type_name())));
@@ -266,6 +278,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
     }
     tracing::info!(url = %url, "uplink connected");
     *connected = true;
+    shared.uplink.set(crate::state::UplinkState::Connected, None);
     shared.metrics.uplink_connected.store(1, Ordering::Relaxed);
     shared.metrics.uplink_connects.fetch_add(1, Ordering::Relaxed);
     // Team messages: highest queue position sent on this connection, and confirmed.
@@ -347,6 +360,30 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                 match m {
                     WsMessage::Text(t) => match pitbox_model::decode(t.as_bytes()) {
                         Ok(Message::Ack(a)) => {
+                            let mut mine = sent.get(&a.driver_id).copied().unwrap_or(0);
+                            if a.sequence > mine && mine > 0 {
+                                // Beyond what this connection sent: compare with every number
+                                // the spool ever gave this driver (acks lost in a crash are fine).
+                                let d = a.driver_id.clone();
+                                let assigned = blocking(spool, move |s| s.drivers()).await?;
+                                mine = assigned.get(&d).map_or(mine, |st| st.next_batch.saturating_sub(1));
+                            }
+                            if a.sequence > mine && mine > 0 {
+                                // The cloud stored batches of this driver beyond any this relay
+                                // numbered: its spool started again from 1 (a fresh data folder)
+                                // and the cloud takes these batches for ones it has. Not silent.
+                                let msg = format!(
+                                    "the cloud has batches of {} up to {} but this relay numbered only up to {mine}: \
+                                     its spool is newer than the cloud's record (a fresh data folder?), so these \
+                                     samples are taken as already stored",
+                                    a.driver_id, a.sequence
+                                );
+                                tracing::error!(driver = %a.driver_id, cloud = a.sequence, relay = mine, "{msg}");
+                                shared.metrics.uplink_refusals.fetch_add(1, Ordering::Relaxed);
+                                shared.uplink.refused("conflict", &msg);
+                            } else {
+                                shared.uplink.acked();
+                            }
                             let prev = acked.get(&a.driver_id).copied().unwrap_or(0);
                             if a.sequence > prev {
                                 acked.insert(a.driver_id.clone(), a.sequence);
@@ -368,6 +405,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                         }
                         Ok(Message::Error(e)) => {
                             shared.metrics.uplink_refusals.fetch_add(1, Ordering::Relaxed);
+                            shared.uplink.refused(e.code.as_str(), &e.message);
                             tracing::warn!(
                                 code = %e.code,
                                 message = %e.message,

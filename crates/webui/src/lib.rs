@@ -174,6 +174,9 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
         return not_found();
     }
     let path = if path.is_empty() { "index.html" } else { path };
+    // Browsers and tools ask for /favicon.ico whatever the page links: the dashboard's icon is
+    // an SVG, served for that name too (not a 404 in every log).
+    let path = if path == "favicon.ico" && Assets::get(path).is_none() { "favicon.svg" } else { path };
     let (name, file) = match Assets::get(path) {
         Some(f) => (path, f),
         None => {
@@ -274,6 +277,20 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
         let resp = get(router(), "/index.html", Some("\"other\"")).await;
         assert_eq!(resp.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn favicon_ico_is_the_dashboards_icon() {
+        if Assets::get("favicon.svg").is_none() {
+            // The placeholder build (no dashboard/dist) has no icon; the built dashboard has.
+            assert!(is_placeholder(), "a built dashboard without favicon.svg");
+            eprintln!("SKIP favicon_ico_is_the_dashboards_icon: dashboard/dist is not built");
+            return;
+        }
+        let resp = get(router(), "/favicon.ico", None).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap(), "image/svg+xml; charset=utf-8");
+        assert!(text(resp).await.starts_with("<svg"));
     }
 
     #[tokio::test]

@@ -96,6 +96,12 @@ pub(crate) async fn check(settings: &Settings) -> (ValidationResult, Option<Cloc
     let health_url = format!("{base}/health");
     let health = match get(&client, &health_url, settings.timeout).await {
         Ok(g) => g,
+        Err(m) if settings.cloud_default => {
+            let m = format!(
+                "no cloud answers at the default address {base} ({m}); give --cloud-url or PITBOX_DRIVER_CLOUD_ENDPOINT"
+            );
+            return (not_configured(COMPONENT, &m), None);
+        }
         Err(m) => return (result(COMPONENT, CheckStatus::Error, format!("cannot reach the cloud: {m}"), d), None),
     };
     let clock = health.date.as_deref().and_then(|date| {

@@ -3,6 +3,7 @@
 
 pub(crate) mod cloud;
 pub(crate) mod database;
+pub(crate) mod link;
 pub(crate) mod local;
 pub(crate) mod relay;
 pub(crate) mod storage;

@@ -98,6 +98,12 @@ pub(crate) async fn check(settings: &Settings) -> (pitbox_model::rest::Validatio
             let m = format!("cannot connect to the relay at {url}: no answer within {}", humantime::format_duration(t));
             return (result(COMPONENT, CheckStatus::Error, m, d), None);
         }
+        Ok(Err(e)) if settings.relay_default => {
+            let m = format!(
+                "no relay answers at the default address {url} ({e}); give --relay-url or PITBOX_DRIVER_RELAY_URL"
+            );
+            return (not_configured(COMPONENT, &m), None);
+        }
         Ok(Err(e)) => {
             let m = format!("cannot connect to the relay at {url}: {e}");
             return (result(COMPONENT, CheckStatus::Error, m, d), None);
