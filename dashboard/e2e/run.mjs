@@ -11,6 +11,8 @@ import { startDrivers } from './sim-drivers.mjs';
 const results = [];
 let server;
 let drivers;
+/** The first browser's page, for a screenshot when a check fails. */
+let page;
 const browsers = [];
 
 async function check(name, fn) {
@@ -21,7 +23,11 @@ async function check(name, fn) {
     console.log(`ok   ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
     results.push({ name, ok: false });
-    console.log(`FAIL ${name}: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+    const msg = e instanceof Error ? e.message : String(e);
+    // The first line says what failed; Playwright's call log (which element, what blocked it) follows.
+    console.log(`FAIL ${name}: ${msg.split('\n')[0]}`);
+    for (const line of msg.split('\n').slice(1, 12)) if (line.trim()) console.log(`       ${line.trim()}`);
+    await page?.screenshot({ path: join(RESULTS, `FAIL-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => {});
   }
 }
 
@@ -42,7 +48,7 @@ try {
   drivers = await startDrivers({ url: server.url, hz: 20, fieldSize: 40, historyLaps: 2 });
   const A = await launchBrowser();
   browsers.push(A);
-  const page = A.page;
+  page = A.page;
   const base = server.url;
 
   await check('login page: wrong password is refused with a message; a11y', async () => {
@@ -182,7 +188,7 @@ try {
   if (!existsSync(tsukuba)) {
     console.log(`SKIP history: real iRacing data not found at ${tsukuba}`);
   } else {
-    await check('history: an .ibt uploaded in the browser shows its laps as pitbox ibt laps prints them; comparison ends at their difference', async () => {
+    await check('history: an .ibt uploaded in the browser shows its laps as pitbox ibt laps prints them; comparison ends at their difference, without a spike', async () => {
       const cli = spawnSync(join(REPO, 'target', 'debug', 'pitbox'), ['ibt', 'laps', tsukuba], { encoding: 'utf8' });
       assert(cli.status === 0, `pitbox ibt laps: ${cli.stderr}`);
       // lap number → the lapTime column (the last m:ss.mmm of a complete lap's row).
@@ -194,7 +200,12 @@ try {
       }
       assert(want.size === 2, `pitbox ibt laps printed ${want.size} complete laps: ${cli.stdout}`);
       await page.getByRole('link', { name: 'History' }).click();
-      await page.getByLabel(/Driver/).fill('drv-1');
+      // A refusal mid-upload reaches the browser with the cloud's reason, not as a reset.
+      await page.getByLabel(/Driver/).fill('nobody-here');
+      await page.getByTestId('ibt-file').setInputFiles(tsukuba);
+      await page.getByTestId('upload-result').filter({ hasText: 'no driver `nobody-here`' }).waitFor({ timeout: 30_000 });
+      const alex = await fetch(server.direct + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alex', password: 'pitbox-e2e' }) }).then((r) => r.json());
+      await page.getByLabel(/Driver/).fill(alex.user.id);
       await page.getByTestId('ibt-file').setInputFiles(tsukuba);
       await page.getByTestId('upload-result').filter({ hasText: 'Imported' }).waitFor({ timeout: 30_000 });
       await page.getByRole('button', { name: /Tsukuba/ }).first().click();
@@ -216,7 +227,7 @@ try {
       const idx = opts.findIndex((o) => o.includes('Tsukuba'));
       assert(idx >= 0, `no Tsukuba session among ${opts.join(' | ')}`);
       await sel.selectOption({ index: idx });
-      const lapSel = page.getByLabel('Lap', { exact: true });
+      const lapSel = page.locator('.compare select').nth(1);
       await lapSel.locator('option', { hasText: want.get(1) }).first().waitFor({ state: 'attached', timeout: 10_000 });
       const pick = async (select, t) => {
         const label = (await select.locator('option').allTextContents()).find((o) => o.includes(t));
@@ -224,13 +235,19 @@ try {
         await select.selectOption({ label });
       };
       await pick(lapSel, want.get(1));
-      await pick(page.getByLabel('Reference'), want.get(2));
+      await pick(page.locator('.compare select').nth(2), want.get(2));
       const secs = (t) => Number(t.split(':')[0]) * 60 + Number(t.split(':')[1]);
       const diff = (secs(want.get(1)) - secs(want.get(2))).toFixed(3);
-      await page.getByTestId('compare-summary').filter({ hasText: `+${diff} s` }).waitFor({ timeout: 15_000 });
+      // The summary states the laps' own times (as listed) and their difference.
+      const summary = page.getByTestId('compare-summary').filter({ hasText: `Lap ${want.get(1)} against reference ${want.get(2)}` });
+      await summary.waitFor({ timeout: 15_000 });
+      const said = Number(((await summary.textContent()) ?? '').match(/: ([+-]\d+\.\d+) s/)?.[1]);
+      assert(Math.abs(said - Number(diff)) <= 0.0015, `the summary says ${said} s, the laps differ by ${diff} s`);
       const end = Number(((await text(page, 'delta-end')) ?? '').match(/([+-]\d+\.\d+) s/)?.[1]);
       assert(Math.abs(end - Number(diff)) <= 0.05, `the delta trace ends at ${end} s, the laps differ by ${diff} s`);
-      await page.getByRole('rowheader').first().waitFor({ timeout: 20_000 });
+      // No spike: the trace never strays far outside what the laps differ by.
+      const worst = Number(await page.getByTestId('delta-end').getAttribute('data-max-abs'));
+      assert(worst <= Math.abs(Number(diff)) + 2, `the delta trace reaches ${worst} s for laps ${diff} s apart`);
       await shot(page, '11c-compare-tsukuba');
     });
   }

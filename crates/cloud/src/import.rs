@@ -135,6 +135,28 @@ fn parse(path: &std::path::Path, driver_id: &str) -> Result<Parsed, ApiError> {
     })
 }
 
+/// Bytes of a refused upload read and dropped before answering, at most.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads and drops what the client is still sending (up to [`DRAIN_LIMIT`], 30 s) before a
+/// refusal is answered: a browser that is mid-upload when the server answers and closes sees
+/// a reset connection ("the server could not be reached"), never the reason.
+async fn drain_then(body: Body, refusal: ApiError) -> ApiError {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let drain = async {
+        let mut seen = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen = seen.saturating_add(chunk.len());
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
+    refusal
+}
+
 /// Imports the request body as an `.ibt` file.
 pub async fn import_session(
     State(st): State<AppState>,
@@ -142,18 +164,26 @@ pub async fn import_session(
     Query(q): Query<ImportQuery>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<ImportResult>)> {
-    auth.require(&[UserRole::Admin, UserRole::Engineer, UserRole::Driver], "importing a session")?;
     let driver_id = q.driver_id.unwrap_or_else(|| auth.user_id().to_string());
-    if auth.role() == UserRole::Driver && driver_id != auth.user_id() {
-        return Err(ApiError::forbidden("a driver imports only their own sessions"));
-    }
-    let team = match st.store.user_by_id(&driver_id).await? {
-        Some(u) if u.role == UserRole::Driver || u.id == auth.user_id() => {
-            u.team_id.ok_or_else(|| ApiError::conflict("that user belongs to no team"))?
+    let checked = async {
+        auth.require(&[UserRole::Admin, UserRole::Engineer, UserRole::Driver], "importing a session")?;
+        if auth.role() == UserRole::Driver && driver_id != auth.user_id() {
+            return Err(ApiError::forbidden("a driver imports only their own sessions"));
         }
-        _ => return Err(ApiError::validation("driverId", format!("no driver `{driver_id}`"))),
+        let team = match st.store.user_by_id(&driver_id).await? {
+            Some(u) if u.role == UserRole::Driver || u.id == auth.user_id() => {
+                u.team_id.ok_or_else(|| ApiError::conflict("that user belongs to no team"))?
+            }
+            _ => return Err(ApiError::validation("driverId", format!("no driver `{driver_id}`"))),
+        };
+        auth.require_team(&team)?;
+        Ok(team)
+    }
+    .await;
+    let team = match checked {
+        Ok(team) => team,
+        Err(e) => return Err(drain_then(body, e).await),
     };
-    auth.require_team(&team)?;
     let spooled = spool_body(body).await?;
     let id = driver_id.clone();
     let parsed =

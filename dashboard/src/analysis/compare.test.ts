@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareLaps, parseLap, rowsFromBody } from './compare';
+import { compareLaps, parseLap, rowsFromBody, trimCrossings } from './compare';
 
 function lap(speedAt: (d: number) => number, lengthM = 1000) {
   const out = [];
@@ -59,5 +59,26 @@ describe('the cloud lap telemetry body (columns)', () => {
     const c = compareLaps(body(1.1), body(1), null, 100);
     expect(c.lapTime).toBeCloseTo(11);
     expect(c.delta[c.delta.length - 1]).toBeCloseTo(1);
+  });
+});
+
+describe('trimCrossings', () => {
+  it('drops the samples of the previous lap before the wrap at the line and after the next one', () => {
+    const raw = {
+      d: [679, 681, 2, 100, 300, 500, 678, 1],
+      t: [25.9, 25.92, 0.02, 3, 8, 14, 23.97, 0.01],
+      speed: [1, 1, 1, 1, 1, 1, 1, 1],
+      throttle: [0, 0, 0, 0, 0, 0, 0, 0],
+      brake: [0, 0, 0, 0, 0, 0, 0, 0],
+    };
+    const out = trimCrossings(raw);
+    expect(out.d).toEqual([2, 100, 300, 500, 678]);
+    expect(out.t[0]).toBe(0.02);
+    // The lap clock resetting a sample after the distance wrapped: that sample goes too.
+    const late = { ...raw, d: [681, 1, 3, 100, 300, 500, 678], t: [25.92, 25.94, 0.01, 3, 8, 14, 23.97], speed: [1, 1, 1, 1, 1, 1, 1], throttle: [0, 0, 0, 0, 0, 0, 0], brake: [0, 0, 0, 0, 0, 0, 0] };
+    expect(trimCrossings(late).t).toEqual([0.01, 3, 8, 14, 23.97]);
+    // A lap without wraps is kept whole.
+    const clean = { ...raw, d: [0, 100, 200], t: [0, 1, 2], speed: [1, 1, 1], throttle: [0, 0, 0], brake: [0, 0, 0] };
+    expect(trimCrossings(clean)).toBe(clean);
   });
 });

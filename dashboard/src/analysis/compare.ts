@@ -22,7 +22,7 @@ export interface Comparison {
 
 type Obj = Record<string, unknown>;
 
-interface Raw {
+export interface Raw {
   d: number[];
   t: number[];
   speed: number[];
@@ -102,7 +102,33 @@ export function parseLap(text: string, trackLengthM: number | null): Raw {
     raw.brake.push(pick(r, 'brake') ?? 0);
   }
   if (raw.d.length < 2) throw new Error('the lap has no distance or time channel');
-  return raw;
+  return trimCrossings(raw);
+}
+
+/**
+ * A stored lap (one lap-counter value) starts with the sample or two before iRacing's distance
+ * wraps at the line, and may end with one after the next wrap: those carry the previous lap's
+ * distance and time (a −25 s spike at 0 m in the delta). Keeps the run between the wraps.
+ */
+export function trimCrossings(raw: Raw): Raw {
+  const n = raw.d.length;
+  const span = Math.max(...raw.d) - Math.min(...raw.d);
+  // A wrap: the distance falls by more than half of what the lap covers, or the lap clock
+  // falls back (iRacing resets LapCurrentLapTime a sample or two after the distance wraps).
+  const tSpan = Math.max(...raw.t) - Math.min(...raw.t);
+  const wraps: number[] = [];
+  for (let i = 1; i < n; i++) {
+    if (raw.d[i - 1]! - raw.d[i]! > span / 2 || raw.t[i - 1]! - raw.t[i]! > tSpan / 2) wraps.push(i);
+  }
+  let from = 0;
+  let to = n;
+  for (const w of wraps) {
+    if (w <= n / 2) from = Math.max(from, w);
+    else to = Math.min(to, w);
+  }
+  if (to - from < 2 || (from === 0 && to === n)) return raw;
+  const cut = (a: number[]) => a.slice(from, to);
+  return { d: cut(raw.d), t: cut(raw.t), speed: cut(raw.speed), throttle: cut(raw.throttle), brake: cut(raw.brake) };
 }
 
 function resample(raw: Raw, grid: Float64Array): LapTrace {

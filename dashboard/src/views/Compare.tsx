@@ -144,6 +144,13 @@ export function Compare() {
   );
   const deltaData = useCallback((): uPlot.AlignedData => (c ? [c.dist, c.delta] : [[], []]) as unknown as uPlot.AlignedData, [c]);
   const lapList = useMemo(() => (laps.state === 'ok' ? laps.value : []), [laps]);
+  // One time per lap everywhere: the sim's lapTime from the lap list, not the trace's last sample
+  // (the trace's own end is shown as "delta trace at the line").
+  const times = useMemo(() => {
+    if (!c) return null;
+    const of = (id: string, fallback: number) => lapList.find((l) => l.id === id)?.timeS ?? fallback;
+    return { lap: of(lapId, c.lapTime), ref: of(refId, c.refTime) };
+  }, [c, lapList, lapId, refId]);
 
   if (!config.restApi) {
     return (
@@ -215,15 +222,15 @@ export function Compare() {
       {(laps.state === 'unavailable' || laps.state === 'error') && <p className="empty">Laps unavailable: {laps.why}.</p>}
       {cmp.state === 'loading' && <p role="status">Comparing…</p>}
       {(cmp.state === 'unavailable' || cmp.state === 'error') && <p className="empty">Comparison unavailable: {cmp.why}.</p>}
-      {c && (
+      {c && times && (
         <>
           <p data-testid="compare-summary">
-            Lap {lapTime(c.lapTime)} against reference {lapTime(c.refTime)}:{' '}
-            <strong className={c.lapTime > c.refTime ? 'bad' : 'ok'}>
-              {c.lapTime - c.refTime >= 0 ? '+' : ''}
-              {(c.lapTime - c.refTime).toFixed(3)} s
+            Lap {lapTime(times.lap)} against reference {lapTime(times.ref)}:{' '}
+            <strong className={times.lap > times.ref ? 'bad' : 'ok'}>
+              {times.lap - times.ref >= 0 ? '+' : ''}
+              {(times.lap - times.ref).toFixed(3)} s
             </strong>
-            <span className="muted" data-testid="delta-end">
+            <span className="muted" data-testid="delta-end" data-max-abs={c.delta.reduce((m, v) => Math.max(m, Math.abs(v)), 0).toFixed(3)}>
               {' '}
               (delta trace at the line: {c.delta.length ? `${c.delta[c.delta.length - 1]! >= 0 ? '+' : ''}${c.delta[c.delta.length - 1]!.toFixed(3)} s` : '—'})
             </span>
