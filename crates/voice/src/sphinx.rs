@@ -222,9 +222,11 @@ pub struct Recognition {
     pub command: Option<VoiceCommand>,
     /// The words PocketSphinx heard (garbage words included).
     pub words: String,
-    /// 0–1: the command's posterior probability in the decoder's word lattice (0 when there is
-    /// no command). With a small grammar it is usually near 1: rejection of non-commands is done
-    /// by the garbage branch and the phone-loop likelihood ratio, not by this number.
+    /// 0–1 (0 when there is no command): with the phone-loop check on (the default), how far the
+    /// check's score is above its threshold, through a logistic curve: 0.5 at the threshold, 0.73
+    /// at 10 above, 0.88 at 20 (the scale of [`RecognizerConfig::min_likelihood_ratio`]). With
+    /// the check off, the posterior probability in the word lattice when the grammar decoder
+    /// builds one (`bestpath` set in [`RecognizerConfig::extra_args`]), else 1.
     pub confidence: f64,
     /// Audio length, seconds.
     pub audio_seconds: f64,
@@ -461,9 +463,8 @@ impl CommandRecognizer {
         };
         // SAFETY: ps is live.
         let prob = unsafe { ffi::ps_get_prob(self.ps) };
-        let command = parse_command(&hyp);
-        let confidence = if command.is_some() { posterior(prob) } else { 0.0 };
-        let mut command = command.filter(|_| confidence >= self.config.min_confidence);
+        let mut command = parse_command(&hyp);
+        let mut confidence = if command.is_some() { posterior(prob) } else { 0.0 };
         self.last = Detail { hyp: hyp.clone(), ..Detail::default() };
         if let (Some(phones), Some(_)) = (self.phones, command) {
             // SAFETY: ps is live.
@@ -486,9 +487,15 @@ impl CommandRecognizer {
                 command_phones,
                 loop_phones,
             };
-            if ratio - self.config.phone_distance_weight * distance < self.config.min_likelihood_ratio {
+            let margin = ratio - self.config.phone_distance_weight * distance - self.config.min_likelihood_ratio;
+            confidence = 1.0 / (1.0 + (-margin / CONFIDENCE_SCALE).exp());
+            if margin < 0.0 {
                 command = None;
             }
+        }
+        command = command.filter(|_| confidence >= self.config.min_confidence);
+        if command.is_none() {
+            confidence = 0.0;
         }
         let decode_seconds = t0.elapsed().as_secs_f64();
         Ok(Recognition { command, words: hyp, confidence, audio_seconds, decode_seconds })
@@ -508,6 +515,9 @@ impl CommandRecognizer {
 /// Whether the grammar decoder takes its result from the word lattice (`bestpath`): no, the
 /// lattice's end node may be a word the grammar cannot end on.
 const GRAMMAR_BESTPATH: &str = "no";
+
+/// The check's score margin at which [`Recognition::confidence`] is 1/(1 + e⁻¹) ≈ 0.73.
+const CONFIDENCE_SCALE: f64 = 10.0;
 
 /// Names of the two searches.
 const COMMANDS_SEARCH: &CStr = c"commands";
