@@ -4,7 +4,14 @@
 //! competes with the commands inside the search), and, when the grammar did give a command, by a
 //! likelihood ratio: a second decoder runs an unconstrained phone loop (`allphone` search) on the
 //! same audio as it arrives, and the command is kept only if its acoustic score is close enough
-//! to the phone loop's ([`RecognizerConfig::min_likelihood_ratio`]).
+//! to the phone loop's and the phones the loop heard are close to the command's
+//! ([`RecognizerConfig::min_likelihood_ratio`]).
+//!
+//! The vendored PocketSphinx carries one change (marked `PitBox:` in `fsg_search.c`): when no
+//! word exit of the last frame reaches the grammar's final state, the search takes the latest
+//! frame where one does, instead of giving no result ("Final result does not match the
+//! grammar"). The grammar decoder reads its result from that search, not from the word lattice
+//! (`bestpath no`), whose end node ignores the final state.
 //!
 //! PocketSphinx is compiled from vendored C source and linked statically (crate
 //! `pitbox-sphinx-sys`), and its en-us acoustic model and the command words' dictionary are
@@ -12,6 +19,7 @@
 //! written once into [`default_model_dir`] (PocketSphinx reads files) and reused after.
 //! Nothing is downloaded at run time.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_char};
 use std::path::PathBuf;
 use std::sync::Once;
@@ -126,12 +134,16 @@ pub const DEFAULT_WORD_PENALTY: f64 = 3e-5;
 
 /// The default phone insertion "penalty" (`-pip`; above 1 it favours more phones per word, i.e. the
 /// commands' longer words over one-phone garbage words). Tuned with [`DEFAULT_WORD_PENALTY`].
-pub const DEFAULT_PHONE_PENALTY: f64 = 10.0;
+pub const DEFAULT_PHONE_PENALTY: f64 = 20.0;
 
 /// The default [`RecognizerConfig::min_likelihood_ratio`] (tuned on the tuning set of
-/// [`crate::eval`]: there the unrelated sentences taken for a command went from 33 to 16 of 144
-/// and the commands right from 185 to 177 of 216; docs/voice.md has the held-out figures).
-pub const DEFAULT_MIN_LIKELIHOOD_RATIO: f64 = -18.0;
+/// [`crate::eval`] with [`DEFAULT_PHONE_DISTANCE_WEIGHT`]: there no unrelated sentence and no
+/// wrong command passed, and 184 of 216 commands did; docs/voice.md has the held-out figures).
+pub const DEFAULT_MIN_LIKELIHOOD_RATIO: f64 = -27.0;
+
+/// The default [`RecognizerConfig::phone_distance_weight`] (tuned with
+/// [`DEFAULT_MIN_LIKELIHOOD_RATIO`]).
+pub const DEFAULT_PHONE_DISTANCE_WEIGHT: f64 = 12.0;
 
 /// Recogniser settings.
 #[derive(Debug, Clone)]
@@ -152,20 +164,29 @@ pub struct RecognizerConfig {
     pub extra_args: Vec<(String, String)>,
     /// Lowest accepted confidence, 0–1 (see [`Recognition::confidence`]; 0 accepts all).
     pub min_confidence: f64,
-    /// Lowest accepted likelihood ratio of a command against a free phone loop: when the grammar
-    /// gives a command, it is kept only if (grammar acoustic score − phone-loop acoustic score)
-    /// per 10 ms frame, in PocketSphinx's log units (base 1.0001, shifted by 10 bits), is at
-    /// least this; the phone loop runs in a second decoder on the same audio as it arrives.
-    /// Speech that is not a command fits the phone loop much better than any command. Not
-    /// finite (e.g. `f64::NEG_INFINITY`) turns the check and the second decoder off. The scale
-    /// assumes PitBox's `bestpath yes` (do not override it in `extra_args` with the check on).
+    /// Lowest accepted verification score of a command against a free phone loop. When the
+    /// grammar gives a command, a second decoder has run an unconstrained phone loop on the same
+    /// audio as it arrived; the score is the likelihood ratio (grammar acoustic score − phone-loop
+    /// acoustic score, per 10 ms frame, in PocketSphinx's log units: base 1.0001, shifted by 10
+    /// bits) minus [`RecognizerConfig::phone_distance_weight`] × the phone distance (the edit
+    /// distance between the command's phones and the phones the loop heard, over the command's
+    /// phone count). Speech that is not a command fits the phone loop much better than any
+    /// command, and the loop's phones differ from the command's. Not finite (e.g.
+    /// `f64::NEG_INFINITY`) turns the check and the second decoder off.
     pub min_likelihood_ratio: f64,
+    /// Weight of the phone distance in the verification score (see
+    /// [`RecognizerConfig::min_likelihood_ratio`]; 0 = the likelihood ratio alone).
+    pub phone_distance_weight: f64,
+    /// PocketSphinx options for the phone-loop decoder only, applied after PitBox's own and
+    /// [`RecognizerConfig::extra_args`] (its phone and word penalties shape the phone string the
+    /// command is checked against).
+    pub phone_loop_args: Vec<(String, String)>,
 }
 
 impl RecognizerConfig {
     /// Settings for the driver config's `voice.sensitivity` (0–1, 0.5 = the tuned defaults):
     /// higher accepts more (fewer missed commands, more false accepts). It scales the phone
-    /// insertion setting from 5 (at 0) through 10 (at 0.5) to 20 (at 1), the knob that moved the
+    /// insertion setting from 10 (at 0) through 20 (at 0.5) to 40 (at 1), the knob that moved the
     /// false-accept/false-reject balance most in tuning.
     pub fn with_sensitivity(mut self, sensitivity: f64) -> Self {
         let s = if sensitivity.is_finite() { sensitivity.clamp(0.0, 1.0) } else { 0.5 };
@@ -185,6 +206,10 @@ impl Default for RecognizerConfig {
             extra_args: Vec::new(),
             min_confidence: 0.0,
             min_likelihood_ratio: DEFAULT_MIN_LIKELIHOOD_RATIO,
+            phone_distance_weight: DEFAULT_PHONE_DISTANCE_WEIGHT,
+            // The commands' `pip` (10) floods the phone loop with one-frame phones; at 1 its phone
+            // string is close to what was said.
+            phone_loop_args: vec![("pip".into(), "1".into())],
         }
     }
 }
@@ -197,9 +222,11 @@ pub struct Recognition {
     pub command: Option<VoiceCommand>,
     /// The words PocketSphinx heard (garbage words included).
     pub words: String,
-    /// 0–1: the command's posterior probability in the decoder's word lattice (0 when there is
-    /// no command). With a small grammar it is usually near 1: rejection of non-commands is done
-    /// by the garbage branch and the phone-loop likelihood ratio, not by this number.
+    /// 0–1 (0 when there is no command): with the phone-loop check on (the default), how far the
+    /// check's score is above its threshold, through a logistic curve: 0.5 at the threshold, 0.73
+    /// at 10 above, 0.88 at 20 (the scale of [`RecognizerConfig::min_likelihood_ratio`]). With
+    /// the check off, the posterior probability in the word lattice when the grammar decoder
+    /// builds one (`bestpath` set in [`RecognizerConfig::extra_args`]), else 1.
     pub confidence: f64,
     /// Audio length, seconds.
     pub audio_seconds: f64,
@@ -216,11 +243,14 @@ pub struct CommandRecognizer {
     phones: Option<*mut ffi::ps_decoder_t>,
     /// Scores of the last utterance (for tuning).
     last: Detail,
+    /// The command words' phones by dictionary name (`word` or `word(n)`).
+    pron: HashMap<String, Vec<String>>,
 }
 
 /// One segment of a decoder's best path.
 #[derive(Debug, Clone, Default)]
 struct Segment {
+    word: String,
     ascr: i64,
 }
 
@@ -235,6 +265,12 @@ pub struct Detail {
     /// The likelihood ratio (see [`RecognizerConfig::min_likelihood_ratio`]); None when the
     /// phone-loop pass did not run (no command, or the check is off).
     pub likelihood_ratio: Option<f64>,
+    /// The phone distance (see [`RecognizerConfig::min_likelihood_ratio`]); None as above.
+    pub phone_distance: Option<f64>,
+    /// The phones of the command words on the grammar's best path (when there is a command).
+    pub command_phones: Vec<String>,
+    /// The phone loop's phones, silence left out (when the phone-loop pass ran).
+    pub loop_phones: Vec<String>,
 }
 
 // SAFETY: the decoders are owned exclusively by this value and PocketSphinx's only global state
@@ -264,24 +300,24 @@ impl CommandRecognizer {
         let wip = format!("{:e}", config.word_penalty.clamp(1e-60, 1.0));
         let pip = format!("{}", config.phone_penalty.clamp(1e-6, 1e6));
         let hmm = hmm.to_string_lossy().into_owned();
-        let own: [(&str, &str); 8] = [
+        let own: [(&str, &str); 7] = [
             ("hmm", &hmm),
             ("samprate", "16000"),
             ("wip", &wip),
             ("pip", &pip),
-            ("bestpath", "yes"),
             // Synthetic and gated audio has runs of digital silence; dither keeps the features sane.
             ("dither", "yes"),
             // A fixed seed makes the dither, and so every result, repeatable.
             ("seed", "1"),
             ("loglevel", if verbose() { "INFO" } else { "FATAL" }),
         ];
-        let decoder = || -> Result<*mut ffi::ps_decoder_t, RecognizerError> {
+        let decoder = |bestpath: &str, more: &[(String, String)]| -> Result<*mut ffi::ps_decoder_t, RecognizerError> {
             let mut cfg = Config::new()?;
             for (k, v) in own {
                 cfg.set(k, v)?;
             }
-            for (k, v) in &config.extra_args {
+            cfg.set("bestpath", bestpath)?;
+            for (k, v) in config.extra_args.iter().chain(more) {
                 cfg.set(k.trim_start_matches('-'), v)?;
             }
             // SAFETY: cfg is a live configuration; ps_init keeps its own reference.
@@ -291,10 +327,11 @@ impl CommandRecognizer {
             }
             Ok(ps)
         };
-        let ps = decoder()?;
-        let mut rec = CommandRecognizer { ps, config: config.clone(), phones: None, last: Detail::default() };
+        let ps = decoder(GRAMMAR_BESTPATH, &[])?;
+        let pron = dictionary.iter().map(|p| (variant_name(p), p.phones.clone())).collect();
+        let mut rec = CommandRecognizer { ps, config: config.clone(), phones: None, last: Detail::default(), pron };
         if config.min_likelihood_ratio.is_finite() {
-            let phones = decoder()?;
+            let phones = decoder("yes", &config.phone_loop_args)?;
             rec.phones = Some(phones);
             // SAFETY: phones is live; NULL asks for an unconstrained phone loop; the name is a
             // NUL-terminated static.
@@ -396,7 +433,9 @@ impl CommandRecognizer {
             while !it.is_null() {
                 let (mut ascr, mut lscr, mut lback) = (0, 0, 0);
                 ffi::ps_seg_prob(it, &mut ascr, &mut lscr, &mut lback);
-                out.push(Segment { ascr: i64::from(ascr) });
+                let w = ffi::ps_seg_word(it);
+                let word = if w.is_null() { String::new() } else { CStr::from_ptr(w).to_string_lossy().into_owned() };
+                out.push(Segment { word, ascr: i64::from(ascr) });
                 it = ffi::ps_seg_next(it);
             }
         }
@@ -424,20 +463,39 @@ impl CommandRecognizer {
         };
         // SAFETY: ps is live.
         let prob = unsafe { ffi::ps_get_prob(self.ps) };
-        let command = parse_command(&hyp);
-        let confidence = if command.is_some() { posterior(prob) } else { 0.0 };
-        let mut command = command.filter(|_| confidence >= self.config.min_confidence);
-        self.last = Detail { hyp: hyp.clone(), likelihood_ratio: None, frames: 0 };
+        let mut command = parse_command(&hyp);
+        let mut confidence = if command.is_some() { posterior(prob) } else { 0.0 };
+        self.last = Detail { hyp: hyp.clone(), ..Detail::default() };
         if let (Some(phones), Some(_)) = (self.phones, command) {
             // SAFETY: ps is live.
             let frames = unsafe { ffi::ps_get_n_frames(self.ps) };
-            let grammar: i64 = Self::segments(self.ps).iter().map(|s| s.ascr).sum();
-            let phones: i64 = Self::segments(phones).iter().map(|s| s.ascr).sum();
-            let ratio = (grammar as f64 / LATTICE_SCALE - phones as f64) / f64::from(frames.max(1));
-            self.last = Detail { hyp: hyp.clone(), likelihood_ratio: Some(ratio), frames };
-            if ratio < self.config.min_likelihood_ratio {
+            let gsegs = Self::segments(self.ps);
+            let psegs = Self::segments(phones);
+            let grammar: i64 = gsegs.iter().map(|s| s.ascr).sum();
+            let loop_score: i64 = psegs.iter().map(|s| s.ascr).sum();
+            let ratio = (grammar - loop_score) as f64 / f64::from(frames.max(1));
+            let command_phones: Vec<String> =
+                gsegs.iter().filter_map(|s| self.pron.get(&s.word)).flat_map(|p| p.iter().cloned()).collect();
+            let loop_phones: Vec<String> =
+                psegs.iter().map(|s| s.word.clone()).filter(|w| GARBAGE_PHONES.contains(&w.as_str())).collect();
+            let distance = phone_distance(&command_phones, &loop_phones);
+            self.last = Detail {
+                hyp: hyp.clone(),
+                likelihood_ratio: Some(ratio),
+                phone_distance: Some(distance),
+                frames,
+                command_phones,
+                loop_phones,
+            };
+            let margin = ratio - self.config.phone_distance_weight * distance - self.config.min_likelihood_ratio;
+            confidence = 1.0 / (1.0 + (-margin / CONFIDENCE_SCALE).exp());
+            if margin < 0.0 {
                 command = None;
             }
+        }
+        command = command.filter(|_| confidence >= self.config.min_confidence);
+        if command.is_none() {
+            confidence = 0.0;
         }
         let decode_seconds = t0.elapsed().as_secs_f64();
         Ok(Recognition { command, words: hyp, confidence, audio_seconds, decode_seconds })
@@ -454,12 +512,36 @@ impl CommandRecognizer {
     }
 }
 
-/// The lattice's acoustic scores are the search's shifted left by `SENSCR_SHIFT` (10).
-const LATTICE_SCALE: f64 = 1024.0;
+/// Whether the grammar decoder takes its result from the word lattice (`bestpath`): no, the
+/// lattice's end node may be a word the grammar cannot end on.
+const GRAMMAR_BESTPATH: &str = "no";
+
+/// The check's score margin at which [`Recognition::confidence`] is 1/(1 + e⁻¹) ≈ 0.73.
+const CONFIDENCE_SCALE: f64 = 10.0;
 
 /// Names of the two searches.
 const COMMANDS_SEARCH: &CStr = c"commands";
 const PHONES_SEARCH: &CStr = c"phones";
+
+/// The edit distance (insertions, deletions and substitutions all cost 1) between the command's
+/// phones and the phones the loop heard, over the command's phone count (1 when the command
+/// has no phones).
+fn phone_distance(command: &[String], heard: &[String]) -> f64 {
+    if command.is_empty() {
+        return 1.0;
+    }
+    let mut row: Vec<usize> = (0..=heard.len()).collect();
+    for (i, c) in command.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, h) in heard.iter().enumerate() {
+            let substitute = diagonal + usize::from(c != h);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j + 1] + 1).min(row[j] + 1);
+        }
+    }
+    row[heard.len()] as f64 / command.len() as f64
+}
 
 /// The hypothesis's posterior probability from the word lattice (`ps_get_prob`, log base
 /// 1.0001), 0–1.
@@ -475,10 +557,21 @@ mod tests {
     fn sensitivity_maps_to_the_phone_penalty() {
         let at = |s: f64| RecognizerConfig::default().with_sensitivity(s).phone_penalty;
         assert!((at(0.5) - DEFAULT_PHONE_PENALTY).abs() < 1e-9);
-        assert!((at(0.0) - 5.0).abs() < 1e-9);
-        assert!((at(1.0) - 20.0).abs() < 1e-9);
-        assert!((at(7.0) - 20.0).abs() < 1e-9);
+        assert!((at(0.0) - 10.0).abs() < 1e-9);
+        assert!((at(1.0) - 40.0).abs() < 1e-9);
+        assert!((at(7.0) - 40.0).abs() < 1e-9);
         assert!((at(f64::NAN) - DEFAULT_PHONE_PENALTY).abs() < 1e-9);
+    }
+
+    #[test]
+    fn phone_distance_counts_edits_per_command_phone() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(phone_distance(&v("B AA K S"), &v("B AA K S")), 0.0);
+        assert_eq!(phone_distance(&v("B AA K S"), &v("B AO K S")), 0.25);
+        assert_eq!(phone_distance(&v("B AA K S"), &v("B AA AA K S")), 0.25);
+        assert_eq!(phone_distance(&v("B AA K S"), &v("")), 1.0);
+        assert_eq!(phone_distance(&v("B AA"), &v("K S T R")), 2.0);
+        assert_eq!(phone_distance(&[], &v("K")), 1.0);
     }
 
     #[test]

@@ -27,12 +27,13 @@ fn ready(test: &str) -> Option<(EspeakNg, CommandRecognizer)> {
 }
 
 /// Floors under what the subset measured with PocketSphinx 5.1.1 and the default settings
-/// (garbage branch and phone-loop likelihood-ratio check: 58/72 right, none taken for another
-/// command, 1/14 non-commands accepted; docs/voice.md has the whole matrix): a drop below them is
-/// a regression (two more misses, or two more false accepts, fail; any wrong command fails).
+/// (garbage branch, then the phone-loop check of likelihood ratio and phone distance: 63/72
+/// right, none taken for another command, 0/14 non-commands accepted; docs/voice.md has the
+/// whole matrix): a drop below them is a regression (two more misses, or two false accepts,
+/// fail; any wrong command fails).
 /// They are NOT the goal: see `the_quality_goal_holds_on_the_subset`.
-const MIN_RIGHT_PERCENT: usize = 78;
-const MAX_ACCEPT_PERCENT: usize = 15;
+const MIN_RIGHT_PERCENT: usize = 85;
+const MAX_ACCEPT_PERCENT: usize = 10;
 
 /// What the subset measured: (commands right, commands, wrong, non-commands accepted, non-commands).
 fn measure_subset(tts: &EspeakNg, rec: &mut CommandRecognizer) -> (usize, usize, usize, usize, usize) {
@@ -85,8 +86,9 @@ fn measure_subset(tts: &EspeakNg, rec: &mut CommandRecognizer) -> (usize, usize,
 }
 
 /// The goal on the subset: no command taken for another, ≥ 95 % right, ≤ 2 % false
-/// accepts. PocketSphinx 5 is not yet re-tuned to meet it (docs/voice.md), so it is ignored by
-/// default; `cargo test -p pitbox-voice --test recognition -- --ignored` shows how far off it is.
+/// accepts. It is not met (the subset: 63/72 right, 0 wrong, 0/14 accepted; the held-out matrix
+/// in docs/voice.md: 79.7 %, 6 wrong, 8 %), so it is ignored by default;
+/// `cargo test -p pitbox-voice --test recognition -- --ignored` shows how far off it is.
 #[test]
 #[ignore = "goal not yet met with PocketSphinx 5.1.1: see docs/voice.md, Recognition matrix"]
 fn the_quality_goal_holds_on_the_subset() {

@@ -910,6 +910,10 @@ fsg_search_find_exit(fsg_search_t *fsgs, int frame_idx, int final, int32 *out_sc
     bestscore = INT_MIN;
     besthist = -1;
     fsg = fsgs->fsg;
+    /* PitBox: when no word exit of the last frame reaches the final state (a finished command
+     * followed by a stretch the search ends inside a word), go back frame by frame to the
+     * latest one that has a final-state exit instead of giving up. */
+ find_in_frame:
     while (frm == last_frm) {
         fsg_link_t *fl;
         int32 score;
@@ -937,6 +941,12 @@ fsg_search_find_exit(fsg_search_t *fsgs, int frame_idx, int final, int32 *out_sc
             break;
         hist_entry = fsg_history_entry_get(fsgs->history, bpidx);
         frm = fsg_hist_entry_frame(hist_entry);
+    }
+
+    if (besthist == -1 && final && bpidx > 0 && frm < last_frm
+        && fsg_hist_entry_fsglink(hist_entry) != NULL) {
+        last_frm = frm;
+        goto find_in_frame;
     }
 
     /* Final state not reached. */
