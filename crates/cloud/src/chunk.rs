@@ -121,15 +121,6 @@ impl Columns {
         self.timestamps.is_empty()
     }
 
-    /// Appends every sample of `other` (in its order).
-    pub fn append(&mut self, mut other: Columns) {
-        self.timestamps.append(&mut other.timestamps);
-        self.sequences.append(&mut other.sequences);
-        for (col, mut more) in self.floats.iter_mut().zip(other.floats) {
-            col.append(&mut more);
-        }
-    }
-
     /// Appends one sample.
     pub fn push(&mut self, u: &TelemetryUpdate) {
         self.timestamps.push(u.timestamp.timestamp_millis());

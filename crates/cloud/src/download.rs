@@ -20,29 +20,8 @@ use crate::telemetry::{self, SessionSummary};
 /// sessions are downloaded lap by lap.
 pub const MAX_DOWNLOAD_SAMPLES: usize = 1_000_000;
 
-/// The sim key of a stored `simSessionId` (`iracing:<SessionID>:<SubSessionID>:<SessionNum>` or
-/// `iracing-offline:<start>:<SessionNum>`).
-pub fn parse_sim_key(id: &str) -> Option<SimSessionKey> {
-    let parts: Vec<&str> = id.split(':').collect();
-    match parts.as_slice() {
-        ["iracing", sid, sub, num] => Some(SimSessionKey {
-            session_id: sid.parse().ok()?,
-            sub_session_id: sub.parse().ok()?,
-            session_num: num.parse().ok()?,
-            offline_start: None,
-        }),
-        ["iracing-offline", start, num] => Some(SimSessionKey {
-            session_id: 0,
-            sub_session_id: 0,
-            session_num: num.parse().ok()?,
-            offline_start: Some(start.parse().ok()?),
-        }),
-        _ => None,
-    }
-}
-
 fn export_session(s: &SessionSummary) -> ExportSession {
-    let key = s.sim_session_id.as_deref().and_then(parse_sim_key);
+    let key = s.sim_session_id.as_deref().and_then(SimSessionKey::parse);
     ExportSession {
         track_name: s.track.clone().unwrap_or_default(),
         track_display_name: s.track.clone().unwrap_or_default(),
@@ -133,18 +112,14 @@ async fn session_data(st: &AppState, auth: &Auth, id: &str) -> ApiResult<(Sessio
             ),
         ));
     }
-    let mut all: Option<Columns> = None;
+    let mut all = Columns::with_capacity(total.min(MAX_DOWNLOAD_SAMPLES));
     for bucket in telemetry::list_laps(&st.store, id).await? {
-        let cols = telemetry::lap_columns(&st.store, &st.objects, id, bucket.lap).await?;
-        match &mut all {
-            None => all = Some(cols),
-            Some(a) => a.append(cols),
-        }
+        all.extend(&telemetry::lap_columns(&st.store, &st.objects, id, bucket.lap).await?);
     }
-    match all {
-        Some(cols) if !cols.is_empty() => Ok((session, cols)),
-        _ => Err(ApiError::not_found(format!("session {id} has no stored samples"))),
+    if all.is_empty() {
+        return Err(ApiError::not_found(format!("session {id} has no stored samples")));
     }
+    Ok((session, all))
 }
 
 /// `GET /api/laps/{id}/ibt`.
@@ -182,17 +157,6 @@ pub async fn session_csv(State(st): State<AppState>, auth: Auth, Path(id): Path<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stored_keys_parse_back() {
-        let k =
-            SimSessionKey { session_id: 292_615_200, sub_session_id: 81_394_102, session_num: 2, offline_start: None };
-        assert_eq!(parse_sim_key(&k.sim_session_id()), Some(k));
-        let k = SimSessionKey { session_id: 0, sub_session_id: 0, session_num: 0, offline_start: Some(1_738_256_969) };
-        assert_eq!(parse_sim_key(&k.sim_session_id()), Some(k));
-        assert_eq!(parse_sim_key("iracing:1:2"), None);
-        assert_eq!(parse_sim_key("iracing:x:2:3"), None);
-    }
 
     #[test]
     fn file_names_are_safe() {

@@ -1043,7 +1043,7 @@ pub async fn ensure_keyed_session(
     if let Some(st) = find().await? {
         return Ok((st, false));
     }
-    let event = key.rsplit_once(':').map(|(e, _)| e.to_string());
+    let event = crate::events::event_of(key).map(str::to_string);
     sqlx::query(
         "INSERT INTO sessions (id, team_id, driver_id, source, started_at, last_sample_at, legacy, sim_session_id, \
          event_id) VALUES ($1, $2, $3, 'live', $4, $4, 0, $5, CAST($6 AS TEXT)) ON CONFLICT DO NOTHING",

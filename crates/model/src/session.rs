@@ -263,4 +263,40 @@ impl SimSessionKey {
     pub fn sim_session_id(&self) -> String {
         format!("{}:{}", self.event_id(), self.session_num)
     }
+
+    /// The key back from its [`SimSessionKey::sim_session_id`]; `None` when it is not one.
+    pub fn parse(sim_session_id: &str) -> Option<SimSessionKey> {
+        let parts: Vec<&str> = sim_session_id.split(':').collect();
+        match parts.as_slice() {
+            ["iracing", sid, sub, num] => Some(SimSessionKey {
+                session_id: sid.parse().ok()?,
+                sub_session_id: sub.parse().ok()?,
+                session_num: num.parse().ok()?,
+                offline_start: None,
+            }),
+            ["iracing-offline", start, num] => Some(SimSessionKey {
+                session_id: 0,
+                sub_session_id: 0,
+                session_num: num.parse().ok()?,
+                offline_start: Some(start.parse().ok()?),
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SimSessionKey;
+
+    #[test]
+    fn sim_session_ids_parse_back() {
+        let k =
+            SimSessionKey { session_id: 292_615_200, sub_session_id: 81_394_102, session_num: 2, offline_start: None };
+        assert_eq!(SimSessionKey::parse(&k.sim_session_id()), Some(k));
+        let k = SimSessionKey { session_id: 0, sub_session_id: 0, session_num: 0, offline_start: Some(1_738_256_969) };
+        assert_eq!(SimSessionKey::parse(&k.sim_session_id()), Some(k));
+        assert_eq!(SimSessionKey::parse("iracing:1:2"), None);
+        assert_eq!(SimSessionKey::parse("iracing:x:2:3"), None);
+    }
 }
