@@ -8,7 +8,7 @@
 //! sim's session identity, so the file keeps its `simSessionId` through a re-import.
 
 use crate::error::{IrsdkError, Result};
-use crate::var::{VarHeader, VarType};
+use crate::var::{VarHandle, VarHeader, VarType};
 use crate::writer::IbtWriter;
 use pitbox_model::session::SimSessionKey;
 use pitbox_model::telemetry::TelemetryUpdate;
@@ -172,18 +172,39 @@ pub fn write_ibt(session: &ExportSession, samples: &[TelemetryUpdate]) -> Result
         &session_yaml(session),
         session.start_unix,
     )?;
+    // Each channel's handle once, typed by its variable (not looked up by name per record).
     let layout = w.layout().clone();
+    let handles = chans
+        .iter()
+        .map(|c| {
+            let name = c.var.name.as_str();
+            Ok(match c.var.ty {
+                VarType::Double => Handle::F64(layout.handle(name)?),
+                VarType::Int => Handle::I32(layout.handle(name)?),
+                VarType::Bool => Handle::Bool(layout.handle(name)?),
+                _ => Handle::F32(layout.handle(name)?),
+            })
+        })
+        .collect::<Result<Vec<Handle>>>()?;
     let t0 = samples[0].timestamp;
     for u in samples {
         let t = u.session_time.unwrap_or_else(|| (u.timestamp - t0).num_milliseconds() as f64 / 1000.0);
         let mut row = w.blank_row();
-        for c in &chans {
-            let name = &c.var.name;
-            match (c.fill)(u, t) {
-                Value::F32(v) => set(&layout, &mut row, name, v)?,
-                Value::F64(v) => set(&layout, &mut row, name, v)?,
-                Value::I32(v) => set(&layout, &mut row, name, v)?,
-                Value::Bool(v) => set(&layout, &mut row, name, v)?,
+        for (c, h) in chans.iter().zip(&handles) {
+            match (h, (c.fill)(u, t)) {
+                (Handle::F32(h), Value::F32(v)) => {
+                    h.set(&mut row, v);
+                }
+                (Handle::F64(h), Value::F64(v)) => {
+                    h.set(&mut row, v);
+                }
+                (Handle::I32(h), Value::I32(v)) => {
+                    h.set(&mut row, v);
+                }
+                (Handle::Bool(h), Value::Bool(v)) => {
+                    h.set(&mut row, v);
+                }
+                _ => return Err(IrsdkError::Write(format!("{}: value of another type than its variable", c.var.name))),
             }
         }
         w.write_row(&row)?;
@@ -191,7 +212,10 @@ pub fn write_ibt(session: &ExportSession, samples: &[TelemetryUpdate]) -> Result
     Ok(w.finish()?.into_inner())
 }
 
-fn set<T: crate::var::VarValue>(layout: &crate::layout::Layout, row: &mut [u8], name: &str, v: T) -> Result<()> {
-    layout.handle::<T>(name)?.set(row, v);
-    Ok(())
+/// A written channel's handle, of its variable's type.
+enum Handle {
+    F32(VarHandle<f32>),
+    F64(VarHandle<f64>),
+    I32(VarHandle<i32>),
+    Bool(VarHandle<bool>),
 }
