@@ -36,6 +36,9 @@ pub enum AuthError {
     /// The system's random source failed (no token id or key can be made).
     #[error("random source failed: {0}")]
     Random(String),
+    /// The token was revoked (logout, password or role change, account disabled or deleted).
+    #[error("token revoked: {0}")]
+    Revoked(String),
     /// No verification key is configured.
     #[error("no verification key configured")]
     NoKeys,

@@ -48,6 +48,14 @@ pub struct Claims {
     /// else). Absent on a user's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The deployment's owner: reads and manages every team (a team's admin manages only their
+    /// own). Absent on everyone else's token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
+    /// Issued at, milliseconds since the Unix epoch: orders a token against a revocation made in
+    /// the same second (`iat` alone could not). Absent on tokens from older builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<u64>,
 }
 
 /// The `scope` of a relay's credential.
@@ -64,7 +72,8 @@ impl Claims {
         issuer: &str,
         ttl: Duration,
     ) -> Result<Claims, AuthError> {
-        let now = now_secs();
+        let now_ms = now_millis();
+        let now = now_ms / 1000;
         let mut jti = [0u8; 16];
         getrandom::fill(&mut jti).map_err(|e| AuthError::Random(e.to_string()))?;
         Ok(Claims {
@@ -77,6 +86,8 @@ impl Claims {
             iss: issuer.to_string(),
             jti: URL_SAFE_NO_PAD.encode(jti),
             scope: None,
+            owner: false,
+            iat_ms: Some(now_ms),
         })
     }
 
@@ -127,12 +138,29 @@ pub struct Identity {
     pub expires_at: u64,
     /// A relay's credential (scope `relay`), not a user's token.
     pub relay: bool,
+    /// The deployment's owner (claim `owner`): every team is theirs to read and manage.
+    pub owner: bool,
+    /// When the token was issued, milliseconds since the Unix epoch (revocation by issue time;
+    /// `iat` × 1000 for tokens without `iat_ms`).
+    pub issued_at_ms: u64,
+    /// The token's unique id (`jti`, revocation of one token).
+    pub token_id: String,
 }
 
 impl From<Claims> for Identity {
     fn from(c: Claims) -> Identity {
         let relay = c.scope.as_deref() == Some(RELAY_SCOPE);
-        Identity { user_id: c.sub, role: c.role, team_id: c.team, name: c.name, expires_at: c.exp, relay }
+        Identity {
+            user_id: c.sub,
+            role: c.role,
+            team_id: c.team,
+            name: c.name,
+            expires_at: c.exp,
+            relay,
+            owner: c.owner,
+            issued_at_ms: c.iat_ms.unwrap_or(c.iat.saturating_mul(1000)),
+            token_id: c.jti,
+        }
     }
 }
 
@@ -181,6 +209,12 @@ impl Signer {
         Ok((self.sign(&claims)?, claims))
     }
 
+    /// Issues a token for `claims` made with [`Claims::new`] and adjusted (the owner flag).
+    pub fn issue_claims(&self, claims: Claims) -> Result<(String, Claims), AuthError> {
+        claims.check()?;
+        Ok((self.sign(&claims)?, claims))
+    }
+
     /// Issues a relay's credential for `team` (see [`Claims::relay`]).
     pub fn issue_relay(
         &self,
@@ -200,8 +234,8 @@ impl Signer {
 /// Accepted tokens are remembered (by their whole text, shared between clones), so a client that
 /// sends the same bearer token with every request pays for the Ed25519 check once: that check was
 /// about a fifth of the cloud's CPU per single-sample `POST /api/telemetry`. A remembered token is
-/// still refused once it expires; refused tokens are never remembered. Tokens cannot be revoked
-/// before they expire (logout revokes refresh tokens), so remembering changes no answer.
+/// still refused once it expires; refused tokens are never remembered. Revocation is the server's
+/// check after this one (the cloud's deny-list), so remembering changes no answer.
 #[derive(Clone)]
 pub struct Verifier {
     keys: Vec<(String, DecodingKey)>,
@@ -397,6 +431,10 @@ fn unverified_issuer(token: &str) -> Option<String> {
 
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -348,6 +348,8 @@ impl<H: Hooks> Conn<H> {
                                 outbox: self.outbox.clone(),
                                 team: who.team_id.clone(),
                                 role: who.role,
+                                issued_at_ms: who.issued_at_ms,
+                                token_id: who.token_id.clone(),
                             });
                         }
                         self.client_type = Some(a.client_type);

@@ -73,6 +73,9 @@ pub mod close {
     pub const UNSUPPORTED_VERSION: u16 = 4003;
     /// Too many refused frames, or a rate limit that persists.
     pub const POLICY: u16 = 4008;
+    /// The connection's token was revoked (logout, password or role change, account disabled
+    /// or deleted): sign in again.
+    pub const REVOKED: u16 = 4009;
 }
 
 /// Checks an `authenticate` token. [`pitbox_auth::Verifier`] is the usual implementation; the
@@ -236,6 +239,9 @@ pub(crate) struct UserConn {
     pub(crate) outbox: Arc<outbox::Outbox>,
     pub(crate) team: String,
     pub(crate) role: UserRole,
+    /// The token's issue time and id, for revocation ([`Hub::close_revoked`]).
+    pub(crate) issued_at_ms: u64,
+    pub(crate) token_id: String,
 }
 
 /// Live connections of one user.
@@ -320,6 +326,23 @@ impl<H: Hooks> Hub<H> {
             c.outbox.push_control(frame.clone());
         }
         conns.len()
+    }
+
+    /// Closes every live connection whose token `revoked(user_id, issued_at_ms, token_id)` says is
+    /// revoked, with close code [`close::REVOKED`] and `reason`. Returns how many were closed.
+    pub fn close_revoked(&self, revoked: impl Fn(&str, u64, &str) -> bool, reason: &str) -> usize {
+        let users = match self.inner.users.lock() {
+            Ok(u) => u,
+            Err(p) => p.into_inner(),
+        };
+        let mut closed = 0;
+        for (user, conns) in users.iter() {
+            for c in conns.iter().filter(|c| revoked(user, c.issued_at_ms, &c.token_id)) {
+                c.outbox.close(close::REVOKED, reason);
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// Delivers a message that arrived from elsewhere (the relay's cloud downlink) to the local

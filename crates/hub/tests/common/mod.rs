@@ -16,6 +16,9 @@ impl TokenCheck for AnyToken {
             name: None,
             expires_at: u64::MAX,
             relay: false,
+            owner: false,
+            issued_at_ms: 0,
+            token_id: "t".into(),
         })
     }
 }
