@@ -17,14 +17,15 @@ use pitbox_model::{DriverRole, DriverStatus, HandoffStatus, Message, Priority, U
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::accounts;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, ClientIp, JsonBody, Path, Query};
-use crate::rules::{HandoffParty, handoff_refusal, may_answer_handoff};
+use crate::extract::{Auth, ClientIp, JsonBody, MaybeAuth, Path, Query};
+use crate::rules::{Account, Actor, HandoffParty, handoff_refusal, may_answer_handoff, may_grant, may_manage};
 use crate::server::AppState;
 use crate::store::{RefreshUse, Store, Team, User, new_id, now_ms};
 use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary, SimLapSummary};
 use crate::token::ACCESS_TTL_SECS;
-use crate::{password, secrets, team, telemetry};
+use crate::{password, revocation, secrets, team, telemetry};
 
 /// Refresh token lifetime: 30 days.
 pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -45,6 +46,12 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/teams", get(list_teams).post(create_team))
         .route("/api/relays/token", post(issue_relay_token))
         .route("/api/users", get(list_users).post(create_user))
+        .route("/api/users/{id}", axum::routing::delete(delete_user))
+        .route("/api/users/{id}/password", post(change_password))
+        .route("/api/users/{id}/role", put(change_role))
+        .route("/api/users/{id}/disable", post(disable_user))
+        .route("/api/users/{id}/enable", post(enable_user))
+        .route("/api/users/{id}/unlock", post(unlock_user))
         .route("/api/telemetry", post(post_telemetry))
         .route("/api/telemetry/batch", post(post_telemetry_batch))
         .route("/api/sessions", get(list_sessions))
@@ -166,7 +173,11 @@ fn random_token() -> ApiResult<String> {
 /// Signs a 24-hour access token for `user`.
 pub fn access_token(st: &AppState, user: &User) -> ApiResult<String> {
     let team = user.team_id.as_deref().ok_or_else(|| ApiError::conflict("this account belongs to no team"))?;
-    st.keys.issue(&user.id, user.role, team, &user.username).map_err(ApiError::internal)
+    st.keys.issue_owned(&user.id, user.role, team, &user.username, user.owner).map_err(ApiError::internal)
+}
+
+fn account_disabled() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "account_disabled", "this account is disabled: ask your team's admin")
 }
 
 async fn issue(st: &AppState, user: &User, family: Option<String>) -> ApiResult<LoginResponse> {
@@ -206,6 +217,8 @@ async fn login(
     };
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.map_err(ApiError::internal)?;
     match user {
+        // Only the right password learns that the account is disabled.
+        Some(u) if ok && u.disabled_at.is_some() => Err(account_disabled()),
         Some(u) if ok => {
             st.limiter.succeeded(&body.username).await;
             st.metrics.logins_ok.fetch_add(1, Relaxed);
@@ -243,6 +256,9 @@ async fn refresh(
             let Some(user) = st.store.user_by_id(&user_id).await? else {
                 return Err(refused("invalid_refresh_token", "the account no longer exists"));
             };
+            if user.disabled_at.is_some() {
+                return Err(account_disabled());
+            }
             Ok(Json(issue(&st, &user, Some(family_id)).await?))
         }
         RefreshUse::Unknown => Err(refused("invalid_refresh_token", "unknown refresh token")),
@@ -255,11 +271,21 @@ async fn refresh(
     }
 }
 
-async fn logout(State(st): State<AppState>, JsonBody(body): JsonBody<RefreshRequest>) -> ApiResult<StatusCode> {
+/// Signs out: the refresh token's login ends and, when the request carries its access token
+/// (`Authorization: Bearer`), that token is revoked on every node within seconds.
+async fn logout(
+    State(st): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> ApiResult<StatusCode> {
     check_refresh_shape(&body.refresh_token)?;
     match st.store.refresh_family(&refresh_hash(&body.refresh_token)).await? {
-        Some((family, _)) => {
+        Some((family, owner)) => {
             st.store.revoke_family(&family).await?;
+            if let Some(auth) = auth.filter(|a| a.user_id() == owner) {
+                revocation::revoke_token(&st.store, &auth.0.token_id).await?;
+                revocation::sync(&st).await?;
+            }
             Ok(StatusCode::NO_CONTENT)
         }
         None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "unknown refresh token")),
@@ -279,6 +305,8 @@ pub struct Me {
     #[schema(value_type = String)]
     pub role: UserRole,
     pub team_id: String,
+    /// The deployment's owner: every team is theirs to read and manage.
+    pub owner: bool,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -290,6 +318,7 @@ async fn me(auth: Auth) -> Json<Me> {
         username,
         role: c.role,
         team_id: c.team_id,
+        owner: c.owner,
         expires_at: chrono::DateTime::from_timestamp(i64::try_from(c.expires_at).unwrap_or(0), 0).unwrap_or_default(),
     })
 }
@@ -307,25 +336,18 @@ async fn list_teams(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Ve
     Ok(Json(teams.into_iter().filter(|t| auth.require_team(&t.id).is_ok()).collect()))
 }
 
-/// Checks a team name: 1–100 characters, no control characters.
-pub fn check_team_name(name: &str) -> ApiResult<()> {
-    let mut v = Validator::new("");
-    v.text("name", name, 1, 100);
-    // Teams are found by id or by name: a name shaped like an id could shadow another team.
-    if crate::store::looks_like_id(name) {
-        v.fail("name", "must not look like an id (`prefix-` and 16 hex digits)");
-    }
-    v.finish().map_err(|e| ApiError::from_validation(&e))
-}
-
 async fn create_team(
     State(st): State<AppState>,
     auth: Auth,
     JsonBody(body): JsonBody<NewTeam>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    auth.require(&[UserRole::Admin], "creating a team")?;
-    check_team_name(&body.name)?;
-    Ok((StatusCode::CREATED, Json(st.store.create_team(&body.name).await?)))
+    if !auth.is_owner() {
+        return Err(ApiError::forbidden(format!(
+            "creating a team is for the deployment's owner (`pitbox user owner`); you are a {} of one team",
+            auth.role()
+        )));
+    }
+    Ok((StatusCode::CREATED, Json(accounts::create_team(&st.store, &body.name).await?)))
 }
 
 /// Body of `POST /api/relays/token`.
@@ -398,11 +420,23 @@ pub struct UserView {
     pub role: UserRole,
     pub team_id: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The deployment's owner.
+    pub owner: bool,
+    /// Disabled: cannot sign in, every token refused.
+    pub disabled: bool,
 }
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
-        UserView { id: u.id, username: u.username, role: u.role, team_id: u.team_id, created_at: u.created_at }
+        UserView {
+            id: u.id,
+            username: u.username,
+            role: u.role,
+            team_id: u.team_id,
+            created_at: u.created_at,
+            owner: u.owner,
+            disabled: u.disabled_at.is_some(),
+        }
     }
 }
 
@@ -418,54 +452,13 @@ pub struct NewUser {
     pub team_id: Option<String>,
 }
 
-/// Shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 8;
-
-/// Checks a new account's fields.
-pub fn check_new_user(username: &str, password: &str, role: UserRole, team: Option<&str>) -> ApiResult<()> {
-    let mut v = Validator::new("");
-    v.id("username", username);
-    v.text("password", password, MIN_PASSWORD_LEN, 1_024);
-    if team.is_none() {
-        v.fail("teamId", format!("a {role} must belong to a team (admins too: it is their home team)"));
-    }
-    v.finish().map_err(|e| ApiError::from_validation(&e))
-}
-
-/// Creates an account (shared by the API and `pitbox user add`).
-pub async fn add_user(
-    store: &crate::store::Store,
-    username: &str,
-    pw: &str,
-    role: UserRole,
-    team: Option<&str>,
-) -> ApiResult<User> {
-    check_new_user(username, pw, role, team)?;
-    let team_id = match team {
-        Some(t) => Some(
-            store
-                .find_team(t)
-                .await?
-                .ok_or_else(|| ApiError::validation("teamId", format!("no team `{t}` (create it first)")))?
-                .id,
-        ),
-        None => None,
-    };
-    let pw = pw.to_string();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    Ok(store.create_user(username, &hash, role, team_id.as_deref()).await?)
-}
-
 async fn list_users(
     State(st): State<AppState>,
     auth: Auth,
     Query(q): Query<TeamQuery>,
 ) -> ApiResult<Json<Vec<UserView>>> {
     auth.require(MANAGERS, "listing users")?;
-    let users = if auth.role() == UserRole::Admin && q.team_id.is_none() {
+    let users = if auth.is_owner() && q.team_id.is_none() {
         st.store.list_users(None).await?
     } else {
         st.store.list_users(Some(&auth.team(q.team_id.as_deref())?)).await?
@@ -479,26 +472,141 @@ async fn create_user(
     JsonBody(body): JsonBody<NewUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     auth.require(MANAGERS, "creating a user")?;
-    if auth.role() == UserRole::Engineer {
-        if matches!(body.role, UserRole::Admin | UserRole::Engineer) {
-            return Err(ApiError::forbidden(format!(
-                "an engineer may create drivers and viewers, not a {}",
-                body.role
-            )));
-        }
-        let own = auth.team_id().to_string();
-        match &body.team_id {
-            Some(t) => {
-                let team = st.store.find_team(t).await?;
-                if team.map(|t| t.id) != Some(own) {
-                    return Err(ApiError::forbidden("an engineer may only add users to their own team"));
-                }
+    may_grant(actor(&auth), body.role).map_err(ApiError::forbidden)?;
+    // Into the caller's team unless the owner names another (a name or an id).
+    let team = match &body.team_id {
+        Some(t) if !auth.is_owner() => {
+            let found = st.store.find_team(t).await?;
+            if found.map(|t| t.id).as_deref() != Some(auth.team_id()) {
+                return Err(ApiError::forbidden("users are added to your own team"));
             }
-            None => return Err(ApiError::validation("teamId", format!("a {} must belong to a team", body.role))),
+            t.clone()
         }
-    }
-    let user = add_user(&st.store, &body.username, &body.password, body.role, body.team_id.as_deref()).await?;
+        Some(t) => t.clone(),
+        None => auth.team_id().to_string(),
+    };
+    let user = accounts::add_user(&st.store, &body.username, &body.password, body.role, Some(&team)).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+fn actor(auth: &Auth) -> Actor<'_> {
+    Actor { role: auth.role(), owner: auth.is_owner(), team: auth.team_id() }
+}
+
+/// The account `id` if the caller may manage it (403 naming the rule, 404 when it does not
+/// exist or, for a caller of another team, is not theirs to know of).
+async fn managed_user(st: &AppState, auth: &Auth, id: &str) -> ApiResult<User> {
+    let Some(user) = st.store.user_by_id(id).await? else {
+        return Err(ApiError::not_found(format!("user {id} does not exist")));
+    };
+    let target = Account { role: user.role, owner: user.owner, team: user.team_id.as_deref() };
+    if !auth.is_owner() && target.team != Some(auth.team_id()) {
+        return Err(ApiError::not_found(format!("user {id} does not exist")));
+    }
+    may_manage(actor(auth), target).map_err(ApiError::forbidden)?;
+    Ok(user)
+}
+
+/// Applies what an account change revoked on this node now (the other nodes within
+/// [`revocation::SYNC_EVERY`]).
+async fn revoked_now(st: &AppState) -> ApiResult<()> {
+    revocation::sync(st).await.map_err(ApiError::from)
+}
+
+/// Body of `POST /api/users/{id}/password`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    /// The new password (8–1024 characters).
+    pub password: String,
+    /// The current password: required when changing one's own, not when an admin resets
+    /// someone else's.
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+/// A new password: one's own (with the current one), or a reset by whoever may manage the
+/// account. Every earlier token of the account ends.
+async fn change_password(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    let user = if id == auth.user_id() {
+        let Some(user) = st.store.user_by_id(&id).await? else {
+            return Err(ApiError::not_found(format!("user {id} does not exist")));
+        };
+        let Some(current) = body.current_password.as_deref() else {
+            return Err(ApiError::validation("currentPassword", "give your current password to change it"));
+        };
+        if !accounts::password_matches(&user, current).await? {
+            return Err(ApiError::validation("currentPassword", "that is not your current password"));
+        }
+        user
+    } else {
+        managed_user(&st, &auth, &id).await?
+    };
+    accounts::set_password(&st.store, &user, &body.password).await?;
+    revoked_now(&st).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of `PUT /api/users/{id}/role`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RoleChange {
+    #[schema(value_type = String)]
+    pub role: UserRole,
+}
+
+async fn change_role(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RoleChange>,
+) -> ApiResult<Json<UserView>> {
+    if id == auth.user_id() {
+        return Err(ApiError::forbidden("nobody changes their own role"));
+    }
+    let user = managed_user(&st, &auth, &id).await?;
+    may_grant(actor(&auth), body.role).map_err(ApiError::forbidden)?;
+    accounts::set_role(&st.store, &user, body.role).await?;
+    revoked_now(&st).await?;
+    Ok(Json(UserView { role: body.role, ..user.into() }))
+}
+
+async fn disable_user(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
+    if id == auth.user_id() {
+        return Err(ApiError::forbidden("nobody disables their own account"));
+    }
+    let user = managed_user(&st, &auth, &id).await?;
+    accounts::disable(&st.store, &user).await?;
+    revoked_now(&st).await?;
+    Ok(Json(UserView { disabled: true, ..user.into() }))
+}
+
+async fn enable_user(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
+    let user = managed_user(&st, &auth, &id).await?;
+    accounts::enable(&st.store, &user).await?;
+    revoked_now(&st).await?;
+    Ok(Json(UserView { disabled: false, ..user.into() }))
+}
+
+async fn delete_user(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    if id == auth.user_id() {
+        return Err(ApiError::forbidden("nobody deletes their own account"));
+    }
+    let user = managed_user(&st, &auth, &id).await?;
+    accounts::delete(&st.store, &user).await?;
+    revoked_now(&st).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unlock_user(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let user = managed_user(&st, &auth, &id).await?;
+    accounts::unlock(&st.store, &user).await?;
+    revoked_now(&st).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---- telemetry ----
@@ -534,9 +642,11 @@ pub async fn telemetry_team(store: &Store, auth: &Auth, driver_id: &str) -> ApiR
             Ok(auth.team_id().to_string())
         }
         UserRole::Admin => {
+            // An admin posts for a driver of their team (the owner for any driver).
             if let Some(u) = store.user_by_id(driver_id).await?
                 && let Some(t) = u.team_id
             {
+                auth.require_team(&t)?;
                 return Ok(t);
             }
             Ok(auth.team_id().to_string())
@@ -638,7 +748,7 @@ async fn list_sessions(
     Query(q): Query<TeamQuery>,
 ) -> ApiResult<Json<Vec<SessionSummary>>> {
     let limit = limit(q.limit)?;
-    let sessions = if auth.role() == UserRole::Admin && q.team_id.is_none() {
+    let sessions = if auth.is_owner() && q.team_id.is_none() {
         telemetry::list_sessions(&st.store, None, limit).await?
     } else {
         telemetry::list_sessions(&st.store, Some(&auth.team(q.team_id.as_deref())?), limit).await?
@@ -1011,35 +1121,78 @@ fn check_secret_name(name: &str) -> ApiResult<()> {
     v.finish().map_err(|e| ApiError::from_validation(&e))
 }
 
-async fn list_secrets(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<secrets::SecretInfo>>> {
-    auth.require(&[UserRole::Admin], "listing secrets")?;
-    Ok(Json(secrets::list(&st.store).await?))
+/// `?teamId=` and `?scope=` of the secrets endpoints.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretQuery {
+    /// The team whose secrets (default: the caller's; another team's for the owner).
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// `team` (default) or `deployment`: the default every team falls back on (owner only).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// Whose secret a request is about, after checking the caller may manage it: a team's admin
+/// their team's, the owner any team's and the deployment's.
+fn secret_scope(auth: &Auth, q: &SecretQuery, action: &str) -> ApiResult<String> {
+    auth.require(&[UserRole::Admin], action)?;
+    match q.scope.as_deref() {
+        None | Some("team") => auth.team(q.team_id.as_deref()),
+        Some("deployment") if auth.is_owner() => Ok(String::new()),
+        Some("deployment") => {
+            Err(ApiError::forbidden("the deployment's secrets are the owner's; a team admin sets the team's own"))
+        }
+        Some(other) => Err(ApiError::validation("scope", format!("must be `team` or `deployment`, got `{other}`"))),
+    }
+}
+
+fn scope_of(team: &str) -> secrets::Scope<'_> {
+    if team.is_empty() { secrets::Scope::Deployment } else { secrets::Scope::Team(team) }
+}
+
+async fn list_secrets(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<SecretQuery>,
+) -> ApiResult<Json<Vec<secrets::SecretInfo>>> {
+    let team = secret_scope(&auth, &q, "listing secrets")?;
+    Ok(Json(secrets::list(&st.store, &team).await?))
 }
 
 async fn put_secret(
     State(st): State<AppState>,
     auth: Auth,
     Path(name): Path<String>,
+    Query(q): Query<SecretQuery>,
     JsonBody(body): JsonBody<SecretValue>,
 ) -> ApiResult<StatusCode> {
-    auth.require(&[UserRole::Admin], "storing a secret")?;
+    let team = secret_scope(&auth, &q, "storing a secret")?;
     check_secret_name(&name)?;
     if body.value.is_empty() || body.value.len() > 8_192 {
         return Err(ApiError::validation("value", "must be 1–8192 bytes"));
     }
     let key = master(&st)?;
-    secrets::put(&st.store, key, &name, &body.value).await?;
-    tracing::info!(secret = %name, by = %auth.user_id(), "secret stored");
+    secrets::put(&st.store, key, scope_of(&team), &name, &body.value).await?;
+    tracing::info!(secret = %name, team = %team, by = %auth.user_id(), "secret stored");
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_secret(State(st): State<AppState>, auth: Auth, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    auth.require(&[UserRole::Admin], "deleting a secret")?;
+async fn delete_secret(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    Query(q): Query<SecretQuery>,
+) -> ApiResult<StatusCode> {
+    let team = secret_scope(&auth, &q, "deleting a secret")?;
     check_secret_name(&name)?;
-    if secrets::delete(&st.store, &name).await? {
+    if secrets::delete(&st.store, scope_of(&team), &name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(format!("no secret {name}")))
+        Err(ApiError::not_found(format!(
+            "no secret {name} of this {}",
+            if team.is_empty() { "deployment" } else { "team" }
+        )))
     }
 }
 

@@ -183,13 +183,60 @@ pub struct UserArgs {
     pub command: UserCommand,
 }
 
-/// What `pitbox user` does.
+/// What `pitbox user` does. Every change that ends a user's access reaches running cloud nodes
+/// of this database within seconds.
 #[derive(Debug, Clone, Subcommand)]
 pub enum UserCommand {
     /// Create a user
     Add(UserAddArgs),
-    /// List users
+    /// List users (id, username, role, team, flags)
     List,
+    /// Set a new password (read from standard input); every earlier token of the user ends
+    Passwd {
+        /// Username or id
+        user: String,
+        /// Read the new password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role; their access tokens end (a refresh gets the new role)
+    Role {
+        /// Username or id
+        user: String,
+        /// admin, engineer, driver or viewer
+        #[arg(value_parser = crate::api::parse_role)]
+        role: UserRole,
+    },
+    /// Disable an account: no sign-in, every token refused
+    Disable {
+        /// Username or id
+        user: String,
+    },
+    /// Enable a disabled account
+    Enable {
+        /// Username or id
+        user: String,
+    },
+    /// Delete an account (what it wrote stays under its id); every token refused
+    Delete {
+        /// Username or id
+        user: String,
+        /// Confirm: deleting cannot be undone
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Lift the login lock after too many wrong passwords, on every node
+    Unlock {
+        /// Username or id
+        user: String,
+    },
+    /// Make a user the deployment's owner (every team is theirs), or no longer with --remove
+    Owner {
+        /// Username or id
+        user: String,
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 /// `pitbox user add`.
@@ -200,39 +247,110 @@ pub struct UserAddArgs {
     /// admin, engineer, driver or viewer
     #[arg(long, value_parser = crate::api::parse_role)]
     pub role: UserRole,
-    /// Team name or id (admins too: it is their home team; they still see every team)
+    /// Team name or id (the owner too: it is their home team)
     #[arg(long)]
     pub team: Option<String>,
+    /// The deployment's owner: reads and manages every team (a team's admin only their own)
+    #[arg(long)]
+    pub owner: bool,
     /// Read the password from the first line of standard input (passwords never go on the
     /// command line)
     #[arg(long)]
     pub password_stdin: bool,
 }
 
+fn password_from_stdin(given: bool) -> anyhow::Result<String> {
+    if !given {
+        bail!("give the password on standard input with --password-stdin (never on the command line)");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn account_error(e: crate::accounts::AccountError) -> anyhow::Error {
+    match e {
+        crate::accounts::AccountError::Invalid(errors) => {
+            let text: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("{}", text.join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
 /// Runs `pitbox user …`; prints what it did.
 pub async fn run_user(args: &UserArgs) -> anyhow::Result<()> {
+    use crate::accounts;
     let store = args.db.open().await?;
+    let find = |name: &str| {
+        let store = store.clone();
+        let name = name.to_string();
+        async move { accounts::find_user(&store, &name).await.map_err(account_error) }
+    };
     match &args.command {
         UserCommand::Add(a) => {
-            if !a.password_stdin {
-                bail!("give the password on standard input with --password-stdin (never on the command line)");
+            let password = password_from_stdin(a.password_stdin)?;
+            let user = accounts::add_user(&store, &a.username, &password, a.role, a.team.as_deref())
+                .await
+                .map_err(account_error)?;
+            if a.owner {
+                accounts::set_owner(&store, &user, true).await.map_err(account_error)?;
             }
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
-            let password = line.trim_end_matches(['\r', '\n']);
-            let user =
-                crate::api::add_user(&store, &a.username, password, a.role, a.team.as_deref()).await.map_err(|e| {
-                    match &e.field {
-                        Some(f) if !f.is_empty() => anyhow::anyhow!("{f}: {}", e.message),
-                        _ => anyhow::anyhow!("{}", e.message),
-                    }
-                })?;
-            println!("created {} {} (id {})", user.role, user.username, user.id);
+            let owner = if a.owner { ", the deployment's owner" } else { "" };
+            println!("created {} {} (id {}){owner}", user.role, user.username, user.id);
         }
         UserCommand::List => {
             for u in store.list_users(None).await? {
-                println!("{}\t{}\t{}\t{}", u.id, u.username, u.role, u.team_id.as_deref().unwrap_or("-"));
+                let mut flags = Vec::new();
+                if u.owner {
+                    flags.push("owner");
+                }
+                if u.disabled_at.is_some() {
+                    flags.push("disabled");
+                }
+                let flags = if flags.is_empty() { "-".to_string() } else { flags.join(",") };
+                println!("{}\t{}\t{}\t{}\t{flags}", u.id, u.username, u.role, u.team_id.as_deref().unwrap_or("-"));
             }
+        }
+        UserCommand::Passwd { user, password_stdin } => {
+            let u = find(user).await?;
+            let password = password_from_stdin(*password_stdin)?;
+            accounts::set_password(&store, &u, &password).await.map_err(account_error)?;
+            println!("new password for {}; every earlier token of theirs is revoked", u.username);
+        }
+        UserCommand::Role { user, role } => {
+            let u = find(user).await?;
+            accounts::set_role(&store, &u, *role).await.map_err(account_error)?;
+            println!("{} is now a {role}; their earlier access tokens are revoked", u.username);
+        }
+        UserCommand::Disable { user } => {
+            let u = find(user).await?;
+            accounts::disable(&store, &u).await.map_err(account_error)?;
+            println!("{} is disabled; every token of theirs is revoked", u.username);
+        }
+        UserCommand::Enable { user } => {
+            let u = find(user).await?;
+            accounts::enable(&store, &u).await.map_err(account_error)?;
+            println!("{} is enabled", u.username);
+        }
+        UserCommand::Delete { user, yes } => {
+            let u = find(user).await?;
+            if !yes {
+                bail!("deleting {} cannot be undone: add --yes", u.username);
+            }
+            accounts::delete(&store, &u).await.map_err(account_error)?;
+            println!("deleted {} (id {}); every token of theirs is revoked", u.username, u.id);
+        }
+        UserCommand::Unlock { user } => {
+            let u = find(user).await?;
+            accounts::unlock(&store, &u).await.map_err(account_error)?;
+            println!("{}'s login lock is lifted on every node", u.username);
+        }
+        UserCommand::Owner { user, remove } => {
+            let u = find(user).await?;
+            accounts::set_owner(&store, &u, !remove).await.map_err(account_error)?;
+            let what = if *remove { "is no longer" } else { "is now" };
+            println!("{} {what} the deployment's owner; their earlier tokens are revoked", u.username);
         }
     }
     Ok(())
@@ -264,8 +382,7 @@ pub async fn run_team(args: &TeamArgs) -> anyhow::Result<()> {
     let store = args.db.open().await?;
     match &args.command {
         TeamCommand::Add { name } => {
-            crate::api::check_team_name(name).map_err(|e| anyhow::anyhow!("name: {}", e.message))?;
-            let t = store.create_team(name).await?;
+            let t = crate::accounts::create_team(&store, name).await.map_err(account_error)?;
             println!("created team {} (id {})", t.name, t.id);
         }
         TeamCommand::List => {

@@ -57,12 +57,12 @@ pub async fn analyze(
     auth: Auth,
     JsonBody(req): JsonBody<CoachingAnalyzeRequest>,
 ) -> ApiResult<Json<CoachingAnalyzeResponse>> {
-    may_coach(&st, &auth, &req.driver_id).await?;
+    let team = may_coach(&st, &auth, &req.driver_id).await?;
     let mut answer = tokio::task::spawn_blocking(move || pitbox_coach::analyze_request(&req))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::validation(e.field, e.message))?;
-    if let Some(llm) = llm_client(&st).await {
+    if let Some(llm) = llm_client(&st, &team).await {
         let wording = match brief_of(&answer) {
             Ok(brief) => {
                 let (text, wording) = phrase_or_fallback(Some(&llm as &dyn LlmProvider), &brief, LLM_TIMEOUT).await;
@@ -88,25 +88,27 @@ pub async fn analyze(
 
 /// Who may ask for coaching of `driver_id`: the driver themself, or an engineer or admin of the
 /// driver's team (admins of any team).
-async fn may_coach(st: &AppState, auth: &Auth, driver_id: &str) -> ApiResult<()> {
+/// Returns the driver's team (whose language-model key is used).
+async fn may_coach(st: &AppState, auth: &Auth, driver_id: &str) -> ApiResult<String> {
     if driver_id == auth.user_id() {
-        return Ok(());
+        return Ok(auth.team_id().to_string());
     }
     auth.require(&[UserRole::Admin, UserRole::Engineer], "coaching another driver")?;
     let Some(driver) = st.store.user_by_id(driver_id).await? else {
         return Err(ApiError::validation("driverId", format!("no driver `{driver_id}`")));
     };
     match driver.team_id {
-        Some(team) => auth.require_team(&team),
+        Some(team) => auth.require_team(&team).map(|()| team),
         None => Err(ApiError::forbidden("that driver belongs to no team")),
     }
 }
 
-/// The OpenAI-compatible client when a key is stored (and the master key is configured).
-async fn llm_client(st: &AppState) -> Option<OpenAiClient> {
+/// The OpenAI-compatible client when `team` has a key (its own or the deployment's) and the
+/// master key is configured.
+async fn llm_client(st: &AppState, team: &str) -> Option<OpenAiClient> {
     let key = st.master_key.as_ref()?;
     let get = |name: &'static str| async move {
-        match crate::secrets::get(&st.store, key, name).await {
+        match crate::secrets::get(&st.store, key, team, name).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, secret = name, "cannot read secret; using the built-in wording");
@@ -346,7 +348,7 @@ pub async fn list(
         "SELECT id, team_id, driver_id, session_id, lap, created_at, body FROM coaching_messages WHERE 1 = 1",
     );
     let mut binds: Vec<String> = Vec::new();
-    if auth.role() != UserRole::Admin {
+    if !auth.is_owner() {
         binds.push(auth.team_id().to_string());
         sql.push_str(&format!(" AND team_id = ${}", binds.len()));
     }

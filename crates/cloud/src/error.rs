@@ -97,6 +97,19 @@ impl ApiError {
     }
 }
 
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError;
+        match e {
+            AccountError::Invalid(errors) => ApiError::from_validation(&errors),
+            AccountError::NotFound(what) => ApiError::not_found(what),
+            AccountError::Conflict(what) => ApiError::conflict(what),
+            AccountError::Hash(detail) => ApiError::internal(detail),
+            AccountError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

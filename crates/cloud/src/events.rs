@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use pitbox_model::UserRole;
 use pitbox_model::session::{StandingsEntry, StandingsUpdate};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -492,11 +491,7 @@ pub async fn list(
         Some(n @ 1..=1_000) => n,
         Some(_) => return Err(ApiError::validation("limit", "limit must be 1 to 1000")),
     };
-    let team = if auth.role() == UserRole::Admin && q.team_id.is_none() {
-        None
-    } else {
-        Some(auth.team(q.team_id.as_deref())?)
-    };
+    let team = if auth.is_owner() && q.team_id.is_none() { None } else { Some(auth.team(q.team_id.as_deref())?) };
     let sessions = telemetry::list_event_sessions(&st.store, team.as_deref(), None, MAX_EVENT_SESSIONS).await?;
     let mut events = summarize(&sessions);
     events.truncate(limit);

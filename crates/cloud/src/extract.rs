@@ -18,16 +18,21 @@ use crate::token::{AuthError, Identity};
 #[derive(Debug, Clone)]
 pub struct Auth(pub Identity);
 
-/// Checks a bearer token and returns its claims, or the 401 to answer.
+/// Checks a bearer token (signature, expiry, then the deny-list) and returns its claims, or the
+/// 401 to answer.
 pub fn check_token(state: &AppState, token: &str) -> Result<Identity, ApiError> {
-    state.keys.verify(token).map_err(|e| match e {
+    let who = state.keys.verify(token).map_err(|e| match e {
         AuthError::Expired => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "token_expired",
             "the access token expired: refresh it with POST /api/auth/refresh or log in again",
         ),
         other => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", format!("invalid access token: {other}")),
-    })
+    })?;
+    if let Some(why) = state.revocations.refusal(&who) {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "token_revoked", format!("token revoked: {why}")));
+    }
+    Ok(who)
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -53,6 +58,19 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// The caller when the request carries a valid bearer token, else nobody: for logout, which
+/// must work with an expired or missing access token (the refresh token is what it ends).
+#[derive(Debug, Clone)]
+pub struct MaybeAuth(pub Option<Auth>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(MaybeAuth(Auth::from_request_parts(parts, state).await.ok()))
+    }
+}
+
 impl Auth {
     /// The caller's user id.
     pub fn user_id(&self) -> &str {
@@ -74,6 +92,11 @@ impl Auth {
         self.0.role
     }
 
+    /// Whether the caller is the deployment's owner (every team is theirs).
+    pub fn is_owner(&self) -> bool {
+        self.0.owner
+    }
+
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[UserRole], action: &str) -> Result<(), ApiError> {
         if roles.contains(&self.0.role) {
@@ -84,9 +107,10 @@ impl Auth {
         }
     }
 
-    /// 403 unless the caller may see `team_id` (admins see every team).
+    /// 403 unless the caller may see `team_id`: their own team, or any for the deployment's
+    /// owner (a team's admin sees only their team).
     pub fn require_team(&self, team_id: &str) -> Result<(), ApiError> {
-        if self.0.role == UserRole::Admin || self.0.team_id == team_id {
+        if self.0.owner || self.0.team_id == team_id {
             Ok(())
         } else {
             Err(ApiError::forbidden("that belongs to another team"))

@@ -1,10 +1,11 @@
 //! # pitbox-cloud — the PitBox cloud backend
 //!
-//! This crate owns `pitbox cloud`: accounts, teams and roles (argon2id passwords, EdDSA access
-//! tokens, rotating refresh tokens, login limits per node or shared through Redis,
-//! [`limiter`]), the REST API (axum), telemetry storage (SQL index over
+//! This crate owns `pitbox cloud`: accounts, teams and roles ([`accounts`], [`rules`]: a
+//! deployment owner over team admins; argon2id passwords, EdDSA access tokens revoked through a
+//! deny-list every node reloads ([`revocation`]), rotating refresh tokens, login limits per node
+//! or shared through Redis, [`limiter`]), the REST API (axum), telemetry storage (SQL index over
 //! zstd-compressed columnar chunks in an object store), sessions and laps, team messages,
-//! handoffs and driver profiles, secrets encrypted at rest, the `/ws` live fan-out with an
+//! handoffs and driver profiles, secrets encrypted at rest per team with a deployment default, the `/ws` live fan-out with an
 //! in-process or Redis bus, coaching (`POST /api/coaching/analyze` and live coaching after every
 //! stored lap, [`coaching`]), stint planning ([`strategy`], on `pitbox-strategy`), speech synthesis ([`voice`]; clips cached in SQL and, with Redis, [`voice_cache`]), serving the embedded dashboard, the
 //! OpenAPI document, and the `pitbox user`, `pitbox team` and `pitbox bench ingest` commands as
@@ -13,6 +14,7 @@
 //! It runs with nothing installed (SQLite file, local directory, in-process fan-out) and, when
 //! configured, on PostgreSQL, Redis and S3-compatible storage with several nodes.
 
+pub mod accounts;
 pub mod api;
 pub mod bench;
 pub mod bus;
@@ -33,6 +35,7 @@ pub mod objects;
 pub mod openapi;
 pub mod password;
 pub mod redis_link;
+pub mod revocation;
 pub mod rules;
 pub mod secrets;
 pub mod server;

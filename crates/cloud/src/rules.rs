@@ -58,6 +58,62 @@ pub fn handoff_refusal(role: UserRole, party: HandoffParty, next: HandoffStatus)
     }
 }
 
+/// A signed-in person as the account rules see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor<'a> {
+    pub role: UserRole,
+    /// The deployment's owner.
+    pub owner: bool,
+    pub team: &'a str,
+}
+
+/// An account someone wants to manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account<'a> {
+    pub role: UserRole,
+    pub owner: bool,
+    pub team: Option<&'a str>,
+}
+
+/// Whether `actor` may manage `target` (reset its password, change its role, disable, enable,
+/// delete or unlock it): the deployment's owner manages everyone; a team's admin manages the
+/// team's accounts except an owner; an engineer the team's drivers and viewers; nobody else
+/// anyone. Changing one's own password with the current one is not management (anyone may).
+pub fn may_manage(actor: Actor<'_>, target: Account<'_>) -> Result<(), String> {
+    if actor.owner {
+        return Ok(());
+    }
+    if target.team != Some(actor.team) {
+        return Err("that account belongs to another team".into());
+    }
+    if target.owner {
+        return Err("only the deployment's owner manages the owner's account".into());
+    }
+    match (actor.role, target.role) {
+        (UserRole::Admin, _) => Ok(()),
+        (UserRole::Engineer, UserRole::Driver | UserRole::Viewer) => Ok(()),
+        (UserRole::Engineer, other) => Err(format!("an engineer manages drivers and viewers, not a {other}")),
+        (role, _) => Err(format!("a {role} manages no accounts")),
+    }
+}
+
+/// Whether `actor` may give an account of their team `role` (creating it or changing it): an
+/// owner or admin any role, an engineer drivers and viewers.
+pub fn may_grant(actor: Actor<'_>, role: UserRole) -> Result<(), String> {
+    match (actor.owner, actor.role, role) {
+        (true, _, _) | (_, UserRole::Admin, _) => Ok(()),
+        (_, UserRole::Engineer, UserRole::Driver | UserRole::Viewer) => Ok(()),
+        (_, UserRole::Engineer, other) => Err(format!("an engineer may create drivers and viewers, not a {other}")),
+        (_, r, _) => Err(format!("a {r} manages no accounts")),
+    }
+}
+
+/// Whether `actor` may see or change what belongs to `team` (its data, its secrets): their own
+/// team, or every team for the deployment's owner. A team's admin is an admin of that team only.
+pub fn may_reach_team(actor: Actor<'_>, team: &str) -> bool {
+    actor.owner || actor.team == team
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +194,39 @@ mod tests {
         assert_eq!(HandoffParty::of("a", "a", "b"), Requester);
         assert_eq!(HandoffParty::of("b", "a", "b"), Target);
         assert_eq!(HandoffParty::of("c", "a", "b"), Other);
+    }
+
+    #[test]
+    fn account_management_table() {
+        let me = |role, owner| Actor { role, owner, team: "a" };
+        let acct = |role, owner, team| Account { role, owner, team: Some(team) };
+        // (actor role, actor owner, target role, target owner, target team) → allowed
+        let table: &[(UserRole, bool, UserRole, bool, &str, bool)] = &[
+            (Admin, true, Admin, true, "b", true),
+            (Viewer, true, Driver, false, "b", true),
+            (Admin, false, Admin, false, "a", true),
+            (Admin, false, Driver, false, "b", false),
+            (Admin, false, Admin, true, "a", false),
+            (Engineer, false, Driver, false, "a", true),
+            (Engineer, false, Viewer, false, "a", true),
+            (Engineer, false, Engineer, false, "a", false),
+            (Engineer, false, Admin, false, "a", false),
+            (Engineer, false, Driver, false, "b", false),
+            (Driver, false, Driver, false, "a", false),
+            (Viewer, false, Viewer, false, "a", false),
+        ];
+        for &(ar, ao, tr, to, tt, ok) in table {
+            assert_eq!(
+                may_manage(me(ar, ao), acct(tr, to, tt)).is_ok(),
+                ok,
+                "{ar} owner={ao} → {tr} owner={to} of {tt}"
+            );
+        }
+        assert!(may_grant(me(Engineer, false), Driver).is_ok());
+        assert!(may_grant(me(Engineer, false), Admin).is_err());
+        assert!(may_grant(me(Driver, false), Viewer).is_err());
+        assert!(may_grant(me(Admin, false), Engineer).is_ok());
+        assert!(may_reach_team(me(Admin, false), "a") && !may_reach_team(me(Admin, false), "b"));
+        assert!(may_reach_team(me(Viewer, true), "b"));
     }
 }

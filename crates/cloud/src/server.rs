@@ -110,6 +110,8 @@ pub struct Metrics {
     /// Voice cache lookups and writes that went without Redis: it failed, timed out, was
     /// backing off after a failure, or held an unusable entry.
     pub voice_cache_redis_unavailable: AtomicU64,
+    /// Reloads of the token deny-list that failed (the last list stayed in force).
+    pub revocation_sync_failures: AtomicU64,
 }
 
 /// Shared state of a node.
@@ -140,6 +142,8 @@ pub struct AppState {
     pub voice_cache: Option<crate::voice_cache::RedisClipCache>,
     /// `/ws`: the protocol's connections on `pitbox-hub`, fed from `bus`.
     pub hub: crate::ws::CloudHub,
+    /// Revoked tokens and accounts, reloaded from the database every few seconds.
+    pub revocations: Arc<crate::revocation::Revocations>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -188,16 +192,17 @@ impl AppState {
             limiter = limiter.shared(link);
         }
         let keys = Arc::new(keys);
+        let revocations = Arc::new(crate::revocation::Revocations::new());
         let hub = crate::ws::start_hub(
             store.clone(),
             ingest.clone(),
             bus.clone(),
-            keys.clone(),
+            crate::ws::CloudTokens(keys.clone(), revocations.clone()),
             &config.node_id,
             config.max_frame_bytes,
             config.sample_clock_window,
         );
-        AppState {
+        let state = AppState {
             store,
             objects,
             bus,
@@ -216,7 +221,10 @@ impl AppState {
             voice: pitbox_voice::VoiceService::offline(),
             voice_cache,
             hub,
-        }
+            revocations,
+        };
+        crate::revocation::spawn_sync(state.clone());
+        state
     }
 }
 
@@ -276,7 +284,7 @@ pub fn metrics_text(state: &AppState) -> String {
     let b = state.bus.stats();
     let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let c = state.coaching.stats();
-    let lines: [(&str, &str, &str, u64); 16] = [
+    let lines: [(&str, &str, &str, u64); 17] = [
         ("pitbox_http_requests_total", "counter", "HTTP requests served", g(&m.http_requests)),
         ("pitbox_logins_ok_total", "counter", "Successful logins", g(&m.logins_ok)),
         ("pitbox_logins_failed_total", "counter", "Failed logins", g(&m.logins_failed)),
@@ -301,6 +309,12 @@ pub fn metrics_text(state: &AppState) -> String {
             "counter",
             "Stored batches the live coach was too busy for",
             g(&c.feeds_dropped),
+        ),
+        (
+            "pitbox_revocation_sync_failures_total",
+            "counter",
+            "Reloads of the token deny-list that failed (the last list stayed in force)",
+            g(&m.revocation_sync_failures),
         ),
         ("pitbox_uptime_seconds", "gauge", "Seconds since the node started", state.started.elapsed().as_secs()),
     ];

@@ -63,7 +63,14 @@ pub struct User {
     pub role: UserRole,
     pub team_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The deployment's owner: reads and manages every team.
+    pub owner: bool,
+    /// When the account was disabled (no sign-in, every token refused); `None` when active.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
+
+/// The columns [`user_from_row`] reads.
+const USER_COLUMNS: &str = "id, username, password_hash, role, team_id, created_at, is_owner, disabled_at";
 
 /// What happened to a refresh token presented for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +141,8 @@ fn user_from_row(r: &AnyRow) -> StoreResult<User> {
         role: role_of(&r.try_get::<String, _>("role")?)?,
         team_id: r.try_get("team_id")?,
         created_at: ms_to_time(r.try_get("created_at")?),
+        owner: r.try_get::<i64, _>("is_owner")? != 0,
+        disabled_at: r.try_get::<Option<i64>, _>("disabled_at")?.map(ms_to_time),
     })
 }
 
@@ -357,6 +366,8 @@ impl Store {
                 role,
                 team_id: team_id.map(str::to_string),
                 created_at: ms_to_time(now),
+                owner: false,
+                disabled_at: None,
             }),
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::Conflict(format!("username `{username}` is already taken")))
@@ -367,17 +378,16 @@ impl Store {
 
     /// A user by username.
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        let row =
-            sqlx::query("SELECT id, username, password_hash, role, team_id, created_at FROM users WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1")))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     /// A user by id.
     pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT id, username, password_hash, role, team_id, created_at FROM users WHERE id = $1")
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -388,23 +398,98 @@ impl Store {
     pub async fn list_users(&self, team_id: Option<&str>) -> StoreResult<Vec<User>> {
         let rows = match team_id {
             Some(t) => {
-                sqlx::query(
-                    "SELECT id, username, password_hash, role, team_id, created_at FROM users \
-                     WHERE team_id = $1 ORDER BY username",
-                )
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE team_id = $1 ORDER BY username"
+                )))
                 .bind(t)
                 .fetch_all(&self.pool)
                 .await?
             }
             None => {
-                sqlx::query(
-                    "SELECT id, username, password_hash, role, team_id, created_at FROM users ORDER BY username",
-                )
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY username")))
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
         rows.iter().map(user_from_row).collect()
+    }
+
+    /// Sets one column of a user; [`StoreError::NotFound`] when there is no such user.
+    async fn update_user(&self, id: &str, set: &str, value: Option<String>) -> StoreResult<()> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE users SET {set} WHERE id = $2")))
+            .bind(value)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {id} does not exist")));
+        }
+        Ok(())
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+        self.update_user(id, "password_hash = $1", Some(hash.to_string())).await
+    }
+
+    /// Changes a user's role.
+    pub async fn set_role(&self, id: &str, role: UserRole) -> StoreResult<()> {
+        self.update_user(id, "role = $1", Some(role.as_str().to_string())).await
+    }
+
+    /// Makes a user the deployment's owner, or not.
+    pub async fn set_owner(&self, id: &str, owner: bool) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE users SET is_owner = $1 WHERE id = $2")
+            .bind(i64::from(owner))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {id} does not exist")));
+        }
+        Ok(())
+    }
+
+    /// Disables a user now, or enables them (`false`).
+    pub async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then(now_ms))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {id} does not exist")));
+        }
+        Ok(())
+    }
+
+    /// Deletes a user with their refresh tokens and driver profile, in one transaction. What
+    /// they wrote (messages, telemetry) stays, under their id and name.
+    pub async fn delete_user(&self, id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for sql in [
+            "DELETE FROM refresh_tokens WHERE user_id = $1",
+            "DELETE FROM driver_profiles WHERE user_id = $1",
+            "DELETE FROM message_reads WHERE user_id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        let r = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {id} does not exist")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Revokes every refresh token of a user (every sign-in must start again).
+    pub async fn revoke_user_refresh(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     // ---- refresh tokens ----

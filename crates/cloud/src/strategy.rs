@@ -18,7 +18,7 @@ use crate::extract::{Auth, JsonBody};
 use crate::server::AppState;
 use crate::store::{Store, StoreError, StoreResult, ms_to_time, now_ms};
 
-/// `?teamId=` of the strategy routes (admins name another team; others get their own).
+/// `?teamId=` of the strategy routes (the owner names another team; others get their own).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StrategyQuery {

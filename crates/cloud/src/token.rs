@@ -77,8 +77,22 @@ impl Keys {
 
     /// Issues a 24-hour access token.
     pub fn issue(&self, user_id: &str, role: UserRole, team: &str, name: &str) -> Result<String, AuthError> {
+        self.issue_owned(user_id, role, team, name, false)
+    }
+
+    /// Issues a 24-hour access token, for the deployment's owner when `owner`.
+    pub fn issue_owned(
+        &self,
+        user_id: &str,
+        role: UserRole,
+        team: &str,
+        name: &str,
+        owner: bool,
+    ) -> Result<String, AuthError> {
         let ttl = Duration::from_secs(ACCESS_TTL_SECS as u64);
-        Ok(self.signer.issue(user_id, role, team, Some(name), ttl)?.0)
+        let mut claims = pitbox_auth::Claims::new(user_id, role, team, Some(name), ISSUER, ttl)?;
+        claims.owner = owner;
+        Ok(self.signer.issue_claims(claims)?.0)
     }
 
     /// Issues a relay's credential for `team` (scope `relay`), valid for `ttl`; returns the

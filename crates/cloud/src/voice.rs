@@ -44,9 +44,9 @@ pub async fn synthesize(
     JsonBody(req): JsonBody<VoiceSynthesizeRequest>,
 ) -> ApiResult<Json<VoiceSynthesizeResponse>> {
     auth.require(&[UserRole::Admin, UserRole::Engineer, UserRole::Driver], "synthesising speech")?;
-    let service = service_for(&st, &req.voice_id).await?;
-    service.validate(&req).map_err(synth_error)?;
     let team = auth.team_id().to_string();
+    let service = service_for(&st, &team, &req.voice_id).await?;
+    service.validate(&req).map_err(synth_error)?;
     let key = service.cache_key(&req);
     let audio_url = format!("{AUDIO_PATH}{key}.wav");
     if let Some(ms) = cached(&st, &team, &key).await? {
@@ -75,14 +75,15 @@ pub async fn synthesize(
     Ok(Json(VoiceSynthesizeResponse { audio_url, duration: duration_ms as f64 / 1000.0 }))
 }
 
-/// The team's synthesis service: ElevenLabs when its key is stored, else the node's offline one.
-async fn service_for(st: &AppState, voice_id: &str) -> ApiResult<VoiceService> {
+/// The team's synthesis service: ElevenLabs when the team has a key (its own or the
+/// deployment's), else the node's offline one.
+async fn service_for(st: &AppState, team: &str, voice_id: &str) -> ApiResult<VoiceService> {
     let Some(master) = &st.master_key else { return Ok(st.voice.clone()) };
-    let Some(api_key) = crate::secrets::get(&st.store, master, ELEVENLABS_SECRET).await? else {
+    let Some(api_key) = crate::secrets::get(&st.store, master, team, ELEVENLABS_SECRET).await? else {
         return Ok(st.voice.clone());
     };
     let mut cfg = ElevenLabsConfig::new(api_key);
-    if let Some(base) = crate::secrets::get(&st.store, master, ELEVENLABS_BASE_URL_SECRET).await? {
+    if let Some(base) = crate::secrets::get(&st.store, master, team, ELEVENLABS_BASE_URL_SECRET).await? {
         cfg.base_url = base;
     }
     let provider = ElevenLabs::new(cfg).map_err(ApiError::internal)?;
@@ -192,7 +193,7 @@ pub async fn audio(State(st): State<AppState>, auth: Auth, Path(file): Path<Stri
             Err(e) => redis_unavailable(&st, &e, "lookup"),
         }
     }
-    let row = if auth.role() == UserRole::Admin {
+    let row = if auth.is_owner() {
         sqlx::query("SELECT object_key FROM voice_clips WHERE cache_key = $1 LIMIT 1").bind(key)
     } else {
         sqlx::query("SELECT object_key FROM voice_clips WHERE team_id = $1 AND cache_key = $2")

@@ -41,12 +41,16 @@ impl FromRef<AppState> for CloudHub {
     }
 }
 
-/// Access tokens checked with the node's keys.
-struct CloudTokens(Arc<Keys>);
+/// Access tokens checked with the node's keys, then against the node's deny-list.
+pub struct CloudTokens(pub Arc<Keys>, pub Arc<crate::revocation::Revocations>);
 
 impl TokenCheck for CloudTokens {
     fn check(&self, token: &str) -> Result<Identity, pitbox_auth::AuthError> {
-        self.0.verify(token)
+        let who = self.0.verify(token)?;
+        match self.1.refusal(&who) {
+            Some(why) => Err(pitbox_auth::AuthError::Revoked(why.to_string())),
+            None => Ok(who),
+        }
     }
 }
 
@@ -69,7 +73,7 @@ pub fn start_hub(
     store: Store,
     ingest: Ingest,
     bus: Bus,
-    keys: Arc<Keys>,
+    tokens: CloudTokens,
     node_id: &str,
     max_frame_bytes: usize,
     sample_clock_window: std::time::Duration,
@@ -93,7 +97,7 @@ pub fn start_hub(
     };
     let standings = crate::events::StandingsRecorder::start(store.clone());
     let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window, standings };
-    let hub = Hub::new(config, Arc::new(CloudTokens(keys)), hooks, None);
+    let hub = Hub::new(config, Arc::new(tokens), hooks, None);
     let mut events = bus.subscribe();
     let feeder = hub.clone();
     tokio::spawn(async move {
@@ -154,9 +158,9 @@ impl Hooks for CloudHooks {
         }
     }
 
-    /// Admins follow any team; everyone else their own.
+    /// The deployment's owner follows any team; everyone else (a team's admin too) their own.
     fn may_follow(&self, who: &Identity, team: &str) -> bool {
-        who.role == UserRole::Admin || who.team_id == team
+        who.owner || who.team_id == team
     }
 
     fn on_connect(&self, who: &Identity) {

@@ -743,13 +743,17 @@ async fn users_teams_and_profiles() {
             (&app.admin, nu("bad name", "driver", &a), StatusCode::BAD_REQUEST, "validation_failed", "username"),
             (&app.admin, nu("ok1", "pilot", &a), StatusCode::BAD_REQUEST, "validation_failed", "role"),
             (&app.admin, nu("ok2", "driver", "no-such-team"), StatusCode::BAD_REQUEST, "validation_failed", "teamId"),
+            // Without teamId a user joins the creator's team.
             (
                 &app.admin,
                 json!({"username": "ok3", "password": "long enough pw", "role": "driver"}),
-                StatusCode::BAD_REQUEST,
-                "validation_failed",
-                "teamId",
+                StatusCode::CREATED,
+                "",
+                "",
             ),
+            // A team's admin adds any role to their own team, nobody to another (issue 23 §10).
+            (&app.team_admin, nu("ad2", "admin", &a), StatusCode::CREATED, "", ""),
+            (&app.team_admin, nu("ad3", "driver", &b), StatusCode::FORBIDDEN, "forbidden", ""),
         ];
         for (i, (who, body, status, code, field)) in cases.into_iter().enumerate() {
             let (s, v) = app.as_user(who, "POST", "/api/users", Some(body)).await;
@@ -863,13 +867,13 @@ async fn secrets_are_encrypted_and_never_returned() {
         assert_eq!((s, err(&v)), (StatusCode::BAD_REQUEST, ("validation_failed".into(), "value".into())));
         // At rest: the ciphertext does not contain the value; the right key decrypts it.
         let key = app.state.master_key.clone().expect("key");
-        let got = pitbox_cloud::secrets::get(&app.state.store, &key, "openai").await.expect("get");
+        let got = pitbox_cloud::secrets::get(&app.state.store, &key, &app.team_a, "openai").await.expect("get");
         assert_eq!(got.as_deref(), Some("sk-very-secret"));
         let other = pitbox_cloud::secrets::MasterKey::from_base64(
             &pitbox_cloud::secrets::MasterKey::generate_base64().expect("k"),
         )
         .expect("k");
-        assert!(pitbox_cloud::secrets::get(&app.state.store, &other, "openai").await.is_err());
+        assert!(pitbox_cloud::secrets::get(&app.state.store, &other, &app.team_a, "openai").await.is_err());
         let (s, _) = app.as_user(&app.admin, "DELETE", "/api/admin/secrets/openai", None).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (s, _) = app.as_user(&app.admin, "DELETE", "/api/admin/secrets/openai", None).await;

@@ -240,10 +240,18 @@ async fn coaching_analyze_lets_a_configured_language_model_phrase_checked_words(
     let reply = Arc::new(Mutex::new(String::new()));
     let addr = chat_stand_in(reply.clone()).await;
     let key = app.state.master_key.clone().expect("master key");
-    pitbox_cloud::secrets::put(&app.state.store, &key, "openai", "sk-test").await.expect("secret");
-    pitbox_cloud::secrets::put(&app.state.store, &key, "openai_base_url", &format!("http://{addr}/v1"))
+    pitbox_cloud::secrets::put(&app.state.store, &key, pitbox_cloud::secrets::Scope::Deployment, "openai", "sk-test")
         .await
         .expect("secret");
+    pitbox_cloud::secrets::put(
+        &app.state.store,
+        &key,
+        pitbox_cloud::secrets::Scope::Deployment,
+        "openai_base_url",
+        &format!("http://{addr}/v1"),
+    )
+    .await
+    .expect("secret");
     let track = SynthTrack::club();
     let laps = [track.lap(&[]), track.lap(&[Fault::EarlyBrake { corner: 2, metres: 15.0 }])];
     let body = analyze_body(&app.driver.id, &stream(&laps, 60.0, 1, 2.0, 2.0, 0.0).samples);
@@ -411,10 +419,18 @@ async fn voice_synthesize_speaks_through_elevenlabs_when_its_key_is_stored() {
     let addr = elevenlabs_stand_in(asked.clone()).await;
     let master = app.state.master_key.clone().expect("master key");
     let store = app.state.store.clone();
-    pitbox_cloud::secrets::put(&store, &master, "elevenlabs", XI_KEY).await.expect("secret");
-    pitbox_cloud::secrets::put(&store, &master, "elevenlabs_base_url", &format!("http://{addr}"))
+    pitbox_cloud::secrets::put(&store, &master, pitbox_cloud::secrets::Scope::Deployment, "elevenlabs", XI_KEY)
         .await
         .expect("secret");
+    pitbox_cloud::secrets::put(
+        &store,
+        &master,
+        pitbox_cloud::secrets::Scope::Deployment,
+        "elevenlabs_base_url",
+        &format!("http://{addr}"),
+    )
+    .await
+    .expect("secret");
     let body =
         json!({"text": "Push now, the gap is one second.", "voiceId": XI_VOICE, "speed": 1.0, "priority": "normal"});
 
@@ -447,7 +463,9 @@ async fn voice_synthesize_speaks_through_elevenlabs_when_its_key_is_stored() {
     assert!(v["error"]["message"].as_str().unwrap_or("").contains("ElevenLabs"), "{v}");
 
     // A key ElevenLabs refuses is the provider's failure (502), with its reason.
-    pitbox_cloud::secrets::put(&store, &master, "elevenlabs", "revoked-key").await.expect("secret");
+    pitbox_cloud::secrets::put(&store, &master, pitbox_cloud::secrets::Scope::Deployment, "elevenlabs", "revoked-key")
+        .await
+        .expect("secret");
     let mut b = body.clone();
     b["text"] = json!("Fuel for eight laps.");
     let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(b.clone())).await;
@@ -456,7 +474,11 @@ async fn voice_synthesize_speaks_through_elevenlabs_when_its_key_is_stored() {
 
     // With the key deleted, the node's own engine speaks; ElevenLabs is not asked.
     let before = asked.lock().expect("lock").len();
-    assert!(pitbox_cloud::secrets::delete(&store, "elevenlabs").await.expect("delete"));
+    assert!(
+        pitbox_cloud::secrets::delete(&store, pitbox_cloud::secrets::Scope::Deployment, "elevenlabs")
+            .await
+            .expect("delete")
+    );
     b["voiceId"] = json!("engineer");
     let (s, v) = app.as_user(&app.driver, "POST", "/api/voice/synthesize", Some(b)).await;
     assert_eq!(s, StatusCode::OK, "{v}");

@@ -112,7 +112,7 @@ async fn ensure_user(
     if let Some(u) = store.user_by_username(username).await? {
         return Ok(u);
     }
-    pitbox_cloud::api::add_user(store, username, password, role, Some(team_id))
+    pitbox_cloud::accounts::add_user(store, username, password, role, Some(team_id))
         .await
-        .map_err(|e| DemoError::Seed(format!("creating `{username}`: {}", e.message)))
+        .map_err(|e| DemoError::Seed(format!("creating `{username}`: {e}")))
 }

@@ -28,7 +28,7 @@ async fn a_demo_username_taken_by_someone_else_is_refused_plainly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&format!("sqlite://{}", dir.path().join("db.sqlite").display())).await.expect("store");
     store.create_team("Other Team").await.expect("team");
-    pitbox_cloud::api::add_user(&store, "alex", "a long password", UserRole::Viewer, Some("Other Team"))
+    pitbox_cloud::accounts::add_user(&store, "alex", "a long password", UserRole::Viewer, Some("Other Team"))
         .await
         .expect("user");
     let e = seed(&store).await.expect_err("alex is not the demo's driver").to_string();

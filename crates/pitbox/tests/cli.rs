@@ -242,3 +242,55 @@ fn logs_written_to_a_pipe_or_file_have_no_colour_codes() {
     assert!(seen.iter().all(|l| !l.contains('\u{1b}')), "escape codes in the log: {seen:?}");
     assert!(seen.iter().any(|l| l.contains("WARN")), "{seen:?}");
 }
+
+/// Issue 23 §9–10: `pitbox user` manages accounts offline, on the database a running cloud reads
+/// (its nodes apply the revocations these write within seconds: crates/cloud/tests/accounts.rs).
+#[test]
+fn user_commands_manage_accounts_and_the_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let user = |args: &[&str], stdin: &[u8]| {
+        let mut cmd = pitbox();
+        cmd.args(["user", "--data-dir", &data]).args(args);
+        run_with_stdin(cmd, stdin)
+    };
+    let mut team = pitbox();
+    team.args(["team", "--data-dir", &data, "add", "Apex"]);
+    assert!(team.output().unwrap().status.success());
+    let add = |name: &str, role: &str, owner: bool| {
+        let mut args = vec!["add", "--username", name, "--role", role, "--team", "Apex", "--password-stdin"];
+        if owner {
+            args.push("--owner");
+        }
+        user(&args, b"a long password\n")
+    };
+    let o = add("ops", "admin", true);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("the deployment's owner"), "{}", stdout(&o));
+    assert!(add("ana", "driver", false).status.success());
+    let list = stdout(&user(&["list"], b""));
+    let flags = |name: &str| {
+        list.lines()
+            .find(|l| l.split('\t').nth(1) == Some(name))
+            .map(|l| l.rsplit('\t').next().unwrap_or("").to_string())
+    };
+    assert_eq!(flags("ops").as_deref(), Some("owner"), "{list}");
+    assert_eq!(flags("ana").as_deref(), Some("-"), "{list}");
+
+    let o = user(&["passwd", "ana", "--password-stdin"], b"short\n");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("password"), "{o:?}");
+    assert!(user(&["passwd", "ana", "--password-stdin"], b"another long password\n").status.success());
+    assert!(user(&["role", "ana", "viewer"], b"").status.success());
+    assert!(user(&["disable", "ana"], b"").status.success());
+    let list = stdout(&user(&["list"], b""));
+    assert!(list.lines().any(|l| l.contains("\tana\tviewer\t") && l.ends_with("disabled")), "{list}");
+    assert!(user(&["enable", "ana"], b"").status.success());
+    assert!(user(&["unlock", "ana"], b"").status.success());
+    let o = user(&["delete", "ana"], b"");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--yes"), "{o:?}");
+    assert!(user(&["delete", "ana", "--yes"], b"").status.success());
+    let o = user(&["disable", "ana"], b"");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no user `ana`"), "{o:?}");
+    assert!(user(&["owner", "ops", "--remove"], b"").status.success());
+    assert!(!stdout(&user(&["list"], b"")).contains("owner"));
+}

@@ -12,8 +12,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Names of stored secrets (never values)
-         * @description Who may call it: admin.
+         * Names of the secrets the team uses, its own and the deployment's defaults (never values)
+         * @description Who may call it: admin (own team); the owner (?teamId=, ?scope=deployment).
          */
         get: {
             parameters: {
@@ -24,6 +24,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SecretInfo"][];
+                    };
+                };
                 /** @description See the response schema; errors are {error:{code,message,field}} */
                 default: {
                     headers: {
@@ -50,8 +59,8 @@ export interface paths {
         };
         get?: never;
         /**
-         * Store a secret encrypted with the master key
-         * @description Who may call it: admin.
+         * Store a team's secret (or with ?scope=deployment the default every team falls back on), encrypted with the master key
+         * @description Who may call it: admin (own team); the owner (?teamId=, ?scope=deployment).
          */
         put: {
             parameters: {
@@ -77,8 +86,8 @@ export interface paths {
         };
         post?: never;
         /**
-         * Delete a secret
-         * @description Who may call it: admin.
+         * Delete a team's secret (or the deployment's default)
+         * @description Who may call it: admin (own team); the owner (?teamId=, ?scope=deployment).
          */
         delete: {
             parameters: {
@@ -200,7 +209,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Revoke the refresh token's family
+         * Revoke the refresh token's family and, with Authorization: Bearer, that access token on every node within seconds
          * @description Who may call it: holder of a refresh token.
          */
         post: {
@@ -336,7 +345,7 @@ export interface paths {
         };
         /**
          * Live coaching messages made after every stored lap, newest first (?driverId=&sessionId=&limit=)
-         * @description Who may call it: any user of the team (admins: all).
+         * @description Who may call it: any user of the team (the owner: all).
          */
         get: {
             parameters: {
@@ -586,7 +595,7 @@ export interface paths {
         };
         /**
          * Events (one iRacing subsession each: every driver's sessions of practice, qualifying and race), newest first (?limit=); items are EventSummary
-         * @description Who may call it: any user (own team; admins all, or ?teamId=).
+         * @description Who may call it: any user (own team; the owner all, or ?teamId=).
          */
         get: {
             parameters: {
@@ -632,7 +641,7 @@ export interface paths {
         };
         /**
          * One event: its sessions, every driver's stints (cut from the sim's laps) and the standings of every car stored per session (latest, at driver changes, at the session's end)
-         * @description Who may call it: any user of the team (admins: ?teamId=).
+         * @description Who may call it: any user of the team (the owner: ?teamId=).
          */
         get: {
             parameters: {
@@ -1077,7 +1086,7 @@ export interface paths {
         };
         /**
          * Sessions (one sim session of one driver each: sessionType, simSessionId …), newest first; items are SessionSummary
-         * @description Who may call it: any user (own team; admins all).
+         * @description Who may call it: any user (own team; the owner all).
          */
         get: {
             parameters: {
@@ -1335,7 +1344,7 @@ export interface paths {
         };
         /**
          * The team's current stint plan with the request it was made from; 404 before the first plan
-         * @description Who may call it: any user of the team (admins: ?teamId=).
+         * @description Who may call it: any user of the team (the owner: ?teamId=).
          */
         get: {
             parameters: {
@@ -1366,7 +1375,7 @@ export interface paths {
         };
         put?: never;
         /**
-         * Plan a race's stints: fewest stops, then least time stationary (docs/strategy.md); stored as the team's plan (?teamId= for admins). 400 validation_failed names a bad field, 400 plan_infeasible the rule no plan can meet
+         * Plan a race's stints: fewest stops, then least time stationary (docs/strategy.md); stored as the team's plan (?teamId= for the owner). 400 validation_failed names a bad field, 400 plan_infeasible the rule no plan can meet
          * @description Who may call it: admin, engineer (drivers and viewers: 403; they read the plan with GET).
          */
         post: {
@@ -1415,7 +1424,7 @@ export interface paths {
         };
         /**
          * Teams the caller can see
-         * @description Who may call it: any user (admins: every team).
+         * @description Who may call it: any user (the owner: every team).
          */
         get: {
             parameters: {
@@ -1438,7 +1447,7 @@ export interface paths {
         put?: never;
         /**
          * Create a team
-         * @description Who may call it: admin.
+         * @description Who may call it: the deployment's owner.
          */
         post: {
             parameters: {
@@ -1488,7 +1497,7 @@ export interface paths {
         put?: never;
         /**
          * Store one sample (spec)
-         * @description Who may call it: driver (own driverId), admin.
+         * @description Who may call it: driver (own driverId), admin (own team's drivers).
          */
         post: {
             parameters: {
@@ -1538,7 +1547,7 @@ export interface paths {
         put?: never;
         /**
          * Store many samples; with sequence, at most once
-         * @description Who may call it: driver (own driverId), admin.
+         * @description Who may call it: driver (own driverId), admin (own team's drivers).
          */
         post: {
             parameters: {
@@ -1586,7 +1595,7 @@ export interface paths {
         };
         /**
          * List users
-         * @description Who may call it: admin, engineer (own team).
+         * @description Who may call it: admin, engineer (own team; the owner: all or ?teamId=).
          */
         get: {
             parameters: {
@@ -1597,6 +1606,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"][];
+                    };
+                };
                 /** @description See the response schema; errors are {error:{code,message,field}} */
                 default: {
                     headers: {
@@ -1609,7 +1627,7 @@ export interface paths {
         put?: never;
         /**
          * Create a user
-         * @description Who may call it: admin; engineer (drivers and viewers of own team).
+         * @description Who may call it: admin (own team); engineer (drivers and viewers of own team); the owner (any team).
          */
         post: {
             parameters: {
@@ -1633,6 +1651,263 @@ export interface paths {
                         "application/json": components["schemas"]["UserView"];
                     };
                 };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an account: its credentials and profile go, every token is refused within seconds; what it wrote stays
+         * @description Who may call it: admin (own team, not the owner); engineer (own team's drivers and viewers); the owner.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an account: no sign-in, no refresh, every token refused within seconds
+         * @description Who may call it: whoever may manage the account (not oneself).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled account (its tokens from before stay refused)
+         * @description Who may call it: whoever may manage the account.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password; every earlier token and refresh token of the account ends
+         * @description Who may call it: the user themself (with currentPassword); whoever may manage the account.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["PasswordChange"];
+                };
+            };
+            responses: {
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a role; the account's access tokens end (a refresh gets the new role)
+         * @description Who may call it: admin (own team); engineer (drivers and viewers); the owner.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["RoleChange"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift the login lock (too many wrong passwords) on every node
+         * @description Who may call it: whoever may manage the account.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
                 /** @description See the response schema; errors are {error:{code,message,field}} */
                 default: {
                     headers: {
@@ -2009,6 +2284,8 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             id: string;
+            /** @description The deployment's owner: every team is theirs to read and manage. */
+            owner: boolean;
             role: string;
             teamId: string;
             username: string;
@@ -2050,6 +2327,16 @@ export interface components {
             role: string;
             teamId?: string | null;
             username: string;
+        };
+        /** @description Body of `POST /api/users/{id}/password`. */
+        PasswordChange: {
+            /**
+             * @description The current password: required when changing one's own, not when an admin resets
+             *     someone else's.
+             */
+            currentPassword?: string | null;
+            /** @description The new password (8–1024 characters). */
+            password: string;
         };
         /**
          * @description Priority of team messages, coaching and voice callouts.
@@ -2101,6 +2388,18 @@ export interface components {
             teamId: string;
             /** @description The relay's credential: give it to `pitbox relay --cloud-token-file`. */
             token: string;
+        };
+        /** @description Body of `PUT /api/users/{id}/role`. */
+        RoleChange: {
+            role: string;
+        };
+        /** @description A stored secret's name and age (never its value). */
+        SecretInfo: {
+            name: string;
+            /** @description `team` (this team's own) or `deployment` (the default every team falls back on). */
+            scope: string;
+            /** Format: date-time */
+            updatedAt: string;
         };
         /** @description Body of `PUT /api/admin/secrets/{name}`. */
         SecretValue: {
@@ -2531,7 +2830,11 @@ export interface components {
         UserView: {
             /** Format: date-time */
             createdAt: string;
+            /** @description Disabled: cannot sign in, every token refused. */
+            disabled: boolean;
             id: string;
+            /** @description The deployment's owner. */
+            owner: boolean;
             role: string;
             teamId?: string | null;
             username: string;

@@ -116,7 +116,12 @@ pub struct App {
     pub router: Router,
     pub team_a: String,
     pub team_b: String,
+    /// The deployment's owner (an admin of team A who reads and manages every team).
     pub admin: User,
+    /// An admin of team A only.
+    pub team_admin: User,
+    /// An admin of team B only.
+    pub admin_b: User,
     pub engineer: User,
     pub driver: User,
     pub driver2: User,
@@ -167,7 +172,11 @@ impl App {
             let store = store.clone();
             async move { store.create_user(name, shared_hash(), role, team.as_deref()).await.expect("user") }
         };
-        let admin = mk("root", UserRole::Admin, Some(ta.clone())).await;
+        let mut admin = mk("root", UserRole::Admin, Some(ta.clone())).await;
+        store.set_owner(&admin.id, true).await.expect("owner");
+        admin.owner = true;
+        let team_admin = mk("tad", UserRole::Admin, Some(ta.clone())).await;
+        let admin_b = mk("xia", UserRole::Admin, Some(tb.clone())).await;
         let engineer = mk("eng", UserRole::Engineer, Some(ta.clone())).await;
         let driver = mk("ana", UserRole::Driver, Some(ta.clone())).await;
         let driver2 = mk("ben", UserRole::Driver, Some(ta.clone())).await;
@@ -182,6 +191,8 @@ impl App {
             team_a: ta,
             team_b: tb,
             admin,
+            team_admin,
+            admin_b,
             engineer,
             driver,
             driver2,
@@ -203,31 +214,47 @@ impl App {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(serde_json::to_vec(&b).expect("json"))),
-            None => req.body(Body::empty()),
-        }
-        .expect("request");
-        self.send(req).await
+        call_router(&self.router, method, path, token, body).await
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = self.router.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        send_to(&self.router, req).await
     }
 
     pub async fn as_user(&self, u: &User, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let t = self.token(u);
         self.call(method, path, Some(&t), body).await
     }
+}
+
+/// Sends a request to `router` (any node); returns status and JSON body (Null when empty or not
+/// JSON).
+pub async fn call_router(
+    router: &Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => {
+            req.header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(&b).expect("json")))
+        }
+        None => req.body(Body::empty()),
+    }
+    .expect("request");
+    send_to(router, req).await
+}
+
+async fn send_to(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// A valid `POST /api/telemetry` body.
