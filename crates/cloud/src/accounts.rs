@@ -4,6 +4,9 @@
 //! call these; who may call them is [`crate::rules`]. Every change that must end a user's access
 //! writes a revocation ([`crate::revocation`]) that every node applies within seconds.
 
+use std::str::FromStr;
+
+use pitbox_auth::Identity;
 use pitbox_model::UserRole;
 use pitbox_model::validate::Validator;
 
@@ -28,6 +31,9 @@ pub enum AccountError {
     /// The operation would leave the deployment without what it needs, or clashes.
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this; the text names the rule.
+    #[error("{0}")]
+    Forbidden(String),
     /// Hashing the password failed.
     #[error("password hashing failed: {0}")]
     Hash(String),
@@ -187,4 +193,47 @@ pub async fn unlock(store: &Store, user: &User) -> AccountResult<()> {
     revocation::request_unlock(store, &user.username).await?;
     tracing::info!(user = user.id, "login lock lifted");
     Ok(())
+}
+
+/// Parses a role, with the list of valid ones in the error (the CLI's flags).
+pub fn parse_role(s: &str) -> Result<UserRole, String> {
+    UserRole::from_str(s).map_err(|e| e.to_string())
+}
+
+/// The member `id` of `team`, or a refusal on `field` when there is none.
+pub async fn team_member(store: &Store, id: &str, team: &str, field: &str) -> AccountResult<User> {
+    match store.user_by_id(id).await? {
+        Some(u) if u.team_id.as_deref() == Some(team) => Ok(u),
+        _ => Err(invalid(field, format!("no member `{id}` in this team"))),
+    }
+}
+
+/// The team that telemetry of `driver_id` sent by `who` belongs to, or why `who` may not send
+/// it: a driver sends only their own, an admin their team's drivers' (the owner any driver's).
+pub async fn telemetry_team(store: &Store, who: &Identity, driver_id: &str) -> AccountResult<String> {
+    match who.role {
+        UserRole::Driver => {
+            if driver_id != who.user_id {
+                return Err(AccountError::Forbidden(format!(
+                    "a driver publishes only their own telemetry: driverId must be {}",
+                    who.user_id
+                )));
+            }
+            Ok(who.team_id.clone())
+        }
+        UserRole::Admin => {
+            if let Some(u) = store.user_by_id(driver_id).await?
+                && let Some(t) = u.team_id
+            {
+                if !who.owner && t != who.team_id {
+                    return Err(AccountError::Forbidden("that driver belongs to another team".into()));
+                }
+                return Ok(t);
+            }
+            Ok(who.team_id.clone())
+        }
+        other => {
+            Err(AccountError::Forbidden(format!("only drivers (their own) and admins post telemetry; you are {other}")))
+        }
+    }
 }

@@ -1,8 +1,6 @@
 //! The HTTP API: routes and handlers. Every handler checks the caller's role and team, and
 //! answers bad input with a precise [`ApiError`].
 
-use std::str::FromStr;
-
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -22,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, ClientIp, JsonBody, MaybeAuth, Path, Query};
 use crate::rules::{Account, Actor, HandoffParty, handoff_refusal, may_answer_handoff, may_grant, may_manage};
 use crate::server::AppState;
-use crate::store::{RefreshUse, Store, Team, User, new_id, now_ms};
+use crate::store::{RefreshUse, Team, User, new_id, now_ms};
 use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary, SimLapSummary};
 use crate::token::ACCESS_TTL_SECS;
 use crate::{password, revocation, secrets, team, telemetry};
@@ -44,6 +42,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/auth/jwks", get(jwks))
         .route("/api/auth/me", get(me))
         .route("/api/teams", get(list_teams).post(create_team))
+        .route("/api/relays", get(crate::relays::list))
         .route("/api/relays/token", post(issue_relay_token))
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/users/{id}", axum::routing::delete(delete_user))
@@ -629,34 +628,6 @@ fn limit(q: Option<i64>) -> ApiResult<i64> {
     }
 }
 
-/// The team telemetry of `driver_id` posted by the caller belongs to, or why it may not post.
-pub async fn telemetry_team(store: &Store, auth: &Auth, driver_id: &str) -> ApiResult<String> {
-    match auth.role() {
-        UserRole::Driver => {
-            if driver_id != auth.user_id() {
-                return Err(ApiError::forbidden(format!(
-                    "a driver publishes only their own telemetry: driverId must be {}",
-                    auth.user_id()
-                )));
-            }
-            Ok(auth.team_id().to_string())
-        }
-        UserRole::Admin => {
-            // An admin posts for a driver of their team (the owner for any driver).
-            if let Some(u) = store.user_by_id(driver_id).await?
-                && let Some(t) = u.team_id
-            {
-                auth.require_team(&t)?;
-                return Ok(t);
-            }
-            Ok(auth.team_id().to_string())
-        }
-        other => {
-            Err(ApiError::forbidden(format!("only drivers (their own) and admins post telemetry; you are {other}")))
-        }
-    }
-}
-
 fn ingest_error(e: IngestError) -> ApiError {
     match e {
         IngestError::Gap { .. } => ApiError::validation("sequence", e.to_string()),
@@ -670,7 +641,7 @@ async fn post_telemetry(
     JsonBody(body): JsonBody<TelemetryPost>,
 ) -> ApiResult<(StatusCode, Json<TelemetryPostResponse>)> {
     check(&body)?;
-    let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
+    let team = accounts::telemetry_team(&st.store, &auth.0, &body.driver_id).await?;
     let driver = body.driver_id.clone();
     let sample = body.into_update();
     if let Some((_, why)) =
@@ -725,7 +696,7 @@ async fn post_telemetry_batch(
     JsonBody(body): JsonBody<TelemetryBatchPost>,
 ) -> ApiResult<(StatusCode, Json<TelemetryBatchResponse>)> {
     check(&body)?;
-    let team = telemetry_team(&st.store, &auth, &body.driver_id).await?;
+    let team = accounts::telemetry_team(&st.store, &auth.0, &body.driver_id).await?;
     if let Some((i, why)) = crate::clock::outside_window(&body.samples, chrono::Utc::now(), st.sample_clock_window) {
         return Err(ApiError::validation(format!("samples[{i}].timestamp"), why));
     }
@@ -948,13 +919,6 @@ async fn list_handoffs(
     Ok(Json(team::list_handoffs(&st.store, &team, limit(q.limit)?).await?))
 }
 
-pub(crate) async fn team_member(store: &Store, id: &str, team: &str, field: &str) -> ApiResult<User> {
-    match store.user_by_id(id).await? {
-        Some(u) if u.team_id.as_deref() == Some(team) => Ok(u),
-        _ => Err(ApiError::validation(field, format!("no member `{id}` in this team"))),
-    }
-}
-
 async fn create_handoff(
     State(st): State<AppState>,
     auth: Auth,
@@ -970,8 +934,8 @@ async fn create_handoff(
     v.id("targetDriverId", &body.target_driver_id);
     v.id("requesterId", &requester_id);
     v.finish().map_err(|e| ApiError::from_validation(&e))?;
-    let requester = team_member(&st.store, &requester_id, &team, "requesterId").await?;
-    let target = team_member(&st.store, &body.target_driver_id, &team, "targetDriverId").await?;
+    let requester = accounts::team_member(&st.store, &requester_id, &team, "requesterId").await?;
+    let target = accounts::team_member(&st.store, &body.target_driver_id, &team, "targetDriverId").await?;
     if target.role != UserRole::Driver {
         return Err(ApiError::validation(
             "targetDriverId",
@@ -1194,9 +1158,4 @@ async fn delete_secret(
             if team.is_empty() { "deployment" } else { "team" }
         )))
     }
-}
-
-/// Parses a role for the CLI, with the list of valid ones in the error.
-pub fn parse_role(s: &str) -> Result<UserRole, String> {
-    UserRole::from_str(s).map_err(|e| e.to_string())
 }

@@ -204,7 +204,7 @@ pub enum UserCommand {
         /// Username or id
         user: String,
         /// admin, engineer, driver or viewer
-        #[arg(value_parser = crate::api::parse_role)]
+        #[arg(value_parser = crate::accounts::parse_role)]
         role: UserRole,
     },
     /// Disable an account: no sign-in, every token refused
@@ -245,7 +245,7 @@ pub struct UserAddArgs {
     #[arg(long)]
     pub username: String,
     /// admin, engineer, driver or viewer
-    #[arg(long, value_parser = crate::api::parse_role)]
+    #[arg(long, value_parser = crate::accounts::parse_role)]
     pub role: UserRole,
     /// Team name or id (the owner too: it is their home team)
     #[arg(long)]

@@ -104,6 +104,7 @@ impl From<crate::accounts::AccountError> for ApiError {
             AccountError::Invalid(errors) => ApiError::from_validation(&errors),
             AccountError::NotFound(what) => ApiError::not_found(what),
             AccountError::Conflict(what) => ApiError::conflict(what),
+            AccountError::Forbidden(why) => ApiError::forbidden(why),
             AccountError::Hash(detail) => ApiError::internal(detail),
             AccountError::Store(s) => s.into(),
         }

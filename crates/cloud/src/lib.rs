@@ -35,6 +35,7 @@ pub mod objects;
 pub mod openapi;
 pub mod password;
 pub mod redis_link;
+pub mod relays;
 pub mod revocation;
 pub mod rules;
 pub mod secrets;

@@ -65,6 +65,8 @@ pub struct CloudHooks {
     sample_clock_window: std::time::Duration,
     /// Stores the standings of every event (issue 20 §2).
     standings: crate::events::StandingsRecorder,
+    /// Counts what each relay forwarded for whom (issue 23 §2).
+    relays: Arc<crate::relays::RelayLedger>,
 }
 
 /// The hub of a node: `/ws` connections on `pitbox-hub`, fed by everything published on `bus`
@@ -96,7 +98,8 @@ pub fn start_hub(
         ..HubConfig::default()
     };
     let standings = crate::events::StandingsRecorder::start(store.clone());
-    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window, standings };
+    let relays = crate::relays::RelayLedger::start(store.clone());
+    let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window, standings, relays };
     let hub = Hub::new(config, Arc::new(tokens), hooks, None);
     let mut events = bus.subscribe();
     let feeder = hub.clone();
@@ -117,6 +120,11 @@ pub fn start_hub(
 }
 
 impl CloudHooks {
+    /// What relays forwarded, not yet written (tests flush it).
+    pub fn relays(&self) -> &Arc<crate::relays::RelayLedger> {
+        &self.relays
+    }
+
     /// Refuses samples stamped outside the window around the server's clock.
     fn in_clock_window(
         &self,
@@ -173,12 +181,38 @@ impl Hooks for CloudHooks {
 
     async fn on_client_message(&self, from: Client<'_>, msg: Message) -> Result<Handling, Refusal> {
         let relay = from.client_type == ClientType::Relay && from.who.relay;
+        // Which relay forwarded what, for whom: counted once accepted.
+        let forwarded = if relay { crate::relays::speaker(&msg).map(|(d, n)| (d.to_string(), n)) } else { None };
+        let who = from.who.clone();
+        let handled = self.handle(from, relay, msg).await;
+        let Some((driver, samples)) = forwarded else { return handled };
+        let relays = self.relays.clone();
+        let note = move || {
+            let name = who.name.as_deref().unwrap_or("relay");
+            relays.note(&who.user_id, name, &who.team_id, &driver, samples);
+        };
+        match handled {
+            // An uplink batch is accepted once stored: counted then, not when queued.
+            Ok(Handling::Later(stored)) => Ok(Handling::Later(Box::pin(async move {
+                let done = stored.await;
+                if done.is_ok() {
+                    note();
+                }
+                done
+            }))),
+            Ok(other) => {
+                note();
+                Ok(other)
+            }
+            Err(refused) => Err(refused),
+        }
+    }
+}
+
+impl CloudHooks {
+    async fn handle(&self, from: Client<'_>, relay: bool, msg: Message) -> Result<Handling, Refusal> {
         let auth = Auth(from.who.clone());
         let store = &self.store;
-        if relay {
-            // Which relay forwarded what, for whom.
-            tracing::debug!(relay = auth.user_id(), team = auth.team_id(), kind = msg.type_name(), "relay forwarded");
-        }
         match msg {
             Message::TelemetryUpdate(u) => {
                 let team = driver_team(store, relay, &auth, &u.driver_id).await?;
@@ -251,7 +285,7 @@ impl Hooks for CloudHooks {
                 }
                 let team = auth.team(None).map_err(|e| api_refusal(&e))?;
                 for (id, field) in [(&h.requester_id, "requesterId"), (&h.target_driver_id, "targetDriverId")] {
-                    crate::api::team_member(store, id, &team, field).await.map_err(|e| api_refusal(&e))?;
+                    crate::accounts::team_member(store, id, &team, field).await.map_err(|e| api_refusal(&e.into()))?;
                 }
                 team::insert_handoff(store, &team, &h).await.map_err(|e| api_refusal(&e.into()))?;
                 self.bus.publish(&team, Message::HandoffRequest(h));
@@ -277,9 +311,9 @@ impl Hooks for CloudHooks {
                 let role = if r.responder_id == auth.user_id() {
                     auth.role()
                 } else {
-                    crate::api::team_member(store, &r.responder_id, &own, "responderId")
+                    crate::accounts::team_member(store, &r.responder_id, &own, "responderId")
                         .await
-                        .map_err(|e| api_refusal(&e))?
+                        .map_err(|e| api_refusal(&e.into()))?
                         .role
                 };
                 let party = HandoffParty::of(&r.responder_id, &current.requester_id, &current.target_driver_id);
@@ -380,14 +414,14 @@ async fn driver_team(store: &Store, relay: bool, auth: &Auth, driver_id: &str) -
         relayed_driver(store, driver_id, auth.team_id(), "driverId").await?;
         return Ok(auth.team_id().to_string());
     }
-    crate::api::telemetry_team(store, auth, driver_id).await.map_err(|e| api_refusal(&e))
+    crate::accounts::telemetry_team(store, &auth.0, driver_id).await.map_err(|e| api_refusal(&e.into()))
 }
 
 /// Checks that `id` (the `field` of a relayed message) is a driver of the relay's `team`: a
 /// relay forwards the drivers that authenticated to it (the relay checks each driver's own
 /// token), never an engineer, an admin or another team.
 async fn relayed_driver(store: &Store, id: &str, team: &str, field: &str) -> Result<(), Refusal> {
-    let member = crate::api::team_member(store, id, team, field).await.map_err(|_| relay_refusal(field, id))?;
+    let member = crate::accounts::team_member(store, id, team, field).await.map_err(|_| relay_refusal(field, id))?;
     if member.role != UserRole::Driver {
         return Err(refusal(
             ErrorCode::Forbidden,

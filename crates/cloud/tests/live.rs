@@ -128,6 +128,21 @@ async fn handshake_subscribe_fanout_and_uplink() {
         // A relay speaks for the drivers of its token's team only (services.rs covers team-mates).
         ws_send(&mut relay, json!({"type": "telemetry_update", "data": update(&app.driver_b.id, T0, 1, 1)})).await;
         assert_eq!(next_json(&mut relay).await["data"]["code"], "forbidden");
+        // The cloud records which relay forwarded what (issue 23 §2): five accepted batches (a
+        // resend counted again) of 50 samples for the driver; the refused ones are not counted.
+        app.state.hub.hooks().relays().flush(&app.state.store).await.expect("flush");
+        let (s, v) = app.as_user(&app.engineer, "GET", "/api/relays", None).await;
+        assert_eq!(s, axum::http::StatusCode::OK, "{v}");
+        let rows = v.as_array().expect("rows");
+        assert_eq!(rows.len(), 1, "{v}");
+        assert_eq!(
+            (rows[0]["relayId"].as_str(), rows[0]["relayName"].as_str(), rows[0]["driverId"].as_str()),
+            (Some("relay-test"), Some("test relay"), Some(app.driver.id.as_str()))
+        );
+        assert_eq!((rows[0]["messages"].as_i64(), rows[0]["samples"].as_i64()), (Some(5), Some(250)), "{v}");
+        assert_eq!(app.as_user(&app.viewer, "GET", "/api/relays", None).await.0, axum::http::StatusCode::FORBIDDEN);
+        let (_, v) = app.as_user(&app.engineer_b, "GET", "/api/relays", None).await;
+        assert_eq!(v, json!([]));
         // Bad input gets a precise error, and the connection stays open.
         ws_send(&mut relay, json!({"type": "telemetry_update", "data": {"driverId": app.driver.id}})).await;
         let e = next_json(&mut relay).await;

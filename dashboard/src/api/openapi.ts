@@ -1027,6 +1027,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/relays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which relay forwarded what: per relay credential and driver, messages and samples accepted and when (written every few seconds), latest first
+         * @description Who may call it: admin, engineer (own team; the owner: ?teamId=).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RelayForward"][];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/relays/token": {
         parameters: {
             query?: never;
@@ -2376,6 +2422,28 @@ export interface components {
             port: number;
             /** @description e.g. `ws://localhost`. */
             url: string;
+        };
+        /** @description What one relay forwarded for one driver. */
+        RelayForward: {
+            driverId: string;
+            /** Format: date-time */
+            firstAt: string;
+            /** Format: date-time */
+            lastAt: string;
+            /**
+             * Format: int64
+             * @description Messages accepted from the relay for this driver.
+             */
+            messages: number;
+            relayId: string;
+            /** @description The name given when the relay's credential was issued. */
+            relayName: string;
+            /**
+             * Format: int64
+             * @description Telemetry samples among them.
+             */
+            samples: number;
+            teamId: string;
         };
         /** @description Response of `POST /api/relays/token`. */
         RelayToken: {
