@@ -5,10 +5,12 @@
 //! secrets ([`private_fs`]). Errors are typed ([`AuthError`]); nothing here panics on input.
 
 pub mod cli;
+mod deny;
 mod keys;
 pub mod private_fs;
 mod token;
 
+pub use deny::{DenyList, FOREVER};
 pub use keys::{KeyPair, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, key_dir};
 pub use token::{Claims, DEFAULT_TTL, Identity, RELAY_SCOPE, Signer, Verifier};
 

@@ -40,6 +40,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/jwks", get(jwks))
+        .route("/api/auth/revocations", get(crate::revocation::get_list))
         .route("/api/auth/me", get(me))
         .route("/api/teams", get(list_teams).post(create_team))
         .route("/api/relays", get(crate::relays::list))

@@ -13,11 +13,11 @@
 //! revoked, and the REST and `/ws` token checks consult the memory on every request. Rows are
 //! deleted once every token they could refuse has expired.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use pitbox_auth::Identity;
+use pitbox_auth::{DenyList, Identity};
 use sqlx::Row;
 
 use crate::store::{Store, StoreResult, now_ms};
@@ -28,8 +28,7 @@ pub const SYNC_EVERY: Duration = Duration::from_secs(2);
 /// A row is kept this long: past it, every token it could refuse has expired (clock skew
 /// included).
 const KEEP_MS: i64 = (ACCESS_TTL_SECS + 120) * 1000;
-/// `not_before` of a deleted account: no token of theirs is ever accepted again.
-pub const FOREVER: i64 = i64::MAX / 2;
+pub use pitbox_auth::FOREVER;
 
 /// The kinds of row.
 const USER: &str = "user";
@@ -37,34 +36,16 @@ const TOKEN: &str = "token";
 const UNLOCK: &str = "unlock";
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct DenyList {
-    /// User id → tokens issued before this (Unix ms) are refused.
-    users: HashMap<String, i64>,
-    /// Revoked token ids.
-    tokens: HashSet<String>,
+struct Loaded {
+    deny: DenyList,
     /// Username → when its login lock was last lifted (Unix ms).
     unlocks: HashMap<String, i64>,
-}
-
-impl DenyList {
-    fn refusal(&self, user_id: &str, issued_at_ms: u64, token_id: &str) -> Option<&'static str> {
-        if self.tokens.contains(token_id) {
-            return Some("this token was signed out");
-        }
-        match self.users.get(user_id) {
-            Some(&nb) if nb >= FOREVER => Some("the account was deleted or disabled"),
-            Some(&nb) if i64::try_from(issued_at_ms).unwrap_or(i64::MAX) < nb => {
-                Some("the account's password, role or status changed since this token was issued; sign in again")
-            }
-            _ => None,
-        }
-    }
 }
 
 /// One node's copy of the deny-list.
 #[derive(Debug, Default)]
 pub struct Revocations {
-    list: RwLock<DenyList>,
+    list: RwLock<Loaded>,
 }
 
 /// What a reload found new.
@@ -89,7 +70,11 @@ impl Revocations {
 
     /// [`Revocations::refusal`] by parts (for the hub's open connections).
     pub fn refusal_of(&self, user_id: &str, issued_at_ms: u64, token_id: &str) -> Option<&'static str> {
-        self.list.read().unwrap_or_else(std::sync::PoisonError::into_inner).refusal(user_id, issued_at_ms, token_id)
+        self.list.read().unwrap_or_else(std::sync::PoisonError::into_inner).deny.refusal(
+            user_id,
+            issued_at_ms,
+            token_id,
+        )
     }
 
     /// Reads every live row, replaces the memory and says what is new. Expired rows are deleted
@@ -99,17 +84,17 @@ impl Revocations {
         sqlx::query("DELETE FROM token_revocations WHERE expires_at <= $1").bind(now).execute(store.pool()).await?;
         let rows =
             sqlx::query("SELECT kind, subject, not_before FROM token_revocations").fetch_all(store.pool()).await?;
-        let mut next = DenyList::default();
+        let mut next = Loaded::default();
         for r in &rows {
             let kind: String = r.try_get("kind")?;
             let subject: String = r.try_get("subject")?;
             let not_before: i64 = r.try_get("not_before")?;
             match kind.as_str() {
                 USER => {
-                    next.users.insert(subject, not_before);
+                    next.deny.users.insert(subject, not_before);
                 }
                 TOKEN => {
-                    next.tokens.insert(subject);
+                    next.deny.tokens.insert(subject);
                 }
                 UNLOCK => {
                     next.unlocks.insert(subject, not_before);
@@ -118,8 +103,7 @@ impl Revocations {
             }
         }
         let mut list = self.list.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let revoked = next.tokens.iter().any(|t| !list.tokens.contains(t))
-            || next.users.iter().any(|(u, nb)| list.users.get(u).is_none_or(|old| old < nb));
+        let revoked = DenyList::revokes_more_than(&next.deny, &list.deny);
         let unlocked = next
             .unlocks
             .iter()
@@ -182,6 +166,66 @@ pub async fn request_unlock(store: &Store, username: &str) -> StoreResult<()> {
     upsert(store, UNLOCK, username, now_ms()).await
 }
 
+/// The deny-list a relay of `team` applies (`GET /api/auth/revocations`): revoked tokens, and
+/// the revoked users of that team or of no team any more (deleted); every user for `None`.
+pub async fn list_for(store: &Store, team: Option<&str>) -> StoreResult<DenyList> {
+    let now = now_ms();
+    let rows = sqlx::query(
+        "SELECT r.kind, r.subject, r.not_before, u.team_id FROM token_revocations r \
+         LEFT JOIN users u ON u.id = r.subject WHERE r.expires_at > $1 AND r.kind IN ('user', 'token')",
+    )
+    .bind(now)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = DenyList::default();
+    for r in &rows {
+        let kind: String = r.try_get("kind")?;
+        let subject: String = r.try_get("subject")?;
+        if kind == TOKEN {
+            out.tokens.insert(subject);
+            continue;
+        }
+        let user_team: Option<String> = r.try_get("team_id")?;
+        if team.is_none() || user_team.is_none() || user_team.as_deref() == team {
+            out.users.insert(subject, r.try_get("not_before")?);
+        }
+    }
+    Ok(out)
+}
+
+/// The OpenAPI schema of [`DenyList`] (`GET /api/auth/revocations`).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct DenyListSchema {
+    /// User id → that user's tokens issued before this instant (Unix ms) are refused.
+    pub users: HashMap<String, i64>,
+    /// Revoked token ids (`jti`).
+    pub tokens: Vec<String>,
+}
+
+/// `GET /api/auth/revocations`: the deny-list for a relay's credential (its team's) or an admin
+/// (their team's; the owner's: everything), so relays refuse what the cloud revoked.
+pub async fn get_list(
+    axum::extract::State(st): axum::extract::State<crate::AppState>,
+    headers: axum::http::HeaderMap,
+) -> crate::ApiResult<axum::Json<DenyList>> {
+    use crate::ApiError;
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("Bearer ").or_else(|| t.strip_prefix("bearer ")))
+        .ok_or_else(|| ApiError::unauthenticated("missing `Authorization: Bearer <token>` (a relay's credential)"))?;
+    let who = crate::extract::check_token(&st, bearer.trim())?;
+    let team = match (who.relay, who.role, who.owner) {
+        (true, _, _) => Some(who.team_id.as_str()),
+        (false, pitbox_model::UserRole::Admin, true) => None,
+        (false, pitbox_model::UserRole::Admin, false) => Some(who.team_id.as_str()),
+        (false, role, _) => {
+            return Err(ApiError::forbidden(format!("the revocation list is for relays and admins; you are {role}")));
+        }
+    };
+    Ok(axum::Json(list_for(&st.store, team).await?))
+}
+
 /// Reloads the deny-list of this node and applies what is new: closes the `/ws` connections
 /// whose token is now revoked and lifts the login locks asked for.
 pub async fn sync(st: &crate::AppState) -> StoreResult<()> {
@@ -233,27 +277,6 @@ pub fn spawn_sync(st: crate::AppState) -> tokio::task::JoinHandle<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn who(user: &str, iat: u64, jti: &str) -> (String, u64, String) {
-        (user.into(), iat, jti.into())
-    }
-
-    #[test]
-    fn a_token_is_refused_by_id_by_issue_time_and_forever() {
-        let mut l = DenyList::default();
-        l.tokens.insert("j1".into());
-        l.users.insert("u1".into(), 1_000);
-        l.users.insert("u2".into(), FOREVER);
-        for ((u, iat, j), refused) in [
-            (who("u0", 5, "j1"), true),
-            (who("u0", 5, "j2"), false),
-            (who("u1", 999, "j2"), true),
-            (who("u1", 1_000, "j2"), false),
-            (who("u2", u64::MAX, "j2"), true),
-        ] {
-            assert_eq!(l.refusal(&u, iat, &j).is_some(), refused, "{u} {iat} {j}");
-        }
-    }
 
     #[tokio::test]
     async fn reload_sees_new_rows_and_the_later_revocation_wins() {

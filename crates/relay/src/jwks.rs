@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use pitbox_auth::{AuthError, Identity, Verifier};
+use pitbox_auth::{AuthError, DenyList, Identity, Verifier};
 use pitbox_hub::TokenCheck;
 use tokio::sync::{Notify, watch};
 
@@ -46,11 +46,39 @@ pub(crate) struct KeySet {
     current: RwLock<Arc<Verifier>>,
     wake: Notify,
     last_wake: Mutex<Option<Instant>>,
+    /// What the cloud revoked ([`crate::revocations`]).
+    deny: RwLock<Arc<DenyList>>,
 }
 
 impl KeySet {
     pub(crate) fn new(base: Verifier) -> KeySet {
-        KeySet { current: RwLock::new(Arc::new(base.clone())), base, wake: Notify::new(), last_wake: Mutex::new(None) }
+        KeySet {
+            current: RwLock::new(Arc::new(base.clone())),
+            base,
+            wake: Notify::new(),
+            last_wake: Mutex::new(None),
+            deny: RwLock::new(Arc::default()),
+        }
+    }
+
+    /// Installs the cloud's revocation list; whether it revokes something the last one did not.
+    pub(crate) fn install_deny(&self, list: DenyList) -> bool {
+        let mut g = match self.deny.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let more = DenyList::revokes_more_than(&list, &g);
+        *g = Arc::new(list);
+        more
+    }
+
+    /// Why a token is revoked, or `None`.
+    pub(crate) fn refusal(&self, user_id: &str, issued_at_ms: u64, token_id: &str) -> Option<&'static str> {
+        let g = match self.deny.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.refusal(user_id, issued_at_ms, token_id)
     }
 
     /// Replaces the fetched part with the keys of a JWKS document. Returns how many it holds.
@@ -87,7 +115,11 @@ impl TokenCheck for KeySet {
                 self.wake.notify_one();
             }
         }
-        result
+        let who = result?;
+        match self.refusal(&who.user_id, who.issued_at_ms, &who.token_id) {
+            Some(why) => Err(AuthError::Revoked(why.to_string())),
+            None => Ok(who),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod cli;
 mod downlink;
 mod ingest;
 pub mod jwks;
+pub mod revocations;
 mod server;
 pub mod spool;
 mod state;

@@ -252,7 +252,22 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         (None, None)
     };
     let hooks = RelayHooks::new(tx, msg_tx, &known, shared.clone());
-    let hub = Hub::new(cfg.hub.clone(), keys, hooks, None);
+    let hub = Hub::new(cfg.hub.clone(), keys.clone(), hooks, None);
+    if let Some(cloud) = &cfg.cloud {
+        // Tokens the cloud revokes are refused here within seconds (issue 23 §9).
+        let urls: Vec<String> = cloud_urls.iter().filter_map(|u| crate::revocations::url_of(u)).collect();
+        if !urls.is_empty() {
+            let client = crate::jwks::http_client().map_err(RelayError::Jwks)?;
+            tasks.push(tokio::spawn(crate::revocations::run(
+                keys.clone(),
+                hub.clone(),
+                urls,
+                cloud.token.clone(),
+                client,
+                shutdown_rx.clone(),
+            )));
+        }
+    }
 
     if let (Some(spool), Some(rx)) = (&spool, rx) {
         let bc = BatchConfig {

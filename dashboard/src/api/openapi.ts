@@ -336,6 +336,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The deny-list relays apply: users whose tokens issued before an instant (Unix ms) are refused, and revoked token ids
+         * @description Who may call it: a relay's credential (its team); admin (own team; the owner: all).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DenyList"];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/coaching": {
         parameters: {
             query?: never;
@@ -2202,6 +2248,15 @@ export interface components {
         CloudConfig: {
             enabled: boolean;
             endpoint: string;
+        };
+        /** @description The OpenAPI schema of [`DenyList`] (`GET /api/auth/revocations`). */
+        DenyList: {
+            /** @description Revoked token ids (`jti`). */
+            tokens: string[];
+            /** @description User id → that user's tokens issued before this instant (Unix ms) are refused. */
+            users: {
+                [key: string]: number;
+            };
         };
         /**
          * @description A driver's place in the line-up.
