@@ -42,10 +42,15 @@ struct Loaded {
     unlocks: HashMap<String, i64>,
 }
 
+/// Expired rows are deleted at most this often (a delete is a write: not every reload).
+const PRUNE_EVERY_MS: i64 = 5 * 60 * 1000;
+
 /// One node's copy of the deny-list.
 #[derive(Debug, Default)]
 pub struct Revocations {
     list: RwLock<Loaded>,
+    /// When this node last deleted expired rows (Unix ms).
+    pruned_at: std::sync::atomic::AtomicI64,
 }
 
 /// What a reload found new.
@@ -78,12 +83,18 @@ impl Revocations {
     }
 
     /// Reads every live row, replaces the memory and says what is new. Expired rows are deleted
-    /// on the way.
+    /// every few minutes on the way.
     pub async fn reload(&self, store: &Store) -> StoreResult<Changes> {
+        use std::sync::atomic::Ordering::Relaxed;
         let now = now_ms();
-        sqlx::query("DELETE FROM token_revocations WHERE expires_at <= $1").bind(now).execute(store.pool()).await?;
-        let rows =
-            sqlx::query("SELECT kind, subject, not_before FROM token_revocations").fetch_all(store.pool()).await?;
+        if now - self.pruned_at.load(Relaxed) >= PRUNE_EVERY_MS {
+            self.pruned_at.store(now, Relaxed);
+            sqlx::query("DELETE FROM token_revocations WHERE expires_at <= $1").bind(now).execute(store.pool()).await?;
+        }
+        let rows = sqlx::query("SELECT kind, subject, not_before FROM token_revocations WHERE expires_at > $1")
+            .bind(now)
+            .fetch_all(store.pool())
+            .await?;
         let mut next = Loaded::default();
         for r in &rows {
             let kind: String = r.try_get("kind")?;
