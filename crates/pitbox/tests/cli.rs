@@ -294,3 +294,24 @@ fn user_commands_manage_accounts_and_the_owner() {
     assert!(user(&["owner", "ops", "--remove"], b"").status.success());
     assert!(!stdout(&user(&["list"], b"")).contains("owner"));
 }
+
+/// Issue 23 §11: a secret given as a flag shows in the process list, so the command warns and
+/// names the safe ways; given through the environment, it does not.
+#[test]
+fn a_secret_on_the_command_line_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    // An invalid key stops the start right after the check, so nothing is served.
+    let mut flag = pitbox();
+    flag.args(["cloud", "--data-dir", &data, "--listen", "127.0.0.1:0", "--master-key", "not-a-key"]);
+    let o = flag.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("--master-key on the command line is visible") && err.contains("--master-key-file"), "{err}");
+    let mut env = pitbox();
+    env.args(["cloud", "--data-dir", &data, "--listen", "127.0.0.1:0"]).env("PITBOX_CLOUD_MASTER_KEY", "not-a-key");
+    let o = env.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(!err.contains("visible"), "no warning for the environment: {err}");
+}
