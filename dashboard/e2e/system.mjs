@@ -537,7 +537,8 @@ try {
 
   if (ok1) {
     await check("node A's acks stall, then A is killed (SIGKILL) mid-race with batches unacknowledged: the relay fails over to node B", async () => {
-      assert(linkA.holdAnswers() === 1, 'the relay has no open connection to node A');
+      // The uplink's WebSocket, and now and then the relay's read of the revocation list.
+      assert(linkA.holdAnswers() >= 1, 'the relay has no open connection to node A');
       frozenAt = Date.now();
       await sleep(FREEZE_MS);
       spoolAtKill = (await metrics(R)).spool_batches ?? null;
