@@ -4,8 +4,8 @@
 //! cloud, the batcher that turns accepted samples into numbered zstd-compressed batches and
 //! acknowledges them to drivers, the uplink client to the cloud (`ws://` or `wss://`, ack by
 //! sequence, fail-over between cloud nodes, reconnect with backoff and jitter), the downlink
-//! that delivers cloud messages to local clients, the token keys fetched from the cloud's JWKS,
-//! its command-line arguments ([`cli::RelayArgs`], [`cli::run`]) and the load benchmark
+//! that delivers cloud messages to local clients, the token keys fetched from the cloud's JWKS
+//! and the tokens the cloud revoked ([`revocations`]), its command-line arguments ([`cli::RelayArgs`], [`cli::run`]) and the load benchmark
 //! ([`bench`]).
 
 pub mod bench;
