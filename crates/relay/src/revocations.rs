@@ -1,7 +1,7 @@
 //! Tokens the cloud revoked (logout, password or role change, a disabled or deleted account)
 //! are refused here too. With a cloud link the relay reads the cloud's
 //! `GET /api/auth/revocations` with its own credential every [`REFRESH`]: the token check
-//! ([`crate::jwks::KeySet`]) refuses what the list names, and a list that revokes something new
+//! (the `KeySet` of the JWKS module) refuses what the list names, and a list that revokes something new
 //! closes the open connections whose token it names (close code 4009). The last good list is
 //! kept while the cloud is away.
 
