@@ -146,6 +146,14 @@ fn user_from_row(r: &AnyRow) -> StoreResult<User> {
     })
 }
 
+/// [`StoreError::NotFound`] when a statement about user `id` touched no row.
+fn one_user(rows_affected: u64, id: &str) -> StoreResult<()> {
+    if rows_affected == 0 {
+        return Err(StoreError::NotFound(format!("user {id} does not exist")));
+    }
+    Ok(())
+}
+
 fn team_from_row(r: &AnyRow) -> StoreResult<Team> {
     Ok(Team { id: r.try_get("id")?, name: r.try_get("name")?, created_at: ms_to_time(r.try_get("created_at")?) })
 }
@@ -414,27 +422,24 @@ impl Store {
         rows.iter().map(user_from_row).collect()
     }
 
-    /// Sets one column of a user; [`StoreError::NotFound`] when there is no such user.
-    async fn update_user(&self, id: &str, set: &str, value: Option<String>) -> StoreResult<()> {
-        let r = sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE users SET {set} WHERE id = $2")))
-            .bind(value)
+    /// Replaces a user's password hash.
+    pub async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
             .bind(id)
             .execute(&self.pool)
             .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {id} does not exist")));
-        }
-        Ok(())
-    }
-
-    /// Replaces a user's password hash.
-    pub async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
-        self.update_user(id, "password_hash = $1", Some(hash.to_string())).await
+        one_user(r.rows_affected(), id)
     }
 
     /// Changes a user's role.
     pub async fn set_role(&self, id: &str, role: UserRole) -> StoreResult<()> {
-        self.update_user(id, "role = $1", Some(role.as_str().to_string())).await
+        let r = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        one_user(r.rows_affected(), id)
     }
 
     /// Makes a user the deployment's owner, or not.
@@ -444,10 +449,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {id} does not exist")));
-        }
-        Ok(())
+        one_user(r.rows_affected(), id)
     }
 
     /// Disables a user now, or enables them (`false`).
@@ -457,10 +459,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {id} does not exist")));
-        }
-        Ok(())
+        one_user(r.rows_affected(), id)
     }
 
     /// Deletes a user with their refresh tokens and driver profile, in one transaction. What
@@ -475,9 +474,7 @@ impl Store {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
         let r = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {id} does not exist")));
-        }
+        one_user(r.rows_affected(), id)?;
         tx.commit().await?;
         Ok(())
     }
