@@ -35,21 +35,26 @@ pub fn check_token(state: &AppState, token: &str) -> Result<Identity, ApiError> 
     Ok(who)
 }
 
+/// Who the request's `Authorization: Bearer` token says the caller is — a user or a relay's
+/// credential — checked with [`check_token`]; or the 401 to answer.
+pub fn bearer_identity(headers: &axum::http::HeaderMap, state: &AppState) -> Result<Identity, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::unauthenticated(
+            "missing `Authorization: Bearer <token>` header (POST /api/auth/login issues tokens)",
+        ));
+    };
+    let text = value.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not ASCII text"))?;
+    let Some(token) = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")) else {
+        return Err(ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"));
+    };
+    check_token(state, token.trim())
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::unauthenticated(
-                "missing `Authorization: Bearer <token>` header (POST /api/auth/login issues tokens)",
-            ));
-        };
-        let text =
-            value.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not ASCII text"))?;
-        let Some(token) = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")) else {
-            return Err(ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"));
-        };
-        let who = check_token(state, token.trim())?;
+        let who = bearer_identity(&parts.headers, state)?;
         if who.relay {
             // A relay forwards its drivers on /ws; it is nobody on the REST API.
             return Err(ApiError::forbidden("a relay's credential is only accepted on /ws as clientType relay"));
