@@ -169,10 +169,14 @@ pub(crate) fn cache_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("jwks-cache.json")
 }
 
+/// The client of the relay's reads from the cloud (token keys, revocations): they are seconds
+/// or minutes apart, so no idle connection is kept, and the cloud link's only standing
+/// connection is the uplink's WebSocket.
 pub(crate) fn http_client() -> Result<reqwest::Client, JwksError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(0)
         .build()
         .map_err(|e| JwksError::Fetch { url: String::new(), message: format!("HTTP client: {e}") })
 }

@@ -45,17 +45,6 @@ async fn fetch(client: &reqwest::Client, url: &str, token: &str) -> Result<DenyL
     serde_json::from_str::<DenyList>(&body).map_err(|e| format!("not a revocation list: {e}"))
 }
 
-/// The client of the list: no idle connection is kept between two reads, so the cloud link's
-/// only standing connection is the uplink's WebSocket.
-pub(crate) fn http_client() -> Result<reqwest::Client, crate::jwks::JwksError> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .pool_max_idle_per_host(0)
-        .build()
-        .map_err(|e| crate::jwks::JwksError::Fetch { url: String::new(), message: format!("HTTP client: {e}") })
-}
-
 /// Reads the list from the first of `urls` that answers, installs it and closes what it
 /// revokes, until shutdown.
 pub(crate) async fn run(

@@ -257,7 +257,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         // Tokens the cloud revokes are refused here within seconds (issue 23 §9).
         let urls: Vec<String> = cloud_urls.iter().filter_map(|u| crate::revocations::url_of(u)).collect();
         if !urls.is_empty() {
-            let client = crate::revocations::http_client().map_err(RelayError::Jwks)?;
+            let client = crate::jwks::http_client().map_err(RelayError::Jwks)?;
             tasks.push(tokio::spawn(crate::revocations::run(
                 keys.clone(),
                 hub.clone(),
