@@ -144,6 +144,19 @@ async fn a_refused_relay_token_is_unauthorised_and_degraded() {
     assert!(reason.contains("a relay must authenticate as a driver or an admin"), "{h}");
 }
 
+/// Once the uplink is connected, streams samples 1…`n` of drv-1 and waits for the uplink to be
+/// refused; returns that `/health`, checked `degraded`.
+async fn refused_after_streaming(env: &Env, n: u64) -> serde_json::Value {
+    health_until(env, "a connected uplink", |h| h["uplink"] == "connected").await;
+    let mut drv = env.client("drv-1", UserRole::Driver, TEAM).await;
+    for seq in 1..=n {
+        drv.send(&telemetry("drv-1", seq)).await;
+    }
+    let h = health_until(env, "refused", |h| h["uplink"] == "refused").await;
+    assert_eq!(h["status"], "degraded", "{h}");
+    h
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cloud_refusing_every_batch_is_refused_and_degraded() {
     let addr = refusing_cloud(Refuses::Batches).await;
@@ -152,13 +165,7 @@ async fn a_cloud_refusing_every_batch_is_refused_and_degraded() {
         c.cloud = Some(uplink(format!("ws://{addr}/ws")));
     })
     .await;
-    health_until(&env, "a connected uplink", |h| h["uplink"] == "connected").await;
-    let mut drv = env.client("drv-1", UserRole::Driver, TEAM).await;
-    for seq in 1..=20 {
-        drv.send(&telemetry("drv-1", seq)).await;
-    }
-    let h = health_until(&env, "refused", |h| h["uplink"] == "refused").await;
-    assert_eq!(h["status"], "degraded", "{h}");
+    let h = refused_after_streaming(&env, 20).await;
     assert_eq!(h["uplinkDetail"]["lastRefusal"]["code"], "forbidden", "{h}");
     assert!(h["uplinkDetail"]["lastRefusal"]["message"].as_str().unwrap_or_default().contains("not a member"), "{h}");
 }
@@ -195,13 +202,7 @@ async fn a_relay_on_a_fresh_spool_behind_the_clouds_numbering_says_so() {
         c.cloud = Some(uplink(url));
     })
     .await;
-    health_until(&env, "a connected uplink", |h| h["uplink"] == "connected").await;
-    let mut drv = env.client("drv-1", UserRole::Driver, TEAM).await;
-    for seq in 1..=5 {
-        drv.send(&telemetry("drv-1", seq)).await;
-    }
-    let h = health_until(&env, "refused", |h| h["uplink"] == "refused").await;
-    assert_eq!(h["status"], "degraded", "{h}");
+    let h = refused_after_streaming(&env, 5).await;
     let msg = h["uplinkDetail"]["lastRefusal"]["message"].as_str().unwrap_or_default();
     assert!(msg.contains("the cloud has batches of drv-1 up to 50 but this relay numbered only up to"), "{h}");
     cloud.stop().await;
