@@ -561,7 +561,7 @@ fn voice_settings(cfg: &DemoConfig, me: &DemoAccount, next: Option<&DemoAccount>
         *time_scale = 1.0 / cfg.pace;
     }
     if cfg!(feature = "sound-card") {
-        v.output = CalloutOutput::SoundCard;
+        v.output = CalloutOutput::SoundCard { device: None };
     }
     v.driver_name = Some(me.display_name.clone());
     v.handoff_to = next.map(|n| HandoffTarget { id: n.user_id.clone(), name: n.display_name.clone() });

@@ -86,14 +86,17 @@ pub struct DriverArgs {
     /// %LOCALAPPDATA%\PitBox\driver on Windows, ~/.local/share/pitbox/driver elsewhere.
     #[arg(long, env = "PITBOX_DRIVER_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Where callouts are heard: a folder for one WAV file per callout, or `sound-card`.
-    /// Default: the sound card when built with the sound-card feature, else DATA_DIR/callouts.
-    #[arg(long, env = "PITBOX_DRIVER_VOICE_OUT", value_name = "DIR|sound-card")]
+    /// Where callouts are heard: a folder for one WAV file per callout, `sound-card` (the default
+    /// output device) or `sound-card:NAME` (the output device whose name contains NAME, e.g. your
+    /// headset: `pitbox voice devices` lists them). Default: the sound card when built with the
+    /// sound-card feature, else DATA_DIR/callouts.
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_OUT", value_name = "DIR|sound-card[:NAME]")]
     pub voice_out: Option<String>,
     /// Voice commands from a WAV file (heard once the first sample is in), a folder (every .wav
-    /// put there is one utterance), or `mic` (the microphone with push-to-talk through
-    /// POST /api/voice/ptt; needs the sound-card feature).
-    #[arg(long, env = "PITBOX_DRIVER_VOICE_IN", value_name = "WAV|DIR|mic")]
+    /// put there is one utterance), `mic` (the default microphone with push-to-talk through
+    /// POST /api/voice/ptt; needs the sound-card feature) or `mic:NAME` (the input device whose
+    /// name contains NAME).
+    #[arg(long, env = "PITBOX_DRIVER_VOICE_IN", value_name = "WAV|DIR|mic[:NAME]")]
     pub voice_in: Option<String>,
     /// Push-to-talk buttons for `--voice-in mic`, besides POST /api/voice/ptt: `signal` (Unix:
     /// SIGUSR1 presses, SIGUSR2 releases — for key binders), `joystick:DEVICE:BUTTON` (a wheel or
@@ -191,11 +194,13 @@ voice_id = "default"
 # the local engine speaks whenever the cloud cannot) or "elevenlabs".
 voice_engine = "auto"
 voice_speed = 1.1
-# Where callouts are heard: "sound-card", or a folder for one WAV file per callout (default: the
-# sound card when built with it, else the callouts folder in data_dir).
+# Where callouts are heard: "sound-card" (the default output device), "sound-card:NAME" (the
+# device whose name contains NAME, e.g. "sound-card:Headset"; `pitbox voice devices` lists them),
+# or a folder for one WAV file per callout (default: the sound card when built with it, else the
+# callouts folder in data_dir).
 # voice_out = "C:/PitBox/callouts"
-# Voice commands from a WAV file or folder (headless runs, tests) or "mic" (push-to-talk through
-# POST /api/voice/ptt; needs the sound-card build).
+# Voice commands from a WAV file or folder (headless runs, tests), "mic" (the default microphone,
+# push-to-talk through POST /api/voice/ptt; needs the sound-card build) or "mic:NAME".
 # voice_in = "mic"
 # Push-to-talk buttons for the microphone besides POST /api/voice/ptt: "signal" (Unix: SIGUSR1
 # presses, SIGUSR2 releases), "joystick:DEVICE:BUTTON" (a wheel button: /dev/input/js0 on Linux,
@@ -229,26 +234,30 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
     let data_dir = args.data_dir.clone().unwrap_or_else(crate::voice::default_data_dir);
     let mut v = VoiceSettings::wav_dir(data_dir.join("callouts"));
     match args.voice_out.as_deref().map(str::trim) {
-        Some("sound-card" | "soundcard") => v.output = CalloutOutput::SoundCard,
         Some("") => bail!("--voice-out is empty: give a folder or sound-card"),
-        Some(dir) => v.output = CalloutOutput::WavDir { dir: PathBuf::from(dir), time_scale: 1.0 },
-        None if cfg!(sound_card) => v.output = CalloutOutput::SoundCard,
+        Some(out) => match device_choice(out, &["sound-card", "soundcard"], "--voice-out")? {
+            Some(device) => v.output = CalloutOutput::SoundCard { device },
+            None => v.output = CalloutOutput::WavDir { dir: PathBuf::from(out), time_scale: 1.0 },
+        },
+        None if cfg!(sound_card) => v.output = CalloutOutput::SoundCard { device: None },
         None => {}
     }
     v.input = match args.voice_in.as_deref().map(str::trim) {
         None => None,
         Some("") => bail!("--voice-in is empty: give a WAV file, a folder or mic"),
-        Some("mic" | "microphone") => {
-            if !cfg!(sound_card) {
-                bail!("--voice-in mic needs PitBox built with the sound-card feature; use a WAV file or folder");
+        Some(input) => match device_choice(input, &["mic", "microphone"], "--voice-in")? {
+            Some(device) => {
+                if !cfg!(sound_card) {
+                    bail!("--voice-in mic needs PitBox built with the sound-card feature; use a WAV file or folder");
+                }
+                Some(VoiceInput::Microphone { device })
             }
-            Some(VoiceInput::Microphone)
-        }
-        Some(p) => Some(VoiceInput::Wav(PathBuf::from(p))),
+            None => Some(VoiceInput::Wav(PathBuf::from(input))),
+        },
     };
     for p in args.ptt.iter().map(|p| p.trim()).filter(|p| !p.is_empty() && *p != "api") {
         let button = pitbox_voice::buttons::PttButton::parse(p).map_err(|e| anyhow::anyhow!("--ptt: {e}"))?;
-        if v.input != Some(VoiceInput::Microphone) {
+        if !matches!(v.input, Some(VoiceInput::Microphone { .. })) {
             bail!("--ptt {p}: push-to-talk is for the microphone; add --voice-in mic");
         }
         v.ptt.push(button);
@@ -320,6 +329,24 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
         }
     };
     Ok(v)
+}
+
+/// Whether `value` names the sound card by one of `words` (`sound-card`, `sound-card:NAME`):
+/// `Some(None)` for the default device, `Some(Some(NAME))` for a named one, `None` when it is a
+/// path instead. A Windows path such as `C:/callouts` is a path: its prefix is not a word.
+fn device_choice(value: &str, words: &[&str], flag: &str) -> Result<Option<Option<String>>> {
+    let (head, device) = match value.split_once(':') {
+        Some((h, d)) => (h, Some(d.trim())),
+        None => (value, None),
+    };
+    if !words.iter().any(|w| head.eq_ignore_ascii_case(w)) {
+        return Ok(None);
+    }
+    match device {
+        Some("") => bail!("{flag} {value}: give the device's name after ':' (`pitbox voice devices` lists them)"),
+        Some(d) => Ok(Some(Some(d.to_string()))),
+        None => Ok(Some(None)),
+    }
 }
 
 /// The token from --token, PITBOX_DRIVER_TOKEN or --token-file (`None` when absent or empty).
@@ -554,7 +581,23 @@ mod tests {
             assert_eq!(v.output, CalloutOutput::WavDir { dir: "/tmp/pb/callouts".into(), time_scale: 1.0 });
         }
         assert_eq!(v.fuel_per_lap_liters, Some(2.6));
-        assert_eq!(voice(&["--voice-out", "sound-card"]).unwrap().output, CalloutOutput::SoundCard);
+        assert_eq!(voice(&["--voice-out", "sound-card"]).unwrap().output, CalloutOutput::SoundCard { device: None });
+        assert_eq!(
+            voice(&["--voice-out", "sound-card:Headset (Arctis 7)"]).unwrap().output,
+            CalloutOutput::SoundCard { device: Some("Headset (Arctis 7)".into()) }
+        );
+        assert!(voice(&["--voice-out", "sound-card:"]).unwrap_err().to_string().contains("give the device's name"));
+        // A Windows folder is a folder, not a device.
+        assert_eq!(
+            voice(&["--voice-out", "C:/PitBox/callouts"]).unwrap().output,
+            CalloutOutput::WavDir { dir: PathBuf::from("C:/PitBox/callouts"), time_scale: 1.0 }
+        );
+        let mic = voice(&["--voice-in", "mic:USB Microphone"]);
+        if cfg!(sound_card) {
+            assert_eq!(mic.unwrap().input, Some(VoiceInput::Microphone { device: Some("USB Microphone".into()) }));
+        } else {
+            assert!(mic.unwrap_err().to_string().contains("sound-card feature"));
+        }
     }
 
     fn jwt(payload: &str) -> String {

@@ -26,12 +26,16 @@ pub struct VoiceArgs {
 /// The `pitbox voice` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum VoiceSubcommand {
-    /// Speak TEXT with the offline engine (espeak-ng) into a WAV file or, through the radio, a folder.
+    /// Speak TEXT offline (Windows' own speech on Windows, espeak-ng elsewhere) on the sound card,
+    /// into a WAV file or, through the radio, a folder.
     Say(SayArgs),
     /// Recognise the voice command in a WAV file (PocketSphinx, offline).
     Listen(ListenArgs),
-    /// List the voices.
+    /// List the voices (and, on Windows, the installed Windows voices and which speaks each).
     Voices,
+    /// List the sound card's output and input devices, as `--voice-out sound-card:NAME` and
+    /// `--voice-in mic:NAME` take them.
+    Devices,
     /// Measure recognition on a matrix of synthetic speakers × rates × noise levels (espeak-ng)
     /// and print it.
     Eval(EvalArgs),
@@ -60,9 +64,18 @@ pub struct SayArgs {
     /// without a sound card.
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub audio_out: Option<PathBuf>,
-    /// Voice id (see `pitbox voice voices`).
+    /// Voice id (see `pitbox voice voices`); with Windows speech also a language tag (`en-GB`)
+    /// or part of an installed voice's name (`Zira`).
     #[arg(long, default_value = DEFAULT_VOICE)]
     pub voice: String,
+    /// The engine: auto (Windows' own speech on Windows when it can speak, else espeak-ng),
+    /// windows or espeak-ng.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "windows", "espeak-ng"])]
+    pub engine: String,
+    /// Play on this output device (part of its name, see `pitbox voice devices`) instead of the
+    /// default one.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["output", "audio_out"])]
+    pub device: Option<String>,
     /// Speaking rate, 0.5–2.0.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
@@ -109,13 +122,107 @@ pub fn run(args: VoiceArgs) -> anyhow::Result<()> {
         VoiceSubcommand::Say(a) => say(a),
         VoiceSubcommand::Listen(a) => listen(a),
         VoiceSubcommand::Eval(a) => eval(a),
-        VoiceSubcommand::Voices => {
-            for v in espeak_voices() {
-                println!("{:<16} {:<12} {}", v.id, v.engine_voice, v.name);
+        VoiceSubcommand::Voices => voices(),
+        VoiceSubcommand::Devices => devices(),
+    }
+}
+
+fn voices() -> anyhow::Result<()> {
+    println!("{:<16} {:<16} name", "id", "espeak-ng");
+    for v in espeak_voices() {
+        println!("{:<16} {:<16} {}", v.id, v.engine_voice, v.name);
+    }
+    windows_voices()
+}
+
+#[cfg(windows)]
+fn windows_voices() -> anyhow::Result<()> {
+    let w = crate::sapi::WindowsSpeech::new();
+    let installed = match w.installed() {
+        Ok(v) => v,
+        Err(e) => {
+            println!("\nWindows speech: {e}");
+            return Ok(());
+        }
+    };
+    println!("\nWindows speech voices (language LCIDs, gender):");
+    for v in &installed {
+        let langs: Vec<String> = v.languages.iter().map(|l| format!("{l:x}")).collect();
+        println!("  {} ({}, {})", v.description, langs.join(";"), v.gender.map_or("gender unknown", |g| g.word()));
+    }
+    println!("\nWhich Windows voice speaks each id:");
+    for v in espeak_voices() {
+        match w.voice_for(&v.id) {
+            Ok((name, note)) => {
+                println!("  {:<16} {name}{}", v.id, note.map(|n| format!(" — {n}")).unwrap_or_default())
             }
-            Ok(())
+            Err(e) => println!("  {:<16} {e}", v.id),
         }
     }
+    Ok(())
+}
+
+#[cfg(not(windows))]
+fn windows_voices() -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[cfg(sound_card)]
+fn devices() -> anyhow::Result<()> {
+    let list = |what: &str, names: Result<Vec<String>, crate::radio::SinkError>| match names {
+        Ok(n) if n.is_empty() => println!("{what} devices: none"),
+        Ok(n) => {
+            println!("{what} devices:");
+            for d in n {
+                println!("  {d}");
+            }
+        }
+        Err(e) => println!("{what} devices: cannot list them: {e}"),
+    };
+    list("output", crate::soundcard::output_devices());
+    list("input", crate::soundcard::input_devices());
+    Ok(())
+}
+
+#[cfg(not(sound_card))]
+fn devices() -> anyhow::Result<()> {
+    bail!("this build has no sound card (pitbox-voice's cargo feature `sound-card` is off): it lists no devices")
+}
+
+/// The engine `voice say` speaks with and the voice to ask it for; a note when auto fell back.
+fn say_engine(engine: &str, voice_id: &str) -> anyhow::Result<(Arc<dyn TtsProvider>, String)> {
+    let espeak = || -> anyhow::Result<(Arc<dyn TtsProvider>, String)> {
+        Ok((Arc::new(EspeakNg::new()), engine_voice(voice_id)?))
+    };
+    match engine {
+        "espeak-ng" => espeak(),
+        "windows" => windows_engine(voice_id),
+        _ if cfg!(windows) => match windows_engine(voice_id) {
+            Ok(e) => Ok(e),
+            Err(why) => {
+                eprintln!("note: {why:#}; speaking with espeak-ng instead");
+                espeak()
+            }
+        },
+        _ => espeak(),
+    }
+}
+
+#[cfg(windows)]
+fn windows_engine(voice_id: &str) -> anyhow::Result<(Arc<dyn TtsProvider>, String)> {
+    let w = crate::sapi::WindowsSpeech::new();
+    w.available().context("Windows speech cannot speak here")?;
+    let (name, note) = w.voice_for(voice_id)?;
+    match note {
+        Some(n) => eprintln!("note: {n}"),
+        None => eprintln!("voice: {name}"),
+    }
+    Ok((Arc::new(w), voice_id.to_string()))
+}
+
+#[cfg(not(windows))]
+fn windows_engine(_voice_id: &str) -> anyhow::Result<(Arc<dyn TtsProvider>, String)> {
+    bail!("Windows speech is only on Windows: use --engine espeak-ng")
 }
 
 fn say(a: SayArgs) -> anyhow::Result<()> {
@@ -130,15 +237,10 @@ fn say(a: SayArgs) -> anyhow::Result<()> {
     if !a.speed.is_finite() || !(0.5..=2.0).contains(&a.speed) {
         bail!("--speed must be between 0.5 and 2.0, got {}", a.speed);
     }
-    let voice = engine_voice(&a.voice)?;
-    let tts = EspeakNg::new();
+    let (tts, voice) = say_engine(&a.engine, &a.voice)?;
     if let Some(dir) = a.audio_out {
         let sink = WavDirSink::new(&dir).with_context(|| format!("cannot use {}", dir.display()))?;
-        let radio = Radio::start(
-            Arc::new(tts),
-            Box::new(sink),
-            RadioConfig { voice, speed: a.speed, ..RadioConfig::default() },
-        )?;
+        let radio = Radio::start(tts, Box::new(sink), RadioConfig { voice, speed: a.speed, ..RadioConfig::default() })?;
         radio.say_text(text, Priority::Normal);
         if !radio.wait_idle(Duration::from_secs(120)) {
             bail!("the radio did not finish within 120 s");
@@ -151,7 +253,9 @@ fn say(a: SayArgs) -> anyhow::Result<()> {
         println!("wrote {}", dir.display());
         return Ok(());
     }
-    let speech = tts.synthesize_blocking(&SpeechRequest { text: text.into(), voice, speed: a.speed, pitch: None })?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let speech =
+        rt.block_on(tts.synthesize(&SpeechRequest { text: text.into(), voice, speed: a.speed, pitch: None }))?;
     let clip = if a.radio { radio_clip(&speech) } else { speech };
     match a.output {
         Some(path) => {
@@ -159,20 +263,20 @@ fn say(a: SayArgs) -> anyhow::Result<()> {
             println!("wrote {} ({:.2} s)", path.display(), clip.duration());
             Ok(())
         }
-        None => play_on_sound_card(&clip),
+        None => play_on_sound_card(&clip, a.device.as_deref()),
     }
 }
 
 #[cfg(sound_card)]
-fn play_on_sound_card(clip: &Audio) -> anyhow::Result<()> {
+fn play_on_sound_card(clip: &Audio, device: Option<&str>) -> anyhow::Result<()> {
     use crate::radio::AudioSink;
-    let mut sink = crate::soundcard::CpalSink::open()?;
+    let mut sink = crate::soundcard::CpalSink::open_device(device)?;
     sink.play(clip, "say", &std::sync::atomic::AtomicBool::new(false))?;
     Ok(())
 }
 
 #[cfg(not(sound_card))]
-fn play_on_sound_card(_clip: &Audio) -> anyhow::Result<()> {
+fn play_on_sound_card(_clip: &Audio, _device: Option<&str>) -> anyhow::Result<()> {
     bail!(
         "this build has no sound-card playback (pitbox-voice's cargo feature `sound-card` is off): \
          use -o OUT.wav or --audio-out DIR"

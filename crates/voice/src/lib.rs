@@ -2,7 +2,8 @@
 //!
 //! - **Speech out**: [`tts::TtsProvider`] with its providers: [`tts::EspeakNg`] (offline, the
 //!   default on Linux; runs the `espeak-ng` program), `sapi::WindowsSpeech` (Windows' own SAPI
-//!   voices, the default on Windows), [`tts::ElevenLabs`] (HTTP API) and [`cloud::CloudVoice`]
+//!   voices, the default on Windows, chosen by language and gender by [`windows_voices`]),
+//!   [`tts::ElevenLabs`] (HTTP API) and [`cloud::CloudVoice`]
 //!   (the team cloud's `POST /api/voice/synthesize` clip, with [`cloud::Fallback`] to a local
 //!   engine when the cloud cannot answer).
 //! - **Cloud synthesis**: [`service::VoiceService`] validates `POST /api/voice/synthesize` bodies
@@ -11,7 +12,8 @@
 //! - **Driver radio**: [`queue::CalloutQueue`] (priorities, interruption, expiry, one voice at a
 //!   time) and [`radio::Radio`], which speaks callouts with a radio chime into an
 //!   [`radio::AudioSink`]: WAV files in a folder, or the sound card (`soundcard`: always built on
-//!   Windows (WASAPI); elsewhere cargo feature `sound-card`, off by default).
+//!   Windows (WASAPI); elsewhere cargo feature `sound-card`, off by default), its default device
+//!   or one the driver names ([`devices::pick_device`]).
 //! - **Voice commands**: [`commands`] (the grammar and typed [`commands::VoiceCommand`]s),
 //!   [`sphinx::CommandRecognizer`] (PocketSphinx 5 compiled in, JSGF grammar mode, its model and
 //!   the [`dictionary`] of command words inside the binary),
@@ -29,6 +31,7 @@ pub mod buttons;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod devices;
 pub mod dictionary;
 pub mod engineer;
 pub mod eval;
@@ -42,6 +45,7 @@ pub mod service;
 pub mod soundcard;
 pub mod sphinx;
 pub mod tts;
+pub mod windows_voices;
 
 pub use audio::{Audio, WavError};
 pub use commands::{GapTarget, MessagePreset, VoiceCommand};

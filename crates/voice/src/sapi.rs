@@ -5,10 +5,10 @@
 //! band-pass, priorities, interruption, and the sound card or WAV folder the driver chose.
 //!
 //! Each synthesis runs on a thread of its own that joins the COM multithreaded apartment, so the
-//! caller's COM state (or none) does not matter. The voice is Windows' default one (Settings →
-//! Time & language → Speech), or the first installed voice whose description contains the
-//! requested name (`Zira`, `David`, `Hazel` …); PitBox's own voice ids (`default`, `engineer-uk`
-//! …) mean the default voice.
+//! caller's COM state (or none) does not matter. `default` is Windows' default voice (Settings →
+//! Time & language → Speech); PitBox's own voice ids and language tags pick an installed voice by
+//! language and gender, and any other name the voice whose description contains it
+//! ([`crate::windows_voices::choose`]).
 
 use std::sync::mpsc;
 
@@ -26,6 +26,7 @@ use windows::core::{GUID, HSTRING, PCWSTR};
 
 use crate::audio::{Audio, PLAYBACK_RATE};
 use crate::tts::{BoxFuture, SpeechRequest, TtsError, TtsProvider};
+use crate::windows_voices::{InstalledVoice, choose};
 
 /// SAPI's `SPDFID_WaveFormatEx` (sapi.h): the stream's format is the `WAVEFORMATEX` given.
 const SPDFID_WAVE_FORMAT_EX: GUID = GUID::from_u128(0xc31adbae_527f_4ff5_a230_f62bb61ff70c);
@@ -42,7 +43,21 @@ impl WindowsSpeech {
     /// The installed voices' descriptions (`Microsoft Zira Desktop - English (United States)` …),
     /// or why SAPI cannot be used here.
     pub fn voices(&self) -> Result<Vec<String>, TtsError> {
-        on_com_thread(|| unsafe { voice_tokens().map(|v| v.into_iter().map(|(d, _)| d).collect()) })
+        Ok(self.installed()?.into_iter().map(|v| v.description).collect())
+    }
+
+    /// The installed voices with their languages and genders.
+    pub fn installed(&self) -> Result<Vec<InstalledVoice>, TtsError> {
+        on_com_thread(|| unsafe { voice_tokens().map(|v| v.into_iter().map(|(v, _)| v).collect()) })
+    }
+
+    /// Which voice speaks `voice` here, for the driver's status and log: the voice's description
+    /// (or "Windows' default voice") and, when it is not what was asked for, why.
+    pub fn voice_for(&self, voice: &str) -> Result<(String, Option<String>), TtsError> {
+        let installed = self.installed()?;
+        let c = choose(&installed, voice).map_err(|e| TtsError::Invalid(e.0))?;
+        let name = c.index.map_or_else(|| "Windows' default voice".to_string(), |i| installed[i].description.clone());
+        Ok((name, c.note))
     }
 
     /// Whether SAPI can speak here: a voice is installed and says a word into memory (wine, for
@@ -98,8 +113,22 @@ fn on_com_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, TtsError> + Se
     rx.recv().map_err(|_| TtsError::WindowsSpeech("stopped unexpectedly".into()))?
 }
 
-/// Every installed voice: its description and token.
-unsafe fn voice_tokens() -> Result<Vec<(String, ISpObjectToken)>, TtsError> {
+/// A string value of a token's `Attributes` key (`Language`, `Gender`), when it has one.
+unsafe fn attribute(token: &ISpObjectToken, name: &str) -> Option<String> {
+    unsafe {
+        let key = token.OpenKey(&HSTRING::from("Attributes")).ok()?;
+        let p = key.GetStringValue(&HSTRING::from(name)).ok()?;
+        if p.is_null() {
+            return None;
+        }
+        let s = p.to_string().ok();
+        CoTaskMemFree(Some(p.as_ptr() as *const _));
+        s
+    }
+}
+
+/// Every installed voice: its description, attributes and token.
+unsafe fn voice_tokens() -> Result<Vec<(InstalledVoice, ISpObjectToken)>, TtsError> {
     unsafe {
         let cat: ISpObjectTokenCategory =
             CoCreateInstance(&SpObjectTokenCategory, None, CLSCTX_ALL).map_err(|e| err("no voice list", e))?;
@@ -118,7 +147,9 @@ unsafe fn voice_tokens() -> Result<Vec<(String, ISpObjectToken)>, TtsError> {
                 }
                 _ => format!("voice {i}"),
             };
-            out.push((name, token));
+            let language = attribute(&token, "Language");
+            let gender = attribute(&token, "Gender");
+            out.push((InstalledVoice::from_attributes(name, language.as_deref(), gender.as_deref()), token));
         }
         Ok(out)
     }
@@ -128,15 +159,14 @@ unsafe fn speak(req: &SpeechRequest) -> Result<Audio, TtsError> {
     unsafe {
         let voice: ISpVoice =
             CoCreateInstance(&SpVoice, None, CLSCTX_ALL).map_err(|e| err("cannot create the voice", e))?;
-        let wanted = req.voice.trim().to_lowercase();
-        let pitbox_id = wanted.is_empty() || wanted == "default" || wanted.starts_with("engineer");
-        if !pitbox_id {
-            let tokens = voice_tokens()?;
-            match tokens.into_iter().find(|(d, _)| d.to_lowercase().contains(&wanted)) {
-                Some((_, t)) => voice.SetVoice(&t).map_err(|e| err("cannot choose the voice", e))?,
-                None => {
-                    return Err(TtsError::Invalid(format!("Windows speech has no voice named like `{}`", req.voice)));
-                }
+        let wanted = req.voice.trim();
+        if !(wanted.is_empty() || wanted.eq_ignore_ascii_case("default")) {
+            let mut tokens = voice_tokens()?;
+            let installed: Vec<InstalledVoice> = tokens.iter().map(|(v, _)| v.clone()).collect();
+            let choice = choose(&installed, wanted).map_err(|e| TtsError::Invalid(e.0))?;
+            if let Some(i) = choice.index {
+                let (_, token) = tokens.swap_remove(i);
+                voice.SetVoice(&token).map_err(|e| err("cannot choose the voice", e))?;
             }
         }
         let memory = CreateStreamOnHGlobal(None, true).map_err(|e| err("no memory stream", e))?;

@@ -1,6 +1,7 @@
 //! The sound card through cpal (cargo feature `sound-card`; on Linux it needs ALSA's
 //! `libasound2-dev` to build): [`CpalSink`] plays radio clips, [`CpalMicrophone`] captures the
-//! driver's voice for push-to-talk.
+//! driver's voice for push-to-talk. Either is the system's default device or one the driver
+//! names ([`crate::devices::pick_device`]); [`output_devices`] and [`input_devices`] list them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,7 +19,27 @@ fn dev(e: impl std::fmt::Display) -> SinkError {
     SinkError::Device(e.to_string())
 }
 
-/// Plays on the default output device.
+/// The output devices' names, as `--voice-out sound-card:NAME` takes them.
+pub fn output_devices() -> Result<Vec<String>, SinkError> {
+    let host = cpal::default_host();
+    Ok(host.output_devices().map_err(dev)?.map(|d| d.name().unwrap_or_else(|e| format!("(unnamed: {e})"))).collect())
+}
+
+/// The input devices' names, as `--voice-in mic:NAME` takes them.
+pub fn input_devices() -> Result<Vec<String>, SinkError> {
+    let host = cpal::default_host();
+    Ok(host.input_devices().map_err(dev)?.map(|d| d.name().unwrap_or_else(|e| format!("(unnamed: {e})"))).collect())
+}
+
+/// The device `wanted` names among `devices` (see [`crate::devices::pick_device`]).
+fn named(devices: impl Iterator<Item = cpal::Device>, wanted: &str, what: &str) -> Result<cpal::Device, SinkError> {
+    let mut devices: Vec<cpal::Device> = devices.collect();
+    let names: Vec<String> = devices.iter().map(|d| d.name().unwrap_or_default()).collect();
+    let i = crate::devices::pick_device(&names, wanted, what).map_err(SinkError::Device)?;
+    Ok(devices.swap_remove(i))
+}
+
+/// Plays on the default output device or a named one.
 pub struct CpalSink {
     device: cpal::Device,
     config: cpal::SupportedStreamConfig,
@@ -33,10 +54,23 @@ impl std::fmt::Debug for CpalSink {
 impl CpalSink {
     /// The default output device in its default format.
     pub fn open() -> Result<Self, SinkError> {
+        Self::open_device(None)
+    }
+
+    /// The output device `wanted` names (None: the default one), in its default format.
+    pub fn open_device(wanted: Option<&str>) -> Result<Self, SinkError> {
         let host = cpal::default_host();
-        let device = host.default_output_device().ok_or_else(|| dev("no default output device"))?;
+        let device = match wanted {
+            None => host.default_output_device().ok_or_else(|| dev("no default output device"))?,
+            Some(w) => named(host.output_devices().map_err(dev)?, w, "output")?,
+        };
         let config = device.default_output_config().map_err(dev)?;
         Ok(Self { device, config })
+    }
+
+    /// The device's name, for the status.
+    pub fn device_name(&self) -> String {
+        self.device.name().unwrap_or_else(|_| "unnamed output device".into())
     }
 
     fn play_as<T>(&self, samples: Arc<Vec<f32>>, stop: &AtomicBool) -> Result<usize, SinkError>
@@ -91,9 +125,11 @@ impl AudioSink for CpalSink {
     }
 }
 
-/// Captures from the default input device (mono mix), on a thread that owns the stream.
+/// Captures from the default input device or a named one (mono mix), on a thread that owns the
+/// stream.
 pub struct CpalMicrophone {
     rate: u32,
+    device_name: String,
     rx: Receiver<Vec<i16>>,
     stop: Arc<AtomicBool>,
 }
@@ -136,16 +172,26 @@ where
 impl CpalMicrophone {
     /// Opens the default input device and starts capturing.
     pub fn open() -> Result<Self, SinkError> {
+        Self::open_device(None)
+    }
+
+    /// Opens the input device `wanted` names (None: the default one) and starts capturing.
+    pub fn open_device(wanted: Option<&str>) -> Result<Self, SinkError> {
+        let wanted = wanted.map(str::to_string);
         let (tx, rx) = mpsc::channel();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<u32, SinkError>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(u32, String), SinkError>>();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         std::thread::Builder::new()
             .name("pitbox-mic".into())
             .spawn(move || {
-                let run = || -> Result<(cpal::Stream, u32), SinkError> {
+                let run = || -> Result<(cpal::Stream, u32, String), SinkError> {
                     let host = cpal::default_host();
-                    let device = host.default_input_device().ok_or_else(|| dev("no default input device"))?;
+                    let device = match wanted.as_deref() {
+                        None => host.default_input_device().ok_or_else(|| dev("no default input device"))?,
+                        Some(w) => named(host.input_devices().map_err(dev)?, w, "input")?,
+                    };
+                    let name = device.name().unwrap_or_else(|_| "unnamed input device".into());
                     let supported = device.default_input_config().map_err(dev)?;
                     let config: cpal::StreamConfig = supported.clone().into();
                     let stream = match supported.sample_format() {
@@ -156,11 +202,11 @@ impl CpalMicrophone {
                         other => return Err(dev(format!("unsupported input sample format {other}"))),
                     };
                     stream.play().map_err(dev)?;
-                    Ok((stream, config.sample_rate.0))
+                    Ok((stream, config.sample_rate.0, name))
                 };
                 match run() {
-                    Ok((stream, rate)) => {
-                        let _ = ready_tx.send(Ok(rate));
+                    Ok((stream, rate, name)) => {
+                        let _ = ready_tx.send(Ok((rate, name)));
                         while !stop2.load(Ordering::Acquire) {
                             std::thread::sleep(Duration::from_millis(20));
                         }
@@ -172,8 +218,14 @@ impl CpalMicrophone {
                 }
             })
             .map_err(dev)?;
-        let rate = ready_rx.recv_timeout(Duration::from_secs(5)).map_err(|_| dev("microphone did not start"))??;
-        Ok(Self { rate, rx, stop })
+        let (rate, device_name) =
+            ready_rx.recv_timeout(Duration::from_secs(5)).map_err(|_| dev("microphone did not start"))??;
+        Ok(Self { rate, device_name, rx, stop })
+    }
+
+    /// The device's name, for the status.
+    pub fn device_name(&self) -> &str {
+        &self.device_name
     }
 }
 

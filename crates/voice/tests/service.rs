@@ -72,6 +72,39 @@ async fn offline_synthesis_makes_wav_with_its_duration() {
     assert!(dash.duration > 0.2);
 }
 
+/// `voice say --engine windows`: Windows' own speech into a WAV file on Windows, or the reason it
+/// cannot speak (wine 8 cannot speak into memory); elsewhere a plain refusal.
+#[test]
+fn say_with_windows_speech_speaks_or_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("sapi.wav");
+    let r = run(VoiceArgs {
+        command: VoiceSubcommand::Say(SayArgs {
+            text: "box this lap".into(),
+            output: Some(wav.clone()),
+            audio_out: None,
+            voice: "engineer-uk".into(),
+            speed: 1.0,
+            radio: true,
+            engine: "windows".into(),
+            device: None,
+        }),
+    });
+    match r {
+        Ok(()) if !cfg!(windows) => panic!("only Windows has Windows speech"),
+        Ok(()) => {
+            let a = pitbox_voice::Audio::from_wav(&std::fs::read(&wav).unwrap()).unwrap();
+            assert!(a.duration() > 0.3 && a.rms() > 100.0, "speech, not silence: {} s", a.duration());
+        }
+        Err(e) if cfg!(windows) => {
+            let m = format!("{e:#}");
+            assert!(m.starts_with("Windows speech cannot speak here: "), "{m}");
+            skip("say_with_windows_speech_speaks_or_says_why", &m);
+        }
+        Err(e) => assert_eq!(e.to_string(), "Windows speech is only on Windows: use --engine espeak-ng"),
+    }
+}
+
 #[test]
 fn say_then_listen_round_trip() {
     if let Err(e) = EspeakNg::new().available() {
@@ -88,6 +121,8 @@ fn say_then_listen_round_trip() {
             voice: "engineer".into(),
             speed: 1.0,
             radio: false,
+            engine: "espeak-ng".into(),
+            device: None,
         }),
     })
     .unwrap();
@@ -102,6 +137,8 @@ fn say_then_listen_round_trip() {
             voice: "engineer-f".into(),
             speed: 1.2,
             radio: false,
+            engine: "espeak-ng".into(),
+            device: None,
         }),
     })
     .unwrap();
@@ -115,6 +152,8 @@ fn say_then_listen_round_trip() {
             voice: "engineer".into(),
             speed: 3.0,
             radio: false,
+            engine: "espeak-ng".into(),
+            device: None,
         }),
     })
     .unwrap_err();

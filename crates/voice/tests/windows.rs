@@ -63,3 +63,70 @@ fn the_sound_card_is_in_the_default_windows_build() {
         ),
     }
 }
+
+#[test]
+fn a_named_device_that_is_not_there_is_refused_with_the_choices() {
+    use pitbox_voice::radio::SinkError;
+    use pitbox_voice::soundcard::{CpalMicrophone, CpalSink, input_devices, output_devices};
+    let (outputs, inputs) = match (output_devices(), input_devices()) {
+        (Ok(o), Ok(i)) => (o, i),
+        (o, i) => {
+            skip(
+                "a_named_device_that_is_not_there_is_refused_with_the_choices",
+                &format!("the devices cannot be listed here: output {o:?}, input {i:?}"),
+            );
+            return;
+        }
+    };
+    eprintln!("output devices {outputs:?}, input devices {inputs:?}");
+    match CpalSink::open_device(Some("no such device pitbox")) {
+        Err(SinkError::Device(m)) => {
+            assert!(m.starts_with("no output device named like `no such device pitbox`"), "{m}");
+            for name in &outputs {
+                assert!(m.contains(name.as_str()), "{m} lists {name}");
+            }
+        }
+        other => panic!("expected a device error, got {:?}", other.map(|s| s.device_name())),
+    }
+    match CpalMicrophone::open_device(Some("no such device pitbox")) {
+        Err(SinkError::Device(m)) => {
+            assert!(m.starts_with("no input device named like `no such device pitbox`"), "{m}")
+        }
+        other => panic!("expected a device error, got {:?}", other.map(|m| m.device_name().to_string())),
+    }
+    // A device that is there opens by a part of its name.
+    if let Some(first) = outputs.first().filter(|n| !n.is_empty()) {
+        match CpalSink::open_device(Some(first)) {
+            Ok(s) => assert_eq!(&s.device_name(), first),
+            Err(e) => eprintln!("{first} is listed but does not open: {e}"),
+        }
+    }
+}
+
+#[test]
+fn windows_voices_are_chosen_by_language_and_listed_with_their_attributes() {
+    let w = WindowsSpeech::new();
+    let installed = match w.installed() {
+        Ok(v) => v,
+        Err(e) => {
+            skip("windows_voices_are_chosen_by_language_and_listed_with_their_attributes", &format!("{e}"));
+            return;
+        }
+    };
+    eprintln!("installed Windows voices: {installed:?}");
+    // PitBox's ids always find a voice (the closest one, or Windows' default), never an error.
+    for id in ["engineer", "engineer-uk", "engineer-f", "engineer-uk-f", "engineer-scot", "engineer-deep", "en-GB"] {
+        let (name, note) = w.voice_for(id).expect("a PitBox id always has a voice");
+        eprintln!("{id}: {name} {note:?}");
+        assert!(!name.is_empty());
+    }
+    match w.voice_for("no-such-voice-anywhere") {
+        Err(TtsError::Invalid(m)) => {
+            assert!(m.starts_with("Windows speech has no voice named like `no-such-voice-anywhere`"), "{m}");
+            for v in &installed {
+                assert!(m.contains(&v.description), "{m} lists {}", v.description);
+            }
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}

@@ -106,6 +106,13 @@ fn audio_now() -> ValidationResult {
     let mic = pitbox_voice::soundcard::CpalMicrophone::open();
     d.insert("output".into(), json!(out.is_ok()));
     d.insert("input".into(), json!(mic.is_ok()));
+    // The names `--voice-out sound-card:NAME` and `--voice-in mic:NAME` take.
+    if let Ok(names) = pitbox_voice::soundcard::output_devices() {
+        d.insert("outputDevices".into(), json!(names));
+    }
+    if let Ok(names) = pitbox_voice::soundcard::input_devices() {
+        d.insert("inputDevices".into(), json!(names));
+    }
     match (&out, &mic) {
         (Ok(_), Ok(m)) => {
             d.insert("inputRate".into(), json!(m.sample_rate()));

@@ -16,6 +16,7 @@ use {
 #[cfg(sound_card)]
 pub(super) fn start_microphone(
     shared: &Arc<Shared>,
+    device: Option<String>,
     jobs: mpsc::Sender<Job>,
     stop: Arc<AtomicBool>,
     status: Arc<Mutex<VoiceStatus>>,
@@ -29,8 +30,11 @@ pub(super) fn start_microphone(
                 st.input = Some(s);
             }
         };
-        let mic = match pitbox_voice::soundcard::CpalMicrophone::open() {
-            Ok(m) => m,
+        let mic = match pitbox_voice::soundcard::CpalMicrophone::open_device(device.as_deref()) {
+            Ok(m) => {
+                set(format!("microphone: {}", m.device_name()));
+                m
+            }
             Err(e) => {
                 tracing::error!(error = %e, "no microphone: voice commands by push-to-talk are off");
                 set(format!("microphone unavailable: {e}"));
@@ -75,6 +79,7 @@ pub(super) fn start_microphone(
 #[cfg(not(sound_card))]
 pub(super) fn start_microphone(
     _shared: &Arc<Shared>,
+    _device: Option<String>,
     _jobs: mpsc::Sender<Job>,
     _stop: Arc<AtomicBool>,
     _status: Arc<Mutex<VoiceStatus>>,

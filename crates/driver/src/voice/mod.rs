@@ -156,21 +156,23 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
         enabled: shared.config.borrow().voice.enabled,
         engine: engine_id(&settings.engine).into(),
         output: match &settings.output {
-            CalloutOutput::SoundCard => "sound card".into(),
+            CalloutOutput::SoundCard { device: None } => "sound card".into(),
+            CalloutOutput::SoundCard { device: Some(d) } => format!("sound card: {d}"),
             CalloutOutput::WavDir { dir, .. } => dir.display().to_string(),
         },
         speech: "not started".into(),
         recognizer: "not loaded".into(),
         input: settings.input.as_ref().map(|i| match i {
             VoiceInput::Wav(p) => format!("wav:{}", p.display()),
-            VoiceInput::Microphone => "microphone".into(),
+            VoiceInput::Microphone { device: None } => "microphone".into(),
+            VoiceInput::Microphone { device: Some(d) } => format!("microphone: {d}"),
         }),
         fuel_per_lap_liters: settings.fuel_per_lap_liters,
         ..Default::default()
     }));
     let stop = Arc::new(AtomicBool::new(false));
-    let ptt = if settings.input == Some(VoiceInput::Microphone) {
-        Some(start_microphone(&shared, jobs_tx.clone(), stop.clone(), status.clone())?)
+    let ptt = if let Some(VoiceInput::Microphone { device }) = &settings.input {
+        Some(start_microphone(&shared, device.clone(), jobs_tx.clone(), stop.clone(), status.clone())?)
     } else {
         None
     };

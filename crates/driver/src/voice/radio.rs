@@ -56,7 +56,11 @@ impl Worker {
             CalloutOutput::WavDir { dir, time_scale } => {
                 Box::new(WavDirSink::new(dir).map_err(|e| format!("callout folder: {e}"))?.time_scale(*time_scale))
             }
-            CalloutOutput::SoundCard => sound_card()?,
+            CalloutOutput::SoundCard { device } => {
+                let (sink, name) = sound_card(device.as_deref())?;
+                self.set_status(|s| s.output = format!("sound card: {name}"));
+                sink
+            }
         };
         let config = RadioConfig {
             voice,

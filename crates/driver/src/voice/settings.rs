@@ -10,8 +10,10 @@ use std::sync::Arc;
 /// Where callouts are heard.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CalloutOutput {
-    /// The default output device (needs the `sound-card` cargo feature).
-    SoundCard,
+    /// The sound card (needs the `sound-card` cargo feature; always built on Windows): the
+    /// system's default output device, or the one `device` names (part of its name, see
+    /// `pitbox voice devices`).
+    SoundCard { device: Option<String> },
     /// One WAV file per callout in `dir` (`NNNN-priority-text.wav`). Each clip takes its own
     /// length times `time_scale` to "play" (1 = real time), so queueing and interruption behave
     /// as on a sound card; 0 writes at once.
@@ -65,8 +67,9 @@ pub enum VoiceInput {
     /// in it, and every one put there later, heard once, in name order): each file is one
     /// push-to-talk utterance.
     Wav(PathBuf),
-    /// The default input device with push-to-talk (`POST /api/voice/ptt`; feature `sound-card`).
-    Microphone,
+    /// The default input device, or the one `device` names, with push-to-talk
+    /// (`POST /api/voice/ptt`; feature `sound-card`).
+    Microphone { device: Option<String> },
 }
 
 /// A driver to hand the car to when the driver says "request handoff".
@@ -130,7 +133,7 @@ impl Default for VoiceSettings {
     fn default() -> Self {
         let mut s = Self::wav_dir(Self::default_dir());
         if cfg!(sound_card) {
-            s.output = CalloutOutput::SoundCard;
+            s.output = CalloutOutput::SoundCard { device: None };
         }
         s
     }
