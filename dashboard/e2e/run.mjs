@@ -248,6 +248,10 @@ try {
       // No spike: the trace never strays far outside what the laps differ by.
       const worst = Number(await page.getByTestId('delta-end').getAttribute('data-max-abs'));
       assert(worst <= Math.abs(Number(diff)) + 2, `the delta trace reaches ${worst} s for laps ${diff} s apart`);
+      // The per-corner table from the coaching engine (GET /api/laps/{id}/compare), lap 1 against lap 2.
+      await page.getByTestId('corners-source').filter({ hasText: 'lap 1 against lap 2' }).waitFor({ timeout: 15_000 });
+      const rows = await page.getByTestId('corner-row').count();
+      assert(rows > 0, 'the per-corner table has no corner');
       await shot(page, '11c-compare-tsukuba');
     });
   }

@@ -63,6 +63,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/sessions/{id}/laps", get(list_laps))
         .route("/api/sessions/{id}/telemetry-laps", get(list_telemetry_laps))
         .route("/api/laps/{id}/telemetry", get(lap_telemetry))
+        .route("/api/laps/{id}/compare", get(crate::lap_compare::compare))
         .route("/api/laps/{id}/ibt", get(crate::download::lap_ibt))
         .route("/api/laps/{id}/csv", get(crate::download::lap_csv))
         .route("/api/sessions/{id}/ibt", get(crate::download::session_ibt))

@@ -29,6 +29,7 @@ pub mod events;
 pub mod extract;
 pub mod httpc;
 pub mod import;
+pub mod lap_compare;
 pub mod limiter;
 pub mod migrations;
 pub mod objects;

@@ -67,6 +67,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("get" "/api/sessions/{id}/csv", "any user of the session's team", "Download a whole session's samples as CSV (same limit)", None, None),
     ep!("get" "/api/events", "any user (own team; the owner all, or ?teamId=)", "Events (one iRacing subsession each: every driver's sessions of practice, qualifying and race), newest first (?limit=); items are EventSummary", None, Some("EventSummary[]")),
     ep!("get" "/api/events/{id}", "any user of the team (the owner: ?teamId=)", "One event: its sessions, every driver's stints (cut from the sim's laps) and the standings of every car stored per session (latest, at driver changes, at the session's end)", None, Some("EventDetail")),
+    ep!("get" "/api/laps/{id}/compare", "any user of both laps' team", "A lap against a reference lap (?reference=ID) of any session on the same track, corner by corner, by the coaching engine's analysis (the same as pitbox coach analyze)", None, Some("LapComparison")),
     ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
     ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
     ep!("post" "/api/messages", "admin, engineer, driver", "Send a team message (pushed live)", Some("NewMessage"), Some("team_message")),
@@ -133,6 +134,7 @@ fn own_schemas() -> Vec<(&'static str, Value)> {
         ("EventStint", s::<crate::events::EventStint>()),
         ("StoredStandings", s::<crate::events::StoredStandings>()),
         ("TelemetryLap", s::<crate::telemetry::LapSummary>()),
+        ("LapComparison", s::<crate::lap_compare::LapComparison>()),
     ]
 }
 

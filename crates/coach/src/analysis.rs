@@ -241,6 +241,22 @@ pub struct ReferenceSummary {
     pub valid: bool,
 }
 
+/// Lap `lap` of `stream` against lap `reference_lap` of `reference`: two laps of any sessions on
+/// one track (another driver's, an imported file's, an earlier evening's), each stream holding
+/// its lap with enough around it to see both crossings of the line. The same analysis as
+/// [`analyze`] with that reference; its focus report is `lap`'s.
+pub fn compare_laps(
+    stream: &Stream,
+    lap: i32,
+    reference: &Stream,
+    reference_lap: i32,
+    reference_name: &str,
+    opts: &AnalysisOptions,
+) -> Result<SessionAnalysis, CoachError> {
+    let r = reference.reference(Some(reference_lap), opts.step_m, reference_name)?;
+    analyze(stream, Some(&r), Some(lap), opts)
+}
+
 /// Analyses `stream` against `reference` (default: its own best lap). `focus_lap` picks the lap
 /// the feedback is about (default: the last complete lap that is not the reference).
 pub fn analyze(

@@ -43,7 +43,7 @@ pub mod sample;
 pub mod synth;
 pub mod trace;
 
-pub use analysis::{AnalysisOptions, CoachError, Reference, SessionAnalysis, Stream, analyze};
+pub use analysis::{AnalysisOptions, CoachError, Reference, SessionAnalysis, Stream, analyze, compare_laps};
 pub use api::{AnalyzeError, analyze_request};
 pub use live::{Cue, LiveCoach, LiveConfig, LiveEvent};
 pub use sample::Sample;

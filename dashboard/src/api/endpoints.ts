@@ -10,12 +10,12 @@ export const ENDPOINTS = {
   sessions: '/api/sessions',
   laps: (sessionId: string) => `/api/sessions/${encodeURIComponent(sessionId)}/laps`,
   lapTelemetry: (lapId: string) => `/api/laps/${encodeURIComponent(lapId)}/telemetry`,
+  lapCompare: (lapId: string, referenceId: string) => `/api/laps/${encodeURIComponent(lapId)}/compare?reference=${encodeURIComponent(referenceId)}`,
   lapDownload: (lapId: string, format: 'ibt' | 'csv') => `/api/laps/${encodeURIComponent(lapId)}/${format}`,
   sessionDownload: (sessionId: string, format: 'ibt' | 'csv') => `/api/sessions/${encodeURIComponent(sessionId)}/${format}`,
   importIbt: (driverId: string) => `/api/sessions/import?driverId=${encodeURIComponent(driverId)}`,
   events: '/api/events',
   event: (id: string) => `/api/events/${encodeURIComponent(id)}`,
-  coachingAnalyze: '/api/coaching/analyze',
   coaching: '/api/coaching?limit=200',
   config: '/dashboard-config.json',
 } as const;

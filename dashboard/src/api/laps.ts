@@ -13,10 +13,13 @@ export type ApiEventDetail = components['schemas']['EventDetail'];
 export type ApiStint = components['schemas']['EventStint'];
 export type ApiStoredStandings = components['schemas']['StoredStandings'];
 export type ApiImportResult = components['schemas']['ImportResult'];
+export type ApiLapComparison = components['schemas']['LapComparison'];
 
 export interface SessionSummary {
   id: string;
   label: string;
+  /** The sim's track name, when the session has one (references are laps of the same track). */
+  track: string | null;
 }
 export interface LapSummary {
   id: string;
@@ -57,7 +60,7 @@ export function lapSummary(l: ApiLap): LapSummary {
 
 export async function listSessions(auth: AuthManager): Promise<SessionSummary[]> {
   const v = await auth.fetchJson<ApiSession[]>(ENDPOINTS.sessions);
-  return v.map((s) => ({ id: s.id, label: sessionLabel(s) }));
+  return v.map((s) => ({ id: s.id, label: sessionLabel(s), track: s.track ?? null }));
 }
 
 export async function listLaps(auth: AuthManager, sessionId: string): Promise<LapSummary[]> {
@@ -76,4 +79,10 @@ export async function getEvent(auth: AuthManager, id: string): Promise<ApiEventD
 /** Raw lap telemetry text: parsed and resampled in the analysis worker. */
 export async function lapTelemetryText(auth: AuthManager, lapId: string): Promise<string> {
   return auth.fetchText(ENDPOINTS.lapTelemetry(lapId));
+}
+
+/** One stored lap against a reference lap of any session on the same track, corner by corner,
+ * by the coaching engine (`GET /api/laps/{id}/compare`, the same analysis as `pitbox coach analyze`). */
+export async function compareLaps(auth: AuthManager, lapId: string, referenceId: string): Promise<ApiLapComparison> {
+  return auth.fetchJson<ApiLapComparison>(ENDPOINTS.lapCompare(lapId, referenceId));
 }

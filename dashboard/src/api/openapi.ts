@@ -845,6 +845,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/laps/{id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A lap against a reference lap (?reference=ID) of any session on the same track, corner by corner, by the coaching engine's analysis (the same as pitbox coach analyze)
+         * @description Who may call it: any user of both laps' team.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LapComparison"];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/laps/{id}/csv": {
         parameters: {
             query?: never;
@@ -2366,6 +2412,39 @@ export interface components {
              */
             startDate?: string | null;
             track: string;
+        };
+        /** @description One lap against a reference lap. */
+        LapComparison: {
+            /** @description Per corner: time lost or gained, speeds, braking and throttle points (docs/coaching.md). */
+            corners: Record<string, never>[];
+            /** @description What to change, ranked by time at stake. */
+            findings: Record<string, never>[];
+            /**
+             * Format: int32
+             * @description The compared lap's number (the sim's lap counter) and time as the engine cut it.
+             */
+            focusLap: number;
+            /**
+             * Format: double
+             * @description Lap time minus the reference's, seconds.
+             */
+            lapDeltaS: number;
+            lapId: string;
+            /** Format: double */
+            lapTimeS: number;
+            /** @description The reference: `{name, lap, timeS, valid}`. */
+            reference: Record<string, never>;
+            referenceLapId: string;
+            /** @description Segments that add up to the lap delta. */
+            segments: Record<string, never>[];
+            /** @description Per straight. */
+            straights: Record<string, never>[];
+            /**
+             * Format: double
+             * @description The track length the laps were laid on, metres (from the lap distance channel).
+             */
+            trackLengthM: number;
+            valid: boolean;
         };
         /** @description Response of `GET /api/laps/{id}/telemetry`: the lap's samples as columns. */
         LapTelemetry: {

@@ -2,8 +2,8 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type uPlot from 'uplot';
 import { ApiError } from '../api/auth';
 import { ENDPOINTS } from '../api/endpoints';
-import { lapTelemetryText, listLaps, listSessions, type LapSummary, type SessionSummary } from '../api/laps';
-import { rowsFromBody, type Comparison } from '../analysis/compare';
+import { compareLaps, lapTelemetryText, listLaps, listSessions, type ApiLapComparison, type LapSummary, type SessionSummary } from '../api/laps';
+import type { Comparison } from '../analysis/compare';
 import { runCompare } from '../analysis/run';
 import { useApp, useServices } from '../app/context';
 import { lapTime } from '../app/format';
@@ -28,29 +28,24 @@ interface CornerRow {
 
 export interface EngineCorners {
   rows: CornerRow[];
-  focusLap: number | null;
+  focusLap: number;
   referenceLap: number | null;
+  referenceName: string | null;
 }
 
-/** Reads the coaching engine's per-corner comparison (crates/coach `analyze_request`). */
-export function cornersFrom(analysis: unknown): EngineCorners | null {
-  if (!analysis || typeof analysis !== 'object') return null;
-  const a = analysis as { corners?: CornerRow[] | null; focusLap?: number | null; reference?: { lap?: number } | null };
-  if (!Array.isArray(a.corners)) return null;
-  return { rows: a.corners, focusLap: a.focusLap ?? null, referenceLap: a.reference?.lap ?? null };
+/** The per-corner rows of `GET /api/laps/{id}/compare` (crates/coach `compare_laps`). */
+export function cornersFrom(c: ApiLapComparison): EngineCorners {
+  const ref = c.reference as { lap?: number; name?: string } | null;
+  return { rows: c.corners as unknown as CornerRow[], focusLap: c.focusLap, referenceLap: ref?.lap ?? null, referenceName: ref?.name ?? null };
 }
 
-const SNAPSHOT_KEYS = ['timestamp', 'speed', 'rpm', 'gear', 'throttle', 'brake', 'steeringAngle', 'latitude', 'longitude', 'trackPosition', 'lap', 'sector', 'fuelLevel', 'tireWear'] as const;
-
-/** Both laps as the spec's TelemetrySnapshot list in time order (the engine's request body). */
-function snapshots(...laps: string[]): unknown[] {
-  const all: Array<Record<string, unknown>> = [];
-  for (const text of laps) {
-    const rows = rowsFromBody(JSON.parse(text) as unknown);
-    if (!rows) throw new SyntaxError('not a sample list');
-    for (const r of rows) all.push(Object.fromEntries(SNAPSHOT_KEYS.map((k) => [k, r[k] ?? null])));
-  }
-  return all.sort((x, y) => String(x.timestamp).localeCompare(String(y.timestamp)));
+/** The last complete lap against the best valid one (never an out, in or pit lap). */
+function defaults(v: LapSummary[]): { lap: string; ref: string } {
+  const complete = v.filter((l) => l.complete && l.timeS !== null);
+  const fastest = (ls: LapSummary[]) => ls.reduce<LapSummary | null>((b, l) => (!b || (l.timeS ?? Infinity) < (b.timeS ?? Infinity) ? l : b), null);
+  const best = fastest(complete.filter((l) => l.valid)) ?? fastest(complete.filter((l) => !l.inLap && !l.outLap));
+  const others = complete.filter((l) => l.id !== best?.id);
+  return { lap: others[others.length - 1]?.id ?? '', ref: best?.id ?? '' };
 }
 
 export function Compare() {
@@ -61,6 +56,9 @@ export function Compare() {
   const [laps, setLaps] = useState<Load<LapSummary[]>>({ state: 'idle' });
   const [lapId, setLapId] = useState('');
   const [refId, setRefId] = useState('');
+  // The reference may come from any session on the same track (another driver, an import).
+  const [refSessionId, setRefSessionId] = useState('');
+  const [otherRefLaps, setOtherRefLaps] = useState<Load<LapSummary[]>>({ state: 'idle' });
   const [cmp, setCmp] = useState<Load<Comparison>>({ state: 'idle' });
   const [corners, setCorners] = useState<Load<EngineCorners>>({ state: 'idle' });
 
@@ -84,20 +82,34 @@ export function Compare() {
       .then((v) => {
         if (!live) return;
         setLaps({ state: 'ok', value: v });
-        // The last complete lap against the best valid one (never an out, in or pit lap).
-        const complete = v.filter((l) => l.complete && l.timeS !== null);
-        const fastest = (ls: LapSummary[]) =>
-          ls.reduce<LapSummary | null>((b, l) => (!b || (l.timeS ?? Infinity) < (b.timeS ?? Infinity) ? l : b), null);
-        const best = fastest(complete.filter((l) => l.valid)) ?? fastest(complete.filter((l) => !l.inLap && !l.outLap));
-        const others = complete.filter((l) => l.id !== best?.id);
-        setRefId(best?.id ?? '');
-        setLapId(others[others.length - 1]?.id ?? '');
+        const d = defaults(v);
+        setRefSessionId(sessionId);
+        setRefId(d.ref);
+        setLapId(d.lap);
       })
       .catch((e) => live && setLaps(why(e)));
     return () => {
       live = false;
     };
   }, [auth, sessionId]);
+
+  useEffect(() => {
+    if (!refSessionId || refSessionId === sessionId) return;
+    let live = true;
+    setOtherRefLaps({ state: 'loading' });
+    listLaps(auth, refSessionId)
+      .then((v) => {
+        if (!live) return;
+        setOtherRefLaps({ state: 'ok', value: v });
+        setRefId(defaults(v).ref);
+      })
+      .catch((e) => live && setOtherRefLaps(why(e)));
+    return () => {
+      live = false;
+    };
+    // sessionId is read to tell the two cases apart; a new session resets refSessionId itself
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [auth, refSessionId]);
 
   useEffect(() => {
     if (!lapId || !refId) return;
@@ -110,17 +122,10 @@ export function Compare() {
         const c = await runCompare(a, b, lengthM);
         if (live) setCmp({ state: 'ok', value: c });
         try {
-          const samples = snapshots(b, a);
-          const lapsList = laps.state === 'ok' ? laps.value : [];
-          const driverId = lapsList.find((l) => l.id === lapId)?.driverId ?? 'unknown';
-          const res = await auth.fetchJson<{ analysis?: unknown }>(ENDPOINTS.coachingAnalyze, {
-            method: 'POST',
-            body: JSON.stringify({ driverId, telemetryData: samples, focusAreas: [], skillLevel: 'advanced' }),
-          });
-          const rows = cornersFrom(res.analysis);
-          if (live) setCorners(rows ? { state: 'ok', value: rows } : { state: 'unavailable', why: 'the coaching engine returned no per-corner comparison' });
+          const res = await compareLaps(auth, lapId, refId);
+          if (live) setCorners({ state: 'ok', value: cornersFrom(res) });
         } catch (e) {
-          if (live) setCorners(e instanceof SyntaxError ? { state: 'unavailable', why: 'lap telemetry is not a sample list' } : why(e, `the coaching engine (POST ${ENDPOINTS.coachingAnalyze}) is not on this server yet`));
+          if (live) setCorners(why(e, `this cloud cannot compare stored laps yet (GET ${ENDPOINTS.lapCompare(':id', ':reference')})`));
         }
       })
       .catch((e) => {
@@ -131,8 +136,6 @@ export function Compare() {
     return () => {
       live = false;
     };
-    // laps is read for the driver id only
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [auth, lapId, refId, session]);
 
   const c = cmp.state === 'ok' ? cmp.value : null;
@@ -144,13 +147,21 @@ export function Compare() {
   );
   const deltaData = useCallback((): uPlot.AlignedData => (c ? [c.dist, c.delta] : [[], []]) as unknown as uPlot.AlignedData, [c]);
   const lapList = useMemo(() => (laps.state === 'ok' ? laps.value : []), [laps]);
+  const refLapList = useMemo(
+    () => (refSessionId === sessionId ? lapList : otherRefLaps.state === 'ok' ? otherRefLaps.value : []),
+    [refSessionId, sessionId, lapList, otherRefLaps],
+  );
+  const sessionList = useMemo(() => (sessions.state === 'ok' ? sessions.value : []), [sessions]);
+  const track = sessionList.find((x) => x.id === sessionId)?.track ?? null;
+  // Reference sessions: this one and every other on its track.
+  const refSessions = useMemo(() => sessionList.filter((x) => x.id === sessionId || (track !== null && x.track === track)), [sessionList, sessionId, track]);
   // One time per lap everywhere: the sim's lapTime from the lap list, not the trace's last sample
   // (the trace's own end is shown as "delta trace at the line").
   const times = useMemo(() => {
     if (!c) return null;
-    const of = (id: string, fallback: number) => lapList.find((l) => l.id === id)?.timeS ?? fallback;
-    return { lap: of(lapId, c.lapTime), ref: of(refId, c.refTime) };
-  }, [c, lapList, lapId, refId]);
+    const of = (list: LapSummary[], id: string, fallback: number) => list.find((l) => l.id === id)?.timeS ?? fallback;
+    return { lap: of(lapList, lapId, c.lapTime), ref: of(refLapList, refId, c.refTime) };
+  }, [c, lapList, refLapList, lapId, refId]);
 
   if (!config.restApi) {
     return (
@@ -204,10 +215,29 @@ export function Compare() {
                 </select>
               </label>
               <label className="inline">
+                Reference session
+                <select
+                  value={refSessionId}
+                  onChange={(e) => {
+                    // No comparison against a lap of the session being left while the new one loads.
+                    setRefId(e.target.value === sessionId ? defaults(lapList).ref : '');
+                    setCmp({ state: 'idle' });
+                    setCorners({ state: 'idle' });
+                    setRefSessionId(e.target.value);
+                  }}
+                >
+                  {refSessions.map((x) => (
+                    <option key={x.id} value={x.id}>
+                      {x.id === sessionId ? 'this session' : x.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label className="inline">
                 Reference
                 <select value={refId} onChange={(e) => setRefId(e.target.value)}>
                   <option value="">choose</option>
-                  {lapList.map((l) => (
+                  {refLapList.map((l) => (
                     <option key={l.id} value={l.id}>
                       {l.lap} · {lapTime(l.timeS)}
                     </option>
@@ -220,6 +250,7 @@ export function Compare() {
       )}
       {laps.state === 'loading' && <p role="status">Loading laps…</p>}
       {(laps.state === 'unavailable' || laps.state === 'error') && <p className="empty">Laps unavailable: {laps.why}.</p>}
+      {(otherRefLaps.state === 'unavailable' || otherRefLaps.state === 'error') && refSessionId !== sessionId && <p className="empty">Reference laps unavailable: {otherRefLaps.why}.</p>}
       {cmp.state === 'loading' && <p role="status">Comparing…</p>}
       {(cmp.state === 'unavailable' || cmp.state === 'error') && <p className="empty">Comparison unavailable: {cmp.why}.</p>}
       {c && times && (
@@ -258,8 +289,8 @@ export function Compare() {
           {corners.state === 'loading' && <p role="status">Asking the coaching engine…</p>}
           {(corners.state === 'unavailable' || corners.state === 'error') && <p className="empty">Per-corner table unavailable: {corners.why}.</p>}
           {corners.state === 'ok' && (
-            <p className="muted small">
-              From the coaching engine: lap {corners.value.focusLap ?? '?'} against its reference lap {corners.value.referenceLap ?? '?'} (the faster of the two).
+            <p className="muted small" data-testid="corners-source">
+              From the coaching engine (as <code>pitbox coach analyze</code>): lap {corners.value.focusLap} against {corners.value.referenceName ?? `lap ${corners.value.referenceLap ?? '?'}`}.
             </p>
           )}
           {corners.state === 'ok' && (
@@ -277,7 +308,7 @@ export function Compare() {
               </thead>
               <tbody>
                 {corners.value.rows.map((r) => (
-                  <tr key={r.id}>
+                  <tr key={r.id} data-testid="corner-row">
                     <th scope="row">{r.id}</th>
                     <td className={r.deltaS > 0 ? 'bad' : 'ok'}>{r.deltaS.toFixed(3)}</td>
                     <td>{r.entryDeltaS?.toFixed(3) ?? '—'}</td>

@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import uPlot from 'uplot';
 import { AuthManager } from '../api/auth';
@@ -339,7 +339,21 @@ describe('Compare', () => {
         ]);
       if (url === '/api/laps/l1/telemetry') return ok(lapBody(0));
       if (url === '/api/laps/l2/telemetry') return ok(lapBody(0.01));
-      if (url === '/api/coaching/analyze') return ok({ feedback: 'x', suggestions: [], analysis: { focusLap: 2, reference: { lap: 1 }, corners: [{ id: 'T1', deltaS: 0.12, entryDeltaS: 0.05, exitDeltaS: 0.07, lap: { minSpeedKmh: 90 }, reference: { minSpeedKmh: 94 }, evidence: [{ kind: 'minSpeedLower' }] }] } });
+      if (url === '/api/laps/l2/compare?reference=l1')
+        return ok({
+          lapId: 'l2',
+          referenceLapId: 'l1',
+          trackLengthM: 1000,
+          focusLap: 2,
+          lapTimeS: 21,
+          valid: true,
+          reference: { name: 'lap 1 of drv-1 at RBR', lap: 1, timeS: 20, valid: true },
+          lapDeltaS: 1,
+          corners: [{ id: 'T1', deltaS: 0.12, entryDeltaS: 0.05, exitDeltaS: 0.07, lap: { minSpeedKmh: 90 }, reference: { minSpeedKmh: 94 }, evidence: [{ kind: 'minSpeedLower' }] }],
+          straights: [],
+          segments: [],
+          findings: [],
+        });
       return new Response('{}', { status: 404 });
     });
     renderWith(<Compare />, { fetch: fetch as unknown as typeof globalThis.fetch });
@@ -347,9 +361,31 @@ describe('Compare', () => {
     expect(await screen.findByTestId('compare-summary')).toHaveTextContent('+1.000 s');
     expect(await screen.findByRole('rowheader', { name: 'T1' })).toBeInTheDocument();
     expect(screen.getByText('minSpeedLower')).toBeInTheDocument();
-    const body = JSON.parse((fetch.mock.calls.find((c) => c[0] === '/api/coaching/analyze') as unknown as [string, RequestInit])[1].body as string);
-    expect(body.telemetryData).toHaveLength(202);
-    expect(Object.keys(body.telemetryData[0])).not.toContain('lapDistance');
+    expect(screen.getByTestId('corners-source')).toHaveTextContent('lap 2 against lap 1 of drv-1 at RBR');
+  });
+
+  it('takes the reference from another session on the same track', async () => {
+    const lapBody = (slow: number) =>
+      JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ lapDistance: i * 10, lapTime: i * (0.2 + slow), speed: 180, throttle: 100, brake: 0 })));
+    const fetch = vi.fn(async (url: string) => {
+      const ok = (v: unknown) => new Response(typeof v === 'string' ? v : JSON.stringify(v), { status: 200 });
+      if (url === '/api/sessions') return ok([apiSession({ id: 's1', track: 'RBR' }), apiSession({ id: 's2', track: 'RBR', sessionType: 'Race' }), apiSession({ id: 's3', track: 'Monza' })]);
+      if (url === '/api/sessions/s1/laps') return ok([apiLap(1, { lapTime: 20 }), apiLap(2, { lapTime: 21 })]);
+      if (url === '/api/sessions/s2/laps') return ok([apiLap(7, { lapTime: 19.5, id: 'r7' })]);
+      if (url.startsWith('/api/laps/') && url.endsWith('/telemetry')) return ok(lapBody(url.includes('r7') ? 0 : 0.01));
+      if (url === '/api/laps/l2/compare?reference=r7')
+        return ok({ lapId: 'l2', referenceLapId: 'r7', trackLengthM: 1000, focusLap: 2, lapTimeS: 21, valid: true, reference: { name: 'lap 7 of drv-2 at RBR', lap: 7, timeS: 19.5, valid: true }, lapDeltaS: 1.5, corners: [], straights: [], segments: [], findings: [] });
+      if (url.includes('/compare?')) return ok({ lapId: 'x', referenceLapId: 'y', trackLengthM: 1000, focusLap: 2, lapTimeS: 21, valid: true, reference: { lap: 1 }, lapDeltaS: 1, corners: [], straights: [], segments: [], findings: [] });
+      return new Response('{}', { status: 404 });
+    });
+    renderWith(<Compare />, { fetch: fetch as unknown as typeof globalThis.fetch });
+    fireEvent.change(await screen.findByLabelText('Session'), { target: { value: 's1' } });
+    const refSession = await screen.findByLabelText('Reference session');
+    // Only sessions on the same track are offered.
+    expect(Array.from(refSession.querySelectorAll('option')).map((o) => o.getAttribute('value'))).toEqual(['s1', 's2']);
+    fireEvent.change(refSession, { target: { value: 's2' } });
+    await waitFor(() => expect(screen.getByTestId('compare-summary')).toHaveTextContent('+1.500 s'));
+    expect(await screen.findByText(/against lap 7 of drv-2 at RBR/)).toHaveAttribute('data-testid', 'corners-source');
   });
 });
 
