@@ -44,6 +44,17 @@ export function age(ms: number | null): string {
   return `${Math.round(ms / 3_600_000)} h old`;
 }
 
+/** A driver whose newest sample is older than this is stale on every view (issue 21). */
+export const STALE_AFTER_MS = 2000;
+
+/** Whether a driver's numbers are stale: their newest sample (receive time `latestAt`) is older
+ * than [STALE_AFTER_MS]; `null` when no sample has come yet. */
+export function staleFor(latestAt: number | null, now: number): number | null {
+  if (latestAt === null) return null;
+  const ms = Math.max(0, now - latestAt);
+  return ms > STALE_AFTER_MS ? ms : null;
+}
+
 export function clock(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);

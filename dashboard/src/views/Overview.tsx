@@ -1,6 +1,7 @@
 import { memo, useCallback } from 'react';
 import { useApp, useServices } from '../app/context';
-import { ago, carState, duration, gearText, lapTime, num } from '../app/format';
+import { ago, carState, duration, gearText, lapTime, num, staleFor } from '../app/format';
+import { Freshness } from '../components/Freshness';
 import { navigate, useNow } from '../app/hooks';
 import type { DriverView } from '../store/app';
 import { shallowEqual } from '../store/store';
@@ -19,10 +20,11 @@ const CarCard = memo(function CarCard({ d, now }: { d: DriverView; now: number }
   const last = entry?.lastLapTime ?? d.lastLapTime;
   const stint = d.inCarSince !== null ? Math.max(0, now - d.inCarSince) : null;
   const state = carState(t, entry?.onPitRoad);
+  const stale = staleFor(d.latestAt, now) !== null;
   return (
-    <section className="card car" aria-label={`Car of ${d.name ?? d.id}`}>
+    <section className={stale ? 'card car stale' : 'card car'} aria-label={`Car of ${d.name ?? d.id}`}>
       <h3>
-        In the car: <span className="driver-name">{d.name ?? d.id}</span>
+        In the car: <span className="driver-name">{d.name ?? d.id}</span> <Freshness latestAt={d.latestAt} now={now} name={d.name ?? d.id} />
       </h3>
       <dl className="kv big">
         <div>
@@ -84,7 +86,9 @@ const DriverRow = memo(function DriverRow({ d, now }: { d: DriverView; now: numb
         <span className={`pill ${d.status ?? 'unknown'}`}>{d.status ?? 'unknown'}</span>
       </td>
       <td>{d.inCar ? 'in the car' : '—'}</td>
-      <td>{d.telemetryConnected ? 'connected' : 'not connected'}</td>
+      <td>
+        {d.telemetryConnected ? 'connected' : 'not connected'} <Freshness latestAt={d.latestAt} now={now} name={d.name ?? d.id} />
+      </td>
       <td>{d.lastActive ? ago(d.lastActive, now) : '—'}</td>
     </tr>
   );

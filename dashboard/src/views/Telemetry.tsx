@@ -1,7 +1,8 @@
 import { memo, useCallback, useEffect, useMemo } from 'react';
 import type uPlot from 'uplot';
 import { useApp, useServices } from '../app/context';
-import { age, gearText, num } from '../app/format';
+import { age, gearText, num, staleFor } from '../app/format';
+import { Freshness } from '../components/Freshness';
 import { navigate, useNow } from '../app/hooks';
 import { Chart, type SeriesSpec } from '../components/Chart';
 import type { ChannelName } from '../store/history';
@@ -95,7 +96,7 @@ export function Telemetry({ driverId }: { driverId: string | null }) {
             ))}
           </select>
         </label>
-        {t && <span className="muted">sample {age(latestAt === null ? null : Math.max(0, now - latestAt))}</span>}
+        {t && (staleFor(latestAt, now) === null ? <span className="muted">sample {age(latestAt === null ? null : Math.max(0, now - latestAt))}</span> : <Freshness latestAt={latestAt} now={now} name={(chosen && names[chosen]) || 'this driver'} />)}
       </div>
       {!chosen ? (
         <p className="empty" role="status">

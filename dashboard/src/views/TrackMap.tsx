@@ -1,5 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp, useServices } from '../app/context';
+import { staleFor } from '../app/format';
+import { useNow } from '../app/hooks';
+import { Freshness } from '../components/Freshness';
 import type { StandingsEntry } from '../protocol/types';
 import type { TrackOutline } from '../store/trackOutline';
 
@@ -127,6 +130,9 @@ export function TrackMap() {
   const standings = useApp((s) => s.standings);
   const drivers = useApp((s) => s.drivers);
   const carIdxByDriver = useApp((s) => s.carIdxByDriver);
+  const now = useNow(1000);
+  // Team drivers in the car whose position on the map is their last one received.
+  const stale = Object.values(drivers).filter((d) => d.inCar && staleFor(d.latestAt, now) !== null);
   const session = useApp((s) => s.session);
   const [follow, setFollow] = useState<string>('');
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -215,6 +221,18 @@ export function TrackMap() {
         <canvas ref={canvas} className="map" role="img" aria-label={`Track map with ${dots.length} cars${followed ? `, following ${followed.label}` : ''}`} data-cars={dots.length} />
         <aside className="map-side">
           {dots.length === 0 && <p className="empty">No cars yet: positions arrive with standings and telemetry.</p>}
+          {stale.length > 0 && (
+            <section aria-label="Stale positions" className="stale-list">
+              <h3>Last known position</h3>
+              <ul>
+                {stale.map((d) => (
+                  <li key={d.id}>
+                    {d.name ?? d.id} <Freshness latestAt={d.latestAt} now={now} name={d.name ?? d.id} />
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
           {followed && (
             <section className="card" aria-label="Followed car" data-testid="followed">
               <h3>{followed.label}</h3>

@@ -121,6 +121,28 @@ describe('Overview', () => {
     expect(rows[2]).toHaveTextContent('standby');
   });
 
+  it('marks a driver stale, with the age, when their newest sample is older than 2 s — on every view', () => {
+    const at = (msAgo: number) =>
+      applyMessages({ ...emptyState() }, [M('session_info', session()), M('driver_status', status()), M('telemetry_update', telemetry())], Date.now() - msAgo);
+    // Fresh: no mark anywhere.
+    const fresh = renderWith(<Overview />, { state: at(500) });
+    expect(screen.queryByTestId('stale')).toBeNull();
+    fresh.unmount();
+    // 12 s without a sample: the car card and the driver row say so, and the card's numbers dim.
+    const old = at(12_000);
+    const o = renderWith(<Overview />, { state: old });
+    const card = screen.getByRole('region', { name: /Car of Alex Driver/ });
+    expect(card).toHaveClass('stale');
+    expect(within(card).getByTestId('stale')).toHaveTextContent('stale · 12 s old');
+    expect(screen.getAllByTestId('stale')).toHaveLength(2);
+    o.unmount();
+    const t = renderWith(<Telemetry driverId="drv-1" />, { state: old });
+    expect(screen.getByTestId('stale')).toHaveTextContent('stale · 12 s old');
+    t.unmount();
+    renderWith(<TrackMap />, { state: old });
+    expect(within(screen.getByRole('region', { name: 'Stale positions' })).getByTestId('stale')).toHaveTextContent('stale · 12 s old');
+  });
+
   it('says when the numbers are not the player driving live (replay, garage, out of the car)', () => {
     const cases: Array<[Partial<TelemetryUpdate>, string, boolean]> = [
       [{ onTrack: true, inGarage: false, replayPlaying: false }, 'on track', true],
