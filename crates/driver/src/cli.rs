@@ -79,6 +79,12 @@ pub struct DriverArgs {
     /// Simulator race length in laps (unlimited when absent).
     #[arg(long, env = "PITBOX_DRIVER_SIM_LAPS")]
     pub sim_laps: Option<u32>,
+    /// Simulator: a practice session of this many laps before the race (0: none).
+    #[arg(long, env = "PITBOX_DRIVER_SIM_PRACTICE_LAPS", default_value_t = 0)]
+    pub sim_practice_laps: u32,
+    /// Simulator: a qualifying session of this many laps before the race, setting its grid (0: none).
+    #[arg(long, env = "PITBOX_DRIVER_SIM_QUALIFY_LAPS", default_value_t = 0)]
+    pub sim_qualify_laps: u32,
     /// Plant coaching mistakes on the simulator's team car.
     #[arg(long, env = "PITBOX_DRIVER_SIM_MISTAKES", default_value_t = false)]
     pub sim_mistakes: bool,
@@ -224,6 +230,9 @@ loop = false
 # The simulator: track (redbullring, monza, brandsindy), race laps, planted coaching mistakes.
 sim_track = "redbullring"
 # sim_laps = 30
+# Practice and qualifying before the race, laps of the team car each (0: none).
+sim_practice_laps = 0
+sim_qualify_laps = 0
 sim_mistakes = false
 "#
     .to_string()
@@ -462,6 +471,8 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     so.standings_hz = args.standings_hz.max(0.1);
     so.sim_track = args.sim_track.clone();
     so.sim_laps = args.sim_laps;
+    so.sim_practice_laps = args.sim_practice_laps;
+    so.sim_qualify_laps = args.sim_qualify_laps;
     so.sim_mistakes = args.sim_mistakes;
     let voice = voice_settings(&args)?;
     let settings = AgentSettings {

@@ -10,7 +10,7 @@
 use crate::live::LiveOptions;
 use crate::sim::output::{LivePace, write_ibt};
 use crate::sim::source::SimSource;
-use crate::sim::{Sim, SimConfig, track};
+use crate::sim::{SessionKind, Sim, SimConfig, track};
 use crate::{SourceEvent, TelemetrySource};
 use anyhow::{Context, Result, bail};
 use pitbox_model::Message;
@@ -33,6 +33,12 @@ pub struct SimArgs {
     /// Laps the team car drives before the run stops (also the race length).
     #[arg(long, env = "PITBOX_SIM_LAPS", default_value_t = 5)]
     pub laps: u32,
+    /// A practice session of this many laps of the team car before the race (0: none).
+    #[arg(long, env = "PITBOX_SIM_PRACTICE_LAPS", default_value_t = 0)]
+    pub practice_laps: u32,
+    /// A qualifying session of this many laps before the race, whose best laps set the grid (0: none).
+    #[arg(long, env = "PITBOX_SIM_QUALIFY_LAPS", default_value_t = 0)]
+    pub qualify_laps: u32,
     /// Cars in the field (1–64).
     #[arg(long, env = "PITBOX_SIM_CARS", default_value_t = 24)]
     pub cars: usize,
@@ -72,6 +78,8 @@ fn config(args: &SimArgs) -> Result<SimConfig> {
     let mut cfg = SimConfig::new(args.seed, t);
     cfg.cars = args.cars;
     cfg.session_laps = Some(args.laps);
+    cfg.practice_laps = args.practice_laps;
+    cfg.qualify_laps = args.qualify_laps;
     cfg.stint_laps = args.stint_laps;
     cfg.player_car_idx = cfg.player_car_idx.min(args.cars.saturating_sub(1));
     if args.mistakes {
@@ -110,10 +118,11 @@ pub fn run_sim(args: SimArgs) -> Result<ExitCode> {
             let mut sim = Sim::new(cfg).context("simulator settings")?;
             let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
             let laps = args.laps as i32;
-            let max_ticks = u64::from(args.laps + 2) * 60 * 60 * 10;
-            let (w, ticks) =
-                write_ibt(&mut sim, std::io::BufWriter::new(file), max_ticks, |s| s.player_laps_completed() >= laps)
-                    .with_context(|| format!("writing {}", path.display()))?;
+            let max_ticks = u64::from(args.laps + args.practice_laps + args.qualify_laps + 2) * 60 * 60 * 10;
+            let (w, ticks) = write_ibt(&mut sim, std::io::BufWriter::new(file), max_ticks, |s| {
+                s.session_kind() == SessionKind::Race && s.player_laps_completed() >= laps
+            })
+            .with_context(|| format!("writing {}", path.display()))?;
             drop(w);
             let t = sim.config().track;
             writeln!(out, "wrote {} ({} records, {:.1} s of session)", path.display(), ticks, sim.time())?;
@@ -137,11 +146,18 @@ pub fn run_sim(args: SimArgs) -> Result<ExitCode> {
         None => {
             check_speed(args.speed)?;
             let laps = args.laps;
+            // The race is the last session: lap counters start again in each one.
+            let race_num = i32::from(args.practice_laps > 0) + i32::from(args.qualify_laps > 0);
             let mut src = SimSource::start(cfg, LivePace { speed: args.speed }, LiveOptions::new(&args.driver_id))?;
             while let Some(ev) = src.next_event()? {
                 let msg = match ev {
                     SourceEvent::Telemetry(t) => {
-                        if t.lap > laps {
+                        let num = t
+                            .sim_session_id
+                            .as_deref()
+                            .and_then(pitbox_model::session::SimSessionKey::parse)
+                            .map_or(race_num, |k| k.session_num);
+                        if num >= race_num && t.lap > laps {
                             break;
                         }
                         Message::TelemetryUpdate(*t)

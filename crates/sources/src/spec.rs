@@ -78,6 +78,9 @@ pub struct SourceOptions {
     pub sim_track: String,
     /// Simulator race length in laps (`None`: unlimited).
     pub sim_laps: Option<u32>,
+    /// Simulator practice and qualifying before the race, team-car laps each (0: none).
+    pub sim_practice_laps: u32,
+    pub sim_qualify_laps: u32,
     /// Plant coaching mistakes on the simulator's team car.
     pub sim_mistakes: bool,
 }
@@ -92,6 +95,8 @@ impl SourceOptions {
             standings_hz: 2.0,
             sim_track: track::RED_BULL_RING.key.to_string(),
             sim_laps: None,
+            sim_practice_laps: 0,
+            sim_qualify_laps: 0,
             sim_mistakes: false,
         }
     }
@@ -105,6 +110,8 @@ pub fn sim_config(seed: u64, opts: &SourceOptions) -> Result<SimConfig, SourceEr
     })?;
     let mut cfg = SimConfig::new(seed, t);
     cfg.session_laps = opts.sim_laps;
+    cfg.practice_laps = opts.sim_practice_laps;
+    cfg.qualify_laps = opts.sim_qualify_laps;
     if opts.sim_mistakes {
         cfg = cfg.with_planted_mistakes(opts.sim_laps.map_or(60, |l| l as i32));
     }

@@ -8,8 +8,8 @@ use pitbox_sources::live::{LiveOptions, LiveSource};
 use pitbox_sources::replay::{Pace, ReplayOptions, ReplaySource};
 use pitbox_sources::sim::output::{LivePace, SESSION_CAPACITY, live_buffer, write_ibt};
 use pitbox_sources::sim::source::SimSource;
-use pitbox_sources::sim::track::{MONZA, RED_BULL_RING, TrackDef};
-use pitbox_sources::sim::{MistakeKind, PlantedMistake, Sim, SimConfig, TICK_RATE, vars};
+use pitbox_sources::sim::track::{BRANDS_INDY, MONZA, RED_BULL_RING, TrackDef};
+use pitbox_sources::sim::{MistakeKind, PlantedMistake, SessionKind, Sim, SimConfig, TICK_RATE, vars};
 use pitbox_sources::{ConnectionState, SourceEvent, TelemetrySource};
 use std::io::Cursor;
 
@@ -313,4 +313,104 @@ fn iracing_live_needs_windows_elsewhere() {
     }
     let e = LiveSource::iracing(LiveOptions::new("d")).err().unwrap().to_string();
     assert!(e.contains("iRacing live needs Windows"), "{e}");
+}
+
+/// Issue 20: practice → qualifying → race, as iRacing runs a weekend: `SessionNum` 0, 1, 2, the
+/// session clock and lap counter from zero in each, the session info listing all three with the
+/// current one, and the race grid in qualifying's best-lap order.
+#[test]
+fn a_weekend_runs_practice_qualifying_and_race_in_order() {
+    let mut cfg = SimConfig::new(3, &BRANDS_INDY);
+    cfg.cars = 6;
+    cfg.player_car_idx = 2;
+    cfg.practice_laps = 1;
+    cfg.qualify_laps = 2;
+    cfg.session_laps = Some(2);
+    let mut sim = Sim::new(cfg).expect("sim");
+    let yaml = sim.session_yaml();
+    assert!(yaml.contains(" CurrentSessionNum: 0"), "{yaml}");
+    for t in ["SessionType: Practice", "SessionType: Lone Qualify", "SessionType: Race"] {
+        assert!(yaml.contains(t), "{t} missing: {yaml}");
+    }
+    let mut seen = vec![(0, SessionKind::Practice)];
+    let mut qualifying_best: Vec<(usize, f64)> = Vec::new();
+    let version = sim.session_version();
+    for _ in 0..60 * 60 * 20 {
+        let before = sim.session_num();
+        if sim.session_kind() == SessionKind::Qualify {
+            // Each car's best lap so far: the grid to come.
+            qualifying_best = (0..6)
+                .filter_map(|c| {
+                    sim.laps()
+                        .iter()
+                        .filter(|l| l.car_idx == c && !l.pit)
+                        .map(|l| l.time_s)
+                        .reduce(f64::min)
+                        .map(|t| (c, t))
+                })
+                .collect();
+        }
+        sim.step();
+        if sim.session_num() != before {
+            seen.push((sim.session_num(), sim.session_kind()));
+            assert!(sim.time() < 0.1, "the session clock restarts: {}", sim.time());
+            assert_eq!(sim.player_laps_completed(), 0, "lap counters restart");
+            assert!(sim.session_yaml().contains(&format!(" CurrentSessionNum: {}", sim.session_num())));
+            if sim.session_kind() == SessionKind::Race {
+                let mut want = qualifying_best.clone();
+                want.sort_by(|a, b| a.1.total_cmp(&b.1));
+                let grid: Vec<usize> = sim.positions().iter().copied().take(want.len()).collect();
+                assert_eq!(grid, want.iter().map(|w| w.0).collect::<Vec<_>>(), "race grid from qualifying {want:?}");
+            }
+        }
+        if sim.session_kind() == SessionKind::Race && sim.player_laps_completed() >= 1 {
+            break;
+        }
+    }
+    assert_eq!(seen, vec![(0, SessionKind::Practice), (1, SessionKind::Qualify), (2, SessionKind::Race)]);
+    assert!(sim.session_version() >= version + 2, "the session info changed at each new session");
+}
+
+/// The same weekend through live memory: three sim sessions of one event, each with its own
+/// session info, telemetry never carrying another session's identity.
+#[test]
+fn a_weekend_streams_three_sessions_of_one_event() {
+    let mut cfg = SimConfig::new(4, &BRANDS_INDY);
+    cfg.cars = 4;
+    cfg.player_car_idx = 1;
+    cfg.practice_laps = 1;
+    cfg.qualify_laps = 1;
+    cfg.session_laps = Some(2);
+    let mut src = SimSource::start(cfg, LivePace { speed: 60.0 }, LiveOptions::new("driver-1")).expect("source");
+    let mut ids: Vec<String> = Vec::new();
+    let mut types: Vec<(String, Option<String>)> = Vec::new();
+    let start = std::time::Instant::now();
+    while start.elapsed().as_secs() < 60 {
+        match src.next_event().expect("event") {
+            Some(SourceEvent::Telemetry(u)) => {
+                let id = u.sim_session_id.clone().expect("telemetry carries its sim session");
+                if ids.last() != Some(&id) {
+                    assert!(!ids.contains(&id), "back to an earlier session: {ids:?} then {id}");
+                    ids.push(id);
+                }
+                if ids.len() == 3 && u.lap >= 1 {
+                    break;
+                }
+            }
+            Some(SourceEvent::Session(s)) => {
+                let id = s.sim_session_id.clone().expect("session info carries its sim session");
+                if types.last().map(|t| &t.0) != Some(&id) {
+                    types.push((id, s.sim_session_type.clone()));
+                }
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 3, "three sim sessions: {ids:?}");
+    let event = |id: &str| id.rsplit_once(':').map(|(e, _)| e.to_string());
+    assert!(ids.iter().all(|i| event(i) == event(&ids[0])), "one event: {ids:?}");
+    let kinds: Vec<Option<&str>> = types.iter().map(|t| t.1.as_deref()).collect();
+    assert_eq!(kinds, vec![Some("Practice"), Some("Lone Qualify"), Some("Race")], "{types:?}");
+    assert_eq!(types.iter().map(|t| t.0.clone()).collect::<Vec<_>>(), ids, "each session's info has its own identity");
 }

@@ -153,6 +153,13 @@ pub fn choose(installed: &[InstalledVoice], voice: &str) -> Result<Choice, NoSuc
         (Some(i), format!("no {wanted} is installed; {} speaks", installed[i].description))
     } else if let Some(i) = find(&|i| same_family(i) && same_gender(i)).or_else(|| find(&|i| same_family(i))) {
         (Some(i), format!("no {wanted} is installed; {} speaks", installed[i].description))
+    } else if installed.iter().all(|i| i.languages.is_empty()) {
+        (
+            None,
+            format!(
+                "the installed voices do not say their language, so none is known to be a {wanted}; Windows' default voice speaks"
+            ),
+        )
     } else {
         (None, format!("no {wanted} is installed; Windows' default voice speaks"))
     };
@@ -217,6 +224,11 @@ mod tests {
         let c = choose(&de, "engineer-f").unwrap();
         assert_eq!(c.index, None);
         assert!(c.note.unwrap().starts_with("no US English female voice is installed; Windows' default voice speaks"));
+        // Voices that list no language (wine's) are not taken for English.
+        let unknown = vec![InstalledVoice::from_attributes("voice 0".into(), None, None)];
+        let c = choose(&unknown, "engineer").unwrap();
+        assert_eq!(c.index, None);
+        assert!(c.note.unwrap().starts_with("the installed voices do not say their language"));
     }
 
     #[test]

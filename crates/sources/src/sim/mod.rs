@@ -71,6 +71,11 @@ pub struct DriverProfile {
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub seed: u64,
+    /// Laps the team car runs in practice before qualifying and the race (0: no practice).
+    pub practice_laps: u32,
+    /// Laps the team car runs in qualifying before the race (0: no qualifying). The race grid is
+    /// then the qualifying order by best lap.
+    pub qualify_laps: u32,
     pub track: &'static TrackDef,
     pub car: CarDef,
     /// Cars in the field (1–64).
@@ -92,6 +97,8 @@ impl SimConfig {
     pub fn new(seed: u64, track: &'static TrackDef) -> SimConfig {
         SimConfig {
             seed,
+            practice_laps: 0,
+            qualify_laps: 0,
             track,
             car: GT3,
             cars: 24,
@@ -195,6 +202,36 @@ pub struct Sim {
     planted: Vec<(PlantedMistake, f64)>,
     checkered: bool,
     positions: Vec<usize>,
+    /// Index into [`Sim::sessions`] of the session running now (iRacing's `SessionNum`).
+    session_idx: usize,
+}
+
+/// A session of the simulated weekend, as iRacing names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Practice,
+    Qualify,
+    Race,
+}
+
+impl SessionKind {
+    /// iRacing's `SessionType`.
+    pub fn sdk_type(self) -> &'static str {
+        match self {
+            SessionKind::Practice => "Practice",
+            SessionKind::Qualify => "Lone Qualify",
+            SessionKind::Race => "Race",
+        }
+    }
+
+    /// iRacing's `SessionName`.
+    pub fn sdk_name(self) -> &'static str {
+        match self {
+            SessionKind::Practice => "PRACTICE",
+            SessionKind::Qualify => "QUALIFY",
+            SessionKind::Race => "RACE",
+        }
+    }
 }
 
 const FIRST: &[&str] = &[
@@ -318,16 +355,96 @@ impl Sim {
             planted: Vec::new(),
             checkered: false,
             positions: order.clone(),
+            session_idx: 0,
             cfg,
         };
-        for (grid, &idx) in order.iter().enumerate() {
-            sim.plan_lap(idx, 45.0);
-            let s = sim.track.length - 20.0 - 18.0 * grid as f64;
-            let c = &mut sim.cars[idx];
-            c.s = s.max(0.0);
-            c.v = sim.track.interp_plan(&c.plan, c.s);
-        }
+        sim.place_on_grid(&order);
         Ok(sim)
+    }
+
+    /// A flying start in single file, in `order`.
+    fn place_on_grid(&mut self, order: &[usize]) {
+        for (grid, &idx) in order.iter().enumerate() {
+            self.plan_lap(idx, 45.0);
+            let s = self.track.length - 20.0 - 18.0 * grid as f64;
+            let c = &mut self.cars[idx];
+            c.s = s.max(0.0);
+            c.v = self.track.interp_plan(&c.plan, c.s);
+        }
+        self.positions = order.to_vec();
+    }
+
+    /// The weekend's sessions in order, each with its laps for the team car (the race: the
+    /// configured race length, `None` = unlimited).
+    pub fn sessions(&self) -> Vec<(SessionKind, Option<u32>)> {
+        let mut out = Vec::with_capacity(3);
+        if self.cfg.practice_laps > 0 {
+            out.push((SessionKind::Practice, Some(self.cfg.practice_laps)));
+        }
+        if self.cfg.qualify_laps > 0 {
+            out.push((SessionKind::Qualify, Some(self.cfg.qualify_laps)));
+        }
+        out.push((SessionKind::Race, self.cfg.session_laps));
+        out
+    }
+
+    /// Car indices in running order (in a new session: the grid).
+    pub fn positions(&self) -> &[usize] {
+        &self.positions
+    }
+
+    /// iRacing's `SessionNum` of the session running now.
+    pub fn session_num(&self) -> usize {
+        self.session_idx
+    }
+
+    /// The kind of the session running now.
+    pub fn session_kind(&self) -> SessionKind {
+        self.sessions().get(self.session_idx).map_or(SessionKind::Race, |s| s.0)
+    }
+
+    /// Practice or qualifying is over once the team car has run its laps: the next session starts
+    /// as iRacing's does — `SessionNum` up, the session clock and lap counters from zero, the
+    /// cars refuelled on new tyres, the race grid from qualifying's best laps.
+    fn next_session_if_done(&mut self) {
+        let sessions = self.sessions();
+        let Some(&(kind, Some(laps))) = sessions.get(self.session_idx) else { return };
+        if self.session_idx + 1 >= sessions.len() || self.player_laps_completed() < laps as i32 {
+            return;
+        }
+        let order: Vec<usize> = if kind == SessionKind::Qualify {
+            let mut o: Vec<usize> = (0..self.cars.len()).collect();
+            o.sort_by(|&a, &b| {
+                let (ta, tb) = (self.cars[a].best_lap, self.cars[b].best_lap);
+                ta.unwrap_or(f64::INFINITY).total_cmp(&tb.unwrap_or(f64::INFINITY)).then(a.cmp(&b))
+            });
+            o
+        } else {
+            self.positions.clone()
+        };
+        self.session_idx += 1;
+        self.time = 0.0;
+        self.laps.clear();
+        self.checkered = false;
+        self.session_version += 1;
+        for c in &mut self.cars {
+            c.lap = 0;
+            c.lap_start = None;
+            c.last_lap = None;
+            c.best_lap = None;
+            c.pit_this_lap = false;
+            c.out_lap = false;
+            c.stopped_until = None;
+            c.lap_had_pit = false;
+            c.finished = false;
+            c.pit_stops = 0;
+            c.fuel_l = c.stint_fuel_l;
+            c.fuel_at_lap_start = c.fuel_l;
+            c.wear = [[0.0; 3]; 4];
+            c.wear_shown = [[1.0; 3]; 4];
+            c.on_pit_road = false;
+        }
+        self.place_on_grid(&order);
     }
 
     /// The configuration.
@@ -340,7 +457,7 @@ impl Sim {
         &self.track
     }
 
-    /// Seconds since the session started.
+    /// Seconds since the session running now started.
     pub fn time(&self) -> f64 {
         self.time
     }
@@ -465,6 +582,7 @@ impl Sim {
         for idx in 0..self.cars.len() {
             self.step_car(idx, dt);
         }
+        self.next_session_if_done();
         self.rank();
         self.write_row();
     }
@@ -583,7 +701,9 @@ impl Sim {
     }
 
     fn cross_line(&mut self, idx: usize, when: f64, v: f64) {
-        let laps_goal = self.cfg.session_laps.map(|l| l as i32);
+        // Only the race has a chequered flag; practice and qualifying end after the team car's laps.
+        let laps_goal =
+            if self.session_kind() == SessionKind::Race { self.cfg.session_laps.map(|l| l as i32) } else { None };
         let c = &mut self.cars[idx];
         if let Some(start) = c.lap_start
             && c.lap >= 1
@@ -633,6 +753,7 @@ impl Sim {
         let v = self.vars;
         let len = self.track.length;
         let ref_speed = len / self.cfg.track.reference_lap_s;
+        let sessions = self.sessions();
         let row = &mut self.row;
         row.fill(0);
         let p = &self.cars[self.cfg.player_car_idx];
@@ -641,12 +762,16 @@ impl Sim {
         let position_of = |idx: usize| self.positions.iter().position(|&i| i == idx).map_or(0, |p| p as i32 + 1);
         v.session_time.set(row, self.time);
         v.session_tick.set(row, self.tick);
-        v.session_num.set(row, 0);
+        v.session_num.set(row, self.session_idx as i32);
         v.session_state.set(row, if self.checkered { 5 } else { 4 });
         v.session_unique_id.set(row, 1);
         v.session_flags.set(row, if self.checkered { 0x0001 } else { 0x0004 });
         v.session_time_remain.set(row, 604_800.0);
-        let remain = self.cfg.session_laps.map_or(32_767, |l| (l as i32 - leader.lap + 1).max(0));
+        let remain = match sessions.get(self.session_idx) {
+            Some(&(SessionKind::Race, laps)) => laps.map_or(32_767, |l| (l as i32 - leader.lap + 1).max(0)),
+            Some(&(_, Some(l))) => (l as i32 - p.lap + 1).max(0),
+            _ => 32_767,
+        };
         v.session_laps_remain.set(row, remain);
         v.player_car_idx.set(row, self.cfg.player_car_idx as i32);
         let pos = position_of(p.idx);

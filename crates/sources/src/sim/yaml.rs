@@ -38,22 +38,24 @@ pub(super) fn session_yaml(sim: &Sim) -> String {
     let _ = writeln!(y, "  NumStarters: {}", sim.cars.len());
     let _ = writeln!(y);
     let _ = writeln!(y, "SessionInfo:");
-    let _ = writeln!(y, " CurrentSessionNum: 0");
+    let _ = writeln!(y, " CurrentSessionNum: {}", sim.session_num());
     let _ = writeln!(y, " Sessions:");
-    let _ = writeln!(y, " - SessionNum: 0");
-    match cfg.session_laps {
-        Some(l) => {
-            let _ = writeln!(y, "   SessionLaps: {l}");
+    for (num, (kind, laps)) in sim.sessions().into_iter().enumerate() {
+        let _ = writeln!(y, " - SessionNum: {num}");
+        match laps {
+            Some(l) => {
+                let _ = writeln!(y, "   SessionLaps: {l}");
+            }
+            None => {
+                let _ = writeln!(y, "   SessionLaps: unlimited");
+            }
         }
-        None => {
-            let _ = writeln!(y, "   SessionLaps: unlimited");
-        }
+        let _ = writeln!(y, "   SessionTime: unlimited");
+        let _ = writeln!(y, "   SessionNumLapsToAvg: 0");
+        let _ = writeln!(y, "   SessionType: {}", kind.sdk_type());
+        let _ = writeln!(y, "   SessionTrackRubberState: moderate usage");
+        let _ = writeln!(y, "   SessionName: {}", kind.sdk_name());
     }
-    let _ = writeln!(y, "   SessionTime: unlimited");
-    let _ = writeln!(y, "   SessionNumLapsToAvg: 0");
-    let _ = writeln!(y, "   SessionType: Race");
-    let _ = writeln!(y, "   SessionTrackRubberState: moderate usage");
-    let _ = writeln!(y, "   SessionName: RACE");
     let _ = writeln!(y);
     let _ = writeln!(y, "SplitTimeInfo:");
     let _ = writeln!(y, " Sectors:");
