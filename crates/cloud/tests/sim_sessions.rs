@@ -149,3 +149,94 @@ async fn a_session_info_never_changes_another_session() {
     let sb = list.iter().find(|s| s["simSessionId"] == b).expect("b");
     assert_eq!(sb["sampleCount"], 1, "{sb}");
 }
+
+/// Issue 20: the simulator's practice → qualifying → race, streamed as the driver agent streams
+/// it, is three sessions of one event in the cloud, each with iRacing's session type and its own
+/// laps from 1 again.
+#[tokio::test]
+async fn the_simulators_weekend_is_three_sessions_of_one_event() {
+    use pitbox_sources::live::LiveOptions;
+    use pitbox_sources::sim::output::LivePace;
+    use pitbox_sources::sim::source::SimSource;
+    use pitbox_sources::sim::{SimConfig, track};
+    use pitbox_sources::{SourceEvent, TelemetrySource};
+    // The weekend once, as the agent reads it; then into each database.
+    let driver_stand_in = "weekend-driver";
+    let mut cfg = SimConfig::new(5, &track::BRANDS_INDY);
+    cfg.cars = 4;
+    cfg.player_car_idx = 1;
+    cfg.practice_laps = 1;
+    cfg.qualify_laps = 1;
+    cfg.session_laps = Some(2);
+    let mut src = SimSource::start(cfg, LivePace { speed: 60.0 }, LiveOptions::new(driver_stand_in)).expect("sim");
+    let (mut infos, mut samples) = (Vec::new(), Vec::new());
+    let started = std::time::Instant::now();
+    let mut race_id = None;
+    while started.elapsed().as_secs() < 90 {
+        match src.next_event().expect("event") {
+            Some(SourceEvent::Session(s)) => infos.push(*s),
+            Some(SourceEvent::Telemetry(u)) => {
+                if infos.last().and_then(|i| i.sim_session_type.as_deref()) == Some("Race") {
+                    race_id = infos.last().and_then(|i| i.sim_session_id.clone());
+                }
+                let done = race_id.is_some() && u.sim_session_id == race_id && u.lap >= 2;
+                samples.push(*u);
+                if done {
+                    break;
+                }
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert!(race_id.is_some(), "the race started: {:?}", infos.iter().map(|i| &i.sim_session_type).collect::<Vec<_>>());
+    for db in common::DBS {
+        let Some(app) = App::start(db, "the_simulators_weekend", Opts::default()).await else { continue };
+        let addr = serve(app.router.clone()).await;
+        let (mut ws, r) = ws_login(addr, &app.token(&app.driver), "driver").await;
+        assert_eq!(r["data"]["success"], true, "{r}");
+        for i in &infos {
+            let mut i = i.clone();
+            i.driver_id = app.driver.id.clone();
+            ws_send(&mut ws, serde_json::to_value(pitbox_model::Message::SessionInfo(i)).expect("json")).await;
+        }
+        let mine: Vec<TelemetryUpdate> = samples
+            .iter()
+            .cloned()
+            .map(|mut u| {
+                u.driver_id = app.driver.id.clone();
+                u
+            })
+            .collect();
+        send(&app, mine).await;
+        let mut events = Value::Null;
+        for _ in 0..100 {
+            let (_, v) = app.as_user(&app.engineer, "GET", "/api/events", None).await;
+            events = v;
+            let types = events[0]["sessionTypes"].as_array().map(Vec::len).unwrap_or(0);
+            if types == 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let list = events.as_array().expect("events");
+        assert_eq!(list.len(), 1, "{db:?}: one event: {events}");
+        assert_eq!(list[0]["sessionCount"], 3, "{db:?}: {events}");
+        let types: Vec<&str> =
+            list[0]["sessionTypes"].as_array().expect("types").iter().filter_map(Value::as_str).collect();
+        for t in ["Practice", "Lone Qualify", "Race"] {
+            assert!(types.contains(&t), "{db:?}: {t} missing from {types:?}");
+        }
+        // Each session has its own laps, numbered from the start again.
+        let (_, sessions) = app.as_user(&app.engineer, "GET", "/api/sessions", None).await;
+        let sessions = sessions.as_array().expect("sessions").clone();
+        assert_eq!(sessions.len(), 3, "{db:?}: {sessions:?}");
+        for s in &sessions {
+            let id = s["id"].as_str().expect("id");
+            let (_, buckets) =
+                app.as_user(&app.engineer, "GET", &format!("/api/sessions/{id}/telemetry-laps"), None).await;
+            let first = buckets.as_array().and_then(|b| b.iter().filter_map(|x| x["lap"].as_i64()).min());
+            assert!(first.is_some_and(|l| l <= 1), "{db:?} {}: laps start again, first is {first:?}", s["sessionType"]);
+        }
+    }
+}
