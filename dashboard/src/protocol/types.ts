@@ -140,6 +140,10 @@ export interface SessionInfo {
   sectors: number[];
   playerCarIdx: number;
   drivers: SessionDriver[];
+  /** The sim's own key of the session (`iracing:…:N`); absent from older agents. */
+  simSessionId?: string;
+  /** iRacing's own session type text ("Lone Qualify", "Offline Testing" …). */
+  simSessionType?: string;
 }
 
 export interface StandingsEntry {
@@ -166,6 +170,8 @@ export interface StandingsUpdate {
   timestamp: string;
   sessionTime: number;
   entries: StandingsEntry[];
+  /** The sim session the standings are of; absent from older agents. */
+  simSessionId?: string;
 }
 
 export type DriverAvailability = 'active' | 'inactive' | 'standby';

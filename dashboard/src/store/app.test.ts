@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { coaching, handoff, message, session, standings, status, telemetry } from '../test/factories';
+import { coaching, entry, handoff, message, session, standings, status, telemetry } from '../test/factories';
 import type { ServerMessage } from '../protocol/types';
-import { applyMessages, applyProfiles, createSinks, driverName, initialState, LIMITS, pendingHandoffs, unreadMessages, type AppState } from './app';
+import { applyMessages, applyProfiles, createSinks, driverName, initialState, LIMITS, pendingHandoffs, sessionKey, standingsForDriver, unreadMessages, type AppState } from './app';
 
 const M = <T extends ServerMessage['type']>(type: T, data: Extract<ServerMessage, { type: T }>['data']) => ({ type, data }) as ServerMessage;
 const me: AppState = { ...initialState, me: { id: 'eng-1', username: 'sam', role: 'engineer' } };
@@ -45,13 +45,37 @@ describe('applyMessages', () => {
     expect(s.drivers['drv-1']!.name).toBe('Alex Driver');
     const st = standings(3);
     s = applyMessages(s, [M('standings_update', st)], 2);
-    expect(s.pace[0]).toEqual([88]);
+    const key = sessionKey(st);
+    expect(s.pace[key]![0]).toEqual([88]);
     // same lap again: no new point
     s = applyMessages(s, [M('standings_update', st)], 3);
-    expect(s.pace[0]).toEqual([88]);
+    expect(s.pace[key]![0]).toEqual([88]);
     const next = { ...st, entries: st.entries.map((e) => ({ ...e, lap: 8, lastLapTime: e.lastLapTime! - 1 })) };
     s = applyMessages(s, [M('standings_update', next)], 4);
-    expect(s.pace[0]).toEqual([88, 87]);
+    expect(s.pace[key]![0]).toEqual([88, 87]);
+  });
+
+  it('two drivers in different sessions: each car is found in its own session\'s standings only', () => {
+    // Both cars have car index 0 in their own sessions (issue 20: P24 shown for the wrong car).
+    const race = 'iracing:1:900:2';
+    const practice = 'iracing:1:901:0';
+    let s = applyMessages(
+      me,
+      [
+        M('session_info', session({ driverId: 'drv-1', playerCarIdx: 0, simSessionId: race })),
+        M('session_info', session({ driverId: 'drv-2', playerCarIdx: 0, simSessionId: practice, drivers: [] })),
+        M('standings_update', standings(3, { driverId: 'drv-1', simSessionId: race, entries: [entry(0, { position: 2 })] })),
+      ],
+      1,
+    );
+    expect(standingsForDriver(s, 'drv-1')?.entries[0]?.position).toBe(2);
+    // drv-2's session has no standings yet: nothing, never drv-1's car 0.
+    expect(standingsForDriver(s, 'drv-2')).toBeNull();
+    s = applyMessages(s, [M('standings_update', standings(3, { driverId: 'drv-2', simSessionId: practice, entries: [entry(0, { position: 24 })] }))], 2);
+    expect(standingsForDriver(s, 'drv-1')?.entries[0]?.position).toBe(2);
+    expect(standingsForDriver(s, 'drv-2')?.entries[0]?.position).toBe(24);
+    // Pace histories are per session too.
+    expect(Object.keys(s.pace).sort()).toEqual([race, practice].sort());
   });
 
   it('messages: deduplicated by id, sorted by time, capped; read receipts and unread counts', () => {

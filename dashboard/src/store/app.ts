@@ -48,10 +48,18 @@ export interface AppState {
   drivers: Record<string, DriverView>;
   /** driverId → the carIdx of their car (from their session_info). */
   carIdxByDriver: Record<string, number>;
+  /** The newest session_info of any driver (the header's session). */
   session: SessionInfo | null;
+  /** Each driver's own session: two drivers may be in different sim sessions. */
+  sessionByDriver: Record<string, SessionInfo>;
+  /** The newest standings of any session. */
   standings: StandingsUpdate | null;
-  /** carIdx → recent lap times (oldest first), for pace trends. */
-  pace: Record<number, number[]>;
+  /** Standings per session ([sessionKey]): a car index means a car of that session only. */
+  standingsBySession: Record<string, StandingsUpdate>;
+  /** The session the competitors and the track map show; null = the newest standings'. */
+  viewedSession: string | null;
+  /** sessionKey → carIdx → recent lap times (oldest first), for pace trends. */
+  pace: Record<string, Record<number, number[]>>;
   messages: TeamMessage[];
   /** messageId → readerId → readAt. */
   receipts: Record<string, Record<string, string>>;
@@ -69,7 +77,10 @@ export const initialState: AppState = {
   drivers: {},
   carIdxByDriver: {},
   session: null,
+  sessionByDriver: {},
   standings: null,
+  standingsBySession: {},
+  viewedSession: null,
   pace: {},
   messages: [],
   receipts: {},
@@ -82,6 +93,29 @@ export const initialState: AppState = {
 };
 
 export const LIMITS = { messages: 500, coaching: 200, errors: 20, pace: 20 };
+
+/** Which sim session a session_info or standings_update is of: the sim's key, or (from an older
+ * agent without one) whatever its reporting driver is in. */
+export function sessionKey(m: { simSessionId?: string; driverId: string }): string {
+  return m.simSessionId ?? `driver:${m.driverId}`;
+}
+
+/** The key of the session `driverId` is in. */
+export function driverSessionKey(s: Pick<AppState, 'sessionByDriver'>, driverId: string): string {
+  const si = s.sessionByDriver[driverId];
+  return si ? sessionKey(si) : `driver:${driverId}`;
+}
+
+/** The standings of the session `driverId` is in, never another session's. */
+export function standingsForDriver(s: Pick<AppState, 'sessionByDriver' | 'standingsBySession'>, driverId: string): StandingsUpdate | null {
+  return s.standingsBySession[driverSessionKey(s, driverId)] ?? null;
+}
+
+/** The session the competitors and track map show: the chosen one, else the newest standings'. */
+export function viewedStandings(s: Pick<AppState, 'viewedSession' | 'standingsBySession' | 'standings'>): StandingsUpdate | null {
+  if (s.viewedSession !== null) return s.standingsBySession[s.viewedSession] ?? null;
+  return s.standings;
+}
 
 function emptyDriver(id: string): DriverView {
   return {
@@ -169,6 +203,7 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
         s = {
           ...s,
           session: m.data,
+          sessionByDriver: { ...s.sessionByDriver, [m.data.driverId]: m.data },
           carIdxByDriver: { ...s.carIdxByDriver, [m.data.driverId]: m.data.playerCarIdx },
         };
         {
@@ -178,20 +213,28 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
         }
         break;
       case 'standings_update': {
-        let pace = s.pace;
-        const prev = s.standings;
+        const key = sessionKey(m.data);
+        const before = s.pace[key] ?? {};
+        let pace = before;
+        const prev = s.standingsBySession[key];
         for (const e of m.data.entries) {
           if (e.lastLapTime === null) continue;
           const old = prev?.entries.find((p) => p.carIdx === e.carIdx);
           const list = pace[e.carIdx];
           if (!list || (old && old.lap !== e.lap && old.lastLapTime !== e.lastLapTime) || (!old && list.length === 0)) {
-            if (pace === s.pace) pace = { ...pace };
+            if (pace === before) pace = { ...pace };
             const next = [...(list ?? []), e.lastLapTime];
             if (next.length > LIMITS.pace) next.shift();
             pace[e.carIdx] = next;
           }
         }
-        s = { ...s, standings: m.data, pace, lastDataAt: now };
+        s = {
+          ...s,
+          standings: m.data,
+          standingsBySession: { ...s.standingsBySession, [key]: m.data },
+          pace: pace === before ? s.pace : { ...s.pace, [key]: pace },
+          lastDataAt: now,
+        };
         break;
       }
       case 'team_message': {

@@ -3,7 +3,7 @@ import { useApp, useServices } from '../app/context';
 import { ago, carState, duration, gearText, lapTime, num, staleFor } from '../app/format';
 import { Freshness } from '../components/Freshness';
 import { navigate, useNow } from '../app/hooks';
-import type { DriverView } from '../store/app';
+import { standingsForDriver, type DriverView } from '../store/app';
 import { shallowEqual } from '../store/store';
 
 const ORDER = { active: 0, standby: 1, inactive: 2 } as const;
@@ -14,7 +14,8 @@ function sortDrivers(ds: DriverView[]): DriverView[] {
 
 const CarCard = memo(function CarCard({ d, now }: { d: DriverView; now: number }) {
   const carIdx = useApp((s) => s.carIdxByDriver[d.id]);
-  const entry = useApp((s) => (carIdx === undefined ? undefined : s.standings?.entries.find((e) => e.carIdx === carIdx)));
+  // The standings of this driver's own session: a car index means nothing in another session.
+  const entry = useApp((s) => (carIdx === undefined ? undefined : standingsForDriver(s, d.id)?.entries.find((e) => e.carIdx === carIdx)));
   const t = d.latest;
   const position = entry?.position ?? t?.position ?? null;
   const last = entry?.lastLapTime ?? d.lastLapTime;

@@ -1,9 +1,11 @@
 import { memo, useCallback, useMemo, useState } from 'react';
 import { useApp } from '../app/context';
 import { gap, lapTime } from '../app/format';
+import { SessionPicker } from '../components/SessionPicker';
 import { Sparkline } from '../components/Sparkline';
 import { VirtualList } from '../components/VirtualList';
 import type { StandingsEntry } from '../protocol/types';
+import { sessionKey, viewedStandings } from '../store/app';
 
 const ROW_H = 36;
 
@@ -60,9 +62,11 @@ const HEADER = (
   </div>
 );
 
+const NO_PACE: Record<number, number[]> = {};
+
 export function Standings() {
-  const standings = useApp((s) => s.standings);
-  const pace = useApp((s) => s.pace);
+  const standings = useApp(viewedStandings);
+  const pace = useApp((s) => (standings ? s.pace[sessionKey(standings)] : undefined)) ?? NO_PACE;
   const [cls, setCls] = useState('');
   const classes = useMemo(() => [...new Set((standings?.entries ?? []).map((e) => e.carClass))].sort(), [standings]);
   const items = useMemo(() => (standings?.entries ?? []).filter((e) => !cls || e.carClass === cls).sort((a, b) => a.position - b.position), [standings, cls]);
@@ -73,6 +77,7 @@ export function Standings() {
     <div className="view standings">
       <div className="row">
         <h2>Competitors</h2>
+        <SessionPicker />
         {classes.length > 1 && (
           <label className="inline">
             Class

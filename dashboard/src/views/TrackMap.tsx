@@ -3,6 +3,8 @@ import { useApp, useServices } from '../app/context';
 import { staleFor } from '../app/format';
 import { useNow } from '../app/hooks';
 import { Freshness } from '../components/Freshness';
+import { SessionPicker } from '../components/SessionPicker';
+import { driverSessionKey, sessionKey, viewedStandings } from '../store/app';
 import type { StandingsEntry } from '../protocol/types';
 import type { TrackOutline } from '../store/trackOutline';
 
@@ -127,7 +129,7 @@ function draw(ctx: CanvasRenderingContext2D, w: number, h: number, outline: Trac
 
 export function TrackMap() {
   const { sinks } = useServices();
-  const standings = useApp((s) => s.standings);
+  const standings = useApp(viewedStandings);
   const drivers = useApp((s) => s.drivers);
   const carIdxByDriver = useApp((s) => s.carIdxByDriver);
   const now = useNow(1000);
@@ -140,7 +142,11 @@ export function TrackMap() {
   const [source, setSource] = useState(sinks.outline.source);
   const [coverage, setCoverage] = useState(0);
 
-  const teamCars = new Set(Object.values(carIdxByDriver));
+  const sessionByDriver = useApp((s) => s.sessionByDriver);
+  // Only the team's drivers in the session shown: another session's car index is another car.
+  const viewedKey = standings ? sessionKey(standings) : null;
+  const inView = (driverId: string) => viewedKey === null || driverSessionKey({ sessionByDriver }, driverId) === viewedKey;
+  const teamCars = new Set(Object.entries(carIdxByDriver).filter(([id]) => inView(id)).map(([, idx]) => idx));
   const entries: StandingsEntry[] = standings?.entries ?? [];
   const dots: Dot[] = entries.map((e) => ({
     key: `car-${e.carIdx}`,
@@ -152,7 +158,7 @@ export function TrackMap() {
   }));
   // Team cars known only from telemetry (no standings yet).
   for (const d of Object.values(drivers)) {
-    if (!d.latest || !d.inCar) continue;
+    if (!d.latest || !d.inCar || !inView(d.id)) continue;
     const idx = carIdxByDriver[d.id];
     if (idx !== undefined && entries.some((e) => e.carIdx === idx)) continue;
     dots.push({ key: `drv-${d.id}`, label: d.name ?? d.id, pos: d.latest.trackPosition, team: true, pit: !!d.latest.onPitRoad, followed: follow === `drv-${d.id}` });
@@ -196,6 +202,7 @@ export function TrackMap() {
     <div className="view trackmap">
       <div className="row">
         <h2>Track map</h2>
+        <SessionPicker />
         <label className="inline">
           Follow
           <select value={follow} onChange={(e) => setFollow(e.target.value)} aria-label="Follow a car">

@@ -6,7 +6,7 @@ import { AuthManager } from '../api/auth';
 import { DEFAULT_CONFIG } from '../api/endpoints';
 import { lapSummary } from '../api/laps';
 import { applyMessages, type AppState } from '../store/app';
-import { apiLap, apiSession, coaching, handoff, message, session, standings, status, telemetry } from '../test/factories';
+import { apiLap, apiSession, coaching, entry, handoff, message, session, standings, status, telemetry } from '../test/factories';
 import { renderWith } from '../test/render';
 import { schemaErrors } from '../test/schema';
 import type { ServerMessage, TelemetryUpdate } from '../protocol/types';
@@ -34,7 +34,10 @@ function emptyState(): AppState {
     drivers: {},
     carIdxByDriver: {},
     session: null,
+    sessionByDriver: {},
     standings: null,
+    standingsBySession: {},
+    viewedSession: null,
     pace: {},
     messages: [],
     receipts: {},
@@ -141,6 +144,22 @@ describe('Overview', () => {
     t.unmount();
     renderWith(<TrackMap />, { state: old });
     expect(within(screen.getByRole('region', { name: 'Stale positions' })).getByTestId('stale')).toHaveTextContent('stale · 12 s old');
+  });
+
+  it('a driver in another session is shown with that session\'s standings, never another car\'s', () => {
+    const state = withMessages([
+      M('session_info', session({ driverId: 'drv-1', playerCarIdx: 0, simSessionId: 'iracing:1:900:2', drivers: [{ carIdx: 0, name: 'Alex Driver', carNumber: '23', teamName: 'Apex', carName: 'GT4', carClass: 'GT4' }] })),
+      M('session_info', session({ driverId: 'drv-2', playerCarIdx: 0, simSessionId: 'iracing:1:901:0', drivers: [{ carIdx: 0, name: 'Ben Other', carNumber: '7', teamName: 'Apex', carName: 'GT4', carClass: 'GT4' }] })),
+      M('driver_status', status({ driverId: 'drv-1' })),
+      M('driver_status', status({ driverId: 'drv-2' })),
+      M('telemetry_update', telemetry({ driverId: 'drv-1' })),
+      M('telemetry_update', telemetry({ driverId: 'drv-2' })),
+      M('standings_update', standings(1, { driverId: 'drv-2', simSessionId: 'iracing:1:901:0', entries: [entry(0, { position: 24 })] })),
+    ]);
+    renderWith(<Overview />, { state });
+    // Ben's practice standings say P24; Alex's race has no standings yet, so nothing is borrowed.
+    expect(within(screen.getByRole('region', { name: /Car of Ben Other/ })).getByTestId('car-position')).toHaveTextContent('P24');
+    expect(within(screen.getByRole('region', { name: /Car of Alex Driver/ })).getByTestId('car-position')).not.toHaveTextContent('P24');
   });
 
   it('says when the numbers are not the player driving live (replay, garage, out of the car)', () => {
