@@ -3,9 +3,10 @@
 //! outcome before the phone-loop check, the likelihood ratio, the words, the command's phones,
 //! the phone loop's phones, the frames (the phone distance is computed from the two phone strings).
 //! `cargo run -p pitbox-voice --release --example scores -- tuning "garbage=1" "pip=20 loop.pip=1"`
-//! (keys: garbage, pip, wip, minconf; `loop.NAME` sets an option of the phone-loop decoder only
-//! (none is set unless given); `trim=N` cuts the audio's near-silent ends to N samples before
-//! decoding; anything else is passed to PocketSphinx).
+//! (keys: garbage, pip, wip, minconf, floor (the noise floor, the default's unless given);
+//! `loop.NAME` sets an option of the phone-loop decoder only (none is set unless given); `trim=N`
+//! cuts the audio's near-silent ends to N samples before decoding; anything else is passed to
+//! PocketSphinx).
 
 use pitbox_voice::audio::Audio;
 use pitbox_voice::commands::{VoiceCommand, parse_command};
@@ -47,6 +48,7 @@ fn main() -> anyhow::Result<()> {
                     "pip" => cfg.phone_penalty = v.parse()?,
                     "wip" => cfg.word_penalty = v.parse()?,
                     "minconf" => cfg.min_confidence = v.parse()?,
+                    "floor" => cfg.noise_floor = v.parse()?,
                     "trim" => {}
                     _ if k.starts_with("loop.") => cfg.phone_loop_args.push((k[5..].into(), v.into())),
                     _ => cfg.extra_args.push((k.into(), v.into())),

@@ -81,6 +81,8 @@ impl EvalSet {
                 Speaker { voice: "en-us", pitch: None },
                 Speaker { voice: "en-gb+f3", pitch: None },
                 Speaker { voice: "en-us+m7", pitch: Some(35) },
+                Speaker { voice: "en-gb-x-rp+m1", pitch: None },
+                Speaker { voice: "en-us+f4", pitch: None },
             ],
             rates_wpm: vec![160, 190],
             noise_snr_db: vec![None, Some(15.0)],

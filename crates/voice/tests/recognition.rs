@@ -27,12 +27,12 @@ fn ready(test: &str) -> Option<(EspeakNg, CommandRecognizer)> {
 }
 
 /// Floors under what the subset measured with PocketSphinx 5.1.1 and the default settings
-/// (garbage branch, then the phone-loop check of likelihood ratio and phone distance: 63/72
-/// right, none taken for another command, 0/14 non-commands accepted; docs/voice.md has the
-/// whole matrix): a drop below them is a regression (two more misses, or two false accepts,
-/// fail; any wrong command fails).
+/// (noise floor, garbage branch, then the phone-loop check of likelihood ratio and phone distance:
+/// 67 and 68/72 right in two runs, none taken for another command, 0/14 non-commands accepted; docs/voice.md
+/// has the whole matrix): a drop below them is a regression (three more misses, or two false
+/// accepts, fail; any wrong command fails).
 /// They are NOT the goal: see `the_quality_goal_holds_on_the_subset`.
-const MIN_RIGHT_PERCENT: usize = 85;
+const MIN_RIGHT_PERCENT: usize = 90;
 const MAX_ACCEPT_PERCENT: usize = 10;
 
 /// What the subset measured: (commands right, commands, wrong, non-commands accepted, non-commands).
@@ -86,8 +86,8 @@ fn measure_subset(tts: &EspeakNg, rec: &mut CommandRecognizer) -> (usize, usize,
 }
 
 /// The goal on the subset: no command taken for another, ≥ 95 % right, ≤ 2 % false
-/// accepts. It is not met (the subset: 63/72 right, 0 wrong, 0/14 accepted; the held-out matrix
-/// in docs/voice.md: 79.7 %, 6 wrong, 8 %), so it is ignored by default;
+/// accepts. It is not met (the subset: 67 and 68/72 right, 0 wrong, 0/14 accepted; the held-out
+/// matrix in docs/voice.md: 87.6 %, 3 wrong, 4.5 %), so it is ignored by default;
 /// `cargo test -p pitbox-voice --test recognition -- --ignored` shows how far off it is.
 #[test]
 #[ignore = "goal not yet met with PocketSphinx 5.1.1: see docs/voice.md, Recognition matrix"]
