@@ -19,10 +19,11 @@ use crate::store::Store;
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// Directory for the embedded database, signing key and telemetry objects
-    #[arg(long, env = "PITBOX_CLOUD_DATA_DIR", default_value = "pitbox-data")]
+    // Global: `pitbox user list --data-dir X` and `pitbox user --data-dir X list` both work.
+    #[arg(long, env = "PITBOX_CLOUD_DATA_DIR", default_value = "pitbox-data", global = true)]
     pub data_dir: PathBuf,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in --data-dir)
-    #[arg(long, env = "PITBOX_CLOUD_DATABASE_URL")]
+    #[arg(long, env = "PITBOX_CLOUD_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 }
 
@@ -30,6 +31,22 @@ impl DbArgs {
     /// The database URL in force.
     pub fn url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("pitbox.db").display()))
+    }
+
+    /// The database of a deployment that exists: an embedded one that is not there is an error
+    /// naming the folder, never a new empty database (a command run in the wrong folder).
+    async fn open_existing(&self) -> anyhow::Result<Store> {
+        if self.database_url.is_none() {
+            let db = self.data_dir.join("pitbox.db");
+            if !db.exists() {
+                anyhow::bail!(
+                    "there is no PitBox database in {} ({} does not exist): give the cloud's --data-dir or --database-url, or create the first team with `pitbox team add NAME`",
+                    self.data_dir.display(),
+                    db.display()
+                );
+            }
+        }
+        self.open().await
     }
 
     async fn open(&self) -> anyhow::Result<Store> {
@@ -281,7 +298,12 @@ fn account_error(e: crate::accounts::AccountError) -> anyhow::Error {
 /// Runs `pitbox user …`; prints what it did.
 pub async fn run_user(args: &UserArgs) -> anyhow::Result<()> {
     use crate::accounts;
-    let store = args.db.open().await?;
+    // Only adding a user may create the database (a fresh deployment's first owner); every
+    // other command works on accounts that must already exist.
+    let store = match args.command {
+        UserCommand::Add(_) => args.db.open().await?,
+        _ => args.db.open_existing().await?,
+    };
     let find = |name: &str| {
         let store = store.clone();
         let name = name.to_string();
@@ -379,7 +401,11 @@ pub enum TeamCommand {
 
 /// Runs `pitbox team …`; prints what it did.
 pub async fn run_team(args: &TeamArgs) -> anyhow::Result<()> {
-    let store = args.db.open().await?;
+    // Only creating a team may create the database; listing needs one that exists.
+    let store = match args.command {
+        TeamCommand::Add { .. } => args.db.open().await?,
+        TeamCommand::List => args.db.open_existing().await?,
+    };
     match &args.command {
         TeamCommand::Add { name } => {
             let t = crate::accounts::create_team(&store, name).await.map_err(account_error)?;

@@ -245,6 +245,40 @@ fn logs_written_to_a_pipe_or_file_have_no_colour_codes() {
 
 /// Issue 23 §9–10: `pitbox user` manages accounts offline, on the database a running cloud reads
 /// (its nodes apply the revocations these write within seconds: crates/cloud/tests/accounts.rs).
+/// Issue 21 finding 6: the database flags go before or after the subcommand, and a command run
+/// where there is no database says so instead of creating an empty one.
+#[test]
+fn user_and_team_commands_take_their_flags_anywhere_and_never_invent_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cloud");
+    let data = data.to_str().unwrap();
+    let mut team = pitbox();
+    team.args(["team", "add", "Apex", "--data-dir", data]);
+    let o = team.output().unwrap();
+    assert!(o.status.success(), "{o:?}");
+    for args in [
+        vec!["user", "list", "--data-dir", data],
+        vec!["user", "--data-dir", data, "list"],
+        vec!["team", "list", "--data-dir", data],
+    ] {
+        let o = pitbox().args(&args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {o:?}");
+    }
+    let elsewhere = dir.path().join("wrong-folder");
+    let elsewhere = elsewhere.to_str().unwrap();
+    for args in [
+        vec!["user", "list", "--data-dir", elsewhere],
+        vec!["team", "list", "--data-dir", elsewhere],
+        vec!["user", "unlock", "ana", "--data-dir", elsewhere],
+    ] {
+        let o = pitbox().args(&args).output().unwrap();
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("there is no PitBox database in"), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join("wrong-folder").exists(), "no empty database was created");
+}
+
 #[test]
 fn user_commands_manage_accounts_and_the_owner() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeJwt } from '../test/jwt';
-import { AuthManager, decodeJwt } from './auth';
+import { AuthManager, decodeJwt, waitText } from './auth';
 
 type Call = { url: string; body: Record<string, unknown> | null; auth: string | null };
 
@@ -97,6 +97,19 @@ describe('AuthManager', () => {
       const a = new AuthManager({ fetch: server({ '/api/auth/login': () => [status, {}] }).f, storage: null });
       await expect(a.login('u', 'p')).rejects.toThrow(text);
     }
+    // The wait the cloud asks for (Retry-After), and a disabled account in the cloud's words.
+    const locked = new AuthManager({
+      fetch: (async () => new Response('{}', { status: 429, headers: { 'retry-after': '300' } })) as unknown as typeof fetch,
+      storage: null,
+    });
+    await expect(locked.login('u', 'p')).rejects.toThrow('Too many attempts: try again in 5 min.');
+    const disabled = new AuthManager({
+      fetch: server({ '/api/auth/login': () => [403, { error: { code: 'account_disabled', message: 'this account is disabled: ask an admin' } }] }).f,
+      storage: null,
+    });
+    await expect(disabled.login('u', 'p')).rejects.toThrow('this account is disabled: ask an admin');
+    expect(waitText('40')).toBe('40 s');
+    expect(waitText(null)).toBe('a few minutes');
     const down = new AuthManager({ fetch: (async () => Promise.reject(new TypeError('x'))) as unknown as typeof fetch, storage: null });
     await expect(down.login('u', 'p')).rejects.toThrow('cannot be reached');
   });

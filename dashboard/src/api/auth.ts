@@ -51,6 +51,14 @@ export function decodeJwt(token: string): Record<string, unknown> | null {
   }
 }
 
+/** How long `Retry-After` (seconds) asks to wait, in words: "5 min", "40 s". */
+export function waitText(retryAfter: string | null): string {
+  const s = Number(retryAfter);
+  if (retryAfter === null || !Number.isFinite(s) || s <= 0) return 'a few minutes';
+  if (s < 90) return `${Math.ceil(s)} s`;
+  return `${Math.ceil(s / 60)} min`;
+}
+
 async function errorText(r: Response): Promise<string> {
   try {
     const body = (await r.json()) as { error?: { message?: string } | string; message?: string };
@@ -122,8 +130,10 @@ export class AuthManager {
     } catch {
       throw new ApiError(0, 'The server cannot be reached.');
     }
-    if (r.status === 401 || r.status === 403) throw new ApiError(r.status, 'Wrong username or password.');
-    if (r.status === 429) throw new ApiError(429, 'Too many attempts: wait a minute and try again.');
+    if (r.status === 401) throw new ApiError(401, 'Wrong username or password.');
+    // 403: the account is disabled (the cloud says so); not a wrong password.
+    if (r.status === 403) throw new ApiError(403, await errorText(r));
+    if (r.status === 429) throw new ApiError(429, `Too many attempts: try again in ${waitText(r.headers.get('retry-after'))}.`);
     if (r.status === 404) throw new ApiError(404, 'This server has no login API (a relay?): sign in with a token.');
     if (!r.ok) throw new ApiError(r.status, await errorText(r));
     const body = (await r.json()) as LoginResponse;
