@@ -143,7 +143,7 @@ pub fn reference(root: &clap::Command) -> String {
          The config file is TOML (`--config FILE`, `PITBOX_CONFIG`, or `./pitbox.toml`): the variable\n\
          `PITBOX_RELAY_LISTEN` is the key `listen` in section `[relay]`; `PITBOX_LOG` is the top-level key `log`.\n",
     );
-    section(root, "pitbox", &mut out);
+    section(root, "pitbox", &[], &mut out);
     out
 }
 
@@ -155,10 +155,12 @@ fn file_key(env: &str) -> String {
     }
 }
 
-fn section(cmd: &clap::Command, path: &str, out: &mut String) {
+/// One command's table, then its subcommands'. A global flag is listed once, with the command
+/// that defines it (`inherited`: the global flags of the commands above, which clap copies down).
+fn section(cmd: &clap::Command, path: &str, inherited: &[String], out: &mut String) {
     let rows: Vec<String> = cmd
         .get_arguments()
-        .filter(|a| !a.is_global_set() || path == "pitbox")
+        .filter(|a| !(a.is_global_set() && inherited.iter().any(|i| i == a.get_id().as_str())))
         .filter_map(|a| {
             let env = a.get_env()?.to_string_lossy().into_owned();
             let flag = a.get_long().map(|l| format!("`--{l}`")).unwrap_or_default();
@@ -177,8 +179,10 @@ fn section(cmd: &clap::Command, path: &str, out: &mut String) {
             out.push_str(&row);
         }
     }
+    let mut globals = inherited.to_vec();
+    globals.extend(cmd.get_arguments().filter(|a| a.is_global_set()).map(|a| a.get_id().to_string()));
     for sub in cmd.get_subcommands() {
-        section(sub, &format!("{path} {}", sub.get_name()), out);
+        section(sub, &format!("{path} {}", sub.get_name()), &globals, out);
     }
 }
 
