@@ -235,7 +235,7 @@ try {
         await select.selectOption({ label });
       };
       await pick(lapSel, want.get(1));
-      await pick(page.locator('.compare select').nth(2), want.get(2));
+      await pick(page.locator('.compare select').nth(3), want.get(2)); // Session, Lap, Reference session, Reference
       const secs = (t) => Number(t.split(':')[0]) * 60 + Number(t.split(':')[1]);
       const diff = (secs(want.get(1)) - secs(want.get(2))).toFixed(3);
       // The summary states the laps' own times (as listed) and their difference.
