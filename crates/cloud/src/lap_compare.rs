@@ -64,7 +64,8 @@ pub struct LapComparison {
 struct LapStream {
     lap: i32,
     track: String,
-    driver_id: String,
+    /// The driver's account name (their id when the account is gone).
+    driver: String,
     samples: Vec<pitbox_coach::Sample>,
 }
 
@@ -92,10 +93,15 @@ async fn lap_stream(st: &AppState, auth: &Auth, id: &str, field: &str) -> ApiRes
     }
     cols.sort_by_time();
     let updates: Vec<_> = (0..cols.len()).filter_map(|i| cols.update(&session.driver_id, i)).collect();
+    // The driver by account name where the account still exists (a deleted one keeps its id).
+    let driver = match st.store.user_by_id(&session.driver_id).await? {
+        Some(u) => u.username,
+        None => session.driver_id.clone(),
+    };
     Ok(LapStream {
         lap: i32::try_from(lap.lap).unwrap_or(i32::MAX),
         track: session.track.clone().unwrap_or_default(),
-        driver_id: session.driver_id.clone(),
+        driver,
         samples: pitbox_coach::sample::samples_from_updates(&updates),
     })
 }
@@ -123,7 +129,7 @@ fn run(lap: LapStream, reference: LapStream, lap_id: String, ref_id: String) -> 
     use pitbox_coach::{AnalysisOptions, CoachError, Stream};
     let opts = AnalysisOptions::default();
     let refused = |field: &str, e: CoachError| ApiError::validation(field, e.to_string());
-    let name = format!("lap {} of {} at {}", reference.lap, reference.driver_id, reference.track);
+    let name = format!("lap {} of {} at {}", reference.lap, reference.driver, reference.track);
     let ref_stream = Stream::new(reference.samples, &opts).map_err(|e| refused("reference", e))?;
     let stream = Stream::new(lap.samples, &opts).map_err(|e| refused("id", e))?;
     let a = pitbox_coach::compare_laps(&stream, lap.lap, &ref_stream, reference.lap, &name, &opts).map_err(|e| {
