@@ -27,19 +27,6 @@ async fn get_bytes(app: &App, token: Option<&str>, path: &str) -> (StatusCode, O
     (status, disposition, bytes)
 }
 
-async fn import(app: &App, token: &str, body: Vec<u8>) -> serde_json::Value {
-    let req = Request::builder()
-        .method("POST")
-        .uri(format!("/api/sessions/import?driverId={}", app.driver.id))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .body(Body::from(body))
-        .expect("request");
-    let (s, v) = app.send(req).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v
-}
-
 #[tokio::test]
 async fn an_imported_file_downloads_as_ibt_and_csv_with_its_laps() {
     for db in DBS {
@@ -50,7 +37,7 @@ async fn an_imported_file_downloads_as_ibt_and_csv_with_its_laps() {
         };
         let original = IbtFile::open(&path).expect("open");
         let token = app.token(&app.driver);
-        let imported = import(&app, &token, std::fs::read(&path).expect("read")).await;
+        let imported = app.import_ibt(&token, std::fs::read(&path).expect("read")).await;
         let session_id = imported["sessionId"].as_str().expect("sessionId").to_string();
 
         // The whole session: every sample, the laps as iRacing timed them.

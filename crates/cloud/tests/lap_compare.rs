@@ -4,24 +4,14 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use common::{App, DBS, Opts, err};
 
 const TSUKUBA: &str = "Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt";
 const AMG: &str = "gmartsenkov__itelem__amg.ibt";
 
 async fn import(app: &App, token: &str, body: Vec<u8>) -> String {
-    let req = Request::builder()
-        .method("POST")
-        .uri(format!("/api/sessions/import?driverId={}", app.driver.id))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .body(Body::from(body))
-        .expect("request");
-    let (s, v) = app.send(req).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["sessionId"].as_str().expect("sessionId").to_string()
+    app.import_ibt(token, body).await["sessionId"].as_str().expect("sessionId").to_string()
 }
 
 /// The session's laps by lap number: (id, lapTime).

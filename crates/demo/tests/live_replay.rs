@@ -3,15 +3,16 @@
 //! `pitbox ibt laps` reads them from the file: the same lap numbers, `lapTime` within one tick,
 //! the same complete, valid, in-lap and out-lap flags. Skips when the shared data is absent.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use pitbox_driver::{AgentSettings, VoiceSettings, start};
 use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
-use pitbox_relay::{RelayConfig, UplinkConfig};
 use pitbox_sources::replay::Pace;
 use pitbox_sources::spec::{SourceOptions, SourceSpec, open_source};
 use serde_json::Value;
+
+mod common;
+use common::Chain;
 
 const TSUKUBA: &str = "Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt";
 
@@ -37,40 +38,13 @@ async fn a_real_file_replayed_through_agent_relay_and_cloud_has_the_files_laps()
     let file = pitbox_irsdk::IbtFile::open(&path).expect("open");
     let want = pitbox_irsdk::laps::file_laps(&file).expect("laps");
 
-    // The cloud, with the demo's team.
+    // The cloud with the demo's team, and a real relay linked to it.
     let dir = tempfile::tempdir().expect("temp dir");
-    let cloud_dir = dir.path().join("cloud");
-    std::fs::create_dir_all(&cloud_dir).expect("cloud dir");
-    let cloud = pitbox_cloud::server::AppState::open(&pitbox_cloud::Config::local(&cloud_dir)).await.expect("cloud");
-    let team = pitbox_demo::accounts::seed(&cloud.store).await.expect("seed");
+    let chain = Chain::start(dir.path()).await;
+    let (team, cloud_addr, relay) = (&chain.team, chain.cloud_addr, &chain.relay);
     let alex = team.drivers()[0].clone();
     let engineer = team.engineer().expect("admin").clone();
-    let issue = |a: &pitbox_demo::accounts::DemoAccount| {
-        cloud.keys.issue(&a.user_id, a.role, &team.team_id, &a.username).expect("token")
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let cloud_addr = listener.local_addr().expect("addr");
-    let app = pitbox_cloud::server::router(cloud.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-
-    // A real relay linked to it.
-    let mut verifier = pitbox_auth::Verifier::new();
-    verifier.add_jwks_json(&cloud.keys.jwks().to_string()).expect("jwks");
-    let mut cfg = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().join("relay"), verifier);
-    cfg.cloud = Some(UplinkConfig {
-        url: format!("ws://{cloud_addr}/ws"),
-        token: cloud
-            .keys
-            .issue_relay("relay-t", &team.team_id, "test relay", Duration::from_secs(3600))
-            .expect("cred")
-            .0,
-        window: 64,
-        backoff_min: Duration::from_millis(100),
-        backoff_max: Duration::from_secs(1),
-    });
-    let relay = pitbox_relay::start(cfg).await.expect("relay");
+    let issue = |a: &pitbox_demo::accounts::DemoAccount| chain.token(a);
 
     // The driver agent replaying the file at 4× real time, forwarding every one of its 60 Hz
     // records (240 a second).
@@ -136,5 +110,5 @@ async fn a_real_file_replayed_through_agent_relay_and_cloud_has_the_files_laps()
             None => assert!(got["lapTime"].is_null(), "lap {}: {got}", w.lap),
         }
     }
-    relay.shutdown().await;
+    chain.relay.shutdown().await;
 }

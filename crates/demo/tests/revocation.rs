@@ -6,9 +6,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use pitbox_relay::{RelayConfig, UplinkConfig};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+mod common;
+use common::Chain;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -37,36 +39,10 @@ async fn login(addr: SocketAddr, token: &str) -> (Ws, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_driver_disabled_on_the_cloud_is_cut_off_the_relay_within_seconds() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cloud_dir = dir.path().join("cloud");
-    std::fs::create_dir_all(&cloud_dir).expect("cloud dir");
-    let cloud = pitbox_cloud::server::AppState::open(&pitbox_cloud::Config::local(&cloud_dir)).await.expect("cloud");
-    let team = pitbox_demo::accounts::seed(&cloud.store).await.expect("seed");
+    let chain = Chain::start(dir.path()).await;
+    let (cloud, team, relay) = (&chain.cloud, &chain.team, &chain.relay);
     let (alex, ben) = (team.drivers()[0].clone(), team.drivers()[1].clone());
-    let token = |a: &pitbox_demo::accounts::DemoAccount| {
-        cloud.keys.issue(&a.user_id, a.role, &team.team_id, &a.username).expect("token")
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let cloud_addr = listener.local_addr().expect("addr");
-    let app = pitbox_cloud::server::router(cloud.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-
-    let mut verifier = pitbox_auth::Verifier::new();
-    verifier.add_jwks_json(&cloud.keys.jwks().to_string()).expect("jwks");
-    let mut cfg = RelayConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().join("relay"), verifier);
-    cfg.cloud = Some(UplinkConfig {
-        url: format!("ws://{cloud_addr}/ws"),
-        token: cloud
-            .keys
-            .issue_relay("relay-t", &team.team_id, "test relay", Duration::from_secs(3600))
-            .expect("cred")
-            .0,
-        window: 64,
-        backoff_min: Duration::from_millis(100),
-        backoff_max: Duration::from_secs(1),
-    });
-    let relay = pitbox_relay::start(cfg).await.expect("relay");
+    let token = |a: &pitbox_demo::accounts::DemoAccount| chain.token(a);
 
     let (mut alex_ws, r) = login(relay.addr(), &token(&alex)).await;
     assert_eq!(r["data"]["success"], true, "{r}");
@@ -105,5 +81,5 @@ async fn a_driver_disabled_on_the_cloud_is_cut_off_the_relay_within_seconds() {
         .expect("ping");
     let pong = next(&mut ben_ws, Duration::from_secs(5)).await.expect("pong");
     assert_eq!(pong["type"], "pong", "{pong}");
-    relay.shutdown().await;
+    chain.relay.shutdown().await;
 }

@@ -221,6 +221,21 @@ impl App {
         send_to(&self.router, req).await
     }
 
+    /// `POST /api/sessions/import?driverId=` (this app's driver) with `body`; asserts 201 and
+    /// returns the answer.
+    pub async fn import_ibt(&self, token: &str, body: Vec<u8>) -> Value {
+        let req = Request::builder()
+            .method("POST")
+            .uri(format!("/api/sessions/import?driverId={}", self.driver.id))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(body))
+            .expect("request");
+        let (s, v) = self.send(req).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
     pub async fn as_user(&self, u: &User, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let t = self.token(u);
         self.call(method, path, Some(&t), body).await
