@@ -30,6 +30,9 @@ pub struct Callout {
     pub expires: Instant,
     /// Callouts on the same topic (e.g. `fuel`) replace each other while queued.
     pub topic: Option<String>,
+    /// Audio made beforehand (the spotter's calls, synthesised at start-up): played as it is,
+    /// with no synthesis and no chime, so it starts as soon as the radio is free.
+    pub clip: Option<std::sync::Arc<crate::audio::Audio>>,
 }
 
 /// How long a callout stays worth saying, by priority, when its maker sets no deadline.
@@ -45,7 +48,21 @@ pub fn default_max_age(priority: Priority) -> Duration {
 impl Callout {
     /// A callout made `now` with the default deadline for its priority.
     pub fn new(text: impl Into<String>, priority: Priority, now: Instant) -> Self {
-        Self { id: 0, text: text.into(), priority, created: now, expires: now + default_max_age(priority), topic: None }
+        Self {
+            id: 0,
+            text: text.into(),
+            priority,
+            created: now,
+            expires: now + default_max_age(priority),
+            topic: None,
+            clip: None,
+        }
+    }
+
+    /// The same callout played from `clip` (see [`Callout::clip`](Callout#structfield.clip)).
+    pub fn with_clip(mut self, clip: std::sync::Arc<crate::audio::Audio>) -> Self {
+        self.clip = Some(clip);
+        self
     }
 
     /// The same callout with a deadline `max_age` after its making.
