@@ -248,6 +248,12 @@ impl Run {
                     self.send(cur, SourceEvent::State(st));
                 }
             }
+            // The seat in the car spots from its own source options; none asks for ticks here.
+            SourceEvent::Spotter(tick) => {
+                if let Some(cur) = self.current {
+                    self.send(cur, SourceEvent::Spotter(tick));
+                }
+            }
         }
     }
 }

@@ -88,6 +88,7 @@ fn only_the_driver_in_the_car_streams_and_seats_change_at_the_stops() {
                     sessions += 1;
                 }
                 SourceEvent::State(st) => connected = *st == ConnectionState::Connected,
+                SourceEvent::Spotter(_) => {}
             }
         }
         assert!(sessions >= 3, "{own} hears every session change (saw {sessions})");

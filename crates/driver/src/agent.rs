@@ -167,6 +167,8 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     let shared = Arc::new(shared);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let source_stop = Arc::new(AtomicBool::new(false));
+    let spotter_link = crate::voice::SpotterLink::default();
+    let mut spotter = settings.voice.spotter.then(|| crate::voice::SpotterFeed::new(spotter_link.clone()));
     // The source thread: blocking reads, non-blocking hand-over (watch channels).
     {
         let shared = shared.clone();
@@ -193,6 +195,13 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
                             }
                             SourceEvent::State(s) => {
                                 shared.source_state.send_replace(s);
+                            }
+                            // The spotter judges the tick here, at once; its calls go to the
+                            // voice thread.
+                            SourceEvent::Spotter(tick) => {
+                                if let Some(sp) = spotter.as_mut() {
+                                    sp.tick(&tick);
+                                }
                             }
                         },
                         Ok(None) => {
@@ -222,6 +231,7 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
             AgentError::Thread(e)
         }
     })?;
+    let _ = spotter_link.set(voice.spotter_sender());
     let mut tasks = Vec::new();
     for button in settings.voice.ptt.clone() {
         let v = voice.clone();

@@ -52,6 +52,11 @@ pub struct DriverArgs {
     /// Spoken callouts on (the spec's voice.enabled).
     #[arg(long, env = "PITBOX_DRIVER_VOICE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub voice_enabled: bool,
+    /// The spotter: "car left", "car right", "three wide", "clear", "still there", closing cars
+    /// and faster classes, spoken from the sim's spotter channels (live sources: iRacing and the
+    /// simulator), interrupting other callouts.
+    #[arg(long, env = "PITBOX_DRIVER_SPOTTER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub spotter: bool,
     /// Voice-command sensitivity, 0–1.
     #[arg(long, env = "PITBOX_DRIVER_VOICE_SENSITIVITY", default_value_t = 0.5)]
     pub voice_sensitivity: f64,
@@ -191,6 +196,9 @@ cloud_enabled = false
 # Spoken callouts and voice commands.
 voice_enabled = true
 voice_sensitivity = 0.5
+# The spotter ("car left", "clear right", "three wide", "car behind, closing fast" ...): spoken
+# from iRacing's spotter channels (not from replays), interrupting other callouts.
+spotter = true
 # espeak-ng voices: default (= engineer), engineer-uk, engineer-f, engineer-uk-f, engineer-scot,
 # engineer-deep (Windows speech: these are Windows' default voice; a name such as "Zira" picks
 # an installed voice); with voice_engine = "elevenlabs", an ElevenLabs voice id.
@@ -314,6 +322,7 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
         bail!("--voice-speed must be between 0.5 and 2.0, got {}", args.voice_speed);
     }
     v.speed = args.voice_speed;
+    v.spotter = args.spotter;
     v.keep_callout_files = (args.keep_callouts > 0).then_some(args.keep_callouts);
     if let Some(l) = args.fuel_per_lap
         && !(l.is_finite() && l > 0.0 && l < 100.0)
@@ -474,6 +483,7 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     so.sim_practice_laps = args.sim_practice_laps;
     so.sim_qualify_laps = args.sim_qualify_laps;
     so.sim_mistakes = args.sim_mistakes;
+    so.spotter = args.spotter;
     let voice = voice_settings(&args)?;
     let settings = AgentSettings {
         driver_id,

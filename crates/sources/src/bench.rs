@@ -91,7 +91,7 @@ pub fn measure(duration: Duration) -> Result<BenchReport, SourceError> {
                 Message::StandingsUpdate(*s)
             }
             SourceEvent::Session(s) => Message::SessionInfo(*s),
-            SourceEvent::State(_) => continue,
+            SourceEvent::State(_) | SourceEvent::Spotter(_) => continue,
         };
         bytes += msg.to_json().len();
     }

@@ -164,6 +164,7 @@ pub fn run_sim(args: SimArgs) -> Result<ExitCode> {
                     }
                     SourceEvent::Session(s) => Message::SessionInfo(*s),
                     SourceEvent::Standings(s) => Message::StandingsUpdate(*s),
+                    SourceEvent::Spotter(_) => continue,
                     SourceEvent::State(s) => {
                         if !args.json {
                             writeln!(out, "source {}: {s:?}", src.describe())?;

@@ -71,6 +71,49 @@ pub enum SourceEvent {
     Standings(Box<StandingsUpdate>),
     /// The connection state changed.
     State(ConnectionState),
+    /// The spotter's channels of the row just read, before its `Telemetry`: only from live
+    /// sources (iRacing, dumps, the simulator) opened with `LiveOptions::spotter`.
+    Spotter(Box<SpotterTick>),
+}
+
+/// One sim tick as the spotter needs it (`CarLeftRight`, the `CarIdx…` arrays), copied out of
+/// the row. Arrays are empty when the channel is absent.
+#[derive(Debug, Clone)]
+pub struct SpotterTick {
+    /// When the row was read: the tick → audio latency is measured from here.
+    pub read_at: std::time::Instant,
+    /// `SessionTime`, seconds.
+    pub session_time: f64,
+    /// `CarLeftRight` (0–6), `None` when absent.
+    pub car_left_right: Option<i32>,
+    /// `PlayerCarIdx`.
+    pub player_idx: Option<i32>,
+    /// `CarIdxLapDistPct`.
+    pub lap_dist_pct: Vec<f32>,
+    /// `CarIdxEstTime`.
+    pub est_time: Vec<f32>,
+    /// `CarIdxOnPitRoad`.
+    pub on_pit_road: Vec<bool>,
+    /// The sim's session info, on the first tick after it changed (for the car classes).
+    pub session: Option<std::sync::Arc<pitbox_irsdk::session::SessionInfo>>,
+}
+
+impl PartialEq for SpotterTick {
+    /// Equal channels; the session info compares by identity (it has no `PartialEq`).
+    fn eq(&self, o: &Self) -> bool {
+        self.read_at == o.read_at
+            && self.session_time == o.session_time
+            && self.car_left_right == o.car_left_right
+            && self.player_idx == o.player_idx
+            && self.lap_dist_pct == o.lap_dist_pct
+            && self.est_time == o.est_time
+            && self.on_pit_road == o.on_pit_road
+            && match (&self.session, &o.session) {
+                (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+    }
 }
 
 /// One telemetry source. See the crate documentation for the threading model.

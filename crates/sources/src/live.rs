@@ -15,9 +15,9 @@
 //! delivered.
 
 use crate::mapping::{StandingsMapper, TelemetryMapper, session_info};
-use crate::{ConnectionState, SourceError, SourceEvent, TelemetrySource};
+use crate::{ConnectionState, SourceError, SourceEvent, SpotterTick, TelemetrySource};
 use pitbox_irsdk::live::{LiveReader, Poll, SharedBuffer, SharedMem};
-use pitbox_irsdk::{IrsdkError, Layout};
+use pitbox_irsdk::{IrsdkError, Layout, VarHandle};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,6 +56,9 @@ pub struct LiveOptions {
     pub poll_interval: Duration,
     /// How long to wait between attempts to find the sim.
     pub retry_interval: Duration,
+    /// Also send a [`SourceEvent::Spotter`] before each row's telemetry (the driver agent's
+    /// spotter).
+    pub spotter: bool,
 }
 
 impl LiveOptions {
@@ -66,6 +69,7 @@ impl LiveOptions {
             standings_hz: 2.0,
             poll_interval: Duration::from_millis(4),
             retry_interval: Duration::from_secs(1),
+            spotter: false,
         }
     }
 }
@@ -307,6 +311,8 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
     tm.set_sequence(ctx.sequence);
     let mut sm = StandingsMapper::new(reader.layout(), &ctx.opts.driver_id).map_err(|e| e.to_string())?;
     let mut layout_key = key(reader.layout());
+    let mut spot = ctx.opts.spotter.then(|| SpotterChannels::new(reader.layout()));
+    let mut spot_session: Option<Arc<pitbox_irsdk::SessionInfo>> = None;
     if !ctx.send(SourceEvent::State(ConnectionState::Connected)) {
         return Ok(Some(Ended::Stopped));
     }
@@ -345,11 +351,15 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
             }
             Poll::NewRow { session_changed, .. } => {
                 last_row = std::time::Instant::now();
+                let read_at = last_row;
                 ctx.counters.rows.fetch_add(1, Ordering::Relaxed);
                 if key(reader.layout()) != layout_key {
                     layout_key = key(reader.layout());
                     tm.relayout(reader.layout()).map_err(|e| e.to_string())?;
                     sm.relayout(reader.layout()).map_err(|e| e.to_string())?;
+                    if spot.is_some() {
+                        spot = Some(SpotterChannels::new(reader.layout()));
+                    }
                     session_pending = true;
                 }
                 let row = reader.row();
@@ -361,6 +371,9 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
                     let usable = reader.session_info().filter(|s| !empty_session(s));
                     if let Some(s) = usable {
                         tm.set_session(s);
+                        if spot.is_some() {
+                            spot_session = Some(Arc::new(s.clone()));
+                        }
                         let mut info = session_info(s, tm.session_num(row), &ctx.opts.driver_id, now);
                         info.sim_session_id = tm.sim_session_key(row, now).map(|k| k.sim_session_id());
                         let changed = sent_session.as_ref().is_none_or(|old| !same_session(old, &info));
@@ -373,6 +386,16 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
                     }
                 }
                 sm.observe(row);
+                if let Some(sc) = &spot {
+                    let tick = sc.tick(row, read_at, spot_session.take());
+                    match ctx.tx.try_send(Ok(SourceEvent::Spotter(Box::new(tick)))) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => {
+                            ctx.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(TrySendError::Disconnected(_)) => return Ok(Some(Ended::Stopped)),
+                    }
+                }
                 let t = tm.telemetry(row, now);
                 let st = t.session_time.unwrap_or(0.0);
                 let sim_session_id = t.sim_session_id.clone();
@@ -394,6 +417,50 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
                 }
                 ctx.sequence = tm.sequence();
             }
+        }
+    }
+}
+
+/// The spotter's channels in one layout (each optional).
+struct SpotterChannels {
+    time: Option<VarHandle<f64>>,
+    clr: Option<VarHandle<i32>>,
+    player: Option<VarHandle<i32>>,
+    pct: Option<VarHandle<f32>>,
+    est: Option<VarHandle<f32>>,
+    pit: Option<VarHandle<bool>>,
+}
+
+impl SpotterChannels {
+    fn new(l: &Layout) -> SpotterChannels {
+        fn opt<T: pitbox_irsdk::VarValue>(l: &Layout, name: &str) -> Option<VarHandle<T>> {
+            l.optional(name).ok().flatten()
+        }
+        SpotterChannels {
+            time: opt(l, "SessionTime"),
+            clr: opt(l, "CarLeftRight"),
+            player: opt(l, "PlayerCarIdx"),
+            pct: opt(l, "CarIdxLapDistPct"),
+            est: opt(l, "CarIdxEstTime"),
+            pit: opt(l, "CarIdxOnPitRoad"),
+        }
+    }
+
+    fn tick(
+        &self,
+        row: &[u8],
+        read_at: std::time::Instant,
+        session: Option<Arc<pitbox_irsdk::SessionInfo>>,
+    ) -> SpotterTick {
+        SpotterTick {
+            read_at,
+            session_time: self.time.as_ref().and_then(|h| h.try_get(row)).unwrap_or(f64::NAN),
+            car_left_right: self.clr.as_ref().and_then(|h| h.try_get(row)),
+            player_idx: self.player.as_ref().and_then(|h| h.try_get(row)),
+            lap_dist_pct: self.pct.as_ref().map(|h| h.to_vec(row)).unwrap_or_default(),
+            est_time: self.est.as_ref().map(|h| h.to_vec(row)).unwrap_or_default(),
+            on_pit_road: self.pit.as_ref().map(|h| h.to_vec(row)).unwrap_or_default(),
+            session,
         }
     }
 }

@@ -83,6 +83,9 @@ pub struct SourceOptions {
     pub sim_qualify_laps: u32,
     /// Plant coaching mistakes on the simulator's team car.
     pub sim_mistakes: bool,
+    /// Live sources (iRacing, dumps, the simulator) also send [`crate::SourceEvent::Spotter`]
+    /// ticks ([`LiveOptions::spotter`]); replays never do.
+    pub spotter: bool,
 }
 
 impl SourceOptions {
@@ -98,6 +101,7 @@ impl SourceOptions {
             sim_practice_laps: 0,
             sim_qualify_laps: 0,
             sim_mistakes: false,
+            spotter: false,
         }
     }
 }
@@ -122,6 +126,7 @@ pub fn sim_config(seed: u64, opts: &SourceOptions) -> Result<SimConfig, SourceEr
 pub fn open_source(spec: &SourceSpec, opts: &SourceOptions) -> Result<Box<dyn TelemetrySource>, SourceError> {
     let mut live = LiveOptions::new(&opts.driver_id);
     live.standings_hz = opts.standings_hz;
+    live.spotter = opts.spotter;
     Ok(match spec {
         SourceSpec::Iracing => Box::new(LiveSource::iracing(live)?),
         SourceSpec::Dump(p) => Box::new(LiveSource::dump(p, live)?),

@@ -196,7 +196,7 @@ fn sim_file_replays_into_valid_messages() {
                 standings += 1;
             }
             SourceEvent::Session(s) => session = Some(s),
-            SourceEvent::State(_) => {}
+            SourceEvent::State(_) | SourceEvent::Spotter(_) => {}
         }
     }
     let s = session.unwrap();
@@ -229,7 +229,7 @@ fn sim_source_streams_through_live_memory() {
                 standings += 1;
             }
             SourceEvent::Session(s) => session = Some(s),
-            SourceEvent::State(_) => {}
+            SourceEvent::State(_) | SourceEvent::Spotter(_) => {}
         }
     }
     // 300 samples at 600 per second of wall time: about half a second.
@@ -274,7 +274,7 @@ fn live_source_reconnects_when_the_sim_restarts() {
                     }
                     SourceEvent::State(s) => states.push(s),
                     SourceEvent::Session(_) => sessions += 1,
-                    SourceEvent::Standings(_) => {}
+                    SourceEvent::Standings(_) | SourceEvent::Spotter(_) => {}
                 }
                 assert!(std::time::Instant::now() < deadline, "round {round}: no sample");
             }

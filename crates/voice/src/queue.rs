@@ -10,7 +10,8 @@
 //!   corners ago is worthless); expired ones are dropped, never played;
 //! - **one voice**: nothing starts while something plays;
 //! - **replacement**: a callout with the same `topic` as a queued one replaces it (the newer fuel
-//!   number wins).
+//!   number wins); an urgent one also cuts an urgent callout on its topic that is playing, which
+//!   is then not said again ("clear left" over a "car left" still being said).
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,9 @@ pub struct Callout {
     pub expires: Instant,
     /// Callouts on the same topic (e.g. `fuel`) replace each other while queued.
     pub topic: Option<String>,
+    /// Audio made beforehand (the spotter's calls, synthesised at start-up): played as it is,
+    /// with no synthesis and no chime, so it starts as soon as the radio is free.
+    pub clip: Option<std::sync::Arc<crate::audio::Audio>>,
 }
 
 /// How long a callout stays worth saying, by priority, when its maker sets no deadline.
@@ -45,7 +49,21 @@ pub fn default_max_age(priority: Priority) -> Duration {
 impl Callout {
     /// A callout made `now` with the default deadline for its priority.
     pub fn new(text: impl Into<String>, priority: Priority, now: Instant) -> Self {
-        Self { id: 0, text: text.into(), priority, created: now, expires: now + default_max_age(priority), topic: None }
+        Self {
+            id: 0,
+            text: text.into(),
+            priority,
+            created: now,
+            expires: now + default_max_age(priority),
+            topic: None,
+            clip: None,
+        }
+    }
+
+    /// The same callout played from `clip` (see [`Callout::clip`](Callout#structfield.clip)).
+    pub fn with_clip(mut self, clip: std::sync::Arc<crate::audio::Audio>) -> Self {
+        self.clip = Some(clip);
+        self
     }
 
     /// The same callout with a deadline `max_age` after its making.
@@ -125,6 +143,8 @@ pub struct CalloutQueue {
     quiet_since: Option<Instant>,
     next_id: u64,
     dropped: Vec<Dropped>,
+    /// The playing callout, cut by a newer one on its topic: dropped, not said again.
+    superseded: Option<u64>,
 }
 
 impl Default for CalloutQueue {
@@ -136,7 +156,15 @@ impl Default for CalloutQueue {
 impl CalloutQueue {
     /// An empty queue.
     pub fn new(config: QueueConfig) -> Self {
-        Self { config, pending: Vec::new(), playing: None, quiet_since: None, next_id: 1, dropped: Vec::new() }
+        Self {
+            config,
+            pending: Vec::new(),
+            playing: None,
+            quiet_since: None,
+            next_id: 1,
+            dropped: Vec::new(),
+            superseded: None,
+        }
     }
 
     /// Adds a callout at `now`. A callout whose `id` is still 0 gets the next id; one that
@@ -162,6 +190,10 @@ impl CalloutQueue {
         }
         let interrupt = match &self.playing {
             Some(p) if c.priority == Priority::Urgent && p.priority != Priority::Urgent => Some(p.id),
+            Some(p) if c.priority == Priority::Urgent && c.topic.is_some() && p.topic == c.topic => {
+                self.superseded = Some(p.id);
+                Some(p.id)
+            }
             _ => None,
         };
         self.pending.push(c);
@@ -203,18 +235,22 @@ impl CalloutQueue {
     pub fn finished(&mut self, id: u64, now: Instant) {
         if self.playing.as_ref().is_some_and(|p| p.id == id) {
             self.playing = None;
+            self.superseded = None;
             self.quiet_since = Some(now);
         }
     }
 
     /// The playing callout was stopped by an urgent one at `now`: it goes back to the front of
-    /// its priority if still fresh and not low, otherwise it is dropped.
+    /// its priority if still fresh and not low, otherwise it is dropped (and so is one a newer
+    /// callout on its topic cut).
     pub fn interrupted(&mut self, id: u64, now: Instant) {
         let Some(p) = self.playing.take_if(|p| p.id == id) else {
             return;
         };
         self.quiet_since = Some(now);
-        if p.priority == Priority::Low || p.is_stale(now) {
+        if self.superseded.take() == Some(id) {
+            self.dropped.push(Dropped::Replaced(p));
+        } else if p.priority == Priority::Low || p.is_stale(now) {
             self.dropped.push(Dropped::Interrupted(p));
         } else {
             self.pending.insert(0, p);
@@ -287,6 +323,29 @@ mod tests {
             q.finished(c.id, t);
         }
         assert_eq!(order, ["u1", "h1", "n1", "n2"]);
+    }
+
+    #[test]
+    fn an_urgent_callout_cuts_an_urgent_one_on_its_topic_which_is_not_said_again() {
+        let t0 = Instant::now();
+        let mut q = CalloutQueue::default();
+        q.push(Callout::new("car left", Priority::Urgent, t0).topic("left"), t0);
+        let playing = q.next(t0).unwrap();
+        // Another topic waits its turn.
+        assert!(matches!(
+            q.push(Callout::new("car right", Priority::Urgent, t0).topic("right"), t0),
+            PushOutcome::Queued(_)
+        ));
+        let out = q.push(Callout::new("clear left", Priority::Urgent, t0).topic("left"), at(t0, 300));
+        assert!(matches!(out, PushOutcome::Interrupt { interrupted, .. } if interrupted == playing.id), "{out:?}");
+        q.interrupted(playing.id, at(t0, 305));
+        assert!(matches!(q.take_dropped().as_slice(), [Dropped::Replaced(c)] if c.text == "car left"));
+        let mut order = Vec::new();
+        while let Some(c) = q.next(at(t0, 310)) {
+            order.push(c.text.clone());
+            q.finished(c.id, at(t0, 310));
+        }
+        assert_eq!(order, ["car right", "clear left"]);
     }
 
     #[test]

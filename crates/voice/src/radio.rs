@@ -197,8 +197,9 @@ pub fn radio_clip(speech: &Audio) -> Audio {
 /// What the radio did (for logs, the driver UI and tests).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RadioEvent {
-    /// Started playing (offset from the radio's start).
-    Started { id: u64, text: String, priority: Priority, at: Duration },
+    /// Started playing: the clip was handed to the sink `at` (offset from the radio's start),
+    /// `after` the callout was made ([`Callout::created`]: for the spotter, the sim tick).
+    Started { id: u64, text: String, priority: Priority, at: Duration, after: Duration },
     /// Played to the end.
     Finished { id: u64, at: Duration },
     /// Stopped by an urgent callout after `played` seconds.
@@ -382,24 +383,37 @@ impl Worker {
                     speed: self.config.speed,
                     pitch: None,
                 };
-                match rt.block_on(self.tts.synthesize(&speech)) {
-                    Ok(audio) => {
-                        let clip = if self.config.chime { radio_clip(&audio) } else { audio };
+                let clip = match &c.clip {
+                    // Made beforehand: played as it is.
+                    Some(clip) => Ok(Arc::clone(clip)),
+                    None => rt
+                        .block_on(self.tts.synthesize(&speech))
+                        .map(|audio| Arc::new(if self.config.chime { radio_clip(&audio) } else { audio })),
+                };
+                match clip {
+                    Ok(clip) => {
                         let flag = Arc::new(AtomicBool::new(false));
                         stop = Some(flag.clone());
-                        self.log(RadioEvent::Started {
-                            id: c.id,
-                            text: c.text.clone(),
-                            priority: c.priority,
-                            at: self.started.elapsed(),
-                        });
                         let sink = self.sink.clone();
                         let tx = self.tx.clone();
+                        let events = self.events.clone();
+                        let started = self.started;
                         let label = format!("{}-{}", c.priority, c.text);
                         let id = c.id;
                         std::thread::spawn(move || {
                             let result = match sink.lock() {
-                                Ok(mut s) => s.play(&clip, &label, &flag),
+                                Ok(mut s) => {
+                                    if let Ok(mut v) = events.lock() {
+                                        v.push(RadioEvent::Started {
+                                            id,
+                                            text: c.text.clone(),
+                                            priority: c.priority,
+                                            at: started.elapsed(),
+                                            after: c.created.elapsed(),
+                                        });
+                                    }
+                                    s.play(&clip, &label, &flag)
+                                }
                                 Err(_) => Err(SinkError::Device("sink lock poisoned".into())),
                             };
                             let interrupted = flag.load(Ordering::Acquire);

@@ -67,6 +67,10 @@ impl Worker {
                 }
                 (recognition, origin, None)
             }
+            Job::Spot { calls, at } => {
+                self.spot(&calls, at);
+                return;
+            }
         };
         let entry = self.act(recognition, origin);
         tracing::info!(origin = %entry.origin, command = ?entry.command, answers = ?entry.answers, "voice command");

@@ -10,7 +10,11 @@ impl CalloutOrigin {
     pub fn is_about_the_car(self) -> bool {
         matches!(
             self,
-            CalloutOrigin::AiCoaching | CalloutOrigin::PitWindow | CalloutOrigin::LowFuel | CalloutOrigin::BoxNow
+            CalloutOrigin::AiCoaching
+                | CalloutOrigin::PitWindow
+                | CalloutOrigin::LowFuel
+                | CalloutOrigin::BoxNow
+                | CalloutOrigin::Spotter
         )
     }
 }

@@ -21,6 +21,8 @@ pub enum CalloutOrigin {
     BoxNow,
     /// The engineer's answer to a voice command.
     Answer,
+    /// The spotter ("car left", "clear right", …).
+    Spotter,
 }
 
 /// What became of a callout.
@@ -57,6 +59,10 @@ pub struct CalloutEntry {
     /// Set when the cloud's voice failed for this callout: which local engine spoke it, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// From the callout's making (for the spotter: the sim tick that produced it) to its audio
+    /// being handed to the sound card or file, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_after_ms: Option<f64>,
 }
 
 /// One heard utterance in the voice log.
@@ -120,6 +126,28 @@ pub struct VoiceStatus {
     /// (`crate::callout_gate`); absent while the player drives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub car_callouts_held: Option<String>,
+    pub spotter: SpotterStatus,
+}
+
+/// The spotter in `GET /api/voice/status`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpotterStatus {
+    /// `--spotter` (config `spotter`).
+    pub enabled: bool,
+    /// Whether its calls were synthesised beforehand: `ready (…)`, `off`, or why not.
+    pub clips: String,
+    /// Calls made (spoken, held or dropped).
+    pub calls: u64,
+    /// Calls that started playing.
+    pub spoken: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_call: Option<String>,
+    /// Sim tick → audio handed to the output, of the last call played and the longest so far, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_latency_ms: Option<f64>,
 }
 
 /// Appends to a part of the log, dropping its oldest entry beyond [`LOG_LEN`].

@@ -30,7 +30,9 @@
 //! - [`messages`]: received messages (`ai_coaching`, `team_message`, handoffs) turned into callouts;
 //! - [`fuel_calls`]: the agent's own fuel calls;
 //! - [`wav_input`]: WAV files and folders polled as voice commands;
-//! - [`commands`]: the recogniser and turning commands into answers and messages.
+//! - [`commands`]: the recogniser and turning commands into answers and messages;
+//! - [`spotter`]: the spotter, fed on the source thread, its calls played from clips made when
+//!   the radio opens.
 
 mod commands;
 mod data_dir;
@@ -43,17 +45,19 @@ mod ptt;
 mod radio;
 mod settings;
 mod soundcard;
+mod spotter;
 mod wav_input;
 mod windows_speech;
 
 pub use commands::{WARM_UP, warm_up};
 pub use data_dir::{DEFAULT_KEEP_CALLOUT_FILES, default_data_dir, prune_callouts};
 pub use engine::{CLOUD_TIMEOUT, cloud_voice_id};
-pub use log::{CalloutEntry, CalloutOrigin, CalloutState, CommandEntry, LOG_LEN, VoiceLog, VoiceStatus};
+pub use log::{CalloutEntry, CalloutOrigin, CalloutState, CommandEntry, LOG_LEN, SpotterStatus, VoiceLog, VoiceStatus};
 pub use messages::MAX_SPOKEN_CHARS;
 pub(crate) use ptt::start_ptt_button;
 pub use radio::espeak_voice;
 pub use settings::{CalloutEngine, CalloutOutput, HandoffTarget, VoiceInput, VoiceSettings};
+pub use spotter::{SpotterFeed, SpotterLink, SpotterSender};
 pub use wav_input::MAX_COMMAND_WAV_BYTES;
 
 use crate::fuel::FuelWatch;
@@ -92,6 +96,8 @@ enum Job {
     /// Already recognised (the microphone thread decodes while the button is held).
     #[cfg_attr(not(sound_card), allow(dead_code))]
     Heard { recognition: Recognition, origin: String },
+    /// The spotter's calls of one tick, read at `at`.
+    Spot { calls: Vec<pitbox_spotter::Call>, at: Instant },
 }
 
 /// The running voice, as the local API sees it.
@@ -142,6 +148,11 @@ impl VoiceHandle {
         }
     }
 
+    /// Where the spotter's calls go (see [`SpotterFeed`]).
+    pub fn spotter_sender(&self) -> SpotterSender {
+        SpotterSender(self.jobs.clone())
+    }
+
     /// Stops the voice thread (what is playing is cut).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -168,6 +179,7 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
             VoiceInput::Microphone { device: Some(d) } => format!("microphone: {d}"),
         }),
         fuel_per_lap_liters: settings.fuel_per_lap_liters,
+        spotter: spotter::initial_status(settings.spotter),
         ..Default::default()
     }));
     let stop = Arc::new(AtomicBool::new(false));
@@ -199,6 +211,7 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
         wav_seen: HashMap::new(),
         wav_done: HashSet::new(),
         message_seq: AtomicU64::new(0),
+        spotter_clips: HashMap::new(),
         settings,
     };
     std::thread::Builder::new().name("pitbox-voice".into()).spawn(move || worker.run())?;
@@ -228,6 +241,8 @@ struct Worker {
     wav_seen: HashMap<PathBuf, u64>,
     wav_done: HashSet<PathBuf>,
     message_seq: AtomicU64,
+    /// The spotter's calls, synthesised when the radio opened.
+    spotter_clips: HashMap<pitbox_spotter::Call, Arc<pitbox_voice::Audio>>,
 }
 
 impl Worker {

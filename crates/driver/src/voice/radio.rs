@@ -62,6 +62,24 @@ impl Worker {
                 sink
             }
         };
+        if self.settings.spotter {
+            let made = Instant::now();
+            let speed = self.settings.speed.clamp(0.5, 2.0);
+            let clips = match super::spotter::make_clips(tts.as_ref(), &voice, speed, self.settings.chime) {
+                Ok(clips) => {
+                    let ms = made.elapsed().as_secs_f64() * 1_000.0;
+                    tracing::info!("spotter: {} calls made in {ms:.0} ms", clips.len());
+                    self.spotter_clips = clips;
+                    format!("ready ({} calls made in {ms:.0} ms)", self.spotter_clips.len())
+                }
+                Err(why) => {
+                    tracing::warn!("spotter calls not made beforehand ({why}): they are synthesised when called");
+                    self.spotter_clips.clear();
+                    format!("not made beforehand ({why}): synthesised when called")
+                }
+            };
+            self.set_status(|s| s.spotter.clips = clips);
+        }
         let config = RadioConfig {
             voice,
             speed: self.settings.speed.clamp(0.5, 2.0),
@@ -73,9 +91,20 @@ impl Worker {
 
     /// Queues a callout (or logs it as text when there is no engine).
     pub(super) fn callout(&mut self, origin: CalloutOrigin, text: String, priority: Priority, topic: Option<&str>) {
+        let mut c = Callout::new(text, priority, Instant::now());
+        if let Some(t) = topic {
+            c = c.topic(t);
+        }
+        self.say(origin, c);
+    }
+
+    /// Queues `c` on the radio, unless the voice is off or it is about the car while car
+    /// callouts are held (then logged as not spoken); logs it.
+    pub(super) fn say(&mut self, origin: CalloutOrigin, c: Callout) {
         if !self.enabled() {
             return;
         }
+        let (text, priority) = (c.text.clone(), c.priority);
         if origin.is_about_the_car()
             && let Some(held) = self.car_callouts_held()
         {
@@ -94,15 +123,15 @@ impl Worker {
                         state: CalloutState::Dropped,
                         detail,
                         fallback: None,
+                        started_after_ms: None,
                     },
                 );
             }
             return;
         }
-        self.engineer.said(&text);
-        let mut c = Callout::new(text.clone(), priority, Instant::now());
-        if let Some(t) = topic {
-            c = c.topic(t);
+        if origin != CalloutOrigin::Spotter {
+            // "Say again" repeats the engineer, not the spotter.
+            self.engineer.said(&text);
         }
         let (id, state, detail) = match self.radio() {
             Some(r) => (r.say(c), CalloutState::Queued, None),
@@ -112,7 +141,17 @@ impl Worker {
         if let Ok(mut l) = self.log.lock() {
             push_bounded(
                 &mut l.callouts,
-                CalloutEntry { id, at: chrono::Utc::now(), origin, text, priority, state, detail, fallback: None },
+                CalloutEntry {
+                    id,
+                    at: chrono::Utc::now(),
+                    origin,
+                    text,
+                    priority,
+                    state,
+                    detail,
+                    fallback: None,
+                    started_after_ms: None,
+                },
             );
         }
     }
@@ -125,9 +164,14 @@ impl Worker {
             return;
         }
         let Ok(mut l) = self.log.lock() else { return };
+        let mut spotter_latencies = Vec::new();
         for e in events {
+            let mut after = None;
             let (id, state, detail) = match e {
-                RadioEvent::Started { id, .. } => (id, CalloutState::Speaking, None),
+                RadioEvent::Started { id, after: a, .. } => {
+                    after = Some(a.as_secs_f64() * 1_000.0);
+                    (id, CalloutState::Speaking, None)
+                }
                 RadioEvent::Finished { id, .. } => (id, CalloutState::Spoken, None),
                 RadioEvent::Interrupted { id, played, .. } => {
                     (id, CalloutState::Interrupted, Some(format!("cut after {played:.1} s")))
@@ -141,7 +185,23 @@ impl Worker {
             if let Some(c) = l.callouts.iter_mut().rev().find(|c| c.id == id && id != 0) {
                 c.state = state;
                 c.detail = detail;
+                if let Some(ms) = after {
+                    c.started_after_ms = Some(ms);
+                    if c.origin == CalloutOrigin::Spotter {
+                        spotter_latencies.push(ms);
+                    }
+                }
             }
+        }
+        drop(l);
+        if !spotter_latencies.is_empty() {
+            self.set_status(|s| {
+                for ms in spotter_latencies {
+                    s.spotter.spoken += 1;
+                    s.spotter.last_latency_ms = Some(ms);
+                    s.spotter.max_latency_ms = Some(s.spotter.max_latency_ms.map_or(ms, |m: f64| m.max(ms)));
+                }
+            });
         }
     }
 }

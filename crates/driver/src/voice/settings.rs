@@ -101,6 +101,9 @@ pub struct VoiceSettings {
     pub keep_callout_files: Option<usize>,
     /// Push-to-talk buttons for the microphone besides `POST /api/voice/ptt` (`--ptt`).
     pub ptt: Vec<PttButton>,
+    /// The spotter speaks (`--spotter`); it needs a source opened with spotter ticks
+    /// (`SourceOptions::spotter`, `LiveOptions::spotter`).
+    pub spotter: bool,
 }
 
 impl VoiceSettings {
@@ -119,6 +122,7 @@ impl VoiceSettings {
             driver_name: None,
             keep_callout_files: Some(DEFAULT_KEEP_CALLOUT_FILES),
             ptt: Vec::new(),
+            spotter: true,
         }
     }
 
