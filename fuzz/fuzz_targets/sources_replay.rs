@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
             Ok(Some(SourceEvent::Telemetry(t))) => Message::TelemetryUpdate(*t),
             Ok(Some(SourceEvent::Session(s))) => Message::SessionInfo(*s),
             Ok(Some(SourceEvent::Standings(s))) => Message::StandingsUpdate(*s),
-            Ok(Some(SourceEvent::State(_))) => continue,
+            // Replays never send the spotter's frames; any other source's are not messages.
+            Ok(Some(SourceEvent::State(_) | SourceEvent::Spotter(_))) => continue,
             Ok(None) | Err(_) => break,
         };
         if let Err(e) = msg.validate() {
