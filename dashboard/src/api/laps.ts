@@ -18,8 +18,10 @@ export type ApiLapComparison = components['schemas']['LapComparison'];
 export interface SessionSummary {
   id: string;
   label: string;
-  /** The sim's track name, when the session has one (references are laps of the same track). */
+  /** The sim's track and car, when the session has them (references are laps of the same
+   * track and car). */
   track: string | null;
+  car: string | null;
 }
 export interface LapSummary {
   id: string;
@@ -60,7 +62,7 @@ export function lapSummary(l: ApiLap): LapSummary {
 
 export async function listSessions(auth: AuthManager): Promise<SessionSummary[]> {
   const v = await auth.fetchJson<ApiSession[]>(ENDPOINTS.sessions);
-  return v.map((s) => ({ id: s.id, label: sessionLabel(s), track: s.track ?? null }));
+  return v.map((s) => ({ id: s.id, label: sessionLabel(s), track: s.track ?? null, car: s.car ?? null }));
 }
 
 export async function listLaps(auth: AuthManager, sessionId: string): Promise<LapSummary[]> {

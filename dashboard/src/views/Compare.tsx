@@ -152,9 +152,14 @@ export function Compare() {
     [refSessionId, sessionId, lapList, otherRefLaps],
   );
   const sessionList = useMemo(() => (sessions.state === 'ok' ? sessions.value : []), [sessions]);
-  const track = sessionList.find((x) => x.id === sessionId)?.track ?? null;
-  // Reference sessions: this one and every other on its track.
-  const refSessions = useMemo(() => sessionList.filter((x) => x.id === sessionId || (track !== null && x.track === track)), [sessionList, sessionId, track]);
+  const chosen = sessionList.find((x) => x.id === sessionId);
+  const track = chosen?.track ?? null;
+  const car = chosen?.car ?? null;
+  // Reference sessions: this one and every other with its track and car.
+  const refSessions = useMemo(
+    () => sessionList.filter((x) => x.id === sessionId || (track !== null && x.track === track && x.car === car)),
+    [sessionList, sessionId, track, car],
+  );
   // One time per lap everywhere: the sim's lapTime from the lap list, not the trace's last sample
   // (the trace's own end is shown as "delta trace at the line").
   const times = useMemo(() => {

@@ -410,7 +410,8 @@ describe('Compare', () => {
       JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ lapDistance: i * 10, lapTime: i * (0.2 + slow), speed: 180, throttle: 100, brake: 0 })));
     const fetch = vi.fn(async (url: string) => {
       const ok = (v: unknown) => new Response(typeof v === 'string' ? v : JSON.stringify(v), { status: 200 });
-      if (url === '/api/sessions') return ok([apiSession({ id: 's1', track: 'RBR' }), apiSession({ id: 's2', track: 'RBR', sessionType: 'Race' }), apiSession({ id: 's3', track: 'Monza' })]);
+      if (url === '/api/sessions')
+        return ok([apiSession({ id: 's1', track: 'RBR' }), apiSession({ id: 's2', track: 'RBR', sessionType: 'Race' }), apiSession({ id: 's3', track: 'Monza' }), apiSession({ id: 's4', track: 'RBR', car: 'Porsche 911 GT3 R' })]);
       if (url === '/api/sessions/s1/laps') return ok([apiLap(1, { lapTime: 20 }), apiLap(2, { lapTime: 21 })]);
       if (url === '/api/sessions/s2/laps') return ok([apiLap(7, { lapTime: 19.5, id: 'r7' })]);
       if (url.startsWith('/api/laps/') && url.endsWith('/telemetry')) return ok(lapBody(url.includes('r7') ? 0 : 0.01));
@@ -422,7 +423,7 @@ describe('Compare', () => {
     renderWith(<Compare />, { fetch: fetch as unknown as typeof globalThis.fetch });
     fireEvent.change(await screen.findByLabelText('Session'), { target: { value: 's1' } });
     const refSession = await screen.findByLabelText('Reference session');
-    // Only sessions on the same track are offered.
+    // Only sessions on the same track in the same car are offered.
     expect(Array.from(refSession.querySelectorAll('option')).map((o) => o.getAttribute('value'))).toEqual(['s1', 's2']);
     fireEvent.change(refSession, { target: { value: 's2' } });
     await waitFor(() => expect(screen.getByTestId('compare-summary')).toHaveTextContent('+1.500 s'));
