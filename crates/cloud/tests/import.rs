@@ -313,3 +313,52 @@ async fn an_implausible_import_date_is_reported_not_turned_into_1970() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["startDate"], "2023-11-14T22:13:20+00:00");
 }
+
+/// Issue 20 §5 on the real file, through the cloud's own coach (what an import and the live path
+/// run): the pit-exit out lap is never the reference, the best valid lap is (lap 2, iRacing's
+/// 23.98 s), and the out lap's time lost leaving the pits is said to be the pit exit, never a
+/// corner the driver took badly.
+///
+/// It fails today, and so it is ignored: the cloud's live coach takes lap 1 (the out lap, timed
+/// 25.930 s at the crossing where iRacing says 25.9145) as its reference and then tells lap 2,
+/// 1.95 s faster, that it lost 0.31 s at T2 — issue 20's finding, still there on the live path
+/// (the CLI and `GET /api/laps/{id}/compare` take lap 2). `cargo test -p pitbox-cloud --test
+/// import -- --ignored` shows it.
+#[tokio::test]
+#[ignore = "issue 20: the cloud's live coach still takes the out lap of an import as its reference (see the test's doc)"]
+async fn an_imports_coaching_takes_the_best_valid_lap_and_never_blames_the_pit_exit() {
+    let name = "an_imports_coaching_takes_the_best_valid_lap_and_never_blames_the_pit_exit";
+    let Some(app) = App::start(common::Db::Sqlite, name, Opts::default()).await else { return };
+    let Some(path) = pitbox_testkit::ibt_file(name, FILE) else { return };
+    let url = format!("/api/sessions/import?driverId={}", app.driver.id);
+    let (s, v) = app.send(upload(&app, &app.driver, &url, std::fs::read(&path).expect("read"))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let sid = v["sessionId"].as_str().expect("session").to_string();
+    let list = format!("/api/coaching?sessionId={sid}");
+    let mut said: Vec<serde_json::Value> = Vec::new();
+    for _ in 0..200 {
+        let (_, v) = app.as_user(&app.engineer, "GET", &list, None).await;
+        said = v.as_array().cloned().unwrap_or_default();
+        if !said.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!said.is_empty(), "the import was not analysed");
+    for c in &said {
+        eprintln!("lap {}: {}", c["coaching"]["lap"], c["coaching"]["feedback"]);
+    }
+    let text = |c: &serde_json::Value| c["coaching"]["feedback"].as_str().unwrap_or("").to_string();
+    // The reference is lap 2, the clean lap; the out lap (lap 1, from the pit exit) never is.
+    let reference = said.iter().find(|c| text(c).contains("Reference lap set")).expect("a reference was set");
+    assert_eq!(reference["coaching"]["lap"], 2, "{reference}");
+    assert!(
+        !said.iter().any(|c| c["coaching"]["lap"] == 1 && text(c).contains("Reference lap set")),
+        "the out lap was taken as the reference: {said:?}"
+    );
+    // Nothing blames the line or the last corner for leaving the pits.
+    for c in &said {
+        let t = text(c).to_lowercase();
+        assert!(!t.contains("start/finish straight"), "{t}");
+    }
+}

@@ -53,8 +53,14 @@ struct Seen {
     in_car_status: HashSet<String>,
 }
 
+/// The two tests run one after the other: the refusal test checks that a failed start leaves its
+/// cloud's port closed, and the race test's own listeners (port 0, restarted for the resume) could
+/// otherwise be handed that very port.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_a_team_race_and_resumes_with_its_history() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
     let demo = start(config(dir.path())).await.expect("demo starts");
@@ -221,6 +227,7 @@ async fn the_demo_runs_a_team_race_and_resumes_with_its_history() {
 
 #[tokio::test]
 async fn bad_settings_are_refused_with_the_setting_named() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cfg = DemoConfig::local(dir.path());
     cfg.pace = 0.0;
@@ -241,8 +248,9 @@ async fn bad_settings_are_refused_with_the_setting_named() {
     cfg.relay_listen = taken.local_addr().expect("addr");
     let e = start(cfg).await.expect_err("relay port in use").to_string();
     assert!(e.contains("cannot listen") && e.contains(&taken.local_addr().expect("addr").to_string()), "{e}");
-    // Nothing listens there any more. (Binding the port again would race with the other test's
-    // outgoing connections, which take their local ports from the same ephemeral range.)
+    // Nothing listens there any more. (Binding the port again would race with outgoing
+    // connections, which take their local ports from the same ephemeral range; the race test,
+    // whose listeners could take the port, does not run meanwhile.)
     match std::net::TcpStream::connect_timeout(&cloud_addr, Duration::from_secs(2)) {
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
         other => panic!("the demo's cloud still answers on {cloud_addr} after a failed start: {other:?}"),
