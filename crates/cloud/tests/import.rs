@@ -319,13 +319,10 @@ async fn an_implausible_import_date_is_reported_not_turned_into_1970() {
 /// 23.98 s), and the out lap's time lost leaving the pits is said to be the pit exit, never a
 /// corner the driver took badly.
 ///
-/// It fails today, and so it is ignored: the cloud's live coach takes lap 1 (the out lap, timed
-/// 25.930 s at the crossing where iRacing says 25.9145) as its reference and then tells lap 2,
-/// 1.95 s faster, that it lost 0.31 s at T2 — issue 20's finding, still there on the live path
-/// (the CLI and `GET /api/laps/{id}/compare` take lap 2). `cargo test -p pitbox-cloud --test
-/// import -- --ignored` shows it.
+/// Before the live coach kept the lap it had just cut, it took lap 1 (the out lap, whose pit
+/// road lies before the line) as its reference and told lap 2, 1.95 s faster, that it lost
+/// 0.31 s at T2.
 #[tokio::test]
-#[ignore = "issue 20: the cloud's live coach still takes the out lap of an import as its reference (see the test's doc)"]
 async fn an_imports_coaching_takes_the_best_valid_lap_and_never_blames_the_pit_exit() {
     let name = "an_imports_coaching_takes_the_best_valid_lap_and_never_blames_the_pit_exit";
     let Some(app) = App::start(common::Db::Sqlite, name, Opts::default()).await else { return };

@@ -82,6 +82,10 @@ struct Armed {
 pub struct LiveCoach {
     cfg: LiveConfig,
     buf: Vec<Sample>,
+    /// Index in `buf` of the sample that started the lap now running: at the next line the
+    /// buffer keeps that lap, so the next lap is judged with how it began (an out lap starts
+    /// on pit road before the line, and is never a reference).
+    lap_start: usize,
     prev_pct: Option<f64>,
     prev_time: f64,
     wraps: f64,
@@ -104,6 +108,7 @@ impl LiveCoach {
         LiveCoach {
             cfg,
             buf: Vec::new(),
+            lap_start: 0,
             prev_pct: None,
             prev_time: 0.0,
             wraps: 0.0,
@@ -133,6 +138,7 @@ impl LiveCoach {
 
     fn break_run(&mut self) {
         self.buf.clear();
+        self.lap_start = 0;
         self.prev_pct = None;
     }
 
@@ -167,6 +173,7 @@ impl LiveCoach {
         self.prev_time = s.time;
         if self.buf.len() >= MAX_BUFFER {
             self.buf.clear();
+            self.lap_start = 0;
         }
         self.buf.push(*s);
         if u >= self.next_line {
@@ -175,8 +182,12 @@ impl LiveCoach {
                 out.push(LiveEvent::Coaching(Box::new(c)));
             }
             self.lap_seq += 1;
+            // Keep the lap just completed (and two samples before it): the lap starting now is
+            // cut and judged with it, as the CLI sees a whole file.
             let n = self.buf.len();
-            self.buf.drain(..n.saturating_sub(2));
+            let keep_from = self.lap_start.saturating_sub(2).min(n.saturating_sub(2));
+            self.buf.drain(..keep_from);
+            self.lap_start = self.buf.len().saturating_sub(1);
         }
         if let Some(cue) = self.cue(s) {
             out.push(LiveEvent::Cue(cue));
