@@ -37,7 +37,8 @@ fn export_session(s: &SessionSummary) -> ExportSession {
     }
 }
 
-fn updates(cols: &Columns, driver: &str) -> Vec<TelemetryUpdate> {
+/// Every sample of `cols` as a `telemetry_update` of `driver` (downloads and lap comparison).
+pub(crate) fn updates(cols: &Columns, driver: &str) -> Vec<TelemetryUpdate> {
     (0..cols.len()).filter_map(|i| cols.update(driver, i)).collect()
 }
 

@@ -92,7 +92,7 @@ async fn lap_stream(st: &AppState, auth: &Auth, id: &str, field: &str) -> ApiRes
         }
     }
     cols.sort_by_time();
-    let updates: Vec<_> = (0..cols.len()).filter_map(|i| cols.update(&session.driver_id, i)).collect();
+    let updates = crate::download::updates(&cols, &session.driver_id);
     // The driver by account name where the account still exists (a deleted one keeps its id).
     let driver = match st.store.user_by_id(&session.driver_id).await? {
         Some(u) => u.username,
