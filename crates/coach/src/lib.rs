@@ -10,7 +10,8 @@
 //! - a lap against a reference: segment deltas that add up to the lap delta, per-corner and
 //!   per-straight evidence ([`compare`]); findings ranked by time at stake ([`findings`]);
 //! - the whole-stream analysis: consistency, fuel, tyres, confidence ([`analysis`]);
-//! - a simulator of laps with planted faults for tests and benchmarks ([`synth`]).
+//! - a simulator of laps with planted faults for tests and benchmarks ([`synth`]), and the same
+//!   faults planted on a recorded lap ([`planted`]).
 //!
 //! - `POST /api/coaching/analyze` as a function ([`analyze_request`]), live mode ([`LiveCoach`]),
 //!   words and `ai_coaching` messages ([`coaching`]), language-model phrasing with a checked
@@ -38,6 +39,7 @@ pub mod ibt;
 pub mod laps;
 pub mod live;
 pub mod llm;
+pub mod planted;
 pub mod plot;
 pub mod sample;
 pub mod synth;
