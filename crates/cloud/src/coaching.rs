@@ -174,6 +174,9 @@ pub struct LapFeed {
     /// Whether what the coach says goes out live (to the team and the driver's radio). Imports
     /// are analysed and stored, never spoken: the driver is not driving that session now.
     pub speak: bool,
+    /// The feed is a whole recording (an import): a lap still waiting for iRacing's lap time
+    /// at its end is judged then, not left waiting for samples that will never come.
+    pub whole_recording: bool,
 }
 
 /// Counters of the live coach (for `/metrics`).
@@ -249,20 +252,15 @@ fn coach_loop(mut rx: mpsc::Receiver<LapFeed>, out: mpsc::UnboundedSender<Said>)
             // Laps are timed on the sim's clock (session time); the wall clock runs at another
             // pace in a replay (`--pace`) and jumps with the network.
             let time = u.session_time.unwrap_or_else(|| u.timestamp.timestamp_millis() as f64 / 1000.0);
-            for ev in entry.coach.push(&Sample::from_update(u, time)) {
-                // Cues are for the driver's own agent, which hears them before the corner; the
-                // cloud only speaks once a lap is complete.
-                if let LiveEvent::Coaching(c) = ev {
-                    let said = Said {
-                        speak: feed.speak,
-                        team_id: feed.team_id.clone(),
-                        session_id: feed.session_id.clone(),
-                        coaching: *c,
-                    };
-                    if out.send(said).is_err() {
-                        return;
-                    }
-                }
+            let events = entry.coach.push(&Sample::from_update(u, time));
+            if !send_coaching(&out, &feed, events) {
+                return;
+            }
+        }
+        if feed.whole_recording {
+            let events = entry.coach.flush();
+            if !send_coaching(&out, &feed, events) {
+                return;
             }
         }
         if last_sweep.elapsed() > Duration::from_secs(60) {
@@ -270,6 +268,26 @@ fn coach_loop(mut rx: mpsc::Receiver<LapFeed>, out: mpsc::UnboundedSender<Said>)
             coaches.retain(|_, c| c.last_fed.elapsed() < IDLE_COACH);
         }
     }
+}
+
+/// Hands the coach's lap messages to the publisher; `false` once it has gone. Cues are for the
+/// driver's own agent, which hears them before the corner; the cloud only speaks once a lap is
+/// complete.
+fn send_coaching(out: &mpsc::UnboundedSender<Said>, feed: &LapFeed, events: Vec<LiveEvent>) -> bool {
+    for ev in events {
+        if let LiveEvent::Coaching(c) = ev {
+            let said = Said {
+                speak: feed.speak,
+                team_id: feed.team_id.clone(),
+                session_id: feed.session_id.clone(),
+                coaching: *c,
+            };
+            if out.send(said).is_err() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 async fn publish_loop(store: Store, bus: Bus, mut rx: mpsc::UnboundedReceiver<Said>, stats: Arc<CoachStats>) {

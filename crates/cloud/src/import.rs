@@ -209,6 +209,7 @@ pub async fn import_session(
         session_id: session_id.clone(),
         samples: parsed.samples,
         speak: false,
+        whole_recording: true,
     });
     Ok((
         StatusCode::CREATED,

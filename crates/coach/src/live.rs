@@ -77,6 +77,21 @@ struct Armed {
     text: String,
 }
 
+/// A lap that has crossed the line and waits for iRacing's `LapLastLapTime` to settle, so the
+/// coach speaks of the lap time the sim gave it (the one stored and shown everywhere).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// Index in `buf` of the sample after the crossing (the next lap's first).
+    next_start: usize,
+    crossed_at: f64,
+    /// `LapLastLapTime` just before the crossing: a change means iRacing has timed the lap.
+    last_before: Option<f64>,
+}
+
+/// Longest wait for iRacing's lap time after the crossing, sim seconds (it updates 5–111 ticks
+/// after the counter changes; after this the interpolated crossing time is used).
+pub const SETTLE_WAIT_S: f64 = 2.0;
+
 /// The live coach.
 #[derive(Debug)]
 pub struct LiveCoach {
@@ -86,6 +101,7 @@ pub struct LiveCoach {
     /// buffer keeps that lap, so the next lap is judged with how it began (an out lap starts
     /// on pit road before the line, and is never a reference).
     lap_start: usize,
+    pending: Option<Pending>,
     prev_pct: Option<f64>,
     prev_time: f64,
     wraps: f64,
@@ -109,6 +125,7 @@ impl LiveCoach {
             cfg,
             buf: Vec::new(),
             lap_start: 0,
+            pending: None,
             prev_pct: None,
             prev_time: 0.0,
             wraps: 0.0,
@@ -136,17 +153,37 @@ impl LiveCoach {
         self.reference.as_ref()
     }
 
-    fn break_run(&mut self) {
+    fn break_run(&mut self, out: &mut Vec<LiveEvent>) {
+        self.flush_into(out);
         self.buf.clear();
         self.lap_start = 0;
         self.prev_pct = None;
+    }
+
+    /// Judges a lap still waiting for iRacing's lap time now (the stream has ended or paused).
+    pub fn flush(&mut self) -> Vec<LiveEvent> {
+        let mut out = Vec::new();
+        self.flush_into(&mut out);
+        out
+    }
+
+    fn flush_into(&mut self, out: &mut Vec<LiveEvent>) {
+        let Some(p) = self.pending.take() else { return };
+        if let Some(c) = self.lap_done() {
+            out.push(LiveEvent::Coaching(Box::new(c)));
+        }
+        // Keep the lap just judged (and two samples before it): the lap after it is cut and
+        // judged with it, as the CLI sees a whole file.
+        let keep_from = self.lap_start.saturating_sub(2).min(p.next_start.saturating_sub(2));
+        self.buf.drain(..keep_from);
+        self.lap_start = p.next_start - keep_from;
     }
 
     /// Feeds one sample; returns what to say now.
     pub fn push(&mut self, s: &Sample) -> Vec<LiveEvent> {
         let mut out = Vec::new();
         if s.blank || !s.time.is_finite() || !s.lap_pct.is_finite() || !s.speed.is_finite() || s.lap_pct.abs() >= 1.5 {
-            self.break_run();
+            self.break_run(&mut out);
             return out;
         }
         let Some(pp) = self.prev_pct else {
@@ -159,8 +196,9 @@ impl LiveCoach {
         };
         let dt = s.time - self.prev_time;
         if !(dt >= 0.0 && dt <= self.cfg.options.laps.max_gap_s) {
-            self.break_run();
-            return self.push(s);
+            self.break_run(&mut out);
+            out.extend(self.push(s));
+            return out;
         }
         let d = s.lap_pct - pp;
         if d < -0.5 {
@@ -174,20 +212,27 @@ impl LiveCoach {
         if self.buf.len() >= MAX_BUFFER {
             self.buf.clear();
             self.lap_start = 0;
+            self.pending = None;
         }
+        let last_before = self.buf.last().and_then(|p| p.last_lap_time);
         self.buf.push(*s);
+        if let Some(p) = self.pending
+            && (s.last_lap_time.is_none()
+                || s.last_lap_time.map(f64::to_bits) != p.last_before.map(f64::to_bits)
+                || s.time - p.crossed_at > SETTLE_WAIT_S)
+        {
+            self.flush_into(&mut out);
+        }
         if u >= self.next_line {
             self.next_line = u.floor() + 1.0;
-            if let Some(c) = self.lap_done() {
-                out.push(LiveEvent::Coaching(Box::new(c)));
-            }
+            self.flush_into(&mut out);
             self.lap_seq += 1;
-            // Keep the lap just completed (and two samples before it): the lap starting now is
-            // cut and judged with it, as the CLI sees a whole file.
-            let n = self.buf.len();
-            let keep_from = self.lap_start.saturating_sub(2).min(n.saturating_sub(2));
-            self.buf.drain(..keep_from);
-            self.lap_start = self.buf.len().saturating_sub(1);
+            self.pending =
+                Some(Pending { next_start: self.buf.len().saturating_sub(1), crossed_at: s.time, last_before });
+            if s.last_lap_time.is_none() || s.last_lap_time.map(f64::to_bits) != last_before.map(f64::to_bits) {
+                // No lap-time channel, or iRacing timed the lap on the crossing sample itself.
+                self.flush_into(&mut out);
+            }
         }
         if let Some(cue) = self.cue(s) {
             out.push(LiveEvent::Cue(cue));
