@@ -107,6 +107,7 @@ fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
         on_track: None,
         in_garage: None,
         replay_playing: None,
+        off_track: None,
     }
 }
 

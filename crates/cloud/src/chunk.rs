@@ -40,8 +40,10 @@ pub const FLOAT_CHANNELS: &[&str] = &[
     "longitudinalAccel",
     "fuelLiters",
     "onPitRoad",
+    "lastLapTime",
+    "offTrack",
 ];
-const NF: usize = 25;
+const NF: usize = 27;
 
 /// Why a block could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,8 @@ fn values(u: &TelemetryUpdate) -> [f64; NF] {
         opt(u.longitudinal_accel),
         opt(u.fuel_liters),
         opt(u.on_pit_road.map(|b| if b { 1.0 } else { 0.0 })),
+        opt(u.last_lap_time),
+        opt(u.off_track.map(|b| if b { 1.0 } else { 0.0 })),
     ]
 }
 
@@ -189,10 +193,11 @@ impl Columns {
             on_pit_road: some(f(24)).map(|v| v != 0.0),
             sequence: u64::try_from(self.sequences[i]).ok(),
             sim_session_id: None,
-            last_lap_time: None,
+            last_lap_time: some(f(25)),
             on_track: None,
             in_garage: None,
             replay_playing: None,
+            off_track: some(f(26)).map(|v| v != 0.0),
         })
     }
 
@@ -359,6 +364,7 @@ mod tests {
             on_track: None,
             in_garage: None,
             replay_playing: None,
+            off_track: None,
         }
     }
 

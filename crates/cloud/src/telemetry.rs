@@ -441,7 +441,14 @@ impl Writer {
                 for (start, session_id) in job_runs.into_iter().rev() {
                     let tail = samples.split_off(start);
                     let (team_id, driver_id) = (team_id.clone(), driver_id.clone());
-                    self.coach.feed(LapFeed { team_id, driver_id, session_id, samples: tail, speak: true });
+                    self.coach.feed(LapFeed {
+                        team_id,
+                        driver_id,
+                        session_id,
+                        samples: tail,
+                        speak: true,
+                        whole_recording: false,
+                    });
                 }
             }
         }
@@ -489,8 +496,12 @@ impl Writer {
         // The laps still open are written as they are now, when that changed.
         let open: Vec<(i64, pitbox_irsdk::laps::Lap)> =
             laps[final_upto.max(skip)..].iter().enumerate().map(|(j, l)| (w.next_seq + j as i64, l.clone())).collect();
-        let signature: Vec<(i64, Option<f64>, bool, usize)> =
-            open.iter().map(|(seq, l)| (*seq, l.lap_time, l.complete, l.start)).collect();
+        // What a reader sees of an open lap: rewritten when any of it changes (an excursion
+        // off track or pit entry late in the lap changes its reasons, not its time).
+        let signature: Vec<OpenLapSignature> = open
+            .iter()
+            .map(|(seq, l)| (*seq, l.lap_time, l.complete, l.start, l.invalid.clone(), l.in_lap, l.out_lap))
+            .collect();
         if !writes.is_empty() || w.provisional != signature {
             w.provisional = signature;
             writes.extend(open);
@@ -911,9 +922,12 @@ struct LapWindow {
     next_seq: i64,
     /// Whether the window's first lap was written as finished already.
     first_written: bool,
-    /// What was last written of the laps still open: (seq, lap time, complete, first sample).
-    provisional: Vec<(i64, Option<f64>, bool, usize)>,
+    /// What was last written of the laps still open.
+    provisional: Vec<OpenLapSignature>,
 }
+
+/// An open lap as last written: seq, lap time, complete, first sample, reasons, in lap, out lap.
+type OpenLapSignature = (i64, Option<f64>, bool, usize, Vec<pitbox_irsdk::laps::InvalidReason>, bool, bool);
 
 impl LapWindow {
     fn push(&mut self, u: &TelemetryUpdate) {
@@ -927,6 +941,7 @@ impl LapWindow {
         c.blank.get_or_insert_with(Vec::new).push(blank);
         c.fuel.get_or_insert_with(Vec::new).push(u.fuel_liters.unwrap_or(u.fuel_level));
         c.lap_last_lap_time.get_or_insert_with(Vec::new).push(u.last_lap_time.map_or(f32::NAN, |t| t as f32));
+        c.off_track.get_or_insert_with(Vec::new).push(u.off_track.unwrap_or(false));
         self.wall.push(ms);
     }
 
@@ -938,7 +953,7 @@ impl LapWindow {
         c.session_time.drain(..cut);
         c.lap.drain(..cut);
         c.lap_dist_pct.drain(..cut);
-        for v in [&mut c.on_pit_road, &mut c.blank].into_iter().flatten() {
+        for v in [&mut c.on_pit_road, &mut c.blank, &mut c.off_track].into_iter().flatten() {
             v.drain(..cut);
         }
         if let Some(v) = c.fuel.as_mut() {

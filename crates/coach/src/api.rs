@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::analysis::{AnalysisOptions, CoachError, Stream, analyze};
 use crate::coaching::{SkillLevel, feedback, filter_areas, lap_time, telemetry_analysis};
 use crate::findings::{Finding, FocusArea};
-use crate::sample::samples_from_snapshots;
+use crate::sample::samples_from_analyze;
 
 /// Why a request was refused (HTTP 400), naming the field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -39,7 +39,7 @@ impl AnalyzeError {
 /// Brings values a rounding error outside their range back in, as `pitbox-irsdk`'s mapping
 /// does (iRacing writes a throttle of 1.0000001, exported as 100.00001 %): within 0.1 % of the
 /// range's span of a bound is that bound. Values further out are still refused.
-fn fit_rounding(t: &mut pitbox_model::telemetry::TelemetrySnapshot) {
+fn fit_rounding(t: &mut pitbox_model::coaching::AnalyzeSample) {
     fn fit(x: &mut f64, lo: f64, hi: f64) {
         let slack = (hi - lo) * 1e-3;
         if x.is_finite() && *x >= lo - slack && *x <= hi + slack {
@@ -51,6 +51,10 @@ fn fit_rounding(t: &mut pitbox_model::telemetry::TelemetrySnapshot) {
     fit(&mut t.fuel_level, 0.0, 100.0);
     fit(&mut t.track_position, 0.0, 1.0);
     fit(&mut t.speed, 0.0, pitbox_model::telemetry::limits::MAX_SPEED_KMH);
+    // iRacing writes LapDist a little below zero just after the line.
+    if let Some(d) = t.lap_distance.as_mut() {
+        fit(d, 0.0, 100_000.0);
+    }
     let w = &mut t.tire_wear;
     for x in [&mut w.front_left, &mut w.front_right, &mut w.rear_left, &mut w.rear_right] {
         fit(x, 0.0, 100.0);
@@ -80,7 +84,7 @@ pub fn analyze_request(req: &CoachingAnalyzeRequest) -> Result<CoachingAnalyzeRe
     let skill =
         SkillLevel::parse(&req.skill_level).ok_or_else(|| AnalyzeError::new("skillLevel", "unknown skill level"))?;
     let areas: Vec<FocusArea> = req.focus_areas.iter().filter_map(|a| FocusArea::parse(a)).collect();
-    let samples = samples_from_snapshots(data);
+    let samples = samples_from_analyze(data);
     let opts = AnalysisOptions::default();
     let stream = Stream::new(samples, &opts).map_err(not_enough)?;
     let a = analyze(&stream, None, None, &opts).map_err(not_enough)?;

@@ -4,6 +4,7 @@
 //! and, in [`crate::ibt`], from iRacing `.ibt` files. Units here: seconds, metres, m/s, 0–1 pedals,
 //! degrees of steering (negative = left, as the spec), rad/s, m/s².
 
+use pitbox_model::coaching::AnalyzeSample;
 use pitbox_model::telemetry::{TelemetrySnapshot, TelemetryUpdate};
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,7 @@ impl Sample {
             latitude: u.latitude,
             longitude: u.longitude,
             on_pit_road: u.on_pit_road.unwrap_or(false),
-            off_track: None,
+            off_track: u.off_track,
             fuel_l: u.fuel_liters,
             fuel_pct: Some(u.fuel_level),
             tyre_wear: Some([w.front_left, w.front_right, w.rear_left, w.rear_right]),
@@ -136,14 +137,22 @@ pub fn samples_from_updates(updates: &[TelemetryUpdate]) -> Vec<Sample> {
         .collect()
 }
 
-/// Converts the spec's snapshots (clock: seconds since the first one).
-pub fn samples_from_snapshots(snaps: &[TelemetrySnapshot]) -> Vec<Sample> {
-    let Some(t0) = snaps.first().map(|s| s.timestamp) else { return Vec::new() };
-    snaps
+/// Converts an analyze request's samples: the snapshot, and the optional channels where given.
+pub fn samples_from_analyze(items: &[AnalyzeSample]) -> Vec<Sample> {
+    let Some(t0) = items.first().map(|s| s.timestamp) else { return Vec::new() };
+    items
         .iter()
         .map(|s| {
             let time = (s.timestamp - t0).num_microseconds().unwrap_or(i64::MAX) as f64 * 1e-6;
-            Sample::from_snapshot(s, time)
+            let mut x = Sample::from_snapshot(&s.snapshot(), time);
+            x.lap_dist = s.lap_distance;
+            x.on_pit_road = s.on_pit_road.unwrap_or(false);
+            x.last_lap_time = s.last_lap_time;
+            x.fuel_l = s.fuel_liters;
+            x.yaw_rate = s.yaw_rate.map(f64::to_radians);
+            x.lat_accel = s.lateral_accel;
+            x.off_track = s.off_track;
+            x
         })
         .collect()
 }

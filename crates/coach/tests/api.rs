@@ -32,7 +32,7 @@ fn request(faults: &[Fault], hz: f64) -> CoachingAnalyzeRequest {
     let t0 = DateTime::parse_from_rfc3339("2026-11-26T16:00:00Z").expect("time").with_timezone(&Utc);
     CoachingAnalyzeRequest {
         driver_id: "drv-7".into(),
-        telemetry_data: s.samples.iter().map(|x| snapshot(x, t0)).collect(),
+        telemetry_data: s.samples.iter().map(|x| snapshot(x, t0).into()).collect(),
         focus_areas: vec![],
         skill_level: "advanced".into(),
     }

@@ -54,6 +54,7 @@ fn write_jsonl(path: &PathBuf, faults: &[Fault]) {
             on_track: None,
             in_garage: None,
             replay_playing: None,
+            off_track: None,
         };
         out.push_str(&serde_json::json!({"type": "telemetry_update", "data": u}).to_string());
         out.push('\n');

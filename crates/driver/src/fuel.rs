@@ -217,6 +217,7 @@ mod tests {
             on_track: None,
             in_garage: None,
             replay_playing: None,
+            off_track: None,
         }
     }
 

@@ -52,6 +52,7 @@ fn sample(driver: String) -> impl Strategy<Value = TelemetryUpdate> {
             on_track: None,
             in_garage: None,
             replay_playing: None,
+            off_track: None,
         })
 }
 

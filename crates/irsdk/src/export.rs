@@ -134,6 +134,14 @@ fn channels() -> Vec<Channel> {
     add("OnPitRoad", VarType::Bool, "", "Is the player car on pit road between the cones", |u, _| {
         Value::Bool(u.on_pit_road.unwrap_or(false))
     });
+    // Off track, else pit road, else on track: what the wire says of the player's surface.
+    add("PlayerTrackSurface", VarType::Int, "irsdk_TrkLoc", "Players car track surface type", |u, _| {
+        Value::I32(match (u.off_track, u.on_pit_road) {
+            (Some(true), _) => 0,
+            (_, Some(true)) => 2,
+            _ => 3,
+        })
+    });
     add("IsOnTrack", VarType::Bool, "", "1=Car on track physics running with player in car", |u, _| {
         Value::Bool(u.on_track.unwrap_or(true))
     });

@@ -101,6 +101,7 @@ pub struct Mapper {
     on_track: H<bool>,
     in_garage: H<bool>,
     replay_playing: H<bool>,
+    player_surface: H<TrkLoc>,
     wear: [Option<Wear>; 4],
     car_position: H<i32>,
     car_class_position: H<i32>,
@@ -145,6 +146,7 @@ impl Mapper {
             on_track: layout.optional("IsOnTrack")?,
             in_garage: layout.optional("IsInGarage")?,
             replay_playing: layout.optional("IsReplayPlaying")?,
+            player_surface: layout.optional("PlayerTrackSurface")?,
             wear: [
                 Wear::new(layout, "LF")?,
                 Wear::new(layout, "RF")?,
@@ -215,6 +217,7 @@ impl Mapper {
             on_track: self.on_track.map(|h| h.get(row)),
             in_garage: self.in_garage.map(|h| h.get(row)),
             replay_playing: self.replay_playing.map(|h| h.get(row)),
+            off_track: self.player_surface.map(|h| h.get(row) == TrkLoc::OffTrack),
         }
     }
 

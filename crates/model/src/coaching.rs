@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::telemetry::TelemetrySnapshot;
+use crate::telemetry::{TelemetrySnapshot, TireWear};
 use crate::validate::{Validate, Validator};
 use crate::{Priority, Timestamp};
 
@@ -65,12 +65,128 @@ impl Validate for AiCoaching {
     }
 }
 
-/// Body of `POST /api/coaching/analyze` (spec).
+/// One sample of `POST /api/coaching/analyze`: the spec's snapshot fields, plus optional
+/// channels (the same names and units as in `telemetry_update`) that make the analysis exact on
+/// real data. Without `onPitRoad` nobody can tell an out lap from a slow lap, and without
+/// `lastLapTime` laps are timed at the sampled crossing instead of as the sim timed them.
+/// (The snapshot's fields are spelled out, not flattened: a flattened struct loses the field
+/// path of a type error, and a 400 must name `telemetryData[3].gear`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyzeSample {
+    pub timestamp: Timestamp,
+    /// km/h.
+    pub speed: f64,
+    pub rpm: f64,
+    /// -1 = reverse, 0 = neutral, 1+ = forward gears.
+    pub gear: i32,
+    /// 0–100 %.
+    pub throttle: f64,
+    /// 0–100 %.
+    pub brake: f64,
+    /// Steering wheel angle, degrees, negative = left.
+    pub steering_angle: f64,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// 0–1 around the lap from the start/finish line.
+    pub track_position: f64,
+    pub lap: u32,
+    pub sector: u32,
+    /// Percent of tank capacity.
+    pub fuel_level: f64,
+    pub tire_wear: TireWear,
+    /// Distance from the start/finish line along the lap, metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lap_distance: Option<f64>,
+    /// Whether the car is on pit road (iRacing's `OnPitRoad`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_pit_road: Option<bool>,
+    /// iRacing's `LapLastLapTime`, seconds (-1 = the last lap was not timed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_lap_time: Option<f64>,
+    /// Fuel in the tank, litres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel_liters: Option<f64>,
+    /// Yaw rate, degrees per second (positive = turning left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yaw_rate: Option<f64>,
+    /// Lateral acceleration, m/s² (positive = to the left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lateral_accel: Option<f64>,
+    /// Off the track surface (iRacing's `PlayerTrackSurface` is `OffTrack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_track: Option<bool>,
+}
+
+impl AnalyzeSample {
+    /// The spec's snapshot part of this sample.
+    pub fn snapshot(&self) -> TelemetrySnapshot {
+        TelemetrySnapshot {
+            timestamp: self.timestamp,
+            speed: self.speed,
+            rpm: self.rpm,
+            gear: self.gear,
+            throttle: self.throttle,
+            brake: self.brake,
+            steering_angle: self.steering_angle,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            track_position: self.track_position,
+            lap: self.lap,
+            sector: self.sector,
+            fuel_level: self.fuel_level,
+            tire_wear: self.tire_wear,
+        }
+    }
+}
+
+impl From<TelemetrySnapshot> for AnalyzeSample {
+    fn from(s: TelemetrySnapshot) -> AnalyzeSample {
+        AnalyzeSample {
+            timestamp: s.timestamp,
+            speed: s.speed,
+            rpm: s.rpm,
+            gear: s.gear,
+            throttle: s.throttle,
+            brake: s.brake,
+            steering_angle: s.steering_angle,
+            latitude: s.latitude,
+            longitude: s.longitude,
+            track_position: s.track_position,
+            lap: s.lap,
+            sector: s.sector,
+            fuel_level: s.fuel_level,
+            tire_wear: s.tire_wear,
+            lap_distance: None,
+            on_pit_road: None,
+            last_lap_time: None,
+            fuel_liters: None,
+            yaw_rate: None,
+            lateral_accel: None,
+            off_track: None,
+        }
+    }
+}
+
+impl Validate for AnalyzeSample {
+    fn validate_into(&self, v: &mut Validator) {
+        check_core_channels!(v, self);
+        check_position_channels!(v, self);
+        v.range_opt("lapDistance", self.lap_distance, 0.0, 100_000.0);
+        v.range_opt("lastLapTime", self.last_lap_time, -1.0, 86_400.0);
+        v.range_opt("fuelLiters", self.fuel_liters, 0.0, 1_000.0);
+        v.range_opt("yawRate", self.yaw_rate, -3_600.0, 3_600.0);
+        v.range_opt("lateralAccel", self.lateral_accel, -200.0, 200.0);
+    }
+}
+
+/// Body of `POST /api/coaching/analyze` (spec; each sample may carry [`AnalyzeSample`]'s
+/// optional channels).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CoachingAnalyzeRequest {
     pub driver_id: String,
-    pub telemetry_data: Vec<TelemetrySnapshot>,
+    pub telemetry_data: Vec<AnalyzeSample>,
     #[serde(default)]
     pub focus_areas: Vec<String>,
     pub skill_level: String,

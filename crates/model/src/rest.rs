@@ -132,6 +132,7 @@ impl TelemetryPost {
             on_track: None,
             in_garage: None,
             replay_playing: None,
+            off_track: None,
         }
     }
 }

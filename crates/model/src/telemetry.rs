@@ -183,6 +183,10 @@ pub struct TelemetryUpdate {
     /// iRacing's `IsReplayPlaying`: the sim shows a replay, so the values are not live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_playing: Option<bool>,
+    /// The player's car is off the track surface (iRacing's `PlayerTrackSurface` is
+    /// `OffTrack`): a lap with an excursion is not a valid lap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_track: Option<bool>,
 }
 
 impl Validate for TelemetryUpdate {

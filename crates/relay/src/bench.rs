@@ -477,6 +477,7 @@ fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         on_track: None,
         in_garage: None,
         replay_playing: None,
+        off_track: None,
     }
 }
 

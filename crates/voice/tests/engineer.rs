@@ -40,6 +40,7 @@ fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
         on_track: None,
         in_garage: None,
         replay_playing: None,
+        off_track: None,
     }
 }
 

@@ -2263,6 +2263,93 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description One sample of `POST /api/coaching/analyze`: the spec's snapshot fields, plus optional
+         *     channels (the same names and units as in `telemetry_update`) that make the analysis exact on
+         *     real data. Without `onPitRoad` nobody can tell an out lap from a slow lap, and without
+         *     `lastLapTime` laps are timed at the sampled crossing instead of as the sim timed them.
+         *     (The snapshot's fields are spelled out, not flattened: a flattened struct loses the field
+         *     path of a type error, and a 400 must name `telemetryData[3].gear`.)
+         */
+        AnalyzeSample: {
+            /**
+             * Format: double
+             * @description 0–100 %.
+             */
+            brake: number;
+            /**
+             * Format: double
+             * @description Percent of tank capacity.
+             */
+            fuelLevel: number;
+            /**
+             * Format: double
+             * @description Fuel in the tank, litres.
+             */
+            fuelLiters?: number | null;
+            /**
+             * Format: int32
+             * @description -1 = reverse, 0 = neutral, 1+ = forward gears.
+             */
+            gear: number;
+            /** Format: uint32 */
+            lap: number;
+            /**
+             * Format: double
+             * @description Distance from the start/finish line along the lap, metres.
+             */
+            lapDistance?: number | null;
+            /**
+             * Format: double
+             * @description iRacing's `LapLastLapTime`, seconds (-1 = the last lap was not timed).
+             */
+            lastLapTime?: number | null;
+            /**
+             * Format: double
+             * @description Lateral acceleration, m/s² (positive = to the left).
+             */
+            lateralAccel?: number | null;
+            /** Format: double */
+            latitude?: number | null;
+            /** Format: double */
+            longitude?: number | null;
+            /** @description Off the track surface (iRacing's `PlayerTrackSurface` is `OffTrack`). */
+            offTrack?: boolean | null;
+            /** @description Whether the car is on pit road (iRacing's `OnPitRoad`). */
+            onPitRoad?: boolean | null;
+            /** Format: double */
+            rpm: number;
+            /** Format: uint32 */
+            sector: number;
+            /**
+             * Format: double
+             * @description km/h.
+             */
+            speed: number;
+            /**
+             * Format: double
+             * @description Steering wheel angle, degrees, negative = left.
+             */
+            steeringAngle: number;
+            /**
+             * Format: double
+             * @description 0–100 %.
+             */
+            throttle: number;
+            /** Format: date-time */
+            timestamp: string;
+            tireWear: components["schemas"]["TireWear"];
+            /**
+             * Format: double
+             * @description 0–1 around the lap from the start/finish line.
+             */
+            trackPosition: number;
+            /**
+             * Format: double
+             * @description Yaw rate, degrees per second (positive = turning left).
+             */
+            yawRate?: number | null;
+        };
         /** @description A file or telemetry excerpt attached to a team message. */
         Attachment: {
             name: string;
@@ -3053,14 +3140,15 @@ export interface components {
         };
         /**
          * CoachingAnalyzeRequest
-         * @description Body of `POST /api/coaching/analyze` (spec).
+         * @description Body of `POST /api/coaching/analyze` (spec; each sample may carry [`AnalyzeSample`]'s
+         *     optional channels).
          */
         coaching_analyze_request: {
             driverId: string;
             /** @default [] */
             focusAreas: string[];
             skillLevel: string;
-            telemetryData: components["schemas"]["TelemetrySnapshot"][];
+            telemetryData: components["schemas"]["AnalyzeSample"][];
         };
         /**
          * CoachingAnalyzeResponse
