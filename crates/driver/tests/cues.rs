@@ -29,6 +29,7 @@ use pitbox_voice::tts::{BoxFuture, SpeechRequest, TtsError, TtsProvider};
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const FILE: &str = "Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt";
@@ -84,14 +85,14 @@ fn update(s: &Sample) -> TelemetryUpdate {
     u
 }
 
-/// Plays samples at `PACE`× their sim time, each after a spotter tick (`CarLeftRight` from
-/// `alongside`), and keeps when each was sent with its lap distance.
+/// Plays samples at `pace()`× their sim time, each after a spotter tick (`CarLeftRight` from
+/// `alongside`), counting those sent.
 struct Replay {
     samples: VecDeque<(Sample, bool)>,
     pending: Option<SourceEvent>,
     started: bool,
     t0: Option<(Instant, f64)>,
-    sent: Arc<std::sync::Mutex<Vec<(Instant, i32, f64)>>>,
+    sent: Arc<AtomicUsize>,
 }
 
 impl TelemetrySource for Replay {
@@ -116,9 +117,7 @@ impl TelemetrySource for Replay {
         let (w0, s0) = *self.t0.get_or_insert((Instant::now(), s.time));
         let due = w0 + Duration::from_secs_f64(((s.time - s0) / pace()).max(0.0));
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        if let Ok(mut v) = self.sent.lock() {
-            v.push((Instant::now(), s.lap, s.lap_dist.unwrap_or(f64::NAN)));
-        }
+        self.sent.fetch_add(1, Ordering::SeqCst);
         self.pending = Some(SourceEvent::Telemetry(Box::new(update(&s))));
         let tick = SpotterTick {
             read_at: Instant::now(),
@@ -135,10 +134,7 @@ impl TelemetrySource for Replay {
     }
 }
 
-async fn agent(
-    dir: &Path,
-    samples: Vec<(Sample, bool)>,
-) -> (AgentHandle, Arc<std::sync::Mutex<Vec<(Instant, i32, f64)>>>) {
+async fn agent(dir: &Path, samples: Vec<(Sample, bool)>) -> (AgentHandle, Arc<AtomicUsize>) {
     let mut v = VoiceSettings::wav_dir(dir);
     v.output = CalloutOutput::WavDir { dir: dir.to_path_buf(), time_scale: 1.0 / pace() };
     v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
@@ -152,7 +148,7 @@ async fn agent(
     let mut settings = AgentSettings::new("driver-1", app);
     settings.listen = "127.0.0.1:0".parse().expect("address");
     settings.voice = v;
-    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sent = Arc::new(AtomicUsize::new(0));
     let source = Replay { samples: samples.into(), pending: None, started: false, t0: None, sent: sent.clone() };
     (start(settings, Box::new(source)).await.expect("agent"), sent)
 }
@@ -191,15 +187,14 @@ fn early_brake(base: &SynthLap, c: &CornerMetrics, metres: f64) -> SynthLap {
 }
 
 /// Waits until the source has sent everything and the voice has caught up.
-async fn run_out(a: &AgentHandle, sent: &Arc<std::sync::Mutex<Vec<(Instant, i32, f64)>>>, n: usize) {
+async fn run_out(sent: &Arc<AtomicUsize>, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(600);
-    while sent.lock().map(|v| v.len()).unwrap_or(0) < n {
+    while sent.load(Ordering::SeqCst) < n {
         assert!(Instant::now() < deadline, "the replay did not finish");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The cue thread and the voice's 200 ms poll of the radio.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let _ = a;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +203,7 @@ async fn the_plain_file_gives_no_cue() {
     let out = tempfile::tempdir().expect("dir");
     let n = real.len();
     let (a, sent) = agent(out.path(), real.into_iter().map(|s| (s, false)).collect()).await;
-    run_out(&a, &sent, n).await;
+    run_out(&sent, n).await;
     let st = a.voice.status();
     println!("{:?}", st.cues);
     assert!(st.cues.enabled);
@@ -287,7 +282,7 @@ async fn a_slower_lap_gets_a_cue_before_the_corner_where_it_lost_time() {
     let out = tempfile::tempdir().expect("dir");
     let n = samples.len();
     let (a, sent) = agent(out.path(), samples.into_iter().zip(flags).collect()).await;
-    run_out(&a, &sent, n).await;
+    run_out(&sent, n).await;
     let st = a.voice.status();
     let cues: Vec<CueRecord> = st.cues.recent.iter().cloned().collect();
     for c in &cues {
