@@ -263,6 +263,68 @@ mod tests {
         assert_eq!(g.observe(&sample(4, 0.01, false)), None);
     }
 
+    /// A sample as the live source sends it.
+    fn update(s: &Sample) -> TelemetryUpdate {
+        let mut u: TelemetryUpdate = serde_json::from_value(serde_json::json!({
+            "driverId": "d", "timestamp": "2026-12-06T12:00:00Z", "speed": s.speed * 3.6, "rpm": s.rpm,
+            "gear": s.gear, "throttle": s.throttle * 100.0, "brake": s.brake * 100.0,
+            "steeringAngle": s.steering_deg, "latitude": null, "longitude": null,
+            "trackPosition": s.lap_pct, "lap": s.lap, "sector": 1, "fuelLevel": 50.0,
+            "tireWear": {"frontLeft": 0.0, "frontRight": 0.0, "rearLeft": 0.0, "rearRight": 0.0}
+        }))
+        .expect("a sample");
+        u.session_time = Some(s.time);
+        u.lap_distance = s.lap_dist;
+        u.on_pit_road = Some(s.on_pit_road);
+        u
+    }
+
+    #[test]
+    fn cues_are_withheld_in_traffic_and_under_a_caution_and_need_sim_time() {
+        use pitbox_coach::synth::{Fault, SynthTrack, stream};
+        let track = SynthTrack::club();
+        let clean = track.lap(&[]);
+        let early = track.lap(&[Fault::EarlyBrake { corner: 2, metres: 20.0 }]);
+        // 1 reference, 2 early into T3, 3 (cue T3), 4 early, 5 (cue T3 under a caution),
+        // 6 early, 7 (cue T3 in traffic).
+        let laps = [clean.clone(), early.clone(), clean.clone(), early.clone(), clean.clone(), early, clean];
+        let s = stream(&laps, 60.0, 1, 2.0, 2.0, 0.4).samples;
+        let mut judge = CueJudge::default();
+        let mut got = Vec::new();
+        for x in &s {
+            got.extend(judge.push(&update(x), x.lap == 7, x.lap == 5));
+        }
+        let summary: Vec<(i32, &str, Option<&str>)> = got
+            .iter()
+            .filter_map(|r| match r {
+                CueReport::Cue(c) => Some((c.lap, c.text.as_str(), None)),
+                CueReport::Withheld { cue, why } => Some((cue.lap, cue.text.as_str(), Some(*why))),
+                CueReport::Reference { .. } => None,
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (3, "T3: brake 20 metres later", None),
+                (5, "T3: brake 20 metres later", Some("a caution")),
+                (7, "T3: brake 20 metres later", Some("traffic (the spotter is busy)")),
+            ],
+            "{got:#?}"
+        );
+        assert!(matches!(got[0], CueReport::Reference { lap: 1, .. }), "{got:#?}");
+        // Without the sim's clock nothing is judged.
+        let mut judge = CueJudge::default();
+        let none: usize = s
+            .iter()
+            .map(|x| {
+                let mut u = update(x);
+                u.session_time = None;
+                judge.push(&u, false, false).len()
+            })
+            .sum();
+        assert_eq!(none, 0);
+    }
+
     #[test]
     fn caution_flags() {
         assert!(!is_caution(0x0004)); // green
