@@ -203,7 +203,11 @@ impl Worker {
             }
             CueReport::Cue(cue) => {
                 let callout = Callout::new(cue.text.clone(), Priority::Normal, at).max_age(max_age(&cue)).topic("cue");
-                let held = self.car_callouts_held().map(|h| format!("not spoken: {}", h.describe()));
+                let held = if self.enabled() {
+                    self.car_callouts_held().map(|h| format!("not spoken: {}", h.describe()))
+                } else {
+                    Some("not spoken: the voice is off".to_string())
+                };
                 let id = self.say(CalloutOrigin::Cue, callout);
                 let (state, why) = match (id, held) {
                     (Some(_), _) => (CalloutState::Queued, None),
