@@ -3,7 +3,8 @@
 //! After every completed lap it emits an `ai_coaching` message (priority by the time at stake).
 //! The first valid lap becomes the reference; a faster valid lap replaces it (its corners keep
 //! their ids by distance). During a lap it issues at most one short cue per corner, for the
-//! corners that cost the most time on the last lap: when the car comes within
+//! corners that cost the most time (at least [`LiveConfig::min_cue_s`]) on the last lap, unless
+//! that was an in or out lap (pit road says nothing about the corners): when the car comes within
 //! [`LiveConfig::lead_m`] of the reference braking point, never closer than
 //! [`LiveConfig::min_lead_m`] and never inside the corner; a cue is never repeated on the next
 //! lap with the same words.
@@ -30,6 +31,8 @@ pub struct LiveConfig {
     pub min_lead_m: f64,
     /// Most corners cued per lap.
     pub max_cues: usize,
+    /// Only corners that cost at least this much on the last lap are cued, seconds.
+    pub min_cue_s: f64,
     pub driver_id: Option<String>,
     pub skill: SkillLevel,
     pub options: AnalysisOptions,
@@ -41,6 +44,7 @@ impl Default for LiveConfig {
             lead_m: 150.0,
             min_lead_m: 40.0,
             max_cues: 3,
+            min_cue_s: crate::findings::MIN_FINDING_S,
             driver_id: None,
             skill: SkillLevel::Intermediate,
             options: AnalysisOptions::default(),
@@ -60,6 +64,8 @@ pub struct Cue {
     pub at_m: f64,
     /// How far the reference braking point still was, metres.
     pub before_braking_m: f64,
+    /// How long the reference lap takes from here to that braking point, seconds.
+    pub before_braking_s: f64,
 }
 
 /// What the live coach says.
@@ -262,12 +268,18 @@ impl LiveCoach {
                 continue; // the same words on the previous lap: do not nag
             }
             self.last_words.insert(a.corner.clone(), (a.text.clone(), target));
+            let before_braking_s = self.reference.as_ref().map_or(f64::NAN, |r| {
+                let t = &r.trace;
+                let (here, there) = (t.time[t.index_at(d)], t.time[t.index_at(a.entry_m)]);
+                if there >= here { there - here } else { there + t.lap_time() - here }
+            });
             return Some(Cue {
                 lap: s.lap,
                 corner: a.corner.clone(),
                 text: a.text.clone(),
                 at_m: d,
                 before_braking_m: ahead,
+                before_braking_s,
             });
         }
         None
@@ -335,10 +347,13 @@ impl LiveCoach {
         let confidence = if reference.trace.lateral.is_some() { 0.8 } else { 0.65 };
         let msg =
             ai_coaching(text, analysis, confidence, priority(at_stake, laps_left), self.cfg.driver_id.clone(), number);
-        // Cues for the next laps: the worst corners of this one.
-        self.armed = found
+        // Cues for the next laps: the worst corners of this one. An out or in lap says nothing
+        // about the driver's corners (pit exit, pit entry): it arms none and disarms the last.
+        let min_cue_s = self.cfg.min_cue_s;
+        let judged = if lap.out_lap || lap.in_lap { &[][..] } else { &found[..] };
+        self.armed = judged
             .iter()
-            .filter(|f| f.time_s > 0.0 && f.kind != FindingKind::Gain)
+            .filter(|f| f.time_s > 0.0 && f.time_s >= min_cue_s && f.kind != FindingKind::Gain)
             .filter_map(|f| {
                 let id = f.corner.as_ref()?;
                 let c = reference.corners.corners.iter().find(|c| &c.id == id)?;
@@ -356,11 +371,23 @@ impl LiveCoach {
     }
 }
 
-/// The short words of a cue.
+/// The short words of a cue: what to change at the corner against the reference, with the
+/// amount when the evidence has it ("T3: brake 15 metres later", "T2: carry 8 km/h more",
+/// "T1: throttle 0.3 seconds earlier").
 pub fn cue_words(f: &Finding) -> String {
+    use crate::compare::Evidence;
     let id = f.corner.as_deref().unwrap_or("Next corner");
-    let braking = f.evidence.iter().find_map(|e| match e {
-        crate::compare::Evidence::BrakingEarlier { metres } => Some(*metres),
+    let find = |pick: fn(&Evidence) -> Option<f64>| f.evidence.iter().find_map(pick);
+    let braking = find(|e| match e {
+        Evidence::BrakingEarlier { metres } => Some(*metres),
+        _ => None,
+    });
+    let slower = find(|e| match e {
+        Evidence::MinSpeedLower { kmh } => Some(*kmh),
+        _ => None,
+    });
+    let throttle = find(|e| match e {
+        Evidence::ThrottleLater { seconds, .. } => Some(*seconds),
         _ => None,
     });
     match f.kind {
@@ -368,8 +395,14 @@ pub fn cue_words(f: &Finding) -> String {
             Some(m) => format!("{id}: brake {m:.0} metres later"),
             None => format!("{id}: brake later"),
         },
-        FindingKind::MinSpeed => format!("{id}: carry more speed"),
-        FindingKind::LateThrottle => format!("{id}: throttle earlier"),
+        FindingKind::MinSpeed => match slower {
+            Some(k) => format!("{id}: carry {k:.0} km/h more"),
+            None => format!("{id}: carry more speed"),
+        },
+        FindingKind::LateThrottle => match throttle {
+            Some(t) => format!("{id}: throttle {t:.1} seconds earlier"),
+            None => format!("{id}: throttle earlier"),
+        },
         FindingKind::OffTrack => format!("{id}: keep it on the track"),
         FindingKind::Coasting => format!("{id}: no coasting"),
         FindingKind::BrakePressure => format!("{id}: brake harder"),

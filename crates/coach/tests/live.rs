@@ -126,3 +126,48 @@ fn corner_ids_match_across_sessions_by_distance() {
     extra.corners[0].apex_m += 200.0;
     assert_eq!(a.match_to(&extra, 30.0).corners[0].id, "T?1");
 }
+
+#[test]
+fn cue_words_say_how_much_and_an_in_lap_arms_no_cue() {
+    let track = SynthTrack::club();
+    let clean = track.lap(&[]);
+    let slow = track.lap(&[Fault::SlowCorner { corner: 1, kmh: 8.0 }]);
+    let late = track.lap(&[Fault::LateThrottle { corner: 3, seconds: 0.4 }]);
+    // 1 the reference, 2 slow in T2, 3 clean (cue T2), 4 late throttle out of T4, 5 clean (cue
+    // T4), 6 slow in T2 but an in lap (pit road before the line), 7 the out lap: no cue.
+    let laps = vec![clean.clone(), slow.clone(), clean.clone(), late, clean.clone(), slow, clean];
+    let mut s = stream(&laps, 60.0, 1, 2.0, 2.0, 0.3).samples;
+    for x in s.iter_mut().filter(|x| (x.lap == 6 && x.lap_pct > 0.97) || (x.lap == 7 && x.lap_pct < 0.01)) {
+        x.on_pit_road = true;
+    }
+    let mut coach = LiveCoach::new(LiveConfig::default());
+    let cues: Vec<_> = s
+        .iter()
+        .flat_map(|x| coach.push(x))
+        .filter_map(|e| match e {
+            LiveEvent::Cue(c) => Some(c),
+            LiveEvent::Coaching(_) => None,
+        })
+        .collect();
+    let got: Vec<(i32, &str)> = cues.iter().map(|c| (c.lap, c.text.as_str())).collect();
+    println!("{got:?}");
+    assert_eq!(got.iter().map(|c| c.0).collect::<Vec<_>>(), [3, 5], "{cues:#?}");
+    let kmh: f64 = got[0]
+        .1
+        .strip_prefix("T2: carry ")
+        .and_then(|r| r.strip_suffix(" km/h more"))
+        .and_then(|n| n.parse().ok())
+        .expect(got[0].1);
+    assert!((7.0..=9.0).contains(&kmh), "{}", got[0].1);
+    let secs: f64 = got[1]
+        .1
+        .strip_prefix("T4: throttle ")
+        .and_then(|r| r.strip_suffix(" seconds earlier"))
+        .and_then(|n| n.parse().ok())
+        .expect(got[1].1);
+    assert!((0.3..=0.5).contains(&secs), "{}", got[1].1);
+    // The time to the braking point on the reference lap comes with the distance.
+    for c in &cues {
+        assert!(c.before_braking_s > 0.0 && c.before_braking_s < c.before_braking_m / 10.0, "{c:?}");
+    }
+}

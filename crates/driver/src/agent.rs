@@ -168,7 +168,16 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     let (shutdown, shutdown_rx) = watch::channel(false);
     let source_stop = Arc::new(AtomicBool::new(false));
     let spotter_link = crate::voice::SpotterLink::default();
-    let mut spotter = settings.voice.spotter.then(|| crate::voice::SpotterFeed::new(spotter_link.clone()));
+    // The spotter judges traffic for the cues too, silently when it is switched off.
+    let cues_on = settings.voice.cues;
+    let mut spotter = (settings.voice.spotter || cues_on)
+        .then(|| crate::voice::SpotterFeed::new(spotter_link.clone(), settings.voice.spotter));
+    let mut cues = if cues_on {
+        Some(crate::voice::CueFeed::start(spotter_link.clone()).map_err(AgentError::Thread)?)
+    } else {
+        None
+    };
+    let mut caution = false;
     // The source thread: blocking reads, non-blocking hand-over (watch channels).
     {
         let shared = shared.clone();
@@ -184,6 +193,11 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
                                 // The source's own counter restarts with the process; the
                                 // agent's numbering does not.
                                 t.sequence = Some(numbering.next_sequence());
+                                if let Some(c) = cues.as_mut() {
+                                    let at = t.session_time.unwrap_or(f64::NAN);
+                                    let traffic = spotter.as_ref().is_some_and(|s| s.busy(at));
+                                    c.sample(&t, traffic, caution);
+                                }
                                 shared.telemetry.send_replace(Some(*t));
                             }
                             SourceEvent::Session(s) => {
@@ -199,6 +213,7 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
                             // The spotter judges the tick here, at once; its calls go to the
                             // voice thread.
                             SourceEvent::Spotter(tick) => {
+                                caution = tick.session_flags.is_some_and(crate::voice::is_caution);
                                 if let Some(sp) = spotter.as_mut() {
                                     sp.tick(&tick);
                                 }

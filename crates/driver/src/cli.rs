@@ -57,6 +57,11 @@ pub struct DriverArgs {
     /// simulator), interrupting other callouts.
     #[arg(long, env = "PITBOX_DRIVER_SPOTTER", default_value_t = true, action = clap::ArgAction::Set)]
     pub spotter: bool,
+    /// Cues before the corner: after a lap that lost time at a corner against the driver's best
+    /// valid lap of the session, a short cue before that corner on the next lap ("T1: brake 20
+    /// metres later"); none in traffic, on pit road, on in or out laps or under a caution.
+    #[arg(long, env = "PITBOX_DRIVER_CUES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cues: bool,
     /// Voice-command sensitivity, 0–1.
     #[arg(long, env = "PITBOX_DRIVER_VOICE_SENSITIVITY", default_value_t = 0.5)]
     pub voice_sensitivity: f64,
@@ -199,6 +204,10 @@ voice_sensitivity = 0.5
 # The spotter ("car left", "clear right", "three wide", "car behind, closing fast" ...): spoken
 # from iRacing's spotter channels (not from replays), interrupting other callouts.
 spotter = true
+# Cues before the corner ("T1: brake 20 metres later", "T2: carry 5 km/h more"): from the coach's
+# live analysis against your best valid lap of the session, on the lap after one that lost time
+# there; never in traffic, on pit road, on in or out laps or under a caution.
+cues = true
 # espeak-ng voices: default (= engineer), engineer-uk, engineer-f, engineer-uk-f, engineer-scot,
 # engineer-deep (Windows speech: these are Windows' default voice; a name such as "Zira" picks
 # an installed voice); with voice_engine = "elevenlabs", an ElevenLabs voice id.
@@ -323,6 +332,7 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
     }
     v.speed = args.voice_speed;
     v.spotter = args.spotter;
+    v.cues = args.cues;
     v.keep_callout_files = (args.keep_callouts > 0).then_some(args.keep_callouts);
     if let Some(l) = args.fuel_per_lap
         && !(l.is_finite() && l > 0.0 && l < 100.0)
@@ -483,7 +493,8 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     so.sim_practice_laps = args.sim_practice_laps;
     so.sim_qualify_laps = args.sim_qualify_laps;
     so.sim_mistakes = args.sim_mistakes;
-    so.spotter = args.spotter;
+    // The cues read traffic and cautions from the spotter's ticks.
+    so.spotter = args.spotter || args.cues;
     let voice = voice_settings(&args)?;
     let settings = AgentSettings {
         driver_id,

@@ -15,8 +15,9 @@
 //!   the team radio (`pitbox-voice`: sound card or WAV files), and voice commands (a WAV file or
 //!   folder, the local API, the microphone with push-to-talk) answered from the live telemetry
 //!   or turned into `team_message` / `handoff_request` / `handoff_response` ([`fuel`] measures
-//!   the burn per lap and makes the pit-window and low-fuel calls), calls about the car only
-//!   while the player drives live ([`callout_gate`]);
+//!   the burn per lap and makes the pit-window and low-fuel calls), the spotter's calls and cues
+//!   before the corner from the coach's live analysis ([`voice::CueFeed`]), calls about the car
+//!   only while the player drives live ([`callout_gate`]);
 //! - `pitbox driver` and `pitbox driver init` as library code ([`cli`]): the first run logs in
 //!   to the cloud and writes the config with the token ([`init`]) readable by the user only
 //!   ([`private`]); and the agent bench ([`bench::bench`]).

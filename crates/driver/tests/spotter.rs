@@ -77,6 +77,7 @@ impl Script {
                     lap_dist_pct: vec![],
                     est_time: vec![],
                     on_pit_road: vec![],
+                    session_flags: None,
                     session: None,
                 };
                 events.push_back((SourceEvent::Spotter(Box::new(tick)), true));

@@ -76,8 +76,8 @@ pub enum SourceEvent {
     Spotter(Box<SpotterTick>),
 }
 
-/// One sim tick as the spotter needs it (`CarLeftRight`, the `CarIdx…` arrays), copied out of
-/// the row. Arrays are empty when the channel is absent.
+/// One sim tick as the spotter needs it (`CarLeftRight`, the `CarIdx…` arrays) and the session
+/// flags the agent's cues need, copied out of the row. Arrays are empty when the channel is absent.
 #[derive(Debug, Clone)]
 pub struct SpotterTick {
     /// When the row was read: the tick → audio latency is measured from here.
@@ -94,6 +94,9 @@ pub struct SpotterTick {
     pub est_time: Vec<f32>,
     /// `CarIdxOnPitRoad`.
     pub on_pit_road: Vec<bool>,
+    /// `SessionFlags` (`irsdk_Flags` bits: the agent gives no driving cues under a caution),
+    /// `None` when absent.
+    pub session_flags: Option<u32>,
     /// The sim's session info, on the first tick after it changed (for the car classes).
     pub session: Option<std::sync::Arc<pitbox_irsdk::session::SessionInfo>>,
 }
@@ -108,6 +111,7 @@ impl PartialEq for SpotterTick {
             && self.lap_dist_pct == o.lap_dist_pct
             && self.est_time == o.est_time
             && self.on_pit_road == o.on_pit_road
+            && self.session_flags == o.session_flags
             && match (&self.session, &o.session) {
                 (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
                 (None, None) => true,

@@ -429,6 +429,7 @@ struct SpotterChannels {
     pct: Option<VarHandle<f32>>,
     est: Option<VarHandle<f32>>,
     pit: Option<VarHandle<bool>>,
+    flags: Option<VarHandle<u32>>,
 }
 
 impl SpotterChannels {
@@ -443,6 +444,7 @@ impl SpotterChannels {
             pct: opt(l, "CarIdxLapDistPct"),
             est: opt(l, "CarIdxEstTime"),
             pit: opt(l, "CarIdxOnPitRoad"),
+            flags: opt(l, "SessionFlags"),
         }
     }
 
@@ -460,6 +462,7 @@ impl SpotterChannels {
             lap_dist_pct: self.pct.as_ref().map(|h| h.to_vec(row)).unwrap_or_default(),
             est_time: self.est.as_ref().map(|h| h.to_vec(row)).unwrap_or_default(),
             on_pit_road: self.pit.as_ref().map(|h| h.to_vec(row)).unwrap_or_default(),
+            session_flags: self.flags.as_ref().and_then(|h| h.try_get(row)),
             session,
         }
     }

@@ -63,3 +63,40 @@ fn the_team_car_has_side_by_side_moments_that_match_the_positions() {
     // has no car-following, so equal-pace cars can stay alongside for a long time.
     assert!(seen[1] > 0 && seen[2] > 0 && seen[3] > 0 && seen[4] > 0, "{seen:?}");
 }
+
+/// `CarIdxEstTime` is time along a reference lap, as iRacing's: it rises through the lap to the
+/// track's reference lap time, slowly through corners and fast on straights (so two cars at the
+/// same pace keep the same gap in it through a braking zone, where their distance shrinks).
+#[test]
+fn est_time_is_time_along_a_reference_lap() {
+    use pitbox_sources::sim::vars::Vars;
+    let mut sim = Sim::new(SimConfig::new(5, &RED_BULL_RING)).expect("sim");
+    let v = Vars::new().expect("vars");
+    let track = pitbox_sources::sim::track::Track::build(&RED_BULL_RING);
+    let (mut pct, mut est) = ([0f32; 64], [0f32; 64]);
+    let (mut prev, mut top) = (None::<(f32, f32)>, 0f32);
+    // Seconds of est time per metre, slowest and fastest part of the lap.
+    let (mut slow, mut fast) = (0f64, f64::INFINITY);
+    while sim.player_laps_completed() < 2 {
+        sim.step();
+        let row = sim.row();
+        v.car_pct.read_into(row, &mut pct);
+        v.car_est.read_into(row, &mut est);
+        let p = usize::try_from(v.player_car_idx.get(row)).expect("player");
+        let (x, e) = (pct[p], est[p]);
+        if let Some((px, pe)) = prev
+            && x > px
+            && x - px < 0.01
+        {
+            assert!(e >= pe, "est time went back from {pe} to {e} at {x}");
+            let per_m = f64::from(e - pe) / (f64::from(x - px) * track.length);
+            slow = slow.max(per_m);
+            fast = fast.min(per_m);
+        }
+        top = top.max(e);
+        prev = Some((x, e));
+    }
+    let lap = RED_BULL_RING.reference_lap_s;
+    assert!((f64::from(top) - lap).abs() < 0.02 * lap, "est time reaches {top} s, reference lap {lap} s");
+    assert!(slow > 2.5 * fast, "corners {slow:.4} s/m, straights {fast:.4} s/m");
+}

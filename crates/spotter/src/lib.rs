@@ -75,8 +75,19 @@ pub struct SpotterConfig {
     pub closing_gap_s: f64,
     /// … when the gap shrinks at least this fast (seconds of gap per second).
     pub closing_rate: f64,
+    /// … sustained: every rate window over this long must show it (a car gaining on one
+    /// braking zone and losing it on the next straight is not closing).
+    pub closing_sustain_s: f64,
     /// Not the same car again for this long.
     pub closing_cooldown_s: f64,
+    /// Hysteresis: once called, a car is called again only after it has dropped back to more
+    /// than `closing_gap_s` + this (and the cool-down has passed).
+    pub closing_rearm_gap_s: f64,
+    /// No "car behind" call (any car) sooner than this after the last one.
+    pub closing_min_interval_s: f64,
+    /// The spotter counts as busy (in traffic) while a side is occupied and for this long after
+    /// any call ([`Spotter::busy`]).
+    pub busy_after_s: f64,
     /// A faster-class car this close behind is called.
     pub faster_class_gap_s: f64,
     /// A class is "faster" when its estimated lap is at least this fraction quicker.
@@ -92,7 +103,11 @@ impl Default for SpotterConfig {
             still_there_s: 4.0,
             closing_gap_s: 1.2,
             closing_rate: 0.06,
+            closing_sustain_s: 1.5,
             closing_cooldown_s: 20.0,
+            closing_rearm_gap_s: 0.5,
+            closing_min_interval_s: 10.0,
+            busy_after_s: 3.0,
             faster_class_gap_s: 3.0,
             faster_class_margin: 0.02,
         }
@@ -175,8 +190,17 @@ enum Side {
 struct Follower {
     /// Start of the window the closing rate is measured over: time and gap.
     window: (f64, f64),
+    /// Since when every finished window has shown at least the closing rate.
+    closing_since: Option<f64>,
+    /// Latest window's rate (seconds of gap gained per second).
     rate: Option<f64>,
-    last_called: Option<f64>,
+}
+
+/// Per car: when it was last called, and whether it may be called again (hysteresis).
+#[derive(Debug, Clone, Copy)]
+struct Called {
+    at: f64,
+    rearmed: bool,
 }
 
 /// The spotter: feed it every tick, speak what it returns.
@@ -190,6 +214,13 @@ pub struct Spotter {
     /// Last side call (for "still there").
     last_side_call: f64,
     followers: Vec<Option<Follower>>,
+    /// Closing calls per car, kept while the car is out of range (so an overtaken car that
+    /// drops back and closes again waits its cool-down).
+    called: Vec<Option<Called>>,
+    /// Last "car behind" / "faster class" call, any car.
+    last_behind_call: f64,
+    /// Last call of any kind.
+    last_call: f64,
     /// Longest `CarIdxEstTime` seen: the reference lap, for gaps across the line.
     lap_estimate: f64,
 }
@@ -207,6 +238,9 @@ impl Spotter {
             three_wide: false,
             last_side_call: f64::NEG_INFINITY,
             followers: vec![None; 64],
+            called: vec![None; 64],
+            last_behind_call: f64::NEG_INFINITY,
+            last_call: f64::NEG_INFINITY,
             lap_estimate: 0.0,
         }
     }
@@ -233,6 +267,16 @@ impl Spotter {
         self.right = Side::Empty;
         self.three_wide = false;
         self.followers.iter_mut().for_each(|f| *f = None);
+        self.called.iter_mut().for_each(|f| *f = None);
+        self.last_behind_call = f64::NEG_INFINITY;
+        self.last_call = f64::NEG_INFINITY;
+    }
+
+    /// In traffic at sim time `t`: a car alongside (occupied, being confirmed or being cleared),
+    /// or a call made less than [`SpotterConfig::busy_after_s`] ago. The agent gives no driving
+    /// cues while this holds. A disabled spotter judges nothing and is never busy.
+    pub fn busy(&self, t: f64) -> bool {
+        self.left != Side::Empty || self.right != Side::Empty || (t - self.last_call).abs() < self.cfg.busy_after_s
     }
 
     /// One tick: the calls to make now, most urgent first.
@@ -260,6 +304,9 @@ impl Spotter {
         self.sides(f.time_s, n_left, n_right, &mut calls);
         if !player_in_pits {
             self.behind(f, &mut calls);
+        }
+        if !calls.is_empty() {
+            self.last_call = f.time_s;
         }
         calls
     }
@@ -358,7 +405,7 @@ impl Spotter {
         }
         let t = f.time_s;
         let n = f.lap_dist_pct.len().min(f.est_time.len()).min(self.followers.len());
-        let mut closing: Option<(f64, Call)> = None;
+        let mut closing: Option<(f64, Call, usize)> = None;
         for i in 0..n {
             if i == p {
                 continue;
@@ -384,15 +431,29 @@ impl Spotter {
                 self.followers[i] = None;
                 continue;
             }
-            let fl = self.followers[i].get_or_insert(Follower { window: (t, gap), rate: None, last_called: None });
-            if t - fl.window.0 >= RATE_WINDOW_S {
-                fl.rate = Some((fl.window.1 - gap) / (t - fl.window.0));
-                fl.window = (t, gap);
-            } else if t < fl.window.0 {
+            let fl = self.followers[i].get_or_insert(Follower { window: (t, gap), closing_since: None, rate: None });
+            if t < fl.window.0 {
+                *fl = Follower { window: (t, gap), closing_since: None, rate: None };
+            } else if t - fl.window.0 >= RATE_WINDOW_S {
+                let rate = (fl.window.1 - gap) / (t - fl.window.0);
+                fl.rate = Some(rate);
+                if rate >= self.cfg.closing_rate {
+                    fl.closing_since.get_or_insert(fl.window.0);
+                } else {
+                    fl.closing_since = None;
+                }
                 fl.window = (t, gap);
             }
-            let cooled = |cool: f64| fl.last_called.is_none_or(|at| t - at >= cool || t < at);
             let rate = fl.rate.unwrap_or(0.0);
+            let sustained = fl.closing_since.is_some_and(|since| t - since >= self.cfg.closing_sustain_s);
+            // Hysteresis: a called car must first drop back before it can be called again.
+            let called = &mut self.called[i];
+            if let Some(c) = called.as_mut()
+                && gap > self.cfg.closing_gap_s + self.cfg.closing_rearm_gap_s
+            {
+                c.rearmed = true;
+            }
+            let may = |cool: f64| called.is_none_or(|c| c.rearmed && (t - c.at >= cool || t < c.at));
             let faster_class = match (player_class, self.classes.of(i)) {
                 (Some((mine, my_lap)), Some((theirs, their_lap))) => {
                     mine != theirs && their_lap < my_lap * (1.0 - self.cfg.faster_class_margin)
@@ -401,27 +462,30 @@ impl Spotter {
             };
             // Side by side is the side calls' business (about a car length).
             let alongside = gap < 0.15;
-            let call = if faster_class && gap <= self.cfg.faster_class_gap_s && rate > 0.0 && !alongside && cooled(30.0)
-            {
+            let call = if faster_class && gap <= self.cfg.faster_class_gap_s && rate > 0.0 && !alongside && may(30.0) {
                 Some(Call::FasterClassBehind)
             } else if !faster_class
                 && gap <= self.cfg.closing_gap_s
-                && rate >= self.cfg.closing_rate
+                && sustained
                 && !alongside
-                && cooled(self.cfg.closing_cooldown_s)
+                && may(self.cfg.closing_cooldown_s)
             {
                 Some(Call::CarBehindClosing)
             } else {
                 None
             };
-            if let Some(c) = call {
-                fl.last_called = Some(t);
-                if closing.is_none_or(|(g, _)| gap < g) {
-                    closing = Some((gap, c));
-                }
+            if let Some(c) = call
+                && closing.is_none_or(|(g, _, _)| gap < g)
+            {
+                closing = Some((gap, c, i));
             }
         }
-        if let Some((_, c)) = closing {
+        // One "car behind" call at a time, and not within the minimum interval of the last.
+        if let Some((_, c, i)) = closing
+            && (t - self.last_behind_call >= self.cfg.closing_min_interval_s || t < self.last_behind_call)
+        {
+            self.last_behind_call = t;
+            self.called[i] = Some(Called { at: t, rearmed: false });
             calls.push(c);
         }
     }

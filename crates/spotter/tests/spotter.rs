@@ -221,6 +221,60 @@ fn the_simulator_side_by_side_moments_are_spotted_without_chatter() {
     assert!((got.len() as f64) / minutes < 30.0, "{} calls in {minutes:.1} min: {got:?}", got.len());
 }
 
+/// The simulator's race run as fast as it goes for `minutes` of sim time (seed `seed`): every
+/// call with its sim time.
+fn simulated_calls(seed: u64, minutes: f64) -> Vec<(f64, Call)> {
+    use pitbox_sources::sim::track::RED_BULL_RING;
+    use pitbox_sources::sim::{Sim, SimConfig, vars::Vars};
+    let mut sim = Sim::new(SimConfig::new(seed, &RED_BULL_RING)).expect("sim");
+    let v = Vars::new().expect("vars");
+    let mut s = Spotter::new(SpotterConfig::default());
+    let mut got = Vec::new();
+    let (mut pct, mut est, mut pit) = ([0f32; 64], [0f32; 64], [false; 64]);
+    while sim.time() < minutes * 60.0 {
+        sim.step();
+        let row = sim.row();
+        v.car_pct.read_into(row, &mut pct);
+        v.car_est.read_into(row, &mut est);
+        for (i, p) in pit.iter_mut().enumerate() {
+            *p = v.car_on_pit.at(row, i).unwrap_or(false);
+        }
+        let f = Frame {
+            time_s: v.session_time.get(row),
+            car_left_right: Some(Clr::from_i32(v.car_left_right.get(row))),
+            player_idx: usize::try_from(v.player_car_idx.get(row)).ok(),
+            lap_dist_pct: &pct,
+            est_time: &est,
+            on_pit_road: &pit,
+        };
+        got.extend(s.update(&f).into_iter().map(|c| (f.time_s, c)));
+    }
+    got
+}
+
+/// "Car behind, closing fast" on the simulator: the old rule (one 0.5 s window of closing,
+/// the gap from a distance-proportional `CarIdxEstTime`) made 22 calls in the first two minutes
+/// (seed 5); a call must now be a closing rate sustained for 1.5 s, at most one every 10 s, a
+/// called car only again after it dropped back. Side-by-side moments are still called.
+#[test]
+fn the_simulator_does_not_chatter_car_behind() {
+    for seed in [5, 11] {
+        let got = simulated_calls(seed, 6.0);
+        let behind: Vec<f64> = got.iter().filter(|c| c.1 == Call::CarBehindClosing).map(|c| c.0).collect();
+        let first_two = behind.iter().filter(|t| **t < 120.0).count();
+        let side = got.iter().filter(|c| matches!(c.1, Call::CarLeft | Call::CarRight | Call::ThreeWide)).count();
+        println!(
+            "seed {seed}: {} \"car behind\" in 6 min ({first_two} in the first 2), {side} side calls, {} calls in all",
+            behind.len(),
+            got.len()
+        );
+        assert!(first_two <= 6, "seed {seed}: {first_two} in the first two minutes: {behind:?}");
+        assert!(behind.len() <= 12, "seed {seed}: {} in 6 minutes: {behind:?}", behind.len());
+        assert!(behind.windows(2).all(|w| w[1] - w[0] >= 10.0), "seed {seed}: {behind:?}");
+        assert!(side > 0, "seed {seed}: no side-by-side moment called");
+    }
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;

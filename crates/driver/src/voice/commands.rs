@@ -71,6 +71,10 @@ impl Worker {
                 self.spot(&calls, at);
                 return;
             }
+            Job::Cue { report, at } => {
+                self.cue(report, at);
+                return;
+            }
         };
         let entry = self.act(recognition, origin);
         tracing::info!(origin = %entry.origin, command = ?entry.command, answers = ?entry.answers, "voice command");

@@ -15,6 +15,7 @@ impl CalloutOrigin {
                 | CalloutOrigin::LowFuel
                 | CalloutOrigin::BoxNow
                 | CalloutOrigin::Spotter
+                | CalloutOrigin::Cue
         )
     }
 }

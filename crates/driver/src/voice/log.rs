@@ -23,6 +23,8 @@ pub enum CalloutOrigin {
     Answer,
     /// The spotter ("car left", "clear right", …).
     Spotter,
+    /// A cue before a corner ("T1: brake 20 metres later").
+    Cue,
 }
 
 /// What became of a callout.
@@ -127,6 +129,80 @@ pub struct VoiceStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub car_callouts_held: Option<String>,
     pub spotter: SpotterStatus,
+    pub cues: CueStatus,
+}
+
+/// Cues before the corner in `GET /api/voice/status`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CueStatus {
+    /// `--cues` (config `cues`).
+    pub enabled: bool,
+    /// The reference lap the cues compare with: "lap 2, 23.980 s"; absent until a valid lap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Cues put on the radio (or held like other car callouts).
+    pub issued: u64,
+    /// Cues whose audio started.
+    pub spoken: u64,
+    /// Cues not said: traffic (the spotter busy), a caution, pit road, an in or out lap.
+    pub withheld: u64,
+    /// The last cues, oldest first (at most [`CUES_KEPT`]).
+    pub recent: VecDeque<CueRecord>,
+}
+
+/// Cues kept in [`CueStatus::recent`].
+pub const CUES_KEPT: usize = 20;
+
+/// One cue.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CueRecord {
+    /// The radio's id (0 when it never reached a radio).
+    pub id: u64,
+    /// The sim's lap counter.
+    pub lap: i32,
+    pub corner: String,
+    pub text: String,
+    /// Where the car was when the cue was made, metres from the line.
+    pub at_m: f64,
+    /// How far the reference braking point still was then, metres, and how long the reference
+    /// lap takes to get there, seconds.
+    pub before_braking_m: f64,
+    pub before_braking_s: f64,
+    pub state: CalloutState,
+    /// Why it was withheld or not spoken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Where the car was when the voice saw the audio start (up to 0.2 s late), metres from the
+    /// line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spoken_at_m: Option<f64>,
+}
+
+impl CueRecord {
+    pub(super) fn new(c: &pitbox_coach::Cue, id: u64, state: CalloutState, why: Option<String>) -> CueRecord {
+        CueRecord {
+            id,
+            lap: c.lap,
+            corner: c.corner.clone(),
+            text: c.text.clone(),
+            at_m: c.at_m,
+            before_braking_m: c.before_braking_m,
+            before_braking_s: c.before_braking_s,
+            state,
+            why,
+            spoken_at_m: None,
+        }
+    }
+}
+
+/// Appends a cue record, dropping the oldest beyond [`CUES_KEPT`].
+pub(super) fn push_cue(q: &mut VecDeque<CueRecord>, r: CueRecord) {
+    if q.len() >= CUES_KEPT {
+        q.pop_front();
+    }
+    q.push_back(r);
 }
 
 /// The spotter in `GET /api/voice/status`.

@@ -32,9 +32,11 @@
 //! - [`wav_input`]: WAV files and folders polled as voice commands;
 //! - [`commands`]: the recogniser and turning commands into answers and messages;
 //! - [`spotter`]: the spotter, fed on the source thread, its calls played from clips made when
-//!   the radio opens.
+//!   the radio opens;
+//! - [`cues`]: cues before the corner from the coach's live analysis on a thread of its own.
 
 mod commands;
+mod cues;
 mod data_dir;
 mod engine;
 mod fuel_calls;
@@ -50,9 +52,13 @@ mod wav_input;
 mod windows_speech;
 
 pub use commands::{WARM_UP, warm_up};
+pub use cues::{CueFeed, CueJudge, CueReport, cue_config, is_caution};
 pub use data_dir::{DEFAULT_KEEP_CALLOUT_FILES, default_data_dir, prune_callouts};
 pub use engine::{CLOUD_TIMEOUT, cloud_voice_id};
-pub use log::{CalloutEntry, CalloutOrigin, CalloutState, CommandEntry, LOG_LEN, SpotterStatus, VoiceLog, VoiceStatus};
+pub use log::{
+    CUES_KEPT, CalloutEntry, CalloutOrigin, CalloutState, CommandEntry, CueRecord, CueStatus, LOG_LEN, SpotterStatus,
+    VoiceLog, VoiceStatus,
+};
 pub use messages::MAX_SPOKEN_CHARS;
 pub(crate) use ptt::start_ptt_button;
 pub use radio::espeak_voice;
@@ -98,6 +104,8 @@ enum Job {
     Heard { recognition: Recognition, origin: String },
     /// The spotter's calls of one tick, read at `at`.
     Spot { calls: Vec<pitbox_spotter::Call>, at: Instant },
+    /// A report of the cue thread, from the sample read at `at`.
+    Cue { report: cues::CueReport, at: Instant },
 }
 
 /// The running voice, as the local API sees it.
@@ -148,7 +156,7 @@ impl VoiceHandle {
         }
     }
 
-    /// Where the spotter's calls go (see [`SpotterFeed`]).
+    /// Where the spotter's calls and the cues go (see [`SpotterFeed`], [`CueFeed`]).
     pub fn spotter_sender(&self) -> SpotterSender {
         SpotterSender(self.jobs.clone())
     }
@@ -180,6 +188,7 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
         }),
         fuel_per_lap_liters: settings.fuel_per_lap_liters,
         spotter: spotter::initial_status(settings.spotter),
+        cues: CueStatus { enabled: settings.cues, ..CueStatus::default() },
         ..Default::default()
     }));
     let stop = Arc::new(AtomicBool::new(false));

@@ -95,14 +95,14 @@ impl Worker {
         if let Some(t) = topic {
             c = c.topic(t);
         }
-        self.say(origin, c);
+        let _ = self.say(origin, c);
     }
 
     /// Queues `c` on the radio, unless the voice is off or it is about the car while car
-    /// callouts are held (then logged as not spoken); logs it.
-    pub(super) fn say(&mut self, origin: CalloutOrigin, c: Callout) {
+    /// callouts are held (then logged as not spoken); logs it. The radio's id when queued.
+    pub(super) fn say(&mut self, origin: CalloutOrigin, c: Callout) -> Option<u64> {
         if !self.enabled() {
-            return;
+            return None;
         }
         let (text, priority) = (c.text.clone(), c.priority);
         if origin.is_about_the_car()
@@ -127,16 +127,17 @@ impl Worker {
                     },
                 );
             }
-            return;
+            return None;
         }
-        if origin != CalloutOrigin::Spotter {
-            // "Say again" repeats the engineer, not the spotter.
+        if !matches!(origin, CalloutOrigin::Spotter | CalloutOrigin::Cue) {
+            // "Say again" repeats the engineer, not the spotter or a cue (stale a corner later).
             self.engineer.said(&text);
         }
         let (id, state, detail) = match self.radio() {
             Some(r) => (r.say(c), CalloutState::Queued, None),
             None => (0, CalloutState::TextOnly, Some(self.status().speech)),
         };
+        let queued = (state == CalloutState::Queued).then_some(id);
         tracing::info!(origin = ?origin, %priority, "callout: {text}");
         if let Ok(mut l) = self.log.lock() {
             push_bounded(
@@ -154,6 +155,7 @@ impl Worker {
                 },
             );
         }
+        queued
     }
 
     pub(super) fn radio_events(&mut self) {
@@ -165,6 +167,7 @@ impl Worker {
         }
         let Ok(mut l) = self.log.lock() else { return };
         let mut spotter_latencies = Vec::new();
+        let mut cue_events = Vec::new();
         for e in events {
             let mut after = None;
             let (id, state, detail) = match e {
@@ -183,6 +186,9 @@ impl Worker {
                 }
             };
             if let Some(c) = l.callouts.iter_mut().rev().find(|c| c.id == id && id != 0) {
+                if c.origin == CalloutOrigin::Cue {
+                    cue_events.push((id, state));
+                }
                 c.state = state;
                 c.detail = detail;
                 if let Some(ms) = after {
@@ -194,6 +200,9 @@ impl Worker {
             }
         }
         drop(l);
+        for (id, state) in cue_events {
+            self.cue_event(id, state);
+        }
         if !spotter_latencies.is_empty() {
             self.set_status(|s| {
                 for ms in spotter_latencies {

@@ -104,6 +104,9 @@ pub struct VoiceSettings {
     /// The spotter speaks (`--spotter`); it needs a source opened with spotter ticks
     /// (`SourceOptions::spotter`, `LiveOptions::spotter`).
     pub spotter: bool,
+    /// Cues before the corner from the coach's live analysis (`--cues`); they need sim time, and
+    /// the spotter's ticks (asked for with `SourceOptions::spotter`) for traffic and cautions.
+    pub cues: bool,
 }
 
 impl VoiceSettings {
@@ -123,6 +126,7 @@ impl VoiceSettings {
             keep_callout_files: Some(DEFAULT_KEEP_CALLOUT_FILES),
             ptt: Vec::new(),
             spotter: true,
+            cues: true,
         }
     }
 

@@ -27,11 +27,18 @@ pub struct SpotterSender(pub(super) mpsc::Sender<Job>);
 pub struct SpotterFeed {
     spotter: Spotter,
     link: SpotterLink,
+    /// Its calls are spoken (`--spotter`); a silent one still judges traffic for the cues.
+    speak: bool,
 }
 
 impl SpotterFeed {
-    pub fn new(link: SpotterLink) -> SpotterFeed {
-        SpotterFeed { spotter: Spotter::new(SpotterConfig::default()), link }
+    pub fn new(link: SpotterLink, speak: bool) -> SpotterFeed {
+        SpotterFeed { spotter: Spotter::new(SpotterConfig::default()), link, speak }
+    }
+
+    /// In traffic at sim time `t` (see [`Spotter::busy`]).
+    pub fn busy(&self, t: f64) -> bool {
+        self.spotter.busy(t)
     }
 
     /// One sim tick: the spotter judges it, and what it calls goes to the voice thread.
@@ -48,7 +55,7 @@ impl SpotterFeed {
             on_pit_road: &t.on_pit_road,
         };
         let calls = self.spotter.update(&frame);
-        if calls.is_empty() {
+        if calls.is_empty() || !self.speak {
             return;
         }
         if let Some(tx) = self.link.get() {

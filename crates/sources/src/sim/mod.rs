@@ -204,6 +204,8 @@ pub struct Sim {
     positions: Vec<usize>,
     /// Index into [`Sim::sessions`] of the session running now (iRacing's `SessionNum`).
     session_idx: usize,
+    /// `CarIdxEstTime` at each track sample ([`reference_times`]).
+    est_time: Vec<f64>,
 }
 
 /// A session of the simulated weekend, as iRacing names it.
@@ -356,8 +358,10 @@ impl Sim {
             checkered: false,
             positions: order.clone(),
             session_idx: 0,
+            est_time: Vec::new(),
             cfg,
         };
+        sim.est_time = reference_times(&sim.cfg.car, &sim.track, sim.cfg.track.reference_lap_s);
         sim.place_on_grid(&order);
         Ok(sim)
     }
@@ -858,7 +862,7 @@ impl Sim {
             v.car_class_position.set_at(row, i, pos);
             let dist = f64::from(c.lap) + c.s / len;
             v.car_f2.set_at(row, i, (((leader_dist - dist) * len) / ref_speed).max(0.0) as f32);
-            v.car_est.set_at(row, i, (c.s / ref_speed) as f32);
+            v.car_est.set_at(row, i, est_time_at(&self.est_time, &self.track, c.s) as f32);
             v.car_last.set_at(row, i, c.last_lap.map_or(-1.0, |t| t as f32));
             v.car_best.set_at(row, i, c.best_lap.map_or(-1.0, |t| t as f32));
             v.car_gear.set_at(row, i, c.gear);
@@ -866,6 +870,41 @@ impl Sim {
             v.car_steer.set_at(row, i, c.steering as f32);
         }
     }
+}
+
+/// iRacing's `CarIdxEstTime` is the time a reference lap takes to reach a point of the lap, so
+/// the gap between two cars at the same pace holds still through a corner. Here: a clean lap of
+/// the field's car (its second lap of a periodic profile), scaled to the track's reference lap
+/// time, at each track sample (`len() + 1` entries). Time proportional to distance instead
+/// (what the simulator wrote before) made every car behind "close" on each braking zone.
+fn reference_times(car: &CarDef, track: &Track, lap_s: f64) -> Vec<f64> {
+    let n = track.len();
+    if n < 2 {
+        return vec![0.0; n + 1];
+    }
+    let limits = LapLimits::uniform(2 * n, 0.95, car.vmax);
+    let v = speed_profile(car, track, &limits, car.vmax / 2.0, car.mass_kg + 50.0);
+    let mut t = vec![0.0; n + 1];
+    for i in 0..n {
+        let (a, b) = (v[n + i].max(0.5), v[(n + i + 1).min(2 * n - 1)].max(0.5));
+        t[i + 1] = t[i] + 2.0 * track.ds / (a + b);
+    }
+    let scale = if t[n] > 0.0 && lap_s.is_finite() && lap_s > 0.0 { lap_s / t[n] } else { 1.0 };
+    t.iter_mut().for_each(|x| *x *= scale);
+    t
+}
+
+/// `CarIdxEstTime` at `s` metres into the lap from [`reference_times`] (rising through the lap,
+/// no wrap before it ends).
+fn est_time_at(est_time: &[f64], track: &Track, s: f64) -> f64 {
+    let n = track.len();
+    if n == 0 || est_time.len() != n + 1 {
+        return 0.0;
+    }
+    let p = s.rem_euclid(track.length) / track.ds;
+    let i = (p as usize).min(n - 1);
+    let f = (p - i as f64).clamp(0.0, 1.0);
+    est_time[i] * (1.0 - f) + est_time[i + 1] * f
 }
 
 /// Length of a car, metres: cars closer than this along the lap overlap.
