@@ -363,8 +363,8 @@ pub struct NewRelayToken {
     /// Lifetime in hours (default 720 = 30 days, at most 8784 = 366 days).
     #[serde(default)]
     pub ttl_hours: Option<u64>,
-    /// Lifetime in seconds instead of hours (60 to 8784 h): what a signed-in relay asks for, as
-    /// long-lived as an access token, renewed before it runs out.
+    /// Lifetime in seconds instead of hours (10 s to 8784 h): what a signed-in relay asks for,
+    /// as long-lived as an access token, renewed before it runs out.
     #[serde(default)]
     pub ttl_seconds: Option<u64>,
     /// Renew the credential of this relay (an id from an earlier answer, of this team) instead
@@ -413,8 +413,8 @@ async fn issue_relay_token(
             v.fail("ttlSeconds", "give ttlHours or ttlSeconds, not both");
             0
         }
-        Some(s) if !(60..=8784 * 3600).contains(&s) => {
-            v.fail("ttlSeconds", format!("must be between 60 and {}, got {s}", 8784 * 3600));
+        Some(s) if !(10..=8784 * 3600).contains(&s) => {
+            v.fail("ttlSeconds", format!("must be between 10 and {}, got {s}", 8784 * 3600));
             0
         }
         Some(s) => s,
