@@ -254,7 +254,9 @@ mod client {
                 return Err(unreachable(format!("{url} answered {status}")));
             }
             match serde_json::from_slice::<ApiError>(&bytes) {
-                Ok(e) => Err(LoginError::Refused { status: status.as_u16(), code: e.error.code, message: e.error.message }),
+                Ok(e) => {
+                    Err(LoginError::Refused { status: status.as_u16(), code: e.error.code, message: e.error.message })
+                }
                 Err(_) => Err(LoginError::Invalid(format!("{url} answered {status}: is this a PitBox cloud?"))),
             }
         }

@@ -312,11 +312,22 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
                     .with_context(|| format!("reading the token file {}", f.display()))?
                     .trim()
                     .to_string(),
-                (None, None) => String::new(),
+                // Signed in: the token saved with the sign-in. It is the one of the start (the
+                // voice does not follow renewals yet): when the cloud refuses it, the local
+                // engine speaks.
+                (None, None) => {
+                    let data_dir = args.data_dir.clone().unwrap_or_else(crate::voice::default_data_dir);
+                    pitbox_auth::login::StoredLogin::load(&data_dir.join(pitbox_auth::login::LOGIN_FILE))
+                        .ok()
+                        .flatten()
+                        .and_then(|l| l.access_token)
+                        .unwrap_or_default()
+                }
             };
             if token.is_empty() {
                 bail!(
-                    "--voice-engine cloud needs the driver's token: run `pitbox driver init` or set PITBOX_DRIVER_TOKEN"
+                    "--voice-engine cloud needs the driver's token: sign in with `pitbox driver login` (or `pitbox \
+                     driver init`) or set PITBOX_DRIVER_TOKEN"
                 );
             }
             crate::init::normalise_cloud(&args.cloud_endpoint)?;
@@ -577,7 +588,11 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         if let Some(login) = login {
             let save: pitbox_auth::login::SaveFn =
                 Arc::new(|path, bytes| crate::private::write_private(path, bytes).map_err(std::io::Error::other));
-            eprintln!("pitbox driver: signed in as {} ({}); the token is renewed before it expires", login.username, login_path.display());
+            eprintln!(
+                "pitbox driver: signed in as {} ({}); the token is renewed before it expires",
+                login.username,
+                login_path.display()
+            );
             settings.login = Some(pitbox_auth::login::start_renewal(
                 login,
                 pitbox_auth::login::RenewalConfig {

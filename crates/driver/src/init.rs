@@ -120,9 +120,8 @@ pub async fn sign_in(cloud: &str, username: &str, password: &str) -> Result<Stor
             who.user.role
         );
     }
-    let refresh_token = who
-        .refresh_token
-        .context("the cloud's login answer has no refresh token: is it an older PitBox cloud?")?;
+    let refresh_token =
+        who.refresh_token.context("the cloud's login answer has no refresh token: is it an older PitBox cloud?")?;
     Ok(StoredLogin {
         cloud: client.base().to_string(),
         username: who.user.username,

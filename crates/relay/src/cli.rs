@@ -164,9 +164,8 @@ pub fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
     if !args.no_offline_key {
         verifier.add_data_dir(&args.data_dir).context("offline key pair")?;
     }
-    let signed_in = args.cloud_token.is_none()
-        && args.cloud_token_file.is_none()
-        && args.data_dir.join(LOGIN_FILE).exists();
+    let signed_in =
+        args.cloud_token.is_none() && args.cloud_token_file.is_none() && args.data_dir.join(LOGIN_FILE).exists();
     if verifier.key_count() == 0 && args.jwks_url.is_none() && !signed_in {
         bail!("no token key to trust: give --jwks-url, --jwks-file or --public-key, or drop --no-offline-key");
     }
@@ -343,8 +342,10 @@ pub async fn link(
             who.user.role
         );
     }
-    let refresh_token =
-        who.refresh_token.clone().context("the cloud's login answer has no refresh token: is it an older PitBox cloud?")?;
+    let refresh_token = who
+        .refresh_token
+        .clone()
+        .context("the cloud's login answer has no refresh token: is it an older PitBox cloud?")?;
     let ttl = who.expires_in.unwrap_or(24 * 3600);
     // Keep the id of a relay signed in before (one relay in the cloud's GET /api/relays).
     let relay_id = previous.as_ref().filter(|p| p.cloud == client.base()).and_then(|p| p.relay_id.clone());
