@@ -206,7 +206,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
                 pitbox_auth::login::RenewalConfig {
                     path: cfg.data_dir.join(pitbox_auth::login::LOGIN_FILE),
                     kind: pitbox_auth::login::CredentialKind::Relay,
-                    save: Arc::new(|path, bytes| pitbox_auth::private_fs::write_private_atomic(path, bytes)),
+                    save: Arc::new(pitbox_auth::private_fs::write_private_atomic),
                     reread_every: Duration::from_secs(5),
                 },
             );
