@@ -303,7 +303,8 @@ mod client {
     #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
     #[serde(rename_all = "camelCase")]
     pub struct RenewalSnapshot {
-        /// `ok`; `waiting` (no usable credential yet: the first renewal is under way);
+        /// `ok`; `waiting` (no usable credential: the first renewal is under way, or the cloud
+        /// has been unreachable since the last one expired);
         /// `retrying` (the cloud could not be reached; the credential in use still works until
         /// `expiresAt`); `refused` (the cloud refused the sign-in: sign in again).
         pub state: &'static str,
