@@ -16,7 +16,6 @@
 //! sign-in in the file.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -154,6 +153,7 @@ pub use client::*;
 #[cfg(feature = "login")]
 mod client {
     use super::*;
+    use std::sync::{Arc, Mutex};
     use tokio::sync::watch;
 
     /// The user in a login answer.
