@@ -2,11 +2,13 @@
 //! team, name?, exp, iat, iss, jti}), signing them with an Ed25519 private key (only the cloud and
 //! `pitbox token` hold one), verifying them with public keys (JWKS JSON or PEM), and the key-pair
 //! files kept in a data directory, and the owner-only permissions of every data file that holds
-//! secrets ([`private_fs`]). Errors are typed ([`AuthError`]); nothing here panics on input.
+//! secrets ([`private_fs`]), and a machine's stored sign-in with, under the `login` feature, the
+//! renewal of its access credential ([`login`]). Errors are typed ([`AuthError`]); nothing here panics on input.
 
 pub mod cli;
 mod deny;
 mod keys;
+pub mod login;
 pub mod private_fs;
 mod token;
 

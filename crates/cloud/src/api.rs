@@ -22,7 +22,6 @@ use crate::rules::{Account, Actor, HandoffParty, handoff_refusal, may_answer_han
 use crate::server::AppState;
 use crate::store::{RefreshUse, Team, User, new_id, now_ms};
 use crate::telemetry::{IngestError, IngestOutcome, LapSummary, SessionSummary, SimLapSummary};
-use crate::token::ACCESS_TTL_SECS;
 use crate::{password, revocation, secrets, team, telemetry};
 
 /// Refresh token lifetime: 30 days.
@@ -152,7 +151,7 @@ async fn config(State(st): State<AppState>) -> Json<ClientConfig> {
         protocol_version: pitbox_model::control::PROTOCOL_VERSION.into(),
         node_id: st.node_id.to_string(),
         websocket_path: "/ws".into(),
-        access_token_ttl: ACCESS_TTL_SECS,
+        access_token_ttl: st.keys.access_ttl().as_secs() as i64,
         max_batch_samples: MAX_BATCH_SAMPLES,
         jwks_path: "/api/auth/jwks".into(),
     })
@@ -171,7 +170,7 @@ fn random_token() -> ApiResult<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
-/// Signs a 24-hour access token for `user`.
+/// Signs an access token for `user` (24 hours unless `--access-token-ttl` says otherwise).
 pub fn access_token(st: &AppState, user: &User) -> ApiResult<String> {
     let team = user.team_id.as_deref().ok_or_else(|| ApiError::conflict("this account belongs to no team"))?;
     st.keys.issue_owned(&user.id, user.role, team, &user.username, user.owner).map_err(ApiError::internal)
@@ -188,7 +187,7 @@ async fn issue(st: &AppState, user: &User, family: Option<String>) -> ApiResult<
     Ok(LoginResponse {
         token: access_token(st, user)?,
         refresh_token: Some(refresh),
-        expires_in: Some(ACCESS_TTL_SECS as u64),
+        expires_in: Some(st.keys.access_ttl().as_secs()),
         user: UserSummary { id: user.id.clone(), username: user.username.clone(), role: user.role },
     })
 }
@@ -364,6 +363,14 @@ pub struct NewRelayToken {
     /// Lifetime in hours (default 720 = 30 days, at most 8784 = 366 days).
     #[serde(default)]
     pub ttl_hours: Option<u64>,
+    /// Lifetime in seconds instead of hours (10 s to 8784 h): what a signed-in relay asks for,
+    /// as long-lived as an access token, renewed before it runs out.
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+    /// Renew the credential of this relay (an id from an earlier answer, of this team) instead
+    /// of naming a new relay: a signed-in relay keeps one id across renewals.
+    #[serde(default)]
+    pub relay_id: Option<String>,
 }
 
 /// Response of `POST /api/relays/token`.
@@ -401,11 +408,38 @@ async fn issue_relay_token(
     if !(1..=8784).contains(&hours) {
         v.fail("ttlHours", format!("must be between 1 and 8784, got {hours}"));
     }
+    let secs = match body.ttl_seconds {
+        Some(_) if body.ttl_hours.is_some() => {
+            v.fail("ttlSeconds", "give ttlHours or ttlSeconds, not both");
+            0
+        }
+        Some(s) if !(10..=8784 * 3600).contains(&s) => {
+            v.fail("ttlSeconds", format!("must be between 10 and {}, got {s}", 8784 * 3600));
+            0
+        }
+        Some(s) => s,
+        None => hours * 3600,
+    };
+    if let Some(id) = &body.relay_id {
+        v.id("relayId", id);
+        if !id.starts_with("relay-") {
+            v.fail("relayId", "must be a relay id from an earlier answer (relay-…)");
+        }
+    }
     v.finish().map_err(|e| ApiError::from_validation(&e))?;
-    let relay_id = new_id("relay");
+    let relay_id = match body.relay_id {
+        Some(id) => {
+            // A relay id that forwarded for another team is not this team's to renew.
+            if crate::relays::team_of(&st.store, &id).await?.is_some_and(|t| t != team) {
+                return Err(ApiError::forbidden(format!("relay {id} forwards for another team")));
+            }
+            id
+        }
+        None => new_id("relay"),
+    };
     let (token, expires_at) = st
         .keys
-        .issue_relay(&relay_id, &team, &name, std::time::Duration::from_secs(hours * 3600))
+        .issue_relay(&relay_id, &team, &name, std::time::Duration::from_secs(secs))
         .map_err(ApiError::internal)?;
     tracing::info!(relay = relay_id, team, by = auth.user_id(), "relay credential issued");
     Ok((StatusCode::CREATED, Json(RelayToken { token, relay_id, team_id: team, expires_at })))

@@ -114,6 +114,18 @@ pub struct CloudArgs {
     /// Live samples must be stamped within this many hours of the server's clock (either side)
     #[arg(long, env = "PITBOX_CLOUD_SAMPLE_CLOCK_WINDOW_HOURS", default_value_t = 24)]
     pub sample_clock_window_hours: u64,
+    /// Lifetime of access tokens (and of the relay credentials signed-in relays ask for), e.g.
+    /// 24h, 60s; 10s to 24h. Signed-in driver agents and relays renew at 2/3 of it
+    #[arg(long, env = "PITBOX_CLOUD_ACCESS_TOKEN_TTL", default_value = "24h", value_parser = parse_token_ttl)]
+    pub access_token_ttl: Duration,
+}
+
+fn parse_token_ttl(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 24h, 60s)"))?;
+    if d < Duration::from_secs(10) || d > Duration::from_secs(crate::token::ACCESS_TTL_SECS as u64) {
+        return Err(format!("must be between 10s and 24h, got {s}"));
+    }
+    Ok(d)
 }
 
 impl CloudArgs {
@@ -154,6 +166,7 @@ impl CloudArgs {
         c.max_frame_bytes = self.max_frame_bytes.max(1024);
         c.sample_clock_window = Duration::from_secs(self.sample_clock_window_hours.max(1).saturating_mul(3600));
         c.trusted_proxies = crate::client_ip::TrustedProxies::new(self.trusted_proxies.clone());
+        c.access_token_ttl = self.access_token_ttl;
         Ok(c)
     }
 }

@@ -197,3 +197,15 @@ pub async fn list(
         .map_err(crate::store::StoreError::from)?;
     Ok(Json(out))
 }
+
+/// The team relay `relay_id` has forwarded for, if it has forwarded anything yet.
+pub async fn team_of(store: &Store, relay_id: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query("SELECT team_id FROM relay_forwards WHERE relay_id = $1 LIMIT 1")
+        .bind(relay_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("team_id")?),
+        None => None,
+    })
+}

@@ -54,6 +54,8 @@ pub struct Config {
     pub max_frame_bytes: usize,
     /// Live samples must be stamped within this of the server's clock (either side).
     pub sample_clock_window: Duration,
+    /// Lifetime of access tokens (default 24 h; tests of renewal use a minute).
+    pub access_token_ttl: Duration,
 }
 
 impl Config {
@@ -77,6 +79,7 @@ impl Config {
             trusted_proxies: crate::client_ip::TrustedProxies::default(),
             max_frame_bytes: pitbox_model::protocol::DEFAULT_MAX_FRAME_BYTES,
             sample_clock_window: crate::clock::DEFAULT_SAMPLE_CLOCK_WINDOW,
+            access_token_ttl: Duration::from_secs(crate::token::ACCESS_TTL_SECS as u64),
         }
     }
 }
@@ -191,7 +194,7 @@ impl AppState {
         if let Some(link) = redis {
             limiter = limiter.shared(link);
         }
-        let keys = Arc::new(keys);
+        let keys = Arc::new(keys.with_access_ttl(config.access_token_ttl));
         let revocations = Arc::new(crate::revocation::Revocations::new());
         let hub = crate::ws::start_hub(
             store.clone(),

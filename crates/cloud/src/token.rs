@@ -1,5 +1,5 @@
 //! Access tokens, through `pitbox-auth`: the cloud holds the Ed25519 private key, signs 24-hour
-//! EdDSA JWTs with `pitbox_auth::Signer`, verifies them with `pitbox_auth::Verifier`, and
+//! (or `--access-token-ttl`) EdDSA JWTs with `pitbox_auth::Signer`, verifies them with `pitbox_auth::Verifier`, and
 //! publishes the public key as JWKS for relays. This module only adds key loading for a
 //! cluster (one PEM file shared by every node) and the issuer the cloud writes.
 
@@ -13,7 +13,7 @@ use pitbox_model::UserRole;
 
 /// Issuer written into and required of every token.
 pub const ISSUER: &str = "pitbox-cloud";
-/// Access token lifetime (spec: 24 hours).
+/// Access token lifetime by default (spec: 24 hours; `--access-token-ttl` sets another).
 pub const ACCESS_TTL_SECS: i64 = 24 * 3600;
 
 /// The signing key pair with its signer and verifier.
@@ -22,6 +22,7 @@ pub struct Keys {
     pair: KeyPair,
     signer: Arc<Signer>,
     verifier: Verifier,
+    access_ttl: Duration,
 }
 
 impl std::fmt::Debug for Keys {
@@ -36,7 +37,18 @@ impl Keys {
         let signer = Arc::new(Signer::new(&pair, ISSUER));
         let mut verifier = Verifier::new().with_issuers([ISSUER]);
         verifier.add_public_key(&pair.public_bytes());
-        Keys { pair, signer, verifier }
+        Keys { pair, signer, verifier, access_ttl: Duration::from_secs(ACCESS_TTL_SECS as u64) }
+    }
+
+    /// The same keys issuing access tokens that live `ttl`.
+    pub fn with_access_ttl(mut self, ttl: Duration) -> Keys {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// How long an access token lives.
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
     }
 
     /// A fresh random pair (tests, benchmarks).
@@ -75,12 +87,12 @@ impl Keys {
         self.signer.sign(claims)
     }
 
-    /// Issues a 24-hour access token.
+    /// Issues an access token (24 hours unless [`Keys::with_access_ttl`] says otherwise).
     pub fn issue(&self, user_id: &str, role: UserRole, team: &str, name: &str) -> Result<String, AuthError> {
         self.issue_owned(user_id, role, team, name, false)
     }
 
-    /// Issues a 24-hour access token, for the deployment's owner when `owner`.
+    /// Issues an access token, for the deployment's owner when `owner`.
     pub fn issue_owned(
         &self,
         user_id: &str,
@@ -89,7 +101,7 @@ impl Keys {
         name: &str,
         owner: bool,
     ) -> Result<String, AuthError> {
-        let ttl = Duration::from_secs(ACCESS_TTL_SECS as u64);
+        let ttl = self.access_ttl;
         let mut claims = pitbox_auth::Claims::new(user_id, role, team, Some(name), ISSUER, ttl)?;
         claims.owner = owner;
         Ok(self.signer.issue_claims(claims)?.0)

@@ -1017,6 +1017,22 @@ async fn only_a_relay_credential_speaks_for_the_team_and_only_for_drivers() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.as_user(&app.engineer, "POST", "/api/relays/token", Some(json!({"teamId": app.team_b}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Renewed as a signed-in relay does (issue 21): the same relay, as short-lived as asked.
+    let body = json!({"name": "pit wall", "ttlSeconds": 60, "relayId": v["relayId"]});
+    let (s, w) = app.as_user(&app.engineer, "POST", "/api/relays/token", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{w}");
+    assert_eq!(w["relayId"], v["relayId"], "one relay across renewals");
+    let left = w["expiresAt"].as_i64().unwrap_or(0) - chrono::Utc::now().timestamp();
+    assert!((55..=61).contains(&left), "{left} s left of 60");
+    for bad in [json!({"ttlSeconds": 5}), json!({"ttlSeconds": 60, "ttlHours": 1}), json!({"relayId": "usr-1234"})] {
+        let (s, e) = app.as_user(&app.engineer, "POST", "/api/relays/token", Some(bad.clone())).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("validation_failed")),
+            "{bad}: {e}"
+        );
+    }
 }
 
 /// The next message of one of `types`, skipping others (telemetry, status changes …).

@@ -39,8 +39,11 @@ fn bind_hint(e: &std::io::Error) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
     pub driver_id: String,
-    /// Token for the relay; `None`: no relay connection (local API only).
+    /// A fixed token for the relay (an offline set-up); wins over `login`.
     pub token: Option<String>,
+    /// The sign-in's renewal (`pitbox driver login`): the relay link connects with its newest
+    /// token. Without it and without `token`: no relay connection (local API only).
+    pub login: Option<pitbox_auth::login::Renewal>,
     /// The spec's driver app configuration (relay, cloud, voice).
     pub app: DriverAppConfig,
     /// Local API address (the spec's `127.0.0.1:8766`).
@@ -64,6 +67,7 @@ impl AgentSettings {
         Self {
             driver_id: driver_id.into(),
             token: None,
+            login: None,
             app,
             listen: SocketAddr::from(([127, 0, 0, 1], 8766)),
             telemetry_hz: 60.0,
@@ -163,7 +167,16 @@ impl AgentHandle {
 pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>) -> Result<AgentHandle, AgentError> {
     settings.validate()?;
     let (shared, outbox_rx) = Shared::new(&settings.driver_id, source.describe(), settings.app.clone());
-    shared.has_token.store(settings.token.is_some(), Ordering::Relaxed);
+    // The token the relay link connects with: fixed, or the sign-in's newest.
+    let tokens = match (&settings.token, &settings.login) {
+        (Some(t), _) => Some(watch::channel(Some(t.clone())).1),
+        (None, Some(l)) => {
+            let _ = shared.login.set(l.status.clone());
+            Some(l.tokens.clone())
+        }
+        (None, None) => None,
+    };
+    shared.has_token.store(tokens.is_some(), Ordering::Relaxed);
     let shared = Arc::new(shared);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let source_stop = Arc::new(AtomicBool::new(false));
@@ -268,17 +281,19 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
             tracing::error!(error = %e, "local API stopped");
         }
     }));
-    match settings.token.clone() {
-        Some(token) => {
+    match tokens {
+        Some(tokens) => {
             tasks.push(tokio::spawn(crate::relay::run(
                 shared.clone(),
                 settings.clone(),
-                token,
+                tokens,
                 outbox_rx,
                 shutdown_rx,
             )));
         }
-        None => tracing::warn!("no relay token: telemetry stays on this machine (local API only)"),
+        None => tracing::warn!(
+            "no relay token and not signed in (`pitbox driver login`): telemetry stays on this machine (local API only)"
+        ),
     }
     Ok(AgentHandle { api_addr, shared, voice, shutdown, source_stop, tasks })
 }

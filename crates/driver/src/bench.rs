@@ -159,6 +159,7 @@ pub fn measure_with(duration: Duration, voice_on: bool) -> anyhow::Result<Driver
         let settings = AgentSettings {
             driver_id: "bench-driver".into(),
             token: Some("bench".into()),
+            login: None,
             app: DriverAppConfig {
                 relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port },
                 cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },

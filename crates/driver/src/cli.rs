@@ -25,13 +25,14 @@ pub struct DriverArgs {
     /// Telemetry source: iracing, ibt:FILE, dump:FILE, sim or sim:SEED.
     #[arg(long, env = "PITBOX_DRIVER_SOURCE", default_value = "iracing")]
     pub source: String,
-    /// This driver's id (in every message). With a token it comes from the token (its user id)
-    /// and may be left out; one that differs from a driver's token is refused at start. Without
-    /// a token: `driver-1`.
+    /// This driver's id (in every message). Signed in (`pitbox driver login`) or with a token it
+    /// comes from the token (its user id) and is left out; one that differs is refused at start.
+    /// Without either: `driver-1`.
     #[arg(long, env = "PITBOX_DRIVER_ID")]
     pub driver_id: Option<String>,
-    /// Token for the relay (from the cloud, or `pitbox token` for an offline relay). Without
-    /// one the agent serves the local API only.
+    /// A fixed token for the relay (`pitbox token` for an offline relay). Without one the agent
+    /// uses the sign-in of `pitbox driver login` in DATA_DIR/login.json, renewing its token
+    /// before it expires; without either it serves the local API only.
     #[arg(long, env = "PITBOX_DRIVER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// File holding the token (instead of --token, which shows in the process list).
@@ -100,7 +101,8 @@ pub struct DriverArgs {
     pub sim_mistakes: bool,
     /// The agent's data folder (callouts go to its `callouts` folder by default). Default:
     /// %LOCALAPPDATA%\PitBox\driver on Windows, ~/.local/share/pitbox/driver elsewhere.
-    #[arg(long, env = "PITBOX_DRIVER_DATA_DIR", value_name = "DIR")]
+    // Global: `pitbox driver login --data-dir D` and `pitbox driver --data-dir D login` both work.
+    #[arg(long, env = "PITBOX_DRIVER_DATA_DIR", value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Where callouts are heard: a folder for one WAV file per callout, `sound-card` (the default
     /// output device) or `sound-card:NAME` (the output device whose name contains NAME, e.g. your
@@ -152,14 +154,30 @@ pub struct DriverArgs {
 /// Subcommands of `pitbox driver`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum DriverCommand {
+    /// Sign in at the team's cloud with your username and password and keep the sign-in in
+    /// DATA_DIR/login.json (readable by you only): the agent then renews its token by itself,
+    /// for a race of any length. Run it again to sign in anew.
+    Login {
+        /// The cloud address (default: the one signed in at before, else asked).
+        #[arg(long, value_name = "URL")]
+        cloud: Option<String>,
+        /// The username (asked when absent).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from the first line of standard input instead of a prompt (there
+        /// is no --password: it would show in the process list).
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// First run: asks for the team's cloud (and relay) address and your username and password,
-    /// logs in, and writes pitbox.toml in the data folder with the token and your driver id.
+    /// signs in, and writes pitbox.toml (the addresses) and login.json (the sign-in the agent
+    /// renews its token with) in the data folder.
     Init {
         /// Where to write it (default: pitbox.toml in the data folder, which `pitbox driver` reads
         /// when no --config is given).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Overwrite an existing file (e.g. to log in again when the token ran out).
+        /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
         /// Only write the commented template with every setting; no questions, no login.
@@ -189,8 +207,9 @@ source = "iracing"
 # the token. Set it only without a token (an offline test); one that differs from the token's is
 # refused at start.
 # id = "driver-1"
-# Token for the relay: from the team's cloud, or `pitbox token` on an offline relay. Prefer the
-# PITBOX_DRIVER_TOKEN variable to keeping it in this file.
+# Token for the relay. Leave it out when signed in (`pitbox driver init` / `pitbox driver login`
+# keep the sign-in in login.json in data_dir and the agent renews its token from it); set it for
+# an offline relay (`pitbox token`), preferably with the PITBOX_DRIVER_TOKEN variable.
 # token = ""
 # The relay (usually on this PC or the pit wall's).
 relay_url = "ws://127.0.0.1"
@@ -302,11 +321,22 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
                     .with_context(|| format!("reading the token file {}", f.display()))?
                     .trim()
                     .to_string(),
-                (None, None) => String::new(),
+                // Signed in: the token saved with the sign-in. It is the one of the start (the
+                // voice does not follow renewals yet): when the cloud refuses it, the local
+                // engine speaks.
+                (None, None) => {
+                    let data_dir = args.data_dir.clone().unwrap_or_else(crate::voice::default_data_dir);
+                    pitbox_auth::login::StoredLogin::load(&data_dir.join(pitbox_auth::login::LOGIN_FILE))
+                        .ok()
+                        .flatten()
+                        .and_then(|l| l.access_token)
+                        .unwrap_or_default()
+                }
             };
             if token.is_empty() {
                 bail!(
-                    "--voice-engine cloud needs the driver's token: run `pitbox driver init` or set PITBOX_DRIVER_TOKEN"
+                    "--voice-engine cloud needs the driver's token: sign in with `pitbox driver login` (or `pitbox \
+                     driver init`) or set PITBOX_DRIVER_TOKEN"
                 );
             }
             crate::init::normalise_cloud(&args.cloud_endpoint)?;
@@ -457,8 +487,36 @@ pub fn driver_id_for(flag: Option<&str>, token: Option<&str>) -> Result<String> 
     }
 }
 
+/// The agent's driver id when signed in: the account's user id; `--driver-id` only when it is
+/// the same, or the account is an admin's (admins publish for anyone of their team).
+pub fn driver_id_for_login(flag: Option<&str>, login: &pitbox_auth::login::StoredLogin) -> Result<String> {
+    match flag.map(str::trim).filter(|f| !f.is_empty()) {
+        None => Ok(login.user_id.clone()),
+        Some(f) if f == login.user_id || login.role == "admin" => Ok(f.to_string()),
+        Some(f) => bail!(
+            "--driver-id {f} does not match the sign-in, which is {role} {user} ({sub}): a driver publishes only \
+             as themself, so the relay would refuse every sample. Leave --driver-id out (the agent takes {sub} \
+             from the sign-in) or sign in as {f} with `pitbox driver login`",
+            role = login.role,
+            user = login.username,
+            sub = login.user_id
+        ),
+    }
+}
+
 /// Runs `pitbox driver` (blocking: it starts its own async runtime).
 pub fn run(args: DriverArgs) -> Result<ExitCode> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(crate::voice::default_data_dir);
+    if let Some(DriverCommand::Login { cloud, username, password_stdin }) = &args.command {
+        let answers = crate::init::LoginAnswers {
+            cloud: cloud.clone(),
+            username: username.clone(),
+            password_stdin: *password_stdin,
+        };
+        let stdin = std::io::stdin();
+        crate::init::run_login(&data_dir, answers, &mut stdin.lock(), &mut std::io::stdout())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(DriverCommand::Init { out, force, template, cloud, relay, username }) = &args.command {
         let out = out.clone().unwrap_or_else(|| match &args.data_dir {
             Some(d) => d.join("pitbox.toml"),
@@ -482,7 +540,23 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let token = read_token(&args)?;
-    let driver_id = driver_id_for(args.driver_id.as_deref(), token.as_deref())?;
+    // Without a fixed token: the sign-in of `pitbox driver login`, if there is one.
+    let login_path = data_dir.join(pitbox_auth::login::LOGIN_FILE);
+    let login = match &token {
+        Some(_) => None,
+        None => pitbox_auth::login::StoredLogin::load(&login_path)?,
+    };
+    let driver_id = match &login {
+        Some(l) => driver_id_for_login(args.driver_id.as_deref(), l)?,
+        None => driver_id_for(args.driver_id.as_deref(), token.as_deref())?,
+    };
+    if token.is_none() && login.is_none() {
+        eprintln!(
+            "pitbox driver: not signed in ({} does not exist) and no --token: telemetry stays on this machine; \
+             sign in with `pitbox driver login`",
+            login_path.display()
+        );
+    }
     let spec: SourceSpec = args.source.parse()?;
     let mut so = SourceOptions::new(&driver_id);
     so.pace = args.pace.parse::<Pace>()?;
@@ -496,9 +570,10 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     // The cues read traffic and cautions from the spotter's ticks.
     so.spotter = args.spotter || args.cues;
     let voice = voice_settings(&args)?;
-    let settings = AgentSettings {
+    let mut settings = AgentSettings {
         driver_id,
         token,
+        login: None,
         app: DriverAppConfig {
             relay_agent: RelayAgentConfig { url: args.relay_url.clone(), port: args.relay_port },
             cloud: CloudConfig { endpoint: args.cloud_endpoint.clone(), enabled: args.cloud_enabled },
@@ -521,6 +596,24 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async move {
+        if let Some(login) = login {
+            let save: pitbox_auth::login::SaveFn =
+                Arc::new(|path, bytes| crate::private::write_private(path, bytes).map_err(std::io::Error::other));
+            eprintln!(
+                "pitbox driver: signed in as {} ({}); the token is renewed before it expires",
+                login.username,
+                login_path.display()
+            );
+            settings.login = Some(pitbox_auth::login::start_renewal(
+                login,
+                pitbox_auth::login::RenewalConfig {
+                    path: login_path,
+                    kind: pitbox_auth::login::CredentialKind::User,
+                    save,
+                    reread_every: Duration::from_secs(5),
+                },
+            ));
+        }
         let source = open_source(&spec, &so)?;
         let agent = start(settings, source).await?;
         eprintln!("pitbox driver: source {spec}, local API on http://{}", agent.api_addr);

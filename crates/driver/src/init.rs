@@ -1,11 +1,13 @@
-//! First run: `pitbox driver init` asks for the team's cloud (and relay) address and the
-//! driver's username and password, logs in (`POST /api/auth/login`), and writes `pitbox.toml` in
-//! the data folder with the token it got back and the driver id from that login, so nobody
-//! pastes a token or guesses an id. The file holds a credential: it is made readable by the user
-//! only (see [`crate::private`]).
+//! First run and signing in. `pitbox driver init` asks for the team's cloud (and relay) address
+//! and the driver's username and password, signs in (`POST /api/auth/login`) and writes
+//! `pitbox.toml` in the data folder with the addresses, and `login.json` beside it with the
+//! sign-in (the refresh token the agent renews its access token with, see
+//! [`pitbox_auth::login`]); `pitbox driver login` writes only `login.json` (signing in again, or
+//! on a machine configured by hand). Nobody pastes a token or guesses an id: the agent takes its
+//! driver id from the token. Both files are readable by the user only (see [`crate::private`]).
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use pitbox_auth::login::{CloudClient, LOGIN_FILE, LoginError, StoredLogin};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -20,32 +22,6 @@ pub struct InitAnswers {
     pub cloud: Option<String>,
     pub relay: Option<String>,
     pub username: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LoginUser {
-    id: String,
-    username: String,
-    role: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LoginResponse {
-    token: String,
-    expires_in: Option<u64>,
-    user: LoginUser,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiError {
-    error: ApiErrorBody,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiErrorBody {
-    code: String,
-    message: String,
 }
 
 /// An `http(s)://host[:port]` address without a trailing slash; a bare host gets `https://`.
@@ -97,13 +73,13 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-/// The config file for this login: the commented template with the answers filled in.
-pub fn config_for(driver_id: &str, token: &str, relay_url: &str, cloud: &str, data_dir: &Path) -> String {
+/// The config file for this sign-in: the commented template with the addresses filled in. The
+/// token and the driver id are not in it: the agent renews its token from `login.json` in
+/// `data_dir` and reads its id from the token.
+pub fn config_for(relay_url: &str, cloud: &str, data_dir: &Path) -> String {
     let mut out = String::new();
     for line in super::cli::config_template().lines() {
         let l = match line {
-            "# id = \"driver-1\"" => format!("id = {}", toml_string(driver_id)),
-            "# token = \"\"" => format!("token = {}", toml_string(token)),
             "relay_url = \"ws://127.0.0.1\"" => format!("relay_url = {}", toml_string(relay_url)),
             "cloud_endpoint = \"http://127.0.0.1:8080\"" => format!("cloud_endpoint = {}", toml_string(cloud)),
             "# data_dir = \"C:/PitBox/data\"" => {
@@ -127,33 +103,97 @@ fn ask(input: &mut dyn BufRead, out: &mut dyn Write, prompt: &str) -> Result<Str
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-/// Logs in at `cloud` and returns (token, user id, username, role, lifetime seconds).
-async fn login(cloud: &str, username: &str, password: &str) -> Result<LoginResponse> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .context("setting up the HTTP client")?;
-    let body = serde_json::json!({ "username": username, "password": password });
-    let resp = client
-        .post(format!("{cloud}/api/auth/login"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the cloud at {cloud}"))?;
-    let status = resp.status();
-    let bytes = resp.bytes().await.with_context(|| format!("reading the answer of {cloud}"))?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes)
-            .with_context(|| format!("{cloud}/api/auth/login answered something that is not a PitBox login"));
-    }
-    match serde_json::from_slice::<ApiError>(&bytes) {
-        Ok(e) if e.error.code == "invalid_credentials" => {
+/// Signs in at `cloud` and returns what `login.json` keeps; refuses accounts that cannot drive.
+pub async fn sign_in(cloud: &str, username: &str, password: &str) -> Result<StoredLogin> {
+    let client = CloudClient::new(cloud)?;
+    let who = match client.login(username, password).await {
+        Ok(w) => w,
+        Err(LoginError::Refused { code, .. }) if code == "invalid_credentials" => {
             bail!("the cloud refused the login: wrong username or password")
         }
-        Ok(e) => bail!("the cloud refused the login ({status}): {} ({})", e.error.message, e.error.code),
-        Err(_) => bail!("{cloud}/api/auth/login answered {status}: is this a PitBox cloud?"),
+        Err(e) => return Err(e.into()),
+    };
+    if !matches!(who.user.role.as_str(), "driver" | "admin") {
+        bail!(
+            "{} is a PitBox {}: the driver agent needs a driver's login (ask your team's engineer for one)",
+            who.user.username,
+            who.user.role
+        );
     }
+    let refresh_token =
+        who.refresh_token.context("the cloud's login answer has no refresh token: is it an older PitBox cloud?")?;
+    Ok(StoredLogin {
+        cloud: client.base().to_string(),
+        username: who.user.username,
+        user_id: who.user.id,
+        role: who.user.role,
+        refresh_token,
+        access_token: Some(who.token),
+        relay_id: None,
+        relay_name: None,
+    })
+}
+
+/// Writes `login.json` in `data_dir` (readable by the user only, replaced atomically).
+pub fn save_login(data_dir: &Path, login: &StoredLogin) -> Result<PathBuf> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let path = data_dir.join(LOGIN_FILE);
+    crate::private::write_private(&path, &login.to_json())?;
+    Ok(path)
+}
+
+/// Reads the password: one line of `input` (`--password-stdin`, or typed at the prompt with
+/// echo off).
+pub fn read_password(input: &mut dyn BufRead, out: &mut dyn Write, prompt: bool) -> Result<String> {
+    let password = if prompt {
+        let _hidden = crate::private::HiddenInput::new();
+        let p = ask(input, out, "Password: ")?;
+        writeln!(out)?;
+        p
+    } else {
+        let mut line = String::new();
+        input.read_line(&mut line).context("reading the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    Ok(password)
+}
+
+/// What `pitbox driver login` is given; the rest is asked.
+#[derive(Debug, Clone, Default)]
+pub struct LoginAnswers {
+    pub cloud: Option<String>,
+    pub username: Option<String>,
+    /// The password is the first line of the input, without a prompt.
+    pub password_stdin: bool,
+}
+
+/// `pitbox driver login`: signs in and writes `login.json` in `data_dir`. Returns the driver id.
+pub fn run_login(data_dir: &Path, given: LoginAnswers, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<String> {
+    let previous = StoredLogin::load(&data_dir.join(LOGIN_FILE)).ok().flatten();
+    let cloud = match given.cloud.or_else(|| previous.as_ref().map(|p| p.cloud.clone())) {
+        Some(c) => normalise_cloud(&c)?,
+        None => normalise_cloud(&ask(input, out, "Cloud address (e.g. https://pitbox.example.com): ")?)?,
+    };
+    let username = match given.username {
+        Some(u) => u,
+        None => ask(input, out, "Username: ")?,
+    };
+    let username = username.trim().to_string();
+    if username.is_empty() {
+        bail!("the username is empty");
+    }
+    let password = read_password(input, out, !given.password_stdin)?;
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let login = rt.block_on(sign_in(&cloud, &username, &password))?;
+    let path = save_login(data_dir, &login)?;
+    writeln!(out, "signed in as {} (driver id {})", login.username, login.user_id)?;
+    writeln!(out, "wrote {} (readable by you only): the agent renews its token from it by itself", path.display())?;
+    writeln!(out, "Start the agent with `pitbox driver --data-dir \"{}\"`.", data_dir.display())?;
+    Ok(login.user_id)
 }
 
 /// Runs the first-run questions on `input`/`out`, logs in and writes the config to `path`.
@@ -186,36 +226,25 @@ pub fn run_init(
     if username.is_empty() {
         bail!("the username is empty");
     }
-    let password = {
-        let _hidden = crate::private::HiddenInput::new();
-        let p = ask(input, out, "Password: ")?;
-        writeln!(out)?;
-        p
-    };
-    if password.is_empty() {
-        bail!("the password is empty");
-    }
+    let password = read_password(input, out, true)?;
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    let who = rt.block_on(login(&cloud, &username, &password))?;
-    if !matches!(who.user.role.as_str(), "driver" | "admin") {
-        bail!(
-            "{} is a PitBox {}: the driver agent needs a driver's login (ask your team's engineer for one)",
-            who.user.username,
-            who.user.role
-        );
-    }
+    let login = rt.block_on(sign_in(&cloud, &username, &password))?;
     let data_dir =
         path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| ".".into());
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let text = config_for(&who.user.id, &who.token, &relay, &cloud, &data_dir);
+    let login_path = save_login(&data_dir, &login)?;
+    let text = config_for(&relay, &cloud, &data_dir);
     crate::private::write_private(path, text.as_bytes())?;
-    let hours = who.expires_in.map(|s| s / 3600).unwrap_or(24);
-    writeln!(out, "logged in as {} (driver id {})", who.user.username, who.user.id)?;
-    writeln!(out, "wrote {} (readable by you only); the token is valid for {hours} h: run", path.display())?;
-    writeln!(out, "`pitbox driver init --force` to log in again when it runs out.")?;
+    writeln!(out, "logged in as {} (driver id {})", login.username, login.user_id)?;
+    writeln!(
+        out,
+        "wrote {} and {} (readable by you only); the agent renews its token by itself:",
+        path.display(),
+        login_path.display()
+    )?;
+    writeln!(out, "`pitbox driver login` signs in again if the team's admin ends this sign-in.")?;
     writeln!(out, "Start the agent with `PitBox Driver.cmd` or `pitbox driver --config \"{}\"`.", path.display())?;
-    Ok(who.user.id)
+    Ok(login.user_id)
 }
 
 #[cfg(test)]
@@ -236,13 +265,12 @@ mod tests {
     }
 
     #[test]
-    fn the_config_carries_the_login_and_stays_valid_toml() {
-        let text = config_for("usr-1", "a.b\"c", "ws://r:1", "https://c", Path::new("C:\\Users\\x\\PitBox"));
-        assert!(text.contains("id = \"usr-1\"\n"));
-        assert!(text.contains("token = \"a.b\\\"c\"\n"));
+    fn the_config_carries_the_addresses_and_stays_valid_toml() {
+        let text = config_for("ws://r:1", "https://c", Path::new("C:\\Users\\x\\PitBox"));
+        assert!(!text.contains("\ntoken ="), "the token is renewed from login.json, not kept here");
+        assert!(!text.contains("\nid ="), "the id comes from the token");
         assert!(text.contains("relay_url = \"ws://r:1\"\n"));
         assert!(text.contains("data_dir = \"C:\\\\Users\\\\x\\\\PitBox\"\n"));
-        assert!(!text.contains("driver-1"));
     }
 
     #[test]

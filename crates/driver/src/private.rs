@@ -1,5 +1,5 @@
-//! Files that hold a credential (the driver's `pitbox.toml` with its token): readable by the
-//! user only. On Unix: mode 0600. On Windows: an explicit ACL that grants the current user full
+//! Files that hold a credential (`login.json` with the refresh token, a `pitbox.toml` with a
+//! token): readable by the user only, replaced atomically (temporary file, sync, rename). On Unix: mode 0600. On Windows: an explicit ACL that grants the current user full
 //! access and nothing else, with inherited entries dropped (the folder's ACL no longer applies).
 //! Also: the password prompt without echo.
 
@@ -8,7 +8,9 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` (replacing it), readable and writable by the user only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("toml.tmp");
+    // Beside the file, so the rename is atomic: a crash leaves the old file or the new one.
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
     {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -134,67 +136,8 @@ pub fn owner_only_acl(path: &Path) -> Result<bool> {
     }
 }
 
-/// While alive, what is typed on the terminal is not echoed (for the password prompt). Does
-/// nothing when the input is not a terminal (a pipe in tests and scripts).
-pub struct HiddenInput {
-    #[cfg(windows)]
-    restore: Option<(windows_sys::Win32::Foundation::HANDLE, u32)>,
-    #[cfg(unix)]
-    restore: bool,
-}
-
-impl HiddenInput {
-    #[cfg(windows)]
-    pub fn new() -> HiddenInput {
-        use windows_sys::Win32::System::Console::{
-            ENABLE_ECHO_INPUT, GetConsoleMode, GetStdHandle, STD_INPUT_HANDLE, SetConsoleMode,
-        };
-        // SAFETY: console calls on the process's own input handle; failure means "not a console".
-        unsafe {
-            let h = GetStdHandle(STD_INPUT_HANDLE);
-            let mut mode = 0u32;
-            if !h.is_null() && GetConsoleMode(h, &mut mode) != 0 && SetConsoleMode(h, mode & !ENABLE_ECHO_INPUT) != 0 {
-                return HiddenInput { restore: Some((h, mode)) };
-            }
-        }
-        HiddenInput { restore: None }
-    }
-
-    #[cfg(unix)]
-    pub fn new() -> HiddenInput {
-        use std::io::IsTerminal;
-        let tty = std::io::stdin().is_terminal();
-        let ok = tty
-            && std::process::Command::new("stty")
-                .arg("-echo")
-                .stdin(std::process::Stdio::inherit())
-                .status()
-                .is_ok_and(|s| s.success());
-        HiddenInput { restore: ok }
-    }
-}
-
-impl Default for HiddenInput {
-    fn default() -> Self {
-        HiddenInput::new()
-    }
-}
-
-impl Drop for HiddenInput {
-    fn drop(&mut self) {
-        #[cfg(windows)]
-        if let Some((h, mode)) = self.restore {
-            // SAFETY: restores the mode read in `new` on the same handle.
-            unsafe {
-                windows_sys::Win32::System::Console::SetConsoleMode(h, mode);
-            }
-        }
-        #[cfg(unix)]
-        if self.restore {
-            let _ = std::process::Command::new("stty").arg("echo").stdin(std::process::Stdio::inherit()).status();
-        }
-    }
-}
+/// The password prompt without echo (shared with `pitbox relay login`).
+pub use pitbox_auth::login::HiddenInput;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,8 @@
 //! The relay client: one WebSocket to `relayAgent.url:port`, authenticated with the token,
 //! re-opened with exponential backoff (with jitter) whenever it drops or the configuration
-//! changes.
+//! changes. A signed-in agent's token is renewed while it runs; the open connection stays as it
+//! is (the relay checks a token when a connection authenticates, and closes it only when the
+//! token is revoked), and every new connection authenticates with the newest token.
 //!
 //! On every (re)connection the agent sends `driver_status` and the current `session_info`
 //! again, then `telemetry_update`s at the set rate (only samples not sent yet: the sequence
@@ -49,7 +51,7 @@ pub fn relay_url(cfg: &pitbox_model::rest::DriverAppConfig) -> String {
 pub async fn run(
     shared: Arc<Shared>,
     settings: AgentSettings,
-    token: String,
+    mut tokens: watch::Receiver<Option<String>>,
     mut outbox: mpsc::Receiver<Message>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -62,6 +64,18 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
+        // The newest token; a signed-in agent has none until its first renewal is in.
+        let current = tokens.borrow_and_update().clone();
+        let token = match current {
+            Some(t) => t,
+            None => {
+                tracing::info!("waiting for the sign-in's first token before connecting to the relay");
+                tokio::select! {
+                    _ = token_changed(&mut tokens) => continue,
+                    _ = shutdown.wait_for(|v| *v) => return,
+                }
+            }
+        };
         let url = relay_url(&config.borrow_and_update());
         let end = tokio::select! {
             e = connection(&shared, &settings, &token, &url, &mut outbox, &mut config, &mut backoff, &mut last_seq) => e,
@@ -78,10 +92,19 @@ pub async fn run(
                     _ = tokio::time::sleep(backoff + jitter) => {}
                     _ = shutdown.wait_for(|v| *v) => return,
                     _ = config.changed() => {}
+                    // A renewed token: try it at once (the old one may be what was refused).
+                    _ = token_changed(&mut tokens) => {}
                 }
                 backoff = (backoff * 2).min(settings.backoff_max);
             }
         }
+    }
+}
+
+/// Resolves when a new token is in; never when the tokens cannot change (a fixed token).
+async fn token_changed(tokens: &mut watch::Receiver<Option<String>>) {
+    if tokens.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

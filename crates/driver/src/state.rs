@@ -191,6 +191,8 @@ pub struct Shared {
     pub relay_health: RelayHealth,
     /// Whether the agent has a relay token (without one it never connects).
     pub has_token: AtomicBool,
+    /// The sign-in's renewal state, when signed in (`GET /api/status`'s `login`).
+    pub login: std::sync::OnceLock<std::sync::Arc<pitbox_auth::login::RenewalStatus>>,
     inbox: Mutex<VecDeque<Message>>,
     /// Messages from the local API to the relay (handoff answers).
     pub outbox: mpsc::Sender<Message>,
@@ -218,6 +220,7 @@ impl Shared {
                 sent_telemetry: AtomicU64::new(0),
                 relay_health: RelayHealth::default(),
                 has_token: AtomicBool::new(false),
+                login: std::sync::OnceLock::new(),
                 inbox: Mutex::new(VecDeque::new()),
                 outbox,
                 source,

@@ -140,6 +140,7 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
     let settings = AgentSettings {
         driver_id: "driver-1".into(),
         token: Some("good".into()),
+        login: None,
         app: DriverAppConfig {
             relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay_addr.port() },
             cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
@@ -230,6 +231,7 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
     let settings = AgentSettings {
         driver_id: "driver-1".into(),
         token: Some("good".into()),
+        login: None,
         app: DriverAppConfig {
             relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay_addr.port() },
             cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },

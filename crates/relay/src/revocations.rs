@@ -51,16 +51,18 @@ pub(crate) async fn run(
     keys: Arc<KeySet>,
     hub: Hub<RelayHooks>,
     urls: Vec<String>,
-    token: String,
+    tokens: watch::Receiver<Option<String>>,
     client: reqwest::Client,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut failing = false;
     loop {
-        let mut last_error = String::new();
+        let mut last_error = String::from("no credential yet (the sign-in's first renewal is under way)");
         let mut got = None;
-        for url in &urls {
-            match fetch(&client, url, &token).await {
+        // The relay's newest credential (a signed-in relay renews it).
+        let token = tokens.borrow().clone();
+        for url in urls.iter().filter(|_| token.is_some()) {
+            match fetch(&client, url, token.as_deref().unwrap_or_default()).await {
                 Ok(list) => {
                     got = Some(list);
                     break;

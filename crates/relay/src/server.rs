@@ -52,6 +52,9 @@ pub struct RelayConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Token keys fetched from the cloud's JWKS endpoint, besides `verifier`'s.
     pub jwks: Option<JwksConfig>,
+    /// The sign-in of `pitbox relay login` (`DATA_DIR/login.json`): the uplink's credential is
+    /// then renewed from it before it expires, and `cloud`'s token is only the first one.
+    pub cloud_login: Option<pitbox_auth::login::StoredLogin>,
 }
 
 impl RelayConfig {
@@ -71,6 +74,7 @@ impl RelayConfig {
             jwks: None,
             cloud_failover_urls: Vec::new(),
             cloud_ca_files: Vec::new(),
+            cloud_login: None,
         }
     }
 }
@@ -175,6 +179,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         uplink_wake: tokio::sync::Notify::new(),
         echoes: Default::default(),
         uplink: Default::default(),
+        login: Default::default(),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -192,6 +197,24 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
     } else {
         None
     };
+
+    // The uplink's credential: fixed, or renewed from the sign-in.
+    let cloud_tokens = cfg.cloud.as_ref().map(|cloud| match &cfg.cloud_login {
+        Some(login) => {
+            let renewal = pitbox_auth::login::start_renewal(
+                login.clone(),
+                pitbox_auth::login::RenewalConfig {
+                    path: cfg.data_dir.join(pitbox_auth::login::LOGIN_FILE),
+                    kind: pitbox_auth::login::CredentialKind::Relay,
+                    save: Arc::new(pitbox_auth::private_fs::write_private_atomic),
+                    reread_every: Duration::from_secs(5),
+                },
+            );
+            let _ = shared.login.set(renewal.status.clone());
+            renewal.tokens
+        }
+        None => watch::channel(Some(cloud.token.clone())).1,
+    });
 
     let keys = Arc::new(KeySet::new(cfg.verifier.clone()));
     if let Some(jwks) = &cfg.jwks {
@@ -253,7 +276,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
     };
     let hooks = RelayHooks::new(tx, msg_tx, &known, shared.clone());
     let hub = Hub::new(cfg.hub.clone(), keys.clone(), hooks, None);
-    if let Some(cloud) = &cfg.cloud {
+    if let Some(tokens) = &cloud_tokens {
         // Tokens the cloud revokes are refused here within seconds (issue 23 §9).
         let urls: Vec<String> = cloud_urls.iter().filter_map(|u| crate::revocations::url_of(u)).collect();
         if !urls.is_empty() {
@@ -262,7 +285,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
                 keys.clone(),
                 hub.clone(),
                 urls,
-                cloud.token.clone(),
+                tokens.clone(),
                 client,
                 shutdown_rx.clone(),
             )));
@@ -292,9 +315,10 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
                 shutdown_rx.clone(),
             )));
         }
-        if let Some(cloud) = cfg.cloud.clone() {
+        if let (Some(cloud), Some(tokens)) = (cfg.cloud.clone(), cloud_tokens.clone()) {
             let ctx = crate::uplink::UplinkCtx {
                 cfg: cloud,
+                tokens,
                 urls: cloud_urls,
                 tls: client_tls,
                 spool: spool.clone(),
@@ -381,7 +405,9 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
     let view = s.cloud.then(|| s.shared.uplink.view());
     let uplink = view.as_ref().map_or("offline", |v| v.state.as_str());
     let link_ok = view.as_ref().is_none_or(|v| v.state == crate::state::UplinkState::Connected);
-    let status = if fraction >= 0.9 || !link_ok { "degraded" } else { "ok" };
+    // A refused sign-in works until its credential expires, but nobody renews it: said now.
+    let login_ok = s.shared.login.get().is_none_or(|l| l.snapshot().state != "refused");
+    let status = if fraction >= 0.9 || !link_ok || !login_ok { "degraded" } else { "ok" };
     let detail = view.map(|v| {
         serde_json::json!({
             "state": v.state.as_str(),
@@ -406,6 +432,7 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
         "uplinkLagSecs": m.uplink_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
         "duplicates": m2.duplicates.load(Ordering::Relaxed),
         "refused": s.hub.metrics().errors_sent.load(Ordering::Relaxed),
+        "login": s.shared.login.get().map(|l| l.snapshot()),
     });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string())
 }

@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     pub(crate) echoes: crate::downlink::Echoes,
     /// What the uplink amounts to, for `/health`.
     pub(crate) uplink: UplinkHealth,
+    /// The sign-in's renewal, when the relay is signed in (`pitbox relay login`).
+    pub(crate) login: std::sync::OnceLock<std::sync::Arc<pitbox_auth::login::RenewalStatus>>,
 }
 
 /// How long after the cloud's last refusal on a working link `/health` says `refused` (unless

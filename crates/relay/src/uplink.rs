@@ -13,6 +13,10 @@
 //! they dropped from the spool (a cut before the pong means a resend, which the cloud refuses
 //! as already known). The relay subscribes to its team on the cloud (every channel but
 //! telemetry) and delivers what comes down to local clients (see `downlink`).
+//!
+//! A signed-in relay's credential is renewed while it runs (`pitbox_auth::login`): the open link
+//! keeps going (the cloud authenticates a connection once and closes it only on revocation) and
+//! every new link authenticates with the newest credential.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,7 +46,8 @@ pub struct UplinkConfig {
     /// `ws://host:port/ws` or `wss://…` of the cloud (the first node; more in
     /// [`crate::RelayConfig::cloud_failover_urls`]).
     pub url: String,
-    /// Token the relay authenticates with (a driver or admin of the team).
+    /// The relay's credential (scope `relay`); a signed-in relay
+    /// ([`crate::RelayConfig::cloud_login`]) renews it and this is unused.
     pub token: String,
     /// Most batches in flight without an ack.
     pub window: usize,
@@ -96,6 +101,8 @@ pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
 /// Everything a session needs besides its URL.
 pub(crate) struct UplinkCtx {
     pub(crate) cfg: UplinkConfig,
+    /// The newest credential (fixed, or renewed from the sign-in); `None` until the first.
+    pub(crate) tokens: watch::Receiver<Option<String>>,
     /// Every cloud node, the configured one first.
     pub(crate) urls: Vec<String>,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
@@ -222,6 +229,26 @@ async fn connect(url: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<W
 
 async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(), UplinkFailure> {
     let (cfg, spool, shared) = (&ctx.cfg, &ctx.spool, &ctx.shared);
+    // The newest credential: an open link keeps the one it authenticated with (the cloud checks
+    // a token when a connection authenticates and closes it only on revocation); a new link
+    // takes the renewed one.
+    let current = ctx.tokens.borrow().clone();
+    let token = match current {
+        Some(t) => t,
+        None => {
+            let mut tokens = ctx.tokens.clone();
+            let wait = async move { tokens.wait_for(Option::is_some).await.map(|t| t.clone()) };
+            match tokio::time::timeout(Duration::from_secs(30), wait).await {
+                Ok(Ok(Some(t))) => t,
+                _ => {
+                    return Err(UplinkFailure::Unauthorised(
+                        "no credential: the sign-in's renewal has not produced one (see the log and /health's login)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+    };
     let ws = tokio::time::timeout(Duration::from_secs(10), connect(url, ctx.tls.as_ref()))
         .await
         .map_err(|_| UplinkFailure::Timeout("connect"))??;
@@ -240,7 +267,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
         }
     }
     let auth = Message::Authenticate(Authenticate {
-        token: cfg.token.clone(),
+        token,
         client_type: ClientType::Relay,
         version: PROTOCOL_VERSION.to_string(),
     });

@@ -66,6 +66,7 @@ async fn agent(env: &Env, driver: &str, token: String, seed: u64, callouts: &std
     let settings = AgentSettings {
         driver_id: driver.into(),
         token: Some(token),
+        login: None,
         app: DriverAppConfig {
             relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: env.addr().port() },
             cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },

@@ -2576,6 +2576,11 @@ export interface components {
         NewRelayToken: {
             /** @description A name for the relay, for logs (default `relay`). */
             name?: string | null;
+            /**
+             * @description Renew the credential of this relay (an id from an earlier answer, of this team) instead
+             *     of naming a new relay: a signed-in relay keeps one id across renewals.
+             */
+            relayId?: string | null;
             /** @description The team the relay forwards (default: the caller's; admins may name another). */
             teamId?: string | null;
             /**
@@ -2583,6 +2588,12 @@ export interface components {
              * @description Lifetime in hours (default 720 = 30 days, at most 8784 = 366 days).
              */
             ttlHours?: number | null;
+            /**
+             * Format: int64
+             * @description Lifetime in seconds instead of hours (10 s to 8784 h): what a signed-in relay asks for,
+             *     as long-lived as an access token, renewed before it runs out.
+             */
+            ttlSeconds?: number | null;
         };
         /** @description Body of `POST /api/teams`. */
         NewTeam: {

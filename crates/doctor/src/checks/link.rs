@@ -96,7 +96,7 @@ pub(crate) fn uplink(settings: &Settings, health: Option<&Result<Value, String>>
             CheckStatus::Error,
             format!(
                 "the cloud refuses the relay's token{}; {spooling} batches wait in its spool (link the relay \
-                 with a driver's or an admin's token of the team)",
+                 again: `pitbox relay login` as an engineer or admin of the team)",
                 why(reason)
             ),
             d,
