@@ -96,6 +96,12 @@ pub enum LoginError {
     /// The sign-in file could not be read or written.
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
+    /// The username or password is wrong.
+    #[error("the cloud refused the login: wrong username or password")]
+    WrongPassword,
+    /// The account may not sign this machine in; `who_may` says who may.
+    #[error("{username} is a PitBox {role}: {who_may}")]
+    WrongRole { username: String, role: String, who_may: String },
 }
 
 impl LoginError {
@@ -265,6 +271,37 @@ mod client {
         pub async fn login(&self, username: &str, password: &str) -> Result<LoginAnswer, LoginError> {
             let body = serde_json::json!({ "username": username, "password": password });
             self.post("/api/auth/login", None, body).await
+        }
+
+        /// Signs a machine in: the login answer and its refresh token, only for an account
+        /// whose role is one of `roles` (`who_may` says who may, in the refusal).
+        pub async fn sign_in(
+            &self,
+            username: &str,
+            password: &str,
+            roles: &[&str],
+            who_may: &str,
+        ) -> Result<(LoginAnswer, String), LoginError> {
+            let who = match self.login(username, password).await {
+                Ok(w) => w,
+                Err(LoginError::Refused { code, .. }) if code == "invalid_credentials" => {
+                    return Err(LoginError::WrongPassword);
+                }
+                Err(e) => return Err(e),
+            };
+            if !roles.contains(&who.user.role.as_str()) {
+                return Err(LoginError::WrongRole {
+                    username: who.user.username,
+                    role: who.user.role,
+                    who_may: who_may.to_string(),
+                });
+            }
+            let refresh = who.refresh_token.clone().ok_or_else(|| {
+                LoginError::Invalid(
+                    "the cloud's login answer has no refresh token: is it an older PitBox cloud?".into(),
+                )
+            })?;
+            Ok((who, refresh))
         }
 
         /// `POST /api/auth/refresh`: a new access token and the next refresh token.

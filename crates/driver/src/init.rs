@@ -7,7 +7,7 @@
 //! driver id from the token. Both files are readable by the user only (see [`crate::private`]).
 
 use anyhow::{Context, Result, bail};
-use pitbox_auth::login::{CloudClient, LOGIN_FILE, LoginError, StoredLogin};
+use pitbox_auth::login::{CloudClient, LOGIN_FILE, StoredLogin};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -106,22 +106,14 @@ fn ask(input: &mut dyn BufRead, out: &mut dyn Write, prompt: &str) -> Result<Str
 /// Signs in at `cloud` and returns what `login.json` keeps; refuses accounts that cannot drive.
 pub async fn sign_in(cloud: &str, username: &str, password: &str) -> Result<StoredLogin> {
     let client = CloudClient::new(cloud)?;
-    let who = match client.login(username, password).await {
-        Ok(w) => w,
-        Err(LoginError::Refused { code, .. }) if code == "invalid_credentials" => {
-            bail!("the cloud refused the login: wrong username or password")
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !matches!(who.user.role.as_str(), "driver" | "admin") {
-        bail!(
-            "{} is a PitBox {}: the driver agent needs a driver's login (ask your team's engineer for one)",
-            who.user.username,
-            who.user.role
-        );
-    }
-    let refresh_token =
-        who.refresh_token.context("the cloud's login answer has no refresh token: is it an older PitBox cloud?")?;
+    let (who, refresh_token) = client
+        .sign_in(
+            username,
+            password,
+            &["driver", "admin"],
+            "the driver agent needs a driver's login (ask your team's engineer for one)",
+        )
+        .await?;
     Ok(StoredLogin {
         cloud: client.base().to_string(),
         username: who.user.username,

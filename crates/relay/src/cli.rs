@@ -328,24 +328,14 @@ pub async fn link(
     let path = data_dir.join(LOGIN_FILE);
     let previous = StoredLogin::load(&path).ok().flatten();
     let client = CloudClient::new(cloud)?;
-    let who = match client.login(username, password).await {
-        Ok(w) => w,
-        Err(LoginError::Refused { code, .. }) if code == "invalid_credentials" => {
-            bail!("the cloud refused the login: wrong username or password")
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !matches!(who.user.role.as_str(), "engineer" | "admin") {
-        bail!(
-            "{} is a PitBox {}: a relay is linked by an engineer or admin of the team (who runs the pit wall)",
-            who.user.username,
-            who.user.role
-        );
-    }
-    let refresh_token = who
-        .refresh_token
-        .clone()
-        .context("the cloud's login answer has no refresh token: is it an older PitBox cloud?")?;
+    let (who, refresh_token) = client
+        .sign_in(
+            username,
+            password,
+            &["engineer", "admin"],
+            "a relay is linked by an engineer or admin of the team (who runs the pit wall)",
+        )
+        .await?;
     let ttl = who.expires_in.unwrap_or(24 * 3600);
     // Keep the id of a relay signed in before (one relay in the cloud's GET /api/relays).
     let relay_id = previous.as_ref().filter(|p| p.cloud == client.base()).and_then(|p| p.relay_id.clone());
