@@ -12,7 +12,7 @@
 //!
 //! Skips when the shared data folder is absent.
 
-use pitbox_coach::corners::{CornerMetrics, corner_metrics};
+use pitbox_coach::corners::corner_metrics;
 use pitbox_coach::findings::FindingKind;
 use pitbox_coach::laps::LapOptions;
 use pitbox_coach::synth::{SynthLap, stream};
@@ -159,33 +159,6 @@ fn real_samples() -> Option<(Vec<Sample>, Vec<f64>)> {
     Some((ibt.samples, ibt.sector_starts))
 }
 
-fn idx(l: &SynthLap, m: f64) -> usize {
-    ((m / l.step_m).round().max(0.0) as usize).min(l.speed.len() - 1)
-}
-
-/// The lap braking `metres` early into corner `c` (as `coach/tests/real_planted.rs`).
-fn early_brake(base: &SynthLap, c: &CornerMetrics, metres: f64) -> SynthLap {
-    let mut l = base.clone();
-    let gb = idx(&l, c.brake_point_m.expect("a braking corner"));
-    let ga = idx(&l, c.min_speed_m);
-    let d = (metres / l.step_m).round() as usize;
-    let drop_at_start = base.speed[gb] - base.speed[gb - d];
-    for g in gb - d..=ga {
-        let src = g + d;
-        if src <= ga {
-            l.speed[g] = (base.speed[src] - drop_at_start).max(base.speed[ga]).min(base.speed[g]);
-            l.brake[g] = base.brake[src];
-            l.throttle[g] = base.throttle[src];
-        } else {
-            l.speed[g] = base.speed[ga].min(base.speed[g]);
-            l.brake[g] = base.brake[ga];
-            l.throttle[g] = base.throttle[ga];
-        }
-    }
-    l.retime();
-    l
-}
-
 /// Waits until the source has sent everything and the voice has caught up.
 async fn run_out(sent: &Arc<AtomicUsize>, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -244,7 +217,7 @@ async fn a_slower_lap_gets_a_cue_before_the_corner_where_it_lost_time() {
         m[k]
     );
     let base = SynthLap::from_trace(&trace);
-    let slow = early_brake(&base, &m[k], 20.0);
+    let slow = pitbox_coach::planted::early_brake(&base, &m[k], 20.0).expect("room to brake earlier");
     // The real file to the end of lap 2, then laps 3–8: slow, clean, slow, clean (a car
     // alongside before the corner), slow ending on pit road (an in lap), and the out lap.
     let end = real.iter().position(|s| s.lap > best.number).unwrap_or(real.len());
