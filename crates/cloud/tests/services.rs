@@ -283,17 +283,7 @@ async fn planted_faults_on_a_real_lap_are_named_by_the_api_and_the_live_coach() 
             driven.push(real.base.clone());
         }
         let samples = stream(&driven, 60.0, 1, 2.0, 2.0, 0.0).samples;
-        for (i, chunk) in samples.chunks(300).enumerate() {
-            let seq = i as u64 + 1;
-            let batch: Vec<Value> = chunk.iter().map(|s| update_of(&app.driver.id, s, seq)).collect();
-            ws_send(
-                &mut up,
-                json!({"type": "telemetry_batch", "data": {"driverId": app.driver.id, "sequence": seq, "samples": batch}}),
-            )
-            .await;
-            let ack = next_of(&mut up, &["ack", "error"]).await;
-            assert_eq!(ack["type"], "ack", "{ack}");
-        }
+        send_over_uplink(&mut up, &app.driver.id, &samples).await;
         let mut said = Vec::new();
         while said.len() < driven.len() {
             let m = next_json(&mut dash).await;
@@ -893,18 +883,7 @@ async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
 
         // The driver streams four laps over the uplink, 5 s per batch (frames stay under 256 KiB).
         let (mut up, _) = ws_login(addr, &relay_token(&app), "relay").await;
-        let samples = planted_laps();
-        for (i, chunk) in samples.chunks(300).enumerate() {
-            let seq = i as u64 + 1;
-            let batch: Vec<Value> = chunk.iter().map(|s| update_of(&app.driver.id, s, seq)).collect();
-            ws_send(
-                &mut up,
-                json!({"type": "telemetry_batch", "data": {"driverId": app.driver.id, "sequence": seq, "samples": batch}}),
-            )
-            .await;
-            let ack = next_of(&mut up, &["ack", "error"]).await;
-            assert_eq!((ack["type"].as_str(), ack["data"]["sequence"].as_u64()), (Some("ack"), Some(seq)), "{ack}");
-        }
+        send_over_uplink(&mut up, &app.driver.id, &planted_laps()).await;
         // One coaching message per completed lap, each naming what was planted in it.
         let mut got = Vec::new();
         while got.len() < 4 {
@@ -947,6 +926,22 @@ async fn live_coaching_after_every_stored_lap_reaches_the_team_and_is_listed() {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// Streams `samples` of `driver` over a relay uplink, 5 s per batch (frames stay under 256 KiB),
+/// each batch acknowledged before the next.
+async fn send_over_uplink(up: &mut common::Ws, driver: &str, samples: &[Sample]) {
+    for (i, chunk) in samples.chunks(300).enumerate() {
+        let seq = i as u64 + 1;
+        let batch: Vec<Value> = chunk.iter().map(|s| update_of(driver, s, seq)).collect();
+        ws_send(
+            up,
+            json!({"type": "telemetry_batch", "data": {"driverId": driver, "sequence": seq, "samples": batch}}),
+        )
+        .await;
+        let ack = next_of(up, &["ack", "error"]).await;
+        assert_eq!((ack["type"].as_str(), ack["data"]["sequence"].as_u64()), (Some("ack"), Some(seq)), "{ack}");
+    }
+}
 
 /// A relay's credential for team A (scope `relay`), as `POST /api/relays/token` issues.
 fn relay_token(app: &App) -> String {
