@@ -162,14 +162,16 @@ pub struct LoginAnswers {
     pub password_stdin: bool,
 }
 
-/// `pitbox driver login`: signs in and writes `login.json` in `data_dir`. Returns the driver id.
-pub fn run_login(data_dir: &Path, given: LoginAnswers, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<String> {
-    let previous = StoredLogin::load(&data_dir.join(LOGIN_FILE)).ok().flatten();
-    let cloud = match given.cloud.or_else(|| previous.as_ref().map(|p| p.cloud.clone())) {
-        Some(c) => normalise_cloud(&c)?,
-        None => normalise_cloud(&ask(input, out, "Cloud address (e.g. https://pitbox.example.com): ")?)?,
-    };
-    let username = match given.username {
+/// Asks for the username (unless given) and the password (at a prompt with echo off, or the
+/// first line of `input`), and signs in at `cloud`: the shared step of `login` and `init`.
+fn ask_and_sign_in(
+    cloud: &str,
+    username: Option<String>,
+    prompt_password: bool,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<StoredLogin> {
+    let username = match username {
         Some(u) => u,
         None => ask(input, out, "Username: ")?,
     };
@@ -177,10 +179,20 @@ pub fn run_login(data_dir: &Path, given: LoginAnswers, input: &mut dyn BufRead, 
     if username.is_empty() {
         bail!("the username is empty");
     }
-    let password = read_password(input, out, !given.password_stdin)?;
+    let password = read_password(input, out, prompt_password)?;
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    let login = rt.block_on(sign_in(&cloud, &username, &password))?;
+    rt.block_on(sign_in(cloud, &username, &password))
+}
+
+/// `pitbox driver login`: signs in and writes `login.json` in `data_dir`. Returns the driver id.
+pub fn run_login(data_dir: &Path, given: LoginAnswers, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<String> {
+    let previous = StoredLogin::load(&data_dir.join(LOGIN_FILE)).ok().flatten();
+    let cloud = match given.cloud.or_else(|| previous.as_ref().map(|p| p.cloud.clone())) {
+        Some(c) => normalise_cloud(&c)?,
+        None => normalise_cloud(&ask(input, out, "Cloud address (e.g. https://pitbox.example.com): ")?)?,
+    };
+    let login = ask_and_sign_in(&cloud, given.username, !given.password_stdin, input, out)?;
     let path = save_login(data_dir, &login)?;
     writeln!(out, "signed in as {} (driver id {})", login.username, login.user_id)?;
     writeln!(out, "wrote {} (readable by you only): the agent renews its token from it by itself", path.display())?;
@@ -210,18 +222,7 @@ pub fn run_init(
         Some(r) => relay_for(&cloud, Some(&r))?,
         None => relay_for(&cloud, Some(&ask(input, out, &format!("Relay address [{relay_default}]: "))?))?,
     };
-    let username = match given.username {
-        Some(u) => u,
-        None => ask(input, out, "Username: ")?,
-    };
-    let username = username.trim().to_string();
-    if username.is_empty() {
-        bail!("the username is empty");
-    }
-    let password = read_password(input, out, true)?;
-    let rt =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    let login = rt.block_on(sign_in(&cloud, &username, &password))?;
+    let login = ask_and_sign_in(&cloud, given.username, true, input, out)?;
     let data_dir =
         path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| ".".into());
     let login_path = save_login(&data_dir, &login)?;
