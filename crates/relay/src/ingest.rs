@@ -40,6 +40,12 @@ pub struct RelayHooks {
 /// dashboards, well beyond a resend after a reconnect (those are followed by new samples).
 pub const RESTART_AFTER: Duration = Duration::from_secs(1);
 
+/// How long a run of duplicates must last before the relay tells the driver: a resend of
+/// unacknowledged samples after a reconnect arrives back to back and is followed by new samples
+/// (allowed by the protocol, so never reported to the driver); a restarted numbering keeps
+/// coming at the sample rate and is reported well before [`RESTART_AFTER`] takes it.
+pub const REPORT_AFTER: Duration = Duration::from_millis(250);
+
 /// Per driver: the highest sample `sequence` taken, and the run of duplicates since then.
 #[derive(Debug, Default)]
 struct Mark {
@@ -54,6 +60,8 @@ struct Burst {
     count: u64,
     lowest: u64,
     highest: u64,
+    /// Whether the driver has been told of this run (once per run, after [`REPORT_AFTER`]).
+    told: bool,
 }
 
 impl Burst {
@@ -89,7 +97,8 @@ impl RelayHooks {
     }
 
     /// The duplicate rule (docs/protocol.md, "Sample identity"): `Ok(true)` takes the sample,
-    /// `Ok(false)` drops it silently, `Err` drops it and tells the driver (once per burst).
+    /// `Ok(false)` drops it silently, `Err` drops it and tells the driver (once per run, when
+    /// the run has lasted [`REPORT_AFTER`]).
     fn dedupe(&self, sample: &TelemetryUpdate, now: Instant) -> Result<bool, Refusal> {
         let Some(seq) = sample.sequence else { return Ok(true) };
         let mut marks = match self.marks.lock() {
@@ -131,21 +140,27 @@ impl RelayHooks {
                 b.count += 1;
                 b.lowest = b.lowest.min(seq);
                 b.highest = b.highest.max(seq);
-                Ok(false)
-            }
-            None => {
-                self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-                let last = mark.last;
-                mark.burst = Some(Burst { since: now, count: 1, lowest: seq, highest: seq });
+                if b.told || now.duration_since(b.since) < REPORT_AFTER {
+                    return Ok(false);
+                }
+                b.told = true;
+                let (lowest, count, last) = (b.lowest, b.count, mark.last);
                 let mut r = Refusal::new(
                     ErrorCode::Conflict,
                     format!(
-                        "duplicate: sample sequence {seq} of {driver} is at or below {last}, already taken; \
-                         dropped (the relay reports this once per run of duplicates)"
+                        "duplicate: {count} sample(s) of {driver} from sequence {lowest} on are at or below {last}, \
+                         already taken; dropped (the relay reports this once per run of duplicates)"
                     ),
                 );
                 r.field = Some("data.sequence".into());
                 Err(r)
+            }
+            None => {
+                // The first duplicate of a run may be a resend after a reconnect: dropped
+                // without a word to the driver until the run outlasts REPORT_AFTER.
+                self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                mark.burst = Some(Burst { since: now, count: 1, lowest: seq, highest: seq, told: false });
+                Ok(false)
             }
         }
     }

@@ -275,6 +275,51 @@ async fn an_agent_that_numbers_from_1_again_is_taken_after_a_second_and_told_onc
     cloud.stop().await;
 }
 
+/// A resend of unacknowledged samples after a reconnect is allowed (docs/protocol.md, `ack`):
+/// the relay drops what it has already taken without telling the driver, and takes what follows.
+/// (CI once saw the relay answer such a resend with an error: the relay had spooled samples
+/// whose ack died with it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_after_a_reconnect_is_dropped_without_an_error() {
+    let (env, cloud) = relay_with_cloud().await;
+    let mut dash = dashboard(&env).await;
+    let token = env.token("drv-4", UserRole::Driver, TEAM);
+    let mut drv = env.client("drv-4", UserRole::Driver, TEAM).await;
+    for seq in 1..=30 {
+        drv.send(&telemetry("drv-4", seq)).await;
+    }
+    drv.sync().await;
+    drop(drv);
+    while next_sample_above(&mut dash, "drv-4", 0, Duration::from_millis(300)).await.is_some() {}
+
+    let mut drv = Client::connect(&env.url).await;
+    assert!(drv.authenticate(&token, ClientType::Driver).await.success);
+    // The samples it was never told were taken, back to back, then new ones at 60 Hz.
+    for seq in 11..=30 {
+        drv.send(&telemetry("drv-4", seq)).await;
+    }
+    let mut errors = Vec::new();
+    for seq in 31..=60 {
+        drv.send(&telemetry("drv-4", seq)).await;
+        while let Some(Some(m)) = drv.recv_within(Duration::from_millis(16)).await {
+            if let Message::Error(e) = m {
+                errors.push(e);
+            }
+        }
+    }
+    assert!(errors.is_empty(), "a resend is not an error: {errors:?}");
+    let mut seen = Vec::new();
+    while let Some(seq) = next_sample_above(&mut dash, "drv-4", 30, Duration::from_millis(500)).await {
+        seen.push(seq);
+    }
+    assert_eq!(seen.first(), Some(&31), "what follows the resend is taken: {seen:?}");
+    assert_eq!(seen.last(), Some(&60), "{seen:?}");
+    let m = env.http_get("/metrics", "").await;
+    assert_eq!(metric(&m, "pitbox_relay_duplicates_total"), 20, "{m}");
+    assert_eq!(metric(&m, "pitbox_relay_sequence_restarts_total"), 0, "{m}");
+    cloud.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_whose_samples_are_refused_says_so_in_its_status() {
     let env = Env::start(|_| {}).await;
