@@ -33,6 +33,8 @@ pub struct CrewSeat {
     pub agent: Arc<Shared>,
     /// The agent's local API.
     pub api_addr: SocketAddr,
+    /// The agent's local API key (answering a handoff changes the agent's state).
+    pub api_key: pitbox_driver::api_guard::ApiKey,
 }
 
 /// The crew task's inputs.
@@ -165,7 +167,8 @@ impl Run {
     async fn answer(&self, seat: usize, handoff_id: &str, status: HandoffStatus, reason: &str) -> bool {
         let url = format!("http://{}/api/handoff/{handoff_id}", self.crew.seats[seat].api_addr);
         let body = serde_json::json!({ "status": status.as_str(), "reason": reason });
-        match self.http.post(&url).json(&body).send().await {
+        let key = self.crew.seats[seat].api_key.expose();
+        match self.http.post(&url).header(pitbox_driver::api_guard::KEY_HEADER, key).json(&body).send().await {
             Ok(r) if r.status().is_success() => true,
             Ok(r) => {
                 tracing::warn!(status = %r.status(), handoff = handoff_id, "the agent refused the handoff answer");

@@ -544,6 +544,7 @@ async fn start_car(
                 name: d.display_name.clone(),
                 agent: Arc::clone(&a.shared),
                 api_addr: a.api_addr,
+                api_key: a.api_key.clone(),
             })
             .collect(),
         cloud: cloud.clone(),

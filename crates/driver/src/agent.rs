@@ -48,6 +48,12 @@ pub struct AgentSettings {
     pub app: DriverAppConfig,
     /// Local API address (the spec's `127.0.0.1:8766`).
     pub listen: SocketAddr,
+    /// The local API key tools send to change the agent's state (`pitbox driver api-key`);
+    /// `None`: a fresh one for this run ([`AgentHandle::api_key`]).
+    pub api_key: Option<crate::api_guard::ApiKey>,
+    /// The local API may listen on an address other machines reach; every request from another
+    /// machine then needs the key. Without it, only loopback addresses are taken.
+    pub api_allow_remote: bool,
     /// `telemetry_update`s per second to the relay.
     pub telemetry_hz: f64,
     /// `standings_update`s per second to the relay.
@@ -70,6 +76,8 @@ impl AgentSettings {
             login: None,
             app,
             listen: SocketAddr::from(([127, 0, 0, 1], 8766)),
+            api_key: None,
+            api_allow_remote: false,
             telemetry_hz: 60.0,
             standings_hz: 2.0,
             backoff_min: Duration::from_millis(500),
@@ -92,6 +100,13 @@ impl AgentSettings {
             return Err(AgentError::Invalid(format!(
                 "standings rate must be in (0, 60] Hz, got {}",
                 self.standings_hz
+            )));
+        }
+        if !self.listen.ip().is_loopback() && !self.api_allow_remote {
+            return Err(AgentError::Invalid(format!(
+                "the local API would listen on {}, which other machines can reach: pass --api-allow-remote to \
+                 mean it (every request from another machine then needs the local API key), or listen on 127.0.0.1",
+                self.listen
             )));
         }
         pitbox_model::validate::validate(&self.app, "").map_err(|e| AgentError::Invalid(e.to_string()))
@@ -123,6 +138,8 @@ impl SampleNumbering {
 pub struct AgentHandle {
     /// Where the local API listens.
     pub api_addr: SocketAddr,
+    /// The key that lets tools change the agent's state through the local API.
+    pub api_key: crate::api_guard::ApiKey,
     pub shared: Arc<Shared>,
     /// The voice (callouts, commands, `GET /api/voice/log`).
     pub voice: Arc<VoiceHandle>,
@@ -271,13 +288,23 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         .map_err(|e| AgentError::Invalid(format!("push-to-talk {button:?}: {e}")))?;
         tasks.push(task);
     }
-    let router = crate::api::router(shared.clone(), voice.clone(), settings.telemetry_hz);
+    let api_key = match settings.api_key.clone() {
+        Some(k) => k,
+        None => crate::api_guard::ApiKey::generate().map_err(|e| AgentError::Invalid(e.to_string()))?,
+    };
+    let guard = crate::api_guard::Guard::new(api_addr.port(), api_key.clone(), settings.api_allow_remote)
+        .map_err(|e| AgentError::Invalid(e.to_string()))?;
+    let router = crate::api::router(shared.clone(), voice.clone(), settings.telemetry_hz)
+        .layer(axum::middleware::from_fn_with_state(Arc::new(guard), crate::api_guard::guard));
     let mut srx = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
         let stop = async move {
             let _ = srx.wait_for(|v| *v).await;
         };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+        if let Err(e) = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::error!(error = %e, "local API stopped");
         }
     }));
@@ -295,7 +322,7 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
             "no relay token and not signed in (`pitbox driver login`): telemetry stays on this machine (local API only)"
         ),
     }
-    Ok(AgentHandle { api_addr, shared, voice, shutdown, source_stop, tasks })
+    Ok(AgentHandle { api_addr, api_key, shared, voice, shutdown, source_stop, tasks })
 }
 
 #[cfg(test)]

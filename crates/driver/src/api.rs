@@ -1,7 +1,9 @@
-//! The local API on `127.0.0.1:8766`.
+//! The local API on `127.0.0.1:8766`. Who may use it is [`crate::api_guard`]'s job: reads from
+//! this PC need nothing, changes need the local API key or the driver's window.
 //!
 //! | method and path | body |
 //! |---|---|
+//! | `GET /` | the driver's window (`text/html`): status, live numbers, the team radio with handoff answers |
 //! | `GET /api/config` | the spec's `{relayAgent, cloud, voice}` |
 //! | `PUT /api/config` | the same shape; validated (422 with every broken rule), applied at once (the relay client reconnects to a new address) |
 //! | `GET /api/telemetry/current` | the spec's `{speed, rpm, gear, throttle, brake, steeringAngle, lap, position, fuelLevel, tireWear}`; 503 before the first sample |
@@ -47,6 +49,7 @@ fn error(code: StatusCode, msg: impl Into<String>) -> Response {
 pub fn router(shared: Arc<Shared>, voice: Arc<VoiceHandle>, telemetry_hz: f64) -> Router {
     let min_interval = Duration::from_secs_f64(1.0 / telemetry_hz.clamp(1.0, 360.0));
     Router::new()
+        .route("/", get(window))
         .route("/api/config", get(get_config).put(put_config))
         .route("/api/telemetry/current", get(current))
         .route("/api/telemetry/stream", get(stream))
@@ -59,6 +62,19 @@ pub fn router(shared: Arc<Shared>, voice: Arc<VoiceHandle>, telemetry_hz: f64) -
         .route("/api/voice/command", post(voice_command).layer(DefaultBodyLimit::max(MAX_COMMAND_WAV_BYTES)))
         .route("/api/voice/ptt", post(voice_ptt))
         .with_state(Api { shared, voice, min_interval })
+}
+
+/// The driver's window: one page, served with the cookie that lets it answer handoffs
+/// ([`crate::api_guard`]).
+async fn window() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("window.html"),
+    )
+        .into_response()
 }
 
 async fn get_config(State(a): State<Api>) -> Json<DriverAppConfig> {

@@ -166,6 +166,8 @@ pub fn measure_with(duration: Duration, voice_on: bool) -> anyhow::Result<Driver
                 voice: VoiceConfig { enabled: voice_on, sensitivity: 0.5, voice_id: "default".into() },
             },
             listen: "127.0.0.1:0".parse()?,
+            api_key: None,
+            api_allow_remote: false,
             telemetry_hz: 60.0,
             standings_hz: 2.0,
             backoff_min: Duration::from_millis(100),

@@ -69,9 +69,14 @@ pub struct DriverArgs {
     /// Voice id for callouts.
     #[arg(long, env = "PITBOX_DRIVER_VOICE_ID", default_value = "default")]
     pub voice_id: String,
-    /// Local API address.
+    /// Local API address. Only this PC can reach 127.0.0.1; another address needs
+    /// --api-allow-remote.
     #[arg(long, env = "PITBOX_DRIVER_LISTEN", default_value = "127.0.0.1:8766")]
     pub listen: SocketAddr,
+    /// Let --listen be an address other machines reach (a tablet beside the rig): every request
+    /// from another machine then needs the local API key (`pitbox driver api-key`).
+    #[arg(long, env = "PITBOX_DRIVER_API_ALLOW_REMOTE", default_value_t = false)]
+    pub api_allow_remote: bool,
     /// telemetry_update messages per second to the relay.
     #[arg(long, env = "PITBOX_DRIVER_TELEMETRY_HZ", default_value_t = 60.0)]
     pub telemetry_hz: f64,
@@ -192,6 +197,15 @@ pub enum DriverCommand {
         /// The username (asked when absent). The password is always asked, never a flag.
         #[arg(long)]
         username: Option<String>,
+    },
+    /// Prints the local API key (made in DATA_DIR/api-key, readable by you only, on first use):
+    /// tools on this PC (SimHub, AutoHotkey, stream decks) send it in the X-PitBox-Key header to
+    /// change the agent's state. Reading telemetry needs no key.
+    ApiKey {
+        /// Make a new key, replacing the old one (tools with the old key are refused; a running
+        /// agent takes the new key when restarted).
+        #[arg(long)]
+        new: bool,
     },
 }
 
@@ -517,6 +531,16 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         crate::init::run_login(&data_dir, answers, &mut stdin.lock(), &mut std::io::stdout())?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(DriverCommand::ApiKey { new }) = &args.command {
+        let key = if *new {
+            crate::api_guard::ApiKey::create(&data_dir)
+        } else {
+            crate::api_guard::ApiKey::load_or_create(&data_dir)
+        }
+        .context("the local API key")?;
+        println!("{}", key.expose());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(DriverCommand::Init { out, force, template, cloud, relay, username }) = &args.command {
         let out = out.clone().unwrap_or_else(|| match &args.data_dir {
             Some(d) => d.join("pitbox.toml"),
@@ -584,6 +608,8 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
             },
         },
         listen: args.listen,
+        api_key: Some(crate::api_guard::ApiKey::load_or_create(&data_dir).context("the local API key")?),
+        api_allow_remote: args.api_allow_remote,
         telemetry_hz: args.telemetry_hz,
         standings_hz: args.standings_hz,
         backoff_min: Duration::from_millis(500),

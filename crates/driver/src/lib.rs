@@ -6,7 +6,8 @@
 //!   on a thread of its own, so nothing the network does can stall the sim reader ([`agent`]);
 //! - serves the local API on `127.0.0.1:8766` ([`api`]): `GET /api/config` and
 //!   `GET /api/telemetry/current` exactly as the spec, `PUT /api/config`, a Server-Sent Events
-//!   stream of local telemetry for overlays, the received messages and handoff answers;
+//!   stream of local telemetry for overlays, the received messages and handoff answers; only
+//!   the driver's window and tools with the local API key may change anything ([`api_guard`]);
 //! - connects to the relay ([`relay`]): authenticates with its token, reconnects with
 //!   exponential backoff, publishes `telemetry_update` at a set rate (60 Hz by default),
 //!   `session_info` on change, `standings_update` at 2 Hz and `driver_status`; receives
@@ -24,6 +25,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod api_guard;
 pub mod bench;
 pub mod callout_gate;
 pub mod cli;

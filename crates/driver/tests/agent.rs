@@ -100,10 +100,13 @@ async fn relay_on(addr: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<Message>>>, wa
     (addr, got, kill_tx)
 }
 
-async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+/// One request to the agent's local API, as a tool on the driver's PC sends it: with the local
+/// API key (`key`, empty for none).
+async fn http(addr: SocketAddr, key: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let key = if key.is_empty() { String::new() } else { format!("X-PitBox-Key: {key}\r\n") };
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{key}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
@@ -147,6 +150,8 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
             voice: VoiceConfig { enabled: true, sensitivity: 0.5, voice_id: "default".into() },
         },
         listen: "127.0.0.1:0".parse().unwrap(),
+        api_key: None,
+        api_allow_remote: false,
         telemetry_hz: 60.0,
         standings_hz: 2.0,
         backoff_min: Duration::from_millis(100),
@@ -172,12 +177,12 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
     assert!(s.windows(2).all(|w| w[1] > w[0]), "increasing sequence numbers");
 
     // The local API, exactly the spec's shapes.
-    let (code, body) = http(api, "GET", "/api/config", "").await;
+    let (code, body) = http(api, "", "GET", "/api/config", "").await;
     assert_eq!(code, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["relayAgent"]["port"], relay_addr.port());
     assert_eq!(v["voice"]["voiceId"], "default");
-    let (code, body) = http(api, "GET", "/api/telemetry/current", "").await;
+    let (code, body) = http(api, "", "GET", "/api/telemetry/current", "").await;
     assert_eq!(code, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
@@ -186,12 +191,13 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         keys,
         ["brake", "fuelLevel", "gear", "lap", "position", "rpm", "speed", "steeringAngle", "throttle", "tireWear"]
     );
-    let (code, body) = http(api, "PUT", "/api/config", r#"{"relayAgent":{"url":"http://x","port":0}}"#).await;
+    let (code, body) =
+        http(api, agent.api_key.expose(), "PUT", "/api/config", r#"{"relayAgent":{"url":"http://x","port":0}}"#).await;
     assert_eq!(code, 422, "{body}");
-    let (code, body) = http(api, "GET", "/api/messages", "").await;
+    let (code, body) = http(api, "", "GET", "/api/messages", "").await;
     assert_eq!(code, 200);
     assert!(body.contains("Box this lap"), "{body}");
-    let (code, body) = http(api, "POST", "/api/handoff/h-1", r#"{"status":"accepted"}"#).await;
+    let (code, body) = http(api, agent.api_key.expose(), "POST", "/api/handoff/h-1", r#"{"status":"accepted"}"#).await;
     assert_eq!(code, 202, "{body}");
     wait_for("the handoff answer at the relay", || {
         got.lock().unwrap().iter().any(|m| matches!(m, Message::HandoffResponse(h) if h.handoff_id == "h-1"))
@@ -212,7 +218,7 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         assert!(matches!(&g[0], Message::Authenticate(_)));
         assert!(g.iter().any(|m| matches!(m, Message::SessionInfo(_))), "session announced again");
     }
-    let (_, body) = http(api, "GET", "/api/status", "").await;
+    let (_, body) = http(api, "", "GET", "/api/status", "").await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["relayConnects"], 2);
     assert_eq!(v["relayConnected"], true);
@@ -238,6 +244,8 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
             voice: VoiceConfig { enabled: true, sensitivity: 0.5, voice_id: "default".into() },
         },
         listen: "127.0.0.1:0".parse().unwrap(),
+        api_key: None,
+        api_allow_remote: false,
         telemetry_hz: 20.0,
         standings_hz: 2.0,
         backoff_min: Duration::from_millis(100),
@@ -246,7 +254,8 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     wait_for("a connection", || agent.shared.is_relay_connected()).await;
-    let (code, body) = http(agent.api_addr, "POST", "/api/handoff/h-9", r#"{"status":"accepted"}"#).await;
+    let (code, body) =
+        http(agent.api_addr, agent.api_key.expose(), "POST", "/api/handoff/h-9", r#"{"status":"accepted"}"#).await;
     assert_eq!(code, 202, "{body}");
     wait_for("the handoff to complete at the pit stop", || {
         got.lock().unwrap().iter().any(|m| {

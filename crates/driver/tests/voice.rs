@@ -115,10 +115,13 @@ fn wav_out(dir: &Path) -> VoiceSettings {
     v
 }
 
-async fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+/// One request to the agent's local API, as a tool on the driver's PC sends it: with the local
+/// API key (`key`, empty for none).
+async fn http(addr: SocketAddr, key: &str, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let key = if key.is_empty() { String::new() } else { format!("X-PitBox-Key: {key}\r\n") };
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{key}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
@@ -131,7 +134,7 @@ async fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, bo
 }
 
 async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    let (code, body) = http(addr, "GET", path, "application/json", b"").await;
+    let (code, body) = http(addr, "", "GET", path, "application/json", b"").await;
     (code, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
 }
 
@@ -243,6 +246,7 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
     v.handoff_to = Some(HandoffTarget { id: "driver-2".into(), name: "Alex".into() });
     let a = agent(v, Some(relay_addr.port()), true).await;
     let api = a.api_addr;
+    let key = a.api_key.expose().to_string();
     wait_for("a sample and the handoff request called out", 30, || {
         a.shared.telemetry.borrow().is_some()
             && a.voice.log().callouts.iter().any(|c| c.origin == CalloutOrigin::HandoffRequest)
@@ -254,7 +258,8 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
 
     let post = |text: &str| {
         let wav = say(&tts, text);
-        async move { http(api, "POST", "/api/voice/command", "audio/wav", &wav).await }
+        let key = key.clone();
+        async move { http(api, &key, "POST", "/api/voice/command", "audio/wav", &wav).await }
     };
     let (code, body) = post("box this lap").await;
     assert_eq!(code, 200, "{body}");
@@ -292,7 +297,7 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
     let e: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(e["command"].is_null(), "{e}");
     assert_eq!(e["answers"][0], "Say again.");
-    let (code, body) = http(api, "POST", "/api/voice/command", "audio/wav", b"RIFF....WAVEjunk").await;
+    let (code, body) = http(api, &key, "POST", "/api/voice/command", "audio/wav", b"RIFF....WAVEjunk").await;
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("not a usable WAV file"), "{body}");
 
@@ -475,8 +480,15 @@ async fn own_fuel_and_handoff_calls_state_the_telemetrys_fuel() {
 
     // A handoff accepted in the local API is confirmed on the radio.
     wait_for("the relay connection", 20, || a.shared.is_relay_connected()).await;
-    let (code, body) =
-        http(a.api_addr, "POST", "/api/handoff/h-9", "application/json", br#"{"status":"accepted"}"#).await;
+    let (code, body) = http(
+        a.api_addr,
+        a.api_key.expose(),
+        "POST",
+        "/api/handoff/h-9",
+        "application/json",
+        br#"{"status":"accepted"}"#,
+    )
+    .await;
     assert_eq!(code, 202, "{body}");
     wait_for("the handoff callout", 20, || {
         a.voice.log().callouts.iter().any(|c| {

@@ -73,6 +73,8 @@ async fn agent(env: &Env, driver: &str, token: String, seed: u64, callouts: &std
             voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
         },
         listen: "127.0.0.1:0".parse().unwrap(),
+        api_key: None,
+        api_allow_remote: false,
         telemetry_hz: 60.0,
         standings_hz: 2.0,
         backoff_min: Duration::from_millis(100),
