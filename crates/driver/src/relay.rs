@@ -38,9 +38,12 @@ enum End {
 /// The relay's WebSocket address for a configuration, e.g. `ws://127.0.0.1:8765/`.
 pub fn relay_url(cfg: &pitbox_model::rest::DriverAppConfig) -> String {
     let base = cfg.relay_agent.url.trim_end_matches('/');
-    // A URL that already carries a port or a path is used as given.
     let after_scheme = base.split_once("://").map_or(base, |(_, r)| r);
-    if after_scheme.contains(':') || after_scheme.contains('/') {
+    if after_scheme.contains('/') {
+        // A URL with a path (the cloud's own `/ws`, as `driver init` writes it) is used exactly
+        // as given: `/ws/` is another route.
+        cfg.relay_agent.url.clone()
+    } else if after_scheme.contains(':') {
         format!("{base}/")
     } else {
         format!("{base}:{}/", cfg.relay_agent.port)
@@ -346,5 +349,9 @@ mod tests {
         assert_eq!(relay_url(&c), "ws://localhost:8765/");
         c.relay_agent.url = "wss://relay.example:9000/".into();
         assert_eq!(relay_url(&c), "wss://relay.example:9000/");
+        c.relay_agent.url = "ws://127.0.0.1:8080/ws".into();
+        assert_eq!(relay_url(&c), "ws://127.0.0.1:8080/ws", "the cloud's WebSocket, as driver init writes it");
+        c.relay_agent.url = "wss://team.example/ws".into();
+        assert_eq!(relay_url(&c), "wss://team.example/ws");
     }
 }
