@@ -91,6 +91,37 @@ function spawnPitbox(args, env) {
   };
 }
 
+/**
+ * A real `pitbox driver` on the built-in simulator, signed in as `username` (a token from the
+ * cloud's REST sign-in) and streaming to the cloud's WebSocket, its local API and the driver's
+ * window on a free loopback port.
+ */
+export async function startDriverAgent({ cloud, username, password = 'pitbox-e2e' }) {
+  const { token, user } = await apiJson(cloud, '/api/auth/login', { method: 'POST', body: { username, password } });
+  const data = mkdtempSync(join(tmpdir(), 'pitbox-e2e-agent-'));
+  const port = await freePort();
+  const agent = spawnPitbox(
+    ['driver', '--source', 'sim', '--listen', `127.0.0.1:${port}`, '--data-dir', data,
+      '--relay-url', `${cloud.replace(/^http/, 'ws')}/ws`, '--voice-enabled', 'false', '--spotter', 'false', '--cues', 'false'],
+    { PITBOX_DRIVER_TOKEN: token },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  if (!(await waitHttp(`${url}/api/status`, 30_000))) {
+    await agent.stop();
+    throw new Error(`pitbox driver did not answer /api/status: ${agent.lastLine()}`);
+  }
+  return {
+    url,
+    userId: user.id,
+    /** The last line the agent logged (for a failure's message). */
+    lastLine: () => agent.lastLine(),
+    async stop() {
+      await agent.stop();
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A JSON request to a PitBox server's REST API; throws with the method, URL and body on an HTTP error. */
 export async function apiJson(base, path, { method = 'GET', token, body } = {}) {
   const r = await fetch(base + path, {

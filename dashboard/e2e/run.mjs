@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { axe, launchBrowser, login, REPO, RESULTS, shot, startRelay, startServer, USERS } from './harness.mjs';
+import { apiJson, axe, launchBrowser, login, REPO, RESULTS, shot, startDriverAgent, startRelay, startServer, USERS } from './harness.mjs';
 import { startDrivers } from './sim-drivers.mjs';
 
 const results = [];
@@ -331,6 +331,61 @@ try {
     } finally {
       await relayDrivers.stop();
       await relay.close();
+    }
+  });
+
+  await check("driver's window: status and live numbers, a handoff accepted with one click; other pages refused", async () => {
+    const agent = await startDriverAgent({ cloud: server.direct, username: 'kim' });
+    try {
+      const W = await launchBrowser({ width: 1024, height: 768 });
+      browsers.push(W);
+      const w = W.page;
+      await w.goto(agent.url + '/');
+      await w.getByRole('heading', { name: 'PitBox driver' }).waitFor();
+      // The agent's own truth: its relay link (here the cloud's WebSocket) and the simulator.
+      const shows = async (what, fn) => {
+        try {
+          await w.waitForFunction(fn, null, { timeout: 15_000 });
+        } catch {
+          throw new Error(`the window never showed ${what}: ${await w.locator('main').innerText()} ${await w.locator('#error').innerText()} — the agent's log: ${agent.lastLine()}`);
+        }
+      };
+      await shows('the relay link ok', () => document.querySelector('[data-testid=relay]')?.textContent?.startsWith('ok'));
+      await shows('a live speed', () => /\d+ km\/h/.test(document.querySelector('[data-testid=speed]')?.textContent ?? ''));
+      // The engineer asks the agent's driver to take the car; the window answers with one click.
+      const { token } = await apiJson(server.direct, '/api/auth/login', { method: 'POST', body: { username: 'sam', password: 'pitbox-e2e' } });
+      const alex = await apiJson(server.direct, '/api/auth/login', { method: 'POST', body: { username: 'alex', password: 'pitbox-e2e' } });
+      const h = await apiJson(server.direct, '/api/handoffs', {
+        method: 'POST', token, body: { targetDriverId: agent.userId, requesterId: alex.user.id, reason: 'window e2e stint change' },
+      });
+      const id = h.id ?? h.data?.id;
+      assert(id, `no handoff id in ${JSON.stringify(h)}`);
+      await w.getByText('window e2e stint change').waitFor({ timeout: 10_000 });
+      await shot(w, '15-driver-window');
+      await w.getByRole('button', { name: 'Accept' }).click();
+      const end = Date.now() + 10_000;
+      let status = '';
+      while (Date.now() < end && status !== 'accepted') {
+        const all = await apiJson(server.direct, '/api/handoffs', { token });
+        status = (all.find?.((x) => x.id === id) ?? (all.handoffs ?? []).find((x) => x.id === id))?.status ?? '';
+        if (status !== 'accepted') await new Promise((r) => setTimeout(r, 200));
+      }
+      assert(status === 'accepted', `the cloud has handoff ${id} as "${status}", not accepted`);
+      assert((await w.locator('#error').textContent()) === '', `the window shows an error: ${await w.locator('#error').textContent()}`);
+      await noSerious(w, "driver's window");
+      // Another web page (here the dashboard's origin) may not change the agent.
+      const foreign = await page.evaluate(async (u) => {
+        try {
+          const r = await fetch(u + '/api/config', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+          return `answered ${r.status}`;
+        } catch {
+          return 'blocked';
+        }
+      }, agent.url);
+      assert(foreign === 'blocked', `a foreign page's write to the agent was ${foreign}`);
+      assert(W.errors.length === 0, W.errors.join(' | '));
+    } finally {
+      await agent.stop();
     }
   });
 
