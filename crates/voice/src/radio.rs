@@ -43,11 +43,23 @@ pub struct WavDirSink {
 }
 
 impl WavDirSink {
-    /// A sink writing into `dir` (created if missing), in real time.
+    /// A sink writing into `dir` (created if missing), in real time. Its files are numbered on
+    /// from the highest `NNNN-….wav` already there, so a restarted agent neither overwrites the
+    /// last run's callouts nor mixes its own in among them.
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, SinkError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|source| SinkError::Write { path: dir.clone(), source })?;
-        Ok(Self { dir, count: 0, time_scale: 1.0 })
+        let count = std::fs::read_dir(&dir)
+            .map_err(|source| SinkError::Write { path: dir.clone(), source })?
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let (num, rest) = name.split_once('-')?;
+                (rest.ends_with(".wav") && num.len() >= 4).then(|| num.parse::<u32>().ok()).flatten()
+            })
+            .max()
+            .unwrap_or(0);
+        Ok(Self { dir, count, time_scale: 1.0 })
     }
 
     /// The same sink with playback time scaled (0.1 = ten times faster than real time).

@@ -124,3 +124,24 @@ fn stale_callouts_are_dropped_not_played() {
             .any(|e| matches!(e, RadioEvent::Dropped { text, reason: "expired", .. } if text == "fuel for three laps"))
     );
 }
+
+/// A restarted agent numbers its callout files on from the last run's: nothing is overwritten
+/// and the folder reads in the order things were said.
+#[test]
+fn callout_files_number_on_across_restarts() {
+    use pitbox_voice::radio::AudioSink;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = Audio::new(22_050, vec![0; 2_205]);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut first = WavDirSink::new(dir.path()).unwrap().time_scale(0.0);
+    first.play(&clip, "box this lap", &stop).unwrap();
+    first.play(&clip, "low fuel", &stop).unwrap();
+    drop(first);
+    std::fs::write(dir.path().join("notes.txt"), b"not a callout").unwrap();
+    let mut second = WavDirSink::new(dir.path()).unwrap().time_scale(0.0);
+    second.play(&clip, "box this lap", &stop).unwrap();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["0001-box-this-lap.wav", "0002-low-fuel.wav", "0003-box-this-lap.wav", "notes.txt"]);
+}
