@@ -705,7 +705,8 @@ async fn the_relays_uplink_duplicates_and_refusals_are_checked() {
     // Linked to a cloud that is not there: the uplink is down.
     let (relay, token) = start_relay_with(dir.path(), Some(format!("ws://127.0.0.1:{}/ws", closed_port()))).await;
     let url = format!("ws://{}/", relay.addr());
-    // A driver sends sample 5 twice: one duplicate, refused once.
+    // A driver sends sample 5, then sample 5 again for longer than a resend lasts (the relay's
+    // REPORT_AFTER): eight duplicates, refused once.
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connect");
     let auth =
         serde_json::json!({"type": "authenticate", "data": {"token": token, "clientType": "driver", "version": "1.0"}});
@@ -717,8 +718,11 @@ async fn the_relays_uplink_duplicates_and_refusals_are_checked() {
             "tireWear": {"frontLeft": 1.0, "frontRight": 1.0, "rearLeft": 1.0, "rearRight": 1.0}, "sequence": seq}})
         .to_string()
     };
-    for seq in [5, 5] {
-        ws.send(tokio_tungstenite::tungstenite::Message::text(sample(seq))).await.expect("send");
+    for i in 0..9 {
+        if i > 0 {
+            tokio::time::sleep(pitbox_relay::REPORT_AFTER / 5).await;
+        }
+        ws.send(tokio_tungstenite::tungstenite::Message::text(sample(5))).await.expect("send");
     }
     let s = Settings { relay_url: Some(url), token: Some(token), ..settings() };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -732,7 +736,7 @@ async fn the_relays_uplink_duplicates_and_refusals_are_checked() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let r = find(&results, "relay");
-    assert!(r.message.contains("dropped 1 duplicate samples and refused 1 messages"), "{}", r.message);
+    assert!(r.message.contains("dropped 8 duplicate samples and refused 1 messages"), "{}", r.message);
     let u = find(&results, "uplink");
     assert!(u.message.starts_with("the relay's cloud link is down: "), "{}", u.message);
     assert!(u.message.contains("batches wait in its spool"), "{}", u.message);

@@ -20,7 +20,7 @@ mod state;
 pub mod tls;
 pub mod uplink;
 
-pub use ingest::{RESTART_AFTER, RelayHooks};
+pub use ingest::{REPORT_AFTER, RESTART_AFTER, RelayHooks};
 pub use jwks::JwksConfig;
 pub use server::{RelayConfig, RelayError, RelayHandle, start};
 pub use state::RelayMetrics;
