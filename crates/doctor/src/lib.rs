@@ -49,6 +49,11 @@ pub struct DoctorArgs {
     /// The driver agent's id, checked against the token's owner
     #[arg(long, env = "PITBOX_DRIVER_ID")]
     pub driver_id: Option<String>,
+    /// The driver agent's data folder, whose login.json (`pitbox driver login`) is checked when
+    /// no --token is given. Default: the agent's own default (%LOCALAPPDATA%\PitBox\driver on
+    /// Windows, ~/.local/share/pitbox/driver elsewhere)
+    #[arg(long, value_name = "DIR", env = "PITBOX_DRIVER_DATA_DIR")]
+    pub driver_data_dir: Option<PathBuf>,
     /// Cloud base URL, e.g. http://127.0.0.1:8080. Default: http://127.0.0.1:8080, reported as
     /// not configured when nothing answers there
     #[arg(long, env = "PITBOX_DRIVER_CLOUD_ENDPOINT")]
@@ -98,6 +103,9 @@ pub struct Settings {
     /// `relay_url` is the default, not asked for: nothing there is "not configured".
     pub relay_default: bool,
     pub token: Option<String>,
+    /// The driver agent's sign-in (`pitbox driver login`), when there is no `token`: where it
+    /// is, and what it holds or why it cannot be read (`None` inside: not signed in).
+    pub login: Option<(PathBuf, Result<Option<pitbox_auth::login::StoredLogin>, String>)>,
     /// The driver agent's id, checked against the token's owner.
     pub driver_id: Option<String>,
     /// The cloud's base URL (`http://` or `https://`).
@@ -126,6 +134,7 @@ impl Default for Settings {
             relay_url: None,
             relay_default: false,
             token: None,
+            login: None,
             driver_id: None,
             cloud_url: None,
             cloud_default: false,
@@ -163,6 +172,15 @@ impl Settings {
             relay_default: relay.is_none(),
             relay_url: Some(relay_url(relay.as_deref().unwrap_or(DEFAULT_RELAY_URL), args.relay_port)),
             token: nonempty(&args.token),
+            login: match nonempty(&args.token) {
+                Some(_) => None,
+                None => {
+                    let dir = args.driver_data_dir.clone().unwrap_or_else(pitbox_driver::voice::default_data_dir);
+                    let path = dir.join(pitbox_auth::login::LOGIN_FILE);
+                    let got = pitbox_auth::login::StoredLogin::load(&path).map_err(|e| e.to_string());
+                    Some((path, got))
+                }
+            },
             driver_id: nonempty(&args.driver_id),
             cloud_default: cloud.is_none(),
             cloud_url: Some(cloud.unwrap_or_else(|| DEFAULT_CLOUD_URL.to_string())),

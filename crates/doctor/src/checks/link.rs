@@ -160,11 +160,74 @@ fn claims(token: &str) -> Option<Claims> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// The token: whose it is (against the driver id, when one is set) and how long it lasts.
+/// The driver agent's sign-in (`pitbox driver login`): whose it is, against the driver id. The
+/// agent renews its access token itself, so an access token near its end is no warning here.
+fn signed_in(
+    settings: &Settings,
+    path: &std::path::Path,
+    login: &pitbox_auth::login::StoredLogin,
+    now_secs: u64,
+) -> ValidationResult {
+    const C: &str = "token";
+    let mut d = Map::new();
+    d.insert("login".into(), json!(path.display().to_string()));
+    d.insert("userId".into(), json!(login.user_id));
+    d.insert("role".into(), json!(login.role));
+    d.insert("cloud".into(), json!(login.cloud));
+    let who = format!("{} ({}, {})", login.username, login.role, login.user_id);
+    if let Some(id) = &settings.driver_id {
+        d.insert("driverId".into(), json!(id));
+        if login.role == "driver" && *id != login.user_id {
+            let m = format!(
+                "signed in as {who} but the driver id is {id}: the relay refuses every sample of a driver \
+                 publishing as someone else (leave the driver id out: the agent takes it from the sign-in)"
+            );
+            return result(C, CheckStatus::Error, m, d);
+        }
+    }
+    let token = match login.access_token.as_deref().and_then(claims) {
+        Some(c) if c.exp > now_secs => {
+            d.insert("expiresAt".into(), json!(c.exp));
+            let left = c.exp - now_secs;
+            format!("the token in use has {}h {:02}m left", left / 3600, (left % 3600) / 60)
+        }
+        Some(_) => "the last token has run out; the agent gets a new one when it starts".into(),
+        None => "the agent gets its first token when it starts".into(),
+    };
+    let m = format!(
+        "signed in as {who} at {} ({}): the agent renews its token before it expires; {token}",
+        login.cloud,
+        path.display()
+    );
+    result(C, CheckStatus::Success, m, d)
+}
+
+/// The token: whose it is (against the driver id, when one is set) and how long it lasts; or,
+/// without a token, the driver agent's sign-in.
 pub(crate) fn token(settings: &Settings, now_secs: u64) -> ValidationResult {
     const C: &str = "token";
     let Some(token) = &settings.token else {
-        return not_configured(C, "give --token or PITBOX_DRIVER_TOKEN");
+        return match &settings.login {
+            Some((path, Ok(Some(login)))) => signed_in(settings, path, login, now_secs),
+            Some((path, Err(e))) => {
+                let mut d = Map::new();
+                d.insert("login".into(), json!(path.display().to_string()));
+                result(
+                    C,
+                    CheckStatus::Error,
+                    format!("the sign-in cannot be read: {e}; sign in again with `pitbox driver login`"),
+                    d,
+                )
+            }
+            Some((path, Ok(None))) => not_configured(
+                C,
+                &format!(
+                    "not signed in ({} does not exist): sign in with `pitbox driver login`, or give --token",
+                    path.display()
+                ),
+            ),
+            None => not_configured(C, "give --token or PITBOX_DRIVER_TOKEN"),
+        };
     };
     let Some(c) = claims(token) else {
         return result(C, CheckStatus::Error, "the token is not a JWT (three base64url parts)", Map::new());
@@ -249,5 +312,43 @@ mod tests {
         assert_eq!(token(&s(&admin, Some("usr-1")), now).status, CheckStatus::Success);
         assert_eq!(token(&s("not-a-jwt", None), now).status, CheckStatus::Error);
         assert!(crate::is_not_configured(&token(&Settings::default(), now)));
+    }
+
+    #[test]
+    fn the_driver_agents_sign_in() {
+        let now = 1_800_000_000;
+        let path = std::path::PathBuf::from("/data/login.json");
+        let login = |access: Option<String>| pitbox_auth::login::StoredLogin {
+            cloud: "https://team.example".into(),
+            username: "alex".into(),
+            user_id: "usr-1".into(),
+            role: "driver".into(),
+            refresh_token: "r".into(),
+            access_token: access,
+            relay_id: None,
+            relay_name: None,
+        };
+        let s = |l: Result<Option<pitbox_auth::login::StoredLogin>, String>, driver: Option<&str>| Settings {
+            login: Some((path.clone(), l)),
+            driver_id: driver.map(str::to_string),
+            ..Settings::default()
+        };
+        // A token that runs out in a minute is no warning: the agent renews it.
+        let soon = jwt(&format!(r#"{{"sub":"usr-1","role":"driver","exp":{}}}"#, now + 60));
+        let r = token(&s(Ok(Some(login(Some(soon)))), Some("usr-1")), now);
+        assert_eq!(r.status, CheckStatus::Success, "{}", r.message);
+        assert!(r.message.contains("signed in as alex (driver, usr-1) at https://team.example"), "{}", r.message);
+        assert!(r.message.contains("renews its token") && r.message.contains("0h 01m left"), "{}", r.message);
+        let r = token(&s(Ok(Some(login(None))), None), now);
+        assert_eq!(r.status, CheckStatus::Success, "{}", r.message);
+        let r = token(&s(Ok(Some(login(None))), Some("driver-1")), now);
+        assert_eq!(r.status, CheckStatus::Error, "{}", r.message);
+        assert!(r.message.contains("but the driver id is driver-1"), "{}", r.message);
+        let r = token(&s(Err("bad JSON".into()), None), now);
+        assert_eq!(r.status, CheckStatus::Error, "{}", r.message);
+        assert!(r.message.contains("pitbox driver login"), "{}", r.message);
+        let r = token(&s(Ok(None), None), now);
+        assert!(crate::is_not_configured(&r), "{}", r.message);
+        assert!(r.message.contains("/data/login.json does not exist"), "{}", r.message);
     }
 }
