@@ -9,6 +9,7 @@ use crate::findings::{Finding, FindingKind, FocusArea, findings};
 use crate::laps::{Lap, LapOptions, Laps, estimate_track_length, split_laps};
 use crate::sample::Sample;
 use crate::trace::{DEFAULT_STEP_M, Trace, grid_points, resample};
+use pitbox_strategy::fuel::{LapFuel, fuel_per_lap};
 
 /// Most complete laps analysed (the most recent ones).
 pub const MAX_LAPS: usize = 500;
@@ -407,21 +408,18 @@ fn fuel(stream: &Stream, opts: &AnalysisOptions) -> Option<FuelReport> {
     let last = stream.samples.iter().rev().find(|s| !s.blank)?;
     let current = last.fuel()?;
     let unit = if last.fuel_l.is_some() { "l" } else { "%" };
-    let used: Vec<f64> = stream
+    // Green laps: complete, neither in nor out lap (the one rule, pitbox_strategy's).
+    let laps: Vec<LapFuel> = stream
         .complete_laps()
-        .filter(|l| !l.in_lap && !l.out_lap)
-        .filter_map(|l| l.fuel_used)
-        .filter(|f| *f > 0.0)
+        .filter_map(|l| l.fuel_used.map(|used| LapFuel { used, green: !l.in_lap && !l.out_lap }))
         .collect();
-    if used.is_empty() {
-        return None;
-    }
-    let per_lap = used.iter().sum::<f64>() / used.len() as f64;
+    let per_lap = fuel_per_lap(&laps, 0)?;
+    let measured = laps.iter().filter(|l| l.green && l.used.is_finite() && l.used > 0.0).count();
     let to_add = opts.stint_laps.map(|n| (per_lap * (f64::from(n) + opts.fuel_margin_laps) - current).max(0.0));
     Some(FuelReport {
         unit: unit.into(),
         per_lap,
-        laps_measured: used.len(),
+        laps_measured: measured,
         current,
         laps_left: current / per_lap,
         stint_laps: opts.stint_laps,

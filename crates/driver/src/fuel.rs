@@ -4,10 +4,13 @@
 
 use pitbox_model::Priority;
 use pitbox_model::telemetry::TelemetryUpdate;
+use pitbox_strategy::fuel::{LapFuel, fuel_per_lap};
 use std::collections::VecDeque;
 
 /// Laps measured for the per-lap figure (the mean of the most recent ones).
 const BURN_LAPS: usize = 5;
+/// Completed laps kept, green or not (the last green ones may lie behind a few that were not).
+const KEPT_LAPS: usize = 40;
 
 /// A fuel call the agent makes.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +47,9 @@ pub struct FuelWatch {
     /// The lap under way: its number, fuel at its start, and whether it is still a clean
     /// measurement (no pit road, no refuel, seen from its start).
     lap: Option<(u32, f64, bool)>,
-    burns: VecDeque<f64>,
+    /// Completed laps, oldest first (at most [`KEPT_LAPS`]): their burn and whether each was a
+    /// clean, green measurement.
+    laps: VecDeque<LapFuel>,
     last_liters: Option<f64>,
     said_window: bool,
     said_low: bool,
@@ -67,18 +72,17 @@ impl FuelWatch {
         }
     }
 
-    /// Litres per lap: the mean of the measured green laps, else the configured figure.
+    /// Litres per lap: the mean of the last [`BURN_LAPS`] green laps (the one figure the
+    /// planner and the coach use too: `pitbox_strategy::fuel::fuel_per_lap`), else the
+    /// configured figure.
     pub fn per_lap(&self) -> Option<f64> {
-        if self.burns.is_empty() {
-            self.configured_per_lap
-        } else {
-            Some(self.burns.iter().sum::<f64>() / self.burns.len() as f64)
-        }
+        let laps: Vec<LapFuel> = self.laps.iter().copied().collect();
+        fuel_per_lap(&laps, BURN_LAPS).or(self.configured_per_lap)
     }
 
-    /// Green laps measured so far (at most [`BURN_LAPS`] kept).
+    /// Green laps the figure is measured from (at most [`BURN_LAPS`]).
     pub fn measured_laps(&self) -> usize {
-        self.burns.len()
+        self.laps.iter().filter(|l| l.green).count().min(BURN_LAPS)
     }
 
     /// Takes the latest sample; `laps_to_go` is the race's remaining laps when known. Returns
@@ -106,11 +110,10 @@ impl FuelWatch {
             }
             Some((lap, start, clean)) => {
                 let used = *start - liters;
-                if *clean && t.lap == *lap + 1 && !pit && used > 0.05 {
-                    self.burns.push_back(used);
-                    if self.burns.len() > BURN_LAPS {
-                        self.burns.pop_front();
-                    }
+                let green = *clean && t.lap == *lap + 1 && !pit && used > 0.05;
+                self.laps.push_back(LapFuel { used, green });
+                if self.laps.len() > KEPT_LAPS {
+                    self.laps.pop_front();
                 }
                 self.lap = Some((t.lap, liters, !pit));
             }

@@ -4,8 +4,9 @@
 //! (laps, or minutes at the leader's pace), fuel use, tank, pit-lane loss, refuelling rate, tyre
 //! time and the drivers' rotation and limits, it finds the plan with the fewest pit stops that
 //! the fuel and the driver rules allow and, among those, the least time stationary in the box.
-//! It also owns fuel per lap from the last green laps ([`fuel::fuel_per_lap`]), the one
-//! implementation meant for the live plan, the driver's fuel calls and the coach.
+//! It also owns fuel per lap from the last green laps ([`fuel::fuel_per_lap`]): the one
+//! implementation, used by the driver agent's fuel calls and the coach's fuel report (and meant
+//! for the live plan).
 //! Pure logic: no I/O, no clock; every input is validated into a
 //! typed [`PlanError`] that names the offending field or the rule that cannot be met.
 //!
