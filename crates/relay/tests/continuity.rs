@@ -88,7 +88,9 @@ async fn agent(env: &Env, driver: &str, token: String, seed: u64, callouts: &std
 async fn status(addr: SocketAddr) -> serde_json::Value {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /api/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    s.write_all(format!("GET /api/status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
