@@ -737,7 +737,16 @@ async fn post_telemetry_batch(
         return Err(ApiError::validation(format!("samples[{i}].timestamp"), why));
     }
     let n = body.samples.len();
-    let outcome = st.ingest.submit(&team, &body.driver_id, body.samples, body.sequence).await.map_err(ingest_error)?;
+    let outcome = st
+        .ingest
+        .submit(
+            &team,
+            &body.driver_id,
+            body.samples,
+            body.sequence.map(|sequence| crate::telemetry::UplinkSeq { sequence, origin: String::new() }),
+        )
+        .await
+        .map_err(ingest_error)?;
     let resp = match outcome {
         IngestOutcome::Stored => {
             TelemetryBatchResponse { success: true, stored: n, sequence: body.sequence, duplicate: false }

@@ -169,7 +169,12 @@ async fn uplink_load(
             sent += 1;
             let samples: Vec<_> =
                 (0..batch as u64).map(|i| sample(&driver, (sent - 1) * batch as u64 + i, t0)).collect();
-            let m = Message::TelemetryBatch(TelemetryBatch { driver_id: driver.clone(), sequence: sent, samples });
+            let m = Message::TelemetryBatch(TelemetryBatch {
+                driver_id: driver.clone(),
+                sequence: sent,
+                samples,
+                origin: None,
+            });
             sent_at.insert(sent, Instant::now());
             ws.send(WsMessage::Text(m.to_json().into())).await?;
         }

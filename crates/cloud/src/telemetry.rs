@@ -54,11 +54,23 @@ pub enum IngestError {
     Stopped,
 }
 
+/// An uplink batch's place in its sender's numbering: `sequence` within `origin`
+/// (`telemetry_batch.origin`, "" for a sender without one). Each (driver, origin) numbering is
+/// stored at most once per batch and without gaps, independently of the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UplinkSeq {
+    pub sequence: u64,
+    pub origin: String,
+}
+
+/// A driver's numbering of uplink batches: (driver id, origin).
+type SeqKey = (String, String);
+
 struct Job {
     team_id: String,
     driver_id: String,
     samples: Vec<TelemetryUpdate>,
-    uplink_sequence: Option<u64>,
+    uplink_sequence: Option<UplinkSeq>,
     reply: oneshot::Sender<Result<IngestOutcome, IngestError>>,
 }
 
@@ -124,7 +136,7 @@ impl Ingest {
         team_id: &str,
         driver_id: &str,
         samples: Vec<TelemetryUpdate>,
-        uplink_sequence: Option<u64>,
+        uplink_sequence: Option<UplinkSeq>,
     ) -> Result<IngestOutcome, IngestError> {
         self.enqueue(team_id, driver_id, samples, uplink_sequence).await?.await
     }
@@ -137,7 +149,7 @@ impl Ingest {
         team_id: &str,
         driver_id: &str,
         samples: Vec<TelemetryUpdate>,
-        uplink_sequence: Option<u64>,
+        uplink_sequence: Option<UplinkSeq>,
     ) -> Result<impl Future<Output = Result<IngestOutcome, IngestError>> + Send + 'static, IngestError> {
         let (reply, rx) = oneshot::channel();
         let job =
@@ -174,7 +186,7 @@ struct Writer {
     coach: LiveCoaching,
     stats: Arc<IngestStats>,
     sessions: HashMap<String, SessionState>,
-    sequences: HashMap<String, u64>,
+    sequences: HashMap<SeqKey, u64>,
     /// Recent samples of each live session, cut into laps after every commit.
     lap_windows: HashMap<String, LapWindow>,
 }
@@ -205,19 +217,20 @@ impl Writer {
         }
     }
 
-    async fn last_sequence(&mut self, driver_id: &str) -> StoreResult<u64> {
-        if let Some(s) = self.sequences.get(driver_id) {
+    async fn last_sequence(&mut self, key: &SeqKey) -> StoreResult<u64> {
+        if let Some(s) = self.sequences.get(key) {
             return Ok(*s);
         }
-        let row = sqlx::query("SELECT last_sequence FROM uplink_sequences WHERE driver_id = $1")
-            .bind(driver_id)
+        let row = sqlx::query("SELECT last_sequence FROM uplink_sequences WHERE driver_id = $1 AND origin = $2")
+            .bind(&key.0)
+            .bind(&key.1)
             .fetch_optional(self.store.pool())
             .await?;
         let last = match row {
             Some(r) => u64::try_from(r.try_get::<i64, _>("last_sequence")?).unwrap_or(0),
             None => 0,
         };
-        self.sequences.insert(driver_id.to_string(), last);
+        self.sequences.insert(key.clone(), last);
         Ok(last)
     }
 
@@ -258,16 +271,18 @@ impl Writer {
     async fn process(&mut self, jobs: Vec<Job>) {
         // 1. Decide each job: stored, duplicate or refused (uplink sequence rules).
         let mut verdicts: Vec<Option<Result<IngestOutcome, IngestError>>> = Vec::with_capacity(jobs.len());
-        let mut next_seq: HashMap<String, u64> = HashMap::new();
-        let mut prev_seq: HashMap<String, u64> = HashMap::new();
+        let mut next_seq: HashMap<SeqKey, u64> = HashMap::new();
+        let mut prev_seq: HashMap<SeqKey, u64> = HashMap::new();
         for job in &jobs {
-            let Some(seq) = job.uplink_sequence else {
+            let Some(up) = &job.uplink_sequence else {
                 verdicts.push(None);
                 continue;
             };
-            let last = match next_seq.get(&job.driver_id) {
+            let seq = up.sequence;
+            let key: SeqKey = (job.driver_id.clone(), up.origin.clone());
+            let last = match next_seq.get(&key) {
                 Some(s) => *s,
-                None => match self.last_sequence(&job.driver_id).await {
+                None => match self.last_sequence(&key).await {
                     Ok(s) => s,
                     Err(e) => {
                         verdicts.push(Some(Err(IngestError::Storage(e.to_string()))));
@@ -275,11 +290,11 @@ impl Writer {
                     }
                 },
             };
-            prev_seq.entry(job.driver_id.clone()).or_insert(last);
+            prev_seq.entry(key.clone()).or_insert(last);
             if seq <= last {
                 verdicts.push(Some(Ok(IngestOutcome::Duplicate { last })));
             } else if seq == last + 1 {
-                next_seq.insert(job.driver_id.clone(), seq);
+                next_seq.insert(key, seq);
                 verdicts.push(None);
             } else {
                 verdicts.push(Some(Err(IngestError::Gap { expected: last + 1, got: seq })));
@@ -416,8 +431,8 @@ impl Writer {
                 tracing::error!(error = %e, "telemetry commit failed");
                 for driver in touched.keys() {
                     self.sessions.remove(driver);
-                    self.sequences.remove(driver);
                 }
+                self.sequences.retain(|(driver, _), _| !touched.contains_key(driver));
             }
         }
         for ((job, verdict), job_runs) in jobs.into_iter().zip(verdicts).zip(runs) {
@@ -536,8 +551,8 @@ impl Writer {
         new_sessions: &[(String, String, String, i64)],
         touched: &HashMap<String, SessionState>,
         blocks: &[Block],
-        sequences: &HashMap<String, u64>,
-        previous: &HashMap<String, u64>,
+        sequences: &HashMap<SeqKey, u64>,
+        previous: &HashMap<SeqKey, u64>,
     ) -> StoreResult<()> {
         let now = now_ms();
         // Compress before the transaction: the database's write lock is not held meanwhile.
@@ -585,17 +600,19 @@ impl Writer {
             let q = sqlx::query(sqlx::AssertSqlSafe(rows_sql(LAPS_INSERT, 8, part.len(), LAP_UPSERT)));
             bind_laps(q, part, now).execute(&mut *tx).await?;
         }
-        for (driver, seq) in sequences {
+        for (key, seq) in sequences {
+            let (driver, origin) = key;
             let seq = i64::try_from(*seq).map_err(|_| StoreError::Conflict("sequence too large".into()))?;
-            let prev = i64::try_from(previous.get(driver).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+            let prev = i64::try_from(previous.get(key).copied().unwrap_or(0)).unwrap_or(i64::MAX);
             // Conditional on the sequence this writer saw: if another node stored batches of
             // this driver meanwhile, nothing is updated and the whole commit is undone.
             let moved = sqlx::query(
-                "INSERT INTO uplink_sequences (driver_id, last_sequence, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (driver_id) DO UPDATE SET last_sequence = excluded.last_sequence, \
-                 updated_at = excluded.updated_at WHERE uplink_sequences.last_sequence = $4",
+                "INSERT INTO uplink_sequences (driver_id, origin, last_sequence, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (driver_id, origin) DO UPDATE SET last_sequence = excluded.last_sequence, \
+                 updated_at = excluded.updated_at WHERE uplink_sequences.last_sequence = $5",
             )
             .bind(driver)
+            .bind(origin)
             .bind(seq)
             .bind(now)
             .bind(prev)

@@ -226,10 +226,11 @@ impl CloudHooks {
                 self.in_clock_window(&b.samples, "data.samples")?;
                 let driver = b.driver_id.clone();
                 let sequence = b.sequence;
+                let uplink = crate::telemetry::UplinkSeq { sequence, origin: b.origin.unwrap_or_default() };
                 // Queued now, in order; acknowledged once durable while the connection reads
                 // the relay's next batches, which then share the commit.
                 let stored =
-                    self.ingest.enqueue(&team, &driver, b.samples, Some(sequence)).await.map_err(ingest_refusal)?;
+                    self.ingest.enqueue(&team, &driver, b.samples, Some(uplink)).await.map_err(ingest_refusal)?;
                 Ok(Handling::Later(Box::pin(async move {
                     let acked = match stored.await {
                         Ok(IngestOutcome::Stored) => sequence,

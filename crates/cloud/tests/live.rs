@@ -373,3 +373,64 @@ fn relay_token(app: &App) -> String {
         .expect("relay")
         .0
 }
+
+/// A relay on a new data folder, or a second relay, numbers a driver's batches from 1 again:
+/// each sender's numbering (`origin`) is kept apart, so its batches are stored, not taken for
+/// the ones another numbering already stored (issue 21). Within one numbering a resend is still
+/// a duplicate and a gap is still refused.
+#[tokio::test]
+async fn each_senders_batch_numbering_is_kept_apart() {
+    for db in common::DBS {
+        let Some(app) = App::start(db, "each_senders_batch_numbering_is_kept_apart", Opts::default()).await else {
+            continue;
+        };
+        let addr = serve(app.router.clone()).await;
+        let (mut relay, r) = ws_login(addr, &relay_token(&app), "relay").await;
+        assert_eq!(r["data"]["success"], true, "{r}");
+        let mut t = 0u64;
+        let mut batch = |seq: u64, origin: Option<&str>| {
+            let samples: Vec<_> = (0..10)
+                .map(|i| {
+                    t += 1;
+                    update(&app.driver.id, T0 + 1000 + (t as i64) * 16, 2, t * 10 + i)
+                })
+                .collect();
+            let mut data = json!({"driverId": app.driver.id, "sequence": seq, "samples": samples});
+            if let Some(o) = origin {
+                data["origin"] = json!(o);
+            }
+            json!({"type": "telemetry_batch", "data": data})
+        };
+        let mut send = async |m: serde_json::Value| {
+            ws_send(&mut relay, m).await;
+            next_json(&mut relay).await
+        };
+        let ack = |seq: u64| json!({"type": "ack", "data": {"driverId": app.driver.id, "sequence": seq}});
+        // The first relay (no origin: an older relay) and a relay with its own spool.
+        for seq in 1..=2 {
+            assert_eq!(send(batch(seq, None)).await, ack(seq));
+        }
+        for seq in 1..=3 {
+            assert_eq!(send(batch(seq, Some("spool-a"))).await, ack(seq), "spool-a's own numbering");
+        }
+        // A relay on a fresh folder: its 1, 2 are new batches too.
+        for seq in 1..=2 {
+            assert_eq!(send(batch(seq, Some("spool-b"))).await, ack(seq), "spool-b's own numbering");
+        }
+        // Within a numbering: a resend is acknowledged as stored, a gap refused.
+        assert_eq!(send(batch(2, Some("spool-a"))).await, ack(3));
+        let e = send(batch(9, Some("spool-b"))).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("conflict"), Some("data.sequence"))
+        );
+        let e = send(batch(1, Some("not an id!"))).await;
+        assert_eq!(
+            (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+            (Some("validation_failed"), Some("data.origin")),
+            "{e}"
+        );
+        let n = pitbox_cloud::telemetry::stored_sample_count(&app.state.store, &app.driver.id).await.expect("count");
+        assert_eq!(n, (2 + 3 + 2) * 10, "every numbering's batches stored once");
+    }
+}

@@ -6,9 +6,11 @@
 //! [`MAX_DECOMPRESSED_BYTES`]) before it parses, then decodes and validates the envelope with
 //! `pitbox_model::decode_with_limit`. `ack` flows back as a JSON text frame.
 //!
-//! Dedupe: batches of a driver carry `sequence` 1, 2, 3… without gaps. The receiver stores a batch
-//! when its sequence is the next one, acknowledges (without storing again) any sequence it already
-//! has, and refuses a gap (it acknowledges what it has so the sender resends from there).
+//! Dedupe: batches of a driver carry `sequence` 1, 2, 3… without gaps within their sender's
+//! numbering (`origin`: one per spool; see [`numbering`]). The receiver stores a batch when its
+//! sequence is the next one of that numbering, acknowledges (without storing again) any sequence
+//! it already has, and refuses a gap (it acknowledges what it has so the sender resends from
+//! there).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -127,6 +129,16 @@ pub fn decode_frame(frame: &[u8], max_compressed: usize) -> Result<TelemetryBatc
     }
 }
 
+/// The [`Deduper`] key of a batch's numbering: its driver and its sender's `origin`. Two
+/// spools (a relay on a new data folder, a second relay) number the same driver independently.
+pub fn numbering(batch: &TelemetryBatch) -> String {
+    match &batch.origin {
+        // A newline is in no identifier: the key of one numbering is never another's.
+        Some(o) => format!("{}\n{o}", batch.driver_id),
+        None => batch.driver_id.clone(),
+    }
+}
+
 /// What to do with a received batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -138,7 +150,8 @@ pub enum Verdict {
     Gap { last: u64 },
 }
 
-/// Per-driver last stored batch sequence (the cloud keeps it durably; this is the rule).
+/// Per-numbering ([`numbering`]) last stored batch sequence (the cloud keeps it durably; this is
+/// the rule).
 #[derive(Debug, Default, Clone)]
 pub struct Deduper {
     last: HashMap<String, u64>,

@@ -57,13 +57,16 @@ fn sample(driver: String) -> impl Strategy<Value = TelemetryUpdate> {
 }
 
 fn batch() -> impl Strategy<Value = TelemetryBatch> {
-    ("[a-zA-Z0-9_.:@-]{1,64}", 1u64..u64::MAX / 2).prop_flat_map(|(driver, sequence)| {
-        proptest::collection::vec(sample(driver.clone()), 1..40).prop_map(move |samples| TelemetryBatch {
-            driver_id: driver.clone(),
-            sequence,
-            samples,
-        })
-    })
+    ("[a-zA-Z0-9_.:@-]{1,64}", 1u64..u64::MAX / 2, proptest::option::of("[a-zA-Z0-9_.:@-]{1,64}")).prop_flat_map(
+        |(driver, sequence, origin)| {
+            proptest::collection::vec(sample(driver.clone()), 1..40).prop_map(move |samples| TelemetryBatch {
+                driver_id: driver.clone(),
+                sequence,
+                samples,
+                origin: origin.clone(),
+            })
+        },
+    )
 }
 
 proptest! {

@@ -246,9 +246,15 @@ impl Validate for Ping {
 #[serde(rename_all = "camelCase")]
 pub struct TelemetryBatch {
     pub driver_id: String,
-    /// Per-driver batch number, starting at 1, without gaps.
+    /// Per-driver batch number, starting at 1, without gaps, within `origin`.
     pub sequence: u64,
     pub samples: Vec<TelemetryUpdate>,
+    /// The numbering `sequence` belongs to: the sender's spool, one random id per spool. A relay
+    /// on a new data folder (or a second relay) numbers a driver's batches from 1 again; the
+    /// cloud keeps each origin's numbering apart, so those batches are stored, not taken for
+    /// ones it has. Absent: the one numbering of a sender without one (older relays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 impl Validate for TelemetryBatch {
@@ -257,6 +263,7 @@ impl Validate for TelemetryBatch {
         if self.sequence == 0 {
             v.fail("sequence", "must be at least 1");
         }
+        v.id_opt("origin", self.origin.as_deref());
         v.list("samples", &self.samples, 1, MAX_BATCH_SAMPLES);
         if self.samples.iter().any(|s| s.driver_id != self.driver_id) {
             v.fail("samples", "every sample must belong to the batch's driverId");

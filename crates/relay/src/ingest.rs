@@ -361,11 +361,17 @@ async fn flush(
 ) {
     // Form batches without consuming the buffers: they are kept when the write fails.
     let mut plans: Vec<(String, TelemetryBatch)> = Vec::new();
+    let origin = spool.origin().map(str::to_string);
     for (driver, b) in bufs.iter() {
         for (seq, chunk) in (b.next_batch..).zip(b.samples.chunks(max)) {
             plans.push((
                 driver.clone(),
-                TelemetryBatch { driver_id: driver.clone(), sequence: seq, samples: chunk.to_vec() },
+                TelemetryBatch {
+                    driver_id: driver.clone(),
+                    sequence: seq,
+                    samples: chunk.to_vec(),
+                    origin: origin.clone(),
+                },
             ));
         }
     }

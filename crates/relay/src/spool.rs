@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// Batches: (driverId, batch sequence) → 8-byte little-endian creation time (ms) + zstd frame.
 const BATCHES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("batches");
@@ -17,6 +17,9 @@ const DRIVERS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("drivers
 /// Team messages for the cloud (`team_message`, handoffs, `session_info` …), in arrival order:
 /// queue position → 8-byte little-endian creation time (ms) + the message JSON.
 const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+/// The spool's own facts: `origin` → the id of its batch numbering ("" for a spool from before
+/// origins, whose numbering the cloud keeps as the driver's one numbering).
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// Why the spool failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +93,9 @@ pub struct Spool {
     batches: AtomicU64,
     messages: AtomicU64,
     next_message: AtomicU64,
+    /// The id of this spool's batch numbering (`telemetry_batch.origin`); `None` for a spool
+    /// made before origins existed.
+    origin: Option<String>,
 }
 
 impl std::fmt::Debug for Spool {
@@ -118,13 +124,28 @@ impl Spool {
         }
         pitbox_auth::private_fs::private_file(path).map_err(private)?;
         let db = Database::create(path)?;
-        {
+        let origin = {
             let tx = db.begin_write()?;
             tx.open_table(BATCHES)?;
-            tx.open_table(DRIVERS)?;
+            let fresh = tx.open_table(DRIVERS)?.is_empty()?;
             tx.open_table(MESSAGES)?;
+            let origin = {
+                let mut meta = tx.open_table(META)?;
+                let known = meta.get("origin")?.map(|v| v.value().to_string());
+                match known {
+                    Some(o) => o,
+                    None => {
+                        // A new spool gets a numbering of its own; one that already numbered
+                        // batches before origins existed keeps the cloud's one numbering.
+                        let o = if fresh { format!("spool-{:016x}", fastrand::u64(..)) } else { String::new() };
+                        meta.insert("origin", o.as_str())?;
+                        o
+                    }
+                }
+            };
             tx.commit()?;
-        }
+            Some(origin).filter(|o| !o.is_empty())
+        };
         let spool = Spool {
             db,
             limit,
@@ -132,6 +153,7 @@ impl Spool {
             batches: AtomicU64::new(0),
             messages: AtomicU64::new(0),
             next_message: AtomicU64::new(1),
+            origin,
         };
         let (mut bytes, mut count, mut messages, mut next_message) = (0u64, 0u64, 0u64, 1u64);
         {
@@ -155,6 +177,11 @@ impl Spool {
         spool.messages.store(messages, Ordering::Relaxed);
         spool.next_message.store(next_message, Ordering::Relaxed);
         Ok(spool)
+    }
+
+    /// The id of this spool's batch numbering, sent as `telemetry_batch.origin`.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 
     /// Bytes of batches held.
@@ -394,6 +421,37 @@ impl Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_spool_has_a_numbering_of_its_own_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.redb");
+        let first = Spool::open(&path, 1 << 20).unwrap().origin().map(str::to_string);
+        let origin = first.expect("a new spool gets an origin");
+        assert!(origin.starts_with("spool-") && origin.len() == 22, "{origin}");
+        assert_eq!(Spool::open(&path, 1 << 20).unwrap().origin(), Some(origin.as_str()), "kept across restarts");
+        let other = tempfile::tempdir().unwrap();
+        let second = Spool::open(&other.path().join("spool.redb"), 1 << 20).unwrap();
+        assert_ne!(second.origin(), Some(origin.as_str()), "another folder, another numbering");
+    }
+
+    #[test]
+    fn a_spool_from_before_origins_keeps_the_one_numbering() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.redb");
+        {
+            // As an older relay left it: batches numbered, no meta table.
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(DRIVERS).unwrap().insert("drv-1", (42, 7)).unwrap();
+            tx.commit().unwrap();
+        }
+        let spool = Spool::open(&path, 1 << 20).unwrap();
+        assert_eq!(spool.origin(), None, "its batches 1..41 are the cloud's one numbering of drv-1");
+        assert_eq!(spool.drivers().unwrap()["drv-1"].next_batch, 42);
+        drop(spool);
+        assert_eq!(Spool::open(&path, 1 << 20).unwrap().origin(), None, "and stays so");
+    }
 
     fn nb(driver: &str, seq: u64, len: usize) -> NewBatch {
         NewBatch { driver: driver.into(), sequence: seq, frame: vec![seq as u8; len], last_sample: seq * 10 }

@@ -250,3 +250,31 @@ async fn sigkill_mid_stream_then_restart_replays_the_spool() {
     drop(relay2);
     cloud.stop().await;
 }
+
+/// A relay on a fresh data folder numbers the driver's batches from 1 again, below what the
+/// cloud stored from the relay before it: its spool's own `origin` keeps the numberings apart,
+/// so every sample is stored exactly once (issue 21; it used to be taken for stored batches).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_on_a_fresh_data_folder_loses_nothing() {
+    let store = Arc::new(CloudStore::default());
+    let cloud = Cloud::start("127.0.0.1:0".parse().unwrap(), store.clone()).await;
+    let token_for = |dir: &std::path::Path| {
+        let (pair, _) = pitbox_auth::KeyPair::load_or_create(dir).unwrap();
+        let signer = pitbox_auth::Signer::new(&pair, "pitbox-offline");
+        signer.issue("drv-1", UserRole::Driver, TEAM, None, pitbox_auth::DEFAULT_TTL).unwrap().0
+    };
+    let mut drv = DriverSim::new("drv-1");
+    for round in 1..=2u64 {
+        // A new folder each time: the second relay knows nothing of the first one's numbering.
+        let dir = tempfile::tempdir().unwrap();
+        let token = token_for(dir.path());
+        let relay = spawn_relay(dir.path(), &cloud.url()).await;
+        assert!(drv.stream(&relay.url, &token, round * 90, Duration::from_secs(10)).await);
+        let got = wait_for_all(&store, "drv-1", round * 90, Duration::from_secs(30)).await;
+        assert_eq!(got, (1..=round * 90).collect::<Vec<_>>(), "relay {round}: every sample once, in order");
+        drop(relay);
+    }
+    assert_eq!(*store.duplicates.lock().unwrap(), 0, "no batch was taken for another's");
+    assert_eq!(*store.gaps.lock().unwrap(), 0);
+    cloud.stop().await;
+}

@@ -1,6 +1,6 @@
 //! A cloud stand-in: a small axum WebSocket server that speaks the uplink (greeting,
-//! authenticate, binary zstd `telemetry_batch` frames, `ack`), stores each (driver, batch
-//! sequence) once like the real cloud must, and can go away and come back on the same port.
+//! authenticate, binary zstd `telemetry_batch` frames, `ack`), stores each (driver, origin,
+//! batch sequence) once like the real cloud must, and can go away and come back on the same port.
 //! Like the real cloud it answers `ping` with `pong` after handling every earlier frame, keeps
 //! the team messages a relay sends (text frames), fans each of them back out to every
 //! subscribed connection (the relay's own included), and sends down what a test pushes with
@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message as Ws, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
-use pitbox_hub::uplink::{Deduper, Verdict, decode_frame};
+use pitbox_hub::uplink::{Deduper, Verdict, decode_frame, numbering};
 use pitbox_model::Message;
 use pitbox_model::control::{Ack, AuthenticationResult, ConnectionEstablished};
 use tokio::sync::{broadcast, watch};
@@ -215,12 +215,13 @@ async fn serve(mut socket: WebSocket, mut st: St) {
                 *st.store.frames.lock().unwrap() += 1;
                 let ack_seq = {
                     let mut d = st.store.dedupe.lock().unwrap();
-                    match d.check(&batch.driver_id, batch.sequence) {
+                    let key = numbering(&batch);
+                    match d.check(&key, batch.sequence) {
                         Verdict::New => {
                             let mut s = st.store.samples.lock().unwrap();
                             let list = s.entry(batch.driver_id.clone()).or_default();
                             list.extend(batch.samples.iter().map(|x| x.sequence.unwrap_or(0)));
-                            d.commit(&batch.driver_id, batch.sequence);
+                            d.commit(&key, batch.sequence);
                             batch.sequence
                         }
                         Verdict::Duplicate { last } => {
