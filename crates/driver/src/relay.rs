@@ -111,6 +111,41 @@ async fn token_changed(tokens: &mut watch::Receiver<Option<String>>) {
     }
 }
 
+/// When the next telemetry sample may go: on average `hz` a second, with an allowance of
+/// [`Pacer::BURST`] periods, so a source that produces exactly `hz` samples a second with
+/// jitter in its timing (a replay at 4× with a 240 Hz setting, a sim whose ticks wobble) has
+/// every sample sent; a strict minimum spacing coalesced the ones that came early, and about
+/// 7 % of a replay's records never left the agent. A faster source is held to `hz`.
+#[derive(Debug, Clone, Copy)]
+struct Pacer {
+    period: Duration,
+    next_due: tokio::time::Instant,
+}
+
+impl Pacer {
+    /// Periods the pacer may fall behind and then catch up at once.
+    const BURST: u32 = 4;
+
+    fn new(hz: f64, now: tokio::time::Instant) -> Pacer {
+        Pacer { period: Duration::from_secs_f64(1.0 / hz.clamp(0.1, 10_000.0)), next_due: now }
+    }
+
+    fn ready(&self, now: tokio::time::Instant) -> bool {
+        now >= self.next_due
+    }
+
+    fn due(&self) -> tokio::time::Instant {
+        self.next_due
+    }
+
+    /// A sample went at `now`: the next is due a period after the previous due time, or after
+    /// `now` less the burst allowance when the sender has been idle longer.
+    fn sent(&mut self, now: tokio::time::Instant) {
+        let floor = now.checked_sub(self.period * Self::BURST).unwrap_or(now);
+        self.next_due = self.next_due.max(floor) + self.period;
+    }
+}
+
 /// The newest sample, if it was not sent yet.
 fn take_new(
     rx: &mut watch::Receiver<Option<pitbox_model::telemetry::TelemetryUpdate>>,
@@ -232,11 +267,9 @@ async fn connection(
             return End::Failed(format!("send: {e}"));
         }
     }
-    // Each new sample is sent as it arrives, but no sooner than 90% of the period after the
-    // previous one (a 60 Hz source at a 60 Hz setting sends every sample; a lower setting sends
-    // the newest sample when due).
-    let period = Duration::from_secs_f64(1.0 / settings.telemetry_hz).mul_f64(0.9);
-    let mut next_due = tokio::time::Instant::now();
+    // Each new sample is sent as it arrives while the pacer allows (on average the telemetry
+    // rate; a lower setting than the source's sends the newest sample when due).
+    let mut pacer = Pacer::new(settings.telemetry_hz, tokio::time::Instant::now());
     let mut pending = false;
     let mut stick = tokio::time::interval(Duration::from_secs_f64(1.0 / settings.standings_hz));
     stick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -249,17 +282,18 @@ async fn connection(
                 if r.is_err() {
                     return End::Stop;
                 }
-                if tokio::time::Instant::now() >= next_due {
-                    next_due = tokio::time::Instant::now() + period;
+                let now = tokio::time::Instant::now();
+                if pacer.ready(now) {
+                    pacer.sent(now);
                     take_new(&mut telemetry, last_seq, shared)
                 } else {
                     pending = true;
                     None
                 }
             }
-            _ = tokio::time::sleep_until(next_due), if pending => {
+            _ = tokio::time::sleep_until(pacer.due()), if pending => {
                 pending = false;
-                next_due = tokio::time::Instant::now() + period;
+                pacer.sent(tokio::time::Instant::now());
                 take_new(&mut telemetry, last_seq, shared)
             }
             _ = stick.tick() => {
@@ -338,6 +372,71 @@ async fn connection(
 mod tests {
     use super::*;
     use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
+
+    /// Runs the send loop's rule over samples arriving at `arrivals` (ms, increasing): a sample
+    /// goes at once when the pacer is ready, else it waits (replacing one already waiting) until
+    /// the pacer is due. Returns the indices of the samples sent and their send times.
+    fn pace(hz: f64, arrivals: &[f64]) -> Vec<(usize, f64)> {
+        let t0 = tokio::time::Instant::now();
+        let at = |ms: f64| t0 + Duration::from_secs_f64(ms / 1000.0);
+        let ms = |t: tokio::time::Instant| t.duration_since(t0).as_secs_f64() * 1000.0;
+        let mut pacer = Pacer::new(hz, t0);
+        let mut waiting: Option<usize> = None;
+        let mut sent = Vec::new();
+        for (i, &a) in arrivals.iter().enumerate() {
+            // A sample waiting goes when due, if that comes before this arrival.
+            if let Some(w) = waiting
+                && pacer.due() <= at(a)
+            {
+                let due = pacer.due();
+                pacer.sent(due);
+                sent.push((w, ms(due)));
+                waiting = None;
+            }
+            if pacer.ready(at(a)) {
+                pacer.sent(at(a));
+                sent.push((i, a));
+            } else {
+                waiting = Some(i);
+            }
+        }
+        if let Some(w) = waiting {
+            sent.push((w, ms(pacer.due())));
+        }
+        sent
+    }
+
+    #[test]
+    fn a_source_at_the_set_rate_has_every_sample_sent_despite_jitter() {
+        // 240 samples a second for 10 s, each up to 40 % of a period early or late.
+        let period = 1000.0 / 240.0;
+        let mut rng = fastrand::Rng::with_seed(7);
+        let arrivals: Vec<f64> =
+            (0..2400).map(|i| 10.0 + f64::from(i) * period + (rng.f64() - 0.5) * 0.8 * period).collect();
+        let sent = pace(240.0, &arrivals);
+        assert_eq!(sent.len(), arrivals.len(), "every sample sent");
+        // A source that stalls and catches up: three samples at once every three periods (a
+        // replay thread woken late, a busy PC).
+        let arrivals: Vec<f64> =
+            (0..2400).map(|i| 10.0 + f64::from(i / 3) * 3.0 * period + f64::from(i % 3) * 0.01).collect();
+        let sent = pace(240.0, &arrivals);
+        assert_eq!(sent.len(), arrivals.len(), "every sample of the catch-ups sent");
+    }
+
+    #[test]
+    fn a_faster_source_is_held_to_the_rate_on_average() {
+        // 60 samples a second at a 20 Hz setting for 10 s: about 200 go, the newest each time.
+        let arrivals: Vec<f64> = (0..600).map(|i| f64::from(i) * 1000.0 / 60.0).collect();
+        let sent = pace(20.0, &arrivals);
+        assert!((199..=201 + Pacer::BURST as usize).contains(&sent.len()), "{}", sent.len());
+        // Never more than the burst allowance ahead of the rate.
+        for (k, (_, t)) in sent.iter().enumerate() {
+            assert!(
+                k as f64 <= t / 50.0 + 1.0 + f64::from(Pacer::BURST),
+                "sample {k} at {t} ms is ahead of 20 Hz by more than the burst"
+            );
+        }
+    }
 
     #[test]
     fn relay_urls() {
