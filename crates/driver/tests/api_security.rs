@@ -12,7 +12,6 @@ use pitbox_sources::sim::output::LivePace;
 use pitbox_sources::sim::source::SimSource;
 use pitbox_sources::sim::{SimConfig, track};
 use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn app() -> DriverAppConfig {
@@ -23,7 +22,13 @@ fn app() -> DriverAppConfig {
     }
 }
 
-async fn agent(data: &std::path::Path) -> AgentHandle {
+/// An agent on the simulator listening on `listen`, its callouts in `data`, and the outcome of
+/// starting it.
+async fn start_agent(
+    data: &std::path::Path,
+    listen: SocketAddr,
+    edit: impl FnOnce(&mut AgentSettings),
+) -> Result<AgentHandle, pitbox_driver::agent::AgentError> {
     let source = SimSource::start(
         SimConfig::new(3, &track::RED_BULL_RING),
         LivePace { speed: 1.0 },
@@ -31,12 +36,20 @@ async fn agent(data: &std::path::Path) -> AgentHandle {
     )
     .unwrap();
     let mut settings = AgentSettings::new("driver-1", app());
-    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.listen = listen;
     settings.voice = pitbox_driver::VoiceSettings::wav_dir(data.join("callouts"));
-    settings.api_key = Some(ApiKey::load_or_create(data).unwrap());
-    // A token, so that a leak of it would show in what the API answers.
-    settings.token = Some("secret-relay-token-of-driver-1".into());
-    start(settings, Box::new(source)).await.unwrap()
+    edit(&mut settings);
+    start(settings, Box::new(source)).await
+}
+
+async fn agent(data: &std::path::Path) -> AgentHandle {
+    start_agent(data, "127.0.0.1:0".parse().unwrap(), |s| {
+        s.api_key = Some(ApiKey::load_or_create(data).unwrap());
+        // A token, so that a leak of it would show in what the API answers.
+        s.token = Some("secret-relay-token-of-driver-1".into());
+    })
+    .await
+    .unwrap()
 }
 
 /// Status, the headers (lower-case names) and the body of one raw HTTP/1.1 request.
@@ -201,16 +214,7 @@ async fn only_the_driver_and_their_tools_change_the_agent() {
 #[tokio::test]
 async fn another_machines_address_needs_the_flag() {
     let data = tempfile::tempdir().unwrap();
-    let source = SimSource::start(
-        SimConfig::new(3, &track::RED_BULL_RING),
-        LivePace { speed: 1.0 },
-        LiveOptions::new("driver-1"),
-    )
-    .unwrap();
-    let mut settings = AgentSettings::new("driver-1", app());
-    settings.listen = "0.0.0.0:0".parse().unwrap();
-    settings.voice = pitbox_driver::VoiceSettings::wav_dir(data.path().join("callouts"));
-    let err = match start(settings, Box::new(source)).await {
+    let err = match start_agent(data.path(), "0.0.0.0:0".parse().unwrap(), |_| {}).await {
         Ok(_) => panic!("the agent listened on every address without --api-allow-remote"),
         Err(e) => e.to_string(),
     };
@@ -228,17 +232,7 @@ async fn with_the_flag_another_machine_needs_the_key_for_everything() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let source = SimSource::start(
-        SimConfig::new(3, &track::RED_BULL_RING),
-        LivePace { speed: 1.0 },
-        LiveOptions::new("driver-1"),
-    )
-    .unwrap();
-    let mut settings = AgentSettings::new("driver-1", app());
-    settings.listen = SocketAddr::new(lan, 0);
-    settings.api_allow_remote = true;
-    settings.voice = pitbox_driver::VoiceSettings::wav_dir(data.path().join("callouts"));
-    let a = start(settings, Box::new(source)).await.unwrap();
+    let a = start_agent(data.path(), SocketAddr::new(lan, 0), |s| s.api_allow_remote = true).await.unwrap();
     let addr = a.api_addr;
     let host = addr.to_string();
     let key = a.api_key.expose().to_string();
@@ -248,7 +242,6 @@ async fn with_the_flag_another_machine_needs_the_key_for_everything() {
     let (code, _, text) = raw(addr, "GET", "/api/config", &[("Host", &host), (KEY_HEADER, &key)], "").await;
     assert_eq!(code, 200, "{text}");
     a.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 /// The address this machine would use to reach another, if it has one that is not loopback.
