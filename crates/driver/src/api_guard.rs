@@ -119,7 +119,7 @@ pub(crate) struct Guard {
     port: u16,
     key: ApiKey,
     /// The window cookie's value: random per agent process.
-    app_secret: String,
+    app_secret: ApiKey,
     /// Requests from other machines are taken (with the key).
     remote_allowed: bool,
 }
@@ -140,7 +140,7 @@ pub(crate) enum Decision {
 
 impl Guard {
     pub(crate) fn new(port: u16, key: ApiKey, remote_allowed: bool) -> Result<Guard, ApiKeyError> {
-        Ok(Guard { port, key, app_secret: random_token()?, remote_allowed })
+        Ok(Guard { port, key, app_secret: ApiKey::generate()?, remote_allowed })
     }
 
     fn local_hosts(&self) -> [String; 3] {
@@ -150,7 +150,7 @@ impl Guard {
 
     /// The cookie `GET /` sets for the window.
     pub(crate) fn app_cookie(&self) -> String {
-        format!("{APP_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", self.app_secret)
+        format!("{APP_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", self.app_secret.expose())
     }
 
     fn given_key(headers: &HeaderMap) -> Option<&str> {
@@ -168,7 +168,7 @@ impl Guard {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .any(|(name, value)| name == APP_COOKIE && ApiKey(self.app_secret.clone()).matches(value))
+            .any(|(name, value)| name == APP_COOKIE && self.app_secret.matches(value))
     }
 
     pub(crate) fn decide(&self, method: &Method, headers: &HeaderMap, peer: Option<SocketAddr>) -> Decision {
@@ -346,7 +346,7 @@ mod tests {
     fn the_security_table() {
         let g = guard(false);
         let key = "k".repeat(43);
-        let cookie = format!("other=1; {APP_COOKIE}={}", g.app_secret);
+        let cookie = format!("other=1; {APP_COOKIE}={}", g.app_secret.expose());
         let bearer = format!("Bearer {key}");
         let get = Method::GET;
         let put = Method::PUT;
