@@ -108,6 +108,8 @@ fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
         in_garage: None,
         replay_playing: None,
         off_track: None,
+        session_laps_remaining: None,
+        session_time_remaining: None,
     }
 }
 

@@ -198,6 +198,8 @@ impl Columns {
             in_garage: None,
             replay_playing: None,
             off_track: some(f(26)).map(|v| v != 0.0),
+            session_laps_remaining: None,
+            session_time_remaining: None,
         })
     }
 
@@ -365,6 +367,8 @@ mod tests {
             in_garage: None,
             replay_playing: None,
             off_track: None,
+            session_laps_remaining: None,
+            session_time_remaining: None,
         }
     }
 

@@ -4,7 +4,8 @@
 //!
 //! Live coaching runs on a thread of its own, fed by the ingest writer after each commit (and by
 //! `.ibt` imports), so the lap analysis never delays an acknowledgement. One
-//! [`pitbox_coach::LiveCoach`] per session: the session's best valid lap is the reference.
+//! [`pitbox_coach::LiveCoach`] per session: the session's best valid lap is the reference. The
+//! same thread measures each session's laps for the live stint plan (`crate::live_plan`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use tokio::sync::mpsc;
 use crate::bus::Bus;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, JsonBody};
+use crate::live_plan::{LapDone, LapTracker};
 use crate::server::AppState;
 use crate::store::{Store, StoreError, StoreResult, ms_to_time, new_id};
 
@@ -200,12 +202,14 @@ impl LiveCoaching {
     pub fn start(store: Store, bus: Bus) -> LiveCoaching {
         let (tx, rx) = mpsc::channel::<LapFeed>(FEED_CAPACITY);
         let (out_tx, out_rx) = mpsc::unbounded_channel::<Said>();
+        let (plan_tx, plan_rx) = mpsc::unbounded_channel::<LapDone>();
         let stats = Arc::new(CoachStats::default());
         let spawned =
-            std::thread::Builder::new().name("pitbox-live-coach".into()).spawn(move || coach_loop(rx, out_tx));
+            std::thread::Builder::new().name("pitbox-live-coach".into()).spawn(move || coach_loop(rx, out_tx, plan_tx));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the live coach thread; no live coaching on this node");
         }
+        tokio::spawn(crate::live_plan::publish_loop(store.clone(), bus.clone(), plan_rx));
         tokio::spawn(publish_loop(store, bus, out_rx, stats.clone()));
         LiveCoaching { tx, stats }
     }
@@ -236,15 +240,22 @@ struct Said {
 
 struct SessionCoach {
     coach: LiveCoach,
+    /// Measures the laps for the live stint plan (live feeds only).
+    laps: LapTracker,
     last_fed: Instant,
 }
 
-fn coach_loop(mut rx: mpsc::Receiver<LapFeed>, out: mpsc::UnboundedSender<Said>) {
+fn coach_loop(
+    mut rx: mpsc::Receiver<LapFeed>,
+    out: mpsc::UnboundedSender<Said>,
+    plans: mpsc::UnboundedSender<LapDone>,
+) {
     let mut coaches: HashMap<String, SessionCoach> = HashMap::new();
     let mut last_sweep = Instant::now();
     while let Some(feed) = rx.blocking_recv() {
         let entry = coaches.entry(feed.session_id.clone()).or_insert_with(|| SessionCoach {
             coach: LiveCoach::new(LiveConfig { driver_id: Some(feed.driver_id.clone()), ..LiveConfig::default() }),
+            laps: LapTracker::default(),
             last_fed: Instant::now(),
         });
         entry.last_fed = Instant::now();
@@ -254,6 +265,13 @@ fn coach_loop(mut rx: mpsc::Receiver<LapFeed>, out: mpsc::UnboundedSender<Said>)
             let time = u.session_time.unwrap_or_else(|| u.timestamp.timestamp_millis() as f64 / 1000.0);
             let events = entry.coach.push(&Sample::from_update(u, time));
             if !send_coaching(&out, &feed, events) {
+                return;
+            }
+            // An import is history, not the car on track now: no live plan from it.
+            if feed.speak
+                && let Some(done) = entry.laps.push(&feed.team_id, &feed.session_id, u)
+                && plans.send(done).is_err()
+            {
                 return;
             }
         }

@@ -31,6 +31,7 @@ pub mod httpc;
 pub mod import;
 pub mod lap_compare;
 pub mod limiter;
+pub mod live_plan;
 pub mod migrations;
 pub mod objects;
 pub mod openapi;

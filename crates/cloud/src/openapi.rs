@@ -85,7 +85,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("get" "/api/coaching", "any user of the team (the owner: all)", "Live coaching messages made after every stored lap, newest first (?driverId=&sessionId=&limit=)", None, None),
     ep!("post" "/api/voice/synthesize", "admin, engineer, driver", "Speak text: audio stored for the team (spec Voice Synthesis API)", Some("voice_synthesize_request"), Some("voice_synthesize_response")),
     ep!("get" "/api/voice/audio/{file}", "any user of the clip's team", "A synthesised WAV file (the audioUrl of /api/voice/synthesize)", None, None),
-    ep!("post" "/api/strategy/plan", "admin, engineer (drivers and viewers: 403; they read the plan with GET)", "Plan a race's stints: fewest stops, then least time stationary (docs/strategy.md); stored as the team's plan (?teamId= for the owner). 400 validation_failed names a bad field, 400 plan_infeasible the rule no plan can meet", Some("StrategyPlanRequest"), Some("StrategyPlan")),
+    ep!("post" "/api/strategy/plan", "admin, engineer (drivers and viewers: 403; they read the plan with GET)", "Plan a race's stints: fewest stops, then least time stationary (docs/strategy.md); stored as the team's plan (?teamId= for the owner); ?dryRun=true plans without storing (a what-if). 400 validation_failed names a bad field, 400 plan_infeasible the rule no plan can meet", Some("StrategyPlanRequest"), Some("StrategyPlan")),
     ep!("get" "/api/strategy/plan", "any user of the team (the owner: ?teamId=)", "The team's current stint plan with the request it was made from; 404 before the first plan", None, Some("StoredStrategyPlan")),
     ep!("get" "/ws", "any user (authenticate in the first message)", "WebSocket protocol (docs/protocol.md)", None, None),
 ];

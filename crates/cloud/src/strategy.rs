@@ -24,6 +24,10 @@ use crate::store::{Store, StoreError, StoreResult, ms_to_time, now_ms};
 pub struct StrategyQuery {
     #[serde(default)]
     pub team_id: Option<String>,
+    /// `POST` only: plan and answer without storing — a what-if that leaves the team's plan as
+    /// it is.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// The team's stored plan (`GET /api/strategy/plan`): the plan's fields, the request it was
@@ -52,7 +56,8 @@ pub fn plan_error(e: PlanError) -> ApiError {
     }
 }
 
-/// `POST /api/strategy/plan` (admin, engineer): plan, store as the team's plan, answer it.
+/// `POST /api/strategy/plan` (admin, engineer): plan, store as the team's plan, answer it;
+/// with `?dryRun=true`, plan and answer only (a what-if).
 pub async fn post_plan(
     State(st): State<AppState>,
     auth: Auth,
@@ -70,7 +75,9 @@ pub async fn post_plan(
         .await
         .map_err(ApiError::internal)?
         .map_err(plan_error)?;
-    store_plan(&st.store, &team, &req, &plan, auth.user_id()).await?;
+    if !q.dry_run {
+        store_plan(&st.store, &team, &req, &plan, auth.user_id()).await?;
+    }
     Ok(Json(plan))
 }
 
@@ -106,7 +113,7 @@ async fn store_plan(store: &Store, team: &str, req: &PlanRequest, plan: &Plan, b
     Ok(())
 }
 
-async fn load_plan(store: &Store, team: &str) -> StoreResult<Option<StoredPlan>> {
+pub(crate) async fn load_plan(store: &Store, team: &str) -> StoreResult<Option<StoredPlan>> {
     let Some(r) = sqlx::query("SELECT request, plan, planned_by, planned_at FROM strategy_plans WHERE team_id = $1")
         .bind(team)
         .fetch_optional(store.pool())

@@ -186,3 +186,156 @@ async fn the_openapi_document_describes_the_planner() {
         assert!(schemas[name].is_object(), "dangling $ref {name}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The live plan
+
+/// A 20-lap race planned at 2.5 L a lap; the car then runs 60 s laps on 2.0 L from a 20 L tank.
+fn sprint_plan(driver: &str) -> Value {
+    json!({
+        "race": {"laps": 20},
+        "lapTimeS": 62.0,
+        "fuelPerLapL": 2.5,
+        "tankL": 20.0,
+        "fuelMarginL": 2.0,
+        "pitLaneS": 25.0,
+        "refuelLps": 2.0,
+        "tyreChangeS": 10.0,
+        "drivers": [{"id": driver}, {"id": "ben"}]
+    })
+}
+
+/// Laps `1..=laps` of `driver` at 10 Hz: 60 s and 2.0 L each, from 20 L, 3,000 m a lap, with
+/// iRacing's laps left (the leader is this car).
+fn live_laps(driver: &str, laps: u32) -> Vec<Value> {
+    let start_ms = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let mut out = Vec::new();
+    for lap in 1..=laps + 1 {
+        for i in 0..600u32 {
+            let t = f64::from(lap - 1) * 60.0 + f64::from(i) * 0.1;
+            let n = out.len() as u64 + 1;
+            let mut v = common::update(driver, start_ms + (t * 1000.0) as i64, lap, n);
+            v["lapDistance"] = json!(f64::from(i) * 5.0);
+            v["trackPosition"] = json!(f64::from(i) / 600.0);
+            v["sessionTime"] = json!(100.0 + t);
+            v["fuelLiters"] = json!(20.0 - t / 30.0);
+            v["onPitRoad"] = json!(false);
+            v["sessionLapsRemaining"] = json!(20 - lap + 1);
+            out.push(v);
+            if lap == laps + 1 && i == 10 {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// The live plan after every lap: measured fuel and pace replace the plan's, the laps left come
+/// from the sim, and the window, the next stop and the revised stints follow — for the team
+/// only. Worked by hand for lap 5: 10 L left is 4 laps above the 2 L margin (to lap 9); a full
+/// tank is 9 laps, so the 15 laps left need two stops, and the window opens at once (lap 6).
+#[tokio::test]
+async fn the_live_plan_follows_the_car_lap_by_lap() {
+    for db in DBS {
+        let Some(app) = App::start(db, "strategy_live", Opts::default()).await else { continue };
+        let (s, v) = app.as_user(&app.engineer, "POST", "/api/strategy/plan", Some(sprint_plan(&app.driver.id))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let addr = common::serve(app.router.clone()).await;
+        let (mut dash, r) = common::ws_login(addr, &app.token(&app.engineer), "dashboard").await;
+        assert_eq!(r["data"]["success"], true, "{r}");
+        common::ws_send(&mut dash, json!({"type": "subscribe", "data": {"channels": ["strategy"]}})).await;
+        assert_eq!(common::next_json(&mut dash).await["type"], "subscribed");
+        let (mut other, _) = common::ws_login(addr, &app.token(&app.engineer_b), "dashboard").await;
+        common::ws_send(&mut other, json!({"type": "subscribe", "data": {}})).await;
+        assert_eq!(common::next_json(&mut other).await["type"], "subscribed");
+
+        let relay = app
+            .state
+            .keys
+            .issue_relay("relay-test", &app.team_a, "test relay", std::time::Duration::from_secs(3600))
+            .expect("relay token")
+            .0;
+        let (mut up, _) = common::ws_login(addr, &relay, "relay").await;
+        for (i, chunk) in live_laps(&app.driver.id, 5).chunks(300).enumerate() {
+            let seq = i as u64 + 1;
+            let batch = json!({"type": "telemetry_batch", "data": {"driverId": app.driver.id, "sequence": seq, "samples": chunk}});
+            common::ws_send(&mut up, batch).await;
+            loop {
+                let m = common::next_json(&mut up).await;
+                if m["type"] == "ack" && m["data"]["sequence"] == seq {
+                    break;
+                }
+                assert_ne!(m["type"], "error", "{m}");
+            }
+        }
+        let mut updates = Vec::new();
+        while updates.len() < 5 {
+            let m = common::next_json(&mut dash).await;
+            if m["type"] == "strategy_update" {
+                updates.push(m["data"].clone());
+            }
+        }
+        let laps: Vec<u64> = updates.iter().map(|u| u["lap"].as_u64().unwrap_or(0)).collect();
+        assert_eq!(laps, [1, 2, 3, 4, 5]);
+        let u = &updates[4];
+        assert_eq!(u["driverId"], app.driver.id.as_str());
+        assert_eq!((u["lapsRemaining"].as_u64(), u["lapsRemainingSource"].as_str()), (Some(15), Some("sim")), "{u}");
+        let close = |k: &str, want: f64| (u[k].as_f64().unwrap_or(f64::NAN) - want).abs() < 0.01;
+        assert!(close("fuelL", 10.0) && close("fuelPerLapL", 2.0) && close("fuelLapsLeft", 5.0), "{u}");
+        assert_eq!(u["fuelPerLapSource"], "measured");
+        assert!(close("lapTimeS", 60.0), "{u}");
+        assert_eq!(u["lapTimeSource"], "measured");
+        assert_eq!((u["pitLaneS"].as_f64(), u["pitLaneSource"].as_str()), (Some(25.0), Some("plan")));
+        assert_eq!(u["stopsRemaining"], 2, "{u}");
+        assert_eq!(u["pitWindow"], json!({"opensLap": 6, "closesLap": 9}), "{u}");
+        let stints = u["stints"].as_array().expect("stints");
+        assert_eq!(
+            stints.first().map(|s| (s["startLap"].clone(), s["driverId"].clone())),
+            Some((json!(6), json!(app.driver.id)))
+        );
+        assert_eq!(stints.last().map(|s| s["endLap"].clone()), Some(json!(20)));
+        assert_eq!(u["nextStopFuelL"], stints[1]["fuelAddedL"]);
+        assert_eq!(u["basis"]["race"], json!({"laps": 15}));
+        // Lap 1 is seen from its start, so even the first update has a measured fuel use (the
+        // plan's 2.5 L a lap is never used here).
+        assert!(updates.iter().all(|u| u["fuelPerLapSource"] == "measured"), "{updates:?}");
+
+        // A dashboard opened now is caught up with the newest plan at once.
+        let (mut late, _) = common::ws_login(addr, &app.token(&app.viewer), "dashboard").await;
+        common::ws_send(&mut late, json!({"type": "subscribe", "data": {"channels": ["strategy"]}})).await;
+        let mut caught = None;
+        for _ in 0..3 {
+            let m = common::next_json(&mut late).await;
+            if m["type"] == "strategy_update" {
+                caught = Some(m);
+                break;
+            }
+        }
+        assert_eq!(caught.map(|m| m["data"]["lap"].clone()), Some(json!(5)));
+        // Team B heard nothing of it.
+        let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), common::next_json(&mut other)).await;
+        assert!(quiet.as_ref().map_or(true, |m| m["type"] != "strategy_update"), "team B got {quiet:?}");
+    }
+}
+
+/// `?dryRun=true` answers a what-if and leaves the team's plan as it was.
+#[tokio::test]
+async fn a_dry_run_plans_without_replacing_the_teams_plan() {
+    for db in DBS {
+        let Some(app) = App::start(db, "strategy_dry_run", Opts::default()).await else { continue };
+        let (s, _) = app.as_user(&app.engineer, "POST", "/api/strategy/plan", Some(six_hours())).await;
+        assert_eq!(s, StatusCode::OK);
+        let mut what_if = six_hours();
+        what_if["race"] = json!({"laps": 20});
+        let (s, v) = app.as_user(&app.engineer, "POST", "/api/strategy/plan?dryRun=true", Some(what_if.clone())).await;
+        assert_eq!((s, v["stops"].as_u64(), v["raceLaps"].as_u64()), (StatusCode::OK, Some(0), Some(20)), "{v}");
+        let (_, stored) = app.as_user(&app.driver, "GET", "/api/strategy/plan", None).await;
+        assert_eq!(stored["raceLaps"], 181, "the stored plan is untouched: {stored}");
+        // A what-if is still the pit wall's: a driver gets 403, and bad input names its field.
+        let (s, _) = app.as_user(&app.driver, "POST", "/api/strategy/plan?dryRun=true", Some(what_if.clone())).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        what_if["tankL"] = json!(0);
+        let (s, v) = app.as_user(&app.engineer, "POST", "/api/strategy/plan?dryRun=true", Some(what_if)).await;
+        assert_eq!((s, err(&v).1.as_str()), (StatusCode::BAD_REQUEST, "tankL"), "{v}");
+    }
+}

@@ -55,6 +55,8 @@ fn write_jsonl(path: &PathBuf, faults: &[Fault]) {
             in_garage: None,
             replay_playing: None,
             off_track: None,
+            session_laps_remaining: None,
+            session_time_remaining: None,
         };
         out.push_str(&serde_json::json!({"type": "telemetry_update", "data": u}).to_string());
         out.push('\n');

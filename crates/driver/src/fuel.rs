@@ -221,6 +221,8 @@ mod tests {
             in_garage: None,
             replay_playing: None,
             off_track: None,
+            session_laps_remaining: None,
+            session_time_remaining: None,
         }
     }
 

@@ -332,6 +332,11 @@ async fn connection(
                             shared.push_inbox(m);
                             None
                         }
+                        // Once a lap: for the radio, not the driver's inbox of messages.
+                        Ok(m @ Message::StrategyUpdate(_)) => {
+                            shared.push_event(m);
+                            None
+                        }
                         Ok(Message::Ping(p)) => Some(Message::Pong(p)),
                         Ok(Message::Error(e)) => {
                             let about_samples = e.message_type.as_deref() == Some("telemetry_update")

@@ -243,6 +243,11 @@ impl Shared {
         let _ = self.events.send(AgentEvent::Received(Box::new(m)));
     }
 
+    /// A received message for the voice worker only (not kept in the inbox).
+    pub fn push_event(&self, m: Message) {
+        let _ = self.events.send(AgentEvent::Received(Box::new(m)));
+    }
+
     /// The inbox, oldest first.
     pub fn inbox(&self) -> Vec<Message> {
         self.inbox.lock().map(|q| q.iter().cloned().collect()).unwrap_or_default()

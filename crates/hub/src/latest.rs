@@ -1,5 +1,5 @@
 //! Each driver's latest state, per team: the newest `session_info`, `driver_status`,
-//! `standings_update` and `telemetry_update` — what a new subscription is caught up with so a
+//! `standings_update`, `telemetry_update` and `strategy_update` — what a new subscription is caught up with so a
 //! dashboard opened mid-race sees the car, the track and the field at once. The registry keeps
 //! frames in it; on the cloud those come from every node, since its bus feeds the hub.
 
@@ -10,9 +10,11 @@ use pitbox_model::Channel;
 
 /// The state channels, in the order they are replayed (what the car is before where it is), and
 /// how old a kept value may be to still be worth sending.
-pub const STATE_CHANNELS: [(Channel, Duration); 4] = [
+pub const STATE_CHANNELS: [(Channel, Duration); 5] = [
     (Channel::Session, Duration::from_secs(24 * 3600)),
     (Channel::Status, Duration::from_secs(24 * 3600)),
+    // A live plan is made once a lap: worth showing (marked with its age) for a long stint.
+    (Channel::Strategy, Duration::from_secs(3600)),
     (Channel::Standings, Duration::from_secs(60)),
     (Channel::Telemetry, Duration::from_secs(60)),
 ];
@@ -23,7 +25,7 @@ pub const MAX_TEAMS: usize = 10_000;
 
 /// One driver's newest value per state channel (index as [`STATE_CHANNELS`]).
 struct DriverState<T> {
-    slots: [Option<(T, Instant)>; 4],
+    slots: [Option<(T, Instant)>; STATE_CHANNELS.len()],
     touched: Instant,
 }
 

@@ -410,6 +410,7 @@ pub fn channel_of(msg: &Message) -> Option<(Channel, Option<&str>)> {
         Message::TeamMessage(_) | Message::MessageRead(_) => (Channel::Messages, None),
         Message::HandoffRequest(_) | Message::HandoffResponse(_) => (Channel::Handoffs, None),
         Message::AiCoaching(c) => (Channel::Coaching, c.driver_id.as_deref()),
+        Message::StrategyUpdate(s) => (Channel::Strategy, Some(s.driver_id.as_str())),
         _ => return None,
     })
 }
@@ -425,6 +426,8 @@ impl<H: Hooks> HubInner<H> {
                 Some(d) => Addressed::Users(vec![d.clone()]),
                 None => Addressed::AllDrivers,
             },
+            // The live plan is also the car's own: its driver hears the key points.
+            Message::StrategyUpdate(s) => Addressed::Users(vec![s.driver_id.clone()]),
             // A team message has no recipient field: it is for the whole team, drivers included.
             Message::TeamMessage(_) => Addressed::AllDrivers,
             Message::HandoffRequest(h) => Addressed::Users(vec![h.target_driver_id.clone(), h.requester_id.clone()]),

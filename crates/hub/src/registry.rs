@@ -24,7 +24,8 @@ pub(crate) fn channel_bit(c: Channel) -> u8 {
     1u8 << i
 }
 
-pub(crate) const ALL_CHANNELS: u8 = (1u8 << 7) - 1;
+/// Every channel's bit (eight channels fill the `u8`).
+pub(crate) const ALL_CHANNELS: u8 = u8::MAX >> (8 - Channel::ALL.len());
 
 /// One connection's subscription (immutable; replaced as a whole on change).
 #[derive(Clone)]

@@ -53,6 +53,8 @@ fn sample(driver: String) -> impl Strategy<Value = TelemetryUpdate> {
             in_garage: None,
             replay_playing: None,
             off_track: None,
+            session_laps_remaining: None,
+            session_time_remaining: None,
         })
 }
 

@@ -14,6 +14,8 @@
 //! | `yawRate` deg/s, positive = left | `YawRate` rad/s (z up: positive = left) | rad → deg |
 //! | `onTrack`, `inGarage`, `replayPlaying` | `IsOnTrack`, `IsInGarage`, `IsReplayPlaying` | as is; `null` when absent (files hold `IsOnTrack` only: iRacing logs them only while the player drives) |
 //! | `lateralAccel`, `longitudinalAccel` m/s² | `LatAccel` (positive = left), `LongAccel` | as is |
+//! | `sessionLapsRemaining` | `SessionLapsRemainEx` | `null` when 32767 (laps do not limit the session) or negative |
+//! | `sessionTimeRemaining` s | `SessionTimeRemain` | `null` when 604,800 (the clock does not limit the session), negative or not finite |
 //!
 //! Standings come from the CarIdx arrays (64 cars): `CarIdxPosition`, `CarIdxClassPosition`,
 //! `CarIdxLap`, `CarIdxLapDistPct`, `CarIdxLastLapTime`, `CarIdxBestLapTime`, `CarIdxOnPitRoad`;
@@ -28,6 +30,21 @@ use crate::var::VarHandle;
 use pitbox_model::Timestamp;
 use pitbox_model::session::{StandingsEntry, StandingsUpdate};
 use pitbox_model::telemetry::{TelemetryUpdate, TireWear};
+
+/// iRacing writes 32767 laps left for a session that laps do not limit.
+const UNLIMITED_LAPS: i32 = 32_767;
+/// iRacing writes 604,800 s (a week) left for a session that the clock does not limit.
+const UNLIMITED_SECONDS: f64 = 604_800.0;
+
+/// `SessionLapsRemainEx` → laps left, `None` when laps do not limit the session.
+fn laps_remaining(raw: i32) -> Option<u32> {
+    (0..UNLIMITED_LAPS).contains(&raw).then(|| raw.unsigned_abs())
+}
+
+/// `SessionTimeRemain` → seconds left, `None` when the clock does not limit the session.
+fn time_remaining(raw: f64) -> Option<f64> {
+    (0.0..UNLIMITED_SECONDS).contains(&raw).then_some(raw)
+}
 
 /// m/s → km/h.
 pub fn speed_kmh(mps: f32) -> f64 {
@@ -102,6 +119,8 @@ pub struct Mapper {
     in_garage: H<bool>,
     replay_playing: H<bool>,
     player_surface: H<TrkLoc>,
+    laps_remain: H<i32>,
+    time_remain: H<f64>,
     wear: [Option<Wear>; 4],
     car_position: H<i32>,
     car_class_position: H<i32>,
@@ -147,6 +166,8 @@ impl Mapper {
             in_garage: layout.optional("IsInGarage")?,
             replay_playing: layout.optional("IsReplayPlaying")?,
             player_surface: layout.optional("PlayerTrackSurface")?,
+            laps_remain: layout.optional("SessionLapsRemainEx")?,
+            time_remain: layout.optional("SessionTimeRemain")?,
             wear: [
                 Wear::new(layout, "LF")?,
                 Wear::new(layout, "RF")?,
@@ -218,6 +239,8 @@ impl Mapper {
             in_garage: self.in_garage.map(|h| h.get(row)),
             replay_playing: self.replay_playing.map(|h| h.get(row)),
             off_track: self.player_surface.map(|h| h.get(row) == TrkLoc::OffTrack),
+            session_laps_remaining: self.laps_remain.and_then(|h| laps_remaining(h.get(row))),
+            session_time_remaining: self.time_remain.and_then(|h| time_remaining(h.get(row))),
         }
     }
 
@@ -329,6 +352,18 @@ impl Mapper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unlimited_sessions_have_no_remaining_count() {
+        assert_eq!(laps_remaining(12), Some(12));
+        assert_eq!(laps_remaining(0), Some(0));
+        assert_eq!(laps_remaining(32_767), None);
+        assert_eq!(laps_remaining(-1), None);
+        assert_eq!(time_remaining(1_234.5), Some(1_234.5));
+        assert_eq!(time_remaining(604_800.0), None);
+        assert_eq!(time_remaining(-1.0), None);
+        assert_eq!(time_remaining(f64::NAN), None);
+    }
 
     #[test]
     fn unit_conversions() {

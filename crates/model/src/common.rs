@@ -155,6 +155,8 @@ string_enum! {
         Coaching = "coaching",
         /// `driver_status`.
         Status = "status",
+        /// `strategy_update`.
+        Strategy = "strategy",
     }
 }
 

@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod rest;
 pub mod schema;
 pub mod session;
+pub mod strategy;
 pub mod team;
 pub mod validate;
 

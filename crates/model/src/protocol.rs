@@ -12,6 +12,7 @@ use crate::control::{
     Subscribed, TelemetryBatch, Unsubscribe,
 };
 use crate::session::{DriverStatusUpdate, SessionInfo, StandingsUpdate};
+use crate::strategy::StrategyUpdate;
 use crate::team::{HandoffRequest, HandoffResponse, MessageRead, TeamMessage};
 use crate::telemetry::TelemetryUpdate;
 use crate::validate::{self, FieldError, ValidationErrors};
@@ -137,6 +138,8 @@ messages! {
         "Every car's position, laps, gaps and pit state (about 2 Hz).";
     DriverStatus(DriverStatusUpdate) = "driver_status", Both, DRIVERS,
         "A driver's availability, connection and whether they are in the car.";
+    StrategyUpdate(StrategyUpdate) = "strategy_update", ServerToClient, NOBODY,
+        "The team's stint plan re-planned after a lap: fuel laps left, pit window, next stop.";
     Subscribe(Subscribe) = "subscribe", ClientToServer, ALL_ROLES,
         "What a dashboard wants: team, drivers, channels, telemetry rate.";
     Subscribed(Subscribed) = "subscribed", ServerToClient, NOBODY,

@@ -133,6 +133,8 @@ impl TelemetryPost {
             in_garage: None,
             replay_playing: None,
             off_track: None,
+            session_laps_remaining: None,
+            session_time_remaining: None,
         }
     }
 }

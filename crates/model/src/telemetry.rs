@@ -187,6 +187,14 @@ pub struct TelemetryUpdate {
     /// `OffTrack`): a lap with an excursion is not a valid lap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off_track: Option<bool>,
+    /// iRacing's `SessionLapsRemainEx`: laps left in the session for the leader; absent when the
+    /// session is not limited by laps. The live stint plan counts the race's remaining laps from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_laps_remaining: Option<u32>,
+    /// iRacing's `SessionTimeRemain`, seconds left on the session clock; absent when the session
+    /// is not timed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_time_remaining: Option<f64>,
 }
 
 impl Validate for TelemetryUpdate {
@@ -205,6 +213,10 @@ impl Validate for TelemetryUpdate {
         v.range_opt("longitudinalAccel", self.longitudinal_accel, -200.0, 200.0);
         v.range_opt("fuelLiters", self.fuel_liters, 0.0, 1_000.0);
         v.range_opt("lastLapTime", self.last_lap_time, -1.0, 86_400.0);
+        if let Some(l) = self.session_laps_remaining {
+            v.int_range("sessionLapsRemaining", i64::from(l), 0, 100_000);
+        }
+        v.range_opt("sessionTimeRemaining", self.session_time_remaining, 0.0, 7.0 * 86_400.0);
         if let Some(k) = &self.sim_session_id {
             v.id("simSessionId", k);
         }

@@ -93,7 +93,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_golden_messages_never_panic(idx in 0usize..20, pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+    fn mutated_golden_messages_never_panic(idx in 0usize..64, pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
         let kind = pitbox_model::protocol::MESSAGE_TYPES[idx % pitbox_model::protocol::MESSAGE_TYPES.len()];
         let path = format!("{}/tests/golden/{kind}.json", env!("CARGO_MANIFEST_DIR"));
         let mut bytes = std::fs::read(path).unwrap();

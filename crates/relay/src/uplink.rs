@@ -296,6 +296,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
             Channel::Handoffs,
             Channel::Coaching,
             Channel::Status,
+            Channel::Strategy,
         ],
         max_rate_hz: None,
     });

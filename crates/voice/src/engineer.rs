@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use pitbox_model::session::{SessionInfo, StandingsEntry, StandingsUpdate};
+use pitbox_model::strategy::StrategyUpdate;
 use pitbox_model::team::{HandoffRequest, HandoffResponse, TeamMessage};
 use pitbox_model::telemetry::TelemetryUpdate;
 use pitbox_model::{HandoffStatus, Priority, Timestamp};
@@ -46,7 +47,25 @@ pub struct RaceEngineer {
     pending_handoff: Option<HandoffRequest>,
     last_said: Option<String>,
     box_this_lap: bool,
+    strategy: StrategyCalls,
 }
+
+/// What the engineer last said about the team's live plan, so each key point is said once.
+#[derive(Debug, Clone, Default)]
+struct StrategyCalls {
+    /// `(closes lap, laps to go)` of the last "box in N laps".
+    boxed: Option<(u32, u32)>,
+    /// `(saving, lap)` of the last "save … to skip a stop".
+    saving: Option<(f64, u32)>,
+}
+
+/// Laps before the pit window closes at which "box in N laps" is said.
+pub const BOX_IN_LAPS: [u32; 3] = [3, 1, 0];
+/// A saving call is repeated after this many laps, or sooner when the saving changes by
+/// [`SAVING_CHANGE_L`].
+pub const SAVING_REPEAT_LAPS: u32 = 5;
+/// Litres per lap by which a saving must change to be said again sooner.
+pub const SAVING_CHANGE_L: f64 = 0.05;
 
 fn say(text: impl Into<String>) -> Action {
     Action::Say { text: text.into(), priority: Priority::High }
@@ -61,6 +80,12 @@ pub fn seconds_words(s: f64) -> String {
     } else {
         format!("{s:.1} seconds")
     }
+}
+
+/// A two-decimal number without trailing zeros: `0.2`, `0.15`.
+fn num2(x: f64) -> String {
+    let r = format!("{:.2}", (x * 100.0).round() / 100.0);
+    r.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A one-decimal number without a trailing `.0`.
@@ -97,6 +122,44 @@ impl RaceEngineer {
         } else if self.pending_handoff.as_ref().is_some_and(|p| p.id == h.id) {
             self.pending_handoff = None;
         }
+    }
+
+    /// The team's live plan after a lap (`strategy_update`): the key points to say, each once —
+    /// "Box in 3 laps, 42 litres" as the pit window closes in, and "Save 0.2 litres a lap to
+    /// skip a stop" when a stop is within reach of saving. Updates for another car's driver
+    /// say nothing.
+    pub fn on_strategy(&mut self, u: &StrategyUpdate) -> Vec<String> {
+        if u.driver_id != self.config.driver_id {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if let Some(w) = u.pit_window {
+            let to_go = w.closes_lap.saturating_sub(u.lap);
+            let fuel = u.next_stop_fuel_l.map(|l| format!(", {} litres", l.ceil() as i64)).unwrap_or_default();
+            if BOX_IN_LAPS.contains(&to_go) && self.strategy.boxed != Some((w.closes_lap, to_go)) {
+                self.strategy.boxed = Some((w.closes_lap, to_go));
+                out.push(match to_go {
+                    0 => format!("Box this lap{fuel}."),
+                    1 => format!("Box next lap{fuel}."),
+                    n => format!("Box in {n} laps{fuel}."),
+                });
+            }
+        }
+        if let Some(save) = u.fuel_save_to_skip_stop_lpl {
+            let due = match self.strategy.saving {
+                None => true,
+                Some((said, lap)) => {
+                    (save - said).abs() >= SAVING_CHANGE_L || u.lap >= lap.saturating_add(SAVING_REPEAT_LAPS)
+                }
+            };
+            if due {
+                self.strategy.saving = Some((save, u.lap));
+                out.push(format!("Save {} litres a lap to skip a stop.", num2(save)));
+            }
+        } else {
+            self.strategy.saving = None;
+        }
+        out
     }
 
     /// Sets the per-lap fuel burn (litres), e.g. when the agent has measured a green lap.

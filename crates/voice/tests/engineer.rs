@@ -41,6 +41,8 @@ fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
         in_garage: None,
         replay_playing: None,
         off_track: None,
+        session_laps_remaining: None,
+        session_time_remaining: None,
     }
 }
 
@@ -202,4 +204,46 @@ fn box_messages_and_handoffs_become_actions() {
     }
     assert_eq!(said(&a), "Handoff from Alex accepted.");
     assert_eq!(said(&e.handle(VoiceCommand::RadioCheck)), "Loud and clear.");
+}
+
+/// A `strategy_update` for `driver` after `lap`, with the pit window closing at lap 20.
+fn strategy(driver: &str, lap: u32, saving: Option<f64>) -> pitbox_model::strategy::StrategyUpdate {
+    let golden = include_str!("../../model/tests/golden/strategy_update.json");
+    let v: serde_json::Value = serde_json::from_str(golden).expect("golden");
+    let mut u: pitbox_model::strategy::StrategyUpdate = serde_json::from_value(v["data"].clone()).expect("update");
+    u.driver_id = driver.into();
+    u.lap = lap;
+    u.pit_window = Some(pitbox_model::strategy::PitWindow { opens_lap: 12, closes_lap: 20 });
+    u.next_stop_fuel_l = Some(41.3);
+    u.fuel_save_to_skip_stop_lpl = saving;
+    u
+}
+
+#[test]
+fn the_live_plan_says_box_as_the_window_closes_and_the_saving_once() {
+    let mut e = RaceEngineer::new(EngineerConfig { driver_id: "d1".into(), ..Default::default() });
+    let mut heard = Vec::new();
+    for lap in 14..=21 {
+        let saving = if lap < 19 { Some(0.15) } else { None };
+        heard.push((lap, e.on_strategy(&strategy("d1", lap, saving))));
+    }
+    let said: Vec<(u32, String)> = heard.iter().flat_map(|(l, v)| v.iter().map(move |t| (*l, t.clone()))).collect();
+    assert_eq!(
+        said,
+        vec![
+            (14, "Save 0.15 litres a lap to skip a stop.".to_string()),
+            (17, "Box in 3 laps, 42 litres.".to_string()),
+            (19, "Box next lap, 42 litres.".to_string()),
+            (20, "Box this lap, 42 litres.".to_string()),
+        ]
+    );
+    // The same update again says nothing new; a bigger saving is said at once.
+    assert!(e.on_strategy(&strategy("d1", 20, None)).is_empty());
+    let mut e = RaceEngineer::new(EngineerConfig { driver_id: "d1".into(), ..Default::default() });
+    assert_eq!(e.on_strategy(&strategy("d1", 5, Some(0.2))).len(), 1);
+    assert!(e.on_strategy(&strategy("d1", 6, Some(0.22))).is_empty());
+    assert_eq!(e.on_strategy(&strategy("d1", 7, Some(0.3))), vec!["Save 0.3 litres a lap to skip a stop."]);
+    assert_eq!(e.on_strategy(&strategy("d1", 12, Some(0.3))).len(), 1, "repeated after five laps");
+    // Another driver's car: nothing for this driver.
+    assert!(e.on_strategy(&strategy("d2", 19, Some(0.5))).is_empty());
 }

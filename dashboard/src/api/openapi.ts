@@ -1513,7 +1513,7 @@ export interface paths {
         };
         put?: never;
         /**
-         * Plan a race's stints: fewest stops, then least time stationary (docs/strategy.md); stored as the team's plan (?teamId= for the owner). 400 validation_failed names a bad field, 400 plan_infeasible the rule no plan can meet
+         * Plan a race's stints: fewest stops, then least time stationary (docs/strategy.md); stored as the team's plan (?teamId= for the owner); ?dryRun=true plans without storing (a what-if). 400 validation_failed names a bad field, 400 plan_infeasible the rule no plan can meet
          * @description Who may call it: admin, engineer (drivers and viewers: 403; they read the plan with GET).
          */
         post: {

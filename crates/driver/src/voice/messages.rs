@@ -1,5 +1,6 @@
 //! Received messages turned into callouts: `ai_coaching` (AI coaching), `team_message`,
-//! `handoff_request`, and handoff answers.
+//! `handoff_request`, handoff answers, and the key points of the team's live plan
+//! (`strategy_update`).
 
 use super::{CalloutOrigin, Worker};
 use crate::state::AgentEvent;
@@ -24,6 +25,11 @@ impl Worker {
                 }
                 let (text, _) = shorten(&c.feedback, MAX_SPOKEN_CHARS);
                 self.callout(CalloutOrigin::AiCoaching, text, c.priority, None);
+            }
+            Ok(Message::StrategyUpdate(u)) => {
+                for text in self.engineer.on_strategy(&u) {
+                    self.callout(CalloutOrigin::PitWindow, text, Priority::High, None);
+                }
             }
             Ok(Message::TeamMessage(m)) => {
                 // Our own messages come back from the team channel.

@@ -214,6 +214,8 @@ pub fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         in_garage: None,
         replay_playing: None,
         off_track: None,
+        session_laps_remaining: None,
+        session_time_remaining: None,
     }
 }
 
