@@ -256,6 +256,63 @@ try {
     });
   }
 
+  await check('strategy: engineer edits the plan inputs, plans, sees the stint timeline; a what-if shows its difference', async () => {
+    await page.getByRole('link', { name: 'Strategy' }).click();
+    await page.locator('[data-testid=no-plan], [data-testid=timeline-plan]').first().waitFor({ timeout: 10_000 });
+    // A 60-minute race on a 2-minute lap: 31 laps; a 50 L tank at 3 L a lap keeping 3 L lasts 15
+    // laps, so 3 stints and 2 stops.
+    await page.getByLabel('Race length in').selectOption('minutes');
+    const fill = { 'Race (minutes)': '60', 'Lap time (s)': '120', 'Fuel per lap (L)': '3', 'Tank (L)': '50', 'Start fuel (L, default full)': '', 'Fuel margin (L, default 1 lap)': '', 'Pit lane loss (s)': '30', 'Refuel rate (L/s)': '2', 'Tyre change (s)': '20', 'New tyres every (stints, default 1)': '', 'Least driving per driver (min)': '', 'Most driving per driver (min)': '' };
+    for (const [label, value] of Object.entries(fill)) await page.getByLabel(label, { exact: true }).fill(value);
+    // Two drivers of the team, Alex then Jo (the form starts from the team's drivers).
+    while ((await page.getByTestId('driver-row').count()) > 2) await page.getByRole('button', { name: /^Remove driver/ }).last().click();
+    while ((await page.getByTestId('driver-row').count()) < 2) await page.getByRole('button', { name: 'Add driver' }).click();
+    await page.getByLabel('Driver 1', { exact: true }).selectOption({ label: 'Alex Driver' });
+    await page.getByLabel('Driver 2', { exact: true }).selectOption({ label: 'Jo Relief' });
+    for (const i of [1, 2]) {
+      await page.getByLabel(`Driver ${i} longest stint (min)`).fill('');
+      await page.getByLabel(`Driver ${i} lap time (s)`).fill('');
+    }
+    await page.getByRole('button', { name: 'Make plan' }).click();
+    await page.getByText('stored as the team\'s plan').waitFor({ timeout: 10_000 });
+    const segs = page.getByTestId('timeline-plan').getByTestId('stint-seg');
+    const labels = await segs.allTextContents();
+    assert(labels.length === 3, `the timeline has ${labels.length} segments: ${labels.join(' | ')}`);
+    // Stint k is driven by drivers[k mod 2], and the stints cover the race's 31 laps.
+    const who = labels.map((l) => l.split(' · ')[0]);
+    assert(who.join(',') === 'Alex Driver,Jo Relief,Alex Driver', `segments: ${labels.join(' | ')}`);
+    const laps = labels.reduce((n, l) => n + Number(l.match(/(\d+) laps?$/)?.[1] ?? NaN), 0);
+    assert(laps === 31, `the segments add up to ${laps} laps: ${labels.join(' | ')}`);
+    const stops = await text(page, 'plan-stops');
+    assert(stops === '2', `stops shown: ${stops}`);
+    assert((await page.getByTestId('stint-row').count()) === 3, 'the stint table has not 3 rows');
+    // Stored as the team's plan, as the form said.
+    const { token } = await apiJson(base, '/api/auth/login', { method: 'POST', body: { username: 'sam', password: 'pitbox-e2e' } });
+    const storedPlan = await apiJson(base, '/api/strategy/plan', { token });
+    assert(storedPlan.stops === 2 && storedPlan.request?.tankL === 50 && storedPlan.request?.race?.minutes === 60, `stored plan: ${JSON.stringify(storedPlan).slice(0, 300)}`);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, '16-strategy');
+    await noSerious(page, 'strategy');
+
+    // What-if, as a dry run: stop now.
+    const live = (await page.getByTestId('no-live').count()) === 0;
+    await page.getByRole('button', { name: 'Stop now' }).click();
+    await page.locator('[data-testid=whatif-result], [data-testid=whatif-error]').first().waitFor({ timeout: 10_000 });
+    if ((await page.getByTestId('whatif-error').count()) > 0) throw new Error(`the what-if failed: ${await text(page, 'whatif-error')}`);
+    const diff = (await text(page, 'whatif-diff')) ?? '';
+    // From the stored plan (no live plan yet) the tank is already full: the plan is the same, plus
+    // the stop now, 30 s in the lane and nothing to fill.
+    if (!live) assert(diff === '+1 stop, +30.0 s', `the what-if says "${diff}"`);
+    else assert(/^(same stops|[+-]\d+ stops?), [+-]\d+\.\d s$/.test(diff), `the what-if says "${diff}"`);
+    const w = await page.getByTestId('timeline-whatif').getByTestId('stint-seg').count();
+    assert(w >= 1, 'the what-if timeline has no stint');
+    // Nothing stored by the what-if: the team's plan is still the one made above.
+    const after = await apiJson(base, '/api/strategy/plan', { token });
+    assert(after.plannedAt === storedPlan.plannedAt && after.request?.startFuelL == null, `the what-if replaced the stored plan: ${JSON.stringify(after.request)}`);
+    await shot(page, '16b-strategy-whatif');
+    await noSerious(page, 'strategy what-if');
+  });
+
   await check('connection: a dropped link shows reconnecting, then live again with data and what was said meanwhile', async () => {
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByTestId('car-speed').waitFor();

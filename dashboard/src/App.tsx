@@ -15,6 +15,7 @@ import { Standings } from './views/Standings';
 import { Messages } from './views/Messages';
 import { Handoffs } from './views/Handoffs';
 import { Coaching } from './views/Coaching';
+import { Strategy } from './views/Strategy';
 
 // The comparison view pulls uPlot charts and the worker: loaded when first opened.
 const Compare = lazy(() => import('./views/Compare').then((m) => ({ default: m.Compare })));
@@ -28,6 +29,7 @@ const NAV: Array<{ path: string; label: string }> = [
   { path: '/messages', label: 'Messages' },
   { path: '/handoffs', label: 'Handoffs' },
   { path: '/coaching', label: 'Coaching' },
+  { path: '/strategy', label: 'Strategy' },
   { path: '/compare', label: 'Lap comparison' },
   { path: '/history', label: 'History' },
 ];
@@ -111,6 +113,7 @@ function View({ path }: { path: string }) {
   if (path.startsWith('/messages')) return <Messages />;
   if (path.startsWith('/handoffs')) return <Handoffs />;
   if (path.startsWith('/coaching')) return <Coaching />;
+  if (path.startsWith('/strategy')) return <Strategy />;
   if (path.startsWith('/compare'))
     return (
       <Suspense fallback={<p role="status">Loading…</p>}>

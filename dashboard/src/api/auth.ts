@@ -20,6 +20,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The API's `error.code` and `error.field` (`{"error": {code, message, field}}`), when given. */
+    readonly detail: { code?: string | null; field?: string | null } = {},
   ) {
     super(message);
   }
@@ -60,12 +62,17 @@ export function waitText(retryAfter: string | null): string {
 }
 
 async function errorText(r: Response): Promise<string> {
+  return (await errorBody(r)).message;
+}
+
+/** The API's error `{"error": {code, message, field}}` (or a plain text/message), never throwing. */
+async function errorBody(r: Response): Promise<{ message: string; code?: string | null; field?: string | null }> {
   try {
-    const body = (await r.json()) as { error?: { message?: string } | string; message?: string };
-    if (typeof body.error === 'string') return body.error;
-    return body.error?.message ?? body.message ?? `HTTP ${r.status}`;
+    const body = (await r.json()) as { error?: { message?: string; code?: string | null; field?: string | null } | string; message?: string };
+    if (typeof body.error === 'string') return { message: body.error };
+    return { message: body.error?.message ?? body.message ?? `HTTP ${r.status}`, code: body.error?.code, field: body.error?.field };
   } catch {
-    return `HTTP ${r.status}`;
+    return { message: `HTTP ${r.status}` };
   }
 }
 
@@ -282,7 +289,10 @@ export class AuthManager {
       });
     let r = await go();
     if (r.status === 401 && (await this.refresh())) r = await go();
-    if (!r.ok) throw new ApiError(r.status, await errorText(r));
+    if (!r.ok) {
+      const e = await errorBody(r);
+      throw new ApiError(r.status, e.message, { code: e.code, field: e.field });
+    }
     return r.text();
   }
 

@@ -17,6 +17,8 @@ export const ENDPOINTS = {
   events: '/api/events',
   event: (id: string) => `/api/events/${encodeURIComponent(id)}`,
   coaching: '/api/coaching?limit=200',
+  strategyPlan: '/api/strategy/plan',
+  strategyPlanDryRun: '/api/strategy/plan?dryRun=true',
   config: '/dashboard-config.json',
 } as const;
 

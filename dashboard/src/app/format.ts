@@ -48,11 +48,11 @@ export function age(ms: number | null): string {
 export const STALE_AFTER_MS = 2000;
 
 /** Whether a driver's numbers are stale: their newest sample (receive time `latestAt`) is older
- * than [STALE_AFTER_MS]; `null` when no sample has come yet. */
-export function staleFor(latestAt: number | null, now: number): number | null {
+ * than `afterMs` ([STALE_AFTER_MS] by default); `null` when no sample has come yet. */
+export function staleFor(latestAt: number | null, now: number, afterMs = STALE_AFTER_MS): number | null {
   if (latestAt === null) return null;
   const ms = Math.max(0, now - latestAt);
-  return ms > STALE_AFTER_MS ? ms : null;
+  return ms > afterMs ? ms : null;
 }
 
 export function clock(iso: string | null | undefined): string {

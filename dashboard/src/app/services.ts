@@ -10,7 +10,7 @@ import type { AiCoaching, Channel, ClientMessage, DriverProfile, HandoffRequest,
 import { applyMessages, applyProfiles, createSinks, initialState, type AppState, type Sinks } from '../store/app';
 import { createStore, type Store } from '../store/store';
 
-export const ALL_CHANNELS: Channel[] = ['telemetry', 'standings', 'session', 'messages', 'handoffs', 'coaching', 'status'];
+export const ALL_CHANNELS: Channel[] = ['telemetry', 'standings', 'session', 'messages', 'handoffs', 'coaching', 'status', 'strategy'];
 
 export interface Services {
   config: ServerConfig;

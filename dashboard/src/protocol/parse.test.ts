@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseFrame } from './parse';
-import { telemetry } from '../test/factories';
+import { strategyUpdate, telemetry } from '../test/factories';
 
 describe('parseFrame', () => {
   it('accepts spec messages and ignores unknown data fields', () => {
     const r = parseFrame(JSON.stringify({ type: 'telemetry_update', data: { ...telemetry(), newField: 1 } }));
     expect(r.ok).toBe(true);
+  });
+  it('accepts strategy_update without the optional pit window and savings', () => {
+    const data: Partial<ReturnType<typeof strategyUpdate>> = strategyUpdate();
+    delete data.pitWindow;
+    delete data.nextStopFuelL;
+    delete data.fuelSaveToSkipStopLpl;
+    expect(parseFrame(JSON.stringify({ type: 'strategy_update', data })).ok).toBe(true);
   });
   it.each([
     ['{', 'invalid_json'],
@@ -14,6 +21,9 @@ describe('parseFrame', () => {
     ['{"type":"bogus","data":{}}', 'unknown_type bogus'],
     ['{"type":"telemetry_update","data":{"driverId":"d","speed":"fast"}}', 'telemetry_update: bad field data.speed'],
     ['{"type":"standings_update","data":{"entries":null}}', 'standings_update: bad field data.entries'],
+    [JSON.stringify({ type: 'strategy_update', data: { ...strategyUpdate(), fuelLapsLeft: null } }), 'strategy_update: bad field data.fuelLapsLeft'],
+    [JSON.stringify({ type: 'strategy_update', data: { ...strategyUpdate(), stints: {} } }), 'strategy_update: bad field data.stints'],
+    [JSON.stringify({ type: 'strategy_update', data: { ...strategyUpdate(), teamId: undefined } }), 'strategy_update: bad field data.teamId'],
   ])('refuses %s', (text, error) => {
     expect(parseFrame(text)).toEqual({ ok: false, error });
   });

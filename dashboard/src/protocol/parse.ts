@@ -12,6 +12,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set<ServerType>([
   'handoff_request',
   'handoff_response',
   'ai_coaching',
+  'strategy_update',
   'session_info',
   'standings_update',
   'driver_status',
@@ -42,6 +43,16 @@ const CHECKS: Partial<Record<ServerType, (d: Obj) => string | null>> = {
   handoff_request: (d) => (!str(d, 'id') ? 'id' : !str(d, 'status') ? 'status' : null),
   handoff_response: (d) => (!str(d, 'handoffId') ? 'handoffId' : !str(d, 'status') ? 'status' : null),
   ai_coaching: (d) => (!str(d, 'feedback') ? 'feedback' : !isObj(d.telemetryAnalysis) ? 'telemetryAnalysis' : null),
+  strategy_update: (d) => {
+    if (!str(d, 'teamId')) return 'teamId';
+    if (!str(d, 'driverId')) return 'driverId';
+    if (!str(d, 'timestamp')) return 'timestamp';
+    for (const k of ['lap', 'lapsRemaining', 'fuelL', 'fuelPerLapL', 'fuelLapsLeft', 'lapTimeS', 'pitLaneS', 'stopsRemaining', 'totalRaceTimeS', 'finishFuelL'])
+      if (!num(d, k)) return k;
+    if (!Array.isArray(d.stints)) return 'stints';
+    if (!isObj(d.basis)) return 'basis';
+    return null;
+  },
   standings_update: (d) => (!Array.isArray(d.entries) ? 'entries' : null),
   session_info: (d) => (!isObj(d.track) ? 'track' : !Array.isArray(d.drivers) ? 'drivers' : null),
   driver_status: (d) => (!str(d, 'driverId') ? 'driverId' : !str(d, 'status') ? 'status' : null),

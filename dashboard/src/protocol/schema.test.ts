@@ -1,7 +1,7 @@
 // The dashboard speaks docs/protocol.md exactly: every message it sends, every message its tests
 // feed it, and what the e2e simulated drivers publish, validate against docs/schema/.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { coaching, entry, handoff, message, session, standings, status, telemetry } from '../test/factories';
+import { coaching, entry, handoff, message, session, standings, status, strategyUpdate, telemetry } from '../test/factories';
 import { asWS, MockSocket } from '../test/mockSocket';
 import { schemaErrors } from '../test/schema';
 import { ALL_CHANNELS } from '../app/services';
@@ -43,6 +43,15 @@ describe('messages the tests feed the dashboard', () => {
     ['session_info', session()],
     ['standings_update', standings(3, { entries: [entry(0), entry(1, { gapToAhead: 1.2 })] })],
   ])('%s', (type, data) => ok(type, data));
+
+  it('strategy_update, with and without a stop', () => {
+    ok('strategy_update', strategyUpdate());
+    const noStop: Partial<ReturnType<typeof strategyUpdate>> = strategyUpdate();
+    delete noStop.pitWindow;
+    delete noStop.nextStopFuelL;
+    delete noStop.fuelSaveToSkipStopLpl;
+    ok('strategy_update', noStop);
+  });
 });
 
 describe('what the e2e simulated drivers publish', () => {

@@ -197,7 +197,55 @@ export interface DriverProfile {
   lastActive: string;
 }
 
-export type Channel = 'telemetry' | 'standings' | 'session' | 'messages' | 'handoffs' | 'coaching' | 'status';
+export type Channel = 'telemetry' | 'standings' | 'session' | 'messages' | 'handoffs' | 'coaching' | 'status' | 'strategy';
+
+/** One stint of a plan (`POST /api/strategy/plan`'s `stints`, and `strategy_update`'s revised
+ * stints): laps are absolute; `fuelAddedL`, `newTyres` and `pitStopS` are those of the stop that
+ * began the stint (0/false for the first). */
+export interface PlanStint {
+  driverId: string;
+  startLap: number;
+  endLap: number;
+  laps: number;
+  startFuelL: number;
+  fuelAddedL: number;
+  newTyres: boolean;
+  pitStopS: number;
+}
+
+export type NumberSource = 'measured' | 'plan';
+
+/** `strategy_update` (channel `strategy`): the live re-plan of a team's car after each lap. */
+export interface StrategyUpdate {
+  teamId: string;
+  driverId: string;
+  sessionId: string;
+  timestamp: string;
+  /** Laps the car has completed. */
+  lap: number;
+  lapsRemaining: number;
+  lapsRemainingSource: 'sim' | 'plan';
+  fuelL: number;
+  fuelPerLapL: number;
+  fuelPerLapSource: NumberSource;
+  fuelLapsLeft: number;
+  lapTimeS: number;
+  lapTimeSource: NumberSource;
+  pitLaneS: number;
+  pitLaneSource: NumberSource;
+  stopsRemaining: number;
+  /** Absent: no stop needed. */
+  pitWindow?: { opensLap: number; closesLap: number } | null;
+  nextStopFuelL?: number | null;
+  /** Absent: no stop within reach to skip. */
+  fuelSaveToSkipStopLpl?: number | null;
+  stints: PlanStint[];
+  /** Remaining race time of the revised plan. */
+  totalRaceTimeS: number;
+  finishFuelL: number;
+  /** The plan request the revision was planned from (the POST body's shape). */
+  basis: Record<string, unknown>;
+}
 
 export interface Subscribe {
   teamId?: string;
@@ -222,6 +270,7 @@ export interface ServerMessages {
   handoff_request: HandoffRequest;
   handoff_response: HandoffResponse;
   ai_coaching: AiCoaching;
+  strategy_update: StrategyUpdate;
   session_info: SessionInfo;
   standings_update: StandingsUpdate;
   driver_status: DriverStatusMsg;

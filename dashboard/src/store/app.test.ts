@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { coaching, entry, handoff, message, session, standings, status, telemetry } from '../test/factories';
+import { coaching, entry, handoff, message, session, standings, status, strategyUpdate, telemetry } from '../test/factories';
 import type { ServerMessage } from '../protocol/types';
-import { applyMessages, applyProfiles, createSinks, driverName, initialState, LIMITS, pendingHandoffs, sessionKey, standingsForDriver, unreadMessages, type AppState } from './app';
+import { applyMessages, applyProfiles, createSinks, driverName, initialState, latestStrategy, LIMITS, pendingHandoffs, sessionKey, standingsForDriver, unreadMessages, type AppState } from './app';
 
 const M = <T extends ServerMessage['type']>(type: T, data: Extract<ServerMessage, { type: T }>['data']) => ({ type, data }) as ServerMessage;
 const me: AppState = { ...initialState, me: { id: 'eng-1', username: 'sam', role: 'engineer' } };
@@ -132,6 +132,21 @@ describe('applyMessages', () => {
     // Same time and lap but other words: a different message, kept.
     s = applyMessages(s, [M('ai_coaching', { ...live, feedback: 'Lap 3, again' })], 3);
     expect(s.coaching).toHaveLength(3);
+  });
+
+  it('strategy_update: the latest per team and driver; a late older one does not replace it', () => {
+    const a = strategyUpdate({ lap: 40 });
+    let s = applyMessages(me, [M('strategy_update', a)], 1);
+    expect(s.strategy['team-apex/drv-1']).toEqual({ update: a, at: 1 });
+    const b = strategyUpdate({ lap: 41, timestamp: '2026-11-26T16:41:30Z' });
+    s = applyMessages(s, [M('strategy_update', b), M('strategy_update', a)], 2);
+    expect(s.strategy['team-apex/drv-1']!.update.lap).toBe(41);
+    // The next driver of the car: kept apart; the newest is the team's live plan.
+    const c = strategyUpdate({ driverId: 'drv-2', lap: 42, timestamp: '2026-11-26T16:43:00Z' });
+    s = applyMessages(s, [M('strategy_update', c)], 3);
+    expect(Object.keys(s.strategy).sort()).toEqual(['team-apex/drv-1', 'team-apex/drv-2']);
+    expect(latestStrategy(s)?.update).toBe(c);
+    expect(latestStrategy(me)).toBeNull();
   });
 
   it('profiles fill names and roles without overriding live status', () => {

@@ -12,6 +12,7 @@ import type {
   ServerMessage,
   SessionInfo,
   StandingsUpdate,
+  StrategyUpdate,
   TeamMessage,
   TelemetryUpdate,
 } from '../protocol/types';
@@ -65,6 +66,8 @@ export interface AppState {
   receipts: Record<string, Record<string, string>>;
   handoffs: Record<string, HandoffView>;
   coaching: AiCoaching[];
+  /** The latest `strategy_update` per team and driver ([strategyKey]), with its receive time. */
+  strategy: Record<string, { update: StrategyUpdate; at: number }>;
   errors: Array<ErrorMsg & { at: number }>;
   /** Epoch ms of the last telemetry or standings received. */
   lastDataAt: number | null;
@@ -86,6 +89,7 @@ export const initialState: AppState = {
   receipts: {},
   handoffs: {},
   coaching: [],
+  strategy: {},
   errors: [],
   lastDataAt: null,
   selectedDriverId: null,
@@ -289,6 +293,14 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
         s = { ...s, coaching };
         break;
       }
+      case 'strategy_update': {
+        const key = strategyKey(m.data);
+        const prev = s.strategy[key];
+        // An older update arriving late never replaces a newer one.
+        if (prev && m.data.timestamp < prev.update.timestamp) break;
+        s = { ...s, strategy: { ...s.strategy, [key]: { update: m.data, at: now } } };
+        break;
+      }
       case 'error': {
         const errors = [...s.errors, { ...m.data, at: now }];
         if (errors.length > LIMITS.errors) errors.shift();
@@ -346,6 +358,17 @@ export function driverName(s: AppState, id: string): string {
   }
   for (let i = s.messages.length - 1; i >= 0; i--) if (s.messages[i]!.senderId === id) return s.messages[i]!.senderName;
   return id;
+}
+
+export function strategyKey(u: Pick<StrategyUpdate, 'teamId' | 'driverId'>): string {
+  return `${u.teamId}/${u.driverId}`;
+}
+
+/** The newest live plan of any driver (the team's car: whoever drives it now). */
+export function latestStrategy(s: Pick<AppState, 'strategy'>): { update: StrategyUpdate; at: number } | null {
+  let best: { update: StrategyUpdate; at: number } | null = null;
+  for (const v of Object.values(s.strategy)) if (!best || v.update.timestamp > best.update.timestamp || (v.update.timestamp === best.update.timestamp && v.at > best.at)) best = v;
+  return best;
 }
 
 export function unreadMessages(s: AppState): TeamMessage[] {

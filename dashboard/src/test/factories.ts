@@ -1,6 +1,6 @@
 // Mock factories (spec "Mock Factories"): protocol messages with sensible defaults.
 import type { ApiLap, ApiSession } from '../api/laps';
-import type { AiCoaching, DriverStatusMsg, HandoffRequest, SessionInfo, StandingsEntry, StandingsUpdate, TeamMessage, TelemetryUpdate } from '../protocol/types';
+import type { AiCoaching, DriverStatusMsg, HandoffRequest, SessionInfo, StandingsEntry, StandingsUpdate, StrategyUpdate, TeamMessage, TelemetryUpdate } from '../protocol/types';
 
 export function telemetry(p: Partial<TelemetryUpdate> = {}): TelemetryUpdate {
   return {
@@ -139,6 +139,49 @@ export function apiLap(lap: number, p: Partial<ApiLap> = {}): ApiLap {
     sectors: [30, 30, 30 + lap / 10],
     startedAt: '2026-11-26T16:00:00Z',
     endedAt: '2026-11-26T16:01:30Z',
+    ...p,
+  };
+}
+
+/** A live re-plan after lap 40 of a 100-lap race: one stop left, in a window of laps 58–70. */
+export function strategyUpdate(p: Partial<StrategyUpdate> = {}): StrategyUpdate {
+  return {
+    teamId: 'team-apex',
+    driverId: 'drv-1',
+    sessionId: 's-1',
+    timestamp: '2026-11-26T16:40:00Z',
+    lap: 40,
+    lapsRemaining: 60,
+    lapsRemainingSource: 'sim',
+    fuelL: 55,
+    fuelPerLapL: 3,
+    fuelPerLapSource: 'measured',
+    fuelLapsLeft: 18.3,
+    lapTimeS: 90.5,
+    lapTimeSource: 'measured',
+    pitLaneS: 28,
+    pitLaneSource: 'plan',
+    stopsRemaining: 1,
+    pitWindow: { opensLap: 48, closesLap: 57 },
+    nextStopFuelL: 60,
+    fuelSaveToSkipStopLpl: 0.25,
+    stints: [
+      { driverId: 'drv-1', startLap: 41, endLap: 57, laps: 17, startFuelL: 55, fuelAddedL: 0, newTyres: false, pitStopS: 0 },
+      { driverId: 'drv-2', startLap: 58, endLap: 100, laps: 43, startFuelL: 132, fuelAddedL: 126, newTyres: true, pitStopS: 91 },
+    ],
+    totalRaceTimeS: 5521,
+    finishFuelL: 3,
+    basis: {
+      race: { laps: 60 },
+      lapTimeS: 90.5,
+      fuelPerLapL: 3,
+      tankL: 140,
+      startFuelL: 55,
+      pitLaneS: 28,
+      refuelLps: 2,
+      tyreChangeS: 20,
+      drivers: [{ id: 'drv-1' }, { id: 'drv-2' }],
+    },
     ...p,
   };
 }

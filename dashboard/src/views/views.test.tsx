@@ -43,6 +43,7 @@ function emptyState(): AppState {
     receipts: {},
     handoffs: {},
     coaching: [],
+    strategy: {},
     errors: [],
     lastDataAt: null,
     selectedDriverId: null,
