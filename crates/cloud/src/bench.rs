@@ -110,6 +110,8 @@ fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
         off_track: None,
         session_laps_remaining: None,
         session_time_remaining: None,
+        pit_service_flags: None,
+        pit_service_fuel_l: None,
     }
 }
 

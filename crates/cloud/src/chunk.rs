@@ -200,6 +200,8 @@ impl Columns {
             off_track: some(f(26)).map(|v| v != 0.0),
             session_laps_remaining: None,
             session_time_remaining: None,
+            pit_service_flags: None,
+            pit_service_fuel_l: None,
         })
     }
 
@@ -369,6 +371,8 @@ mod tests {
             off_track: None,
             session_laps_remaining: None,
             session_time_remaining: None,
+            pit_service_flags: None,
+            pit_service_fuel_l: None,
         }
     }
 

@@ -250,6 +250,28 @@ impl CloudHooks {
                 self.bus.publish(&team, Message::TeamMessage(m));
                 Ok(Handling::Taken(None))
             }
+            Message::PitCommand(p) => {
+                if relay {
+                    return Err(Refusal::new(
+                        ErrorCode::Forbidden,
+                        "pit commands come from the pit wall (an engineer's or admin's own connection), not through a relay",
+                    ));
+                }
+                let team = auth.team(None).map_err(|e| api_refusal(&e))?;
+                speaks_for(store, relay, &auth, &p.sender_id, &team, "senderId").await?;
+                let car = crate::accounts::team_member(store, &p.driver_id, &team, "driverId")
+                    .await
+                    .map_err(|e| api_refusal(&e.into()))?;
+                if car.role != UserRole::Driver {
+                    return Err(refusal(
+                        ErrorCode::ValidationFailed,
+                        format!("{} is not a driver of the team (role {})", p.driver_id, car.role),
+                        "data.driverId",
+                    ));
+                }
+                self.bus.publish(&team, Message::PitCommand(p));
+                Ok(Handling::Taken(None))
+            }
             Message::MessageRead(r) => {
                 let own = auth.team(None).map_err(|e| api_refusal(&e))?;
                 speaks_for(store, relay, &auth, &r.reader_id, &own, "readerId").await?;

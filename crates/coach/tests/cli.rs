@@ -57,6 +57,8 @@ fn write_jsonl(path: &PathBuf, faults: &[Fault]) {
             off_track: None,
             session_laps_remaining: None,
             session_time_remaining: None,
+            pit_service_flags: None,
+            pit_service_fuel_l: None,
         };
         out.push_str(&serde_json::json!({"type": "telemetry_update", "data": u}).to_string());
         out.push('\n');

@@ -184,6 +184,7 @@ impl AgentHandle {
 pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>) -> Result<AgentHandle, AgentError> {
     settings.validate()?;
     let (shared, outbox_rx) = Shared::new(&settings.driver_id, source.describe(), settings.app.clone());
+    let _ = shared.pit_target.set(crate::pit::PitTarget::of(source.as_ref()));
     // The token the relay link connects with: fixed, or the sign-in's newest.
     let tokens = match (&settings.token, &settings.login) {
         (Some(t), _) => Some(watch::channel(Some(t.clone())).1),

@@ -56,6 +56,7 @@ pub fn router(shared: Arc<Shared>, voice: Arc<VoiceHandle>, telemetry_hz: f64) -
         .route("/api/session", get(session))
         .route("/api/messages", get(messages))
         .route("/api/handoff/{id}", post(handoff))
+        .route("/api/pit/clear", post(pit_clear))
         .route("/api/status", get(status))
         .route("/api/voice/log", get(voice_log))
         .route("/api/voice/status", get(voice_status))
@@ -128,11 +129,51 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
         "samplesRefused": s.relay_health.samples_refused.load(std::sync::atomic::Ordering::Relaxed),
         "lastRefusal": s.relay_health.last_refusal(),
         "login": s.login.get().map(|l| l.snapshot()),
+        "pitCommand": s.pit.lock().ok().and_then(|p| p.clone()),
         "lastAckedSequence": match s.relay_health.last_ack.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
             n => Some(n),
         },
     }))
+}
+
+/// `POST /api/pit/clear`: the driver cancels the stop the pit wall set — every pit-service box
+/// cleared in iRacing (when the agent reads it on Windows), and the team told.
+async fn pit_clear(State(a): State<Api>) -> Response {
+    let s = &a.shared;
+    let now = chrono::Utc::now();
+    let clear = pitbox_model::strategy::PitCommand {
+        id: format!("pit-driver-{}", now.timestamp_millis()),
+        driver_id: s.driver_id.clone(),
+        sender_id: s.driver_id.clone(),
+        sender_name: "the driver".into(),
+        timestamp: now,
+        clear_all: true,
+        fuel_l: None,
+        tyres: None,
+        fast_repair: None,
+        windscreen: None,
+    };
+    let status = s.apply_pit_command(&clear);
+    let note = if status.applied {
+        "Driver cleared the pit stop."
+    } else {
+        "Driver cleared the pit stop (not set in the sim)."
+    };
+    let msg = Message::TeamMessage(pitbox_model::team::TeamMessage {
+        id: format!("msg-pit-clear-{}", now.timestamp_millis()),
+        content: note.into(),
+        sender_id: s.driver_id.clone(),
+        sender_name: s.driver_id.clone(),
+        priority: pitbox_model::Priority::High,
+        sent_at: now,
+        read: false,
+        attachment: None,
+    });
+    if let Err(e) = s.outbox.try_send(msg) {
+        tracing::warn!(error = %e, "the team could not be told that the pit stop was cleared");
+    }
+    (StatusCode::OK, Json(status)).into_response()
 }
 
 #[derive(serde::Deserialize)]

@@ -223,6 +223,8 @@ mod tests {
             off_track: None,
             session_laps_remaining: None,
             session_time_remaining: None,
+            pit_service_flags: None,
+            pit_service_fuel_l: None,
         }
     }
 

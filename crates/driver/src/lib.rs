@@ -31,6 +31,7 @@ pub mod callout_gate;
 pub mod cli;
 pub mod fuel;
 pub mod init;
+pub mod pit;
 pub mod private;
 pub mod relay;
 pub mod state;

@@ -332,6 +332,12 @@ async fn connection(
                             shared.push_inbox(m);
                             None
                         }
+                        // The car's next stop: set in the sim, then announced and listed.
+                        Ok(Message::PitCommand(p)) if p.driver_id == shared.driver_id => {
+                            shared.apply_pit_command(&p);
+                            shared.push_inbox(Message::PitCommand(p));
+                            None
+                        }
                         // Once a lap: for the radio, not the driver's inbox of messages.
                         Ok(m @ Message::StrategyUpdate(_)) => {
                             shared.push_event(m);

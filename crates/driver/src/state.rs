@@ -201,6 +201,10 @@ pub struct Shared {
     pub accepted_handoff: Mutex<Option<String>>,
     /// Inbox arrivals and handoff answers, for the voice.
     pub events: broadcast::Sender<AgentEvent>,
+    /// The last pit command from the pit wall and what became of it.
+    pub pit: Mutex<Option<crate::pit::PitCommandStatus>>,
+    /// Where pit commands go (set at start from the source).
+    pub pit_target: std::sync::OnceLock<crate::pit::PitTarget>,
 }
 
 impl Shared {
@@ -226,6 +230,8 @@ impl Shared {
                 source,
                 accepted_handoff: Mutex::new(None),
                 events: broadcast::channel(256).0,
+                pit: Mutex::new(None),
+                pit_target: std::sync::OnceLock::new(),
             },
             rx,
         )
@@ -246,6 +252,16 @@ impl Shared {
     /// A received message for the voice worker only (not kept in the inbox).
     pub fn push_event(&self, m: Message) {
         let _ = self.events.send(AgentEvent::Received(Box::new(m)));
+    }
+
+    /// Applies a pit command to the sim this agent reads and records what became of it.
+    pub fn apply_pit_command(&self, cmd: &pitbox_model::strategy::PitCommand) -> crate::pit::PitCommandStatus {
+        let none = crate::pit::PitTarget::None(self.source.clone());
+        let status = crate::pit::apply(self.pit_target.get().unwrap_or(&none), cmd);
+        if let Ok(mut slot) = self.pit.lock() {
+            *slot = Some(status.clone());
+        }
+        status
     }
 
     /// The inbox, oldest first.

@@ -73,6 +73,7 @@ async fn session(mut s: WebSocket, mut r: Relay) {
                             attachment: None,
                         });
                         let _ = s.send(frame(&tm)).await;
+                        let _ = s.send(frame(&Message::PitCommand(pit_command()))).await;
                     }
                 }
                 if authed || matches!(m, Message::Authenticate(_)) {
@@ -80,6 +81,22 @@ async fn session(mut s: WebSocket, mut r: Relay) {
                 }
             }
         }
+    }
+}
+
+/// The pit wall's next stop for this car: 42 litres and four tyres.
+fn pit_command() -> pitbox_model::strategy::PitCommand {
+    pitbox_model::strategy::PitCommand {
+        id: "pit-1".into(),
+        driver_id: "driver-1".into(),
+        sender_id: "eng-1".into(),
+        sender_name: "Sam".into(),
+        timestamp: chrono::Utc::now(),
+        clear_all: false,
+        fuel_l: Some(42.0),
+        tyres: Some(pitbox_model::strategy::TyreChange { lf: true, rf: true, lr: true, rr: true, pressure_kpa: None }),
+        fast_repair: None,
+        windscreen: None,
     }
 }
 
@@ -197,6 +214,56 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
     let (code, body) = http(api, "", "GET", "/api/messages", "").await;
     assert_eq!(code, 200);
     assert!(body.contains("Box this lap"), "{body}");
+    // The pit wall's next stop: listed, encoded as iRacing's broadcasts and set in the
+    // simulator's pit boxes (as it would be in iRacing), whose answer comes back in the
+    // samples (PitSvFlags: fuel + four tyres, PitSvFuel: 42 L); the driver hears it.
+    assert!(body.contains("pit_command"), "{body}");
+    let (_, body) = http(api, "", "GET", "/api/status", "").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let pit = &v["pitCommand"];
+    assert_eq!(pit["id"], "pit-1", "{v}");
+    assert_eq!(pit["summary"], "42 litres, four tyres");
+    assert_eq!((pit["applied"].as_bool(), pit["target"].as_str()), (Some(true), Some("the simulator")), "{pit}");
+    assert_eq!(pit["broadcasts"], serde_json::json!([[2, 42], [7, 0], [3, 0], [4, 0], [5, 0], [6, 0]]));
+    wait_for("the sim's answer in the samples", || {
+        got.lock().unwrap().iter().any(|m| {
+            matches!(m, Message::TelemetryUpdate(t) if t.pit_service_flags == Some(0x1F) && t.pit_service_fuel_l == Some(42.0))
+        })
+    })
+    .await;
+    // On the radio (the voice log has it whether or not a speech engine is installed).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, log) = http(api, "", "GET", "/api/voice/log", "").await;
+        if log.contains("Pit stop set by Sam: 42 litres, four tyres.") && !log.contains("Not set in the sim") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the pit stop was not said: {log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The driver cancels it: cleared (not in a sim here, and said so) and the team told.
+    let (code, body) = http(api, "", "POST", "/api/pit/clear", "").await;
+    assert_eq!(code, 401, "a write needs the local key: {body}");
+    let (code, body) = http(api, agent.api_key.expose(), "POST", "/api/pit/clear", "").await;
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["summary"].as_str(), v["broadcasts"].clone()),
+        (Some("everything cleared"), serde_json::json!([[0, 0]]))
+    );
+    wait_for("the cleared boxes in the samples", || {
+        got.lock().unwrap().iter().rev().take(5).any(|m| {
+            matches!(m, Message::TelemetryUpdate(t) if t.pit_service_flags == Some(0) && t.pit_service_fuel_l == Some(0.0))
+        })
+    })
+    .await;
+    wait_for("the team told of the cleared stop", || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|m| matches!(m, Message::TeamMessage(t) if t.content.starts_with("Driver cleared the pit stop")))
+    })
+    .await;
     let (code, body) = http(api, agent.api_key.expose(), "POST", "/api/handoff/h-1", r#"{"status":"accepted"}"#).await;
     assert_eq!(code, 202, "{body}");
     wait_for("the handoff answer at the relay", || {

@@ -516,6 +516,11 @@ impl<H: Hooks> Conn<H> {
                     self.accept(who, Message::TeamMessage(m)).await;
                 }
             }
+            Message::PitCommand(p) => {
+                if self.is_self(who, &p.sender_id, "data.senderId", kind) {
+                    self.accept(who, Message::PitCommand(p)).await;
+                }
+            }
             Message::MessageRead(r) => {
                 if self.is_self(who, &r.reader_id, "data.readerId", kind) {
                     self.accept(who, Message::MessageRead(r)).await;

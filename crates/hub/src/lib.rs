@@ -288,8 +288,19 @@ impl<H: Hooks> Hub<H> {
                 if ev.origin == inner.config.server_id {
                     continue;
                 }
+                // As in `route`: a pit command is not the car's latest plan (the envelope's
+                // `type` comes first, as `Message::to_json` writes it).
+                let keep = !ev.json.starts_with(r#"{"type":"pit_command""#);
                 let frame = Utf8Bytes::from(ev.json.to_string());
-                inner.registry.dispatch(&ev.team, ev.driver.as_deref(), ev.channel, &frame, &inner.metrics);
+                inner.registry.dispatch_except(
+                    &ev.team,
+                    ev.driver.as_deref(),
+                    ev.channel,
+                    &frame,
+                    &inner.metrics,
+                    None,
+                    keep,
+                );
             }
         }))
     }
@@ -411,6 +422,7 @@ pub fn channel_of(msg: &Message) -> Option<(Channel, Option<&str>)> {
         Message::HandoffRequest(_) | Message::HandoffResponse(_) => (Channel::Handoffs, None),
         Message::AiCoaching(c) => (Channel::Coaching, c.driver_id.as_deref()),
         Message::StrategyUpdate(s) => (Channel::Strategy, Some(s.driver_id.as_str())),
+        Message::PitCommand(p) => (Channel::Strategy, Some(p.driver_id.as_str())),
         _ => return None,
     })
 }
@@ -428,6 +440,8 @@ impl<H: Hooks> HubInner<H> {
             },
             // The live plan is also the car's own: its driver hears the key points.
             Message::StrategyUpdate(s) => Addressed::Users(vec![s.driver_id.clone()]),
+            // The car's next stop is for its driver's agent, which applies it in the sim.
+            Message::PitCommand(p) => Addressed::Users(vec![p.driver_id.clone()]),
             // A team message has no recipient field: it is for the whole team, drivers included.
             Message::TeamMessage(_) => Addressed::AllDrivers,
             Message::HandoffRequest(h) => Addressed::Users(vec![h.target_driver_id.clone(), h.requester_id.clone()]),
@@ -455,7 +469,10 @@ impl<H: Hooks> HubInner<H> {
         let json = msg.to_json();
         let frame = Utf8Bytes::from(json.as_str());
         let bit = registry::channel_bit(channel);
-        let mut reached = self.registry.dispatch_except(team, driver, channel, &frame, &self.metrics, origin);
+        // A pit command travels on the strategy channel but is not the car's plan: a dashboard
+        // opened later is caught up with the plan, not with the last command.
+        let keep = !matches!(msg, Message::PitCommand(_));
+        let mut reached = self.registry.dispatch_except(team, driver, channel, &frame, &self.metrics, origin, keep);
         let targets = self.addressed(team, msg);
         if !matches!(targets, Addressed::Nobody) {
             let users = match self.users.lock() {

@@ -169,11 +169,13 @@ impl Registry {
         frame: &Utf8Bytes,
         metrics: &HubMetrics,
     ) {
-        self.dispatch_except(team, driver, channel, frame, metrics, None);
+        self.dispatch_except(team, driver, channel, frame, metrics, None, true);
     }
 
-    /// [`Registry::dispatch`] to everyone but connection `except`. Returns how many were offered
-    /// the frame.
+    /// [`Registry::dispatch`] to everyone but connection `except`; with `keep`, the frame is the
+    /// driver's latest state on its channel (false for a message that shares a state channel
+    /// without being its state). Returns how many were offered the frame.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn dispatch_except(
         &self,
         team: &str,
@@ -182,8 +184,11 @@ impl Registry {
         frame: &Utf8Bytes,
         metrics: &HubMetrics,
         except: Option<u64>,
+        keep: bool,
     ) -> usize {
-        self.record(team, driver, channel, frame);
+        if keep {
+            self.record(team, driver, channel, frame);
+        }
         let Some(subs) = self.snapshot(team) else { return 0 };
         let bit = channel_bit(channel);
         let now = Instant::now();

@@ -55,6 +55,8 @@ fn sample(driver: String) -> impl Strategy<Value = TelemetryUpdate> {
             off_track: None,
             session_laps_remaining: None,
             session_time_remaining: None,
+            pit_service_flags: None,
+            pit_service_fuel_l: None,
         })
 }
 

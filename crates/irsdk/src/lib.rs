@@ -13,8 +13,10 @@
 //! - session info: iRacing's not-quite-YAML ([`yaml`]) and typed structs ([`session`]);
 //! - bounded import of a file as validated samples ([`import`], the cloud's upload path);
 //! - the lap table ([`laps`]), the mapping of SDK units to the wire model ([`mapping`]);
+//! - iRacing's pit commands, the broadcast messages a `pit_command` becomes ([`broadcast`]);
 //! - the `pitbox ibt …` and `pitbox bench ibt` commands as library code ([`cli`]).
 
+pub mod broadcast;
 pub mod cli;
 pub mod error;
 pub mod export;

@@ -15,6 +15,7 @@
 //! | `onTrack`, `inGarage`, `replayPlaying` | `IsOnTrack`, `IsInGarage`, `IsReplayPlaying` | as is; `null` when absent (files hold `IsOnTrack` only: iRacing logs them only while the player drives) |
 //! | `lateralAccel`, `longitudinalAccel` m/s² | `LatAccel` (positive = left), `LongAccel` | as is |
 //! | `sessionLapsRemaining` | `SessionLapsRemainEx` | `null` when 32767 (laps do not limit the session) or negative |
+//! | `pitServiceFlags`, `pitServiceFuelL` L | `PitSvFlags` (bit field), `PitSvFuel` | as is; the sim's answer to a pit command |
 //! | `sessionTimeRemaining` s | `SessionTimeRemain` | `null` when 604,800 (the clock does not limit the session), negative or not finite |
 //!
 //! Standings come from the CarIdx arrays (64 cars): `CarIdxPosition`, `CarIdxClassPosition`,
@@ -121,6 +122,8 @@ pub struct Mapper {
     player_surface: H<TrkLoc>,
     laps_remain: H<i32>,
     time_remain: H<f64>,
+    pit_sv_flags: H<u32>,
+    pit_sv_fuel: H<f32>,
     wear: [Option<Wear>; 4],
     car_position: H<i32>,
     car_class_position: H<i32>,
@@ -168,6 +171,8 @@ impl Mapper {
             player_surface: layout.optional("PlayerTrackSurface")?,
             laps_remain: layout.optional("SessionLapsRemainEx")?,
             time_remain: layout.optional("SessionTimeRemain")?,
+            pit_sv_flags: layout.optional("PitSvFlags")?,
+            pit_sv_fuel: o("PitSvFuel")?,
             wear: [
                 Wear::new(layout, "LF")?,
                 Wear::new(layout, "RF")?,
@@ -241,6 +246,8 @@ impl Mapper {
             off_track: self.player_surface.map(|h| h.get(row) == TrkLoc::OffTrack),
             session_laps_remaining: self.laps_remain.and_then(|h| laps_remaining(h.get(row))),
             session_time_remaining: self.time_remain.and_then(|h| time_remaining(h.get(row))),
+            pit_service_flags: self.pit_sv_flags.map(|h| h.get(row)),
+            pit_service_fuel_l: f(self.pit_sv_fuel).map(|l| finite(f64::from(l)).clamp(0.0, 1_000.0)),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::control::{
     Subscribed, TelemetryBatch, Unsubscribe,
 };
 use crate::session::{DriverStatusUpdate, SessionInfo, StandingsUpdate};
-use crate::strategy::StrategyUpdate;
+use crate::strategy::{PitCommand, StrategyUpdate};
 use crate::team::{HandoffRequest, HandoffResponse, MessageRead, TeamMessage};
 use crate::telemetry::TelemetryUpdate;
 use crate::validate::{self, FieldError, ValidationErrors};
@@ -61,6 +61,7 @@ pub struct MessageSpec {
 const ALL_ROLES: &[UserRole] = &[UserRole::Admin, UserRole::Engineer, UserRole::Driver, UserRole::Viewer];
 const TEAM_STAFF: &[UserRole] = &[UserRole::Admin, UserRole::Engineer, UserRole::Driver];
 const DRIVERS: &[UserRole] = &[UserRole::Admin, UserRole::Driver];
+const PIT_WALL: &[UserRole] = &[UserRole::Admin, UserRole::Engineer];
 const NOBODY: &[UserRole] = &[];
 
 macro_rules! messages {
@@ -140,6 +141,8 @@ messages! {
         "A driver's availability, connection and whether they are in the car.";
     StrategyUpdate(StrategyUpdate) = "strategy_update", ServerToClient, NOBODY,
         "The team's stint plan re-planned after a lap: fuel laps left, pit window, next stop.";
+    PitCommand(PitCommand) = "pit_command", Both, PIT_WALL,
+        "The next pit stop of one car, set on the pit wall and applied in the sim by its agent.";
     Subscribe(Subscribe) = "subscribe", ClientToServer, ALL_ROLES,
         "What a dashboard wants: team, drivers, channels, telemetry rate.";
     Subscribed(Subscribed) = "subscribed", ServerToClient, NOBODY,

@@ -100,3 +100,115 @@ impl Validate for StrategyUpdate {
         }
     }
 }
+
+/// Tyres to change at the next stop: each corner, and optionally the pressure (kPa) for the
+/// new ones. All four `false` clears the tyre boxes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TyreChange {
+    pub lf: bool,
+    pub rf: bool,
+    pub lr: bool,
+    pub rr: bool,
+    /// Cold pressure for the new tyres, kPa; absent: as set in the car.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure_kpa: Option<f64>,
+}
+
+impl TyreChange {
+    /// How many corners are changed.
+    pub fn count(&self) -> usize {
+        [self.lf, self.rf, self.lr, self.rr].iter().filter(|c| **c).count()
+    }
+}
+
+/// Data of `pit_command`: the next stop of one car as the pit wall sets it. Absent fields leave
+/// that part of the car's pit service as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PitCommand {
+    pub id: String,
+    /// The car's driver: the agent that applies it.
+    pub driver_id: String,
+    pub sender_id: String,
+    pub sender_name: String,
+    pub timestamp: Timestamp,
+    /// Clear every pit-service box first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clear_all: bool,
+    /// Fuel to add, litres (0 unticks fuel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel_l: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tyres: Option<TyreChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fast_repair: Option<bool>,
+    /// Tear off a windscreen layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windscreen: Option<bool>,
+}
+
+/// Most fuel one command may ask for, litres.
+pub const MAX_PIT_FUEL_L: f64 = 1_000.0;
+
+impl Validate for PitCommand {
+    fn validate_into(&self, v: &mut Validator) {
+        v.id("id", &self.id);
+        v.id("driverId", &self.driver_id);
+        v.id("senderId", &self.sender_id);
+        v.text("senderName", &self.sender_name, 1, 100);
+        v.range_opt("fuelL", self.fuel_l, 0.0, MAX_PIT_FUEL_L);
+        if let Some(t) = &self.tyres {
+            v.range_opt("tyres.pressureKpa", t.pressure_kpa, 50.0, 500.0);
+        }
+        let empty = self.fuel_l.is_none()
+            && self.tyres.is_none()
+            && self.fast_repair.is_none()
+            && self.windscreen.is_none()
+            && !self.clear_all;
+        if empty {
+            v.fail("", "sets nothing: give clearAll, fuelL, tyres, fastRepair or windscreen");
+        }
+    }
+}
+
+impl PitCommand {
+    /// What it sets, in words the driver hears: "42 litres, four tyres, fast repair".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.clear_all {
+            parts.push("everything cleared".to_string());
+        }
+        match self.fuel_l {
+            Some(l) if l > 0.0 => parts.push(format!("{} litres", l.round() as i64)),
+            Some(_) => parts.push("no fuel".into()),
+            None => {}
+        }
+        if let Some(t) = &self.tyres {
+            parts.push(match t.count() {
+                0 => "no tyres".into(),
+                4 => "four tyres".into(),
+                _ => {
+                    let named: Vec<&str> =
+                        [(t.lf, "left front"), (t.rf, "right front"), (t.lr, "left rear"), (t.rr, "right rear")]
+                            .iter()
+                            .filter(|(on, _)| *on)
+                            .map(|(_, n)| *n)
+                            .collect();
+                    named.join(", ")
+                }
+            });
+        }
+        match self.fast_repair {
+            Some(true) => parts.push("fast repair".into()),
+            Some(false) => parts.push("no fast repair".into()),
+            None => {}
+        }
+        match self.windscreen {
+            Some(true) => parts.push("windscreen".into()),
+            Some(false) => parts.push("no windscreen".into()),
+            None => {}
+        }
+        parts.join(", ")
+    }
+}

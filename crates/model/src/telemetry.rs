@@ -195,6 +195,14 @@ pub struct TelemetryUpdate {
     /// is not timed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_time_remaining: Option<f64>,
+    /// iRacing's `PitSvFlags`: what the car's next stop is set to do (0x01 LF, 0x02 RF, 0x04 LR,
+    /// 0x08 RR tyre, 0x10 fuel, 0x20 windscreen tear-off, 0x40 fast repair) — the sim's answer
+    /// to a `pit_command`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pit_service_flags: Option<u32>,
+    /// iRacing's `PitSvFuel`: litres the next stop adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pit_service_fuel_l: Option<f64>,
 }
 
 impl Validate for TelemetryUpdate {
@@ -217,6 +225,8 @@ impl Validate for TelemetryUpdate {
             v.int_range("sessionLapsRemaining", i64::from(l), 0, 100_000);
         }
         v.range_opt("sessionTimeRemaining", self.session_time_remaining, 0.0, 7.0 * 86_400.0);
+        // `pitServiceFlags` is iRacing's bit field: every u32 is a value the sim can write.
+        v.range_opt("pitServiceFuelL", self.pit_service_fuel_l, 0.0, 1_000.0);
         if let Some(k) = &self.sim_session_id {
             v.id("simSessionId", k);
         }

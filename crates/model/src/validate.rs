@@ -105,7 +105,8 @@ impl Validator {
                 }
             }
         }
-        if let Some(k) = last {
+        // An empty name is a rule on the value itself (its path, not a field under it).
+        if let Some(k) = last.filter(|k| !k.is_empty()) {
             if !s.is_empty() {
                 s.push('.');
             }

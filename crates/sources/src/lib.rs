@@ -131,6 +131,18 @@ pub trait TelemetrySource: Send {
     /// Blocks until the next event is due. `Ok(None)` once the source is finished (never for
     /// live sources, which wait for the sim to come back).
     fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError>;
+
+    /// The simulator's pit-service boxes, for a source that is the built-in simulator (pit
+    /// commands are set there as they would be in iRacing); `None` for every other source.
+    fn sim_pit_box(&self) -> Option<sim::pit_box::SimPitBox> {
+        None
+    }
+
+    /// Whether this source reads iRacing itself (its shared memory on Windows), so commands
+    /// to the sim go to iRacing.
+    fn is_iracing(&self) -> bool {
+        false
+    }
 }
 
 impl TelemetrySource for Box<dyn TelemetrySource> {
@@ -142,5 +154,11 @@ impl TelemetrySource for Box<dyn TelemetrySource> {
     }
     fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError> {
         (**self).next_event()
+    }
+    fn sim_pit_box(&self) -> Option<sim::pit_box::SimPitBox> {
+        (**self).sim_pit_box()
+    }
+    fn is_iracing(&self) -> bool {
+        (**self).is_iracing()
     }
 }

@@ -90,6 +90,8 @@ pub struct LiveSource {
     stop: Arc<AtomicBool>,
     counters: Arc<LiveCounters>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Reads iRacing's own memory (not a dump or an in-process region).
+    iracing: bool,
 }
 
 impl LiveSource {
@@ -121,12 +123,13 @@ impl LiveSource {
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(LiveCounters::default());
         let name = format!("{backend:?}");
+        let iracing = matches!(backend, Backend::Iracing);
         let (s, c) = (stop.clone(), counters.clone());
         let thread = std::thread::Builder::new()
             .name("pitbox-live-reader".into())
             .spawn(move || reader_thread(backend, opts, tx, s, c))
             .map_err(|e| SourceError::Io { path: PathBuf::from("<thread>"), source: e })?;
-        Ok(LiveSource { name, rx, state: ConnectionState::Waiting, stop, counters, thread: Some(thread) })
+        Ok(LiveSource { name, rx, state: ConnectionState::Waiting, stop, counters, thread: Some(thread), iracing })
     }
 
     /// The reader's counters (rows read, samples dropped, connections made).
@@ -149,6 +152,10 @@ impl Drop for LiveSource {
 impl TelemetrySource for LiveSource {
     fn describe(&self) -> String {
         self.name.clone()
+    }
+
+    fn is_iracing(&self) -> bool {
+        self.iracing
     }
 
     fn state(&self) -> ConnectionState {

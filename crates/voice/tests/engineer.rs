@@ -43,6 +43,8 @@ fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
         off_track: None,
         session_laps_remaining: None,
         session_time_remaining: None,
+        pit_service_flags: None,
+        pit_service_fuel_l: None,
     }
 }
 

@@ -26,6 +26,17 @@ impl Worker {
                 let (text, _) = shorten(&c.feedback, MAX_SPOKEN_CHARS);
                 self.callout(CalloutOrigin::AiCoaching, text, c.priority, None);
             }
+            Ok(Message::PitCommand(p)) => {
+                if p.driver_id != me {
+                    return;
+                }
+                let applied =
+                    self.shared.pit.lock().ok().and_then(|s| s.as_ref().filter(|s| s.id == p.id).map(|s| s.applied));
+                let tail = if applied == Some(false) { " Not set in the sim: set it yourself." } else { "" };
+                let text = format!("Pit stop set by {}: {}.{tail}", p.sender_name, p.describe());
+                let (text, _) = shorten(&text, MAX_SPOKEN_CHARS);
+                self.callout(CalloutOrigin::PitWindow, text, Priority::High, Some("pit-command"));
+            }
             Ok(Message::StrategyUpdate(u)) => {
                 for text in self.engineer.on_strategy(&u) {
                     self.callout(CalloutOrigin::PitWindow, text, Priority::High, None);

@@ -15,6 +15,7 @@
 
 pub mod car;
 pub mod output;
+pub mod pit_box;
 pub mod rng;
 pub mod source;
 pub mod track;
@@ -206,6 +207,8 @@ pub struct Sim {
     session_idx: usize,
     /// `CarIdxEstTime` at each track sample ([`reference_times`]).
     est_time: Vec<f64>,
+    /// The player's pit-service boxes, set by pit commands ([`pit_box`]).
+    pit_box: pit_box::SimPitBox,
 }
 
 /// A session of the simulated weekend, as iRacing names it.
@@ -359,11 +362,17 @@ impl Sim {
             positions: order.clone(),
             session_idx: 0,
             est_time: Vec::new(),
+            pit_box: pit_box::SimPitBox::default(),
             cfg,
         };
         sim.est_time = reference_times(&sim.cfg.car, &sim.track, sim.cfg.track.reference_lap_s);
         sim.place_on_grid(&order);
         Ok(sim)
+    }
+
+    /// The player's pit-service boxes: set them (from any thread) as iRacing's are set.
+    pub fn pit_box(&self) -> pit_box::SimPitBox {
+        self.pit_box.clone()
     }
 
     /// A flying start in single file, in `order`.
@@ -685,14 +694,22 @@ impl Sim {
                 *s = 1.0 - w;
             }
         }
-        let add = (c.stint_fuel_l - c.fuel_l).max(0.0);
+        let refill = (c.stint_fuel_l - c.fuel_l).max(0.0);
+        // The player's stop does what its boxes say (a pit command may have set them); the
+        // tank holds what it holds.
+        let boxes = if team { self.pit_box.get() } else { pit_box::PitBoxes::default() };
+        let add = boxes.fuel_l(refill).min(self.cfg.car.tank_l - c.fuel_l).max(0.0);
         let mut service = (add / 2.8).max(18.0);
         if team && c.drivers.len() > 1 {
             service += 6.0;
         }
         c.stopped_until = Some(now + service);
         c.fuel_l += add;
-        c.wear = [[0.0; 3]; 4];
+        for (corner, worn) in c.wear.iter_mut().enumerate() {
+            if boxes.tyres & (1 << corner) != 0 {
+                *worn = [0.0; 3];
+            }
+        }
         c.pit_stops += 1;
         c.lap_had_pit = true;
         c.v = 0.0;
@@ -826,8 +843,9 @@ impl Sim {
         v.vel_y.set(row, 0.0);
         v.dc_drivers.set(row, p.drivers_used as i32);
         v.dc_lap_status.set(row, 0);
-        v.pit_sv_flags.set(row, 0x10 | 0x0F);
-        v.pit_sv_fuel.set(row, (p.stint_fuel_l - p.fuel_l).max(0.0) as f32);
+        let boxes = self.pit_box.get();
+        v.pit_sv_flags.set(row, boxes.flags());
+        v.pit_sv_fuel.set(row, boxes.fuel_l((p.stint_fuel_l - p.fuel_l).max(0.0)) as f32);
         v.car_left_right.set(row, car_left_right(&self.cars, p, len));
         for i in 0..vars::CARS {
             v.car_lap.set_at(row, i, -1);

@@ -18,6 +18,7 @@ pub struct SimSource {
     thread: Option<JoinHandle<Result<(), SimError>>>,
     describe: String,
     state: ConnectionState,
+    pit_box: super::pit_box::SimPitBox,
 }
 
 impl SimSource {
@@ -25,6 +26,7 @@ impl SimSource {
     pub fn start(cfg: SimConfig, pace: LivePace, mut opts: LiveOptions) -> Result<SimSource, SourceError> {
         let describe = format!("sim:{} ({})", cfg.seed, cfg.track.key);
         let mut sim = Sim::new(cfg).map_err(|e| SourceError::Invalid(e.to_string()))?;
+        let pit_box = sim.pit_box();
         let buf = live_buffer();
         let stop = Arc::new(AtomicBool::new(false));
         let (b, s) = (buf.clone(), stop.clone());
@@ -34,7 +36,7 @@ impl SimSource {
             .map_err(|e| SourceError::Io { path: "<thread>".into(), source: e })?;
         opts.retry_interval = opts.retry_interval.min(Duration::from_millis(20));
         let live = LiveSource::shared(buf, opts)?;
-        Ok(SimSource { live, stop, thread: Some(thread), describe, state: ConnectionState::Waiting })
+        Ok(SimSource { live, stop, thread: Some(thread), describe, state: ConnectionState::Waiting, pit_box })
     }
 
     /// The live reader's counters.
@@ -59,6 +61,10 @@ impl Drop for SimSource {
 impl TelemetrySource for SimSource {
     fn describe(&self) -> String {
         self.describe.clone()
+    }
+
+    fn sim_pit_box(&self) -> Option<super::pit_box::SimPitBox> {
+        Some(self.pit_box.clone())
     }
 
     fn state(&self) -> ConnectionState {

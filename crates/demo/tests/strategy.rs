@@ -1,0 +1,132 @@
+//! The live plan on the simulator (issue 25): a 34-lap race at Brands Hatch Indy (about half an
+//! hour of sim time, run at 20×) with two pit stops and driver changes. The engineer stores a
+//! plan made from the car's start fuel; the cloud's live plan after lap 3 (measured fuel use and
+//! pace, laps left from the sim) predicts the stops, and the car's actual stops come within one
+//! lap of them.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use pitbox_demo::{DemoConfig, start};
+use pitbox_model::control::{Authenticate, PROTOCOL_VERSION, Subscribe};
+use pitbox_model::{Channel, ClientType, Message};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const RACE_LAPS: u32 = 34;
+const STINT_LAPS: u32 = 11;
+
+async fn login(base: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "username": "engineer", "password": "demo-engineer" }))
+        .send()
+        .await
+        .expect("login request");
+    let body: Value = r.json().await.expect("login body");
+    body["token"].as_str().expect("token").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = DemoConfig::local(dir.path());
+    cfg.track = "brandsindy".into();
+    cfg.pace = 20.0;
+    cfg.laps = Some(RACE_LAPS);
+    cfg.stint_laps = STINT_LAPS;
+    cfg.callouts = false;
+    let demo = start(cfg).await.expect("demo starts");
+    let base = format!("http://{}", demo.cloud_addr());
+    let drivers: Vec<String> = demo.team().drivers().iter().map(|d| d.user_id.clone()).collect();
+    let token = login(&base).await;
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", demo.cloud_addr())).await.expect("ws");
+    let (mut tx, mut rx) = ws.split();
+    let auth = Message::Authenticate(Authenticate {
+        token: token.clone(),
+        client_type: ClientType::Dashboard,
+        version: PROTOCOL_VERSION.into(),
+    });
+    tx.send(WsMessage::Text(auth.to_json().into())).await.expect("authenticate");
+    let sub = Message::Subscribe(Subscribe {
+        team_id: None,
+        driver_ids: vec![],
+        channels: vec![Channel::Telemetry, Channel::Strategy],
+        max_rate_hz: Some(20.0),
+    });
+    tx.send(WsMessage::Text(sub.to_json().into())).await.expect("subscribe");
+
+    let mut planned = false;
+    let mut prediction: Option<Vec<u32>> = None;
+    // The lap at whose end each stop was made: the lap the car is on when it enters pit road.
+    let mut stops: Vec<u32> = Vec::new();
+    let mut on_pit_road = false;
+    let mut last_lap = 0;
+    let deadline = Instant::now() + Duration::from_secs(400);
+    while last_lap < RACE_LAPS - 1 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = match tokio::time::timeout(left, rx.next()).await {
+            Ok(Some(Ok(f))) => f,
+            other => panic!("the stream ended or went quiet ({other:?}) at lap {last_lap}; stops {stops:?}"),
+        };
+        let WsMessage::Text(text) = frame else { continue };
+        match pitbox_model::decode(text.as_bytes()).expect("valid messages") {
+            Message::TelemetryUpdate(u) => {
+                last_lap = last_lap.max(u.lap);
+                if !planned && let Some(fuel) = u.fuel_liters {
+                    // The car starts with a stint's fuel: the plan's tank (the sim refills to it).
+                    // The simulator runs its tank down to the last lap (it pits at the end of the
+                    // first lap it starts with under 1.9 laps of fuel): no fuel margin.
+                    let plan = json!({
+                        "fuelMarginL": 0.0,
+                        "race": {"laps": RACE_LAPS},
+                        "lapTimeS": 55.0,
+                        "fuelPerLapL": fuel / f64::from(STINT_LAPS + 1),
+                        "tankL": fuel,
+                        "startFuelL": fuel,
+                        "pitLaneS": 25.0,
+                        "refuelLps": 2.8,
+                        "tyreChangeS": 18.0,
+                        "drivers": drivers.iter().map(|d| json!({"id": d})).collect::<Vec<_>>(),
+                    });
+                    let r = reqwest::Client::new()
+                        .post(format!("{base}/api/strategy/plan"))
+                        .bearer_auth(&token)
+                        .json(&plan)
+                        .send()
+                        .await
+                        .expect("plan request");
+                    assert!(r.status().is_success(), "plan: {} {}", r.status(), r.text().await.unwrap_or_default());
+                    planned = true;
+                }
+                let pit = u.on_pit_road == Some(true);
+                if pit && !on_pit_road && u.lap > 0 {
+                    stops.push(u.lap);
+                }
+                on_pit_road = pit;
+            }
+            Message::StrategyUpdate(s) if prediction.is_none() && s.lap >= 3 => {
+                assert_eq!(s.laps_remaining_source, pitbox_model::strategy::InputSource::Sim, "{s:?}");
+                assert_eq!(s.fuel_per_lap_source, pitbox_model::strategy::InputSource::Measured, "{s:?}");
+                assert_eq!(s.lap + s.laps_remaining, RACE_LAPS, "laps done and left make the race: {s:?}");
+                let ends: Vec<u32> = s.stints.iter().map(|st| st.end_lap).collect();
+                prediction = Some(ends[..ends.len().saturating_sub(1)].to_vec());
+                eprintln!(
+                    "live plan after lap {}: {:.2} L a lap ({:?}), {:.1} L in the tank, stops at the end of laps {:?}, window {:?}; basis {:?}",
+                    s.lap, s.fuel_per_lap_l, s.fuel_per_lap_source, s.fuel_l, prediction, s.pit_window, s.basis
+                );
+            }
+            _ => {}
+        }
+    }
+    let predicted = prediction.expect("a live plan after lap 3");
+    eprintln!("predicted stops {predicted:?}, actual stops {stops:?}");
+    assert_eq!(predicted.len(), 2, "two stops planned: {predicted:?}");
+    assert_eq!(stops.len(), predicted.len(), "the car stopped as often as planned: {stops:?} vs {predicted:?}");
+    for (p, a) in predicted.iter().zip(&stops) {
+        assert!(p.abs_diff(*a) <= 1, "a stop at lap {a}, planned at lap {p}: more than a lap apart");
+    }
+    drop(tx);
+    drop(rx);
+    demo.shutdown().await.expect("clean shutdown");
+}
