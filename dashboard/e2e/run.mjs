@@ -2,6 +2,7 @@
 // offline `pitbox relay` for the pit wall) fed by simulated drivers.
 // Prints one line per check and closes with "N passed, N failed". Screenshots go to
 // dashboard/test-results/.
+import { isDeepStrictEqual } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -311,6 +312,53 @@ try {
     assert(after.plannedAt === storedPlan.plannedAt && after.request?.startFuelL == null, `the what-if replaced the stored plan: ${JSON.stringify(after.request)}`);
     await shot(page, '16b-strategy-whatif');
     await noSerious(page, 'strategy what-if');
+  });
+
+  await check('pit stop: engineer sets the next stop for a car; the command reaches the car and iRacing\'s answer is shown', async () => {
+    // The streaming car (a simulated driver agent): it records the pit_command it receives and
+    // applies it to its pit service, which its samples then report as iRacing does.
+    const carConn = drivers.conns.find((c) => c.car);
+    assert(carConn, 'no simulated car is streaming');
+    const others = drivers.conns.filter((c) => c !== carConn);
+    const before = { car: carConn.pitCommands.length, others: others.map((c) => c.pitCommands.length) };
+    const { user: sam } = await apiJson(base, '/api/auth/login', { method: 'POST', body: { username: 'sam', password: 'pitbox-e2e' } });
+    await page.getByRole('link', { name: 'Strategy' }).click();
+    const panel = page.getByTestId('pit-stop');
+    await panel.waitFor({ timeout: 10_000 });
+    await panel.scrollIntoViewIfNeeded();
+    await panel.getByLabel('Car', { exact: true }).selectOption({ label: carConn.d.name });
+    await panel.getByLabel('Fuel to add (L)').fill('42');
+    await panel.getByRole('button', { name: 'all four' }).click();
+    await panel.getByRole('button', { name: 'Send to car' }).click();
+    const sentLine = panel.getByTestId('pit-sent');
+    await sentLine.waitFor({ timeout: 5000 });
+    const said = (await sentLine.textContent()) ?? '';
+    assert(said === `Sent to ${carConn.d.name}: 42 L, four tyres`, `the panel says "${said}"`);
+    const id = await sentLine.getAttribute('data-command-id');
+    // The car's agent gets exactly the command; nobody else's does.
+    const end = Date.now() + 10_000;
+    while (Date.now() < end && carConn.pitCommands.length === before.car && (await panel.getByTestId('pit-refused').count()) === 0) await new Promise((r) => setTimeout(r, 100));
+    if ((await panel.getByTestId('pit-refused').count()) > 0) throw new Error(`the server refused the pit command: ${await text(page, 'pit-refused')}`);
+    const got = carConn.pitCommands.slice(before.car);
+    assert(got.length === 1, `the car received ${got.length} pit_command messages in 10 s`);
+    const [cmd] = got;
+    const { timestamp, ...rest } = cmd;
+    const want = { id, driverId: carConn.id, senderId: sam.id, senderName: 'sam', fuelL: 42, tyres: { lf: true, rf: true, lr: true, rr: true } };
+    assert(isDeepStrictEqual(rest, want), `the car received ${JSON.stringify(cmd)}, the browser sent ${JSON.stringify(want)}`);
+    assert(Math.abs(Date.parse(timestamp) - Date.now()) < 30_000, `the command's timestamp is ${timestamp}`);
+    others.forEach((c, i) => assert(c.pitCommands.length === before.others[i], `${c.d.name}'s agent received another car's pit command`));
+    // iRacing's answer: the car's samples now carry PitSvFuel / PitSvFlags, decoded and compared.
+    try {
+      await panel.getByTestId('pit-match').filter({ hasText: 'matches what was sent' }).waitFor({ timeout: 10_000 });
+    } catch {
+      throw new Error(`iRacing's answer is not shown as matching: "${await text(page, 'pit-iracing')}" (does the server relay pitServiceFuelL / pitServiceFlags of telemetry_update?)`);
+    }
+    const answer = (await text(page, 'pit-iracing')) ?? '';
+    assert(answer.startsWith('iRacing has: 42 L fuel, LF RF LR RR'), `the panel says "${answer}"`);
+    assert((await panel.getByTestId('pit-refused').count()) === 0, 'the panel shows a refusal');
+    await panel.getByTestId('pit-iracing').scrollIntoViewIfNeeded();
+    await shot(page, '17-pit-stop');
+    await noSerious(page, 'strategy pit stop');
   });
 
   await check('connection: a dropped link shows reconnecting, then live again with data and what was said meanwhile', async () => {

@@ -60,13 +60,24 @@ export async function startDrivers({
     const auth = d.token ? { token: d.token, user: { id: d.id } } : await login(url, d.username, d.password);
     const ws = await connect(url, wsPath, auth.token);
     const carIdx = d.inCar ? teamIdx++ : null;
-    conns.push({ d, ws, token: auth.token, car: d.inCar ? new TeamCar(track, auth.user.id, carIdx + 1) : null, carIdx, id: auth.user.id });
+    conns.push({ d, ws, token: auth.token, car: d.inCar ? new TeamCar(track, auth.user.id, carIdx + 1) : null, carIdx, id: auth.user.id, pitCommands: [] });
   }
   const send = (ws, type, data) => ws.readyState === 1 && ws.send(JSON.stringify({ type, data }));
   const iso = () => new Date().toISOString();
   // A dropped link is retried every 500 ms until it is back (samples meanwhile are lost, as with
   // a real agent's live stream); the status and session are announced again at once.
+  // A driver agent receives its car's pit_command and applies it in the sim: each one is kept
+  // (c.pitCommands) and, for a car, set in its pit service, which the samples then report.
+  const listen = (c) => {
+    c.ws.on('message', (raw) => {
+      const m = JSON.parse(String(raw));
+      if (m.type !== 'pit_command') return;
+      c.pitCommands.push(m.data);
+      c.car?.applyPit(m.data);
+    });
+  };
   const keepConnected = (c) => {
+    listen(c);
     c.ws.on('close', () => {
       if (stopped) return;
       const retry = () => {

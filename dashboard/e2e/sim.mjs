@@ -86,6 +86,26 @@ export class TeamCar {
     this.skill = 0.97 + 0.02 * this.r();
   }
 
+  /**
+   * Applies a `pit_command` to the car's pit service, as a driver agent does in iRacing; from then
+   * on the samples carry iRacing's answer (`pitServiceFuelL` = PitSvFuel, `pitServiceFlags` =
+   * PitSvFlags: 0x01 LF, 0x02 RF, 0x04 LR, 0x08 RR, 0x10 fuel, 0x20 windscreen, 0x40 fast repair).
+   */
+  applyPit(c) {
+    let flags = c.clearAll ? 0 : (this.pitSvFlags ?? 0);
+    let fuel = c.clearAll ? 0 : (this.pitSvFuel ?? 0);
+    const bit = (b, on) => (flags = on ? flags | b : flags & ~b);
+    if (c.fuelL != null) {
+      bit(0x10, c.fuelL > 0);
+      if (c.fuelL > 0) fuel = c.fuelL;
+    }
+    if (c.tyres) [['lf', 0x01], ['rf', 0x02], ['lr', 0x04], ['rr', 0x08]].forEach(([k, b]) => bit(b, !!c.tyres[k]));
+    if (c.windscreen != null) bit(0x20, c.windscreen);
+    if (c.fastRepair != null) bit(0x40, c.fastRepair);
+    this.pitSvFlags = flags;
+    this.pitSvFuel = fuel;
+  }
+
   /** Advances dt seconds; returns the telemetry_update data at the new time (ISO time given). */
   step(dt, iso) {
     const tr = this.track;
@@ -145,6 +165,7 @@ export class TeamCar {
         yawRate: round(((p.curv / (tr.lengthM / 720)) * (this.speed / 3.6) * 180) / Math.PI, 2),
         onPitRoad: false,
         sequence: this.seq,
+        ...(this.pitSvFlags === undefined ? {} : { pitServiceFuelL: this.pitSvFuel, pitServiceFlags: this.pitSvFlags }),
       },
     };
   }

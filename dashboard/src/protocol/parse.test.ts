@@ -14,6 +14,12 @@ describe('parseFrame', () => {
     delete data.fuelSaveToSkipStopLpl;
     expect(parseFrame(JSON.stringify({ type: 'strategy_update', data })).ok).toBe(true);
   });
+  it('accepts pit_command (routed to the team\'s other dashboards)', () => {
+    const data = { id: 'pit-1', driverId: 'drv-1', senderId: 'eng-1', senderName: 'sam', timestamp: '2026-11-26T16:03:12Z', fuelL: 42, tyres: { lf: true, rf: true, lr: true, rr: true } };
+    expect(parseFrame(JSON.stringify({ type: 'pit_command', data }))).toEqual({ ok: true, msg: { type: 'pit_command', data } });
+    expect(parseFrame(JSON.stringify({ type: 'pit_command', data: { ...data, driverId: 7 } }))).toEqual({ ok: false, error: 'pit_command: bad field data.driverId' });
+    expect(parseFrame(JSON.stringify({ type: 'pit_command', data: { ...data, fuelL: '42' } }))).toEqual({ ok: false, error: 'pit_command: bad field data.fuelL' });
+  });
   it.each([
     ['{', 'invalid_json'],
     ['[]', 'invalid_message'],

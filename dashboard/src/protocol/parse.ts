@@ -13,6 +13,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set<ServerType>([
   'handoff_response',
   'ai_coaching',
   'strategy_update',
+  'pit_command',
   'session_info',
   'standings_update',
   'driver_status',
@@ -51,6 +52,12 @@ const CHECKS: Partial<Record<ServerType, (d: Obj) => string | null>> = {
       if (!num(d, k)) return k;
     if (!Array.isArray(d.stints)) return 'stints';
     if (!isObj(d.basis)) return 'basis';
+    return null;
+  },
+  pit_command: (d) => {
+    for (const k of ['id', 'driverId', 'senderId', 'timestamp']) if (!str(d, k)) return k;
+    if (d.fuelL !== undefined && d.fuelL !== null && !num(d, 'fuelL')) return 'fuelL';
+    if (d.tyres !== undefined && d.tyres !== null && !isObj(d.tyres)) return 'tyres';
     return null;
   },
   standings_update: (d) => (!Array.isArray(d.entries) ? 'entries' : null),

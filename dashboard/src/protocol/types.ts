@@ -48,6 +48,11 @@ export interface TelemetryUpdate extends TelemetrySnapshot {
   inGarage?: boolean;
   /** iRacing's IsReplayPlaying: the values are a replay's, not live. */
   replayPlaying?: boolean;
+  /** iRacing's PitSvFuel: litres the car's pit service will add at the next stop. */
+  pitServiceFuelL?: number | null;
+  /** iRacing's PitSvFlags bit field: 0x01 LF, 0x02 RF, 0x04 LR, 0x08 RR tyre, 0x10 fuel,
+   * 0x20 windscreen tear-off, 0x40 fast repair. */
+  pitServiceFlags?: number | null;
 }
 
 export type UserRole = 'admin' | 'engineer' | 'driver' | 'viewer';
@@ -247,6 +252,35 @@ export interface StrategyUpdate {
   basis: Record<string, unknown>;
 }
 
+/** Tyres to change at the next stop; all four false clears the tyre boxes. */
+export interface TyreChange {
+  lf: boolean;
+  rf: boolean;
+  lr: boolean;
+  rr: boolean;
+  /** Cold pressure of the new tyres, kPa (50–500); absent: as set in the car. */
+  pressureKpa?: number;
+}
+
+/** `pit_command` (pit wall → server → the car's driver agent, and to the team's other
+ * dashboards on the `strategy` channel): the next stop of one car. Absent fields leave that part
+ * of the car's pit service as it is. */
+export interface PitCommand {
+  id: string;
+  driverId: string;
+  senderId: string;
+  senderName: string;
+  timestamp: string;
+  /** Clear every pit-service box first; omitted when false. */
+  clearAll?: boolean;
+  /** Fuel to add, litres (0–1000); 0 unticks fuel. */
+  fuelL?: number;
+  tyres?: TyreChange;
+  fastRepair?: boolean;
+  /** Tear off a windscreen layer. */
+  windscreen?: boolean;
+}
+
 export interface Subscribe {
   teamId?: string;
   driverIds: string[];
@@ -271,6 +305,7 @@ export interface ServerMessages {
   handoff_response: HandoffResponse;
   ai_coaching: AiCoaching;
   strategy_update: StrategyUpdate;
+  pit_command: PitCommand;
   session_info: SessionInfo;
   standings_update: StandingsUpdate;
   driver_status: DriverStatusMsg;
@@ -288,6 +323,7 @@ export interface ClientMessages {
   message_read: MessageRead;
   handoff_request: HandoffRequest;
   handoff_response: HandoffResponse;
+  pit_command: PitCommand;
   ping: { id: number; timestamp: string };
   pong: { id: number; timestamp: string };
 }

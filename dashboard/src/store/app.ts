@@ -9,6 +9,7 @@ import type {
   ErrorMsg,
   HandoffRequest,
   HandoffStatus,
+  PitCommand,
   ServerMessage,
   SessionInfo,
   StandingsUpdate,
@@ -68,6 +69,8 @@ export interface AppState {
   coaching: AiCoaching[];
   /** The latest `strategy_update` per team and driver ([strategyKey]), with its receive time. */
   strategy: Record<string, { update: StrategyUpdate; at: number }>;
+  /** The last `pit_command` seen per driver (sent from this browser or another pit-wall one). */
+  pitCommands: Record<string, { command: PitCommand; at: number }>;
   errors: Array<ErrorMsg & { at: number }>;
   /** Epoch ms of the last telemetry or standings received. */
   lastDataAt: number | null;
@@ -90,6 +93,7 @@ export const initialState: AppState = {
   handoffs: {},
   coaching: [],
   strategy: {},
+  pitCommands: {},
   errors: [],
   lastDataAt: null,
   selectedDriverId: null,
@@ -301,6 +305,9 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
         s = { ...s, strategy: { ...s.strategy, [key]: { update: m.data, at: now } } };
         break;
       }
+      case 'pit_command':
+        s = withPitCommand(s, m.data, now);
+        break;
       case 'error': {
         const errors = [...s.errors, { ...m.data, at: now }];
         if (errors.length > LIMITS.errors) errors.shift();
@@ -358,6 +365,13 @@ export function driverName(s: AppState, id: string): string {
   }
   for (let i = s.messages.length - 1; i >= 0; i--) if (s.messages[i]!.senderId === id) return s.messages[i]!.senderName;
   return id;
+}
+
+/** Records `c` as the last pit command of its driver, unless a newer one is already known. */
+export function withPitCommand<S extends Pick<AppState, 'pitCommands'>>(s: S, c: PitCommand, now: number): S {
+  const prev = s.pitCommands[c.driverId];
+  if (prev && (prev.command.id === c.id || Date.parse(c.timestamp) < Date.parse(prev.command.timestamp))) return s;
+  return { ...s, pitCommands: { ...s.pitCommands, [c.driverId]: { command: c, at: now } } };
 }
 
 export function strategyKey(u: Pick<StrategyUpdate, 'teamId' | 'driverId'>): string {

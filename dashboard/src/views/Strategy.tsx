@@ -8,6 +8,7 @@ import { useApp, useServices } from '../app/context';
 import { clock, duration, lapTime, num } from '../app/format';
 import { useNow } from '../app/hooks';
 import { Freshness } from '../components/Freshness';
+import { PitStop } from './PitStop';
 import type { PlanStint, StrategyUpdate } from '../protocol/types';
 import { driverName, latestStrategy, type AppState } from '../store/app';
 import { shallowEqual } from '../store/store';
@@ -636,6 +637,10 @@ export function Strategy() {
                 No live plan yet — it starts after the first lap of a car with a stored plan.
               </p>
             )}
+          </Section>
+
+          <Section title="Next pit stop" id="pit-stop-h">
+            <PitStop canEdit={canEdit} team={team} name={name} />
           </Section>
 
           {canEdit && rest && whatIfBase && liveTotals && (

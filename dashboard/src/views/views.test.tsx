@@ -44,6 +44,7 @@ function emptyState(): AppState {
     handoffs: {},
     coaching: [],
     strategy: {},
+    pitCommands: {},
     errors: [],
     lastDataAt: null,
     selectedDriverId: null,
