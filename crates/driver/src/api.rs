@@ -130,6 +130,17 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
         "lastRefusal": s.relay_health.last_refusal(),
         "login": s.login.get().map(|l| l.snapshot()),
         "pitCommand": s.pit.lock().ok().and_then(|p| p.clone()),
+        "race": s.race_position(),
+        "plan": s.plan.lock().ok().and_then(|p| p.as_ref().map(|u| serde_json::json!({
+            "lap": u.lap,
+            "lapsRemaining": u.laps_remaining,
+            "fuelLapsLeft": u.fuel_laps_left,
+            "pitWindow": u.pit_window,
+            "nextStopFuelL": u.next_stop_fuel_l,
+            "fuelSaveToSkipStopLpl": u.fuel_save_to_skip_stop_lpl,
+            "stopsRemaining": u.stops_remaining,
+            "at": u.timestamp,
+        }))),
         "lastAckedSequence": match s.relay_health.last_ack.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
             n => Some(n),

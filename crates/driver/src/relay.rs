@@ -338,9 +338,14 @@ async fn connection(
                             shared.push_inbox(Message::PitCommand(p));
                             None
                         }
-                        // Once a lap: for the radio, not the driver's inbox of messages.
-                        Ok(m @ Message::StrategyUpdate(_)) => {
-                            shared.push_event(m);
+                        // Once a lap: for the radio and the window, not the inbox of messages.
+                        Ok(Message::StrategyUpdate(u)) => {
+                            if u.driver_id == shared.driver_id
+                                && let Ok(mut plan) = shared.plan.lock()
+                            {
+                                *plan = Some(u.clone());
+                            }
+                            shared.push_event(Message::StrategyUpdate(u));
                             None
                         }
                         Ok(Message::Ping(p)) => Some(Message::Pong(p)),

@@ -205,6 +205,8 @@ pub struct Shared {
     pub pit: Mutex<Option<crate::pit::PitCommandStatus>>,
     /// Where pit commands go (set at start from the source).
     pub pit_target: std::sync::OnceLock<crate::pit::PitTarget>,
+    /// The team's newest live plan for this car (`strategy_update`).
+    pub plan: Mutex<Option<pitbox_model::strategy::StrategyUpdate>>,
 }
 
 impl Shared {
@@ -232,6 +234,7 @@ impl Shared {
                 events: broadcast::channel(256).0,
                 pit: Mutex::new(None),
                 pit_target: std::sync::OnceLock::new(),
+                plan: Mutex::new(None),
             },
             rx,
         )
@@ -262,6 +265,23 @@ impl Shared {
             *slot = Some(status.clone());
         }
         status
+    }
+
+    /// Where the player's car is in the race, from the newest standings and session: position,
+    /// gaps to the cars ahead and behind (s), last and best lap (s); `None` before standings.
+    pub fn race_position(&self) -> Option<serde_json::Value> {
+        let standings = self.standings.borrow().clone()?;
+        let me = self.session.borrow().as_ref().map(|s| s.player_car_idx);
+        let mine = standings.entries.iter().find(|e| Some(e.car_idx) == me || (me.is_none() && e.is_team_car))?;
+        let behind = standings.entries.iter().find(|e| mine.position > 0 && e.position == mine.position + 1);
+        Some(serde_json::json!({
+            "position": (mine.position > 0).then_some(mine.position),
+            "gapAheadS": mine.gap_to_ahead,
+            "gapBehindS": behind.and_then(|b| b.gap_to_ahead),
+            "lastLapS": mine.last_lap_time,
+            "bestLapS": mine.best_lap_time,
+            "at": standings.timestamp,
+        }))
     }
 
     /// The inbox, oldest first.

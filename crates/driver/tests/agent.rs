@@ -74,6 +74,7 @@ async fn session(mut s: WebSocket, mut r: Relay) {
                         });
                         let _ = s.send(frame(&tm)).await;
                         let _ = s.send(frame(&Message::PitCommand(pit_command()))).await;
+                        let _ = s.send(frame(&Message::StrategyUpdate(live_plan()))).await;
                     }
                 }
                 if authed || matches!(m, Message::Authenticate(_)) {
@@ -98,6 +99,15 @@ fn pit_command() -> pitbox_model::strategy::PitCommand {
         fast_repair: None,
         windscreen: None,
     }
+}
+
+/// The team's live plan for this car (the protocol's example, for driver-1).
+fn live_plan() -> pitbox_model::strategy::StrategyUpdate {
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("../../model/tests/golden/strategy_update.json")).unwrap();
+    let mut u: pitbox_model::strategy::StrategyUpdate = serde_json::from_value(golden["data"].clone()).unwrap();
+    u.driver_id = "driver-1".into();
+    u
 }
 
 async fn relay_on(addr: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<Message>>>, watch::Sender<bool>) {
@@ -241,6 +251,13 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         assert!(tokio::time::Instant::now() < deadline, "the pit stop was not said: {log}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The live plan and the race position for the driver's window.
+    let (_, body) = http(api, "", "GET", "/api/status", "").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["plan"]["fuelLapsLeft"], 14.95, "{v}");
+    assert_eq!(v["plan"]["pitWindow"], serde_json::json!({"opensLap": 61, "closesLap": 73}));
+    assert_eq!(v["plan"]["nextStopFuelL"], 26.7);
+    assert!(v["race"]["position"].as_u64().is_some_and(|p| (1..=20).contains(&p)), "{v}");
     // The driver cancels it: cleared (not in a sim here, and said so) and the team told.
     let (code, body) = http(api, "", "POST", "/api/pit/clear", "").await;
     assert_eq!(code, 401, "a write needs the local key: {body}");
