@@ -370,6 +370,7 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
     cloud_cfg.node_id = "demo-cloud".into();
     let cloud = AppState::open(&cloud_cfg).await?;
     let team = accounts::seed(&cloud.store).await?;
+    seed_plan(&cloud, &team, &cfg, track).await;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| DemoError::CloudListen { addr: cfg.listen, source })?;
@@ -410,6 +411,46 @@ pub async fn start(cfg: DemoConfig) -> Result<DemoHandle, DemoError> {
         tasks: parts.car.tasks,
         race_path,
     })
+}
+
+/// Laps of the demo's plan when the race runs until stopped.
+const OPEN_RACE_PLAN_LAPS: u32 = 100;
+
+/// The team's stint plan for the simulated race, stored when the team has none, so the pit wall
+/// has a live plan from the first lap. Made from what the simulator does: it starts and refills
+/// to a stint's fuel (its estimate of a lap's use times the stint's laps and one more, at most a
+/// tank), runs it down to the last lap (no margin), and stops for 18 s at least, filling at
+/// 2.8 L/s. The live plan then measures fuel, pace and pit-lane loss from the car.
+async fn seed_plan(cloud: &AppState, team: &DemoTeam, cfg: &DemoConfig, track: &'static track::TrackDef) {
+    let car = SimConfig::new(cfg.seed, track).car;
+    let per_lap = car.full_flow_lps * 0.62 * track.reference_lap_s;
+    let stint_fuel = (per_lap * f64::from(cfg.stint_laps + 1)).min(car.tank_l);
+    let request = pitbox_strategy::PlanRequest {
+        race: pitbox_strategy::Race { laps: Some(cfg.laps.unwrap_or(OPEN_RACE_PLAN_LAPS)), minutes: None },
+        lap_time_s: track.reference_lap_s,
+        fuel_per_lap_l: per_lap,
+        tank_l: stint_fuel,
+        start_fuel_l: Some(stint_fuel),
+        fuel_margin_l: Some(0.0),
+        pit_lane_s: 25.0,
+        refuel_lps: 2.8,
+        tyre_change_s: 18.0,
+        tyres_every_stints: None,
+        drivers: team
+            .drivers()
+            .iter()
+            .map(|d| pitbox_strategy::DriverSpec { id: d.user_id.clone(), max_stint_minutes: None, lap_time_s: None })
+            .collect(),
+        min_driver_minutes: None,
+        max_driver_minutes: None,
+    };
+    let by = team.engineer().map_or("demo", |e| e.user_id.as_str());
+    match pitbox_cloud::strategy::seed_plan(&cloud.store, &team.team_id, &request, by).await {
+        Ok(true) => tracing::info!(laps = ?request.race.laps, "the demo team's stint plan is stored"),
+        Ok(false) => {}
+        // The race runs without a plan: the pit wall says "no plan yet".
+        Err(e) => tracing::warn!(error = %e, "the demo's stint plan could not be made"),
+    }
 }
 
 /// The relay and the car, started after the cloud.

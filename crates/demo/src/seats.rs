@@ -45,11 +45,17 @@ pub struct SeatSource {
     rx: mpsc::Receiver<SourceEvent>,
     describe: String,
     state: ConnectionState,
+    /// The simulator's pit boxes: every seat's agent sets the one car's next stop.
+    pit_box: Option<pitbox_sources::sim::pit_box::SimPitBox>,
 }
 
 impl TelemetrySource for SeatSource {
     fn describe(&self) -> String {
         self.describe.clone()
+    }
+
+    fn sim_pit_box(&self) -> Option<pitbox_sources::sim::pit_box::SimPitBox> {
+        self.pit_box.clone()
     }
 
     fn state(&self) -> ConnectionState {
@@ -120,6 +126,7 @@ pub fn start(
     on_new_lap: Box<dyn FnMut(u32) + Send>,
 ) -> std::io::Result<(Dispatcher, Vec<SeatSource>)> {
     let describe = source.describe();
+    let pit_box = source.sim_pit_box();
     let mut txs = Vec::with_capacity(seats.len());
     let mut seat_sources = Vec::with_capacity(seats.len());
     for s in &seats {
@@ -129,6 +136,7 @@ pub fn start(
             rx,
             describe: format!("{describe}, seat of {}", s.name),
             state: ConnectionState::Waiting,
+            pit_box: pit_box.clone(),
         });
     }
     let stop = Arc::new(AtomicBool::new(false));

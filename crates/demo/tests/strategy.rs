@@ -1,8 +1,8 @@
-//! The live plan on the simulator (issue 25): a 34-lap race at Brands Hatch Indy (about half an
-//! hour of sim time, run at 20×) with two pit stops and driver changes. The engineer stores a
-//! plan made from the car's start fuel; the cloud's live plan after lap 3 (measured fuel use and
-//! pace, laps left from the sim) predicts the stops, and the car's actual stops come within one
-//! lap of them.
+//! The live plan on the simulator (issue 25): a 34-lap race at Brands Hatch Indy (about 26
+//! minutes of sim time, run at 20×) with two pit stops and driver changes. The demo stores the
+//! team's plan at start; the cloud's live plan after lap 3 (measured fuel use and pace, laps left
+//! from the sim) predicts the stops, and the car's actual stops come within one lap of them. Then
+//! a pit command from the pit wall reaches the car in the simulator.
 
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,6 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
     cfg.callouts = false;
     let demo = start(cfg).await.expect("demo starts");
     let base = format!("http://{}", demo.cloud_addr());
-    let drivers: Vec<String> = demo.team().drivers().iter().map(|d| d.user_id.clone()).collect();
     let token = login(&base).await;
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", demo.cloud_addr())).await.expect("ws");
     let (mut tx, mut rx) = ws.split();
@@ -62,6 +61,7 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
     let mut stops: Vec<u32> = Vec::new();
     let mut on_pit_road = false;
     let mut last_lap = 0;
+    let mut in_car = String::new();
     let deadline = Instant::now() + Duration::from_secs(400);
     while last_lap < RACE_LAPS - 1 {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -73,30 +73,23 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
         match pitbox_model::decode(text.as_bytes()).expect("valid messages") {
             Message::TelemetryUpdate(u) => {
                 last_lap = last_lap.max(u.lap);
+                in_car = u.driver_id.clone();
                 if !planned && let Some(fuel) = u.fuel_liters {
-                    // The car starts with a stint's fuel: the plan's tank (the sim refills to it).
-                    // The simulator runs its tank down to the last lap (it pits at the end of the
-                    // first lap it starts with under 1.9 laps of fuel): no fuel margin.
-                    let plan = json!({
-                        "fuelMarginL": 0.0,
-                        "race": {"laps": RACE_LAPS},
-                        "lapTimeS": 55.0,
-                        "fuelPerLapL": fuel / f64::from(STINT_LAPS + 1),
-                        "tankL": fuel,
-                        "startFuelL": fuel,
-                        "pitLaneS": 25.0,
-                        "refuelLps": 2.8,
-                        "tyreChangeS": 18.0,
-                        "drivers": drivers.iter().map(|d| json!({"id": d})).collect::<Vec<_>>(),
-                    });
+                    // The demo stored the team's plan at start, made from what the simulator does:
+                    // a stint's fuel as the tank (the car starts with it, a little of it used
+                    // on the way to the line), no margin.
                     let r = reqwest::Client::new()
-                        .post(format!("{base}/api/strategy/plan"))
+                        .get(format!("{base}/api/strategy/plan"))
                         .bearer_auth(&token)
-                        .json(&plan)
                         .send()
                         .await
                         .expect("plan request");
-                    assert!(r.status().is_success(), "plan: {} {}", r.status(), r.text().await.unwrap_or_default());
+                    assert!(r.status().is_success(), "the demo's plan: {}", r.status());
+                    let plan: Value = r.json().await.expect("plan");
+                    assert_eq!(plan["request"]["race"]["laps"], RACE_LAPS, "{plan}");
+                    assert_eq!(plan["request"]["fuelMarginL"], 0.0, "{plan}");
+                    let tank = plan["request"]["tankL"].as_f64().unwrap_or(0.0);
+                    assert!((tank - fuel).abs() < 1.0, "the plan's tank {tank} L, the car starts with {fuel} L");
                     planned = true;
                 }
                 let pit = u.on_pit_road == Some(true);
@@ -125,6 +118,33 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
     assert_eq!(stops.len(), predicted.len(), "the car stopped as often as planned: {stops:?} vs {predicted:?}");
     for (p, a) in predicted.iter().zip(&stops) {
         assert!(p.abs_diff(*a) <= 1, "a stop at lap {a}, planned at lap {p}: more than a lap apart");
+    }
+
+    // The pit wall sets the next stop of the car: the seat's agent sets it in the simulator,
+    // whose samples then carry it (PitSvFuel 5 L, PitSvFlags fuel + the left front tyre).
+    let engineer = demo.team().engineer().map(|e| e.user_id.clone()).expect("engineer");
+    let cmd = json!({"type": "pit_command", "data": {
+        "id": "pit-demo-1", "driverId": in_car, "senderId": engineer, "senderName": "Race Engineer",
+        "timestamp": chrono::Utc::now().to_rfc3339(), "clearAll": true, "fuelL": 5.0,
+        "tyres": {"lf": true, "rf": false, "lr": false, "rr": false}
+    }});
+    tx.send(WsMessage::Text(cmd.to_string().into())).await.expect("send the pit command");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = match tokio::time::timeout(left, rx.next()).await {
+            Ok(Some(Ok(f))) => f,
+            other => panic!("the simulator never showed the pit stop set ({other:?})"),
+        };
+        let WsMessage::Text(text) = frame else { continue };
+        match pitbox_model::decode(text.as_bytes()).expect("valid messages") {
+            Message::TelemetryUpdate(u) if u.pit_service_fuel_l == Some(5.0) => {
+                assert_eq!(u.pit_service_flags, Some(0x11), "{u:?}");
+                break;
+            }
+            Message::Error(e) => panic!("the pit command was refused: {e:?}"),
+            _ => {}
+        }
     }
     drop(tx);
     drop(rx);
