@@ -393,7 +393,9 @@ fn a_weekend_streams_three_sessions_of_one_event() {
                     assert!(!ids.contains(&id), "back to an earlier session: {ids:?} then {id}");
                     ids.push(id);
                 }
-                if ids.len() == 3 && u.lap >= 1 {
+                // The race's session info may come after its first samples (the live reader
+                // sends what changed in the order it reads it; under wine that order varies).
+                if ids.len() == 3 && u.lap >= 1 && types.len() == 3 {
                     break;
                 }
             }
