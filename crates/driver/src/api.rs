@@ -171,16 +171,14 @@ async fn pit_clear(State(a): State<Api>) -> Response {
     } else {
         "Driver cleared the pit stop (not set in the sim)."
     };
-    let msg = Message::TeamMessage(pitbox_model::team::TeamMessage {
-        id: format!("msg-pit-clear-{}", now.timestamp_millis()),
-        content: note.into(),
-        sender_id: s.driver_id.clone(),
-        sender_name: s.driver_id.clone(),
-        priority: pitbox_model::Priority::High,
-        sent_at: now,
-        read: false,
-        attachment: None,
-    });
+    let msg = Message::TeamMessage(pitbox_voice::engineer::team_message(
+        format!("msg-pit-clear-{}", now.timestamp_millis()),
+        note,
+        pitbox_model::Priority::High,
+        &s.driver_id,
+        &s.driver_id,
+        now,
+    ));
     if let Err(e) = s.outbox.try_send(msg) {
         tracing::warn!(error = %e, "the team could not be told that the pit stop was cleared");
     }
