@@ -96,12 +96,12 @@ pub async fn get_plan(
 
 /// Stores `req`'s plan as `team`'s plan made by `by`, unless the team has one already (a demo's
 /// start plan; an engineer's plan is never replaced). `Ok(false)` when one was there.
-pub async fn seed_plan(store: &Store, team: &str, req: &PlanRequest, by: &str) -> Result<bool, String> {
-    if load_plan(store, team).await.map_err(|e| e.to_string())?.is_some() {
+pub async fn seed_plan(store: &Store, team: &str, req: &PlanRequest, by: &str) -> ApiResult<bool> {
+    if load_plan(store, team).await?.is_some() {
         return Ok(false);
     }
-    let plan = pitbox_strategy::plan(req).map_err(|e| e.to_string())?;
-    store_plan(store, team, req, &plan, by).await.map_err(|e| e.message)?;
+    let plan = pitbox_strategy::plan(req).map_err(plan_error)?;
+    store_plan(store, team, req, &plan, by).await?;
     Ok(true)
 }
 

@@ -422,9 +422,10 @@ const OPEN_RACE_PLAN_LAPS: u32 = 100;
 /// tank), runs it down to the last lap (no margin), and stops for 18 s at least, filling at
 /// 2.8 L/s. The live plan then measures fuel, pace and pit-lane loss from the car.
 async fn seed_plan(cloud: &AppState, team: &DemoTeam, cfg: &DemoConfig, track: &'static track::TrackDef) {
-    let car = SimConfig::new(cfg.seed, track).car;
-    let per_lap = car.full_flow_lps * 0.62 * track.reference_lap_s;
-    let stint_fuel = (per_lap * f64::from(cfg.stint_laps + 1)).min(car.tank_l);
+    let mut sim = SimConfig::new(cfg.seed, track);
+    sim.stint_laps = cfg.stint_laps;
+    let per_lap = sim.estimated_fuel_per_lap();
+    let stint_fuel = sim.team_stint_fuel_l();
     let request = pitbox_strategy::PlanRequest {
         race: pitbox_strategy::Race { laps: Some(cfg.laps.unwrap_or(OPEN_RACE_PLAN_LAPS)), minutes: None },
         lap_time_s: track.reference_lap_s,

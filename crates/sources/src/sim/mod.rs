@@ -94,6 +94,18 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
+    /// The simulator's estimate of a lap's fuel use, litres: what every car's stint fuel is
+    /// planned from.
+    pub fn estimated_fuel_per_lap(&self) -> f64 {
+        self.car.full_flow_lps * 0.62 * self.track.reference_lap_s
+    }
+
+    /// Fuel the team car starts each stint with and is refilled to: the estimate for
+    /// `stint_laps` laps and one more, at most a tank.
+    pub fn team_stint_fuel_l(&self) -> f64 {
+        (self.estimated_fuel_per_lap() * (f64::from(self.stint_laps) + 1.0)).min(self.car.tank_l)
+    }
+
     /// A race at `track` with everything else at its default.
     pub fn new(seed: u64, track: &'static TrackDef) -> SimConfig {
         SimConfig {
@@ -270,7 +282,7 @@ impl Sim {
         let track = Track::build(cfg.track);
         let vars = Vars::new()?;
         let (_, buf_len) = vars::var_headers();
-        let est_burn = cfg.car.full_flow_lps * 0.62 * cfg.track.reference_lap_s;
+        let est_burn = cfg.estimated_fuel_per_lap();
         let mut cars = Vec::with_capacity(cfg.cars);
         for idx in 0..cfg.cars {
             let mut r = Rng::derive(cfg.seed, &[0xCA5, idx as u64]);
