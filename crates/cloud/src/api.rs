@@ -64,6 +64,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/laps/{id}/telemetry", get(lap_telemetry))
         .route("/api/laps/{id}/compare", get(crate::lap_compare::compare))
         .route("/api/laps/{id}/ibt", get(crate::download::lap_ibt))
+        .route("/api/laps/{id}/reference", get(crate::cue_reference::lap_reference))
         .route("/api/laps/{id}/csv", get(crate::download::lap_csv))
         .route("/api/sessions/{id}/ibt", get(crate::download::session_ibt))
         .route("/api/sessions/{id}/csv", get(crate::download::session_csv))
@@ -75,6 +76,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/handoffs/{id}/respond", post(respond_handoff))
         .route("/api/drivers", get(list_drivers))
         .route("/api/drivers/{id}", get(get_driver).put(put_driver))
+        .route(
+            "/api/drivers/{id}/cue-reference",
+            get(crate::cue_reference::get).put(crate::cue_reference::put).delete(crate::cue_reference::delete),
+        )
         .route("/api/admin/secrets", get(list_secrets))
         .route("/api/admin/secrets/{name}", put(put_secret).delete(delete_secret))
         .route(

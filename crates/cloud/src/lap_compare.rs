@@ -61,15 +61,21 @@ pub struct LapComparison {
 }
 
 /// A stored lap with its neighbours, as the engine's samples.
-struct LapStream {
-    lap: i32,
-    track: String,
+pub(crate) struct LapStream {
+    pub(crate) lap: i32,
+    pub(crate) track: String,
     /// The driver's account name (their id when the account is gone).
-    driver: String,
-    samples: Vec<pitbox_coach::Sample>,
+    pub(crate) driver: String,
+    pub(crate) samples: Vec<pitbox_coach::Sample>,
 }
 
-async fn lap_stream(st: &AppState, auth: &Auth, id: &str, field: &str) -> ApiResult<LapStream> {
+/// How the coaching names a stored lap: "lap 2 of alex at Tsukuba".
+pub(crate) fn lap_name(l: &LapStream) -> String {
+    format!("lap {} of {} at {}", l.lap, l.driver, l.track)
+}
+
+/// Lap `id` with its neighbours; `field` names the request's field in errors.
+pub(crate) async fn lap_stream(st: &AppState, auth: &Auth, id: &str, field: &str) -> ApiResult<LapStream> {
     let Some((lap, team_id)) = telemetry::get_lap(&st.store, id).await? else {
         return Err(ApiError::not_found(format!("{field}: lap {id} does not exist")));
     };
@@ -129,7 +135,7 @@ fn run(lap: LapStream, reference: LapStream, lap_id: String, ref_id: String) -> 
     use pitbox_coach::{AnalysisOptions, CoachError, Stream};
     let opts = AnalysisOptions::default();
     let refused = |field: &str, e: CoachError| ApiError::validation(field, e.to_string());
-    let name = format!("lap {} of {} at {}", reference.lap, reference.driver, reference.track);
+    let name = lap_name(&reference);
     let ref_stream = Stream::new(reference.samples, &opts).map_err(|e| refused("reference", e))?;
     let stream = Stream::new(lap.samples, &opts).map_err(|e| refused("id", e))?;
     let a = pitbox_coach::compare_laps(&stream, lap.lap, &ref_stream, reference.lap, &name, &opts).map_err(|e| {

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod coaching;
+pub mod cue_reference;
 pub mod download;
 pub mod error;
 pub mod events;

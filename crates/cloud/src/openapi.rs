@@ -67,6 +67,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("get" "/api/sessions/{id}/csv", "any user of the session's team", "Download a whole session's samples as CSV (same limit)", None, None),
     ep!("get" "/api/events", "any user (own team; the owner all, or ?teamId=)", "Events (one iRacing subsession each: every driver's sessions of practice, qualifying and race), newest first (?limit=); items are EventSummary", None, Some("EventSummary[]")),
     ep!("get" "/api/events/{id}", "any user of the team (the owner: ?teamId=)", "One event: its sessions, every driver's stints (cut from the sim's laps) and the standings of every car stored per session (latest, at driver changes, at the session's end)", None, Some("EventDetail")),
+    ep!("get" "/api/laps/{id}/reference", "any user of the lap's team", "A complete lap as the coaching engine's reference: its trace on the distance grid and its corners (the driver's agent loads the lap the pit wall chose for its cues); 400 naming id for an incomplete lap", None, None),
     ep!("get" "/api/laps/{id}/compare", "any user of both laps' team", "A lap against a reference lap (?reference=ID) of any session on the same track, corner by corner, by the coaching engine's analysis (the same as pitbox coach analyze)", None, Some("LapComparison")),
     ep!("get" "/api/laps/{id}/telemetry", "any user of the lap's team", "A lap's samples as columns (?channels=speed,rpm)", None, Some("LapTelemetry")),
     ep!("get" "/api/messages", "any user of the team", "Team messages, newest first", None, None),
@@ -78,6 +79,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("get" "/api/drivers", "any user of the team", "Driver profiles of the team", None, None),
     ep!("get" "/api/drivers/{id}", "any user of the team", "One driver profile", None, Some("driver_profile")),
     ep!("put" "/api/drivers/{id}", "admin, engineer, the driver themself", "Create or update a driver profile", Some("ProfileUpdate"), Some("driver_profile")),
+    ep!("get" "/api/drivers/{id}/cue-reference", "the driver themself; admin, engineer of the team", "The lap of the team's history this driver's cues before the corner are made against; 404 when the driver's own best valid lap is used", None, Some("driver_cue_reference")),
+    ep!("put" "/api/drivers/{id}/cue-reference", "admin, engineer", "Choose a complete, valid lap of the team's history (same track) for this driver's cues; the driver's agent gets a cue_reference message. 400 naming lapId for an incomplete or invalid lap", Some("CueReferenceBody"), Some("driver_cue_reference")),
+    ep!("delete" "/api/drivers/{id}/cue-reference", "admin, engineer", "Back to the driver's own best valid lap for the cues (the agent is told)", None, None),
     ep!("get" "/api/admin/secrets", "admin (own team); the owner (?teamId=, ?scope=deployment)", "Names of the secrets the team uses, its own and the deployment's defaults (never values)", None, Some("SecretInfo[]")),
     ep!("put" "/api/admin/secrets/{name}", "admin (own team); the owner (?teamId=, ?scope=deployment)", "Store a team's secret (or with ?scope=deployment the default every team falls back on), encrypted with the master key", Some("SecretValue"), None),
     ep!("delete" "/api/admin/secrets/{name}", "admin (own team); the owner (?teamId=, ?scope=deployment)", "Delete a team's secret (or the deployment's default)", None, None),
@@ -135,6 +139,7 @@ fn own_schemas() -> Vec<(&'static str, Value)> {
         ("StoredStandings", s::<crate::events::StoredStandings>()),
         ("TelemetryLap", s::<crate::telemetry::LapSummary>()),
         ("LapComparison", s::<crate::lap_compare::LapComparison>()),
+        ("CueReferenceBody", s::<crate::cue_reference::CueReferenceBody>()),
     ]
 }
 

@@ -134,8 +134,10 @@ impl Reference {
     }
 }
 
-/// The lap everything is compared with.
-#[derive(Debug, Clone)]
+/// The lap everything is compared with. It travels as JSON (`GET /api/laps/{id}/reference`):
+/// the pit wall can hand a driver's agent a lap of the team's history to be coached against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Reference {
     /// How the text calls it: "your best lap", "the reference".
     pub name: String,

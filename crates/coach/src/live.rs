@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use pitbox_model::coaching::AiCoaching;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{AnalysisOptions, Reference};
+use crate::analysis::{AnalysisOptions, CoachError, Reference};
 use crate::coaching::{SkillLevel, ai_coaching, feedback, lap_time, priority, telemetry_analysis};
 use crate::compare::compare;
 use crate::findings::{Finding, FindingKind, findings};
@@ -114,6 +114,9 @@ pub struct LiveCoach {
     next_line: f64,
     length_m: Option<f64>,
     reference: Option<Reference>,
+    /// A reference chosen for the driver (a lap of the team's history): used instead of
+    /// `reference`, which still follows the driver's own best lap for when it is unpinned.
+    pinned: Option<Reference>,
     armed: Vec<Armed>,
     lap_seq: u64,
     issued: HashSet<(String, u64)>,
@@ -138,6 +141,7 @@ impl LiveCoach {
             next_line: 0.0,
             length_m,
             reference: None,
+            pinned: None,
             armed: Vec::new(),
             lap_seq: 0,
             issued: HashSet::new(),
@@ -154,9 +158,34 @@ impl LiveCoach {
         c
     }
 
-    /// The current reference lap.
+    /// The current reference lap: the pinned one, else the driver's best valid lap.
     pub fn reference(&self) -> Option<&Reference> {
-        self.reference.as_ref()
+        self.pinned.as_ref().or(self.reference.as_ref())
+    }
+
+    /// Compares with `reference` from the next lap on, whatever the driver's own laps do;
+    /// `None` goes back to the driver's best valid lap. A reference of another track length
+    /// (more than 5 % off the lap distance seen here, as [`crate::analyze`] allows) is refused and nothing changes.
+    pub fn pin_reference(&mut self, reference: Option<Reference>) -> Result<(), CoachError> {
+        if let Some(r) = &reference {
+            if r.trace.len() < 2 || !r.trace.length_m.is_finite() || r.trace.length_m <= 0.0 {
+                return Err(CoachError::NoCompleteLap);
+            }
+            if let Some(len) = self.length_m
+                && (r.trace.length_m - len).abs() > 0.05 * r.trace.length_m
+            {
+                return Err(CoachError::TrackMismatch { length_m: len, reference_m: r.trace.length_m });
+            }
+        }
+        // Cues armed against the old reference name its corners: they go with it.
+        self.armed.clear();
+        if let Some(r) = &reference
+            && self.length_m.is_none()
+        {
+            self.length_m = Some(r.trace.length_m);
+        }
+        self.pinned = reference;
+        Ok(())
     }
 
     fn break_run(&mut self, out: &mut Vec<LiveEvent>) {
@@ -300,7 +329,11 @@ impl LiveCoach {
             (Some(f), false) => Some(f / (self.fuel_used.iter().sum::<f64>() / self.fuel_used.len() as f64)),
             _ => None,
         };
-        let n = self.reference.as_ref().map_or_else(|| grid_points(len, self.cfg.options.step_m), |r| r.trace.len());
+        let n = self
+            .pinned
+            .as_ref()
+            .or(self.reference.as_ref())
+            .map_or_else(|| grid_points(len, self.cfg.options.step_m), |r| r.trace.len());
         let trace = resample(&self.buf, &laps, &lap, n, len)?;
         let number = u32::try_from(lap.number).ok();
         let invalid = if lap.is_valid() {
@@ -308,7 +341,16 @@ impl LiveCoach {
         } else {
             format!(" (invalid: {})", lap.invalid.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))
         };
-        let Some(reference) = self.reference.as_ref() else {
+        // Pinned: the driver's own best lap is still followed silently, for when it is unpinned.
+        if let Some(pinned) = &self.pinned
+            && lap.is_valid()
+            && self.reference.as_ref().is_none_or(|r| lap.time < r.lap_time)
+        {
+            let mut r = Reference::from_trace("your best lap", lap.number, true, trace.clone());
+            r.corners = pinned.corners.match_to(&r.corners, 30.0);
+            self.reference = Some(r);
+        }
+        let Some(reference) = self.pinned.as_ref().or(self.reference.as_ref()) else {
             if !lap.is_valid() {
                 return None;
             }
@@ -362,7 +404,7 @@ impl LiveCoach {
             .take(self.cfg.max_cues)
             .collect();
         // A faster valid lap becomes the reference; its corners keep their names.
-        if lap.is_valid() && lap.time < reference.lap_time {
+        if self.pinned.is_none() && lap.is_valid() && lap.time < reference.lap_time {
             let mut r = Reference::from_trace(&reference.name, lap.number, true, trace);
             r.corners = reference.corners.match_to(&r.corners, 30.0);
             self.reference = Some(r);

@@ -105,6 +105,66 @@ fn a_given_reference_is_used_from_the_first_lap() {
     assert_eq!(msgs[0].lap, Some(4));
 }
 
+/// A reference pinned mid-session (the pit wall's choice of a team lap) is what the next laps
+/// are judged and cued against, even when the driver's own laps are faster than the driver's
+/// best; a faster own lap does not replace it; unpinned, the coach goes back to the driver's
+/// best lap, which it kept following. It travels as JSON (GET /api/laps/{id}/reference).
+#[test]
+fn a_pinned_reference_rules_until_unpinned_and_survives_json() {
+    use pitbox_coach::{AnalysisOptions, Reference, Stream};
+    let track = SynthTrack::club();
+    // The teammate's lap: 8 km/h faster through T2 than this driver's usual lap.
+    let teammate = stream(&[track.lap(&[])], 60.0, 1, 1.0, 1.0, 0.0);
+    let st = Stream::new(teammate.samples, &AnalysisOptions::default()).expect("stream");
+    let pinned = st.reference(None, 1.0, "lap 1 of sam").expect("reference");
+    let pinned: Reference = serde_json::from_str(&serde_json::to_string(&pinned).expect("json")).expect("back");
+    let slow = track.lap(&[Fault::SlowCorner { corner: 1, kmh: 8.0 }]);
+    // Laps 1–2 own pace (lap 1 is the own reference, lap 2 matches it), pin, laps 3–5, unpin, 6.
+    let s =
+        stream(&[slow.clone(), slow.clone(), slow.clone(), slow.clone(), slow.clone(), slow], 60.0, 1, 2.0, 2.0, 0.3);
+    let mut coach = LiveCoach::new(LiveConfig::default());
+    let mut said: Vec<(u32, String)> = Vec::new();
+    let mut cues: Vec<(i32, String)> = Vec::new();
+    let mut pinned_slot = Some(pinned);
+    for x in &s.samples {
+        // Mid-lap: lap 2 has been judged (at the line, once iRacing timed it).
+        if x.lap == 3
+            && x.lap_pct > 0.5
+            && let Some(p) = pinned_slot.take()
+        {
+            coach.pin_reference(Some(p)).expect("same track");
+        }
+        if x.lap == 6 && x.lap_pct > 0.5 && coach.reference().is_some_and(|r| r.name == "lap 1 of sam") {
+            coach.pin_reference(None).expect("unpin");
+        }
+        for e in coach.push(x) {
+            match e {
+                LiveEvent::Coaching(c) => said.push((c.lap.unwrap_or(0), c.feedback)),
+                LiveEvent::Cue(c) => cues.push((c.lap, c.text)),
+            }
+        }
+    }
+    let text = |lap: u32| said.iter().find(|(l, _)| *l == lap).map(|(_, t)| t.clone()).unwrap_or_default();
+    assert!(text(1).contains("Reference lap set"), "{}", text(1));
+    assert!(!text(2).contains("T2"), "lap 2 is the driver's own pace: {}", text(2));
+    for lap in [3, 4, 5] {
+        let t = text(lap);
+        assert!(t.contains("to lap 1 of sam") && t.contains("T2: minimum speed 8 km/h lower"), "lap {lap}: {t}");
+    }
+    // Cued before T2 on the laps after a judged lap, against the pinned lap.
+    assert!(cues.iter().any(|(l, t)| *l == 4 && t.starts_with("T2")), "{cues:?}");
+    // Unpinned: the driver's own best lap again, where T2 costs nothing.
+    let t = text(6);
+    assert!(t.contains("to your best lap") && !t.contains("T2:"), "{t}");
+    // Another track's lap is refused and changes nothing.
+    let other = SynthTrack::long();
+    let o = stream(&[other.lap(&[])], 60.0, 1, 1.0, 1.0, 0.0);
+    let ost = Stream::new(o.samples, &AnalysisOptions::default()).expect("stream");
+    let wrong = ost.reference(None, 1.0, "elsewhere").expect("reference");
+    assert!(coach.pin_reference(Some(wrong)).is_err());
+    assert_eq!(coach.reference().map(|r| r.name.as_str()), Some("your best lap"));
+}
+
 #[test]
 fn corner_ids_match_across_sessions_by_distance() {
     use pitbox_coach::corners::CornerMap;

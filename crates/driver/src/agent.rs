@@ -208,6 +208,7 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     } else {
         None
     };
+    let cue_pins = cues.as_ref().map(crate::voice::CueFeed::pinner);
     let mut caution = false;
     // The source thread: blocking reads, non-blocking hand-over (watch channels).
     {
@@ -309,6 +310,22 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
             tracing::error!(error = %e, "local API stopped");
         }
     }));
+    // The pit wall's choice of reference lap for the cues, from the cloud.
+    let cloud = settings.app.cloud.endpoint.trim().to_string();
+    if let (Some(pins), Some(tokens)) = (cue_pins, &tokens)
+        && !cloud.is_empty()
+    {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let _ = shared.cue_choices.set(tx);
+        tasks.push(tokio::spawn(crate::cue_reference::run(
+            cloud,
+            settings.driver_id.clone(),
+            tokens.clone(),
+            pins,
+            rx,
+            shutdown_rx.clone(),
+        )));
+    }
     match tokens {
         Some(tokens) => {
             tasks.push(tokio::spawn(crate::relay::run(

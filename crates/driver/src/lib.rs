@@ -29,6 +29,7 @@ pub mod api_guard;
 pub mod bench;
 pub mod callout_gate;
 pub mod cli;
+pub mod cue_reference;
 pub mod fuel;
 pub mod init;
 pub mod pit;

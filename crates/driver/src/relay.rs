@@ -251,7 +251,12 @@ async fn connection(
     }
     *backoff = settings.backoff_min;
     shared.relay_connected.store(true, Ordering::Relaxed);
-    shared.relay_connects.fetch_add(1, Ordering::Relaxed);
+    // A reconnection: the pit wall may have chosen a cue reference while the link was away.
+    if shared.relay_connects.fetch_add(1, Ordering::Relaxed) > 0
+        && let Some(tx) = shared.cue_choices.get()
+    {
+        let _ = tx.send(crate::cue_reference::CueChoice::Refresh);
+    }
     tracing::info!(relay = %url, "connected to the relay");
     let mut telemetry = shared.telemetry.subscribe();
     let mut session = shared.session.subscribe();
@@ -336,6 +341,13 @@ async fn connection(
                         Ok(Message::PitCommand(p)) if p.driver_id == shared.driver_id => {
                             shared.apply_pit_command(&p);
                             shared.push_inbox(Message::PitCommand(p));
+                            None
+                        }
+                        // The pit wall's choice of reference lap for the cues: loaded from the cloud.
+                        Ok(Message::CueReference(c)) if c.driver_id == shared.driver_id => {
+                            if let Some(tx) = shared.cue_choices.get() {
+                                let _ = tx.send(crate::cue_reference::CueChoice::Message(c));
+                            }
                             None
                         }
                         // Once a lap: for the radio and the window, not the inbox of messages.

@@ -207,6 +207,8 @@ pub struct Shared {
     pub pit_target: std::sync::OnceLock<crate::pit::PitTarget>,
     /// The team's newest live plan for this car (`strategy_update`).
     pub plan: Mutex<Option<pitbox_model::strategy::StrategyUpdate>>,
+    /// Where `cue_reference` messages go (set at start when cues and the cloud are on).
+    pub cue_choices: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::cue_reference::CueChoice>>,
 }
 
 impl Shared {
@@ -235,6 +237,7 @@ impl Shared {
                 pit: Mutex::new(None),
                 pit_target: std::sync::OnceLock::new(),
                 plan: Mutex::new(None),
+                cue_choices: std::sync::OnceLock::new(),
             },
             rx,
         )

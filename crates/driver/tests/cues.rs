@@ -135,6 +135,15 @@ impl TelemetrySource for Replay {
 }
 
 async fn agent(dir: &Path, samples: Vec<(Sample, bool)>) -> (AgentHandle, Arc<AtomicUsize>) {
+    agent_with(dir, samples, None).await
+}
+
+/// [`agent`] signed in (`token`) to a cloud at `endpoint`.
+async fn agent_with(
+    dir: &Path,
+    samples: Vec<(Sample, bool)>,
+    cloud: Option<(&str, String)>,
+) -> (AgentHandle, Arc<AtomicUsize>) {
     let mut v = VoiceSettings::wav_dir(dir);
     v.output = CalloutOutput::WavDir { dir: dir.to_path_buf(), time_scale: 1.0 / pace() };
     v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
@@ -142,12 +151,16 @@ async fn agent(dir: &Path, samples: Vec<(Sample, bool)>) -> (AgentHandle, Arc<At
     v.cues = true;
     let app = DriverAppConfig {
         relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: 9 },
-        cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
+        cloud: CloudConfig {
+            endpoint: cloud.as_ref().map_or_else(|| "http://127.0.0.1:8080".into(), |c| c.1.clone()),
+            enabled: false,
+        },
         voice: VoiceConfig { enabled: true, sensitivity: 0.5, voice_id: "default".into() },
     };
     let mut settings = AgentSettings::new("driver-1", app);
     settings.listen = "127.0.0.1:0".parse().expect("address");
     settings.voice = v;
+    settings.token = cloud.map(|c| c.0.to_string());
     let sent = Arc::new(AtomicUsize::new(0));
     let source = Replay { samples: samples.into(), pending: None, started: false, t0: None, sent: sent.clone() };
     (start(settings, Box::new(source)).await.expect("agent"), sent)
@@ -309,5 +322,119 @@ async fn a_slower_lap_gets_a_cue_before_the_corner_where_it_lost_time() {
         "figure: the cue heard {heard_ahead:.0} m before the corner's entry ({:.0} m / {:.2} s of the reference lap when made)",
         spoken[0].before_braking_m, spoken[0].before_braking_s
     );
+    a.shutdown().await;
+}
+
+/// The pit wall chose a teammate's lap (the real file's best lap, 23.98 s) as this driver's
+/// reference (`GET /api/drivers/{id}/cue-reference`, served here by a stand-in cloud that checks
+/// the agent's token). The driver's own laps are all the same: the real out lap, then copies of
+/// the best lap braking 20 m early into the corner with the longest braking zone. Against their
+/// own best lap those laps lose nothing and get no cue; against the chosen lap each loses time
+/// there, so the cue before that corner can only come from the pit wall's choice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pit_walls_chosen_lap_is_what_the_cues_are_made_against() {
+    let Some((real, sector_starts)) = real_samples() else { return };
+    let opts = AnalysisOptions {
+        laps: LapOptions { sector_starts: sector_starts.clone(), ..LapOptions::default() },
+        ..AnalysisOptions::default()
+    };
+    let st = Stream::new(real.clone(), &opts).expect("stream");
+    let best = st.best_lap().expect("best lap").clone();
+    let chosen = st.reference(Some(best.number), opts.step_m, "lap 2 of sam at Tsukuba").expect("reference");
+    let trace = st.trace(&best, grid_points(st.length_m, 0.5)).expect("trace");
+    let map = pitbox_coach::corners::CornerMap::detect(&trace);
+    let m = corner_metrics(&trace, &map);
+    let k = (0..m.len())
+        .filter(|&k| m[k].brake_point_m.is_some())
+        .max_by(|&a, &b| {
+            let zone = |k: usize| m[k].min_speed_m - m[k].brake_point_m.unwrap_or(m[k].min_speed_m);
+            zone(a).total_cmp(&zone(b))
+        })
+        .expect("a braking corner");
+    let corner = map.corners[k].clone();
+    let slow = pitbox_coach::planted::early_brake(&SynthLap::from_trace(&trace), &m[k], 20.0).expect("room");
+    // The real out lap, then laps 2–4 all braking early.
+    let end = real.iter().position(|s| s.lap > 1).unwrap_or(real.len());
+    let mut samples: Vec<Sample> = real[..end].to_vec();
+    let last_t = samples.last().expect("samples").time;
+    let planted = stream(&[slow.clone(), slow.clone(), slow], 60.0, 2, 0.0, 1.0, 0.0);
+    let shift = last_t + 1.0 / 60.0 - planted.samples[0].time;
+    samples.extend(planted.samples.into_iter().map(|mut s| {
+        s.time += shift;
+        s
+    }));
+
+    // The stand-in cloud: the choice in force and the lap's reference, for the agent's token.
+    let choice = serde_json::json!({
+        "driverId": "driver-1", "lapId": "lap-best", "name": "lap 2 of sam at Tsukuba",
+        "lapTimeS": chosen.lap_time, "setBy": "usr-eng", "timestamp": "2026-12-07T10:00:00Z"
+    });
+    let reference = serde_json::to_value(&chosen).expect("json");
+    let asked = Arc::new(AtomicUsize::new(0));
+    let authorised =
+        |h: &axum::http::HeaderMap| h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer tok-driver-1");
+    let router = {
+        let asked = asked.clone();
+        axum::Router::new()
+            .route(
+                "/api/drivers/driver-1/cue-reference",
+                axum::routing::get(move |h: axum::http::HeaderMap| {
+                    let choice = choice.clone();
+                    async move {
+                        if !authorised(&h) {
+                            return Err(axum::http::StatusCode::UNAUTHORIZED);
+                        }
+                        Ok(axum::Json(choice))
+                    }
+                }),
+            )
+            .route(
+                "/api/laps/lap-best/reference",
+                axum::routing::get(move |h: axum::http::HeaderMap| {
+                    let reference = reference.clone();
+                    asked.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if !authorised(&h) {
+                            return Err(axum::http::StatusCode::UNAUTHORIZED);
+                        }
+                        Ok(axum::Json(reference))
+                    }
+                }),
+            )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let cloud = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+
+    let out = tempfile::tempdir().expect("dir");
+    let n = samples.len();
+    let flags = vec![false; n];
+    let (a, sent) =
+        agent_with(out.path(), samples.into_iter().zip(flags).collect(), Some(("tok-driver-1", cloud))).await;
+    run_out(&sent, n).await;
+    let st = a.voice.status();
+    println!("{:?}", st.cues);
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "the lap was loaded once");
+    assert!(
+        st.cues
+            .chosen
+            .as_deref()
+            .is_some_and(|c| c.starts_with("lap 2 of sam at Tsukuba, 23.9") && c.contains("chosen by the pit wall")),
+        "{:?}",
+        st.cues.chosen
+    );
+    assert!(
+        st.cues.reference.as_deref().is_some_and(|r| r.starts_with("lap 2 of sam at Tsukuba, 23.9")),
+        "{:?}",
+        st.cues.reference
+    );
+    let cues: Vec<&CueRecord> = st.cues.recent.iter().collect();
+    assert!(!cues.is_empty(), "no cue against the chosen lap");
+    for c in &cues {
+        assert_eq!(c.corner, corner.id, "{c:?}");
+        assert!(c.text.starts_with(&format!("{}: brake ", corner.id)) && c.text.ends_with("metres later"), "{c:?}");
+    }
     a.shutdown().await;
 }

@@ -423,6 +423,7 @@ pub fn channel_of(msg: &Message) -> Option<(Channel, Option<&str>)> {
         Message::AiCoaching(c) => (Channel::Coaching, c.driver_id.as_deref()),
         Message::StrategyUpdate(s) => (Channel::Strategy, Some(s.driver_id.as_str())),
         Message::PitCommand(p) => (Channel::Strategy, Some(p.driver_id.as_str())),
+        Message::CueReference(c) => (Channel::Coaching, Some(c.driver_id.as_str())),
         _ => return None,
     })
 }
@@ -442,6 +443,8 @@ impl<H: Hooks> HubInner<H> {
             Message::StrategyUpdate(s) => Addressed::Users(vec![s.driver_id.clone()]),
             // The car's next stop is for its driver's agent, which applies it in the sim.
             Message::PitCommand(p) => Addressed::Users(vec![p.driver_id.clone()]),
+            // The lap the driver's cues are made against: for the driver's agent.
+            Message::CueReference(c) => Addressed::Users(vec![c.driver_id.clone()]),
             // A team message has no recipient field: it is for the whole team, drivers included.
             Message::TeamMessage(_) => Addressed::AllDrivers,
             Message::HandoffRequest(h) => Addressed::Users(vec![h.target_driver_id.clone(), h.requester_id.clone()]),

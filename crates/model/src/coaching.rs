@@ -65,6 +65,41 @@ impl Validate for AiCoaching {
     }
 }
 
+/// Data of `cue_reference`: the lap of the team's history an engineer chose for one driver's
+/// cues before the corner (`PUT /api/drivers/{id}/cue-reference`), or, with no `lapId`, back to
+/// the driver's own best valid lap of the session. The agent loads the lap's reference from
+/// `GET /api/laps/{lapId}/reference`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CueReference {
+    /// The driver whose agent cues against it.
+    pub driver_id: String,
+    /// The stored lap; absent: the driver's own best valid lap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lap_id: Option<String>,
+    /// How the cues and the coaching name it: "lap 2 of alex at Tsukuba".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The lap's time as the sim timed it, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lap_time_s: Option<f64>,
+    /// Who chose it.
+    pub set_by: String,
+    pub timestamp: Timestamp,
+}
+
+impl Validate for CueReference {
+    fn validate_into(&self, v: &mut Validator) {
+        v.id("driverId", &self.driver_id);
+        v.id_opt("lapId", self.lap_id.as_deref());
+        if let Some(n) = &self.name {
+            v.text("name", n, 1, 200);
+        }
+        v.range_opt("lapTimeS", self.lap_time_s, 0.0, 86_400.0);
+        v.id("setBy", &self.set_by);
+    }
+}
+
 /// One sample of `POST /api/coaching/analyze`: the spec's snapshot fields, plus optional
 /// channels (the same names and units as in `telemetry_update`) that make the analysis exact on
 /// real data. Without `onPitRoad` nobody can tell an out lap from a slow lap, and without

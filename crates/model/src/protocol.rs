@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::UserRole;
-use crate::coaching::AiCoaching;
+use crate::coaching::{AiCoaching, CueReference};
 use crate::control::{
     Ack, Authenticate, AuthenticationResult, ConnectionEstablished, ErrorCode, ErrorMessage, Ping, Subscribe,
     Subscribed, TelemetryBatch, Unsubscribe,
@@ -143,6 +143,8 @@ messages! {
         "The team's stint plan re-planned after a lap: fuel laps left, pit window, next stop.";
     PitCommand(PitCommand) = "pit_command", Both, PIT_WALL,
         "The next pit stop of one car, set on the pit wall and applied in the sim by its agent.";
+    CueReference(CueReference) = "cue_reference", ServerToClient, NOBODY,
+        "The lap of the team's history a driver's cues are made against, chosen on the pit wall.";
     Subscribe(Subscribe) = "subscribe", ClientToServer, ALL_ROLES,
         "What a dashboard wants: team, drivers, channels, telemetry rate.";
     Subscribed(Subscribed) = "subscribed", ServerToClient, NOBODY,

@@ -132,6 +132,7 @@ models! {
     "driver_app_config" => DriverAppConfig, "driver agent GET/PUT /api/config";
     "current_telemetry" => CurrentTelemetry, "driver agent GET /api/telemetry/current";
     "driver_profile" => DriverProfile, "DriverProfile data model";
+    "driver_cue_reference" => crate::coaching::CueReference, "GET/PUT /api/drivers/{id}/cue-reference response";
     "telemetry_snapshot" => TelemetrySnapshot, "TelemetrySnapshot data model";
     "team_message" => TeamMessage, "TeamMessage data model";
     "handoff_request" => HandoffRequest, "HandoffRequest data model";

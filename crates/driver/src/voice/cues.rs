@@ -13,13 +13,16 @@
 use super::log::{CueRecord, push_cue};
 use super::{CalloutOrigin, CalloutState, Job, SpotterLink, Worker};
 use pitbox_coach::laps::PIT_EXIT_BEFORE_LINE;
-use pitbox_coach::{Cue, LiveCoach, LiveConfig, LiveEvent, Sample};
+use pitbox_coach::{Cue, LiveCoach, LiveConfig, LiveEvent, Reference, Sample};
 use pitbox_irsdk::flags::SessionFlags;
 use pitbox_model::Priority;
 use pitbox_model::telemetry::TelemetryUpdate;
 use pitbox_voice::Callout;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// How the coach names the driver's own best lap (its reference until the pit wall chooses).
+const OWN_BEST: &str = "your best lap";
 
 /// Samples waiting for the cue thread at most (a minute at 60 Hz): beyond that they are dropped
 /// rather than making the source thread wait.
@@ -43,8 +46,10 @@ pub fn is_caution(flags: u32) -> bool {
 /// What the cue judge reports to the voice.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CueReport {
-    /// A new reference lap.
-    Reference { lap: i32, time_s: f64 },
+    /// A new reference lap: the driver's best ("your best lap") or the pit wall's choice.
+    Reference { lap: i32, time_s: f64, name: String },
+    /// What became of the pit wall's choice of reference (loaded, refused, back to own laps).
+    Chosen(String),
     /// A cue to say now.
     Cue(Cue),
     /// A cue not said, and why.
@@ -91,7 +96,18 @@ impl PaceGate {
 pub struct CueJudge {
     coach: LiveCoach,
     gate: PaceGate,
-    reference: Option<i32>,
+    reference: Option<(String, i32)>,
+}
+
+/// The pit wall's choice of reference lap, for the cue thread (`cue_reference`).
+#[derive(Debug)]
+pub enum CuePin {
+    /// Judge and cue against this lap of the team's history from the next lap on.
+    Set(Box<Reference>),
+    /// Back to the driver's own best valid lap.
+    Clear,
+    /// The choice could not be loaded (the reason, for the status).
+    Failed(String),
 }
 
 impl Default for CueJudge {
@@ -126,12 +142,41 @@ impl CueJudge {
                 None => CueReport::Cue(cue),
             });
         }
-        if let Some(r) = self.coach.reference()
-            && self.reference != Some(r.lap_number)
-        {
-            self.reference = Some(r.lap_number);
-            out.insert(0, CueReport::Reference { lap: r.lap_number, time_s: r.lap_time });
+        if let Some(r) = self.reference_changed() {
+            out.insert(0, r);
         }
+        out
+    }
+
+    /// The reference when it is not the one last reported.
+    fn reference_changed(&mut self) -> Option<CueReport> {
+        let r = self.coach.reference()?;
+        let key = (r.name.clone(), r.lap_number);
+        if self.reference.as_ref() == Some(&key) {
+            return None;
+        }
+        self.reference = Some(key);
+        Some(CueReport::Reference { lap: r.lap_number, time_s: r.lap_time, name: r.name.clone() })
+    }
+
+    /// The pit wall's choice: what to report (the choice's fate, and the new reference).
+    pub fn pin(&mut self, pin: CuePin) -> Vec<CueReport> {
+        let chosen = match pin {
+            CuePin::Set(r) => {
+                let what = format!("{}, {:.3} s", r.name, r.lap_time);
+                match self.coach.pin_reference(Some(*r)) {
+                    Ok(()) => format!("{what}: chosen by the pit wall, used from the next lap"),
+                    Err(e) => format!("{what}: refused ({e}); cues stay on the driver's own best lap"),
+                }
+            }
+            CuePin::Clear => match self.coach.pin_reference(None) {
+                Ok(()) => "none: the driver's own best lap".to_string(),
+                Err(e) => format!("could not go back to the driver's own best lap: {e}"),
+            },
+            CuePin::Failed(why) => why,
+        };
+        let mut out = vec![CueReport::Chosen(chosen)];
+        out.extend(self.reference_changed());
         out
     }
 }
@@ -143,9 +188,21 @@ struct CueInput {
     at: Instant,
 }
 
+/// Hands the pit wall's choice of reference to the cue thread (from any thread or task).
+#[derive(Debug, Clone)]
+pub struct CuePinner(mpsc::Sender<CuePin>);
+
+impl CuePinner {
+    /// Sends `pin`; false when the cue thread has ended.
+    pub fn send(&self, pin: CuePin) -> bool {
+        self.0.send(pin).is_ok()
+    }
+}
+
 /// The source thread's end: hands samples to the cue thread without waiting.
 pub struct CueFeed {
     tx: mpsc::SyncSender<CueInput>,
+    pins: mpsc::Sender<CuePin>,
     /// Samples dropped because the cue thread fell behind.
     pub dropped: u64,
 }
@@ -155,17 +212,33 @@ impl CueFeed {
     /// when the feed is dropped (the source thread ended).
     pub fn start(link: SpotterLink) -> std::io::Result<CueFeed> {
         let (tx, rx) = mpsc::sync_channel::<CueInput>(QUEUE);
+        let (pins, pin_rx) = mpsc::channel::<CuePin>();
         std::thread::Builder::new().name("pitbox-driver-cues".into()).spawn(move || {
             let mut judge = CueJudge::default();
+            let report = |report: CueReport, at: Instant| {
+                if let Some(tx) = link.get() {
+                    let _ = tx.0.send(Job::Cue { report, at });
+                }
+            };
+            // A choice is applied before the next sample: with no samples there is no lap to
+            // judge, so nothing waits on it.
             while let Ok(input) = rx.recv() {
-                for report in judge.push(&input.update, input.traffic, input.caution) {
-                    if let Some(tx) = link.get() {
-                        let _ = tx.0.send(Job::Cue { report, at: input.at });
+                while let Ok(pin) = pin_rx.try_recv() {
+                    for r in judge.pin(pin) {
+                        report(r, Instant::now());
                     }
+                }
+                for r in judge.push(&input.update, input.traffic, input.caution) {
+                    report(r, input.at);
                 }
             }
         })?;
-        Ok(CueFeed { tx, dropped: 0 })
+        Ok(CueFeed { tx, pins, dropped: 0 })
+    }
+
+    /// Where the pit wall's choice of reference goes.
+    pub fn pinner(&self) -> CuePinner {
+        CuePinner(self.pins.clone())
     }
 
     /// One sample, with whether the spotter is busy and a caution is out at its tick.
@@ -191,8 +264,17 @@ impl Worker {
             return;
         }
         match report {
-            CueReport::Reference { lap, time_s } => {
-                self.set_status(|s| s.cues.reference = Some(format!("lap {lap}, {time_s:.3} s")));
+            CueReport::Reference { lap, time_s, name } => {
+                let what = if name == OWN_BEST {
+                    format!("lap {lap}, {time_s:.3} s")
+                } else {
+                    format!("{name}, {time_s:.3} s")
+                };
+                self.set_status(|s| s.cues.reference = Some(what));
+            }
+            CueReport::Chosen(what) => {
+                tracing::info!("cue reference: {what}");
+                self.set_status(|s| s.cues.chosen = Some(what));
             }
             CueReport::Withheld { cue, why } => {
                 tracing::info!("cue withheld ({why}): {}", cue.text);
@@ -303,7 +385,7 @@ mod tests {
             .filter_map(|r| match r {
                 CueReport::Cue(c) => Some((c.lap, c.text.as_str(), None)),
                 CueReport::Withheld { cue, why } => Some((cue.lap, cue.text.as_str(), Some(*why))),
-                CueReport::Reference { .. } => None,
+                CueReport::Reference { .. } | CueReport::Chosen(_) => None,
             })
             .collect();
         assert_eq!(
@@ -327,6 +409,33 @@ mod tests {
             })
             .sum();
         assert_eq!(none, 0);
+    }
+
+    #[test]
+    fn a_chosen_lap_of_another_track_is_refused_and_clearing_goes_back_to_the_own_best_lap() {
+        use pitbox_coach::synth::{SynthTrack, stream};
+        use pitbox_coach::{AnalysisOptions, Stream};
+        let club = SynthTrack::club();
+        let s = stream(&[club.lap(&[]), club.lap(&[])], 60.0, 1, 2.0, 2.0, 0.4).samples;
+        let mut judge = CueJudge::default();
+        for x in &s {
+            judge.push(&update(x), false, false);
+        }
+        let reference_of = |t: &SynthTrack, name: &str| {
+            let st = Stream::new(stream(&[t.lap(&[])], 60.0, 1, 1.0, 1.0, 0.0).samples, &AnalysisOptions::default())
+                .expect("stream");
+            st.reference(None, AnalysisOptions::default().step_m, name).expect("reference")
+        };
+        let got = judge.pin(CuePin::Set(Box::new(reference_of(&SynthTrack::long(), "lap 9 at the long track"))));
+        assert!(
+            matches!(&got[..], [CueReport::Chosen(c)] if c.starts_with("lap 9 at the long track") && c.contains("refused")),
+            "{got:?}"
+        );
+        let got = judge.pin(CuePin::Set(Box::new(reference_of(&club, "lap 3 of sam"))));
+        assert!(matches!(&got[0], CueReport::Chosen(c) if c.contains("chosen by the pit wall")), "{got:?}");
+        assert!(matches!(&got[1], CueReport::Reference { name, .. } if name == "lap 3 of sam"), "{got:?}");
+        let got = judge.pin(CuePin::Clear);
+        assert!(matches!(&got[1], CueReport::Reference { name, .. } if name == OWN_BEST), "{got:?}");
     }
 
     #[test]

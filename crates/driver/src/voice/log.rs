@@ -141,6 +141,10 @@ pub struct CueStatus {
     /// The reference lap the cues compare with: "lap 2, 23.980 s"; absent until a valid lap.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The pit wall's choice of reference (`cue_reference`) and what became of it; absent when
+    /// the pit wall has chosen nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
     /// Cues put on the radio (or held like other car callouts).
     pub issued: u64,
     /// Cues whose audio started.

@@ -52,7 +52,7 @@ mod wav_input;
 mod windows_speech;
 
 pub use commands::{WARM_UP, warm_up};
-pub use cues::{CueFeed, CueJudge, CueReport, cue_config, is_caution};
+pub use cues::{CueFeed, CueJudge, CuePin, CuePinner, CueReport, cue_config, is_caution};
 pub use data_dir::{DEFAULT_KEEP_CALLOUT_FILES, default_data_dir, prune_callouts};
 pub use engine::{CLOUD_TIMEOUT, cloud_voice_id};
 pub use log::{
