@@ -632,6 +632,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/drivers/{id}/cue-reference": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lap of the team's history this driver's cues before the corner are made against; 404 when the driver's own best valid lap is used
+         * @description Who may call it: the driver themself; admin, engineer of the team.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["driver_cue_reference"];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /**
+         * Choose a complete, valid lap of the team's history (same track) for this driver's cues; the driver's agent gets a cue_reference message. 400 naming lapId for an incomplete or invalid lap
+         * @description Who may call it: admin, engineer.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["CueReferenceBody"];
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["driver_cue_reference"];
+                    };
+                };
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Back to the driver's own best valid lap for the cues (the agent is told)
+         * @description Who may call it: admin, engineer.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -937,6 +1038,43 @@ export interface paths {
         };
         /**
          * Download a lap (a sim lap's or a telemetry lap's id) as an iRacing .ibt file: iRacing's channel names and units, the session's identity in its session info
+         * @description Who may call it: any user of the lap's team.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description See the response schema; errors are {error:{code,message,field}} */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/laps/{id}/reference": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A complete lap as the coaching engine's reference: its trace on the distance grid and its corners (the driver's agent loads the lap the pit wall chose for its cues); 400 naming id for an incomplete lap
          * @description Who may call it: any user of the lap's team.
          */
         get: {
@@ -2382,6 +2520,11 @@ export interface components {
             enabled: boolean;
             endpoint: string;
         };
+        /** @description Body of `PUT /api/drivers/{id}/cue-reference`. */
+        CueReferenceBody: {
+            /** @description The stored lap (`GET /api/sessions/{id}/laps`). */
+            lapId: string;
+        };
         /** @description The OpenAPI schema of [`DenyList`] (`GET /api/auth/revocations`). */
         DenyList: {
             /** @description Revoked token ids (`jti`). */
@@ -3205,6 +3348,30 @@ export interface components {
             cloud: components["schemas"]["CloudConfig"];
             relayAgent: components["schemas"]["RelayAgentConfig"];
             voice: components["schemas"]["VoiceConfig"];
+        };
+        /**
+         * CueReference
+         * @description Data of `cue_reference`: the lap of the team's history an engineer chose for one driver's
+         *     cues before the corner (`PUT /api/drivers/{id}/cue-reference`), or, with no `lapId`, back to
+         *     the driver's own best valid lap of the session. The agent loads the lap's reference from
+         *     `GET /api/laps/{lapId}/reference`.
+         */
+        driver_cue_reference: {
+            /** @description The driver whose agent cues against it. */
+            driverId: string;
+            /** @description The stored lap; absent: the driver's own best valid lap. */
+            lapId?: string | null;
+            /**
+             * Format: double
+             * @description The lap's time as the sim timed it, seconds.
+             */
+            lapTimeS?: number | null;
+            /** @description How the cues and the coaching name it: "lap 2 of alex at Tsukuba". */
+            name?: string | null;
+            /** @description Who chose it. */
+            setBy: string;
+            /** Format: date-time */
+            timestamp: string;
         };
         /**
          * DriverProfile
