@@ -1,5 +1,5 @@
-//! The live plan on the simulator (issue 25): a 34-lap race at Brands Hatch Indy (about 26
-//! minutes of sim time, run at 20×) with two pit stops and driver changes. The demo stores the
+//! The live plan on the simulator (issue 25): a 40-lap race at Brands Hatch Indy (just over 30
+//! minutes of sim time, run at 25×) with two pit stops and driver changes. The demo stores the
 //! team's plan at start; the cloud's live plan after lap 3 (measured fuel use and pace, laps left
 //! from the sim) predicts the stops, and the car's actual stops come within one lap of them. Then
 //! a pit command from the pit wall reaches the car in the simulator.
@@ -13,8 +13,8 @@ use pitbox_model::{Channel, ClientType, Message};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-const RACE_LAPS: u32 = 34;
-const STINT_LAPS: u32 = 11;
+const RACE_LAPS: u32 = 40;
+const STINT_LAPS: u32 = 13;
 
 async fn login(base: &str) -> String {
     let r = reqwest::Client::new()
@@ -32,7 +32,7 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cfg = DemoConfig::local(dir.path());
     cfg.track = "brandsindy".into();
-    cfg.pace = 20.0;
+    cfg.pace = 25.0;
     cfg.laps = Some(RACE_LAPS);
     cfg.stint_laps = STINT_LAPS;
     cfg.callouts = false;
@@ -62,6 +62,8 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
     let mut on_pit_road = false;
     let mut last_lap = 0;
     let mut in_car = String::new();
+    let mut drivers_seen = std::collections::BTreeSet::new();
+    let mut sim_time_s: f64 = 0.0;
     let deadline = Instant::now() + Duration::from_secs(400);
     while last_lap < RACE_LAPS - 1 {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -74,6 +76,8 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
             Message::TelemetryUpdate(u) => {
                 last_lap = last_lap.max(u.lap);
                 in_car = u.driver_id.clone();
+                drivers_seen.insert(u.driver_id.clone());
+                sim_time_s = sim_time_s.max(u.session_time.unwrap_or(0.0));
                 if !planned && let Some(fuel) = u.fuel_liters {
                     // The demo stored the team's plan at start, made from what the simulator does:
                     // a stint's fuel as the tank (the car starts with it, a little of it used
@@ -113,7 +117,12 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
         }
     }
     let predicted = prediction.expect("a live plan after lap 3");
-    eprintln!("predicted stops {predicted:?}, actual stops {stops:?}");
+    eprintln!(
+        "predicted stops {predicted:?}, actual stops {stops:?}; {:.1} minutes of sim time, drivers {drivers_seen:?}",
+        sim_time_s / 60.0
+    );
+    assert!(sim_time_s >= 30.0 * 60.0, "a 30-minute race: {:.1} min", sim_time_s / 60.0);
+    assert!(drivers_seen.len() >= 2, "a driver change: {drivers_seen:?}");
     assert_eq!(predicted.len(), 2, "two stops planned: {predicted:?}");
     assert_eq!(stops.len(), predicted.len(), "the car stopped as often as planned: {stops:?} vs {predicted:?}");
     for (p, a) in predicted.iter().zip(&stops) {
