@@ -255,6 +255,34 @@ try {
       assert(rows > 0, 'the per-corner table has no corner');
       await shot(page, '11c-compare-tsukuba');
     });
+
+    // The lap an engineer chooses in the history becomes the one a driver's in-car cues are made
+    // against (PUT /api/drivers/{id}/cue-reference); the cloud refuses a lap that is not valid.
+    await check('cue reference: engineer chooses a lap of the history for a driver\'s cues; an out lap is refused', async () => {
+      const signIn = (username) =>
+        fetch(server.direct + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'pitbox-e2e' }) }).then((r) => r.json());
+      const [sam, jo] = [await signIn('sam'), await signIn('jo')];
+      await page.getByRole('link', { name: 'History' }).click();
+      await page.getByRole('button', { name: /Tsukuba/ }).first().click();
+      const table = page.getByTestId('lap-table');
+      await table.waitFor({ timeout: 10_000 });
+      const lap2 = table.getByTestId('lap-2');
+      await lap2.getByLabel(/Cue reference for…/).selectOption({ label: 'Jo Relief' });
+      await lap2.getByRole('button', { name: 'Use lap 2 for cues' }).click();
+      await page.getByRole('status').filter({ hasText: /Cues for Jo Relief are now made against lap 2 \(0:23\.9(79|80)\)/ }).waitFor({ timeout: 15_000 });
+      await page.getByTestId(`cue-ref-${jo.user.id}`).filter({ hasText: /Cue reference: lap 2 of .+ at Tsukuba.*, 0:23\.9(79|80) — set by/ }).waitFor({ timeout: 5000 });
+      // What the cloud stored (and the driver's agent reads when it starts).
+      const ref = await apiJson(server.direct, `/api/drivers/${encodeURIComponent(jo.user.id)}/cue-reference`, { token: sam.token });
+      assert(ref.driverId === jo.user.id && /^lap 2 of /.test(ref.name ?? '') && Math.abs(ref.lapTimeS - 23.98) < 0.002 && ref.setBy === sam.user.id, `the cloud holds ${JSON.stringify(ref)}`);
+      // Lap 1 is the out lap (pit road): refused with the cloud's reason.
+      await table.getByTestId('lap-1').getByRole('button', { name: 'Use lap 1 for cues' }).click();
+      await page.getByRole('alert').filter({ hasText: /Lap 1 was not chosen for .+'s cues: lap 1 is not a valid lap \(.*pit road/ }).waitFor({ timeout: 15_000 });
+      await noSerious(page, 'history (cue reference)');
+      await shot(page, '11d-cue-reference');
+      // Back to Jo's own best lap, so the driver agents of later checks cue as before.
+      await page.getByRole('button', { name: 'Use own best lap for Jo Relief' }).click();
+      await page.getByTestId(`cue-ref-${jo.user.id}`).filter({ hasText: 'Cue reference: own best lap' }).waitFor({ timeout: 10_000 });
+    });
   }
 
   await check('strategy: engineer edits the plan inputs, plans, sees the stint timeline; a what-if shows its difference', async () => {

@@ -5,6 +5,7 @@ export const ENDPOINTS = {
   refresh: '/api/auth/refresh',
   logout: '/api/auth/logout',
   drivers: '/api/drivers',
+  cueReference: (driverId: string) => `/api/drivers/${encodeURIComponent(driverId)}/cue-reference`,
   messages: '/api/messages',
   handoffs: '/api/handoffs',
   sessions: '/api/sessions',

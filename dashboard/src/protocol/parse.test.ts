@@ -20,6 +20,12 @@ describe('parseFrame', () => {
     expect(parseFrame(JSON.stringify({ type: 'pit_command', data: { ...data, driverId: 7 } }))).toEqual({ ok: false, error: 'pit_command: bad field data.driverId' });
     expect(parseFrame(JSON.stringify({ type: 'pit_command', data: { ...data, fuelL: '42' } }))).toEqual({ ok: false, error: 'pit_command: bad field data.fuelL' });
   });
+  it('accepts cue_reference (a choice on the pit wall, and back to the own best lap)', () => {
+    const data = { driverId: 'drv-1', lapId: 'lap-4c2e', name: 'lap 2 of sam at Tsukuba', lapTimeS: 23.9797, setBy: 'usr-eng', timestamp: '2026-11-26T16:05:40Z' };
+    expect(parseFrame(JSON.stringify({ type: 'cue_reference', data }))).toEqual({ ok: true, msg: { type: 'cue_reference', data } });
+    expect(parseFrame(JSON.stringify({ type: 'cue_reference', data: { driverId: 'drv-1', setBy: 'usr-eng', timestamp: '2026-11-26T16:06:00Z' } })).ok).toBe(true);
+    expect(parseFrame(JSON.stringify({ type: 'cue_reference', data: { ...data, setBy: null } }))).toEqual({ ok: false, error: 'cue_reference: bad field data.setBy' });
+  });
   it.each([
     ['{', 'invalid_json'],
     ['[]', 'invalid_message'],

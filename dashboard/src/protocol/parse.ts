@@ -14,6 +14,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set<ServerType>([
   'ai_coaching',
   'strategy_update',
   'pit_command',
+  'cue_reference',
   'session_info',
   'standings_update',
   'driver_status',
@@ -60,6 +61,7 @@ const CHECKS: Partial<Record<ServerType, (d: Obj) => string | null>> = {
     if (d.tyres !== undefined && d.tyres !== null && !isObj(d.tyres)) return 'tyres';
     return null;
   },
+  cue_reference: (d) => (!str(d, 'driverId') ? 'driverId' : !str(d, 'setBy') ? 'setBy' : !str(d, 'timestamp') ? 'timestamp' : null),
   standings_update: (d) => (!Array.isArray(d.entries) ? 'entries' : null),
   session_info: (d) => (!isObj(d.track) ? 'track' : !Array.isArray(d.drivers) ? 'drivers' : null),
   driver_status: (d) => (!str(d, 'driverId') ? 'driverId' : !str(d, 'status') ? 'status' : null),

@@ -281,6 +281,19 @@ export interface PitCommand {
   windscreen?: boolean;
 }
 
+/** `cue_reference` (docs/protocol.md): the lap of the team's history one driver's cues before the
+ * corner are made against, chosen on the pit wall; no `lapId`: the driver's own best valid lap. */
+export interface CueReference {
+  driverId: string;
+  lapId?: string | null;
+  /** "lap 2 of alex at Tsukuba". */
+  name?: string | null;
+  lapTimeS?: number | null;
+  /** The user who chose it. */
+  setBy: string;
+  timestamp: string;
+}
+
 export interface Subscribe {
   teamId?: string;
   driverIds: string[];
@@ -306,6 +319,7 @@ export interface ServerMessages {
   ai_coaching: AiCoaching;
   strategy_update: StrategyUpdate;
   pit_command: PitCommand;
+  cue_reference: CueReference;
   session_info: SessionInfo;
   standings_update: StandingsUpdate;
   driver_status: DriverStatusMsg;

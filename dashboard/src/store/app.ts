@@ -3,6 +3,7 @@
 // trackOutline.ts), fed here too, so that 20 Hz streams never re-render React trees.
 import type {
   AiCoaching,
+  CueReference,
   DriverAvailability,
   DriverProfile,
   DriverStatusMsg,
@@ -71,6 +72,9 @@ export interface AppState {
   strategy: Record<string, { update: StrategyUpdate; at: number }>;
   /** The last `pit_command` seen per driver (sent from this browser or another pit-wall one). */
   pitCommands: Record<string, { command: PitCommand; at: number }>;
+  /** driverId → the lap their cues are made against (`cue_reference`, or read with
+   * `GET /api/drivers/{id}/cue-reference`); no `lapId`: their own best lap. Absent: not known yet. */
+  cueReferences: Record<string, CueReference>;
   errors: Array<ErrorMsg & { at: number }>;
   /** Epoch ms of the last telemetry or standings received. */
   lastDataAt: number | null;
@@ -94,6 +98,7 @@ export const initialState: AppState = {
   coaching: [],
   strategy: {},
   pitCommands: {},
+  cueReferences: {},
   errors: [],
   lastDataAt: null,
   selectedDriverId: null,
@@ -308,6 +313,9 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
       case 'pit_command':
         s = withPitCommand(s, m.data, now);
         break;
+      case 'cue_reference':
+        s = withCueReference(s, m.data);
+        break;
       case 'error': {
         const errors = [...s.errors, { ...m.data, at: now }];
         if (errors.length > LIMITS.errors) errors.shift();
@@ -356,6 +364,16 @@ export function applyProfiles(s: AppState, profiles: DriverProfile[]): AppState 
 }
 
 /** Names learned from messages and handoffs, for drivers that have no profile. */
+const ROLE_ORDER = { primary: 0, secondary: 1, reserve: 2 } as const;
+
+/** The team's drivers (profiles from GET /api/drivers), primary first. */
+export function teamDrivers(s: AppState): string[] {
+  return Object.values(s.drivers)
+    .filter((d) => d.role !== null)
+    .sort((a, b) => (ROLE_ORDER[a.role!] ?? 3) - (ROLE_ORDER[b.role!] ?? 3) || (a.name ?? a.id).localeCompare(b.name ?? b.id))
+    .map((d) => d.id);
+}
+
 export function driverName(s: AppState, id: string): string {
   const d = s.drivers[id];
   if (d?.name) return d.name;
@@ -368,6 +386,13 @@ export function driverName(s: AppState, id: string): string {
 }
 
 /** Records `c` as the last pit command of its driver, unless a newer one is already known. */
+/** The cue reference in force for one driver; an older one arriving late never replaces a newer one. */
+export function withCueReference<S extends Pick<AppState, 'cueReferences'>>(s: S, r: CueReference): S {
+  const prev = s.cueReferences[r.driverId];
+  if (prev && r.timestamp < prev.timestamp) return s;
+  return { ...s, cueReferences: { ...s.cueReferences, [r.driverId]: r } };
+}
+
 export function withPitCommand<S extends Pick<AppState, 'pitCommands'>>(s: S, c: PitCommand, now: number): S {
   const prev = s.pitCommands[c.driverId];
   if (prev && (prev.command.id === c.id || Date.parse(c.timestamp) < Date.parse(prev.command.timestamp))) return s;

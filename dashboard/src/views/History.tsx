@@ -1,12 +1,18 @@
 // History: events (one iRacing subsession each) → their sessions → the laps as the sim timed
 // them, with stints and the standings stored per session; .ibt upload into the team's history
-// and lap/session downloads. Types are the cloud's (src/api/openapi.ts).
+// and lap/session downloads. Engineers and admins choose a lap of the history as the one a driver's
+// in-car cues before the corner are made against (docs/protocol.md `cue_reference`). Types are the
+// cloud's (src/api/openapi.ts).
 import { useCallback, useEffect, useMemo, useState, type DragEvent } from 'react';
 import { ApiError } from '../api/auth';
+import { clearCueReference, getCueReference, setCueReference } from '../api/cueReference';
 import { ENDPOINTS } from '../api/endpoints';
 import { getEvent, listEvents, listLaps, type ApiEvent, type ApiEventDetail, type ApiImportResult, type ApiStoredStandings, type LapSummary } from '../api/laps';
 import { useApp, useServices } from '../app/context';
 import { lapTime } from '../app/format';
+import type { CueReference } from '../protocol/types';
+import { driverName, teamDrivers, withCueReference } from '../store/app';
+import { shallowEqual } from '../store/store';
 
 type Load<T> = { state: 'idle' } | { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; why: string };
 
@@ -21,6 +27,126 @@ export function bestValidLap(laps: LapSummary[]): string | null {
 
 function when(iso: string): string {
   return iso.slice(0, 16).replace('T', ' ');
+}
+
+/** Engineers and admins choose cue references; drivers and viewers do not. */
+function useCanChooseCues(): boolean {
+  const { auth } = useServices();
+  const me = useApp((s) => s.me);
+  const role = me?.role ?? auth.session?.user.role ?? 'viewer';
+  return role === 'engineer' || role === 'admin';
+}
+
+/** id → a person's name: the drivers' profiles, the signed-in user, else the id. */
+function useNames(): (id: string) => string {
+  const { store } = useServices();
+  const me = useApp((s) => s.me);
+  const names = useApp((s) => Object.fromEntries(Object.values(s.drivers).map((d) => [d.id, d.name])), shallowEqual);
+  return useCallback((id: string) => names[id] ?? (id === me?.id ? me.username : driverName(store.getState(), id)), [names, me, store]);
+}
+
+/** "lap 2 of alex at Tsukuba, 0:23.980 — set by sam at 2026-11-26 16:05", or "own best lap". */
+export function describeCueReference(r: CueReference, name: (id: string) => string): string {
+  if (!r.lapId) return 'own best lap';
+  const time = r.lapTimeS !== null && r.lapTimeS !== undefined ? `, ${lapTime(r.lapTimeS)}` : '';
+  return `${r.name ?? r.lapId}${time} — set by ${name(r.setBy)} at ${when(r.timestamp)}`;
+}
+
+/** What each driver's cues are made against, with "Use own best lap" (engineers and admins). */
+function CueReferences({ team, name }: { team: string[]; name: (id: string) => string }) {
+  const { auth, store } = useServices();
+  const refs = useApp((s) => s.cueReferences);
+  const [unread, setUnread] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState<string | null>(null);
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => {
+    let live = true;
+    for (const id of team)
+      getCueReference(auth, id)
+        // 404: the own best lap; an empty timestamp never replaces a newer choice seen meanwhile.
+        .then((r) => live && store.setState((s) => withCueReference(s, r ?? { driverId: id, setBy: '', timestamp: '' })))
+        .catch((e) => live && setUnread((u) => ({ ...u, [id]: errText(e) })));
+    return () => {
+      live = false;
+    };
+  }, [auth, store, team]);
+  const ownBest = async (id: string) => {
+    setBusy(id);
+    setMsg(null);
+    try {
+      await clearCueReference(auth, id);
+      store.setState((s) => withCueReference(s, { driverId: id, setBy: auth.session?.user.id ?? '', timestamp: new Date().toISOString() }));
+      setMsg({ ok: true, text: `Cues for ${name(id)} are made against their own best lap again.` });
+    } catch (e) {
+      setMsg({ ok: false, text: `Cues for ${name(id)} were not changed: ${errText(e)}` });
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <section className="card cue-refs" aria-labelledby="cue-refs-title" data-testid="cue-references">
+      <h3 id="cue-refs-title">Cue references</h3>
+      <p className="muted small">The lap each driver's in-car cues before the corner are made against. Choose another lap in a session's lap table.</p>
+      <ul>
+        {team.map((id) => {
+          const r = refs[id];
+          return (
+            <li key={id} data-testid={`cue-ref-${id}`}>
+              <strong>{name(id)}</strong> — Cue reference: {r ? describeCueReference(r, name) : unread[id] ? <span className="bad">unavailable: {unread[id]}</span> : 'loading…'}{' '}
+              {r?.lapId ? (
+                <button type="button" className="small" disabled={busy !== null} aria-label={`Use own best lap for ${name(id)}`} onClick={() => void ownBest(id)}>
+                  Use own best lap
+                </button>
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
+      {msg ? (
+        <p role={msg.ok ? 'status' : 'alert'} className={msg.ok ? 'ok' : 'bad'} data-testid="cue-ref-result">
+          {msg.text}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+/** A lap row's "Cue reference for…": a driver and the button that makes their cues use this lap. */
+function CuePick({ lap, team, name, onResult }: { lap: LapSummary; team: string[]; name: (id: string) => string; onResult: (m: { ok: boolean; text: string }) => void }) {
+  const { auth, store } = useServices();
+  const [picked, setPicked] = useState('');
+  const [busy, setBusy] = useState(false);
+  const who = picked && team.includes(picked) ? picked : (team[0] ?? '');
+  const go = async () => {
+    setBusy(true);
+    try {
+      const r = await setCueReference(auth, who, lap.id);
+      store.setState((s) => withCueReference(s, r));
+      onResult({ ok: true, text: `Cues for ${name(who)} are now made against lap ${lap.lap} (${lapTime(r.lapTimeS ?? lap.timeS)})` });
+    } catch (e) {
+      onResult({ ok: false, text: `Lap ${lap.lap} was not chosen for ${name(who)}'s cues: ${errText(e)}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span className="cue-pick">
+      <label className="inline">
+        Cue reference for…<span className="sr-only"> (lap {lap.lap})</span>{' '}
+        <select value={who} onChange={(e) => setPicked(e.target.value)} disabled={team.length === 0}>
+          {team.length === 0 ? <option value="">no drivers</option> : null}
+          {team.map((id) => (
+            <option key={id} value={id}>
+              {name(id)}
+            </option>
+          ))}
+        </select>
+      </label>{' '}
+      <button type="button" className="small" disabled={!who || busy} onClick={() => void go()}>
+        Use lap {lap.lap} for cues
+      </button>
+    </span>
+  );
 }
 
 function Download({ path, name, label }: { path: string; name: string; label: string }) {
@@ -42,15 +168,15 @@ function Download({ path, name, label }: { path: string; name: string; label: st
   }, [auth, path, name]);
   return (
     <>
-      <button type="button" className="link" onClick={() => void go()} title={`Download ${name}`}>
-        {label}
-      </button>
-      {err ? (
-        <span role="alert" className="bad">
-          {' '}
-          {err}
-        </span>
-      ) : null}
+        <button type="button" className="link" onClick={() => void go()} title={`Download ${name}`}>
+          {label}
+        </button>
+        {err ? (
+          <span role="alert" className="bad">
+            {' '}
+            {err}
+          </span>
+        ) : null}
     </>
   );
 }
@@ -148,6 +274,10 @@ function Upload({ onDone }: { onDone: (r: ApiImportResult) => void }) {
 
 function LapTable({ sessionId }: { sessionId: string }) {
   const { auth } = useServices();
+  const canChoose = useCanChooseCues();
+  const team = useApp(teamDrivers, shallowEqual);
+  const name = useNames();
+  const [cueMsg, setCueMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const [laps, setLaps] = useState<Load<LapSummary[]>>({ state: 'loading' });
   useEffect(() => {
     let live = true;
@@ -164,6 +294,7 @@ function LapTable({ sessionId }: { sessionId: string }) {
   const best = bestValidLap(laps.value);
   const sectors = Math.max(0, ...laps.value.map((l) => l.sectors.length));
   return (
+    <>
     <table className="grid laps" data-testid="lap-table">
       <caption>Laps as the sim timed them</caption>
       <thead>
@@ -177,6 +308,7 @@ function LapTable({ sessionId }: { sessionId: string }) {
           ))}
           <th scope="col">Status</th>
           <th scope="col">Download</th>
+          {canChoose ? <th scope="col">Cue reference</th> : null}
         </tr>
       </thead>
       <tbody>
@@ -197,10 +329,20 @@ function LapTable({ sessionId }: { sessionId: string }) {
               <Download path={ENDPOINTS.lapDownload(l.id, 'ibt')} name={`lap-${l.lap}.ibt`} label=".ibt" />{' '}
               <Download path={ENDPOINTS.lapDownload(l.id, 'csv')} name={`lap-${l.lap}.csv`} label="CSV" />
             </td>
+            {canChoose ? (
+              // Every complete lap: the cloud judges the lap (and says why it refuses one).
+              <td>{l.complete && l.timeS !== null ? <CuePick lap={l} team={team} name={name} onResult={setCueMsg} /> : null}</td>
+            ) : null}
           </tr>
         ))}
       </tbody>
     </table>
+    {cueMsg ? (
+      <p role={cueMsg.ok ? 'status' : 'alert'} className={cueMsg.ok ? 'ok' : 'bad'} data-testid="cue-result">
+        {cueMsg.text}
+      </p>
+    ) : null}
+    </>
   );
 }
 
@@ -338,6 +480,9 @@ function EventDetail({ id }: { id: string }) {
 
 export function History() {
   const { auth, config } = useServices();
+  const canChoose = useCanChooseCues();
+  const team = useApp(teamDrivers, shallowEqual);
+  const name = useNames();
   const [events, setEvents] = useState<Load<ApiEvent[]>>({ state: 'idle' });
   const [selected, setSelected] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
@@ -372,6 +517,7 @@ export function History() {
   return (
     <div className="view history">
       <Upload onDone={imported} />
+      {canChoose && team.length > 0 ? <CueReferences team={team} name={name} /> : null}
       {events.state === 'error' ? <p role="alert">Events unavailable: {events.why}</p> : null}
       {events.state === 'ok' && events.value.length === 0 ? (
         <p className="empty" role="status">

@@ -10,7 +10,7 @@ import { useNow } from '../app/hooks';
 import { Freshness } from '../components/Freshness';
 import { PitStop } from './PitStop';
 import type { PlanStint, StrategyUpdate } from '../protocol/types';
-import { driverName, latestStrategy, type AppState } from '../store/app';
+import { driverName, latestStrategy, teamDrivers } from '../store/app';
 import { shallowEqual } from '../store/store';
 import { defaultForm, formFromRequest, NUMBER_FIELDS, requestFromForm, type FieldError, type PlanForm } from '../strategy/form';
 import { difference, requestFromBasis, startFuel, whatIfLabel, whatIfRequest, type WhatIf } from '../strategy/whatif';
@@ -25,15 +25,6 @@ type Load = { state: 'loading' } | { state: 'none' } | { state: 'ok' } | { state
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const toFieldError = (e: unknown): FieldError => (e instanceof ApiError ? { field: e.detail.field ?? '', message: e.message, code: e.detail.code } : { field: '', message: errText(e) });
-const ROLE_ORDER = { primary: 0, secondary: 1, reserve: 2 } as const;
-
-/** The team's drivers (profiles from GET /api/drivers), primary first. */
-function teamDrivers(s: AppState): string[] {
-  return Object.values(s.drivers)
-    .filter((d) => d.role !== null)
-    .sort((a, b) => (ROLE_ORDER[a.role!] ?? 3) - (ROLE_ORDER[b.role!] ?? 3) || (a.name ?? a.id).localeCompare(b.name ?? b.id))
-    .map((d) => d.id);
-}
 
 function useNames(): (id: string) => string {
   const svc = useServices();

@@ -45,6 +45,7 @@ function emptyState(): AppState {
     coaching: [],
     strategy: {},
     pitCommands: {},
+    cueReferences: {},
     errors: [],
     lastDataAt: null,
     selectedDriverId: null,
