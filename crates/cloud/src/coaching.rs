@@ -240,7 +240,15 @@ struct Said {
 
 struct SessionCoach {
     coach: LiveCoach,
-    /// Measures the laps for the live stint plan (live feeds only).
+    last_fed: Instant,
+}
+
+/// The laps of one car for the live stint plan (live feeds only). Keyed by the team and the
+/// sim's session (`simSessionId`), not by the driver's stored session: the drivers of a car
+/// take turns in one sim session, and the stint plan follows the car across driver changes
+/// (fuel use, each driver's pace and time in the car, pit-lane losses of stops that were driver
+/// changes). The plan is the team's, one car per team in a race.
+struct CarLaps {
     laps: LapTracker,
     last_fed: Instant,
 }
@@ -251,14 +259,21 @@ fn coach_loop(
     plans: mpsc::UnboundedSender<LapDone>,
 ) {
     let mut coaches: HashMap<String, SessionCoach> = HashMap::new();
+    let mut cars: HashMap<String, CarLaps> = HashMap::new();
     let mut last_sweep = Instant::now();
     while let Some(feed) = rx.blocking_recv() {
         let entry = coaches.entry(feed.session_id.clone()).or_insert_with(|| SessionCoach {
             coach: LiveCoach::new(LiveConfig { driver_id: Some(feed.driver_id.clone()), ..LiveConfig::default() }),
-            laps: LapTracker::default(),
             last_fed: Instant::now(),
         });
         entry.last_fed = Instant::now();
+        let car_key = match feed.samples.first().and_then(|u| u.sim_session_id.as_deref()) {
+            Some(sim) => format!("{}|{sim}", feed.team_id),
+            None => format!("{}|session {}", feed.team_id, feed.session_id),
+        };
+        let car =
+            cars.entry(car_key).or_insert_with(|| CarLaps { laps: LapTracker::default(), last_fed: Instant::now() });
+        car.last_fed = Instant::now();
         for u in &feed.samples {
             // Laps are timed on the sim's clock (session time); the wall clock runs at another
             // pace in a replay (`--pace`) and jumps with the network.
@@ -269,7 +284,7 @@ fn coach_loop(
             }
             // An import is history, not the car on track now: no live plan from it.
             if feed.speak
-                && let Some(done) = entry.laps.push(&feed.team_id, &feed.session_id, u)
+                && let Some(done) = car.laps.push(&feed.team_id, &feed.session_id, u)
                 && plans.send(done).is_err()
             {
                 return;
@@ -284,6 +299,7 @@ fn coach_loop(
         if last_sweep.elapsed() > Duration::from_secs(60) {
             last_sweep = Instant::now();
             coaches.retain(|_, c| c.last_fed.elapsed() < IDLE_COACH);
+            cars.retain(|_, c| c.last_fed.elapsed() < IDLE_COACH);
         }
     }
 }

@@ -57,6 +57,11 @@ pub struct LapDone {
     pub pit_lane_s: Option<f64>,
     pub sim_laps_remaining: Option<u32>,
     pub sim_time_remaining: Option<f64>,
+    /// Seconds each driver has been in the car in this race so far (sim time).
+    pub driven_s: Vec<(String, f64)>,
+    /// Seconds the driver in the car has been in this stint: since they got in or last left
+    /// the pit box.
+    pub stint_s: f64,
 }
 
 /// Measures one session's laps from its samples, in order.
@@ -69,7 +74,6 @@ pub struct LapTracker {
     lap_start_time: Option<f64>,
     lap_pit: bool,
     lap_refuelled: bool,
-    lap_not_driving: bool,
     lap_stationary_s: f64,
     prev_time: Option<f64>,
     prev_fuel: Option<f64>,
@@ -77,14 +81,43 @@ pub struct LapTracker {
     laps: VecDeque<LapRecord>,
     lap_times: HashMap<String, VecDeque<f64>>,
     pit_losses: VecDeque<f64>,
+    /// Sim seconds in the car per driver.
+    driven: HashMap<String, f64>,
+    /// Who is in the car and since when (sim time) this stint runs.
+    stint_driver: Option<String>,
+    stint_start: Option<f64>,
 }
+
+/// Longest step between two samples counted as time in the car (a longer gap is a dropout or
+/// a session change, not driving).
+const MAX_SAMPLE_GAP_S: f64 = 30.0;
 
 impl LapTracker {
     /// Takes one sample; returns the lap it completes, if any. Samples without `fuelLiters`
     /// (the litres channel) are not measured: the plan is in litres.
     pub fn push(&mut self, team_id: &str, session_id: &str, u: &TelemetryUpdate) -> Option<LapDone> {
         let fuel = u.fuel_liters?;
+        // The tracker follows the car: a teammate's agent watching it from the garage or a
+        // replay is not the car being driven.
+        if u.not_driving().is_some() {
+            return None;
+        }
         let time = u.session_time;
+        // Time in the car first, so a lap ending here counts up to this sample.
+        let stationary_now = u.on_pit_road == Some(true) && u.speed < STATIONARY_KMH;
+        if let Some(t) = time {
+            // A new driver in the car, or standing in the box: the stint starts (again) here.
+            if self.stint_driver.as_deref() != Some(u.driver_id.as_str()) || stationary_now {
+                self.stint_driver = Some(u.driver_id.clone());
+                self.stint_start = Some(t);
+            }
+            if let Some(p) = self.prev_time
+                && t > p
+                && t - p <= MAX_SAMPLE_GAP_S
+            {
+                *self.driven.entry(u.driver_id.clone()).or_default() += t - p;
+            }
+        }
         let mut done = None;
         match self.lap {
             Some(l) if u.lap == l.saturating_add(1) => {
@@ -96,7 +129,7 @@ impl LapTracker {
             // First sample, a reset or a jump: a new lap seen from somewhere inside it.
             Some(_) | None => self.start_lap(u.lap, fuel, time, u.lap_distance.is_some_and(|d| d < 50.0)),
         }
-        let stationary = u.on_pit_road == Some(true) && u.speed < STATIONARY_KMH;
+        let stationary = stationary_now;
         if u.on_pit_road == Some(true) {
             self.lap_pit = true;
             // Standing from the previous sample to this one.
@@ -112,9 +145,6 @@ impl LapTracker {
         if self.prev_fuel.is_some_and(|p| fuel > p + 0.05) {
             self.lap_refuelled = true;
         }
-        if u.not_driving().is_some() {
-            self.lap_not_driving = true;
-        }
         self.prev_time = time;
         self.prev_fuel = Some(fuel);
         done
@@ -127,7 +157,6 @@ impl LapTracker {
         self.lap_start_time = time;
         self.lap_pit = false;
         self.lap_refuelled = false;
-        self.lap_not_driving = false;
         self.lap_stationary_s = 0.0;
     }
 
@@ -137,7 +166,7 @@ impl LapTracker {
             (Some(a), Some(b)) => a - b,
             _ => f64::NAN,
         };
-        let green = self.seen_from_start && !self.lap_pit && !self.lap_refuelled && !self.lap_not_driving;
+        let green = self.seen_from_start && !self.lap_pit && !self.lap_refuelled;
         // iRacing's own time of the lap when it gives one; else the sim clock across the lap.
         let time_s = u.last_lap_time.filter(|t| *t > 0.0).or_else(|| {
             let (a, b) = (self.lap_start_time?, time?);
@@ -162,7 +191,12 @@ impl LapTracker {
         if let Some(prev) = self.laps.back().copied()
             && prev.pit
             && record.pit
-            && let (Some(a), Some(b), Some(green)) = (prev.time_s, record.time_s, self.median_time(&u.driver_id))
+            && let (Some(a), Some(b), Some(green)) = (
+                prev.time_s,
+                record.time_s,
+                // A driver change at the stop: the out-lap driver may have no green lap yet.
+                self.median_time(&u.driver_id).or_else(|| self.median_time_of_car()),
+            )
         {
             let loss = a + b - 2.0 * green - prev.stationary_s - record.stationary_s;
             if PLAUSIBLE_LOSS_S.contains(&loss) {
@@ -179,12 +213,12 @@ impl LapTracker {
     }
 
     fn median_time(&self, driver: &str) -> Option<f64> {
-        let mut t: Vec<f64> = self.lap_times.get(driver)?.iter().copied().collect();
-        if t.is_empty() {
-            return None;
-        }
-        t.sort_by(f64::total_cmp);
-        Some(t[t.len() / 2])
+        median(self.lap_times.get(driver)?.iter().copied().collect())
+    }
+
+    /// The median green lap of every driver of the car.
+    fn median_time_of_car(&self) -> Option<f64> {
+        median(self.lap_times.values().flatten().copied().collect())
     }
 
     fn lap_done(&self, team_id: &str, session_id: &str, u: &TelemetryUpdate, lap: u32, fuel: f64) -> LapDone {
@@ -202,8 +236,25 @@ impl LapTracker {
                 .then(|| self.pit_losses.iter().sum::<f64>() / self.pit_losses.len() as f64),
             sim_laps_remaining: u.session_laps_remaining,
             sim_time_remaining: u.session_time_remaining,
+            driven_s: {
+                let mut d: Vec<(String, f64)> = self.driven.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                d.sort_by(|a, b| a.0.cmp(&b.0));
+                d
+            },
+            stint_s: match (self.stint_start, u.session_time) {
+                (Some(a), Some(b)) if b > a => b - a,
+                _ => 0.0,
+            },
         }
     }
+}
+
+fn median(mut t: Vec<f64>) -> Option<f64> {
+    if t.is_empty() {
+        return None;
+    }
+    t.sort_by(f64::total_cmp);
+    Some(t[t.len() / 2])
 }
 
 /// The live state a lap gives, with the plan's figures where the car has measured nothing yet.
@@ -246,6 +297,8 @@ pub fn live_state(base: &PlanRequest, done: &LapDone) -> Option<(LiveState, [Inp
         lap_time_s,
         pit_lane_s,
         driver_id: Some(done.driver_id.clone()),
+        driven_s: done.driven_s.clone(),
+        stint_s: done.stint_s,
     };
     Some((state, [laps_src, fuel_src, lap_src, pit_src]))
 }
@@ -333,12 +386,19 @@ mod tests {
     /// Drives `laps` laps of 100 s and 2 L each from lap 1, ten samples a lap; `pit` laps run
     /// through the pit lane (15 s slower each, 10 s standing, 20 L added on the in-lap).
     fn drive(tracker: &mut LapTracker, laps: u32, pit: &[u32]) -> Vec<LapDone> {
+        drive_with(tracker, laps, pit, None)
+    }
+
+    /// [`drive`], with "ben" taking over from "ana" in the box at the end of in-lap `change`.
+    fn drive_with(tracker: &mut LapTracker, laps: u32, pit: &[u32], change: Option<u32>) -> Vec<LapDone> {
         let (mut fuel, mut t, mut out) = (60.0, 0.0, Vec::new());
+        let mut driver = "ana";
         for lap in 1..=laps + 1 {
             let is_pit = pit.contains(&lap);
             let step = if is_pit { 11.5 } else { 10.0 };
             for i in 0..10 {
                 let mut u = sample(lap, f64::from(i) * 300.0 + 10.0, fuel, t);
+                u.driver_id = driver.into();
                 if is_pit && i == 9 {
                     u.on_pit_road = Some(true);
                 }
@@ -349,6 +409,10 @@ mod tests {
                     tracker.push("t", "s", &u);
                     t += 10.0;
                     fuel += 20.0;
+                    if change == Some(lap) {
+                        driver = "ben";
+                        u.driver_id = driver.into();
+                    }
                     u.session_time = Some(t);
                     u.fuel_liters = Some(fuel);
                 }
@@ -390,6 +454,52 @@ mod tests {
         assert!((last.lap_time_s.expect("time") - 100.0).abs() < 1e-9);
     }
 
+    /// Ana drives laps 1–3 and lap 4 into the box (392 s of sim time); Ben takes over standing
+    /// there and drives to the end of lap 8 (448 s, the 10 s in the box included). His stint
+    /// starts when the car leaves the box (438 s at the end of lap 8). The stop is measured
+    /// across the change (30 s), with the car's green laps as the pace.
+    #[test]
+    fn a_driver_change_keeps_the_cars_measures_and_counts_each_drivers_time() {
+        let mut tracker = LapTracker::default();
+        let done = drive_with(&mut tracker, 8, &[4, 5], Some(4));
+        let last = done.last().expect("laps");
+        assert_eq!(last.driver_id, "ben");
+        let driven: HashMap<&str, f64> = last.driven_s.iter().map(|(d, s)| (d.as_str(), *s)).collect();
+        assert!((driven["ana"] - 392.0).abs() < 1e-6, "{driven:?}");
+        assert!((driven["ben"] - 448.0).abs() < 1e-6, "{driven:?}");
+        assert!((last.stint_s - 438.0).abs() < 1e-6, "{}", last.stint_s);
+        let loss = last.pit_lane_s.expect("the stop measured across the change");
+        assert!((loss - 30.0).abs() < 1e-6, "loss {loss}");
+        assert!((last.fuel_per_lap_l.expect("fuel") - 2.0).abs() < 1e-9);
+        // Ben's pace from his own green laps (6–8).
+        assert!((last.lap_time_s.expect("time") - 100.0).abs() < 1e-9);
+        // The rest of the race is planned with what each has driven.
+        let mut req = base();
+        req.drivers.push(DriverSpec {
+            id: "ben".into(),
+            max_stint_minutes: Some(10.0),
+            lap_time_s: None,
+            driven_minutes: None,
+        });
+        let (state, _) = live_state(&req, last).expect("state");
+        assert_eq!(state.driven_s, last.driven_s);
+        let r = pitbox_strategy::live::revise(&req, &state).expect("plan");
+        assert_eq!(r.basis.first_stint_driven_minutes, Some(438.0 / 60.0));
+        assert!(r.basis.drivers.iter().any(|d| d.id == "ana" && d.driven_minutes == Some(392.0 / 60.0)));
+    }
+
+    #[test]
+    fn a_teammate_watching_the_car_is_not_the_car() {
+        let mut tracker = LapTracker::default();
+        drive(&mut tracker, 2, &[]);
+        let mut spectator = sample(5, 10.0, 10.0, 5_000.0);
+        spectator.driver_id = "ben".into();
+        spectator.on_track = Some(false);
+        assert_eq!(tracker.push("t", "s", &spectator), None);
+        assert!(!tracker.driven.contains_key("ben"));
+        assert_eq!(tracker.lap, Some(3), "the car's lap is unchanged");
+    }
+
     fn base() -> PlanRequest {
         PlanRequest {
             race: Race { laps: Some(30), minutes: None },
@@ -402,9 +512,15 @@ mod tests {
             refuel_lps: 2.0,
             tyre_change_s: 20.0,
             tyres_every_stints: None,
-            drivers: vec![DriverSpec { id: "ana".into(), max_stint_minutes: None, lap_time_s: None }],
+            drivers: vec![DriverSpec {
+                id: "ana".into(),
+                max_stint_minutes: None,
+                lap_time_s: None,
+                driven_minutes: None,
+            }],
             min_driver_minutes: None,
             max_driver_minutes: None,
+            first_stint_driven_minutes: None,
         }
     }
 

@@ -440,10 +440,16 @@ async fn seed_plan(cloud: &AppState, team: &DemoTeam, cfg: &DemoConfig, track: &
         drivers: team
             .drivers()
             .iter()
-            .map(|d| pitbox_strategy::DriverSpec { id: d.user_id.clone(), max_stint_minutes: None, lap_time_s: None })
+            .map(|d| pitbox_strategy::DriverSpec {
+                id: d.user_id.clone(),
+                max_stint_minutes: None,
+                lap_time_s: None,
+                driven_minutes: None,
+            })
             .collect(),
         min_driver_minutes: None,
         max_driver_minutes: None,
+        first_stint_driven_minutes: None,
     };
     let by = team.engineer().map_or("demo", |e| e.user_id.as_str());
     match pitbox_cloud::strategy::seed_plan(&cloud.store, &team.team_id, &request, by).await {

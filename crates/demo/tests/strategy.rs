@@ -64,6 +64,7 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
     let mut in_car = String::new();
     let mut drivers_seen = std::collections::BTreeSet::new();
     let mut sim_time_s: f64 = 0.0;
+    let mut after_stop: Option<pitbox_model::strategy::StrategyUpdate> = None;
     let deadline = Instant::now() + Duration::from_secs(400);
     while last_lap < RACE_LAPS - 1 {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -102,6 +103,11 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
                 }
                 on_pit_road = pit;
             }
+            // After the first stop (a driver change): the car's stop measured across the change,
+            // and the time each driver has been in the car counted.
+            Message::StrategyUpdate(s) if s.lap >= STINT_LAPS + 3 => {
+                after_stop = Some(s);
+            }
             Message::StrategyUpdate(s) if prediction.is_none() && s.lap >= 3 => {
                 assert_eq!(s.laps_remaining_source, pitbox_model::strategy::InputSource::Sim, "{s:?}");
                 assert_eq!(s.fuel_per_lap_source, pitbox_model::strategy::InputSource::Measured, "{s:?}");
@@ -123,6 +129,18 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
     );
     assert!(sim_time_s >= 30.0 * 60.0, "a 30-minute race: {:.1} min", sim_time_s / 60.0);
     assert!(drivers_seen.len() >= 2, "a driver change: {drivers_seen:?}");
+    let s = after_stop.expect("a live plan after the first stop");
+    eprintln!(
+        "after lap {}: pit lane {:.1} s ({:?}); driven {:?}",
+        s.lap,
+        s.pit_lane_s,
+        s.pit_lane_source,
+        s.basis.drivers.iter().map(|d| (&d.id, d.driven_minutes)).collect::<Vec<_>>()
+    );
+    assert_eq!(s.pit_lane_source, pitbox_model::strategy::InputSource::Measured, "{s:?}");
+    assert!(s.pit_lane_s > 0.0 && s.pit_lane_s < 120.0, "{}", s.pit_lane_s);
+    let driven = s.basis.drivers.iter().filter(|d| d.driven_minutes.is_some_and(|m| m > 5.0)).count();
+    assert!(driven >= 2, "two drivers have driven a stint each: {:?}", s.basis.drivers);
     assert_eq!(predicted.len(), 2, "two stops planned: {predicted:?}");
     assert_eq!(stops.len(), predicted.len(), "the car stopped as often as planned: {stops:?} vs {predicted:?}");
     for (p, a) in predicted.iter().zip(&stops) {

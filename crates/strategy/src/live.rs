@@ -24,6 +24,10 @@ pub struct LiveState {
     pub pit_lane_s: f64,
     /// Who is in the car: the rotation continues from them when they are in the plan's list.
     pub driver_id: Option<String>,
+    /// Seconds each driver has driven in this race so far (for the whole-race driver rules).
+    pub driven_s: Vec<(String, f64)>,
+    /// Seconds the driver in the car has been in this stint (for their stint limit).
+    pub stint_s: f64,
 }
 
 /// The plan revised from a [`LiveState`].
@@ -50,15 +54,23 @@ pub struct Revision {
 pub const SKIP_STOP_REACH: f64 = 0.10;
 
 /// Re-plans the rest of the race from `now`, with `base` (the team's plan request) for what the
-/// car cannot measure: tank, margin, refuelling, tyres and the drivers. The drivers' total-time
-/// rules (`minDriverMinutes`, `maxDriverMinutes`) apply to a whole race and are left out of the
-/// revision; stint limits stay.
+/// car cannot measure: tank, margin, refuelling, tyres and the drivers. The drivers' whole-race
+/// rules (`minDriverMinutes`, `maxDriverMinutes`) count what each has driven already
+/// (`drivenMinutes`), and the driver in the car has their stint limit less the time already in
+/// this stint (`firstStintDrivenMinutes`). When the rules can no longer all be met (a driver is
+/// over a limit already), the rest of the race is planned on fuel and the other limits alone,
+/// rather than leaving the pit wall without a plan.
 pub fn revise(base: &PlanRequest, now: &LiveState) -> Result<Revision, PlanError> {
     if now.laps_remaining == 0 {
         return Err(PlanError::Invalid { field: "lapsRemaining".into(), message: "the race is over".into() });
     }
     let margin = base.fuel_margin_l.unwrap_or(base.fuel_per_lap_l);
     let mut drivers = base.drivers.clone();
+    for d in &mut drivers {
+        let driven = now.driven_s.iter().filter(|(id, _)| *id == d.id).map(|(_, s)| *s).sum::<f64>();
+        d.driven_minutes = (driven > 0.0).then_some(driven / 60.0);
+    }
+    let in_car_listed = now.driver_id.as_deref().is_some_and(|id| drivers.iter().any(|d| d.id == id));
     if let Some(at) = now.driver_id.as_deref().and_then(|d| drivers.iter().position(|x| x.id == d)) {
         drivers.rotate_left(at);
     }
@@ -74,10 +86,24 @@ pub fn revise(base: &PlanRequest, now: &LiveState) -> Result<Revision, PlanError
         tyre_change_s: base.tyre_change_s,
         tyres_every_stints: base.tyres_every_stints,
         drivers,
-        min_driver_minutes: None,
-        max_driver_minutes: None,
+        min_driver_minutes: base.min_driver_minutes,
+        max_driver_minutes: base.max_driver_minutes,
+        first_stint_driven_minutes: (in_car_listed && now.stint_s > 0.0).then_some(now.stint_s / 60.0),
     };
-    let mut relative = plan(&basis)?;
+    let (basis, mut relative) = match plan(&basis) {
+        Ok(p) => (basis, p),
+        Err(PlanError::Infeasible { .. }) => {
+            let relaxed = PlanRequest {
+                min_driver_minutes: None,
+                max_driver_minutes: None,
+                first_stint_driven_minutes: None,
+                ..basis
+            };
+            let p = plan(&relaxed)?;
+            (relaxed, p)
+        }
+        Err(e) => return Err(e),
+    };
     for s in &mut relative.stints {
         s.start_lap += now.laps_done;
         s.end_lap += now.laps_done;
@@ -148,16 +174,21 @@ mod tests {
             tyre_change_s: 20.0,
             tyres_every_stints: None,
             drivers: vec![
-                DriverSpec { id: "ana".into(), max_stint_minutes: None, lap_time_s: None },
-                DriverSpec { id: "ben".into(), max_stint_minutes: None, lap_time_s: None },
+                DriverSpec { id: "ana".into(), max_stint_minutes: None, lap_time_s: None, driven_minutes: None },
+                DriverSpec { id: "ben".into(), max_stint_minutes: None, lap_time_s: None, driven_minutes: None },
             ],
             min_driver_minutes: Some(10.0),
             max_driver_minutes: None,
+            first_stint_driven_minutes: None,
         }
     }
 
     fn state(laps_done: u32, fuel_l: f64) -> LiveState {
+        // The laps so far shared evenly, 100 s each.
+        let half = f64::from(laps_done / 2) * 100.0;
         LiveState {
+            driven_s: vec![("ana".into(), half), ("ben".into(), half)],
+            stint_s: 0.0,
             laps_done,
             laps_remaining: 100 - laps_done,
             fuel_l,
@@ -183,8 +214,9 @@ mod tests {
         assert_eq!(r.plan.stints[0].driver_id, "ben");
         assert_eq!(r.plan.stints[1].driver_id, "ana");
         assert_eq!(r.next_stop_fuel_l, Some(r.plan.stints[1].fuel_added_l));
-        // The whole-race driver rule is not carried into the rest of the race.
-        assert_eq!(r.basis.min_driver_minutes, None);
+        // The whole-race driver rule is carried, with what each has driven (5 laps, 500 s).
+        assert_eq!(r.basis.min_driver_minutes, Some(10.0));
+        assert!(r.basis.drivers.iter().all(|d| d.driven_minutes.is_some_and(|m| (m - 500.0 / 60.0).abs() < 1e-9)));
         assert_eq!(r.basis.start_fuel_l, Some(30.0));
     }
 
@@ -207,6 +239,36 @@ mod tests {
         let r = revise(&base(), &state(80, 37.0)).expect("plan");
         assert_eq!(r.plan.stops, 1);
         assert_eq!(r.fuel_save_to_skip_stop_lpl, None);
+    }
+
+    /// Worked by hand: 60 laps done, 40 to go with 30 L (14 laps), a full tank 24 laps, laps of
+    /// 100 s. Ana has driven 50 laps (83.3 min) of a 90-minute maximum: 4 laps left to her.
+    /// Ben, in the car for 25 minutes of a 30-minute stint limit, may drive 3 more laps of it.
+    #[test]
+    fn whole_race_rules_count_what_was_driven_and_the_stint_in_progress() {
+        let mut req = base();
+        req.min_driver_minutes = None;
+        req.max_driver_minutes = Some(90.0);
+        for d in &mut req.drivers {
+            d.max_stint_minutes = Some(30.0);
+        }
+        let mut now = state(60, 30.0);
+        now.driven_s = vec![("ana".into(), 5_000.0), ("ben".into(), 1_000.0)];
+        now.stint_s = 25.0 * 60.0;
+        let r = revise(&req, &now).expect("plan");
+        let laps_of = |id: &str| r.plan.stints.iter().filter(|s| s.driver_id == id).map(|s| s.laps).sum::<u32>();
+        assert_eq!(r.plan.stints[0].driver_id, "ben");
+        assert!(r.plan.stints[0].laps <= 3, "ben's stint in progress: {:?}", r.plan.stints[0]);
+        assert!(laps_of("ana") <= 4, "ana's 4 laps left: {:?}", r.plan.stints);
+        assert!(r.plan.stints.iter().all(|s| s.laps <= 18), "18-lap stints: {:?}", r.plan.stints);
+        assert_eq!(laps_of("ana") + laps_of("ben"), 40);
+        assert_eq!(r.basis.first_stint_driven_minutes, Some(25.0));
+        // Ana already over the maximum: the rest is planned without the whole-race rules.
+        now.driven_s = vec![("ana".into(), 6_000.0), ("ben".into(), 1_000.0)];
+        now.stint_s = 0.0;
+        let r = revise(&req, &now).expect("a plan all the same");
+        assert_eq!(r.basis.max_driver_minutes, None);
+        assert_eq!(r.plan.stints.iter().map(|s| s.laps).sum::<u32>(), 40);
     }
 
     #[test]

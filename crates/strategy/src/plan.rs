@@ -220,7 +220,9 @@ impl Caps {
     fn cap(&self, p: &Params, k: u32) -> u32 {
         let fuel = if k == 0 { self.start_range } else { self.tank_range };
         let fuel = fuel.clamp(0, i64::from(p.laps)) as u32;
-        fuel.min(p.drivers[driver_of(p, k)].max_stint_laps)
+        let driver = p.drivers[driver_of(p, k)].max_stint_laps;
+        let driver = if k == 0 { driver.min(p.first_stint_max_laps) } else { driver };
+        fuel.min(driver)
     }
 }
 
@@ -304,6 +306,15 @@ fn diagnose(p: &Params, caps: &Caps) -> PlanError {
         return PlanError::infeasible(
             format!("drivers[{i}].maxStintMinutes"),
             format!("{}'s longest stint is shorter than one lap ({} s)", d.id, d.lap_s),
+        );
+    }
+    if p.first_stint_max_laps == 0 {
+        return PlanError::infeasible(
+            "firstStintDrivenMinutes",
+            format!(
+                "{} has used up the longest stint (maxStintMinutes) already: not one more lap fits",
+                p.drivers[0].id
+            ),
         );
     }
     let any = |rules: Rules| (0..p.laps.min(MAX_STOPS + 1)).any(|s| feasible(p, caps, s, rules));
@@ -466,7 +477,9 @@ pub(crate) fn simulate(p: &Params, lengths: &[u32]) -> Option<Simulated> {
             (added, new_tyres, p.pit_lane + stationary)
         };
         fuel += added;
-        if fuel > p.tank + EPS || fuel - burn < p.margin - EPS || laps > driver.max_stint_laps {
+        let stint_limit =
+            if k32 == 0 { driver.max_stint_laps.min(p.first_stint_max_laps) } else { driver.max_stint_laps };
+        if fuel > p.tank + EPS || fuel - burn < p.margin - EPS || laps > stint_limit {
             return None;
         }
         stints.push(Stint {
@@ -581,10 +594,16 @@ mod proptests {
             drivers: drivers
                 .into_iter()
                 .enumerate()
-                .map(|(i, (stint, lap))| DriverSpec { id: format!("d{i}"), max_stint_minutes: stint, lap_time_s: lap })
+                .map(|(i, (stint, lap))| DriverSpec {
+                    id: format!("d{i}"),
+                    max_stint_minutes: stint,
+                    lap_time_s: lap,
+                    driven_minutes: None,
+                })
                 .collect(),
             min_driver_minutes: min,
             max_driver_minutes: max,
+            first_stint_driven_minutes: None,
         }
     }
 

@@ -42,6 +42,10 @@ pub struct DriverSpec {
     /// This driver's lap time, seconds (default: the request's `lapTimeS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lap_time_s: Option<f64>,
+    /// Minutes this driver has already driven in the race, when planning the rest of one (the
+    /// live plan): taken off `minDriverMinutes` and `maxDriverMinutes` for this driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driven_minutes: Option<f64>,
 }
 
 /// Body of `POST /api/strategy/plan`. SI units: seconds, litres, litres per second.
@@ -81,6 +85,11 @@ pub struct PlanRequest {
     /// Most total driving time of any driver, minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_driver_minutes: Option<f64>,
+    /// Minutes the first stint's driver has already been in the car in that stint, when
+    /// planning the rest of a race from the middle of a stint (the live plan): taken off their
+    /// `maxStintMinutes` for the first stint only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_stint_driven_minutes: Option<f64>,
 }
 
 /// Why no plan: the input is invalid, or no plan can meet a rule.
@@ -143,6 +152,9 @@ pub(crate) struct Params {
     pub tyre_change: f64,
     pub tyres_every: u32,
     pub drivers: Vec<Driver>,
+    /// Most laps of the first stint by its driver's stint limit, after what they have driven
+    /// of it already (`u32::MAX` when unlimited).
+    pub first_stint_max_laps: u32,
 }
 
 /// Tolerance of the fuel arithmetic, litres or laps: sums of a few thousand laps' fuel must not
@@ -255,6 +267,11 @@ impl PlanRequest {
                 format!("at most {MAX_DRIVERS} drivers; got {}", self.drivers.len()),
             ));
         }
+        let first_driven = match self.first_stint_driven_minutes {
+            Some(v) => number("firstStintDrivenMinutes", v, 0.0, true, MAX_RACE_MINUTES, "minutes")?,
+            None => 0.0,
+        };
+        let mut first_stint_max_laps = u32::MAX;
         let mut drivers = Vec::with_capacity(self.drivers.len());
         for (i, d) in self.drivers.iter().enumerate() {
             let field = |name: &str| format!("drivers[{i}].{name}");
@@ -274,18 +291,25 @@ impl PlanRequest {
                 Some(v) => number(&field("lapTimeS"), v, 0.0, false, MAX_SECONDS, "seconds")?,
                 None => lap_time,
             };
-            let max_stint_laps = match d.max_stint_minutes {
-                Some(v) => {
-                    laps_within(number(&field("maxStintMinutes"), v, 0.0, false, MAX_RACE_MINUTES, "minutes")?, lap_s)
-                }
-                None => u32::MAX,
+            let max_stint_minutes = match d.max_stint_minutes {
+                Some(v) => Some(number(&field("maxStintMinutes"), v, 0.0, false, MAX_RACE_MINUTES, "minutes")?),
+                None => None,
             };
+            let max_stint_laps = max_stint_minutes.map_or(u32::MAX, |m| laps_within(m, lap_s));
+            let driven = match d.driven_minutes {
+                Some(v) => number(&field("drivenMinutes"), v, 0.0, true, MAX_RACE_MINUTES, "minutes")?,
+                None => 0.0,
+            };
+            if i == 0 {
+                first_stint_max_laps = max_stint_minutes.map_or(u32::MAX, |m| laps_within(m - first_driven, lap_s));
+            }
             drivers.push(Driver {
                 id: d.id.clone(),
                 lap_s,
                 max_stint_laps,
-                min_laps: min_minutes.map_or(0, |m| laps_at_least(m, lap_s)),
-                max_laps: max_minutes.map_or(u32::MAX, |m| laps_within(m, lap_s)),
+                // What is left of the totals after what the driver has driven already.
+                min_laps: min_minutes.map_or(0, |m| laps_at_least(m - driven, lap_s)),
+                max_laps: max_minutes.map_or(u32::MAX, |m| laps_within(m - driven, lap_s)),
             });
         }
         Ok(Params {
@@ -299,6 +323,7 @@ impl PlanRequest {
             tyre_change,
             tyres_every,
             drivers,
+            first_stint_max_laps,
         })
     }
 }

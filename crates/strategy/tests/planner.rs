@@ -4,7 +4,7 @@
 use pitbox_strategy::{DriverSpec, Plan, PlanError, PlanRequest, Race, plan};
 
 fn driver(id: &str) -> DriverSpec {
-    DriverSpec { id: id.into(), max_stint_minutes: None, lap_time_s: None }
+    DriverSpec { id: id.into(), max_stint_minutes: None, lap_time_s: None, driven_minutes: None }
 }
 
 fn base(race: Race, lap: f64, fpl: f64, tank: f64, drivers: Vec<DriverSpec>) -> PlanRequest {
@@ -22,6 +22,7 @@ fn base(race: Race, lap: f64, fpl: f64, tank: f64, drivers: Vec<DriverSpec>) -> 
         drivers,
         min_driver_minutes: None,
         max_driver_minutes: None,
+        first_stint_driven_minutes: None,
     }
 }
 

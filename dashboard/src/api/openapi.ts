@@ -2541,6 +2541,12 @@ export interface components {
         DriverRole: "primary" | "secondary" | "reserve";
         /** @description One driver of the rotation. */
         DriverSpec: {
+            /**
+             * Format: double
+             * @description Minutes this driver has already driven in the race, when planning the rest of one (the
+             *     live plan): taken off `minDriverMinutes` and `maxDriverMinutes` for this driver.
+             */
+            drivenMinutes?: number | null;
             /** @description The driver's id (a user id of the team, or any name the team uses). */
             id: string;
             /**
@@ -3044,6 +3050,13 @@ export interface components {
         StrategyPlanRequest: {
             /** @description The drivers, in rotation order: stint k is driven by `drivers[k mod n]`. */
             drivers: components["schemas"]["DriverSpec"][];
+            /**
+             * Format: double
+             * @description Minutes the first stint's driver has already been in the car in that stint, when
+             *     planning the rest of a race from the middle of a stint (the live plan): taken off their
+             *     `maxStintMinutes` for the first stint only.
+             */
+            firstStintDrivenMinutes?: number | null;
             /**
              * Format: double
              * @description Fuel that must be left in the tank at every stop and at the finish, litres (default:
