@@ -10,21 +10,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{App, DBS, Opts, err};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const FILE: &str = "Titan-Academy__track-titan-ibt-telemetry__formulavee_tsukuba_1kouter_2025-01-30_17-09-29.ibt";
-
-async fn next_of(ws: &mut common::Ws, types: &[&str], ms: u64) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, common::next_json(ws)).await {
-            Ok(m) if types.contains(&m["type"].as_str().unwrap_or("")) => return Some(m),
-            Ok(_) => continue,
-            Err(_) => return None,
-        }
-    }
-}
 
 #[tokio::test]
 async fn the_pit_wall_chooses_a_drivers_cue_reference_from_the_teams_laps() {
@@ -92,10 +80,10 @@ async fn the_pit_wall_chooses_a_drivers_cue_reference_from_the_teams_laps() {
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["lapId"], clean_lap.as_str());
         assert!(v["name"].as_str().is_some_and(|n| n.starts_with("lap 2 of ")), "{v}");
-        let got = next_of(&mut car, &["cue_reference"], 5_000).await.expect("the driver's agent is told");
+        let got = common::next_of(&mut car, &["cue_reference"], 5_000).await.expect("the driver's agent is told");
         assert_eq!(got["data"]["lapId"], clean_lap.as_str(), "{got}");
         assert_eq!(got["data"]["setBy"], app.engineer.id.as_str());
-        assert_eq!(next_of(&mut other_car, &["cue_reference"], 300).await, None, "another driver");
+        assert_eq!(common::next_of(&mut other_car, &["cue_reference"], 300).await, None, "another driver");
         let (s, v) = app.as_user(&app.driver, "GET", &path, None).await;
         assert_eq!((s, v["lapId"].as_str()), (StatusCode::OK, Some(clean_lap.as_str())), "{v}");
         let (s, _) = app.as_user(&app.driver2, "GET", &path, None).await;
@@ -106,7 +94,7 @@ async fn the_pit_wall_chooses_a_drivers_cue_reference_from_the_teams_laps() {
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _) = app.as_user(&app.engineer, "DELETE", &path, None).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
-        let got = next_of(&mut car, &["cue_reference"], 5_000).await.expect("told again");
+        let got = common::next_of(&mut car, &["cue_reference"], 5_000).await.expect("told again");
         assert!(got["data"].get("lapId").is_none(), "{got}");
         let (s, _) = app.as_user(&app.driver, "GET", &path, None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);

@@ -350,18 +350,6 @@ fn pit_command(id: &str, driver: &str, sender: &str) -> Value {
 }
 
 /// The next message of one of `types`, or `None` after `ms` of silence.
-async fn next_of(ws: &mut common::Ws, types: &[&str], ms: u64) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, common::next_json(ws)).await {
-            Ok(m) if types.contains(&m["type"].as_str().unwrap_or("")) => return Some(m),
-            Ok(_) => continue,
-            Err(_) => return None,
-        }
-    }
-}
-
 /// The pit wall sets a car's next stop: the command reaches that car's driver (and the team's
 /// strategy subscribers), not the other driver nor another team; drivers and viewers cannot
 /// send one, nobody sends in another's name, the car must be a driver of the team, and a
@@ -385,46 +373,46 @@ async fn a_pit_command_reaches_the_cars_driver_only_from_the_pit_wall() {
         assert_eq!(common::next_json(&mut team_b).await["type"], "subscribed");
 
         common::ws_send(&mut wall, pit_command("pit-1", &app.driver.id, &app.engineer.id)).await;
-        let got = next_of(&mut car, &["pit_command", "error"], 5_000).await.expect("the car's driver got it");
+        let got = common::next_of(&mut car, &["pit_command", "error"], 5_000).await.expect("the car's driver got it");
         assert_eq!(got["type"], "pit_command", "{got}");
         assert_eq!((got["data"]["id"].as_str(), got["data"]["fuelL"].as_f64()), (Some("pit-1"), Some(42.0)));
-        let seen = next_of(&mut admin, &["pit_command"], 5_000).await.expect("the other pit wall sees it");
+        let seen = common::next_of(&mut admin, &["pit_command"], 5_000).await.expect("the other pit wall sees it");
         assert_eq!(seen["data"]["id"], "pit-1");
-        assert_eq!(next_of(&mut other_driver, &["pit_command"], 300).await, None, "another driver's car");
-        assert_eq!(next_of(&mut team_b, &["pit_command"], 300).await, None, "another team");
+        assert_eq!(common::next_of(&mut other_driver, &["pit_command"], 300).await, None, "another driver's car");
+        assert_eq!(common::next_of(&mut team_b, &["pit_command"], 300).await, None, "another team");
 
         // Refusals, each with its reason.
         let refused = |m: &Value| {
             (m["data"]["code"].as_str().map(str::to_string), m["data"]["field"].as_str().map(str::to_string))
         };
         common::ws_send(&mut car, pit_command("pit-2", &app.driver.id, &app.driver.id)).await;
-        let e = next_of(&mut car, &["error"], 5_000).await.expect("a driver is refused");
+        let e = common::next_of(&mut car, &["error"], 5_000).await.expect("a driver is refused");
         assert_eq!(refused(&e), (Some("forbidden".into()), Some("type".into())), "{e}");
         let (mut viewer, _) = common::ws_login(addr, &app.token(&app.viewer), "dashboard").await;
         common::ws_send(&mut viewer, pit_command("pit-3", &app.driver.id, &app.viewer.id)).await;
-        let e = next_of(&mut viewer, &["error"], 5_000).await.expect("a viewer is refused");
+        let e = common::next_of(&mut viewer, &["error"], 5_000).await.expect("a viewer is refused");
         assert_eq!(refused(&e).0.as_deref(), Some("forbidden"), "{e}");
         common::ws_send(&mut wall, pit_command("pit-4", &app.driver.id, &app.admin.id)).await;
-        let e = next_of(&mut wall, &["error"], 5_000).await.expect("in another's name");
+        let e = common::next_of(&mut wall, &["error"], 5_000).await.expect("in another's name");
         assert_eq!(refused(&e), (Some("forbidden".into()), Some("data.senderId".into())), "{e}");
         common::ws_send(&mut wall, pit_command("pit-5", &app.engineer.id, &app.engineer.id)).await;
-        let e = next_of(&mut wall, &["error"], 5_000).await.expect("not a car");
+        let e = common::next_of(&mut wall, &["error"], 5_000).await.expect("not a car");
         assert_eq!(refused(&e), (Some("validation_failed".into()), Some("data.driverId".into())), "{e}");
         common::ws_send(&mut wall, pit_command("pit-6", &app.driver_b.id, &app.engineer.id)).await;
-        let e = next_of(&mut wall, &["error"], 5_000).await.expect("another team's car");
+        let e = common::next_of(&mut wall, &["error"], 5_000).await.expect("another team's car");
         assert_eq!(refused(&e), (Some("validation_failed".into()), Some("data.driverId".into())), "{e}");
         let mut empty = pit_command("pit-7", &app.driver.id, &app.engineer.id);
         for k in ["fuelL", "tyres"] {
             empty["data"].as_object_mut().map(|o| o.remove(k));
         }
         common::ws_send(&mut wall, empty).await;
-        let e = next_of(&mut wall, &["error"], 5_000).await.expect("sets nothing");
+        let e = common::next_of(&mut wall, &["error"], 5_000).await.expect("sets nothing");
         assert_eq!(refused(&e), (Some("validation_failed".into()), Some("data".into())), "{e}");
-        assert_eq!(next_of(&mut car, &["pit_command"], 300).await, None, "no refused command reached the car");
+        assert_eq!(common::next_of(&mut car, &["pit_command"], 300).await, None, "no refused command reached the car");
 
         // A dashboard opened now is caught up with the plan, never with an old command.
         let (mut late, _) = common::ws_login(addr, &app.token(&app.engineer), "dashboard").await;
         common::ws_send(&mut late, json!({"type": "subscribe", "data": {"channels": ["strategy"]}})).await;
-        assert_eq!(next_of(&mut late, &["pit_command"], 300).await, None);
+        assert_eq!(common::next_of(&mut late, &["pit_command"], 300).await, None);
     }
 }

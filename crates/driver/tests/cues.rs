@@ -183,6 +183,41 @@ async fn run_out(sent: &Arc<AtomicUsize>, n: usize) {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
 }
 
+/// The real file's best lap, its corners, and a copy of it braking 20 m early into the corner
+/// with the longest braking zone (the best lap's brake point furthest before its apex).
+struct Planted {
+    stream: Stream,
+    best: pitbox_coach::laps::Lap,
+    trace: pitbox_coach::trace::Trace,
+    map: pitbox_coach::corners::CornerMap,
+    corner: pitbox_coach::corners::Corner,
+    metrics: pitbox_coach::corners::CornerMetrics,
+    base: SynthLap,
+    slow: SynthLap,
+}
+
+fn planted(real: &[Sample], sector_starts: &[f64]) -> Planted {
+    let opts = AnalysisOptions {
+        laps: LapOptions { sector_starts: sector_starts.to_vec(), ..LapOptions::default() },
+        ..AnalysisOptions::default()
+    };
+    let stream = Stream::new(real.to_vec(), &opts).expect("stream");
+    let best = stream.best_lap().expect("best lap").clone();
+    let trace = stream.trace(&best, grid_points(stream.length_m, 0.5)).expect("trace");
+    let map = pitbox_coach::corners::CornerMap::detect(&trace);
+    let m = corner_metrics(&trace, &map);
+    let k = (0..m.len())
+        .filter(|&k| m[k].brake_point_m.is_some())
+        .max_by(|&a, &b| {
+            let zone = |k: usize| m[k].min_speed_m - m[k].brake_point_m.unwrap_or(m[k].min_speed_m);
+            zone(a).total_cmp(&zone(b))
+        })
+        .expect("a braking corner");
+    let base = SynthLap::from_trace(&trace);
+    let slow = pitbox_coach::planted::early_brake(&base, &m[k], 20.0).expect("room to brake earlier");
+    Planted { corner: map.corners[k].clone(), metrics: m[k].clone(), stream, best, trace, map, base, slow }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plain_file_gives_no_cue() {
     let Some((real, _)) = real_samples() else { return };
@@ -207,30 +242,13 @@ async fn a_slower_lap_gets_a_cue_before_the_corner_where_it_lost_time() {
         laps: LapOptions { sector_starts: sector_starts.clone(), ..LapOptions::default() },
         ..AnalysisOptions::default()
     };
-    let st = Stream::new(real.clone(), &opts).expect("stream");
-    let best = st.best_lap().expect("best lap").clone();
+    let Planted { best, trace, map, corner, metrics, base, slow, .. } = planted(&real, &sector_starts);
     assert_eq!(best.number, 2);
-    let trace = st.trace(&best, grid_points(st.length_m, 0.5)).expect("trace");
-    let map = pitbox_coach::corners::CornerMap::detect(&trace);
-    let m = corner_metrics(&trace, &map);
-    // The corner with the longest braking zone (the best lap's brake point furthest before
-    // its apex) takes the planted mistake.
-    let k = (0..m.len())
-        .filter(|&k| m[k].brake_point_m.is_some())
-        .max_by(|&a, &b| {
-            let zone = |k: usize| m[k].min_speed_m - m[k].brake_point_m.unwrap_or(m[k].min_speed_m);
-            zone(a).total_cmp(&zone(b))
-        })
-        .expect("a braking corner");
-    let corner = map.corners[k].clone();
     println!(
-        "corners {:?}; planted at {} ({:?})",
+        "corners {:?}; planted at {} ({metrics:?})",
         map.corners.iter().map(|c| (&c.id, c.entry_m)).collect::<Vec<_>>(),
-        corner.id,
-        m[k]
+        corner.id
     );
-    let base = SynthLap::from_trace(&trace);
-    let slow = pitbox_coach::planted::early_brake(&base, &m[k], 20.0).expect("room to brake earlier");
     // The real file to the end of lap 2, then laps 3–8: slow, clean, slow, clean (a car
     // alongside before the corner), slow ending on pit road (an in lap), and the out lap.
     let end = real.iter().position(|s| s.lap > best.number).unwrap_or(real.len());
@@ -334,25 +352,10 @@ async fn a_slower_lap_gets_a_cue_before_the_corner_where_it_lost_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pit_walls_chosen_lap_is_what_the_cues_are_made_against() {
     let Some((real, sector_starts)) = real_samples() else { return };
-    let opts = AnalysisOptions {
-        laps: LapOptions { sector_starts: sector_starts.clone(), ..LapOptions::default() },
-        ..AnalysisOptions::default()
-    };
-    let st = Stream::new(real.clone(), &opts).expect("stream");
-    let best = st.best_lap().expect("best lap").clone();
-    let chosen = st.reference(Some(best.number), opts.step_m, "lap 2 of sam at Tsukuba").expect("reference");
-    let trace = st.trace(&best, grid_points(st.length_m, 0.5)).expect("trace");
-    let map = pitbox_coach::corners::CornerMap::detect(&trace);
-    let m = corner_metrics(&trace, &map);
-    let k = (0..m.len())
-        .filter(|&k| m[k].brake_point_m.is_some())
-        .max_by(|&a, &b| {
-            let zone = |k: usize| m[k].min_speed_m - m[k].brake_point_m.unwrap_or(m[k].min_speed_m);
-            zone(a).total_cmp(&zone(b))
-        })
-        .expect("a braking corner");
-    let corner = map.corners[k].clone();
-    let slow = pitbox_coach::planted::early_brake(&SynthLap::from_trace(&trace), &m[k], 20.0).expect("room");
+    let Planted { stream: st, best, corner, slow, .. } = planted(&real, &sector_starts);
+    let chosen = st
+        .reference(Some(best.number), AnalysisOptions::default().step_m, "lap 2 of sam at Tsukuba")
+        .expect("reference");
     // The real out lap, then laps 2–4 all braking early.
     let end = real.iter().position(|s| s.lap > 1).unwrap_or(real.len());
     let mut samples: Vec<Sample> = real[..end].to_vec();

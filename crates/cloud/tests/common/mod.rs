@@ -351,3 +351,16 @@ pub async fn ws_send(ws: &mut Ws, v: Value) {
     use futures_util::SinkExt;
     ws.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send");
 }
+
+/// The next message of one of `types` within `ms` milliseconds (others are skipped), or `None`.
+pub async fn next_of(ws: &mut Ws, types: &[&str], ms: u64) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, next_json(ws)).await {
+            Ok(m) if types.contains(&m["type"].as_str().unwrap_or("")) => return Some(m),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
