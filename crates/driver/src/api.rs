@@ -151,38 +151,8 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
 /// `POST /api/pit/clear`: the driver cancels the stop the pit wall set — every pit-service box
 /// cleared in iRacing (when the agent reads it on Windows), and the team told.
 async fn pit_clear(State(a): State<Api>) -> Response {
-    let s = &a.shared;
-    let now = chrono::Utc::now();
-    let clear = pitbox_model::strategy::PitCommand {
-        id: format!("pit-driver-{}", now.timestamp_millis()),
-        driver_id: s.driver_id.clone(),
-        sender_id: s.driver_id.clone(),
-        sender_name: "the driver".into(),
-        timestamp: now,
-        clear_all: true,
-        fuel_l: None,
-        tyres: None,
-        fast_repair: None,
-        windscreen: None,
-    };
-    let status = s.apply_pit_command(&clear);
-    let note = if status.applied {
-        "Driver cleared the pit stop."
-    } else {
-        "Driver cleared the pit stop (not set in the sim)."
-    };
-    let msg = Message::TeamMessage(pitbox_voice::engineer::team_message(
-        format!("msg-pit-clear-{}", now.timestamp_millis()),
-        note,
-        pitbox_model::Priority::High,
-        &s.driver_id,
-        &s.driver_id,
-        now,
-    ));
-    if let Err(e) = s.outbox.try_send(msg) {
-        tracing::warn!(error = %e, "the team could not be told that the pit stop was cleared");
-    }
-    (StatusCode::OK, Json(status)).into_response()
+    let cleared = a.shared.clear_pit_stop(&a.shared.driver_id);
+    (StatusCode::OK, Json(cleared.status)).into_response()
 }
 
 #[derive(serde::Deserialize)]

@@ -21,6 +21,15 @@ pub enum AgentEvent {
     HandoffAnswered(pitbox_model::team::HandoffResponse),
 }
 
+/// What [`Shared::clear_pit_stop`] did.
+#[derive(Debug, Clone)]
+pub struct PitClear {
+    /// What became of the clearing command in the sim.
+    pub status: crate::pit::PitCommandStatus,
+    /// The team message sent (`team_message ID`), or why it was not.
+    pub team: Result<String, String>,
+}
+
 /// Messages kept in the local inbox.
 pub const INBOX_LEN: usize = 200;
 
@@ -268,6 +277,53 @@ impl Shared {
             *slot = Some(status.clone());
         }
         status
+    }
+
+    /// Clears the stop the pit wall set: a `clear_all` pit command from this driver applied to
+    /// the sim (every pit-service box cleared in iRacing or the simulator; recorded as the
+    /// `pitCommand` of `/api/status`), and the team told with a high-priority `team_message`
+    /// from `sender_name`. Used by `POST /api/pit/clear` and the voice command "cancel pit stop".
+    pub fn clear_pit_stop(&self, sender_name: &str) -> PitClear {
+        let now = chrono::Utc::now();
+        let clear = pitbox_model::strategy::PitCommand {
+            id: format!("pit-driver-{}", now.timestamp_millis()),
+            driver_id: self.driver_id.clone(),
+            sender_id: self.driver_id.clone(),
+            sender_name: "the driver".into(),
+            timestamp: now,
+            clear_all: true,
+            fuel_l: None,
+            tyres: None,
+            fast_repair: None,
+            windscreen: None,
+        };
+        let status = self.apply_pit_command(&clear);
+        let note = if status.applied {
+            "Driver cleared the pit stop."
+        } else {
+            "Driver cleared the pit stop (not set in the sim)."
+        };
+        let m = pitbox_voice::engineer::team_message(
+            format!("msg-pit-clear-{}", now.timestamp_millis()),
+            note,
+            pitbox_model::Priority::High,
+            &self.driver_id,
+            sender_name,
+            now,
+        );
+        let id = m.id.clone();
+        let msg = Message::TeamMessage(m);
+        let team = match msg.validate() {
+            Err(e) => Err(format!("team_message not sent: {e}")),
+            Ok(()) => match self.outbox.try_send(msg) {
+                Ok(()) => Ok(format!("team_message {id}")),
+                Err(_) => Err(format!("team_message {id} not sent: the relay queue is full or closed")),
+            },
+        };
+        if let Err(e) = &team {
+            tracing::warn!(error = %e, "the team could not be told that the pit stop was cleared");
+        }
+        PitClear { status, team }
     }
 
     /// Where the player's car is in the race, from the newest standings and session: position,

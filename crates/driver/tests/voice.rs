@@ -1,7 +1,8 @@
 //! The agent's voice end to end: with the simulator as source, a recorded "fuel status" (made
 //! with espeak-ng) fed to the agent yields a spoken answer stating the fuel the telemetry shows;
-//! received messages are called out; box and handoff commands reach the relay; a missing speech
-//! engine leaves callouts as text. Tests needing espeak-ng or PocketSphinx skip plainly without
+//! received messages are called out; box and handoff commands reach the relay; "cancel pit stop"
+//! clears the pit wall's stop in the sim and tells the team; a missing speech engine leaves
+//! callouts as text. Tests needing espeak-ng or PocketSphinx skip plainly without
 //! them (scripts/setup-voice installs both).
 
 use axum::extract::State;
@@ -324,6 +325,141 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
     assert_eq!(a.voice.log().callouts.len(), said);
     let sent_after = got.lock().unwrap().iter().filter(|m| matches!(m, Message::TeamMessage(_))).count();
     assert_eq!(sent_before, sent_after);
+    a.shutdown().await;
+}
+
+/// The pit wall's next stop for this car: 42 litres and four tyres.
+fn pit_command() -> pitbox_model::strategy::PitCommand {
+    pitbox_model::strategy::PitCommand {
+        id: "pit-1".into(),
+        driver_id: "driver-1".into(),
+        sender_id: "eng-1".into(),
+        sender_name: "Sam".into(),
+        timestamp: chrono::Utc::now(),
+        clear_all: false,
+        fuel_l: Some(42.0),
+        tyres: Some(pitbox_model::strategy::TyreChange { lf: true, rf: true, lr: true, rr: true, pressure_kpa: None }),
+        fast_repair: None,
+        windscreen: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_pit_stop_by_voice_clears_the_pit_walls_stop_and_tells_the_team() {
+    let test = "cancel_pit_stop_by_voice_clears_the_pit_walls_stop_and_tells_the_team";
+    let Some(tts) = engines(test) else { return };
+    let (relay_addr, got) = relay(vec![Message::PitCommand(pit_command())]).await;
+    let out = tempfile::tempdir().unwrap();
+    let mut v = wav_out(out.path());
+    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    let a = agent(v, Some(relay_addr.port()), true).await;
+    let api = a.api_addr;
+    let key = a.api_key.expose().to_string();
+    // The pit wall's stop is set in the simulator's pit boxes, and the sim says so in the samples.
+    wait_for("the pit wall's stop in the sim", 30, || {
+        got.lock().unwrap().iter().any(|m| {
+            matches!(m, Message::TelemetryUpdate(t) if t.pit_service_flags == Some(0x1F) && t.pit_service_fuel_l == Some(42.0))
+        })
+    })
+    .await;
+    let (_, st) = get_json(api, "/api/status").await;
+    assert_eq!(
+        (st["pitCommand"]["id"].as_str(), st["pitCommand"]["applied"].as_bool()),
+        (Some("pit-1"), Some(true)),
+        "{st}"
+    );
+
+    let wav = say(&tts, "cancel pit stop");
+    let (code, body) = http(api, &key, "POST", "/api/voice/command", "audio/wav", &wav).await;
+    assert_eq!(code, 200, "{body}");
+    let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["command"]["command"], "cancelPitStop", "{e}");
+    assert_eq!(e["answers"], serde_json::json!(["Copy, pit stop cleared."]), "{e}");
+    assert!(e["sent"][0].as_str().is_some_and(|s| s.starts_with("team_message msg-pit-clear-")), "{e}");
+    assert!(e["error"].is_null(), "{e}");
+
+    // Exactly what POST /api/pit/clear does: every box cleared in the sim, and the team told.
+    let (_, st) = get_json(api, "/api/status").await;
+    let pit = &st["pitCommand"];
+    assert!(pit["id"].as_str().is_some_and(|id| id.starts_with("pit-driver-")), "{st}");
+    assert_eq!(pit["summary"], "everything cleared", "{pit}");
+    assert_eq!((pit["applied"].as_bool(), pit["target"].as_str()), (Some(true), Some("the simulator")), "{pit}");
+    assert_eq!(pit["broadcasts"], serde_json::json!([[0, 0]]), "{pit}");
+    wait_for("the cleared boxes in the samples", 20, || {
+        got.lock().unwrap().iter().rev().take(5).any(|m| {
+            matches!(m, Message::TelemetryUpdate(t) if t.pit_service_flags == Some(0) && t.pit_service_fuel_l == Some(0.0))
+        })
+    })
+    .await;
+    wait_for("the team told of the cleared stop", 20, || {
+        got.lock().unwrap().iter().any(|m| {
+            matches!(m, Message::TeamMessage(t) if t.content == "Driver cleared the pit stop." && t.sender_id == "driver-1" && t.priority == Priority::High)
+        })
+    })
+    .await;
+    // The driver's own box call is another thing, and stays as it was.
+    let (_, vs) = get_json(api, "/api/voice/status").await;
+    assert_eq!(vs["boxThisLap"], false, "{vs}");
+    a.shutdown().await;
+}
+
+/// The simulator's samples without its pit boxes: a source with no sim to set a stop in (as a
+/// file replay or a memory dump).
+struct NoPitBox(SimSource);
+
+impl pitbox_sources::TelemetrySource for NoPitBox {
+    fn describe(&self) -> String {
+        "a recording".into()
+    }
+    fn state(&self) -> pitbox_sources::ConnectionState {
+        self.0.state()
+    }
+    fn next_event(&mut self) -> Result<Option<pitbox_sources::SourceEvent>, pitbox_sources::SourceError> {
+        self.0.next_event()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_pit_stop_by_voice_without_a_sim_says_it_was_not_cleared() {
+    let test = "cancel_pit_stop_by_voice_without_a_sim_says_it_was_not_cleared";
+    let Some(tts) = engines(test) else { return };
+    let (relay_addr, got) = relay(Vec::new()).await;
+    let out = tempfile::tempdir().unwrap();
+    let mut v = wav_out(out.path());
+    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    let mut cfg = SimConfig::new(11, &track::RED_BULL_RING);
+    cfg.cars = 8;
+    let source = SimSource::start(cfg, LivePace { speed: 1.0 }, LiveOptions::new("driver-1")).unwrap();
+    let mut settings = AgentSettings::new("driver-1", app(relay_addr.port(), true));
+    settings.token = Some("good".into());
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.voice = v;
+    let a = start(settings, Box::new(NoPitBox(source))).await.unwrap();
+    let api = a.api_addr;
+    let key = a.api_key.expose().to_string();
+    wait_for("a sample", 30, || a.shared.telemetry.borrow().is_some()).await;
+
+    let wav = say(&tts, "cancel the pit stop");
+    let (code, body) = http(api, &key, "POST", "/api/voice/command", "audio/wav", &wav).await;
+    assert_eq!(code, 200, "{body}");
+    let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["command"]["command"], "cancelPitStop", "{e}");
+    assert_eq!(e["answers"], serde_json::json!(["Pit stop not cleared in the sim: clear it yourself."]), "{e}");
+    let (_, st) = get_json(api, "/api/status").await;
+    let pit = &st["pitCommand"];
+    assert_eq!((pit["applied"].as_bool(), pit["target"].as_str()), (Some(false), Some("nothing")), "{pit}");
+    assert_eq!(pit["reason"], "the source is a recording: no sim to set the stop in", "{pit}");
+    wait_for("the team told, with the sim's part", 20, || {
+        got.lock().unwrap().iter().any(|m| {
+            matches!(m, Message::TeamMessage(t) if t.content == "Driver cleared the pit stop (not set in the sim).")
+        })
+    })
+    .await;
+    // "Repeat that" says what was said.
+    let wav = say(&tts, "repeat that");
+    let (_, body) = http(api, &key, "POST", "/api/voice/command", "audio/wav", &wav).await;
+    let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["answers"], serde_json::json!(["Pit stop not cleared in the sim: clear it yourself."]), "{e}");
     a.shutdown().await;
 }
 

@@ -110,6 +110,17 @@ pub enum VoiceCommand {
     RadioCheck,
     /// "message the team <preset>"
     MessageTeam(MessagePreset),
+    /// "fuel to the end" / "fuel to finish"
+    ///
+    /// Not "how much fuel to the end": on the tuning set "how was your weekend" was taken for it
+    /// in 7 of 20 cells (docs/voice.md, Recognition matrix).
+    FuelToTheEnd,
+    /// "cancel pit stop" / "cancel the pit stop": the stop the pit wall set is cleared in the sim
+    /// (unlike [`VoiceCommand::CancelBox`], which only takes back the driver's own "box").
+    ///
+    /// Not "clear [the] pit stop": on the tuning set "where did you leave the keys" was taken for
+    /// it in 4 of 20 cells, and a false "cancel pit stop" undoes the pit wall's work.
+    CancelPitStop,
 }
 
 impl VoiceCommand {
@@ -130,6 +141,9 @@ impl VoiceCommand {
             VoiceCommand::RadioCheck,
         ];
         v.extend(MessagePreset::ALL.iter().map(|p| VoiceCommand::MessageTeam(*p)));
+        // Last, so the recognition sets say the older commands in the order they were measured in
+        // (the decoder's cepstral mean carries from one utterance to the next).
+        v.extend([VoiceCommand::FuelToTheEnd, VoiceCommand::CancelPitStop]);
         v
     }
 
@@ -149,6 +163,8 @@ impl VoiceCommand {
             VoiceCommand::RepeatThat => "repeat that".into(),
             VoiceCommand::RadioCheck => "radio check".into(),
             VoiceCommand::MessageTeam(p) => format!("message the team {}", p.words()),
+            VoiceCommand::FuelToTheEnd => "fuel to the end".into(),
+            VoiceCommand::CancelPitStop => "cancel pit stop".into(),
         }
     }
 
@@ -168,6 +184,8 @@ impl VoiceCommand {
             VoiceCommand::RepeatThat => &["say again"],
             VoiceCommand::RadioCheck => &[],
             VoiceCommand::MessageTeam(_) => &[],
+            VoiceCommand::FuelToTheEnd => &["fuel to finish"],
+            VoiceCommand::CancelPitStop => &["cancel the pit stop"],
         }
     }
 
@@ -175,7 +193,11 @@ impl VoiceCommand {
     pub fn is_question(self) -> bool {
         matches!(
             self,
-            VoiceCommand::FuelStatus | VoiceCommand::TyreStatus | VoiceCommand::Gap(_) | VoiceCommand::LapsRemaining
+            VoiceCommand::FuelStatus
+                | VoiceCommand::TyreStatus
+                | VoiceCommand::Gap(_)
+                | VoiceCommand::LapsRemaining
+                | VoiceCommand::FuelToTheEnd
         )
     }
 }
@@ -250,6 +272,10 @@ const COMMAND_WORDS: &[&str] = &[
     "traffic",
     "call",
     "me",
+    "to",
+    "end",
+    "finish",
+    "stop",
 ];
 
 /// The JSGF grammar the recogniser uses. With `garbage_weight`, a free phone loop competes
@@ -262,7 +288,7 @@ pub fn jsgf_grammar(garbage_weight: Option<f64>) -> String {
         None => g.push_str("public <utterance> = <command>;\n"),
     }
     g.push_str(
-        "<command> = <box> | <cancel> | <fuel> | <tyres> | <gap> | <laps> | <request> | <accept> | <repeat> | <check> | <message>;\n\
+        "<command> = <box> | <cancel> | <fuel> | <tyres> | <gap> | <laps> | <request> | <accept> | <repeat> | <check> | <message> | <fuelend> | <pitclear>;\n\
          <box> = box this lap | box box | pit this lap;\n\
          <cancel> = cancel [the] box | stay out;\n\
          <fuel> = fuel status | how much fuel;\n\
@@ -272,7 +298,9 @@ pub fn jsgf_grammar(garbage_weight: Option<f64>) -> String {
          <request> = request (hand off | driver change);\n\
          <accept> = accept (hand off | driver change);\n\
          <repeat> = repeat that | say again;\n\
-         <check> = radio check;\n",
+         <check> = radio check;\n\
+         <fuelend> = fuel to (the end | finish);\n\
+         <pitclear> = cancel [the] pit stop;\n",
     );
     g.push_str("<message> = message [the] team (");
     g.push_str(&presets.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" | "));
@@ -324,6 +352,8 @@ pub fn parse_command(words: &str) -> Option<VoiceCommand> {
         "accept hand off" | "accept driver change" => AcceptHandoff,
         "repeat that" | "say again" => RepeatThat,
         "radio check" => RadioCheck,
+        "fuel to the end" | "fuel to finish" => FuelToTheEnd,
+        "cancel pit stop" | "cancel the pit stop" => CancelPitStop,
         _ => {
             let rest = s.strip_prefix("message the team ").or_else(|| s.strip_prefix("message team "))?;
             let preset = match rest {
@@ -359,7 +389,22 @@ mod tests {
 
     #[test]
     fn garbage_and_partial_commands_are_no_command() {
-        for s in ["", "box", "the weather is nice", "fuel", "message the team", "message the team pizza", "box this"] {
+        for s in [
+            "",
+            "box",
+            "the weather is nice",
+            "fuel",
+            "message the team",
+            "message the team pizza",
+            "box this",
+            "fuel to the",
+            "how much fuel to finish",
+            "pit stop",
+            "cancel pit",
+            "how much fuel to the end",
+            "clear pit stop",
+            "clear the pit stop",
+        ] {
             assert_eq!(parse_command(s), None, "{s}");
         }
     }
@@ -390,5 +435,9 @@ mod tests {
         assert_eq!(j, r#"{"command":"gap","arg":"ahead"}"#);
         let j = serde_json::to_string(&VoiceCommand::FuelStatus).unwrap();
         assert_eq!(j, r#"{"command":"fuelStatus"}"#);
+        let j = serde_json::to_string(&VoiceCommand::FuelToTheEnd).unwrap();
+        assert_eq!(j, r#"{"command":"fuelToTheEnd"}"#);
+        let j = serde_json::to_string(&VoiceCommand::CancelPitStop).unwrap();
+        assert_eq!(j, r#"{"command":"cancelPitStop"}"#);
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use pitbox_model::session::{SessionInfo, StandingsEntry, StandingsUpdate};
-use pitbox_model::strategy::StrategyUpdate;
+use pitbox_model::strategy::{InputSource, StrategyUpdate};
 use pitbox_model::team::{HandoffRequest, HandoffResponse, TeamMessage};
 use pitbox_model::telemetry::TelemetryUpdate;
 use pitbox_model::{HandoffStatus, Priority, Timestamp};
@@ -24,6 +24,10 @@ pub enum Action {
     RespondHandoff(HandoffResponse),
     /// The driver asked to pit this lap (`true`) or cancelled it (`false`).
     SetBoxThisLap(bool),
+    /// Clear the stop the pit wall set: every pit-service box cleared in the sim, and the team
+    /// told (the agent's `POST /api/pit/clear`). The agent replaces the spoken "pit stop cleared"
+    /// when the sim could not be set.
+    ClearPitStop,
 }
 
 /// Facts the engineer is given rather than measures.
@@ -48,6 +52,8 @@ pub struct RaceEngineer {
     last_said: Option<String>,
     box_this_lap: bool,
     strategy: StrategyCalls,
+    /// The latest `strategy_update` for this driver.
+    plan: Option<StrategyUpdate>,
 }
 
 /// What the engineer last said about the team's live plan, so each key point is said once.
@@ -94,6 +100,30 @@ fn num1(x: f64) -> String {
     if r.fract() == 0.0 { format!("{}", r as i64) } else { format!("{r:.1}") }
 }
 
+/// "box this lap", "box next lap", "box in 3 laps": `to_go` laps before the window closes.
+fn box_in(to_go: u32) -> String {
+    match to_go {
+        0 => "box this lap".into(),
+        1 => "box next lap".into(),
+        n => format!("box in {n} laps"),
+    }
+}
+
+/// ", 42 litres": what the next stop adds (rounded up), or nothing when the plan does not say.
+fn stop_fuel(u: &StrategyUpdate) -> String {
+    u.next_stop_fuel_l.map(|l| format!(", {} litres", l.ceil() as i64)).unwrap_or_default()
+}
+
+/// "Save 0.2 litres a lap to skip a stop."
+fn saving_call(save: f64) -> String {
+    format!("Save {} litres a lap to skip a stop.", num2(save))
+}
+
+/// "1 lap", "12 laps".
+fn laps_words(n: u32) -> String {
+    if n == 1 { "1 lap".into() } else { format!("{n} laps") }
+}
+
 impl RaceEngineer {
     /// An engineer with `config`.
     pub fn new(config: EngineerConfig) -> Self {
@@ -132,17 +162,13 @@ impl RaceEngineer {
         if u.driver_id != self.config.driver_id {
             return Vec::new();
         }
+        self.plan = Some(u.clone());
         let mut out = Vec::new();
         if let Some(w) = u.pit_window {
             let to_go = w.closes_lap.saturating_sub(u.lap);
-            let fuel = u.next_stop_fuel_l.map(|l| format!(", {} litres", l.ceil() as i64)).unwrap_or_default();
             if BOX_IN_LAPS.contains(&to_go) && self.strategy.boxed != Some((w.closes_lap, to_go)) {
                 self.strategy.boxed = Some((w.closes_lap, to_go));
-                out.push(match to_go {
-                    0 => format!("Box this lap{fuel}."),
-                    1 => format!("Box next lap{fuel}."),
-                    n => format!("Box in {n} laps{fuel}."),
-                });
+                out.push(format!("{}{}.", capitalise(&box_in(to_go)), stop_fuel(u)));
             }
         }
         if let Some(save) = u.fuel_save_to_skip_stop_lpl {
@@ -154,7 +180,7 @@ impl RaceEngineer {
             };
             if due {
                 self.strategy.saving = Some((save, u.lap));
-                out.push(format!("Save {} litres a lap to skip a stop.", num2(save)));
+                out.push(saving_call(save));
             }
         } else {
             self.strategy.saving = None;
@@ -234,6 +260,8 @@ impl RaceEngineer {
                 Action::SendTeamMessage { content: p.message().into(), priority: Priority::Normal },
                 say(format!("Message sent: {}.", p.words())),
             ],
+            VoiceCommand::FuelToTheEnd => vec![say(self.fuel_to_end_answer())],
+            VoiceCommand::CancelPitStop => vec![Action::ClearPitStop, say("Copy, pit stop cleared.")],
         };
         if let Some(Action::Say { text, .. }) = actions.iter().rev().find(|a| matches!(a, Action::Say { .. })) {
             self.last_said = Some(text.clone());
@@ -270,6 +298,102 @@ impl RaceEngineer {
             }
             None => parts.join(", ") + ". Fuel per lap not measured yet.",
         }
+    }
+
+    /// Laps the car has completed: the telemetry's lap counter counts laps started, so the lap
+    /// under way is not one; the plan's count when there is no sample.
+    fn laps_completed(&self) -> Option<u32> {
+        let from_sample = self.telemetry.as_ref().map(|t| t.lap.saturating_sub(1));
+        let from_plan = self.plan.as_ref().map(|u| u.lap);
+        from_sample.max(from_plan)
+    }
+
+    /// Laps still to run, including the one under way: from the session and the leader's lap
+    /// ([`RaceEngineer::laps_left`]), else the team's live plan, less the laps completed since.
+    fn laps_to_go(&self) -> Option<u32> {
+        if let Some(n) = self.laps_left() {
+            return Some(n);
+        }
+        let u = self.plan.as_ref()?;
+        let since = self.laps_completed().unwrap_or(u.lap).saturating_sub(u.lap);
+        Some(u.laps_remaining.saturating_sub(since))
+    }
+
+    /// Fuel per lap in litres measured on this car: the agent's measurement, else the plan's
+    /// when the plan measured it.
+    fn measured_fuel_per_lap(&self) -> Option<f64> {
+        self.config.fuel_per_lap_liters.filter(|l| l.is_finite() && *l > 0.0).or_else(|| {
+            self.plan
+                .as_ref()
+                .filter(|u| u.fuel_per_lap_source == InputSource::Measured)
+                .map(|u| u.fuel_per_lap_l)
+                .filter(|l| l.is_finite() && *l > 0.0)
+        })
+    }
+
+    /// ": one stop, box in 3 laps, 42 litres" from the plan, when it has a stop to make.
+    fn planned_stop(&self) -> Option<String> {
+        let u = self.plan.as_ref()?;
+        let w = u.pit_window.filter(|_| u.stops_remaining > 0)?;
+        let stops =
+            if u.stops_remaining == 1 { "one stop".to_string() } else { format!("{} stops", u.stops_remaining) };
+        let to_go = w.closes_lap.saturating_sub(self.laps_completed().unwrap_or(u.lap));
+        Some(format!("{stops}, {}{}", box_in(to_go), stop_fuel(u)))
+    }
+
+    /// Whether there is fuel to the flag: the tank's litres (telemetry) against the laps to go
+    /// (the one under way included) at the measured fuel per lap. "Enough fuel to the end: 31
+    /// litres for 12 laps, 2.5 litres spare." or "You need 8.5 litres more to the end: one stop,
+    /// box in 3 laps, 42 litres. Save 0.2 litres a lap to skip a stop." (the stop and the saving
+    /// from the team's live plan, when it has them). A missing input is said, never guessed.
+    pub fn fuel_to_end_answer(&self) -> String {
+        let fuel = self.telemetry.as_ref().and_then(|t| t.fuel_liters).filter(|l| l.is_finite() && *l >= 0.0);
+        let laps = self.laps_to_go();
+        let per_lap = self.measured_fuel_per_lap();
+        let (Some(fuel), Some(laps), Some(per_lap)) = (fuel, laps, per_lap) else {
+            let mut unknown = Vec::new();
+            if self.telemetry.is_none() {
+                unknown.push("No fuel reading yet.");
+            } else if fuel.is_none() {
+                unknown.push("Fuel in litres not known.");
+            }
+            if laps.is_none() {
+                unknown.push("Laps to go not known yet.");
+            }
+            if per_lap.is_none() {
+                unknown.push("Fuel per lap not measured yet.");
+            }
+            return unknown.join(" ");
+        };
+        if laps == 0 {
+            return "This is the last lap, or the race is over.".into();
+        }
+        let need = per_lap * f64::from(laps);
+        let for_laps = format!("{} litres for {}", num1(fuel), laps_words(laps));
+        let short = need - fuel;
+        if num1(short.max(0.0)) == "0" {
+            let spare = num1(-short);
+            let mut s = if spare == "0" {
+                format!("Just enough fuel to the end: {for_laps}, nothing spare.")
+            } else {
+                format!("Enough fuel to the end: {for_laps}, {spare} litres spare.")
+            };
+            if let Some(stop) = self.planned_stop() {
+                s.push_str(&format!(" The team's plan still has {stop}."));
+            }
+            return s;
+        }
+        let mut s = format!("You need {} litres more to the end: ", num1(short));
+        match self.planned_stop() {
+            Some(stop) => s.push_str(&stop),
+            None => s.push_str(&for_laps),
+        }
+        s.push('.');
+        if let Some(save) = self.plan.as_ref().and_then(|u| u.fuel_save_to_skip_stop_lpl) {
+            s.push(' ');
+            s.push_str(&saving_call(save));
+        }
+        s
     }
 
     /// "Tyres worn: front left 12, front right 15, rear left 9, rear right 10 percent. Front right is the worst."

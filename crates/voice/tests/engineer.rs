@@ -249,3 +249,115 @@ fn the_live_plan_says_box_as_the_window_closes_and_the_saving_once() {
     // Another driver's car: nothing for this driver.
     assert!(e.on_strategy(&strategy("d2", 19, Some(0.5))).is_empty());
 }
+
+#[test]
+fn fuel_to_the_end_is_worked_out_from_the_tank_the_laps_and_the_measured_burn() {
+    let mut e = RaceEngineer::new(EngineerConfig { driver_id: "d1".into(), ..Default::default() });
+    assert!(VoiceCommand::FuelToTheEnd.is_question());
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "No fuel reading yet. Laps to go not known yet. Fuel per lap not measured yet."
+    );
+    e.on_telemetry(&telemetry(40.0, None));
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "Fuel in litres not known. Laps to go not known yet. Fuel per lap not measured yet."
+    );
+    // Leader on lap 9 of 20: 12 laps to go, this one included.
+    e.on_telemetry(&telemetry(42.3, Some(31.0)));
+    e.on_session(&session(Some(20), None));
+    e.on_standings(&standings());
+    assert_eq!(said(&e.handle(VoiceCommand::FuelToTheEnd)), "Fuel per lap not measured yet.");
+    // 12 × 2.375 = 28.5 litres needed, 31 in the tank: 2.5 spare.
+    e.set_fuel_per_lap_liters(Some(2.375));
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "Enough fuel to the end: 31 litres for 12 laps, 2.5 litres spare."
+    );
+    assert_eq!(
+        said(&e.handle(VoiceCommand::RepeatThat)),
+        "Enough fuel to the end: 31 litres for 12 laps, 2.5 litres spare."
+    );
+    // 12 × 2.8 = 33.6 needed: 2.6 short, and no plan to say when to stop.
+    e.set_fuel_per_lap_liters(Some(2.8));
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "You need 2.6 litres more to the end: 31 litres for 12 laps."
+    );
+    // 12 × 31/12 = 31: nothing spare.
+    e.set_fuel_per_lap_liters(Some(31.0 / 12.0));
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "Just enough fuel to the end: 31 litres for 12 laps, nothing spare."
+    );
+}
+
+#[test]
+fn fuel_to_the_end_says_the_plans_stop_and_saving() {
+    // A timed race: the laps to go come from the team's plan (40 after lap 17), and so does the
+    // fuel per lap, measured on the car (2.04 L).
+    let mut e = RaceEngineer::new(EngineerConfig { driver_id: "d1".into(), ..Default::default() });
+    let mut t = telemetry(50.0, Some(39.6));
+    t.lap = 18;
+    e.on_telemetry(&t);
+    assert_eq!(said(&e.handle(VoiceCommand::FuelToTheEnd)), "Laps to go not known yet. Fuel per lap not measured yet.");
+    // Another driver's plan is not this driver's.
+    e.on_strategy(&strategy("d2", 17, Some(0.2)));
+    assert_eq!(said(&e.handle(VoiceCommand::FuelToTheEnd)), "Laps to go not known yet. Fuel per lap not measured yet.");
+    e.on_strategy(&strategy("d1", 17, Some(0.2)));
+    // 40 × 2.04 = 81.6 needed, 39.6 in the tank: 42 more; the window closes at lap 20, 3 laps on.
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "You need 42 litres more to the end: one stop, box in 3 laps, 42 litres. Save 0.2 litres a lap to skip a stop."
+    );
+    // Two laps later with no new plan: 38 laps to go, 38 × 2.04 = 77.52, 35.5 in the tank.
+    t.lap = 20;
+    t.fuel_liters = Some(35.5);
+    e.on_telemetry(&t);
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "You need 42 litres more to the end: one stop, box next lap, 42 litres. Save 0.2 litres a lap to skip a stop."
+    );
+    // The plan after lap 19 (38 laps to go): no saving within reach, none said.
+    let mut u = strategy("d1", 19, None);
+    u.laps_remaining = 38;
+    e.on_strategy(&u);
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "You need 42 litres more to the end: one stop, box next lap, 42 litres."
+    );
+    // The agent's own measurement wins over the plan's: 12 laps at 2 L from 31 L leaves 7 spare;
+    // the plan's stop is still said.
+    let mut u = strategy("d1", 17, None);
+    u.laps_remaining = 12;
+    e.on_strategy(&u);
+    e.set_fuel_per_lap_liters(Some(2.0));
+    t.lap = 18;
+    t.fuel_liters = Some(31.0);
+    e.on_telemetry(&t);
+    assert_eq!(
+        said(&e.handle(VoiceCommand::FuelToTheEnd)),
+        "Enough fuel to the end: 31 litres for 12 laps, 7 litres spare. The team's plan still has one stop, box in 3 laps, 42 litres."
+    );
+    // A plan whose fuel per lap is not measured is no measurement.
+    let mut e = RaceEngineer::new(EngineerConfig { driver_id: "d1".into(), ..Default::default() });
+    e.on_telemetry(&t);
+    let mut u = strategy("d1", 17, None);
+    u.fuel_per_lap_source = pitbox_model::strategy::InputSource::Plan;
+    e.on_strategy(&u);
+    assert_eq!(said(&e.handle(VoiceCommand::FuelToTheEnd)), "Fuel per lap not measured yet.");
+}
+
+#[test]
+fn cancel_pit_stop_clears_the_pit_walls_stop_not_the_box_call() {
+    let mut e = RaceEngineer::new(EngineerConfig { driver_id: "d1".into(), ..Default::default() });
+    assert!(!VoiceCommand::CancelPitStop.is_question());
+    e.handle(VoiceCommand::BoxThisLap);
+    let a = e.handle(VoiceCommand::CancelPitStop);
+    assert_eq!(
+        a,
+        vec![Action::ClearPitStop, Action::Say { text: "Copy, pit stop cleared.".into(), priority: Priority::High }]
+    );
+    assert!(e.box_this_lap(), "the driver's own box call stays");
+    assert_eq!(said(&e.handle(VoiceCommand::RepeatThat)), "Copy, pit stop cleared.");
+}

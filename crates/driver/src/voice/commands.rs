@@ -150,7 +150,14 @@ impl Worker {
         for action in self.engineer.handle(cmd) {
             match action {
                 Action::Say { text, priority } => {
-                    let text = replace_answer.take().unwrap_or(text);
+                    let text = match replace_answer.take() {
+                        Some(t) => {
+                            // "Repeat that" says what was said.
+                            self.engineer.said(&t);
+                            t
+                        }
+                        None => text,
+                    };
                     entry.answers.push(text.clone());
                     self.callout(CalloutOrigin::Answer, text, priority, None);
                 }
@@ -217,6 +224,17 @@ impl Worker {
                     }
                 }
                 Action::SetBoxThisLap(b) => self.set_status(|s| s.box_this_lap = b),
+                Action::ClearPitStop => {
+                    // The same as `POST /api/pit/clear`.
+                    let cleared = self.shared.clear_pit_stop(&self.driver_name());
+                    match cleared.team {
+                        Ok(label) => entry.sent.push(label),
+                        Err(e) => errors.push(e),
+                    }
+                    if !cleared.status.applied {
+                        replace_answer = Some("Pit stop not cleared in the sim: clear it yourself.".into());
+                    }
+                }
             }
         }
         if !errors.is_empty() {
