@@ -112,6 +112,7 @@ fn sample(driver: &str, seq: u64, t0: i64) -> TelemetryUpdate {
         session_time_remaining: None,
         pit_service_flags: None,
         pit_service_fuel_l: None,
+        session_flags: None,
     }
 }
 

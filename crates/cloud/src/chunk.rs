@@ -202,6 +202,7 @@ impl Columns {
             session_time_remaining: None,
             pit_service_flags: None,
             pit_service_fuel_l: None,
+            session_flags: None,
         })
     }
 
@@ -373,6 +374,7 @@ mod tests {
             session_time_remaining: None,
             pit_service_flags: None,
             pit_service_fuel_l: None,
+            session_flags: None,
         }
     }
 

@@ -74,6 +74,8 @@ pub struct LapTracker {
     lap_start_time: Option<f64>,
     lap_pit: bool,
     lap_refuelled: bool,
+    /// A full-course caution was out during the lap: not a racing lap for the fuel use.
+    lap_caution: bool,
     lap_stationary_s: f64,
     prev_time: Option<f64>,
     prev_fuel: Option<f64>,
@@ -142,6 +144,9 @@ impl LapTracker {
             }
         }
         self.prev_stationary = stationary;
+        if u.full_course_caution() {
+            self.lap_caution = true;
+        }
         if self.prev_fuel.is_some_and(|p| fuel > p + 0.05) {
             self.lap_refuelled = true;
         }
@@ -157,6 +162,7 @@ impl LapTracker {
         self.lap_start_time = time;
         self.lap_pit = false;
         self.lap_refuelled = false;
+        self.lap_caution = false;
         self.lap_stationary_s = 0.0;
     }
 
@@ -166,7 +172,7 @@ impl LapTracker {
             (Some(a), Some(b)) => a - b,
             _ => f64::NAN,
         };
-        let green = self.seen_from_start && !self.lap_pit && !self.lap_refuelled;
+        let green = self.seen_from_start && !self.lap_pit && !self.lap_refuelled && !self.lap_caution;
         // iRacing's own time of the lap when it gives one; else the sim clock across the lap.
         let time_s = u.last_lap_time.filter(|t| *t > 0.0).or_else(|| {
             let (a, b) = (self.lap_start_time?, time?);
@@ -486,6 +492,31 @@ mod tests {
         let r = pitbox_strategy::live::revise(&req, &state).expect("plan");
         assert_eq!(r.basis.first_stint_driven_minutes, Some(438.0 / 60.0));
         assert!(r.basis.drivers.iter().any(|d| d.id == "ana" && d.driven_minutes == Some(392.0 / 60.0)));
+    }
+
+    /// Lap 3 under a full-course caution burns half as much: left out of the fuel use.
+    #[test]
+    fn a_caution_lap_is_left_out_of_the_fuel_use() {
+        let mut tracker = LapTracker::default();
+        let (mut fuel, mut t) = (60.0, 0.0);
+        let mut last = None;
+        for lap in 1..=6 {
+            let burn = if lap == 3 { 1.0 } else { 2.0 };
+            for i in 0..10 {
+                let mut u = sample(lap, f64::from(i) * 300.0 + 10.0, fuel, t);
+                if lap == 3 {
+                    u.session_flags = Some(0x8000); // irsdk_cautionWaving
+                }
+                if let Some(d) = tracker.push("t", "s", &u) {
+                    last = Some(d);
+                }
+                t += 10.0;
+                fuel -= burn / 10.0;
+            }
+        }
+        let last = last.expect("laps");
+        assert_eq!(last.laps_done, 5);
+        assert!((last.fuel_per_lap_l.expect("fuel") - 2.0).abs() < 1e-9, "{:?}", last.fuel_per_lap_l);
     }
 
     #[test]

@@ -59,6 +59,7 @@ fn write_jsonl(path: &PathBuf, faults: &[Fault]) {
             session_time_remaining: None,
             pit_service_flags: None,
             pit_service_fuel_l: None,
+            session_flags: None,
         };
         out.push_str(&serde_json::json!({"type": "telemetry_update", "data": u}).to_string());
         out.push('\n');

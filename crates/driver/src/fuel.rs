@@ -92,6 +92,8 @@ impl FuelWatch {
             return self.percent_only(t);
         };
         let pit = t.on_pit_road == Some(true);
+        // Laps behind the safety car burn less: not a measurement of racing laps.
+        let caution = t.full_course_caution();
         // A refuel (more than half a litre more than a second ago) starts a new stint.
         if self.last_liters.is_some_and(|prev| liters > prev + 0.5) {
             self.said_window = false;
@@ -104,7 +106,7 @@ impl FuelWatch {
         self.last_liters = Some(liters);
         match &mut self.lap {
             Some((lap, _, clean)) if *lap == t.lap => {
-                if pit {
+                if pit || caution {
                     *clean = false;
                 }
             }
@@ -115,7 +117,7 @@ impl FuelWatch {
                 if self.laps.len() > KEPT_LAPS {
                     self.laps.pop_front();
                 }
-                self.lap = Some((t.lap, liters, !pit));
+                self.lap = Some((t.lap, liters, !pit && !caution));
             }
             // The first lap seen is joined part-way: not a measurement.
             None => self.lap = Some((t.lap, liters, false)),
@@ -225,6 +227,7 @@ mod tests {
             session_time_remaining: None,
             pit_service_flags: None,
             pit_service_fuel_l: None,
+            session_flags: None,
         }
     }
 
@@ -272,6 +275,28 @@ mod tests {
         // Lap 11 (pit, refuel) is not measured; lap 12 is (it started clean after the stop):
         // the last five are 3, 3, 3, 3 and 2 litres.
         assert!((w.per_lap().unwrap() - 2.8).abs() < 1e-9, "{:?}", w.per_lap());
+    }
+
+    /// Laps 4 and 5 at 2.5 L; lap 6 under a full-course caution at 1.0 L (not measured); laps
+    /// 7 and 8 at 2.5 L again: the burn stays 2.5 L a lap.
+    #[test]
+    fn a_caution_lap_is_not_a_measurement() {
+        let mut w = FuelWatch::new(FuelThresholds::default(), None);
+        let mut liters = 60.0;
+        for lap in 3..=9 {
+            let burn = if lap == 6 { 1.0 } else { 2.5 };
+            for _ in 0..10 {
+                let mut t = sample(lap, liters, false);
+                if lap == 6 {
+                    t.session_flags = Some(0x4000); // irsdk_caution
+                }
+                w.update(&t, None);
+                liters -= burn / 10.0;
+            }
+        }
+        // Laps 4, 5, 7 and 8 measured (3 joined, 6 under caution, 9 under way).
+        assert_eq!(w.measured_laps(), 4);
+        assert!((w.per_lap().unwrap() - 2.5).abs() < 1e-9, "{:?}", w.per_lap());
     }
 
     #[test]

@@ -57,6 +57,7 @@ fn sample(driver: String) -> impl Strategy<Value = TelemetryUpdate> {
             session_time_remaining: None,
             pit_service_flags: None,
             pit_service_fuel_l: None,
+            session_flags: None,
         })
 }
 

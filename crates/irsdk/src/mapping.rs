@@ -16,6 +16,7 @@
 //! | `lateralAccel`, `longitudinalAccel` m/s² | `LatAccel` (positive = left), `LongAccel` | as is |
 //! | `sessionLapsRemaining` | `SessionLapsRemainEx` | `null` when 32767 (laps do not limit the session) or negative |
 //! | `pitServiceFlags`, `pitServiceFuelL` L | `PitSvFlags` (bit field), `PitSvFuel` | as is; the sim's answer to a pit command |
+//! | `sessionFlags` | `SessionFlags` (bit field) | as is; a full-course caution keeps the lap out of the live plan's fuel use |
 //! | `sessionTimeRemaining` s | `SessionTimeRemain` | `null` when 604,800 (the clock does not limit the session), negative or not finite |
 //!
 //! Standings come from the CarIdx arrays (64 cars): `CarIdxPosition`, `CarIdxClassPosition`,
@@ -123,6 +124,7 @@ pub struct Mapper {
     laps_remain: H<i32>,
     time_remain: H<f64>,
     pit_sv_flags: H<u32>,
+    session_flags: H<u32>,
     pit_sv_fuel: H<f32>,
     wear: [Option<Wear>; 4],
     car_position: H<i32>,
@@ -172,6 +174,7 @@ impl Mapper {
             laps_remain: layout.optional("SessionLapsRemainEx")?,
             time_remain: layout.optional("SessionTimeRemain")?,
             pit_sv_flags: layout.optional("PitSvFlags")?,
+            session_flags: layout.optional("SessionFlags")?,
             pit_sv_fuel: o("PitSvFuel")?,
             wear: [
                 Wear::new(layout, "LF")?,
@@ -248,6 +251,7 @@ impl Mapper {
             session_time_remaining: self.time_remain.and_then(|h| time_remaining(h.get(row))),
             pit_service_flags: self.pit_sv_flags.map(|h| h.get(row)),
             pit_service_fuel_l: f(self.pit_sv_fuel).map(|l| finite(f64::from(l)).clamp(0.0, 1_000.0)),
+            session_flags: self.session_flags.map(|h| h.get(row)),
         }
     }
 

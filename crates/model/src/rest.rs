@@ -137,6 +137,7 @@ impl TelemetryPost {
             session_time_remaining: None,
             pit_service_flags: None,
             pit_service_fuel_l: None,
+            session_flags: None,
         }
     }
 }

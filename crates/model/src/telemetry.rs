@@ -203,7 +203,19 @@ pub struct TelemetryUpdate {
     /// iRacing's `PitSvFuel`: litres the next stop adds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pit_service_fuel_l: Option<f64>,
+    /// iRacing's `SessionFlags` (`irsdk_Flags`): green, yellow, caution, red, checkered … The live
+    /// plan leaves laps under a full-course caution out of the fuel use ([`TelemetryUpdate::full_course_caution`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_flags: Option<u32>,
 }
+
+/// `SessionFlags` bits of a full-course caution or a red flag (`irsdk_caution`,
+/// `irsdk_cautionWaving`, `irsdk_red`): the field is slowed, laps are not racing laps.
+pub const FULL_COURSE_CAUTION_FLAGS: u32 = 0x4000 | 0x8000 | 0x0010;
+
+/// `SessionFlags` bits of any caution: the full-course ones and a local yellow (`irsdk_yellow`,
+/// `irsdk_yellowWaving`).
+pub const ANY_CAUTION_FLAGS: u32 = FULL_COURSE_CAUTION_FLAGS | 0x0008 | 0x0100;
 
 impl Validate for TelemetryUpdate {
     fn validate_into(&self, v: &mut Validator) {
@@ -258,6 +270,11 @@ impl NotDriving {
 }
 
 impl TelemetryUpdate {
+    /// A full-course caution or a red flag is out (`false` when the source does not say).
+    pub fn full_course_caution(&self) -> bool {
+        self.session_flags.is_some_and(|f| f & FULL_COURSE_CAUTION_FLAGS != 0)
+    }
+
     /// `Some(why)` when the sim says this sample is not the player driving live (a replay, the
     /// garage, out of the car); `None` when it is, or when the source does not say (older agents,
     /// files: iRacing logs `.ibt` files only while the player is in the car).

@@ -482,6 +482,7 @@ fn sample(driver: &str, seq: u64) -> TelemetryUpdate {
         session_time_remaining: None,
         pit_service_flags: None,
         pit_service_fuel_l: None,
+        session_flags: None,
     }
 }
 

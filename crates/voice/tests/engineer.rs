@@ -45,6 +45,7 @@ fn telemetry(fuel_pct: f64, liters: Option<f64>) -> TelemetryUpdate {
         session_time_remaining: None,
         pit_service_flags: None,
         pit_service_fuel_l: None,
+        session_flags: None,
     }
 }
 

@@ -14,7 +14,6 @@ use super::log::{CueRecord, push_cue};
 use super::{CalloutOrigin, CalloutState, Job, SpotterLink, Worker};
 use pitbox_coach::laps::PIT_EXIT_BEFORE_LINE;
 use pitbox_coach::{Cue, LiveCoach, LiveConfig, LiveEvent, Reference, Sample};
-use pitbox_irsdk::flags::SessionFlags;
 use pitbox_model::Priority;
 use pitbox_model::telemetry::TelemetryUpdate;
 use pitbox_voice::Callout;
@@ -35,12 +34,7 @@ pub fn cue_config() -> LiveConfig {
 
 /// Whether the session flags show a caution (full-course or local yellow, red).
 pub fn is_caution(flags: u32) -> bool {
-    let caution = SessionFlags::YELLOW
-        | SessionFlags::YELLOW_WAVING
-        | SessionFlags::CAUTION
-        | SessionFlags::CAUTION_WAVING
-        | SessionFlags::RED;
-    SessionFlags::from_bits_retain(flags).intersects(caution)
+    flags & pitbox_model::telemetry::ANY_CAUTION_FLAGS != 0
 }
 
 /// What the cue judge reports to the voice.
