@@ -186,6 +186,12 @@ fn account_disabled() -> ApiError {
 }
 
 async fn issue(st: &AppState, user: &User, family: Option<String>) -> ApiResult<LoginResponse> {
+    if user.role == UserRole::Driver {
+        // Issue 21: a driver is on the pit wall under the team's name from the first sign-in.
+        if let Err(e) = team::ensure_profile(&st.store, &user.id).await {
+            tracing::warn!(error = %e, user = %user.id, "could not create the driver's profile");
+        }
+    }
     let refresh = random_token()?;
     let family = family.unwrap_or_else(|| new_id("fam"));
     st.store.insert_refresh(&refresh_hash(&refresh), &family, &user.id, now_ms() + REFRESH_TTL_MS).await?;
@@ -1046,18 +1052,26 @@ async fn list_drivers(
     State(st): State<AppState>,
     auth: Auth,
     Query(q): Query<TeamQuery>,
-) -> ApiResult<Json<Vec<DriverProfile>>> {
+) -> ApiResult<Json<Vec<team::DriverView>>> {
     let team_id = auth.team(q.team_id.as_deref())?;
     let team = st.store.find_team(&team_id).await?.ok_or_else(|| ApiError::not_found("team does not exist"))?;
-    Ok(Json(team::list_profiles(&st.store, &team.id, &team.name).await?))
+    let mut out = Vec::new();
+    for p in team::list_profiles(&st.store, &team.id, &team.name).await? {
+        out.push(team::driver_view(&st.store, p).await?);
+    }
+    Ok(Json(out))
 }
 
-async fn get_driver(State(st): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<DriverProfile>> {
+async fn get_driver(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<team::DriverView>> {
     let Some((p, team_id)) = team::get_profile(&st.store, &id).await? else {
         return Err(ApiError::not_found(format!("driver {id} has no profile")));
     };
     auth.require_team(&team_id)?;
-    Ok(Json(p))
+    Ok(Json(team::driver_view(&st.store, p).await?))
 }
 
 /// Body of `PUT /api/drivers/{id}` (connection state and last activity are kept by the server).

@@ -280,3 +280,173 @@ pub async fn set_connected(store: &Store, user_id: &str, connected: bool) -> Sto
         .await?;
     Ok(())
 }
+
+// ---- identity and freshness on the pit wall (issue 21) ----
+
+/// A stored sample younger than this makes a driver's telemetry "connected", whichever way it
+/// came (own socket, relay, REST).
+pub const LIVE_WINDOW_MS: i64 = 10_000;
+/// A driver whose newest stored sample is older than this is not driving now (no stint).
+pub const STINT_IDLE_MS: i64 = 60_000;
+
+/// A driver profile as `GET /api/drivers` and `GET /api/drivers/{id}` show it: the team's
+/// profile (the spec's `DriverProfile` fields) with what the stored telemetry says on top.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriverView {
+    pub id: String,
+    /// The team's name for the driver (the profile; an admin's edit wins over everything).
+    pub name: String,
+    pub team: String,
+    pub number: u32,
+    /// `active`, `inactive` or `standby`.
+    #[schema(value_type = String)]
+    pub status: DriverStatus,
+    /// `primary`, `secondary` or `reserve`.
+    #[schema(value_type = String)]
+    pub role: DriverRole,
+    pub avatar_url: String,
+    /// The driver's own socket is up, or their newest stored sample is younger than 10 s
+    /// (a driver streaming through a relay is connected).
+    pub telemetry_connected: bool,
+    /// The newest of the driver's own connection and their newest stored sample.
+    pub last_active: chrono::DateTime<chrono::Utc>,
+    /// The name the sim gives the driver (their car's line of the latest `session_info`);
+    /// `null` when no session_info naming them was stored.
+    pub sim_name: Option<String>,
+    /// When the driver's current stint began: the current session's first sample, or the end
+    /// of its latest in lap (a pit stop starts the next stint); `null` when not driving now
+    /// (no stored sample in the last 60 s).
+    pub stint_started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What the stored sessions say about a driver now.
+struct Freshness {
+    last_sample_at: Option<i64>,
+    sim_name: Option<String>,
+    stint_started_at: Option<i64>,
+}
+
+async fn freshness(store: &Store, driver_id: &str, now: i64) -> StoreResult<Freshness> {
+    let row = sqlx::query(
+        "SELECT id, started_at, last_sample_at FROM sessions WHERE driver_id = $1 AND source = 'live' \
+         ORDER BY last_sample_at DESC LIMIT 1",
+    )
+    .bind(driver_id)
+    .fetch_optional(store.pool())
+    .await?;
+    let sim_name: Option<String> = sqlx::query(
+        "SELECT sim_driver_name FROM sessions WHERE driver_id = $1 AND sim_driver_name IS NOT NULL \
+         ORDER BY last_sample_at DESC LIMIT 1",
+    )
+    .bind(driver_id)
+    .fetch_optional(store.pool())
+    .await?
+    .map(|r| r.try_get("sim_driver_name"))
+    .transpose()?;
+    let Some(row) = row else {
+        return Ok(Freshness { last_sample_at: None, sim_name, stint_started_at: None });
+    };
+    let id: String = row.try_get("id")?;
+    let started: i64 = row.try_get("started_at")?;
+    let last: i64 = row.try_get("last_sample_at")?;
+    let stint_started_at = if now - last <= STINT_IDLE_MS {
+        // The stint began with the session, or when the latest in lap before the newest sample
+        // ended (the pit stop; the driver who drives on after it starts a new stint).
+        let laps = crate::telemetry::list_sim_laps(store, &id).await?;
+        let since = laps
+            .iter()
+            .filter(|l| l.in_lap && l.ended_at.timestamp_millis() < last)
+            .map(|l| l.ended_at.timestamp_millis())
+            .fold(started, i64::max);
+        Some(since)
+    } else {
+        None
+    };
+    Ok(Freshness { last_sample_at: Some(last), sim_name, stint_started_at })
+}
+
+/// A profile with what the stored telemetry says about the driver now.
+pub async fn driver_view(store: &Store, p: DriverProfile) -> StoreResult<DriverView> {
+    let now = now_ms();
+    let f = freshness(store, &p.id, now).await?;
+    let own = p.last_active.timestamp_millis();
+    let last_active = f.last_sample_at.map_or(own, |s| s.max(own));
+    let live = f.last_sample_at.is_some_and(|s| now - s < LIVE_WINDOW_MS);
+    Ok(DriverView {
+        id: p.id,
+        name: p.name,
+        team: p.team,
+        number: p.number,
+        status: p.status,
+        role: p.role,
+        avatar_url: p.avatar_url,
+        telemetry_connected: p.telemetry_connected || live,
+        last_active: ms_to_time(last_active),
+        sim_name: f.sim_name,
+        stint_started_at: f.stint_started_at.map(ms_to_time),
+    })
+}
+
+/// Creates a driver's team profile when there is none (first sign-in, first stored samples):
+/// name = the account's username, number = the car number of the driver's latest session when
+/// numeric (else 0), role primary for the team's first primary else secondary, status active.
+/// Never changes an existing profile (an admin's edits stay). A no-op for accounts that are not
+/// drivers or belong to no team. Returns whether a profile was created.
+pub async fn ensure_profile(store: &Store, user_id: &str) -> StoreResult<bool> {
+    let exists = sqlx::query("SELECT user_id FROM driver_profiles WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(store.pool())
+        .await?
+        .is_some();
+    if exists {
+        return Ok(false);
+    }
+    let Some(user) = sqlx::query("SELECT username, role, team_id FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(store.pool())
+        .await?
+    else {
+        return Ok(false);
+    };
+    let role: String = user.try_get("role")?;
+    let team_id: Option<String> = user.try_get("team_id")?;
+    let (Some(team_id), "driver") = (team_id, role.as_str()) else {
+        return Ok(false);
+    };
+    let name: String = user.try_get("username")?;
+    let number = sqlx::query(
+        "SELECT car_number FROM sessions WHERE driver_id = $1 AND car_number IS NOT NULL \
+         ORDER BY last_sample_at DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(store.pool())
+    .await?
+    .map(|r| r.try_get::<String, _>("car_number"))
+    .transpose()?
+    .and_then(|n| n.trim().parse::<u32>().ok())
+    .filter(|n| *n <= 9_999)
+    .unwrap_or(0);
+    let has_primary =
+        sqlx::query("SELECT user_id FROM driver_profiles WHERE team_id = $1 AND role = 'primary' LIMIT 1")
+            .bind(&team_id)
+            .fetch_optional(store.pool())
+            .await?
+            .is_some();
+    let role = if has_primary { DriverRole::Secondary } else { DriverRole::Primary };
+    let name: String = name.chars().take(pitbox_model::team::MAX_NAME_LEN).collect();
+    let r = sqlx::query(
+        "INSERT INTO driver_profiles (user_id, team_id, name, number, status, role, avatar_url, telemetry_connected, \
+         last_active) VALUES ($1, $2, $3, $4, $5, $6, '', 0, $7) ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(&team_id)
+    .bind(&name)
+    .bind(i64::from(number))
+    .bind(DriverStatus::Active.as_str())
+    .bind(role.as_str())
+    .bind(now_ms())
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -116,6 +116,7 @@ impl Ingest {
                     sessions: HashMap::new(),
                     sequences: HashMap::new(),
                     lap_windows: HashMap::new(),
+                    profiled: std::collections::HashSet::new(),
                 };
                 tokio::spawn(writer.run(rx));
                 tx
@@ -189,6 +190,9 @@ struct Writer {
     sequences: HashMap<SeqKey, u64>,
     /// Recent samples of each live session, cut into laps after every commit.
     lap_windows: HashMap<String, LapWindow>,
+    /// Drivers whose team profile this writer made sure of (issue 21: created on the first
+    /// stored samples when missing).
+    profiled: std::collections::HashSet<String>,
 }
 
 struct Block {
@@ -415,6 +419,17 @@ impl Writer {
             Ok(()) => {
                 self.stats.commits.fetch_add(1, Ordering::Relaxed);
                 self.stats.samples_stored.fetch_add(stored, Ordering::Relaxed);
+                for driver in touched.keys() {
+                    if self.profiled.contains(driver) {
+                        continue;
+                    }
+                    match crate::team::ensure_profile(&self.store, driver).await {
+                        Ok(_) => {
+                            self.profiled.insert(driver.clone());
+                        }
+                        Err(e) => tracing::warn!(error = %e, driver = %driver, "could not create the driver's profile"),
+                    }
+                }
                 self.sessions.extend(touched);
                 self.sequences.extend(next_seq);
                 for ((team, _), sample) in latest {
@@ -1291,6 +1306,23 @@ pub async fn describe_session(store: &Store, id: &str, track: &str, car: &str) -
     sqlx::query("UPDATE sessions SET track = $1, car = $2 WHERE id = $3")
         .bind(track)
         .bind(car)
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// Stores the name the sim gives the session's driver (issue 21): the line of the driver's own
+/// car in `session_info`'s driver list. Nothing when the list does not name that car.
+pub async fn name_sim_driver(store: &Store, id: &str, info: &pitbox_model::session::SessionInfo) -> StoreResult<()> {
+    let Some(name) = info.drivers.iter().find(|d| d.car_idx == info.player_car_idx).map(|d| d.name.trim()) else {
+        return Ok(());
+    };
+    if name.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("UPDATE sessions SET sim_driver_name = $1 WHERE id = $2")
+        .bind(name)
         .bind(id)
         .execute(store.pool())
         .await?;

@@ -364,6 +364,9 @@ impl CloudHooks {
                                 if let Err(e) = telemetry::describe_sim_session(store, &ses.id, &s).await {
                                     tracing::warn!(error = %e, session = ses.id, "could not store the session's description");
                                 }
+                                if let Err(e) = telemetry::name_sim_driver(store, &ses.id, &s).await {
+                                    tracing::warn!(error = %e, session = ses.id, "could not store the sim's driver name");
+                                }
                             }
                             Err(e) => {
                                 tracing::warn!(error = %e, driver = s.driver_id, "could not find the sim's session")
@@ -378,6 +381,9 @@ impl CloudHooks {
                                 telemetry::describe_session(store, &ses, &s.track.display_name, &s.car_name).await
                             {
                                 tracing::warn!(error = %e, session = ses, "could not store the session's track and car");
+                            }
+                            if let Err(e) = telemetry::name_sim_driver(store, &ses, &s).await {
+                                tracing::warn!(error = %e, session = ses, "could not store the sim's driver name");
                             }
                         }
                         Ok(None) => {}

@@ -831,12 +831,15 @@ async fn users_teams_and_profiles() {
         let (s, v) = app.as_user(&app.viewer, "GET", "/api/drivers", None).await;
         assert_eq!(s, StatusCode::OK);
         let list = v.as_array().expect("profiles");
-        assert_eq!(list.len(), 2);
-        assert_eq!(list[0]["name"], "Ana Silva");
-        assert_eq!(list[0]["team"], "Apex");
-        assert_eq!(list[0]["role"], "primary");
-        assert_eq!(list[0]["telemetryConnected"], false);
-        assert!(list[0]["lastActive"].as_str().is_some());
+        // Ana and Ben as edited above, and dan's own from his first sign-in (issue 21).
+        assert_eq!(list.len(), 3, "{v}");
+        let ana = list.iter().find(|p| p["id"] == app.driver.id.as_str()).expect("ana's profile");
+        assert_eq!(ana["name"], "Ana Silva");
+        assert_eq!(ana["team"], "Apex");
+        assert_eq!(ana["role"], "primary");
+        assert_eq!(ana["telemetryConnected"], false);
+        assert!(ana["lastActive"].as_str().is_some());
+        assert!(list.iter().any(|p| p["name"] == "dan"), "{v}");
         let (s, _) = app.as_user(&app.driver_b, "GET", &p(&app.driver.id), None).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, v) = app.as_user(&app.driver2, "GET", &p(&app.driver.id), None).await;

@@ -523,7 +523,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Driver profiles of the team
+         * Driver profiles of the team (created on a driver's first sign-in or first stored samples), with lastActive, telemetryConnected, simName and stintStartedAt from the stored telemetry
          * @description Who may call it: any user of the team.
          */
         get: {
@@ -535,6 +535,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DriverView"][];
+                    };
+                };
                 /** @description See the response schema; errors are {error:{code,message,field}} */
                 default: {
                     headers: {
@@ -560,7 +569,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One driver profile
+         * One driver profile, with what the stored telemetry says (see DriverView)
          * @description Who may call it: any user of the team.
          */
         get: {
@@ -578,7 +587,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["driver_profile"];
+                        "application/json": components["schemas"]["DriverView"];
                     };
                 };
                 /** @description See the response schema; errors are {error:{code,message,field}} */
@@ -2565,6 +2574,45 @@ export interface components {
          * @enum {string}
          */
         DriverStatus: "active" | "inactive" | "standby";
+        /**
+         * @description A driver profile as `GET /api/drivers` and `GET /api/drivers/{id}` show it: the team's
+         *     profile (the spec's `DriverProfile` fields) with what the stored telemetry says on top.
+         */
+        DriverView: {
+            avatarUrl: string;
+            id: string;
+            /**
+             * Format: date-time
+             * @description The newest of the driver's own connection and their newest stored sample.
+             */
+            lastActive: string;
+            /** @description The team's name for the driver (the profile; an admin's edit wins over everything). */
+            name: string;
+            /** Format: int32 */
+            number: number;
+            /** @description `primary`, `secondary` or `reserve`. */
+            role: string;
+            /**
+             * @description The name the sim gives the driver (their car's line of the latest `session_info`);
+             *     `null` when no session_info naming them was stored.
+             */
+            simName?: string | null;
+            /** @description `active`, `inactive` or `standby`. */
+            status: string;
+            /**
+             * Format: date-time
+             * @description When the driver's current stint began: the current session's first sample, or the end
+             *     of its latest in lap (a pit stop starts the next stint); `null` when not driving now
+             *     (no stored sample in the last 60 s).
+             */
+            stintStartedAt?: string | null;
+            team: string;
+            /**
+             * @description The driver's own socket is up, or their newest stored sample is younger than 10 s
+             *     (a driver streaming through a relay is connected).
+             */
+            telemetryConnected: boolean;
+        };
         /** @description `GET /api/events/{id}`. */
         EventDetail: components["schemas"]["EventSummary"] & {
             /** @description The event's sessions, oldest first. */

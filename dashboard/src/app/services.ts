@@ -10,6 +10,9 @@ import type { AiCoaching, Channel, ClientMessage, DriverProfile, HandoffRequest,
 import { applyMessages, applyProfiles, createSinks, initialState, type AppState, type Sinks } from '../store/app';
 import { createStore, type Store } from '../store/store';
 
+/** How often the team's driver profiles are read again (GET /api/drivers). */
+export const PROFILE_REFRESH_MS = 30_000;
+
 export const ALL_CHANNELS: Channel[] = ['telemetry', 'standings', 'session', 'messages', 'handoffs', 'coaching', 'status', 'strategy'];
 
 export interface Services {
@@ -111,17 +114,23 @@ export function startServices(
   client.setSubscription({ driverIds: [], channels: ALL_CHANNELS, maxRateHz: 20 });
   client.start();
 
+  let profileTimer: ReturnType<typeof setInterval> | null = null;
   if (config.restApi) {
-    auth
-      .fetchJson<DriverProfile[] | { drivers: DriverProfile[] }>(ENDPOINTS.drivers)
-      .then((v) => {
-        if (disposed) return;
-        const list = Array.isArray(v) ? v : v.drivers;
-        if (Array.isArray(list)) store.setState((s) => applyProfiles(s, list));
-      })
-      .catch(() => {
-        if (!disposed) store.setState((s) => ({ ...s, profilesAvailable: false }));
-      });
+    const loadProfiles = (first: boolean) =>
+      auth
+        .fetchJson<DriverProfile[] | { drivers: DriverProfile[] }>(ENDPOINTS.drivers)
+        .then((v) => {
+          if (disposed) return;
+          const list = Array.isArray(v) ? v : v.drivers;
+          if (Array.isArray(list)) store.setState((s) => applyProfiles(s, list));
+        })
+        .catch(() => {
+          if (!disposed && first) store.setState((s) => ({ ...s, profilesAvailable: false }));
+        });
+    void loadProfiles(true);
+    // Profiles appear on a driver's first sign-in or stream, and lastActive / stintStartedAt
+    // move with the stored telemetry (relayed drivers included): read them again now and then.
+    profileTimer = setInterval(() => void loadProfiles(false), PROFILE_REFRESH_MS);
     void seedOutline(auth, sinks, () => disposed);
   } else {
     store.setState((s) => ({ ...s, profilesAvailable: false }));
@@ -137,6 +146,7 @@ export function startServices(
     send: (m) => client.send(m),
     dispose() {
       disposed = true;
+      if (profileTimer !== null) clearInterval(profileTimer);
       offState();
       offMsgs();
       offAuth();

@@ -198,8 +198,14 @@ export interface DriverProfile {
   status: DriverAvailability;
   role: 'primary' | 'secondary' | 'reserve';
   avatarUrl: string;
+  /** The driver's own socket is up, or their newest stored sample is younger than 10 s. */
   telemetryConnected: boolean;
+  /** The newest of the driver's own connection and their newest stored sample. */
   lastActive: string;
+  /** The name the sim gives the driver (absent from older servers; null when unknown). */
+  simName?: string | null;
+  /** When the driver's current stint began (null when not driving now; absent from older servers). */
+  stintStartedAt?: string | null;
 }
 
 export type Channel = 'telemetry' | 'standings' | 'session' | 'messages' | 'handoffs' | 'coaching' | 'status' | 'strategy';

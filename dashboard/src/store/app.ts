@@ -30,6 +30,12 @@ export interface DriverView {
   telemetryConnected: boolean;
   inCar: boolean;
   lastActive: string | null;
+  /** The name the sim gives the driver (their car's line of session_info, or the profile's simName). */
+  simName: string | null;
+  /** When the driver's current stint began, from the cloud (GET /api/drivers); null when not known. */
+  stintStartedAt: string | null;
+  /** Whether a live driver_status of this driver was seen (a profile's status is not one). */
+  statusSeen: boolean;
   /** Epoch ms the dashboard saw this driver get in the car. */
   inCarSince: number | null;
   /** False when the driver was already in the car when the dashboard first heard of them. */
@@ -140,6 +146,9 @@ function emptyDriver(id: string): DriverView {
     telemetryConnected: false,
     inCar: false,
     lastActive: null,
+    simName: null,
+    stintStartedAt: null,
+    statusSeen: false,
     inCarSince: null,
     inCarSinceExact: false,
     latest: null,
@@ -222,7 +231,11 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
         {
           const me = m.data.drivers.find((x) => x.carIdx === m.data.playerCarIdx);
           const d = drv(m.data.driverId);
-          if (me && !d.name) d.name = me.name;
+          if (me) {
+            d.simName = me.name;
+            // Without a team profile the sim's name is all there is (it follows the sim's renames).
+            if (d.role === null) d.name = me.name;
+          }
         }
         break;
       case 'standings_update': {
@@ -331,19 +344,34 @@ export function applyMessages(state: AppState, batch: ServerMessage[], now: numb
 }
 
 function applyStatus(d: DriverView, st: DriverStatusMsg, now: number): void {
-  const firstSight = d.status === null;
+  const firstSight = !d.statusSeen;
+  d.statusSeen = true;
   if (st.inCar && !d.inCar) {
     d.inCarSince = now;
     d.inCarSinceExact = !firstSight;
+    // Seen getting in: this stint began now, whatever an older stint start said.
+    if (!firstSight) d.stintStartedAt = null;
   }
   if (!st.inCar) {
     d.inCarSince = null;
     d.inCarSinceExact = false;
+    d.stintStartedAt = null;
   }
   d.status = st.status;
   d.telemetryConnected = st.telemetryConnected;
   d.inCar = st.inCar;
-  d.lastActive = st.lastActive;
+  d.lastActive = newest(d.lastActive, st.lastActive);
+}
+
+/** The later of two ISO times (either may be missing or unreadable). */
+function newest(a: string | null, b: string | null | undefined): string | null {
+  if (!b) return a;
+  if (!a) return b;
+  const ta = Date.parse(a);
+  const tb = Date.parse(b);
+  if (Number.isNaN(tb)) return a;
+  if (Number.isNaN(ta)) return b;
+  return tb > ta ? b : a;
 }
 
 export function applyProfiles(s: AppState, profiles: DriverProfile[]): AppState {
@@ -353,11 +381,16 @@ export function applyProfiles(s: AppState, profiles: DriverProfile[]): AppState 
     d.name = p.name;
     d.number = p.number;
     d.role = p.role;
+    if (p.simName) d.simName = p.simName;
+    if (p.stintStartedAt !== undefined) d.stintStartedAt = p.stintStartedAt;
     if (d.status === null) {
       d.status = p.status;
       d.telemetryConnected = p.telemetryConnected;
-      d.lastActive = p.lastActive;
+    } else if (p.telemetryConnected) {
+      d.telemetryConnected = true;
     }
+    // The cloud's lastActive counts relayed samples too: the newest of it and the live status.
+    d.lastActive = newest(d.lastActive, p.lastActive);
     drivers[p.id] = d;
   }
   return { ...s, drivers, profilesAvailable: true };
@@ -372,6 +405,52 @@ export function teamDrivers(s: AppState): string[] {
     .filter((d) => d.role !== null)
     .sort((a, b) => (ROLE_ORDER[a.role!] ?? 3) - (ROLE_ORDER[b.role!] ?? 3) || (a.name ?? a.id).localeCompare(b.name ?? b.id))
     .map((d) => d.id);
+}
+
+/** How a driver is named on the pit wall: the team profile's name, number and role, with the
+ * sim's name beside it when it differs (`sim` is null when it does not, or when there is no
+ * profile and the sim's name is the name). */
+export interface DriverLabel {
+  name: string;
+  number: number | null;
+  role: DriverProfile['role'] | null;
+  sim: string | null;
+}
+
+export function driverLabel(d: Pick<DriverView, 'id' | 'name' | 'number' | 'role' | 'simName'> | undefined, fallback?: string): DriverLabel {
+  if (!d) return { name: fallback ?? '', number: null, role: null, sim: null };
+  const profiled = d.role !== null;
+  const name = d.name ?? d.simName ?? fallback ?? d.id;
+  const sim = profiled && d.simName && d.simName !== name ? d.simName : null;
+  return { name, number: profiled ? d.number : null, role: d.role, sim };
+}
+
+/** The label as one line: "Alex Driver #7 · primary — sim: Alex Novak". */
+export function driverLabelText(l: DriverLabel): string {
+  return `${l.name}${l.number !== null ? ` #${l.number}` : ''}${l.role ? ` · ${l.role}` : ''}${l.sim ? ` — sim: ${l.sim}` : ''}`;
+}
+
+/** When the driver's stint began (epoch ms) and whether that is exact: the cloud's stint start
+ * when known, else when this dashboard saw them get in (exact only if it saw that happen). */
+export function stintStart(d: Pick<DriverView, 'stintStartedAt' | 'inCarSince' | 'inCarSinceExact'>): { at: number; exact: boolean } | null {
+  if (d.stintStartedAt) {
+    const at = Date.parse(d.stintStartedAt);
+    if (!Number.isNaN(at)) return { at, exact: true };
+  }
+  return d.inCarSince !== null ? { at: d.inCarSince, exact: d.inCarSinceExact } : null;
+}
+
+/** The team's driver in car `carIdx` of the session `key` (its standings' [sessionKey]): the one
+ * in the car first. Null when no team driver's session_info puts them in that car. */
+export function teamCarDriver(s: Pick<AppState, 'drivers' | 'carIdxByDriver' | 'sessionByDriver'>, carIdx: number, key?: string): string | null {
+  let found: string | null = null;
+  for (const [id, idx] of Object.entries(s.carIdxByDriver)) {
+    if (idx !== carIdx) continue;
+    if (key !== undefined && driverSessionKey(s, id) !== key) continue;
+    if (s.drivers[id]?.inCar) return id;
+    found ??= id;
+  }
+  return found;
 }
 
 export function driverName(s: AppState, id: string): string {

@@ -1,3 +1,4 @@
+import { DriverName } from '../components/DriverName';
 import { memo, useState, type FormEvent } from 'react';
 import { useApp, useServices } from '../app/context';
 import { clock, gearText, num } from '../app/format';
@@ -72,7 +73,7 @@ const HandoffCard = memo(function HandoffCard({ h, meId, meRole }: { h: HandoffV
   return (
     <li className={`card handoff u-${r.urgency} s-${r.status}`} data-testid="handoff" data-status={r.status}>
       <h3>
-        {r.requesterName} → {r.targetDriverName}
+        <DriverName id={r.requesterId} fallback={r.requesterName} showRole={false} /> → <DriverName id={r.targetDriverId} fallback={r.targetDriverName} showRole={false} />
         {r.urgency === 'urgent' && <span className="pill p-urgent">urgent</span>}
       </h3>
       <StateMachine status={r.status} />

@@ -3,7 +3,8 @@ import { useApp, useServices } from '../app/context';
 import { ago, carState, duration, gearText, lapTime, num, staleFor } from '../app/format';
 import { Freshness } from '../components/Freshness';
 import { navigate, useNow } from '../app/hooks';
-import { standingsForDriver, type DriverView } from '../store/app';
+import { DriverLabelView } from '../components/DriverName';
+import { driverLabel, driverLabelText, standingsForDriver, stintStart, type DriverView } from '../store/app';
 import { shallowEqual } from '../store/store';
 
 const ORDER = { active: 0, standby: 1, inactive: 2 } as const;
@@ -19,13 +20,15 @@ const CarCard = memo(function CarCard({ d, now }: { d: DriverView; now: number }
   const t = d.latest;
   const position = entry?.position ?? t?.position ?? null;
   const last = entry?.lastLapTime ?? d.lastLapTime;
-  const stint = d.inCarSince !== null ? Math.max(0, now - d.inCarSince) : null;
+  const since = stintStart(d);
+  const stint = since !== null ? Math.max(0, now - since.at) : null;
+  const label = driverLabel(d);
   const state = carState(t, entry?.onPitRoad);
   const stale = staleFor(d.latestAt, now) !== null;
   return (
-    <section className={stale ? 'card car stale' : 'card car'} aria-label={`Car of ${d.name ?? d.id}`}>
+    <section className={stale ? 'card car stale' : 'card car'} aria-label={`Car of ${driverLabelText(label)}`}>
       <h3>
-        In the car: <span className="driver-name">{d.name ?? d.id}</span> <Freshness latestAt={d.latestAt} now={now} name={d.name ?? d.id} />
+        In the car: <DriverLabelView label={label} /> <Freshness latestAt={d.latestAt} now={now} name={d.name ?? d.id} />
       </h3>
       <dl className="kv big">
         <div>
@@ -50,8 +53,8 @@ const CarCard = memo(function CarCard({ d, now }: { d: DriverView; now: number }
         </div>
         <div>
           <dt>Stint</dt>
-          <dd title={d.inCarSinceExact ? 'since the driver got in' : 'since this dashboard saw the driver in the car'}>
-            {d.inCarSinceExact ? '' : '≥ '}
+          <dd data-testid="car-stint" title={since === null || since.exact ? 'since the driver got in' : 'since this dashboard saw the driver in the car'}>
+            {since === null || since.exact ? '' : '≥ '}
             {duration(stint)}
           </dd>
         </div>
@@ -78,8 +81,7 @@ const DriverRow = memo(function DriverRow({ d, now }: { d: DriverView; now: numb
     <tr className={d.inCar ? 'in-car' : undefined}>
       <th scope="row">
         <button type="button" className="link" onClick={open} title="Open live telemetry">
-          {d.number !== null ? `#${d.number} ` : ''}
-          {d.name ?? d.id}
+          <DriverLabelView label={driverLabel(d)} showRole={false} />
         </button>
       </th>
       <td>{d.role ?? '—'}</td>

@@ -1,6 +1,7 @@
 import { memo, useCallback, useMemo, useState } from 'react';
 import { useApp } from '../app/context';
 import { gap, lapTime } from '../app/format';
+import { EntryName } from '../components/DriverName';
 import { SessionPicker } from '../components/SessionPicker';
 import { Sparkline } from '../components/Sparkline';
 import { VirtualList } from '../components/VirtualList';
@@ -9,7 +10,7 @@ import { sessionKey, viewedStandings } from '../store/app';
 
 const ROW_H = 36;
 
-const Row = memo(function Row({ e, pace }: { e: StandingsEntry; pace: readonly number[] | undefined }) {
+const Row = memo(function Row({ e, pace, skey }: { e: StandingsEntry; pace: readonly number[] | undefined; skey: string | undefined }) {
   return (
     <div className={`srow${e.isTeamCar ? ' team' : ''}${e.onPitRoad ? ' pit' : ''}`} data-testid={`standing-${e.carIdx}`}>
       <span role="cell" className="c-pos">
@@ -22,7 +23,7 @@ const Row = memo(function Row({ e, pace }: { e: StandingsEntry; pace: readonly n
         #{e.carNumber}
       </span>
       <span role="cell" className="c-name">
-        {e.driverName}
+        <EntryName e={e} sessionKey={skey} />
         <span className="muted small"> {e.teamName}</span>
       </span>
       <span role="cell" className="c-lap">
@@ -71,7 +72,8 @@ export function Standings() {
   const classes = useMemo(() => [...new Set((standings?.entries ?? []).map((e) => e.carClass))].sort(), [standings]);
   const items = useMemo(() => (standings?.entries ?? []).filter((e) => !cls || e.carClass === cls).sort((a, b) => a.position - b.position), [standings, cls]);
   const keyOf = useCallback((e: StandingsEntry) => e.carIdx, []);
-  const renderRow = useCallback((e: StandingsEntry) => <Row e={e} pace={pace[e.carIdx]} />, [pace]);
+  const skey = standings ? sessionKey(standings) : undefined;
+  const renderRow = useCallback((e: StandingsEntry) => <Row e={e} pace={pace[e.carIdx]} skey={skey} />, [pace, skey]);
   const height = Math.min(items.length * ROW_H + 2, 640);
   return (
     <div className="view standings">

@@ -2,6 +2,7 @@ import { memo, useCallback, useEffect, useMemo } from 'react';
 import type uPlot from 'uplot';
 import { useApp, useServices } from '../app/context';
 import { age, gearText, num, staleFor } from '../app/format';
+import { DriverName } from '../components/DriverName';
 import { Freshness } from '../components/Freshness';
 import { navigate, useNow } from '../app/hooks';
 import { Chart, type SeriesSpec } from '../components/Chart';
@@ -98,6 +99,11 @@ export function Telemetry({ driverId }: { driverId: string | null }) {
         </label>
         {t && (staleFor(latestAt, now) === null ? <span className="muted">sample {age(latestAt === null ? null : Math.max(0, now - latestAt))}</span> : <Freshness latestAt={latestAt} now={now} name={(chosen && names[chosen]) || 'this driver'} />)}
       </div>
+      {chosen && (
+        <p className="driver-line" data-testid="telemetry-driver">
+          <DriverName id={chosen} />
+        </p>
+      )}
       {!chosen ? (
         <p className="empty" role="status">
           No telemetry yet: traces start when a driver's car is on track and their driver app is connected.

@@ -1,3 +1,4 @@
+import { DriverName, EntryName } from '../components/DriverName';
 import { useEffect, useRef, useState } from 'react';
 import { useApp, useServices } from '../app/context';
 import { staleFor } from '../app/format';
@@ -234,7 +235,7 @@ export function TrackMap() {
               <ul>
                 {stale.map((d) => (
                   <li key={d.id}>
-                    {d.name ?? d.id} <Freshness latestAt={d.latestAt} now={now} name={d.name ?? d.id} />
+                    <DriverName id={d.id} showRole={false} /> <Freshness latestAt={d.latestAt} now={now} name={d.name ?? d.id} />
                   </li>
                 ))}
               </ul>
@@ -245,7 +246,7 @@ export function TrackMap() {
               <h3>{followed.label}</h3>
               {followedEntry ? (
                 <p>
-                  P{followedEntry.position} · {followedEntry.driverName} · lap {followedEntry.lap} · {(followedEntry.trackPosition * 100).toFixed(1)} %
+                  P{followedEntry.position} · <EntryName e={followedEntry} /> · lap {followedEntry.lap} · {(followedEntry.trackPosition * 100).toFixed(1)} %
                   {followedEntry.onPitRoad ? ' · in pit lane' : ''}
                 </p>
               ) : (
@@ -261,7 +262,7 @@ export function TrackMap() {
               <ul>
                 {inPit.map((e) => (
                   <li key={e.carIdx} className={e.isTeamCar ? 'team' : undefined}>
-                    #{e.carNumber} {e.driverName} · stops {e.pitStops}
+                    #{e.carNumber} <EntryName e={e} /> · stops {e.pitStops}
                   </li>
                 ))}
               </ul>
