@@ -154,8 +154,12 @@ async fn callouts_speak_the_clouds_clip_and_fall_back_to_the_local_engine_when_i
         provider: Arc::new(Tone { id: "local-tone", freq: 880.0, amp: 3_000.0 }),
         voice: "local".into(),
     };
-    voice.engine =
-        CalloutEngine::Cloud { endpoint: format!("http://{cloud_addr}"), token: token.clone(), local: Box::new(local) };
+    voice.engine = CalloutEngine::Cloud {
+        endpoint: format!("http://{cloud_addr}"),
+        token: token.clone(),
+        local: Box::new(local),
+        renewed: None,
+    };
     let app_cfg = DriverAppConfig {
         relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay_port },
         cloud: CloudConfig { endpoint: format!("http://{cloud_addr}"), enabled: true },

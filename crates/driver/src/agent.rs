@@ -271,7 +271,15 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         .await
         .map_err(|error| AgentError::Bind { addr: settings.listen, error })?;
     let api_addr = listener.local_addr().map_err(|error| AgentError::Bind { addr: settings.listen, error })?;
-    let voice = crate::voice::start(shared.clone(), settings.voice.clone()).map_err(|e| {
+    // The cloud's voice follows the sign-in's renewals: the start token expires long before a
+    // 24-hour race ends.
+    let mut voice_settings = settings.voice.clone();
+    if let (crate::voice::CalloutEngine::Cloud { renewed, .. }, Some(login)) =
+        (&mut voice_settings.engine, &settings.login)
+    {
+        *renewed = Some(login.tokens.clone());
+    }
+    let voice = crate::voice::start(shared.clone(), voice_settings).map_err(|e| {
         if e.kind() == std::io::ErrorKind::Unsupported {
             AgentError::Invalid(e.to_string())
         } else {

@@ -335,9 +335,8 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
                     .with_context(|| format!("reading the token file {}", f.display()))?
                     .trim()
                     .to_string(),
-                // Signed in: the token saved with the sign-in. It is the one of the start (the
-                // voice does not follow renewals yet): when the cloud refuses it, the local
-                // engine speaks.
+                // Signed in: the token saved with the sign-in, until the agent's renewal of it
+                // takes over (the agent hands the voice its renewed tokens).
                 (None, None) => {
                     let data_dir = args.data_dir.clone().unwrap_or_else(crate::voice::default_data_dir);
                     pitbox_auth::login::StoredLogin::load(&data_dir.join(pitbox_auth::login::LOGIN_FILE))
@@ -358,6 +357,7 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
                 endpoint: args.cloud_endpoint.clone(),
                 token,
                 local: Box::new(CalloutEngine::platform_default()),
+                renewed: None,
             }
         }
         "elevenlabs" => {

@@ -20,6 +20,9 @@ const AUDIO_PATH: &str = "/api/voice/audio/";
 pub struct CloudVoice {
     endpoint: String,
     token: String,
+    /// The sign-in's renewed tokens: the newest is used, so the voice outlives the token of
+    /// the start (a race is longer than an access token).
+    renewed: Option<tokio::sync::watch::Receiver<Option<String>>>,
     http: reqwest::Client,
 }
 
@@ -39,7 +42,24 @@ impl CloudVoice {
             .timeout(timeout)
             .build()
             .map_err(|e| TtsError::Cloud(format!("cannot build HTTP client: {e}")))?;
-        Ok(Self { endpoint, token: token.trim().to_string(), http })
+        Ok(Self { endpoint, token: token.trim().to_string(), renewed: None, http })
+    }
+
+    /// Uses the newest of `tokens` (a sign-in's renewals) from now on, the start token while
+    /// it has none.
+    pub fn follow(mut self, tokens: tokio::sync::watch::Receiver<Option<String>>) -> Self {
+        self.renewed = Some(tokens);
+        self
+    }
+
+    /// The token to send now.
+    fn token(&self) -> String {
+        self.renewed
+            .as_ref()
+            .and_then(|r| r.borrow().clone())
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| self.token.clone())
     }
 
     /// The cloud's address.
@@ -55,10 +75,11 @@ impl CloudVoice {
             priority: Priority::Normal,
         };
         let url = format!("{}/api/voice/synthesize", self.endpoint);
+        let token = self.token();
         let resp = self
             .http
             .post(&url)
-            .bearer_auth(&self.token)
+            .bearer_auth(&token)
             .header("content-type", "application/json")
             .body(serde_json::to_string(&body).map_err(|e| TtsError::Cloud(e.to_string()))?)
             .send()
@@ -80,7 +101,7 @@ impl CloudVoice {
         let resp = self
             .http
             .get(format!("{}{}", self.endpoint, clip.audio_url))
-            .bearer_auth(&self.token)
+            .bearer_auth(&token)
             .send()
             .await
             .map_err(|e| TtsError::Cloud(format!("{} unreachable: {}", self.endpoint, e.without_url())))?;
@@ -247,6 +268,47 @@ mod tests {
         let e = f.synthesize(&SpeechRequest::new("box", "engineer")).await.unwrap_err().to_string();
         assert!(e.contains("unreachable") && e.contains("no voice"), "{e}");
         assert_eq!(f.take_notes()[0].spoken_by, None);
+    }
+
+    /// A stand-in cloud that knows only the renewed token: the voice made with the start
+    /// token speaks once the renewal arrives, and was refused before.
+    #[tokio::test]
+    async fn the_voice_follows_the_sign_ins_renewed_token() {
+        use axum::http::{HeaderMap, StatusCode};
+        let ok = |h: &HeaderMap| h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer renewed");
+        let wav = Audio::silence(22_050, 0.25).to_wav();
+        let app = axum::Router::new()
+            .route(
+                "/api/voice/synthesize",
+                axum::routing::post(move |h: HeaderMap| async move {
+                    if !ok(&h) {
+                        return Err(StatusCode::UNAUTHORIZED);
+                    }
+                    Ok(axum::Json(serde_json::json!({
+                        "audioUrl": "/api/voice/audio/clip.wav", "duration": 0.25
+                    })))
+                }),
+            )
+            .route(
+                "/api/voice/audio/clip.wav",
+                axum::routing::get(move |h: HeaderMap| {
+                    let wav = wav.clone();
+                    async move { if ok(&h) { Ok(wav) } else { Err(StatusCode::UNAUTHORIZED) } }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let voice = CloudVoice::new(&format!("http://{addr}"), "start", Duration::from_secs(5)).unwrap().follow(rx);
+        let req = SpeechRequest::new("box this lap", "engineer");
+        let e = voice.synthesize(&req).await.unwrap_err().to_string();
+        assert!(e.contains("401"), "the start token is refused: {e}");
+        tx.send_replace(Some("renewed".into()));
+        let a = voice.synthesize(&req).await.expect("spoken with the renewed token");
+        assert!((a.duration() - 0.25).abs() < 1e-3);
     }
 
     #[test]

@@ -56,9 +56,12 @@ pub(super) fn open_engine(engine: &CalloutEngine, config_voice: &str) -> Result<
                 }
             }
         },
-        CalloutEngine::Cloud { endpoint, token, local } => {
-            let cloud =
+        CalloutEngine::Cloud { endpoint, token, local, renewed } => {
+            let mut cloud =
                 CloudVoice::new(endpoint, token, CLOUD_TIMEOUT).map_err(|e| format!("the cloud's voice: {e}"))?;
+            if let Some(tokens) = renewed {
+                cloud = cloud.follow(tokens.clone());
+            }
             // The local engine for the times the cloud cannot answer; without one the cloud
             // alone speaks (and a callout it cannot make stays text, with the reason).
             let (secondary, note) = match open_engine(local, config_voice) {
@@ -108,8 +111,12 @@ mod tests {
     #[test]
     fn the_cloud_engine_names_its_local_fallback_and_asks_for_the_teams_voice() {
         let local = CalloutEngine::Provider { provider: Arc::new(EspeakNg::new()), voice: "en-gb".into() };
-        let cloud =
-            CalloutEngine::Cloud { endpoint: "http://127.0.0.1:9".into(), token: "t".into(), local: Box::new(local) };
+        let cloud = CalloutEngine::Cloud {
+            endpoint: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            local: Box::new(local),
+            renewed: None,
+        };
         let e = open_engine(&cloud, "default").expect("opens without reaching the cloud");
         assert_eq!(e.id, "cloud (local: espeak-ng)");
         assert_eq!(e.voice, "engineer");
@@ -119,6 +126,7 @@ mod tests {
             endpoint: "nope".into(),
             token: "t".into(),
             local: Box::new(CalloutEngine::Windows),
+            renewed: None,
         };
         assert!(open_engine(&bad, "default").err().is_some_and(|e| e.contains("not http(s)")));
     }

@@ -32,7 +32,14 @@ pub enum CalloutEngine {
     Windows,
     /// The team cloud's voice (`POST /api/voice/synthesize` at `endpoint` with the driver's
     /// `token`); `local` speaks whenever the cloud cannot answer, and the log says why.
-    Cloud { endpoint: String, token: String, local: Box<CalloutEngine> },
+    /// `renewed`: the sign-in's renewed tokens (the agent sets it when signed in), used instead
+    /// of `token` once there is one.
+    Cloud {
+        endpoint: String,
+        token: String,
+        local: Box<CalloutEngine>,
+        renewed: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    },
 }
 
 impl CalloutEngine {
