@@ -117,6 +117,8 @@ pub struct LiveCoach {
     /// A reference chosen for the driver (a lap of the team's history): used instead of
     /// `reference`, which still follows the driver's own best lap for when it is unpinned.
     pinned: Option<Reference>,
+    /// Why a pinned reference was dropped at a lap's end (another track), until taken.
+    pin_refused: Option<CoachError>,
     armed: Vec<Armed>,
     lap_seq: u64,
     issued: HashSet<(String, u64)>,
@@ -142,6 +144,7 @@ impl LiveCoach {
             length_m,
             reference: None,
             pinned: None,
+            pin_refused: None,
             armed: Vec::new(),
             lap_seq: 0,
             issued: HashSet::new(),
@@ -165,7 +168,9 @@ impl LiveCoach {
 
     /// Compares with `reference` from the next lap on, whatever the driver's own laps do;
     /// `None` goes back to the driver's best valid lap. A reference of another track length
-    /// (more than 5 % off the lap distance seen here, as [`crate::analyze`] allows) is refused and nothing changes.
+    /// (more than 5 % off the lap distance seen here, as [`crate::analyze`] allows) is refused and
+    /// nothing changes; before the track's length is known, the check is made at the end of the
+    /// next lap, and a refused reference is dropped then ([`LiveCoach::take_pin_refusal`]).
     pub fn pin_reference(&mut self, reference: Option<Reference>) -> Result<(), CoachError> {
         if let Some(r) = &reference {
             if r.trace.len() < 2 || !r.trace.length_m.is_finite() || r.trace.length_m <= 0.0 {
@@ -179,13 +184,14 @@ impl LiveCoach {
         }
         // Cues armed against the old reference name its corners: they go with it.
         self.armed.clear();
-        if let Some(r) = &reference
-            && self.length_m.is_none()
-        {
-            self.length_m = Some(r.trace.length_m);
-        }
         self.pinned = reference;
         Ok(())
+    }
+
+    /// Why the pinned reference was dropped at the end of a lap (its track length is not this
+    /// track's), once.
+    pub fn take_pin_refusal(&mut self) -> Option<CoachError> {
+        self.pin_refused.take()
     }
 
     fn break_run(&mut self, out: &mut Vec<LiveEvent>) {
@@ -321,6 +327,13 @@ impl LiveCoach {
             self.length_m = estimate_track_length(&self.buf, &laps);
         }
         let len = self.length_m?;
+        if let Some(p) = &self.pinned
+            && (p.trace.length_m - len).abs() > 0.05 * p.trace.length_m
+        {
+            self.pin_refused = Some(CoachError::TrackMismatch { length_m: len, reference_m: p.trace.length_m });
+            self.pinned = None;
+            self.armed.clear();
+        }
         if let Some(f) = lap.fuel_used.filter(|f| *f > 0.0 && !lap.in_lap && !lap.out_lap) {
             self.fuel_used.push(f);
         }

@@ -161,8 +161,24 @@ fn a_pinned_reference_rules_until_unpinned_and_survives_json() {
     let o = stream(&[other.lap(&[])], 60.0, 1, 1.0, 1.0, 0.0);
     let ost = Stream::new(o.samples, &AnalysisOptions::default()).expect("stream");
     let wrong = ost.reference(None, 1.0, "elsewhere").expect("reference");
-    assert!(coach.pin_reference(Some(wrong)).is_err());
+    assert!(coach.pin_reference(Some(wrong.clone())).is_err());
     assert_eq!(coach.reference().map(|r| r.name.as_str()), Some("your best lap"));
+    // Pinned before the track's length is known: dropped at the end of the first lap.
+    let mut coach = LiveCoach::new(LiveConfig::default());
+    coach.pin_reference(Some(wrong)).expect("nothing to check against yet");
+    let s = stream(&[track.lap(&[]), track.lap(&[])], 60.0, 1, 2.0, 2.0, 0.3);
+    let said: Vec<String> = s
+        .samples
+        .iter()
+        .flat_map(|x| coach.push(x))
+        .filter_map(|e| match e {
+            LiveEvent::Coaching(c) => Some(c.feedback),
+            LiveEvent::Cue(_) => None,
+        })
+        .collect();
+    assert!(matches!(coach.take_pin_refusal(), Some(pitbox_coach::CoachError::TrackMismatch { .. })));
+    assert!(coach.take_pin_refusal().is_none(), "said once");
+    assert!(said.iter().all(|t| !t.contains("elsewhere")), "{said:?}");
 }
 
 #[test]

@@ -85,8 +85,9 @@ impl Loader {
         }
     }
 
-    /// Loads `c`'s lap (or goes back to the driver's own laps) and hands it to the cue thread.
-    async fn apply(&self, c: &CueReference) {
+    /// Loads `c`'s lap (or goes back to the driver's own laps) and hands it to the cue thread;
+    /// false when the lap could not be loaded (asked again later).
+    async fn apply(&self, c: &CueReference) -> bool {
         let pin = match &c.lap_id {
             None => CuePin::Clear,
             Some(id) => match self.get(&format!("/api/laps/{id}/reference")).await {
@@ -98,10 +99,12 @@ impl Loader {
                 Err(e) => CuePin::Failed(format!("lap {id} could not be loaded: {e}")),
             },
         };
+        let loaded = !matches!(pin, CuePin::Failed(_));
         if let CuePin::Failed(why) = &pin {
             tracing::warn!("the pit wall's cue reference: {why}");
         }
         self.pins.send(pin);
+        loaded
     }
 }
 
@@ -131,7 +134,6 @@ pub async fn run(
             match loader.current().await {
                 Ok(c) => {
                     want_current = false;
-                    retry = RETRY_FIRST;
                     let lap = c.as_ref().and_then(|c| c.lap_id.clone());
                     // Unchanged while the link was away: nothing to reload.
                     if lap != applied {
@@ -143,8 +145,13 @@ pub async fn run(
                             set_by: String::new(),
                             timestamp: chrono::Utc::now(),
                         });
-                        loader.apply(&c).await;
-                        applied = lap;
+                        if loader.apply(&c).await {
+                            applied = lap;
+                            retry = RETRY_FIRST;
+                        } else {
+                            // The lap could not be loaded (the cloud away): ask again.
+                            want_current = true;
+                        }
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "the pit wall's cue reference not read yet"),
@@ -153,9 +160,12 @@ pub async fn run(
         tokio::select! {
             m = choices.recv() => match m {
                 Some(CueChoice::Message(c)) => {
-                    want_current = false;
-                    loader.apply(&c).await;
-                    applied = c.lap_id;
+                    if loader.apply(&c).await {
+                        want_current = false;
+                        applied = c.lap_id;
+                    } else {
+                        want_current = true;
+                    }
                 }
                 Some(CueChoice::Refresh) => want_current = true,
                 None => return,

@@ -136,6 +136,14 @@ impl CueJudge {
                 None => CueReport::Cue(cue),
             });
         }
+        if let Some(e) = self.coach.take_pin_refusal() {
+            out.insert(
+                0,
+                CueReport::Chosen(format!(
+                    "the pit wall's lap was dropped ({e}); cues are back on the driver's own best lap"
+                )),
+            );
+        }
         if let Some(r) = self.reference_changed() {
             out.insert(0, r);
         }
