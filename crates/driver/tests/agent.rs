@@ -1,6 +1,7 @@
 //! The agent against a stand-in relay on loopback: authentication, what it publishes, the
 //! local API, and a relay restart that the agent survives without losing its place.
 
+mod common;
 use axum::extract::State;
 use axum::extract::ws::{Message as Ws, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -73,7 +74,7 @@ async fn session(mut s: WebSocket, mut r: Relay) {
                             attachment: None,
                         });
                         let _ = s.send(frame(&tm)).await;
-                        let _ = s.send(frame(&Message::PitCommand(pit_command()))).await;
+                        let _ = s.send(frame(&Message::PitCommand(common::pit_command()))).await;
                         let _ = s.send(frame(&Message::StrategyUpdate(live_plan()))).await;
                     }
                 }
@@ -82,22 +83,6 @@ async fn session(mut s: WebSocket, mut r: Relay) {
                 }
             }
         }
-    }
-}
-
-/// The pit wall's next stop for this car: 42 litres and four tyres.
-fn pit_command() -> pitbox_model::strategy::PitCommand {
-    pitbox_model::strategy::PitCommand {
-        id: "pit-1".into(),
-        driver_id: "driver-1".into(),
-        sender_id: "eng-1".into(),
-        sender_name: "Sam".into(),
-        timestamp: chrono::Utc::now(),
-        clear_all: false,
-        fuel_l: Some(42.0),
-        tyres: Some(pitbox_model::strategy::TyreChange { lf: true, rf: true, lr: true, rr: true, pressure_kpa: None }),
-        fast_repair: None,
-        windscreen: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! callouts as text. Tests needing espeak-ng or PocketSphinx skip plainly without
 //! them (scripts/setup-voice installs both).
 
+mod common;
 use axum::extract::State;
 use axum::extract::ws::{Message as Ws, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -328,27 +329,11 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
     a.shutdown().await;
 }
 
-/// The pit wall's next stop for this car: 42 litres and four tyres.
-fn pit_command() -> pitbox_model::strategy::PitCommand {
-    pitbox_model::strategy::PitCommand {
-        id: "pit-1".into(),
-        driver_id: "driver-1".into(),
-        sender_id: "eng-1".into(),
-        sender_name: "Sam".into(),
-        timestamp: chrono::Utc::now(),
-        clear_all: false,
-        fuel_l: Some(42.0),
-        tyres: Some(pitbox_model::strategy::TyreChange { lf: true, rf: true, lr: true, rr: true, pressure_kpa: None }),
-        fast_repair: None,
-        windscreen: None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_pit_stop_by_voice_clears_the_pit_walls_stop_and_tells_the_team() {
     let test = "cancel_pit_stop_by_voice_clears_the_pit_walls_stop_and_tells_the_team";
     let Some(tts) = engines(test) else { return };
-    let (relay_addr, got) = relay(vec![Message::PitCommand(pit_command())]).await;
+    let (relay_addr, got) = relay(vec![Message::PitCommand(common::pit_command())]).await;
     let out = tempfile::tempdir().unwrap();
     let mut v = wav_out(out.path());
     v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
