@@ -50,10 +50,12 @@ fuzz_target!(|data: &[u8]| {
                 id: format!("d{i}"),
                 max_stint_minutes: data.get(5 + i).is_some_and(|b| b & 1 == 1).then(|| f(data, 10 + i)),
                 lap_time_s: data.get(5 + i).is_some_and(|b| b & 2 == 2).then(|| f(data, 14 + i)),
+                driven_minutes: data.get(5 + i).is_some_and(|b| b & 4 == 4).then(|| f(data, 21 + i)),
             })
             .collect(),
         min_driver_minutes: data.get(9).is_some_and(|b| b & 1 == 1).then(|| f(data, 18)),
         max_driver_minutes: data.get(9).is_some_and(|b| b & 2 == 2).then(|| f(data, 19)),
+        first_stint_driven_minutes: data.get(9).is_some_and(|b| b & 4 == 4).then(|| f(data, 20)),
     };
     check(&req);
 });
