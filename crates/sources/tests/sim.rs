@@ -104,9 +104,18 @@ fn the_same_seed_gives_the_same_session() {
         }
         (out, sim.session_yaml())
     };
-    assert_eq!(rows(5), rows(5));
+    // Each run is a session of its own (its SubSessionID); everything else follows the seed.
+    let sub_session =
+        |yaml: &str| yaml.lines().find(|l| l.trim_start().starts_with("SubSessionID:")).map(str::to_string);
+    let without_run = |(rows, yaml): (Vec<Vec<u8>>, String)| {
+        (rows, yaml.lines().filter(|l| !l.trim_start().starts_with("SubSessionID:")).collect::<Vec<_>>().join("\n"))
+    };
+    let (a, b) = (rows(5), rows(5));
+    assert_ne!(sub_session(&a.1), sub_session(&b.1), "two runs are two sessions");
+    assert!(sub_session(&a.1).is_some_and(|l| !l.ends_with(" 0")), "a hosted session's id, not offline's 0");
+    assert_eq!(without_run(a), without_run(b));
     assert_ne!(rows(5).0, rows(6).0);
-    assert_ne!(rows(5).1, rows(6).1);
+    assert_ne!(without_run(rows(5)).1, without_run(rows(6)).1);
 }
 
 #[test]

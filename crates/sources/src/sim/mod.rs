@@ -221,6 +221,26 @@ pub struct Sim {
     est_time: Vec<f64>,
     /// The player's pit-service boxes, set by pit commands ([`pit_box`]).
     pit_box: pit_box::SimPitBox,
+    /// iRacing's `SubSessionID` of this run ([`run_sub_session_id`]).
+    sub_session_id: u32,
+}
+
+/// The `SessionID` every simulated weekend reports: nonzero, so each run is a hosted session.
+pub const SIM_SESSION_ID: u32 = 7_770_000;
+
+/// A `SubSessionID` of its own for each simulator run: the seed and the start's wall clock
+/// mixed. Two simulators (two drivers' PCs, or an agent restarted) are then two sessions, as two
+/// hosted iRacing sessions are; with iRacing's offline id (0) two runs started in the same
+/// second would share a session key and the pit wall would mix their standings.
+fn run_sub_session_id(seed: u64) -> u32 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mut x = now ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // splitmix64's finaliser: nearby clocks and seeds give unrelated ids.
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    // iRacing's subsession ids are 8-digit numbers; never 0 (offline).
+    10_000_000 + (x % 89_999_999) as u32
 }
 
 /// A session of the simulated weekend, as iRacing names it.
@@ -375,6 +395,7 @@ impl Sim {
             session_idx: 0,
             est_time: Vec::new(),
             pit_box: pit_box::SimPitBox::default(),
+            sub_session_id: run_sub_session_id(cfg.seed),
             cfg,
         };
         sim.est_time = reference_times(&sim.cfg.car, &sim.track, sim.cfg.track.reference_lap_s);

@@ -23,8 +23,8 @@ pub(super) fn session_yaml(sim: &Sim) -> String {
     let _ = writeln!(y, " TrackNumTurns: {}", sim.track.corners.len());
     let _ = writeln!(y, " SeriesID: 0");
     let _ = writeln!(y, " SeasonID: 0");
-    let _ = writeln!(y, " SessionID: 0");
-    let _ = writeln!(y, " SubSessionID: 0");
+    let _ = writeln!(y, " SessionID: {}", super::SIM_SESSION_ID);
+    let _ = writeln!(y, " SubSessionID: {}", sim.sub_session_id);
     let _ = writeln!(y, " LeagueID: 0");
     let _ = writeln!(y, " Official: 0");
     let _ = writeln!(y, " EventType: Race");
