@@ -58,7 +58,8 @@ pub struct AgentSettings {
     pub telemetry_hz: f64,
     /// `standings_update`s per second to the relay.
     pub standings_hz: f64,
-    /// Reconnect backoff: first wait, and the longest.
+    /// Reconnect backoff: the first wait, and the wait after the relay refused the token (a
+    /// relay that is only away is tried again within [`crate::relay::RECONNECT_CAP`]).
     pub backoff_min: Duration,
     pub backoff_max: Duration,
     /// Callouts and voice commands (on while `app.voice.enabled`, which `PUT /api/config` can
@@ -68,7 +69,7 @@ pub struct AgentSettings {
 
 impl AgentSettings {
     /// Defaults around `driver_id` and `app`: local API on `127.0.0.1:8766`, 60 Hz telemetry,
-    /// 2 Hz standings, backoff 0.5–30 s, no token, [`VoiceSettings::default`].
+    /// 2 Hz standings, reconnects within 0.5–2 s (30 s after a refused token), no token, [`VoiceSettings::default`].
     pub fn new(driver_id: impl Into<String>, app: DriverAppConfig) -> Self {
         Self {
             driver_id: driver_id.into(),

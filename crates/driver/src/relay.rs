@@ -98,11 +98,17 @@ pub async fn run(
                     // A renewed token: try it at once (the old one may be what was refused).
                     _ = token_changed(&mut tokens) => {}
                 }
-                backoff = (backoff * 2).min(settings.backoff_max);
+                // A relay that is away (restarted, the line down) is tried at least every
+                // RECONNECT_CAP: a dark driver on the pit wall costs more than a refused TCP
+                // connect. Only a refused token waits the full `backoff_max` (set above).
+                backoff = (backoff * 2).min(settings.backoff_max).min(RECONNECT_CAP);
             }
         }
     }
 }
+
+/// The longest wait between two tries at a relay that is away (not one that refused the token).
+pub const RECONNECT_CAP: Duration = Duration::from_secs(2);
 
 /// Resolves when a new token is in; never when the tokens cannot change (a fixed token).
 async fn token_changed(tokens: &mut watch::Receiver<Option<String>>) {
