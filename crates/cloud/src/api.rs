@@ -1010,6 +1010,8 @@ async fn create_handoff(
         requested_at: chrono::Utc::now(),
         status: HandoffStatus::Pending,
         telemetry_snapshot: snapshot,
+        responded_at: None,
+        responder_id: None,
     };
     check(&h)?;
     team::insert_handoff(&st.store, &team, &h).await?;
@@ -1040,7 +1042,7 @@ async fn respond_handoff(
     if !may_answer_handoff(auth.role(), party, body.status) {
         return Err(ApiError::forbidden(handoff_refusal(auth.role(), party, body.status)));
     }
-    let updated = team::transition_handoff(&st.store, &id, body.status).await?;
+    let updated = team::transition_handoff(&st.store, &id, body.status, auth.user_id()).await?;
     st.bus.publish(&team_id, Message::HandoffResponse(resp));
     st.bus.publish(&team_id, Message::HandoffRequest(updated.clone()));
     Ok(Json(updated))

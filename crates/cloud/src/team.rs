@@ -120,6 +120,8 @@ fn handoff_from_row(r: &AnyRow) -> StoreResult<HandoffRequest> {
         requested_at: ms_to_time(r.try_get("requested_at")?),
         status: parse::<HandoffStatus>(&r.try_get::<String, _>("status")?, "status")?,
         telemetry_snapshot,
+        responded_at: r.try_get::<Option<i64>, _>("responded_at")?.map(ms_to_time),
+        responder_id: r.try_get("responder_id")?,
     })
 }
 
@@ -152,7 +154,7 @@ pub async fn insert_handoff(store: &Store, team_id: &str, h: &HandoffRequest) ->
 }
 
 const HANDOFF_COLS: &str = "id, team_id, requester_id, requester_name, target_driver_id, target_driver_name, reason, \
-     urgency, requested_at, status, telemetry_snapshot";
+     urgency, requested_at, status, telemetry_snapshot, responded_at, responder_id";
 
 /// A team's handoffs, newest first.
 pub async fn list_handoffs(store: &Store, team_id: &str, limit: i64) -> StoreResult<Vec<HandoffRequest>> {
@@ -178,9 +180,15 @@ pub async fn get_handoff(store: &Store, id: &str) -> StoreResult<Option<(Handoff
     }
 }
 
-/// Moves a handoff to `next` if the state machine allows it from its current state. The update
-/// is conditional on the state read, so two concurrent moves cannot both win.
-pub async fn transition_handoff(store: &Store, id: &str, next: HandoffStatus) -> StoreResult<HandoffRequest> {
+/// Moves a handoff to `next` if the state machine allows it from its current state, answered by
+/// `responder` now. The update is conditional on the state read, so two concurrent moves cannot
+/// both win.
+pub async fn transition_handoff(
+    store: &Store,
+    id: &str,
+    next: HandoffStatus,
+    responder: &str,
+) -> StoreResult<HandoffRequest> {
     let Some((current, _)) = get_handoff(store, id).await? else {
         return Err(StoreError::NotFound(format!("handoff {id} does not exist")));
     };
@@ -190,17 +198,27 @@ pub async fn transition_handoff(store: &Store, id: &str, next: HandoffStatus) ->
             current.status
         )));
     }
-    let r = sqlx::query("UPDATE handoffs SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
-        .bind(next.as_str())
-        .bind(now_ms())
-        .bind(id)
-        .bind(current.status.as_str())
-        .execute(store.pool())
-        .await?;
+    let now = now_ms();
+    let r = sqlx::query(
+        "UPDATE handoffs SET status = $1, updated_at = $2, responded_at = $2, responder_id = $3 \
+         WHERE id = $4 AND status = $5",
+    )
+    .bind(next.as_str())
+    .bind(now)
+    .bind(responder)
+    .bind(id)
+    .bind(current.status.as_str())
+    .execute(store.pool())
+    .await?;
     if r.rows_affected() != 1 {
         return Err(StoreError::Conflict(format!("handoff {id} changed meanwhile; read it again")));
     }
-    Ok(HandoffRequest { status: next, ..current })
+    Ok(HandoffRequest {
+        status: next,
+        responded_at: Some(ms_to_time(now)),
+        responder_id: Some(responder.to_string()),
+        ..current
+    })
 }
 
 fn profile_from_row(r: &AnyRow, team_name: &str) -> StoreResult<DriverProfile> {

@@ -306,6 +306,13 @@ impl CloudHooks {
                 if h.status != HandoffStatus::Pending {
                     return Err(refusal(ErrorCode::ValidationFailed, "a new handoff must be pending", "data.status"));
                 }
+                if h.responded_at.is_some() || h.responder_id.is_some() {
+                    return Err(refusal(
+                        ErrorCode::ValidationFailed,
+                        "a new handoff has no answer yet: respondedAt and responderId are set by the cloud",
+                        "data.respondedAt",
+                    ));
+                }
                 let team = auth.team(None).map_err(|e| api_refusal(&e))?;
                 for (id, field) in [(&h.requester_id, "requesterId"), (&h.target_driver_id, "targetDriverId")] {
                     crate::accounts::team_member(store, id, &team, field).await.map_err(|e| api_refusal(&e.into()))?;
@@ -343,7 +350,7 @@ impl CloudHooks {
                 if !may_answer_handoff(role, party, r.status) {
                     return Err(refusal(ErrorCode::Forbidden, handoff_refusal(role, party, r.status), "data.status"));
                 }
-                let updated = team::transition_handoff(store, &r.handoff_id, r.status)
+                let updated = team::transition_handoff(store, &r.handoff_id, r.status, &r.responder_id)
                     .await
                     .map_err(|e| api_refusal(&e.into()))?;
                 self.bus.publish(&team, Message::HandoffResponse(r));

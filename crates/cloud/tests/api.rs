@@ -704,6 +704,14 @@ async fn handoffs_follow_the_state_machine() {
             assert_eq!(s, status, "{db:?} step {i}: {v}");
             if status == StatusCode::OK {
                 assert_eq!(v["status"], st);
+                // Who moved it and when: the answer is remembered, not only the state.
+                assert_eq!(v["responderId"], who.id, "{db:?} step {i}: {v}");
+                let at = v["respondedAt"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                assert!(
+                    at.is_some_and(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().abs() < 60),
+                    "{db:?} step {i}: respondedAt {}",
+                    v["respondedAt"]
+                );
             } else {
                 assert_eq!(err(&v).0, code, "{db:?} step {i}");
             }
@@ -711,6 +719,8 @@ async fn handoffs_follow_the_state_machine() {
         let (s, v) = app.as_user(&app.viewer, "GET", "/api/handoffs", None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v[0]["status"], "completed");
+        assert_eq!(v[0]["responderId"], app.engineer.id, "the list says who completed it: {v}");
+        assert!(v[0]["respondedAt"].is_string(), "{v}");
         let (s, _) =
             app.as_user(&app.driver, "POST", "/api/handoffs/hnd-nope/respond", Some(respond("accepted"))).await;
         assert_eq!(s, StatusCode::NOT_FOUND);

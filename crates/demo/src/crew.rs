@@ -122,6 +122,8 @@ impl Run {
             requested_at: chrono::Utc::now(),
             status: HandoffStatus::Pending,
             telemetry_snapshot: Some(u.snapshot()),
+            responded_at: None,
+            responder_id: None,
         };
         let id = h.id.clone();
         match a.agent.outbox.send(Message::HandoffRequest(h)).await {

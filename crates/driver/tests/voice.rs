@@ -240,6 +240,8 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
         requested_at: chrono::Utc::now(),
         status: HandoffStatus::Pending,
         telemetry_snapshot: None,
+        responded_at: None,
+        responder_id: None,
     };
     let (relay_addr, got) = relay(vec![Message::HandoffRequest(handoff)]).await;
     let out = tempfile::tempdir().unwrap();

@@ -78,7 +78,8 @@ impl Validate for MessageRead {
 }
 
 /// The spec's `HandoffRequest` (data of `handoff_request`; also sent again on every status
-/// change). `telemetrySnapshot` is `null` when the car has sent no telemetry yet.
+/// change). `telemetrySnapshot` is `null` when the car has sent no telemetry yet. `respondedAt`
+/// and `responderId` (PitBox's, absent while pending) say when and by whom it last moved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffRequest {
@@ -93,6 +94,12 @@ pub struct HandoffRequest {
     pub status: HandoffStatus,
     #[serde(default)]
     pub telemetry_snapshot: Option<TelemetrySnapshot>,
+    /// When the handoff last moved (accepted, rejected or completed), by the cloud's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responded_at: Option<Timestamp>,
+    /// Who moved it last: the target driver, the requester or a member of the staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responder_id: Option<String>,
 }
 
 impl Validate for HandoffRequest {
@@ -107,6 +114,9 @@ impl Validate for HandoffRequest {
             v.fail("targetDriverId", "must differ from requesterId (a driver cannot hand off to themself)");
         }
         v.nested_opt("telemetrySnapshot", self.telemetry_snapshot.as_ref());
+        if let Some(id) = &self.responder_id {
+            v.id("responderId", id);
+        }
     }
 }
 

@@ -193,6 +193,8 @@ fn box_messages_and_handoffs_become_actions() {
         requested_at: now,
         status: HandoffStatus::Pending,
         telemetry_snapshot: None,
+        responded_at: None,
+        responder_id: None,
     });
     let a = e.handle_at(VoiceCommand::AcceptHandoff, now);
     match &a[0] {

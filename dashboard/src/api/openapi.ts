@@ -3454,7 +3454,8 @@ export interface components {
         /**
          * HandoffRequest
          * @description The spec's `HandoffRequest` (data of `handoff_request`; also sent again on every status
-         *     change). `telemetrySnapshot` is `null` when the car has sent no telemetry yet.
+         *     change). `telemetrySnapshot` is `null` when the car has sent no telemetry yet. `respondedAt`
+         *     and `responderId` (PitBox's, absent while pending) say when and by whom it last moved.
          */
         handoff_request: {
             id: string;
@@ -3463,6 +3464,13 @@ export interface components {
             requestedAt: string;
             requesterId: string;
             requesterName: string;
+            /**
+             * Format: date-time
+             * @description When the handoff last moved (accepted, rejected or completed), by the cloud's clock.
+             */
+            respondedAt?: string | null;
+            /** @description Who moved it last: the target driver, the requester or a member of the staff. */
+            responderId?: string | null;
             status: components["schemas"]["HandoffStatus"];
             targetDriverId: string;
             targetDriverName: string;

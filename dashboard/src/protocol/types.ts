@@ -95,6 +95,9 @@ export interface HandoffRequest {
   requestedAt: string;
   status: HandoffStatus;
   telemetrySnapshot: TelemetrySnapshot | null;
+  /** When and by whom it last moved (set by the cloud; absent while pending). */
+  respondedAt?: string;
+  responderId?: string;
 }
 
 export interface HandoffResponse {

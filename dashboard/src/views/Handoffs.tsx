@@ -85,6 +85,11 @@ const HandoffCard = memo(function HandoffCard({ h, meId, meRole }: { h: HandoffV
           .map((x) => `${x.status} ${clock(x.at)}`)
           .join(' · ')}
       </p>
+      {r.respondedAt && r.responderId && (
+        <p className="muted small" data-testid="handoff-answer">
+          {r.status} by <DriverName id={r.responderId} showRole={false} /> at {clock(r.respondedAt)}
+        </p>
+      )}
       <Snapshot t={r.telemetrySnapshot} />
       <div className="actions">
         {canRespond && (

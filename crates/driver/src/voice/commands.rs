@@ -187,6 +187,8 @@ impl Worker {
                             requested_at: now,
                             status: HandoffStatus::Pending,
                             telemetry_snapshot: None,
+                            responded_at: None,
+                            responder_id: None,
                         };
                         if let Err(e) = self.send(Message::HandoffRequest(h), &mut entry.sent) {
                             errors.push(e);
