@@ -59,7 +59,17 @@ function Snapshot({ t }: { t: TelemetrySnapshot | null }) {
   );
 }
 
-const HandoffCard = memo(function HandoffCard({ h, meId, meRole }: { h: HandoffView; meId: string | null; meRole: string | null }) {
+/** Who last moved a handoff: one of its two drivers by their team label, this user by name,
+ * anyone else (an engineer, an admin) as the pit wall. */
+function Responder({ r, meId, meName }: { r: HandoffRequest; meId: string | null; meName: string | null }) {
+  const id = r.responderId ?? '';
+  if (id === r.requesterId) return <DriverName id={id} fallback={r.requesterName} showRole={false} />;
+  if (id === r.targetDriverId) return <DriverName id={id} fallback={r.targetDriverName} showRole={false} />;
+  if (id === meId && meName) return <>{meName}</>;
+  return <span title={id}>the pit wall</span>;
+}
+
+const HandoffCard = memo(function HandoffCard({ h, meId, meRole, meName }: { h: HandoffView; meId: string | null; meRole: string | null; meName: string | null }) {
   const svc = useServices();
   const r = h.req;
   const engineer = meRole === 'engineer' || meRole === 'admin';
@@ -87,7 +97,7 @@ const HandoffCard = memo(function HandoffCard({ h, meId, meRole }: { h: HandoffV
       </p>
       {r.respondedAt && r.responderId && (
         <p className="muted small" data-testid="handoff-answer">
-          {r.status} by <DriverName id={r.responderId} showRole={false} /> at {clock(r.respondedAt)}
+          {r.status} by <Responder r={r} meId={meId} meName={meName} /> at {clock(r.respondedAt)}
         </p>
       )}
       <Snapshot t={r.telemetrySnapshot} />
@@ -199,7 +209,7 @@ export function Handoffs() {
       ) : (
         <ul className="handoff-list">
           {sorted.map((h) => (
-            <HandoffCard key={h.req.id} h={h} meId={me?.id ?? null} meRole={me?.role ?? null} />
+            <HandoffCard key={h.req.id} h={h} meId={me?.id ?? null} meRole={me?.role ?? null} meName={me?.username ?? null} />
           ))}
         </ul>
       )}

@@ -335,6 +335,22 @@ describe('Handoffs', () => {
     expect(screen.queryByRole('button', { name: 'Accept' })).toBeNull();
   });
 
+  it('says who moved it last and when: a driver by their name, this user by theirs, other staff as the pit wall', () => {
+    const at = '2026-11-26T17:02:00Z';
+    const cases: [string, string][] = [
+      ['drv-2', 'completed by Jo'],
+      ['eng-1', 'completed by sam'],
+      ['adm-9', 'completed by the pit wall'],
+    ];
+    for (const [responderId, said] of cases) {
+      const { unmount } = renderWith(<Handoffs />, { state: withMessages([M('handoff_request', handoff({ status: 'completed', respondedAt: at, responderId, targetDriverName: 'Jo' }))]) });
+      expect(screen.getByTestId('handoff-answer')).toHaveTextContent(said);
+      unmount();
+    }
+    renderWith(<Handoffs />, { state: withMessages([M('handoff_request', handoff())]) });
+    expect(screen.queryByTestId('handoff-answer')).toBeNull();
+  });
+
   it('rejected shows the short path', () => {
     renderWith(<Handoffs />, { state: withMessages([M('handoff_request', handoff({ status: 'rejected' }))]) });
     expect(screen.getByRole('list', { name: 'State: rejected' })).toHaveTextContent('pendingrejected');
