@@ -217,6 +217,12 @@ impl CloudHooks {
             Message::TelemetryUpdate(u) => {
                 let team = driver_team(store, relay, &auth, &u.driver_id).await?;
                 self.in_clock_window(std::slice::from_ref(&u), "data.timestamp")?;
+                if from.spooled {
+                    // A driver agent in direct mode stores its samples through its numbered
+                    // batches; this copy is only the newest sample for the live view.
+                    self.bus.publish(&team, Message::TelemetryUpdate(u));
+                    return Ok(Handling::Taken(None));
+                }
                 let driver = u.driver_id.clone();
                 self.ingest.submit(&team, &driver, vec![u], None).await.map_err(ingest_refusal)?;
                 Ok(Handling::Taken(None))
@@ -450,7 +456,12 @@ async fn driver_team(store: &Store, relay: bool, auth: &Auth, driver_id: &str) -
         relayed_driver(store, driver_id, auth.team_id(), "driverId").await?;
         return Ok(auth.team_id().to_string());
     }
-    crate::accounts::telemetry_team(store, &auth.0, driver_id).await.map_err(|e| api_refusal(&e.into()))
+    crate::accounts::telemetry_team(store, &auth.0, driver_id).await.map_err(|e| {
+        let mut r = api_refusal(&e.into());
+        // The refusal is about whose telemetry this is: name the field.
+        r.field.get_or_insert_with(|| "data.driverId".to_string());
+        r
+    })
 }
 
 /// Checks that `id` (the `field` of a relayed message) is a driver of the relay's `team`: a

@@ -84,6 +84,7 @@ async fn the_demo_runs_a_team_race_and_resumes_with_its_history() {
         token: token.clone(),
         client_type: ClientType::Dashboard,
         version: PROTOCOL_VERSION.into(),
+        spooled: false,
     });
     tx.send(WsMessage::Text(auth.to_json().into())).await.expect("send authenticate");
     let sub = Message::Subscribe(Subscribe { team_id: None, driver_ids: vec![], channels: vec![], max_rate_hz: None });

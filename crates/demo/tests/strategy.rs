@@ -45,6 +45,7 @@ async fn the_live_plan_predicts_the_simulated_races_stops_within_a_lap() {
         token: token.clone(),
         client_type: ClientType::Dashboard,
         version: PROTOCOL_VERSION.into(),
+        spooled: false,
     });
     tx.send(WsMessage::Text(auth.to_json().into())).await.expect("authenticate");
     let sub = Message::Subscribe(Subscribe {

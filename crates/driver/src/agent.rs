@@ -21,6 +21,8 @@ pub enum AgentError {
     Invalid(String),
     #[error("cannot start a thread (source or voice): {0}")]
     Thread(std::io::Error),
+    #[error("cannot open the spool {path}: {error} (is another agent running on the same data folder?)")]
+    Spool { path: std::path::PathBuf, error: pitbox_uplink::SpoolError },
 }
 
 /// What to do about a local API address that cannot be bound.
@@ -65,6 +67,12 @@ pub struct AgentSettings {
     /// Callouts and voice commands (on while `app.voice.enabled`, which `PUT /api/config` can
     /// change while running).
     pub voice: VoiceSettings,
+    /// The durable spool (`DATA_DIR/spool.redb`): every sample is kept until the next hop
+    /// acknowledges it. `None`: samples are sent live only (the relay spools what it gets).
+    pub spool: Option<crate::spool::SpoolSettings>,
+    /// Direct mode: the cloud's WebSocket (`https://HOST`, `wss://HOST/ws` …) instead of the
+    /// relay; the spool's batches go to the cloud's uplink with the driver's own token.
+    pub cloud_url: Option<String>,
 }
 
 impl AgentSettings {
@@ -84,6 +92,8 @@ impl AgentSettings {
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             voice: VoiceSettings::default(),
+            spool: None,
+            cloud_url: None,
         }
     }
 }
@@ -211,6 +221,21 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     };
     let cue_pins = cues.as_ref().map(crate::voice::CueFeed::pinner);
     let mut caution = false;
+    shared.direct.store(settings.cloud_url.is_some(), Ordering::Relaxed);
+    // The spool and the queue that feeds it every sample (the watch channels keep only the newest).
+    let mut to_spool = None;
+    if let Some(sp) = settings.spool.clone() {
+        let path = sp.path.clone();
+        let opened = tokio::task::spawn_blocking(move || crate::spool::AgentSpool::open(sp))
+            .await
+            .map_err(|e| AgentError::Spool { path: path.clone(), error: pitbox_uplink::SpoolError::Db(e.to_string()) })?
+            .map_err(|error| AgentError::Spool { path, error })?;
+        let opened = Arc::new(opened);
+        let _ = shared.spool.set(opened.clone());
+        let (tx, rx) = crate::spool::queue();
+        to_spool = Some((tx, rx, opened));
+    }
+    let spool_tx = to_spool.as_ref().map(|(tx, _, _)| tx.clone());
     // The source thread: blocking reads, non-blocking hand-over (watch channels).
     {
         let shared = shared.clone();
@@ -219,6 +244,7 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
             .name("pitbox-driver-source".into())
             .spawn(move || {
                 let mut numbering = SampleNumbering::default();
+                let mut queue_full_warned = false;
                 while !stop.load(Ordering::Relaxed) {
                     match source.next_event() {
                         Ok(Some(ev)) => match ev {
@@ -230,6 +256,19 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
                                     let at = t.session_time.unwrap_or(f64::NAN);
                                     let traffic = spotter.as_ref().is_some_and(|s| s.busy(at));
                                     c.sample(&t, traffic, caution);
+                                }
+                                shared.samples_produced.fetch_add(1, Ordering::Relaxed);
+                                if let Some(tx) = &spool_tx
+                                    && tx.try_send((*t).clone()).is_err()
+                                {
+                                    // The spool writer is stuck: the sample is shown live only.
+                                    if let Some(sp) = shared.spool.get() {
+                                        sp.samples_rejected.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    if !queue_full_warned {
+                                        queue_full_warned = true;
+                                        tracing::error!("the spool does not keep up; samples are sent live only");
+                                    }
                                 }
                                 shared.telemetry.send_replace(Some(*t));
                             }
@@ -289,6 +328,10 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     })?;
     let _ = spotter_link.set(voice.spotter_sender());
     let mut tasks = Vec::new();
+    if let Some((tx, rx, opened)) = to_spool {
+        drop(tx);
+        tasks.push(tokio::spawn(crate::spool::writer(opened, settings.driver_id.clone(), rx, shutdown_rx.clone())));
+    }
     for button in settings.voice.ptt.clone() {
         let v = voice.clone();
         let task = crate::voice::start_ptt_button(button.clone(), shutdown_rx.clone(), move |pressed| {

@@ -11,7 +11,7 @@
 //! | `GET /api/session` | the last `session_info` data, 503 before the first |
 //! | `GET /api/messages` | received `ai_coaching`, `team_message`, `handoff_request` envelopes, oldest first |
 //! | `POST /api/handoff/{id}` | `{"status": "accepted"/"rejected"/"completed", "reason"?}`: a `handoff_response` to the relay |
-//! | `GET /api/status` | source, source state, relay connection and `relayState` (`ok`, `refused`, `unauthorised`, `disconnected`, `off`), samples sent and refused, the last refusal, and `login` when signed in (`state` `ok`/`waiting`/`retrying`/`refused`, renewals, expiry, the last error) |
+//! | `GET /api/status` | source, source state, relay connection and `relayState` (`ok`, `refused`, `unauthorised`, `disconnected`, `off`), samples sent and refused, the last refusal, the spool (`spool`: samples waiting, oldest age, bytes, near full, unreachable since), and `login` when signed in (`state` `ok`/`waiting`/`retrying`/`refused`, renewals, expiry, the last error) |
 //! | `GET /api/voice/log` | `{callouts: [...], commands: [...]}`: what the radio said (origin, text, priority, state) and every heard command with its answers and the messages it sent |
 //! | `GET /api/voice/status` | engine, output, whether speech and commands work (or why not), box flag, fuel per lap |
 //! | `POST /api/voice/command` | a WAV body (one utterance, ≤ 10 MB): recognised and acted on; the command's log entry back (400 bad WAV, 409 voice off, 503 no recogniser) |
@@ -141,6 +141,9 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
             "stopsRemaining": u.stops_remaining,
             "at": u.timestamp,
         }))),
+        "samplesProduced": s.samples_produced.load(std::sync::atomic::Ordering::Relaxed),
+        "spool": s.spool.get().map(|sp| sp.status()),
+        "upstream": if s.direct.load(std::sync::atomic::Ordering::Relaxed) { "cloud" } else { "relay" },
         "lastAckedSequence": match s.relay_health.last_ack.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
             n => Some(n),

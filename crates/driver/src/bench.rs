@@ -173,6 +173,8 @@ pub fn measure_with(duration: Duration, voice_on: bool) -> anyhow::Result<Driver
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(1),
             voice,
+            spool: None,
+            cloud_url: None,
         };
         let agent = start(settings, Box::new(source)).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -50,6 +50,16 @@ pub struct DriverArgs {
     /// Whether the agent may reach the cloud directly (the spec's cloud.enabled).
     #[arg(long, env = "PITBOX_DRIVER_CLOUD_ENABLED", default_value_t = false)]
     pub cloud_enabled: bool,
+    /// Direct mode, no relay: stream to the cloud at this address (`https://HOST`, or its
+    /// WebSocket `wss://HOST/ws`) over the same numbered, compressed, acknowledged uplink a relay
+    /// uses, with the driver's own token. The relay address is then not used.
+    #[arg(long, env = "PITBOX_DRIVER_CLOUD_URL", value_name = "URL")]
+    pub cloud_url: Option<String>,
+    /// Bound of the spool (DATA_DIR/spool.redb), where every sample waits until the relay or the
+    /// cloud has it: bytes, or with a unit (`512MiB`, `2GiB`). The agent warns at 90 %; when it
+    /// is full new samples are still shown live but not kept.
+    #[arg(long, env = "PITBOX_DRIVER_SPOOL_MAX", default_value = "1GiB", value_parser = pitbox_uplink::parse_bytes)]
+    pub spool_max: u64,
     /// Spoken callouts on (the spec's voice.enabled).
     #[arg(long, env = "PITBOX_DRIVER_VOICE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub voice_enabled: bool,
@@ -231,6 +241,11 @@ relay_port = 8765
 # The team's cloud, for direct access when enabled.
 cloud_endpoint = "http://127.0.0.1:8080"
 cloud_enabled = false
+# Direct mode, without a relay: stream to the cloud itself (its address, e.g.
+# "https://pitbox.myteam.com"), with this driver's own sign-in. relay_url is then not used.
+# cloud_url = "https://pitbox.myteam.com"
+# Every sample waits in DATA_DIR/spool.redb until the relay or the cloud has it, up to this size.
+spool_max = "1GiB"
 # Spoken callouts and voice commands.
 voice_enabled = true
 voice_sensitivity = 0.5
@@ -615,6 +630,11 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         backoff_min: Duration::from_millis(500),
         backoff_max: Duration::from_secs(30),
         voice,
+        spool: Some(crate::spool::SpoolSettings {
+            max_bytes: args.spool_max,
+            ..crate::spool::SpoolSettings::in_dir(&data_dir)
+        }),
+        cloud_url: args.cloud_url.clone().filter(|u| !u.trim().is_empty()),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -8,8 +8,11 @@
 //!   `GET /api/telemetry/current` exactly as the spec, `PUT /api/config`, a Server-Sent Events
 //!   stream of local telemetry for overlays, the received messages and handoff answers; only
 //!   the driver's window and tools with the local API key may change anything ([`api_guard`]);
-//! - connects to the relay ([`relay`]): authenticates with its token, reconnects with
-//!   exponential backoff, publishes `telemetry_update` at a set rate (60 Hz by default),
+//! - keeps every sample in a durable spool in its data folder until the next hop acknowledges
+//!   it ([`spool`], on `pitbox-uplink`, the relay's own spool and batch window);
+//! - connects to the relay, or straight to the cloud with `--cloud-url` ([`relay`]):
+//!   authenticates with its token, reconnects with exponential backoff, sends the spooled
+//!   batches behind the live samples, publishes `telemetry_update` at a set rate (60 Hz by default),
 //!   `session_info` on change, `standings_update` at 2 Hz and `driver_status`; receives
 //!   `ai_coaching`, `team_message` and `handoff_request` into the local inbox;
 //! - speaks ([`voice`]): received messages and its own fuel and handoff calls as callouts on
@@ -35,8 +38,10 @@ pub mod init;
 pub mod pit;
 pub mod private;
 pub mod relay;
+pub mod spool;
 pub mod state;
 pub mod voice;
 
 pub use agent::{AgentHandle, AgentSettings, start};
+pub use spool::SpoolSettings;
 pub use voice::{CalloutEngine, CalloutOutput, VoiceInput, VoiceSettings};

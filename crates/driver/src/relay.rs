@@ -10,6 +10,14 @@
 //! was missed), `session_info` on change and `standings_update` at its rate. Received
 //! `ai_coaching`, `team_message` and `handoff_request` go to the local inbox; `ping` is
 //! answered.
+//!
+//! With a spool ([`crate::spool`]) the agent says so in `authenticate` (`spooled: true`): its
+//! `telemetry_update`s are then for the live view only, and what is kept is the spool's numbered
+//! zstd batches (`telemetry_batch` binary frames, `pitbox-uplink`'s window: at most
+//! `SpoolSettings::window` unacknowledged, in order, everything unacknowledged again on every
+//! new connection). The newest sample always goes at once; batches go behind it. A relay
+//! acknowledges by sample `sequence` (the highest spooled), the cloud in direct mode by batch
+//! `sequence`; either way the acknowledged batches leave the spool.
 
 use crate::agent::AgentSettings;
 use crate::state::Shared;
@@ -18,6 +26,7 @@ use pitbox_model::control::{Authenticate, PROTOCOL_VERSION};
 use pitbox_model::session::DriverStatusUpdate;
 use pitbox_model::{ClientType, DriverStatus, Message};
 use pitbox_sources::ConnectionState;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -50,6 +59,20 @@ pub fn relay_url(cfg: &pitbox_model::rest::DriverAppConfig) -> String {
     }
 }
 
+/// The cloud's WebSocket for direct mode: `https://HOST` → `wss://HOST/ws`, `http://HOST:PORT`
+/// → `ws://HOST:PORT/ws`; a `ws://` or `wss://` URL with a path is used as given.
+pub fn cloud_ws_url(url: &str) -> String {
+    let url = url.trim();
+    let (scheme, rest) = match url.split_once("://") {
+        Some(("https", r)) => ("wss", r),
+        Some(("http", r)) => ("ws", r),
+        Some((s, r)) => (s, r),
+        None => ("wss", url),
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.contains('/') { format!("{scheme}://{rest}") } else { format!("{scheme}://{rest}/ws") }
+}
+
 /// Runs until shutdown.
 pub async fn run(
     shared: Arc<Shared>,
@@ -79,12 +102,18 @@ pub async fn run(
                 }
             }
         };
-        let url = relay_url(&config.borrow_and_update());
+        let url = match &settings.cloud_url {
+            Some(cloud) => cloud_ws_url(cloud),
+            None => relay_url(&config.borrow_and_update()),
+        };
         let end = tokio::select! {
             e = connection(&shared, &settings, &token, &url, &mut outbox, &mut config, &mut backoff, &mut last_seq) => e,
             _ = shutdown.wait_for(|v| *v) => End::Stop,
         };
         shared.relay_connected.store(false, Ordering::Relaxed);
+        if let Some(sp) = shared.spool.get() {
+            sp.set_connected(false);
+        }
         match end {
             End::Stop => return,
             End::Reconfigured => continue,
@@ -168,18 +197,17 @@ fn take_new(
     }
 }
 
-/// Connects with Nagle's algorithm off: at 60 Hz each sample is a small frame, and with Nagle
-/// one written while the previous is unacknowledged would wait for the relay's delayed ACK.
-async fn connect(
-    url: &str,
-) -> Result<
-    (
-        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-        tokio_tungstenite::tungstenite::handshake::client::Response,
-    ),
-    tokio_tungstenite::tungstenite::Error,
-> {
-    tokio_tungstenite::connect_async_with_config(url, None, true).await
+/// Connects (`ws://`, or `wss://` trusting the system's roots) with Nagle's algorithm off: at
+/// 60 Hz each sample is a small frame, and with Nagle one written while the previous is
+/// unacknowledged would wait for the peer's delayed ACK.
+async fn connect(url: &str) -> Result<pitbox_uplink::Ws, String> {
+    static TLS: std::sync::OnceLock<Result<Arc<pitbox_uplink::TlsConfig>, String>> = std::sync::OnceLock::new();
+    let tls = if url.starts_with("wss:") {
+        Some(TLS.get_or_init(|| pitbox_uplink::native_tls().map_err(|e| e.to_string())).clone()?)
+    } else {
+        None
+    };
+    pitbox_uplink::connect(url, tls.as_ref()).await.map_err(|e| e.to_string())
 }
 
 fn text(m: &Message) -> WsMessage {
@@ -214,16 +242,19 @@ async fn connection(
     backoff: &mut Duration,
     last_seq: &mut Option<u64>,
 ) -> End {
-    let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), connect(url)).await {
+    let ws = match tokio::time::timeout(Duration::from_secs(10), connect(url)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return End::Failed(format!("connect: {e}")),
         Err(_) => return End::Failed("connect: timed out".into()),
     };
     let (mut tx, mut rx) = ws.split();
+    let spool = shared.spool.get().cloned();
+    let direct = settings.cloud_url.is_some();
     let auth = Message::Authenticate(Authenticate {
         token: token.to_string(),
         client_type: ClientType::Driver,
         version: PROTOCOL_VERSION.to_string(),
+        spooled: spool.is_some(),
     });
     if let Err(e) = tx.send(text(&auth)).await {
         return End::Failed(format!("send authenticate: {e}"));
@@ -257,6 +288,9 @@ async fn connection(
     }
     *backoff = settings.backoff_min;
     shared.relay_connected.store(true, Ordering::Relaxed);
+    if let Some(sp) = &spool {
+        sp.set_connected(true);
+    }
     // A reconnection: the pit wall may have chosen a cue reference while the link was away.
     if shared.relay_connects.fetch_add(1, Ordering::Relaxed) > 0
         && let Some(tx) = shared.cue_choices.get()
@@ -287,8 +321,39 @@ async fn connection(
     let mut ping = tokio::time::interval(Duration::from_secs(15));
     ping.tick().await;
     let mut ping_id = 0u64;
+    // The spool's batches on this connection: the window, and each sent batch's last sample
+    // (a relay acknowledges samples, not batches).
+    let mut flow =
+        spool.as_ref().map(|sp| pitbox_uplink::Outflow::new(sp.settings.window).with_stall_resend(STALL_RESEND));
+    let mut last_samples: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut look_again = tokio::time::interval(Duration::from_secs(1));
     loop {
+        if let (Some(sp), Some(flow)) = (&spool, flow.as_mut()) {
+            if let Err(e) = flow.apply_due(&sp.spool).await {
+                return End::Failed(format!("spool: {e}"));
+            }
+            if flow.due() {
+                let ready = match flow.refill(&sp.spool).await {
+                    Ok(r) => r,
+                    Err(e) => return End::Failed(format!("spool: {e}")),
+                };
+                if !ready.frames.is_empty() {
+                    for (_, b) in ready.frames {
+                        last_samples.insert(b.sequence, b.last_sample);
+                        if let Err(e) = tx.feed(WsMessage::binary(b.frame)).await {
+                            return End::Failed(format!("send: {e}"));
+                        }
+                    }
+                    if let Err(e) = tx.flush().await {
+                        return End::Failed(format!("send: {e}"));
+                    }
+                }
+            }
+        }
+        let apply_at = flow.as_ref().and_then(|f| f.apply_at());
         let out: Option<Message> = tokio::select! {
+            // The live sample first: catch-up never holds it back.
+            biased;
             r = telemetry.changed() => {
                 if r.is_err() {
                     return End::Stop;
@@ -323,6 +388,19 @@ async fn connection(
                 Err(_) => return End::Stop,
             },
             m = outbox.recv() => m,
+            _ = async { match &spool { Some(sp) => sp.wake.notified().await, None => std::future::pending().await } } => {
+                if let Some(f) = flow.as_mut() {
+                    f.wake();
+                }
+                None
+            }
+            _ = tokio::time::sleep_until(apply_at.unwrap_or_else(tokio::time::Instant::now)), if apply_at.is_some() => None,
+            _ = look_again.tick(), if flow.is_some() => {
+                if let Some(f) = flow.as_mut() {
+                    f.wake();
+                }
+                None
+            }
             r = config.changed() => match r {
                 Ok(()) => {
                     let _ = tx.send(WsMessage::Close(None)).await;
@@ -368,7 +446,7 @@ async fn connection(
                         }
                         Ok(Message::Ping(p)) => Some(Message::Pong(p)),
                         Ok(Message::Error(e)) => {
-                            let about_samples = e.message_type.as_deref() == Some("telemetry_update")
+                            let about_samples = matches!(e.message_type.as_deref(), Some("telemetry_update" | "telemetry_batch"))
                                 || e.code == pitbox_model::control::ErrorCode::RateLimited;
                             if about_samples {
                                 shared.relay_health.refused(e.code.as_str(), &e.message);
@@ -379,7 +457,7 @@ async fn connection(
                         }
                         Ok(Message::Ack(a)) => {
                             if a.driver_id == shared.driver_id {
-                                shared.relay_health.acked(a.sequence);
+                                acked(shared, flow.as_mut(), &mut last_samples, direct, a.sequence);
                             }
                             None
                         }
@@ -399,6 +477,35 @@ async fn connection(
         {
             return End::Failed(format!("send: {e}"));
         }
+    }
+}
+
+/// Resend the window from the last ack when nothing was acknowledged for this long (a relay whose
+/// spool was full took the batches without keeping them).
+const STALL_RESEND: Duration = Duration::from_secs(10);
+
+/// An `ack` of this driver: by batch `sequence` from the cloud (direct mode), by sample
+/// `sequence` (the highest the relay spooled) from a relay.
+fn acked(
+    shared: &Shared,
+    flow: Option<&mut pitbox_uplink::Outflow>,
+    last_samples: &mut BTreeMap<u64, u64>,
+    direct: bool,
+    sequence: u64,
+) {
+    let batch = if direct {
+        // `lastAckedSequence` stays a sample number: the last sample of the acknowledged batch.
+        shared.relay_health.acked(last_samples.range(..=sequence).next_back().map_or(0, |(_, l)| *l));
+        Some(sequence)
+    } else {
+        shared.relay_health.acked(sequence);
+        // Batches are numbered in sample order: every batch whose samples are all at or below
+        // the acknowledged one is kept by the relay.
+        last_samples.iter().take_while(|(_, l)| **l <= sequence).last().map(|(b, _)| *b)
+    };
+    if let (Some(flow), Some(b)) = (flow, batch) {
+        flow.ack(&shared.driver_id, b);
+        last_samples.retain(|k, _| *k > b);
     }
 }
 
@@ -470,6 +577,15 @@ mod tests {
                 "sample {k} at {t} ms is ahead of 20 Hz by more than the burst"
             );
         }
+    }
+
+    #[test]
+    fn cloud_urls_for_direct_mode() {
+        assert_eq!(cloud_ws_url("https://pitbox.team.example"), "wss://pitbox.team.example/ws");
+        assert_eq!(cloud_ws_url("https://pitbox.team.example/"), "wss://pitbox.team.example/ws");
+        assert_eq!(cloud_ws_url("http://127.0.0.1:8080"), "ws://127.0.0.1:8080/ws");
+        assert_eq!(cloud_ws_url("wss://cloud.example/ws"), "wss://cloud.example/ws");
+        assert_eq!(cloud_ws_url("pitbox.team.example"), "wss://pitbox.team.example/ws");
     }
 
     #[test]

@@ -218,6 +218,12 @@ pub struct Shared {
     pub plan: Mutex<Option<pitbox_model::strategy::StrategyUpdate>>,
     /// Where `cue_reference` messages go (set at start when cues and the cloud are on).
     pub cue_choices: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::cue_reference::CueChoice>>,
+    /// The durable spool, when the agent keeps one (set at start).
+    pub spool: std::sync::OnceLock<std::sync::Arc<crate::spool::AgentSpool>>,
+    /// Samples the source produced since the start.
+    pub samples_produced: AtomicU64,
+    /// Direct mode: the link goes to the cloud (`--cloud-url`), not to a relay.
+    pub direct: AtomicBool,
 }
 
 impl Shared {
@@ -247,6 +253,9 @@ impl Shared {
                 pit_target: std::sync::OnceLock::new(),
                 plan: Mutex::new(None),
                 cue_choices: std::sync::OnceLock::new(),
+                spool: std::sync::OnceLock::new(),
+                samples_produced: AtomicU64::new(0),
+                direct: AtomicBool::new(false),
             },
             rx,
         )

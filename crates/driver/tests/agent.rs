@@ -169,6 +169,8 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(400),
         voice: pitbox_driver::VoiceSettings::wav_dir(callouts.path()),
+        spool: None,
+        cloud_url: None,
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     let api = agent.api_addr;
@@ -320,6 +322,8 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(400),
         voice: pitbox_driver::VoiceSettings::wav_dir(callouts.path()),
+        spool: None,
+        cloud_url: None,
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     wait_for("a connection", || agent.shared.is_relay_connected()).await;

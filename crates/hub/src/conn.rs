@@ -37,6 +37,7 @@ pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
         outbox,
         identity: None,
         client_type: None,
+        spooled: false,
         last_rate_error: None,
         closing: false,
         sub_team: None,
@@ -177,6 +178,9 @@ struct Conn<H: Hooks> {
     outbox: Arc<Outbox>,
     identity: Option<Identity>,
     client_type: Option<ClientType>,
+    /// The client spools its samples and sends them as `telemetry_batch`es: its
+    /// `telemetry_update`s are live only (fanned out, never handed to the server to keep).
+    spooled: bool,
     bucket: TokenBucket,
     bad: BadWindow,
     last_rate_error: Option<Instant>,
@@ -353,6 +357,7 @@ impl<H: Hooks> Conn<H> {
                             });
                         }
                         self.client_type = Some(a.client_type);
+                        self.spooled = a.spooled;
                         if a.client_type == ClientType::Relay {
                             self.bucket =
                                 TokenBucket::new(self.hub.config.relay_rate_per_sec, self.hub.config.relay_rate_burst);
@@ -459,7 +464,8 @@ impl<H: Hooks> Conn<H> {
             Message::Subscribe(_) | Message::Unsubscribe(_) | Message::Ping(_) | Message::Pong(_) => msg,
             other => {
                 let client_type = self.client_type.unwrap_or(ClientType::Dashboard);
-                match self.hub.hooks.on_client_message(crate::Client { who, client_type }, other).await {
+                let spooled = self.spooled;
+                match self.hub.hooks.on_client_message(crate::Client { who, client_type, spooled }, other).await {
                     Ok(crate::Handling::Hub(m)) => m,
                     Ok(crate::Handling::Taken(reply)) => {
                         if let Some(r) = reply {
@@ -484,7 +490,10 @@ impl<H: Hooks> Conn<H> {
                 if !self.owns(who, &u.driver_id, "data.driverId", kind) {
                     return;
                 }
-                match self.hub.hooks.on_telemetry(who, &u).await {
+                // A spooling client's sample reaches the server's store through its batches;
+                // this copy is for the live view only.
+                let kept = if self.spooled { Ok(true) } else { self.hub.hooks.on_telemetry(who, &u).await };
+                match kept {
                     Ok(true) => {
                         self.hub.metrics.telemetry_in.fetch_add(1, Ordering::Relaxed);
                         let driver = u.driver_id.clone();

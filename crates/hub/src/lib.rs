@@ -115,6 +115,9 @@ pub struct Client<'a> {
     /// rate-limited by [`HubConfig::relay_rate_per_sec`] and never closed for refused messages,
     /// so one driver's bad message does not cut the team's uplink.
     pub client_type: ClientType,
+    /// It said in `authenticate` that it spools its samples and sends them as numbered
+    /// `telemetry_batch`es: its `telemetry_update`s are for the live view only.
+    pub spooled: bool,
 }
 
 /// The rest of a message's handling, finished after the connection reads on (see

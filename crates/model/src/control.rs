@@ -61,6 +61,11 @@ pub struct Authenticate {
     pub client_type: ClientType,
     /// Protocol version the client speaks (`MAJOR.MINOR`).
     pub version: String,
+    /// The client keeps its samples in a durable spool of its own and sends them as numbered
+    /// `telemetry_batch` frames (a driver agent, docs/driver.md); its `telemetry_update`s are
+    /// then for the live view only and are not stored again. Absent: `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spooled: bool,
 }
 
 impl Validate for Authenticate {

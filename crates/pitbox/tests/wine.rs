@@ -170,6 +170,7 @@ impl Dashboard {
             token: token.into(),
             client_type: ClientType::Dashboard,
             version: PROTOCOL_VERSION.into(),
+            spooled: false,
         })))
         .await
         .unwrap();

@@ -347,6 +347,7 @@ async fn connect(url: &str, token: &str, kind: ClientType) -> anyhow::Result<WsS
         token: token.into(),
         client_type: kind,
         version: PROTOCOL_VERSION.into(),
+        spooled: false,
     });
     ws.send(Ws::text(auth.to_json())).await?;
     loop {

@@ -127,28 +127,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 10s, 200ms)"))
 }
 
-/// Parses `1GiB`, `500MiB`, `64KiB`, `1GB`, or a plain byte count.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 1GiB, 500MiB)"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "kib" => 1024.0,
-        "m" | "mb" => 1e6,
-        "mib" => 1024.0 * 1024.0,
-        "g" | "gb" => 1e9,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB, GiB)")),
-    };
-    let v = n * mult;
-    if !v.is_finite() || v < 1024.0 {
-        return Err("must be at least 1KiB".into());
-    }
-    Ok(v as u64)
-}
+pub use pitbox_uplink::parse_bytes;
 
 /// Builds the relay configuration from the arguments (reads key and token files).
 pub fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {

@@ -31,6 +31,9 @@ pub struct RelayHooks {
     /// Team messages (JSON) on their way to the spool's cloud queue; `None` offline.
     msg_tx: Option<mpsc::Sender<String>>,
     marks: Mutex<HashMap<String, Mark>>,
+    /// Per driver: the highest sample `sequence` written to the spool (what an `ack` to the
+    /// driver may say). Behind `marks` by the samples still waiting for the batcher's tick.
+    spooled: Mutex<HashMap<String, u64>>,
     shared: Arc<Shared>,
 }
 
@@ -93,7 +96,53 @@ impl RelayHooks {
             .filter(|(_, s)| s.last_sample > 0)
             .map(|(d, s)| (d.clone(), Mark { last: s.last_sample, burst: None }))
             .collect();
-        RelayHooks { tx, msg_tx, marks: Mutex::new(marks), shared }
+        let spooled =
+            known.iter().filter(|(_, s)| s.last_sample > 0).map(|(d, s)| (d.clone(), s.last_sample)).collect();
+        RelayHooks { tx, msg_tx, marks: Mutex::new(marks), spooled: Mutex::new(spooled), shared }
+    }
+
+    /// The batcher wrote `driver`'s samples up to `last` to the spool.
+    fn note_spooled(&self, driver: &str, last: u64) {
+        let mut m = match self.spooled.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let e = m.entry(driver.to_string()).or_insert(0);
+        *e = (*e).max(last);
+    }
+
+    fn spooled_up_to(&self, driver: &str) -> u64 {
+        let m = match self.spooled.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        m.get(driver).copied().unwrap_or(0)
+    }
+
+    /// The samples of a spooling driver's batch not taken yet (in order: the agent sends its
+    /// batches in order, so everything at or below the highest taken is a resend). A resend is
+    /// expected after every reconnect, so it is neither reported to the driver nor taken for a
+    /// restarted numbering.
+    fn take_new(&self, samples: Vec<TelemetryUpdate>) -> Vec<TelemetryUpdate> {
+        let mut marks = match self.marks.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut out = Vec::with_capacity(samples.len());
+        for s in samples {
+            let Some(seq) = s.sequence else {
+                out.push(s);
+                continue;
+            };
+            let mark = marks.entry(s.driver_id.clone()).or_default();
+            if seq > mark.last || (mark.last == 0 && mark.burst.is_none()) {
+                mark.last = mark.last.max(seq);
+                out.push(s);
+            } else {
+                self.shared.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        out
     }
 
     /// The duplicate rule (docs/protocol.md, "Sample identity"): `Ok(true)` takes the sample,
@@ -200,6 +249,30 @@ impl Hooks for RelayHooks {
         {
             b.warn(&who.user_id, m.last, " before the driver disconnected");
         }
+    }
+
+    /// A spooling driver agent's numbered batch (docs/driver.md, "Spool"): its new samples go to
+    /// the spool like live ones, and the agent gets the usual `ack` (highest sample `sequence`
+    /// spooled) once they are written. A batch that brings nothing new is acknowledged at once.
+    /// Offline nothing is kept: the batch has reached its last hop and is acknowledged as is.
+    async fn on_batch(&self, who: &Identity, batch: TelemetryBatch) -> Result<Option<Ack>, Refusal> {
+        let driver = batch.driver_id.clone();
+        let Some(tx) = &self.tx else {
+            let last = batch.samples.iter().filter_map(|s| s.sequence).max().unwrap_or(0);
+            return Ok((last > 0).then_some(Ack { driver_id: driver, sequence: last }));
+        };
+        let fresh = self.take_new(batch.samples);
+        if fresh.is_empty() {
+            let spooled = self.spooled_up_to(&driver);
+            return Ok((spooled > 0).then_some(Ack { driver_id: driver, sequence: spooled }));
+        }
+        for update in fresh {
+            // Awaiting here applies back-pressure to this driver only while the spool catches up.
+            tx.send(Sample { user: who.user_id.clone(), update })
+                .await
+                .map_err(|_| Refusal::new(ErrorCode::InternalError, "relay is shutting down"))?;
+        }
+        Ok(None)
     }
 
     async fn on_telemetry(&self, who: &Identity, sample: &TelemetryUpdate) -> Result<bool, Refusal> {
@@ -393,7 +466,8 @@ async fn flush(
         for (driver, batch) in &plans {
             let frame = encoder.encode(batch).map_err(|e| SpoolError::Db(e.to_string()))?;
             let last_sample = batch.samples.iter().filter_map(|s| s.sequence).max().unwrap_or(0);
-            news.push(NewBatch { driver: driver.clone(), sequence: batch.sequence, frame, last_sample });
+            let samples = batch.samples.len() as u64;
+            news.push(NewBatch { driver: driver.clone(), sequence: batch.sequence, frame, last_sample, samples });
             done.push((driver.clone(), batch.sequence, last_sample));
         }
         spool2.append(&news)?;
@@ -416,6 +490,7 @@ async fn flush(
             for (driver, last) in last_by_driver {
                 let Some(b) = bufs.get_mut(driver) else { continue };
                 if last > 0 {
+                    hub.hooks().note_spooled(driver, last);
                     let ack = Message::Ack(Ack { driver_id: driver.to_string(), sequence: last });
                     for u in &b.users {
                         hub.send_to_user(u, &ack);

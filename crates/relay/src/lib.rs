@@ -15,7 +15,8 @@ mod ingest;
 pub mod jwks;
 pub mod revocations;
 mod server;
-pub mod spool;
+/// The durable spool, shared with the driver agent (`pitbox-uplink`).
+pub use pitbox_uplink::spool;
 mod state;
 pub mod tls;
 pub mod uplink;

@@ -18,20 +18,16 @@
 //! keeps going (the cloud authenticates a connection once and closes it only on revocation) and
 //! every new link authenticates with the newest credential.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use pitbox_hub::Hub;
 use pitbox_model::control::{Authenticate, PROTOCOL_VERSION, Ping, Subscribe, protocol_compatible};
 use pitbox_model::{Channel, ClientType, Message};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::ingest::RelayHooks;
 use crate::spool::Spool;
@@ -70,10 +66,7 @@ impl UplinkConfig {
     }
 }
 
-/// The byte stream under the WebSocket: plain TCP or TLS.
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-type Ws = WebSocketStream<Box<dyn Io>>;
+type Ws = pitbox_uplink::Ws;
 
 #[derive(Debug, thiserror::Error)]
 enum UplinkFailure {
@@ -91,12 +84,7 @@ enum UplinkFailure {
     Spool(String),
 }
 
-/// Delay before reconnect attempt `attempt` (1-based): full jitter over an exponential ceiling.
-pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
-    let ceiling = min.saturating_mul(1u32 << attempt.min(16)).min(max).max(min);
-    let ms = ceiling.as_millis().max(1) as u64;
-    Duration::from_millis(min.as_millis() as u64 / 2 + fastrand::u64(0..=ms))
-}
+pub use pitbox_uplink::backoff;
 
 /// Everything a session needs besides its URL.
 pub(crate) struct UplinkCtx {
@@ -189,42 +177,9 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
 /// Opens the WebSocket to `url`, over TLS for `wss://`.
 async fn connect(url: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Ws, UplinkFailure> {
-    let request = url.into_client_request().map_err(|e| UplinkFailure::Connect(format!("{url}: {e}")))?;
-    let uri = request.uri().clone();
-    let secure = match uri.scheme_str() {
-        Some("wss") => true,
-        Some("ws") => false,
-        other => return Err(UplinkFailure::Connect(format!("{url}: scheme {other:?} is not ws or wss"))),
-    };
-    let host = uri.host().ok_or_else(|| UplinkFailure::Connect(format!("{url}: no host")))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| UplinkFailure::Connect(format!("{host}:{port}: {e}")))?;
-    let _ = tcp.set_nodelay(true);
-    let io: Box<dyn Io> = if secure {
-        let tls = tls.ok_or_else(|| UplinkFailure::Connect("wss:// without a TLS configuration".into()))?;
-        let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|e| UplinkFailure::Connect(format!("{host}: not a TLS server name: {e}")))?;
-        let stream = tokio_rustls::TlsConnector::from(tls.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| UplinkFailure::Connect(format!("TLS with {host}:{port}: {e}")))?;
-        Box::new(stream)
-    } else {
-        Box::new(tcp)
-    };
-    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, None)
-        .await
-        .map_err(|e| UplinkFailure::Connect(format!("{url}: {e}")))?;
-    Ok(ws)
+    pitbox_uplink::connect(url, tls).await.map_err(|e| UplinkFailure::Connect(e.0))
 }
 
 async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(), UplinkFailure> {
@@ -270,6 +225,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
         token,
         client_type: ClientType::Relay,
         version: PROTOCOL_VERSION.to_string(),
+        spooled: false,
     });
     tx.send(WsMessage::text(auth.to_json())).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
     let result = tokio::time::timeout(Duration::from_secs(10), next_message(&mut rx))
@@ -312,51 +268,18 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
     // Team messages: highest queue position sent on this connection, and confirmed.
     let (mut msg_sent, mut msg_confirmed) = (0u64, 0u64);
 
-    let window = cfg.window.max(1) as u64;
-    let mut acked: HashMap<String, u64> = HashMap::new();
-    let mut sent: HashMap<String, u64> = HashMap::new();
-    // Acks not yet applied to the spool, and when they will be: one spool write per ~100 ms
-    // instead of one per ack (hundreds a second with a full field). `acked` is what counts for
-    // sending; a crash before the write only means the cloud acknowledges duplicates again.
-    let mut unapplied: HashMap<String, u64> = HashMap::new();
-    let mut apply_at: Option<tokio::time::Instant> = None;
-    let mut refill = true;
+    // Batches in flight on this connection (shared with the driver agent's uplink).
+    let mut out = pitbox_uplink::Outflow::new(cfg.window);
     loop {
-        if apply_at.is_some_and(|t| tokio::time::Instant::now() >= t) {
-            apply_at = None;
-            let acks: Vec<(String, u64)> = unapplied.drain().collect();
-            let n = blocking(spool, move |sp| sp.ack_many(&acks)).await?;
-            shared.metrics.uplink_batches_acked.fetch_add(n, Ordering::Relaxed);
-        }
-        let inflight: u64 = sent.iter().map(|(d, s)| s.saturating_sub(*acked.get(d).unwrap_or(&0))).sum();
-        if refill || inflight <= window / 2 {
-            refill = false;
-            let waiting = blocking(spool, |s| s.waiting()).await?;
-            let now = now_ms();
-            let oldest = waiting.iter().map(|(_, _, c)| *c).min();
-            shared.metrics.uplink_lag_ms.store(oldest.map_or(0, |c| now.saturating_sub(c)), Ordering::Relaxed);
-            let budget = window.saturating_sub(inflight) as usize;
-            let mut wants: Vec<(String, u64)> = Vec::with_capacity(waiting.len());
-            for (driver, first, _) in waiting {
-                let a = acked.entry(driver.clone()).or_insert(0);
-                *a = (*a).max(first.saturating_sub(1));
-                let floor = *a;
-                let after = sent.get(&driver).copied().unwrap_or(0).max(floor);
-                wants.push((driver, after));
-            }
-            // Every driver's next batches in one read, not one blocking call per driver.
-            let ready = if budget == 0 || wants.is_empty() {
-                Vec::new()
-            } else {
-                blocking(spool, move |s| s.pending_many(&wants, budget)).await?
-            };
-            for (driver, batches) in ready {
-                for b in batches {
-                    shared.metrics.uplink_bytes_sent.fetch_add(b.frame.len() as u64, Ordering::Relaxed);
-                    tx.feed(WsMessage::binary(b.frame)).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
-                    sent.insert(driver.clone(), b.sequence);
-                    shared.metrics.uplink_batches_sent.fetch_add(1, Ordering::Relaxed);
-                }
+        let n = out.apply_due(spool).await.map_err(|e| UplinkFailure::Spool(e.to_string()))?;
+        shared.metrics.uplink_batches_acked.fetch_add(n, Ordering::Relaxed);
+        if out.due() {
+            let ready = out.refill(spool).await.map_err(|e| UplinkFailure::Spool(e.to_string()))?;
+            shared.metrics.uplink_lag_ms.store(ready.lag_ms.unwrap_or(0), Ordering::Relaxed);
+            for (_, b) in ready.frames {
+                shared.metrics.uplink_bytes_sent.fetch_add(b.frame.len() as u64, Ordering::Relaxed);
+                tx.feed(WsMessage::binary(b.frame)).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
+                shared.metrics.uplink_batches_sent.fetch_add(1, Ordering::Relaxed);
             }
             if spool.messages() > 0 && msg_sent.saturating_sub(msg_confirmed) < MESSAGE_WINDOW {
                 let after = msg_sent;
@@ -388,7 +311,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                 match m {
                     WsMessage::Text(t) => match pitbox_model::decode(t.as_bytes()) {
                         Ok(Message::Ack(a)) => {
-                            let mut mine = sent.get(&a.driver_id).copied().unwrap_or(0);
+                            let mut mine = out.sent(&a.driver_id);
                             if a.sequence > mine && mine > 0 {
                                 // Beyond what this connection sent: compare with every number
                                 // the spool ever gave this driver (acks lost in a crash are fine).
@@ -412,12 +335,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                             } else {
                                 shared.uplink.acked();
                             }
-                            let prev = acked.get(&a.driver_id).copied().unwrap_or(0);
-                            if a.sequence > prev {
-                                acked.insert(a.driver_id.clone(), a.sequence);
-                                unapplied.insert(a.driver_id, a.sequence);
-                                apply_at.get_or_insert_with(|| tokio::time::Instant::now() + ACK_APPLY_DELAY);
-                            }
+                            out.ack(&a.driver_id, a.sequence);
                         }
                         Ok(Message::Ping(p)) => {
                             let pong = Message::Pong(Ping { id: p.id, timestamp: chrono::Utc::now() });
@@ -428,7 +346,7 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                                 msg_confirmed = p.id;
                                 let n = blocking(spool, move |sp| sp.ack_messages(p.id)).await?;
                                 shared.metrics.uplink_messages_confirmed.fetch_add(n, Ordering::Relaxed);
-                                refill = true;
+                                out.wake();
                             }
                         }
                         Ok(Message::Error(e)) => {
@@ -451,15 +369,12 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                     _ => {}
                 }
             }
-            _ = shared.uplink_wake.notified() => { refill = true; }
-            _ = tokio::time::sleep_until(apply_at.unwrap_or_else(tokio::time::Instant::now)), if apply_at.is_some() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => { refill = true; }
+            _ = shared.uplink_wake.notified() => { out.wake(); }
+            _ = tokio::time::sleep_until(out.apply_at().unwrap_or_else(tokio::time::Instant::now)), if out.apply_at().is_some() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => { out.wake(); }
         }
     }
 }
-
-/// How long acks gather before they are applied to the spool in one write.
-const ACK_APPLY_DELAY: Duration = Duration::from_millis(100);
 
 /// Delivers a message from the cloud to the local clients entitled to it, unless it is the echo
 /// of one a local client sent.
@@ -494,21 +409,6 @@ where
                 return Err(UplinkFailure::Refused(f.map(|f| f.reason.to_string()).unwrap_or_else(|| "closed".into())));
             }
             Some(Ok(_)) => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_bounded() {
-        let min = Duration::from_millis(200);
-        let max = Duration::from_secs(10);
-        for attempt in 1..40 {
-            let d = backoff(attempt, min, max);
-            assert!(d >= Duration::from_millis(100) && d <= max + min, "{d:?}");
         }
     }
 }

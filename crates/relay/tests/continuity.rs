@@ -80,6 +80,8 @@ async fn agent(env: &Env, driver: &str, token: String, seed: u64, callouts: &std
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(400),
         voice,
+        spool: None,
+        cloud_url: None,
     };
     start(settings, Box::new(source)).await.unwrap()
 }

@@ -71,6 +71,7 @@ async fn handshake_and_ping() {
         token: env.token("drv-1", UserRole::Driver, TEAM),
         client_type: ClientType::Driver,
         version: "1.0".into(),
+        spooled: false,
     }))
     .await;
     let before = c.sync().await;
@@ -116,6 +117,7 @@ async fn bad_tokens_are_refused_and_closed() {
         token: good,
         client_type: ClientType::Driver,
         version: "2.0".into(),
+        spooled: false,
     }))
     .await;
     let ((code, _), seen) = c.until_closed().await;

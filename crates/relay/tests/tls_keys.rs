@@ -67,6 +67,7 @@ async fn wss_client(
         token: token.into(),
         client_type: kind,
         version: PROTOCOL_VERSION.into(),
+        spooled: false,
     });
     ws.send(Ws::text(auth.to_json())).await.unwrap();
     match next(&mut ws).await {

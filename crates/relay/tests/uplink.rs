@@ -48,6 +48,7 @@ impl DriverSim {
             token: token.into(),
             client_type: ClientType::Driver,
             version: PROTOCOL_VERSION.into(),
+            spooled: false,
         });
         if tx.send(Ws::text(auth.to_json())).await.is_err() {
             return false;

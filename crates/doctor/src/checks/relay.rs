@@ -155,6 +155,7 @@ pub(crate) async fn check(settings: &Settings) -> (pitbox_model::rest::Validatio
         token: token.clone(),
         client_type: ClientType::Dashboard,
         version: PROTOCOL_VERSION.into(),
+        spooled: false,
     });
     if let Err(e) = ws.send(Ws::text(auth.to_json())).await {
         let m = format!("relay at {url}: sending authenticate: {e}");

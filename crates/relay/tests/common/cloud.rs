@@ -34,6 +34,8 @@ pub struct CloudStore {
     pub subscribes: Mutex<Vec<pitbox_model::control::Subscribe>>,
     /// Authenticated connections per node (port).
     pub connections: Mutex<HashMap<u16, u64>>,
+    /// Live samples (`telemetry_update` text frames) received from driver agents in direct mode.
+    pub live: Mutex<u64>,
     /// What every connection of every node sends down (fan-out).
     down: broadcast::Sender<Message>,
 }
@@ -50,6 +52,7 @@ impl Default for CloudStore {
             messages: Default::default(),
             subscribes: Default::default(),
             connections: Default::default(),
+            live: Default::default(),
             down,
         }
     }
@@ -180,6 +183,11 @@ async fn serve(mut socket: WebSocket, mut st: St) {
                         }
                         continue;
                     }
+                    Message::TelemetryUpdate(_) => {
+                        // A driver agent in direct mode: the live copy, not stored.
+                        *st.store.live.lock().unwrap() += 1;
+                        continue;
+                    }
                     Message::Subscribe(s) => {
                         assert!(authed, "subscribe before authenticate");
                         st.store.subscribes.lock().unwrap().push(s);
@@ -194,7 +202,11 @@ async fn serve(mut socket: WebSocket, mut st: St) {
                     }
                 }
                 if let Ok(Message::Authenticate(a)) = pitbox_model::decode(t.as_bytes()) {
-                    assert_eq!(a.client_type, pitbox_model::ClientType::Relay);
+                    // A relay, or a spooling driver agent in direct mode.
+                    assert!(
+                        a.client_type == pitbox_model::ClientType::Relay || a.spooled,
+                        "a relay or a spooling agent: {a:?}"
+                    );
                     authed = true;
                     *st.store.connections.lock().unwrap().entry(st.port).or_default() += 1;
                     let ok = Message::AuthenticationResult(AuthenticationResult {

@@ -108,6 +108,7 @@ impl Client {
             token: token.into(),
             client_type: kind,
             version: PROTOCOL_VERSION.into(),
+            spooled: false,
         }))
         .await;
         match self.recv().await {

@@ -1,7 +1,8 @@
 //! The durable spool: every uplink batch lives here, compressed exactly as it goes on the wire,
-//! from the moment it is formed until the cloud acknowledges it. One redb file; every append is
-//! one transaction committed with `Durability::Immediate` (fsync), so a batch that was
-//! acknowledged to a driver survives a SIGKILL or a power cut.
+//! from the moment it is formed until the next hop acknowledges it. One redb file; every append
+//! is one transaction committed with `Durability::Immediate` (fsync), so a batch survives a
+//! SIGKILL or a power cut once `append` returned. The relay keeps one (`DATA_DIR/spool.redb`),
+//! the driver agent another (`DATA_DIR/spool.redb` of the agent's data folder).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,6 +18,11 @@ const DRIVERS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("drivers
 /// Team messages for the cloud (`team_message`, handoffs, `session_info` …), in arrival order:
 /// queue position → 8-byte little-endian creation time (ms) + the message JSON.
 const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+/// Per batch: (highest sample `sequence` in it (0: unnumbered), number of samples). The relay
+/// acknowledges a driver's samples by sample `sequence`; this turns such an ack into the batches
+/// it covers, and counts the samples waiting. A spool from before this table has no rows for its
+/// old batches: they count as unnumbered and empty.
+const LAST_SAMPLES: TableDefinition<(&str, u64), (u64, u64)> = TableDefinition::new("batch_facts");
 /// The spool's own facts: `origin` → the id of its batch numbering ("" for a spool from before
 /// origins, whose numbering the cloud keeps as the driver's one numbering).
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
@@ -66,6 +72,8 @@ pub struct NewBatch {
     pub frame: Vec<u8>,
     /// Highest sample `sequence` in the batch (0: unnumbered).
     pub last_sample: u64,
+    /// Samples in the batch.
+    pub samples: u64,
 }
 
 /// One spooled batch read back for sending.
@@ -74,6 +82,8 @@ pub struct Spooled {
     pub sequence: u64,
     pub created_ms: u64,
     pub frame: Vec<u8>,
+    /// Highest sample `sequence` in the batch (0: unnumbered or not recorded).
+    pub last_sample: u64,
 }
 
 /// One queued message read back for sending.
@@ -91,6 +101,7 @@ pub struct Spool {
     limit: u64,
     bytes: AtomicU64,
     batches: AtomicU64,
+    samples: AtomicU64,
     messages: AtomicU64,
     next_message: AtomicU64,
     /// The id of this spool's batch numbering (`telemetry_batch.origin`); `None` for a spool
@@ -127,6 +138,7 @@ impl Spool {
         let origin = {
             let tx = db.begin_write()?;
             tx.open_table(BATCHES)?;
+            tx.open_table(LAST_SAMPLES)?;
             let fresh = tx.open_table(DRIVERS)?.is_empty()?;
             tx.open_table(MESSAGES)?;
             let origin = {
@@ -151,11 +163,12 @@ impl Spool {
             limit,
             bytes: AtomicU64::new(0),
             batches: AtomicU64::new(0),
+            samples: AtomicU64::new(0),
             messages: AtomicU64::new(0),
             next_message: AtomicU64::new(1),
             origin,
         };
-        let (mut bytes, mut count, mut messages, mut next_message) = (0u64, 0u64, 0u64, 1u64);
+        let (mut bytes, mut count, mut messages, mut next_message, mut samples) = (0u64, 0u64, 0u64, 1u64, 0u64);
         {
             let rx = spool.db.begin_read()?;
             let t = rx.open_table(BATCHES)?;
@@ -163,6 +176,10 @@ impl Spool {
                 let (_, v) = row?;
                 bytes += v.value().len() as u64;
                 count += 1;
+            }
+            for row in rx.open_table(LAST_SAMPLES)?.iter()? {
+                let (_, v) = row?;
+                samples += v.value().1;
             }
             let m = rx.open_table(MESSAGES)?;
             for row in m.iter()? {
@@ -174,6 +191,7 @@ impl Spool {
         }
         spool.bytes.store(bytes, Ordering::Relaxed);
         spool.batches.store(count, Ordering::Relaxed);
+        spool.samples.store(samples, Ordering::Relaxed);
         spool.messages.store(messages, Ordering::Relaxed);
         spool.next_message.store(next_message, Ordering::Relaxed);
         Ok(spool)
@@ -192,6 +210,16 @@ impl Spool {
     /// Batches held (not yet acknowledged).
     pub fn batches(&self) -> u64 {
         self.batches.load(Ordering::Relaxed)
+    }
+
+    /// Samples in the batches held (batches from before the count was kept count as none).
+    pub fn samples(&self) -> u64 {
+        self.samples.load(Ordering::Relaxed)
+    }
+
+    /// Creation time (ms since the Unix epoch) of the oldest batch held, if any.
+    pub fn oldest_ms(&self) -> Result<Option<u64>, SpoolError> {
+        Ok(self.waiting()?.into_iter().map(|(_, _, ms)| ms).min())
     }
 
     /// Messages queued for the cloud (not yet confirmed).
@@ -302,12 +330,14 @@ impl Spool {
         {
             let mut t = tx.open_table(BATCHES)?;
             let mut d = tx.open_table(DRIVERS)?;
+            let mut l = tx.open_table(LAST_SAMPLES)?;
             let mut value = Vec::new();
             for b in batches {
                 value.clear();
                 value.extend_from_slice(&created);
                 value.extend_from_slice(&b.frame);
                 t.insert((b.driver.as_str(), b.sequence), value.as_slice())?;
+                l.insert((b.driver.as_str(), b.sequence), (b.last_sample, b.samples))?;
                 let prev = d.get(b.driver.as_str())?.map(|v| v.value()).unwrap_or((1, 0));
                 let state = (prev.0.max(b.sequence + 1), prev.1.max(b.last_sample));
                 d.insert(b.driver.as_str(), state)?;
@@ -316,6 +346,7 @@ impl Spool {
         tx.commit()?;
         self.bytes.fetch_add(add, Ordering::Relaxed);
         self.batches.fetch_add(batches.len() as u64, Ordering::Relaxed);
+        self.samples.fetch_add(batches.iter().map(|b| b.samples).sum(), Ordering::Relaxed);
         Ok(())
     }
 
@@ -329,15 +360,21 @@ impl Spool {
     /// about 100 ms: one write instead of one per ack).
     pub fn ack_many(&self, acks: &[(String, u64)]) -> Result<u64, SpoolError> {
         let tx = self.db.begin_write()?;
-        let (mut n, mut freed) = (0u64, 0u64);
+        let (mut n, mut freed, mut samples) = (0u64, 0u64, 0u64);
         {
             let mut t = tx.open_table(BATCHES)?;
+            let mut l = tx.open_table(LAST_SAMPLES)?;
             for (driver, sequence) in acks {
-                let removed = t.extract_from_if((driver.as_str(), 0u64)..=(driver.as_str(), *sequence), |_, _| true)?;
+                let range = (driver.as_str(), 0u64)..=(driver.as_str(), *sequence);
+                let removed = t.extract_from_if(range.clone(), |_, _| true)?;
                 for row in removed {
                     let (_, v) = row?;
                     n += 1;
                     freed += v.value().len() as u64;
+                }
+                for row in l.extract_from_if(range, |_, _| true)? {
+                    let (_, v) = row?;
+                    samples += v.value().1;
                 }
             }
         }
@@ -352,6 +389,7 @@ impl Spool {
         tx.commit()?;
         self.bytes.fetch_sub(freed.min(self.bytes()), Ordering::Relaxed);
         self.batches.fetch_sub(n.min(self.batches()), Ordering::Relaxed);
+        self.samples.fetch_sub(samples.min(self.samples()), Ordering::Relaxed);
         Ok(n)
     }
 
@@ -364,6 +402,7 @@ impl Spool {
     ) -> Result<Vec<(String, Vec<Spooled>)>, SpoolError> {
         let rx = self.db.begin_read()?;
         let t = rx.open_table(BATCHES)?;
+        let l = rx.open_table(LAST_SAMPLES)?;
         let mut out = Vec::with_capacity(wants.len());
         let mut left = budget;
         for (driver, after) in wants {
@@ -377,7 +416,9 @@ impl Spool {
                 }
                 let (k, v) = row?;
                 let Some((created_ms, frame)) = stamped(v.value()) else { continue };
-                got.push(Spooled { sequence: k.value().1, created_ms, frame: frame.to_vec() });
+                let sequence = k.value().1;
+                let last_sample = l.get((driver.as_str(), sequence))?.map_or(0, |v| v.value().0);
+                got.push(Spooled { sequence, created_ms, frame: frame.to_vec(), last_sample });
             }
             left -= got.len();
             out.push((driver.clone(), got));
@@ -454,7 +495,13 @@ mod tests {
     }
 
     fn nb(driver: &str, seq: u64, len: usize) -> NewBatch {
-        NewBatch { driver: driver.into(), sequence: seq, frame: vec![seq as u8; len], last_sample: seq * 10 }
+        NewBatch {
+            driver: driver.into(),
+            sequence: seq,
+            frame: vec![seq as u8; len],
+            last_sample: seq * 10,
+            samples: 3,
+        }
     }
 
     /// Issue 23: the spool was 0644 under umask 022.
