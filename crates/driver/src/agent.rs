@@ -188,6 +188,13 @@ impl AgentHandle {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
         }
+        // The run's account, for the driver and for tests that count what was stored.
+        let status = self.shared.spool.get().map(|sp| sp.status());
+        tracing::info!(
+            samples_produced = self.shared.samples_produced.load(Ordering::Relaxed),
+            spool = %status.map(|s| s.to_string()).unwrap_or_else(|| "none".into()),
+            "agent stopped"
+        );
     }
 }
 

@@ -108,7 +108,8 @@ pub async fn run(
         };
         let end = tokio::select! {
             e = connection(&shared, &settings, &token, &url, &mut outbox, &mut config, &mut backoff, &mut last_seq) => e,
-            _ = shutdown.wait_for(|v| *v) => End::Stop,
+            // The connection goes on while the spool hands over its last samples.
+            _ = stop_after_drain(&mut shutdown, &shared) => End::Stop,
         };
         shared.relay_connected.store(false, Ordering::Relaxed);
         if let Some(sp) = shared.spool.get() {
@@ -133,6 +134,32 @@ pub async fn run(
                 backoff = (backoff * 2).min(settings.backoff_max).min(RECONNECT_CAP);
             }
         }
+    }
+}
+
+/// How long a stopping agent waits for its spool to be acknowledged (the agent's tasks get 2 s).
+const DRAIN_MAX: Duration = Duration::from_millis(1500);
+/// The spool writer's last write lands within its cadence after the source stops.
+const DRAIN_SETTLE: Duration = Duration::from_millis(300);
+
+/// Resolves once shutdown is asked and the spool has handed over what it holds: at once without
+/// a spool or a link, else when the spool is empty or after [`DRAIN_MAX`]. A driver who quits
+/// at the end of the race then leaves nothing waiting on disk until the next start.
+async fn stop_after_drain(shutdown: &mut watch::Receiver<bool>, shared: &Shared) {
+    let _ = shutdown.wait_for(|v| *v).await;
+    let Some(sp) = shared.spool.get() else { return };
+    if !shared.is_relay_connected() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + DRAIN_MAX;
+    tokio::time::sleep(DRAIN_SETTLE).await;
+    while tokio::time::Instant::now() < deadline && shared.is_relay_connected() && sp.spool.samples() > 0 {
+        sp.wake.notify_one();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = sp.spool.samples();
+    if left > 0 {
+        tracing::info!(samples = left, "stopping with samples not yet acknowledged: they are sent at the next start");
     }
 }
 
