@@ -319,3 +319,35 @@ export async function startUplinkLink(targetPort) {
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
+
+/** The team `team` in the database at `dbUrl`, with an engineer `sam` and `drivers` (each `{ username }`), all with `password`. */
+export function seedTeam(pitbox, { dbUrl, work, team, drivers, password }) {
+  const env = { PITBOX_CLOUD_DATABASE_URL: dbUrl, PITBOX_CLOUD_DATA_DIR: join(work, 'admin') };
+  runPitbox(pitbox, ['team', 'add', team], { env });
+  for (const [username, role] of [['sam', 'engineer'], ...drivers.map((d) => [d.username, 'driver'])]) {
+    runPitbox(pitbox, ['user', 'add', '--username', username, '--role', role, '--team', team, '--password-stdin'], { env, input: `${password}\n` });
+  }
+}
+
+/**
+ * Two cloud nodes' shared world in `work` (one database, one Redis, one file object store, one
+ * signing key): `args(node, port)` gives a node's `pitbox cloud` arguments, `extra` appended.
+ */
+export function cloudNodes({ work, dbUrl, redisUrl, extra = [] }) {
+  const objects = join(work, 'objects');
+  mkdirSync(objects, { recursive: true });
+  const keyFile = join(work, 'signing-key.pem');
+  return (node, port) => [
+    'cloud',
+    '--listen', `127.0.0.1:${port}`,
+    '--data-dir', join(work, node),
+    '--database-url', dbUrl,
+    '--redis-url', redisUrl,
+    '--storage-url', `file://${objects}`,
+    '--signing-key-file', keyFile,
+    '--node-id', node,
+    '--chunk-seconds', '5',
+    '--log', 'info',
+    ...extra,
+  ]; // prettier-ignore
+}

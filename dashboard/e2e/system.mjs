@@ -24,7 +24,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiJson as api, freePort, launchBrowser, login, RESULTS, shot } from './harness.mjs';
-import { assert, checks, pinBinary, preflight, psql, relayMetrics as metrics, runDatabase, runPitbox, sleep, startProcess as startPitbox, startTap, startUplinkLink, waitFor } from './stack.mjs';
+import { assert, checks, cloudNodes, pinBinary, preflight, psql, relayMetrics as metrics, runDatabase, seedTeam, sleep, startProcess as startPitbox, startTap, startUplinkLink, waitFor } from './stack.mjs';
 
 const PASSWORD = 'pitbox-system-test';
 const TEAM = 'System Test Racing';
@@ -54,7 +54,6 @@ mkdirSync(LOGS, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'pitbox-system-'));
 const PITBOX = pinBinary(BUILT, work);
 const { name: dbName, url: runDbUrl } = runDatabase(databaseUrl, 'system');
-const run = (args, opts) => runPitbox(PITBOX, args, opts);
 const startProcess = (name, args, env) => startPitbox(PITBOX, LOGS, name, args, env);
 const loginApi = (base, username) => api(base, '/api/auth/login', { method: 'POST', body: { username, password: PASSWORD } });
 
@@ -102,29 +101,11 @@ try {
   psql(databaseUrl, `CREATE DATABASE ${dbName}`);
   dbCreated = true;
   console.log(`# ${since()} s: database ${dbName} created; logs in ${LOGS}`);
-  const cloudEnv = { PITBOX_CLOUD_DATABASE_URL: runDbUrl, PITBOX_CLOUD_DATA_DIR: join(work, 'admin') };
-  run(['team', 'add', TEAM], { env: cloudEnv });
-  for (const [username, role] of [['sam', 'engineer'], ...DRIVERS.map((d) => [d.username, 'driver'])]) {
-    run(['user', 'add', '--username', username, '--role', role, '--team', TEAM, '--password-stdin'], { env: cloudEnv, input: `${PASSWORD}\n` });
-  }
+  seedTeam(PITBOX, { dbUrl: runDbUrl, work, team: TEAM, drivers: DRIVERS, password: PASSWORD });
 
   // Two cloud nodes: one database, one Redis, one object store, one signing key.
-  const objects = join(work, 'objects');
-  mkdirSync(objects);
-  const keyFile = join(work, 'signing-key.pem');
   const [portA, portB] = [await freePort(), await freePort()];
-  const cloudArgs = (node, port) => [
-    'cloud',
-    '--listen', `127.0.0.1:${port}`,
-    '--data-dir', join(work, node),
-    '--database-url', runDbUrl,
-    '--redis-url', redisUrl,
-    '--storage-url', `file://${objects}`,
-    '--signing-key-file', keyFile,
-    '--node-id', node,
-    '--chunk-seconds', '5',
-    '--log', 'info',
-  ]; // prettier-ignore
+  const cloudArgs = cloudNodes({ work, dbUrl: runDbUrl, redisUrl });
   const A = `http://127.0.0.1:${portA}`;
   const B = `http://127.0.0.1:${portB}`;
   const health = async (base) => (await fetch(base + '/health')).ok;
