@@ -351,3 +351,18 @@ export function cloudNodes({ work, dbUrl, redisUrl, extra = [] }) {
     ...extra,
   ]; // prettier-ignore
 }
+
+/**
+ * Stops a `pitbox driver` (SIGTERM: it hands its spool over first) and returns how many samples
+ * its source produced, from its last line (`agent stopped samples_produced=N …`).
+ */
+export async function stopAgent(proc) {
+  let produced = null;
+  proc.onLine((line) => {
+    const hit = /agent stopped.*samples_produced=(\d+)/.exec(line);
+    if (hit) produced = Number(hit[1]);
+  });
+  await proc.stop();
+  if (produced === null) throw new Error(`${proc.name} did not say what it produced when it stopped (last line: ${proc.lastLine()})`);
+  return produced;
+}

@@ -14,8 +14,8 @@
 //
 // Asserts: outside the outages no driver is dark on the pit wall for more than 5 s, and during
 // them the driver shows as stale, not live; a restarted agent is back within 2 s of its first
-// sample; every sample the relay acknowledged is stored exactly once (the only ones not stored
-// are those a SIGKILLed relay took with it, counted); names, roles, positions and lap numbers
+// sample; every sample the agents' sources produced is stored exactly once (their spools lose
+// nothing with the relay; only an agent's own SIGKILL may take its last moment); names, roles, positions and lap numbers
 // on the pit wall are each driver's own (read in Chromium, compared with each agent's local API).
 //
 // Ends with "weekend: N passed, N failed" or "weekend: skipped — reason". Logs of every process
@@ -24,7 +24,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiJson as api, freePort, launchBrowser, login, RESULTS, shot } from './harness.mjs';
-import { assert, checks, cloudNodes, pinBinary, preflight, psql, relayMetrics, runDatabase, runPitbox, seedTeam, sleep, startProcess as startPitbox, startTap, waitFor } from './stack.mjs';
+import { assert, checks, cloudNodes, pinBinary, preflight, psql, relayMetrics, runDatabase, runPitbox, seedTeam, sleep, startProcess as startPitbox, startTap, stopAgent, waitFor } from './stack.mjs';
 
 const PASSWORD = 'pitbox-weekend-test';
 const TEAM = 'Weekend Racing';
@@ -480,15 +480,8 @@ try {
   for (const d of DRIVERS) {
     const st = await api(d.local, '/api/status');
     d.spooled = !!st.spool;
-    let said = null;
-    d.proc.onLine((line) => {
-      const hit = /agent stopped.*samples_produced=(\d+)/.exec(line);
-      if (hit) said = Number(hit[1]);
-    });
-    await d.proc.stop();
     // What the sim produced until the stop, as the agent's last line says.
-    assert(said !== null, `${d.username}'s agent did not say what it produced when it stopped`);
-    d.produced.push(said);
+    d.produced.push(await stopAgent(d.proc));
   }
   await waitFor('the tap to see the agents go', () => tap.open === 0, 10_000);
   figures.raceSeconds = (Date.now() - raceStart) / 1000;
