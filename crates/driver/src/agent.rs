@@ -264,10 +264,15 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
                                     let traffic = spotter.as_ref().is_some_and(|s| s.busy(at));
                                     c.sample(&t, traffic, caution);
                                 }
+                                // Journaled before anything else sees it (a killed agent
+                                // keeps it), and queued for the spool in the same step.
+                                let queued = match (&spool_tx, shared.spool.get().and_then(|s| s.journal.as_ref())) {
+                                    (Some(tx), Some(j)) => j.append_then(&t, || tx.try_send((*t).clone()).is_ok()),
+                                    (Some(tx), None) => tx.try_send((*t).clone()).is_ok(),
+                                    (None, _) => true,
+                                };
                                 shared.samples_produced.fetch_add(1, Ordering::Relaxed);
-                                if let Some(tx) = &spool_tx
-                                    && tx.try_send((*t).clone()).is_err()
-                                {
+                                if !queued {
                                     // The spool writer is stuck: the sample is shown live only.
                                     if let Some(sp) = shared.spool.get() {
                                         sp.samples_rejected.fetch_add(1, Ordering::Relaxed);

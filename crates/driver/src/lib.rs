@@ -35,6 +35,7 @@ pub mod cli;
 pub mod cue_reference;
 pub mod fuel;
 pub mod init;
+pub mod journal;
 pub mod pit;
 pub mod private;
 pub mod relay;

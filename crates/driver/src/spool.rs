@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use pitbox_model::control::{MAX_BATCH_SAMPLES, TelemetryBatch};
 use pitbox_model::telemetry::TelemetryUpdate;
 use pitbox_uplink::{NewBatch, Spool, SpoolError};
+
+use crate::journal::Journal;
 use tokio::sync::{Notify, mpsc, watch};
 
 /// Default bound of the spool: about two days of one car at 60 Hz.
@@ -62,6 +64,11 @@ pub struct AgentSpool {
     pub near_full: AtomicBool,
     /// Since when the next hop has been unreachable (`None`: connected).
     pub down_since: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// Every sample, written the moment it is produced (`None` when its files cannot be opened:
+    /// a killed agent may then lose its last 200 ms).
+    pub journal: Option<Journal>,
+    /// What the journal held at the start: spooled first, those the spool lacks.
+    recovered: std::sync::Mutex<Vec<TelemetryUpdate>>,
 }
 
 impl AgentSpool {
@@ -76,7 +83,16 @@ impl AgentSpool {
                 "the spool holds samples not yet acknowledged; they are sent behind the live ones"
             );
         }
+        let (journal, recovered) = match Journal::open(&settings.path) {
+            Ok((j, r)) => (Some(j), r),
+            Err(e) => {
+                tracing::error!(error = %e, "the spool's journal cannot be opened: a killed agent may lose its last 200 ms");
+                (None, Vec::new())
+            }
+        };
         Ok(AgentSpool {
+            journal,
+            recovered: std::sync::Mutex::new(recovered),
             spool: Arc::new(spool),
             settings,
             wake: Notify::new(),
@@ -134,11 +150,11 @@ pub async fn writer(
     mut rx: mpsc::Receiver<TelemetryUpdate>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut next_batch = {
+    let (mut next_batch, last_sample) = {
         let s = spool.spool.clone();
         let d = driver_id.clone();
         match tokio::task::spawn_blocking(move || s.drivers()).await {
-            Ok(Ok(known)) => known.get(&d).map_or(1, |st| st.next_batch.max(1)),
+            Ok(Ok(known)) => known.get(&d).map_or((1, 0), |st| (st.next_batch.max(1), st.last_sample)),
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "cannot read the spool; samples are sent live only");
                 return;
@@ -149,9 +165,21 @@ pub async fn writer(
             }
         }
     };
+    // What a killed agent journaled and never spooled goes first, ahead of anything new.
+    let mut waiting: Vec<TelemetryUpdate> = match spool.recovered.lock() {
+        Ok(mut r) => {
+            std::mem::take(&mut *r).into_iter().filter(|t| t.sequence.is_some_and(|q| q > last_sample)).collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    if !waiting.is_empty() {
+        tracing::info!(
+            samples = waiting.len(),
+            "samples produced before the agent was stopped abruptly are spooled from its journal"
+        );
+    }
     let mut tick = tokio::time::interval(spool.settings.batch_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut waiting: Vec<TelemetryUpdate> = Vec::new();
     let mut last_warn: Option<Instant> = None;
     loop {
         let stopping = tokio::select! {
@@ -182,7 +210,10 @@ pub async fn writer(
         }
         if stopping || closed {
             let s = spool.spool.clone();
-            let _ = tokio::task::spawn_blocking(move || s.sync()).await;
+            let synced = tokio::task::spawn_blocking(move || s.sync()).await;
+            if let (Some(j), Ok(Ok(())), true) = (&spool.journal, synced, waiting.is_empty()) {
+                j.clear();
+            }
             return;
         }
     }
@@ -227,6 +258,9 @@ async fn write(
         Ok(n) => {
             *next_batch += n;
             waiting.clear();
+            if let Some(j) = &spool.journal {
+                j.rotate();
+            }
             spool.samples_spooled.fetch_add(count, Ordering::Relaxed);
             spool.wake.notify_one();
             let (used, limit) = (spool.spool.bytes(), spool.spool.limit());
@@ -247,6 +281,10 @@ async fn write(
             spool.samples_rejected.fetch_add(count, Ordering::Relaxed);
             spool.near_full.store(true, Ordering::Relaxed);
             waiting.clear();
+            // Not kept, by the bound's rule: the journal need not hold them either.
+            if let Some(j) = &spool.journal {
+                j.rotate();
+            }
             if last_warn.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                 *last_warn = Some(Instant::now());
                 tracing::error!(used, limit, "the spool is full: samples are sent live but not kept for the team");

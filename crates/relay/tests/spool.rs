@@ -3,10 +3,14 @@
 //! spooled batches behind, through a relay process that is SIGKILLed mid-stream and started
 //! again, or straight to a cloud stand-in that goes away and comes back (direct mode), or are
 //! stopped with samples unacknowledged on disk and started again on the same data folder. In
-//! every case each sample the simulator produced is stored exactly once, in order. Outages are
-//! a few seconds here: the tests assert what arrives, not how fast.
+//! every case each sample the simulator produced is stored exactly once, in order. The relay and
+//! the cloud are away for 30 s; an agent process is SIGKILLed mid-stream and started again. The
+//! tests assert what arrives, not how fast.
 
 mod common;
+
+/// How long the relay or the cloud is away (issue 22: 30 s).
+const OUTAGE: Duration = Duration::from_secs(30);
 
 use std::path::Path;
 use std::process::Stdio;
@@ -58,6 +62,18 @@ enum Upstream {
 }
 
 async fn agent(driver: &str, token: &str, to: &Upstream, data: &Path, source: Box<dyn TelemetrySource>) -> AgentHandle {
+    agent_batching(driver, token, to, data, source, Duration::from_millis(50)).await
+}
+
+/// [`agent`] with the spool cutting a batch every `batch_interval`.
+async fn agent_batching(
+    driver: &str,
+    token: &str,
+    to: &Upstream,
+    data: &Path,
+    source: Box<dyn TelemetrySource>,
+    batch_interval: Duration,
+) -> AgentHandle {
     let port = match to {
         Upstream::Relay(p) => *p,
         Upstream::Cloud(_) => 9,
@@ -79,7 +95,7 @@ async fn agent(driver: &str, token: &str, to: &Upstream, data: &Path, source: Bo
     settings.voice = voice;
     settings.voice.spotter = false;
     settings.voice.cues = false;
-    settings.spool = Some(SpoolSettings { batch_interval: Duration::from_millis(50), ..SpoolSettings::in_dir(data) });
+    settings.spool = Some(SpoolSettings { batch_interval, ..SpoolSettings::in_dir(data) });
     if let Upstream::Cloud(url) = to {
         settings.cloud_url = Some(url.clone());
     }
@@ -197,7 +213,7 @@ async fn relay_sigkilled_mid_stream_loses_nothing() {
     relay.child.start_kill().expect("SIGKILL");
     let _ = relay.child.wait().await;
     let sent_at_kill = a.shared.sent_telemetry.load(std::sync::atomic::Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(OUTAGE).await;
     let spooled_while_down = waiting(&sh);
     let st = sh.spool.get().unwrap().status();
     assert!(spooled_while_down > 100, "samples wait on disk while the relay is away: {st}");
@@ -214,7 +230,7 @@ async fn relay_sigkilled_mid_stream_loses_nothing() {
     drain("drv-1", &token, &to, agent_dir.path()).await;
     let got = stored(&store, "drv-1", n).await;
     eprintln!("relay killed: {spooled_while_down} samples waited on disk while it was away");
-    assert_once_in_order(&got, n, "relay SIGKILLed for 4 s");
+    assert_once_in_order(&got, n, "relay SIGKILLed for 30 s");
     assert_eq!(*store.gaps.lock().unwrap(), 0);
     drop(relay2);
     cloud.stop().await;
@@ -232,7 +248,7 @@ async fn direct_mode_cloud_away_loses_nothing() {
     assert!(!store.samples_of("drv-2").is_empty(), "stored through the direct uplink");
     assert!(*store.live.lock().unwrap() > 0, "live samples go to the cloud too");
     let addr = cloud.stop().await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(OUTAGE).await;
     let spooled_while_down = waiting(&sh);
     assert!(spooled_while_down > 100, "samples wait on disk while the cloud is away: {spooled_while_down}");
     let status = sh.spool.get().unwrap().status();
@@ -245,7 +261,7 @@ async fn direct_mode_cloud_away_loses_nothing() {
     drain("drv-2", "any", &to, agent_dir.path()).await;
     let got = stored(&store, "drv-2", n).await;
     eprintln!("cloud away: {spooled_while_down} samples waited on disk while it was away");
-    assert_once_in_order(&got, n, "direct mode, cloud away for 4 s");
+    assert_once_in_order(&got, n, "direct mode, cloud away for 30 s");
     cloud.stop().await;
 }
 
@@ -283,5 +299,96 @@ async fn agent_restarted_with_a_spool_on_disk_loses_nothing() {
     eprintln!("agent restart: {left} samples were on disk at the stop");
     assert_once_in_order(&got, n1 + n2, "agent stopped with a spool on disk and restarted");
     drop(relay2);
+    cloud.stop().await;
+}
+
+/// The agent of [`agent_sigkilled_mid_stream_loses_nothing`], in a process of its own (this test
+/// binary run again) so that it can be SIGKILLed: it streams the simulator to the relay named in
+/// its environment and prints how many samples it has produced, until it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child process of agent_sigkilled_mid_stream_loses_nothing, not a test of its own"]
+async fn agent_child_process() {
+    let var = |k: &str| std::env::var(k).expect("run by agent_sigkilled_mid_stream_loses_nothing");
+    let port: u16 = var("PITBOX_SPOOL_CHILD_PORT").parse().unwrap();
+    let dir = var("PITBOX_SPOOL_CHILD_DIR");
+    // Batches a second apart: without the journal a SIGKILL would take up to a second of samples.
+    let a = agent_batching(
+        "drv-4",
+        &var("PITBOX_SPOOL_CHILD_TOKEN"),
+        &Upstream::Relay(port),
+        Path::new(&dir),
+        sim("drv-4", 9),
+        Duration::from_secs(1),
+    )
+    .await;
+    loop {
+        println!("produced {}", produced(&a.shared));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_sigkilled_mid_stream_loses_nothing() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let agent_dir = tempfile::tempdir().unwrap();
+    let token = offline_token(relay_dir.path(), "drv-4");
+    let store = Arc::new(CloudStore::default());
+    let cloud = Cloud::start("127.0.0.1:0".parse().unwrap(), store.clone()).await;
+    let relay = spawn_relay(relay_dir.path(), &cloud.url(), 0).await;
+    let to = Upstream::Relay(relay.port);
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["agent_child_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("PITBOX_SPOOL_CHILD_PORT", relay.port.to_string())
+        .env("PITBOX_SPOOL_CHILD_DIR", agent_dir.path())
+        .env("PITBOX_SPOOL_CHILD_TOKEN", &token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the agent process");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // About 4 s of streaming, then the kill, half-way into a spool batch on average.
+    let mut at_kill = 0u64;
+    while at_kill < 240 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
+        let Ok(Ok(Some(line))) = line else { panic!("the agent process stopped printing") };
+        if let Some(n) = line.strip_prefix("produced ") {
+            at_kill = n.trim().parse().unwrap();
+        }
+    }
+    child.start_kill().expect("SIGKILL");
+    let _ = child.wait().await;
+    // Started again on the same folder (a new session of the simulator), then stopped cleanly.
+    let second = agent("drv-4", &token, &to, agent_dir.path(), sim("drv-4", 10)).await;
+    let sh2 = second.shared.clone();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    second.shutdown().await;
+    let n2 = produced(&sh2);
+    drop(sh2);
+    drain("drv-4", &token, &to, agent_dir.path()).await;
+    let got = stored(&store, "drv-4", at_kill + n2).await;
+    let times = store.session_times_of("drv-4");
+    assert_eq!(times.len(), got.len());
+    // The first run's samples are those before the simulator's clock starts again.
+    let first_run = times.windows(2).position(|w| w[1] < w[0]).map_or(times.len(), |i| i + 1);
+    let step = 1.0 / 60.0;
+    let missing: usize =
+        times[..first_run].windows(2).map(|w| (((w[1] - w[0]) / step).round() as usize).saturating_sub(1)).sum();
+    eprintln!(
+        "agent SIGKILLed: {at_kill} produced before the kill was read, {first_run} stored from that run ({missing} missing \
+         in its clock); then {n2} produced, {} stored",
+        got.len() - first_run
+    );
+    assert!(times[0] <= 2.0 * step + 1e-9, "the first run is stored from its first sample: {}", times[0]);
+    assert_eq!(missing, 0, "no sample of the killed run is missing");
+    assert!(
+        first_run as u64 >= at_kill,
+        "every sample the killed agent had produced is stored: {first_run} < {at_kill}"
+    );
+    assert_eq!(got.len() - first_run, n2 as usize, "every sample of the second run is stored");
+    let dups = got.len() - got.iter().collect::<std::collections::BTreeSet<_>>().len();
+    assert_eq!(dups, 0, "no sample stored twice");
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "stored in order");
+    drop(relay);
     cloud.stop().await;
 }

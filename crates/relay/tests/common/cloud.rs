@@ -25,6 +25,8 @@ use tokio::sync::{broadcast, watch};
 pub struct CloudStore {
     pub dedupe: Mutex<Deduper>,
     pub samples: Mutex<HashMap<String, Vec<u64>>>,
+    /// The session clock of each stored sample, in the same order as `samples`.
+    pub session_times: Mutex<HashMap<String, Vec<f64>>>,
     pub frames: Mutex<u64>,
     pub duplicates: Mutex<u64>,
     pub gaps: Mutex<u64>,
@@ -46,6 +48,7 @@ impl Default for CloudStore {
         CloudStore {
             dedupe: Default::default(),
             samples: Default::default(),
+            session_times: Default::default(),
             frames: Default::default(),
             duplicates: Default::default(),
             gaps: Default::default(),
@@ -70,6 +73,10 @@ impl CloudStore {
 
     pub fn samples_of(&self, driver: &str) -> Vec<u64> {
         self.samples.lock().unwrap().get(driver).cloned().unwrap_or_default()
+    }
+
+    pub fn session_times_of(&self, driver: &str) -> Vec<f64> {
+        self.session_times.lock().unwrap().get(driver).cloned().unwrap_or_default()
     }
 }
 
@@ -233,6 +240,9 @@ async fn serve(mut socket: WebSocket, mut st: St) {
                             let mut s = st.store.samples.lock().unwrap();
                             let list = s.entry(batch.driver_id.clone()).or_default();
                             list.extend(batch.samples.iter().map(|x| x.sequence.unwrap_or(0)));
+                            let mut t = st.store.session_times.lock().unwrap();
+                            let times = t.entry(batch.driver_id.clone()).or_default();
+                            times.extend(batch.samples.iter().map(|x| x.session_time.unwrap_or(f64::NAN)));
                             d.commit(&key, batch.sequence);
                             batch.sequence
                         }
