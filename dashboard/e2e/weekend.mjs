@@ -490,7 +490,7 @@ try {
     return h.spool.batches === 0 && h.spool.messages === 0;
   }, 60_000); // prettier-ignore
 
-  await check('every sample stored exactly once: what the agents produced, nothing lost with the relay or an agent's SIGKILL', async () => {
+  await check('every sample stored exactly once: what the agents produced, nothing lost with the relay or an agent’s SIGKILL', async () => {
     assert(tap.duplicateSends === 0, `an agent sent ${tap.duplicateSends} sequences twice`);
     const all = await api(B, '/api/sessions?limit=1000', { token: await tokenFor(B, 'sam') });
     const stored = {};
