@@ -9,12 +9,14 @@
 //! ([`fanout`]: late viewers start from the cached keyframe, slow viewers skip to the next one).
 //!
 //! Video is live only: nothing here stores frames beyond the current group of pictures.
-//! Screen capture (Windows.Graphics.Capture), the transport through driver, relay and cloud, and
-//! the dashboard's WebCodecs player are still to come; `docs/video.md` says what and how.
+//! Screen capture on Windows (Windows.Graphics.Capture) and the picture conversion before the
+//! encoder are [`capture`]. The transport through driver, relay and cloud, and the dashboard's
+//! WebCodecs player are still to come; `docs/video.md` says what and how.
 //!
 //! The `encoder` feature (default) brings openh264 in; without it (relay, cloud, fuzzing) the
 //! crate is pure Rust.
 
+pub mod capture;
 #[cfg(feature = "encoder")]
 pub mod encoder;
 pub mod fanout;
