@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::frame::{FrameError, I420Frame, check_size, rgb_to_yuv};
+use crate::frame::{FrameError, I420Frame, check_size};
 
 /// What to capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +141,49 @@ pub fn start(
     ))
 }
 
+/// The source pixels one output column (or row) averages: `count` samples from `start`, `step`
+/// apart, at most 4 of them however large the source is (enough to keep thin lines; bounded work
+/// when a 4K monitor goes out at 720p).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    step: usize,
+    count: usize,
+}
+
+impl Span {
+    fn new(i: usize, n_out: usize, n_src: usize) -> Span {
+        let a = i * n_src / n_out;
+        let b = ((i + 1) * n_src / n_out).max(a + 1).min(n_src);
+        let step = (b - a).div_ceil(4).max(1);
+        Span { start: a, step, count: (b - a).div_ceil(step) }
+    }
+}
+
+/// `65536 / n` for the sample counts a mean can have (1–16).
+const RECIPROCAL: [u32; 17] = {
+    let mut t = [0u32; 17];
+    let mut n = 1;
+    while n < 17 {
+        t[n] = 65536 / n as u32;
+        n += 1;
+    }
+    t
+};
+
+/// BT.709 limited-range luma of an RGB mean, in 16-bit fixed point (within 1 of [`rgb_to_yuv`]).
+fn luma([r, g, b]: [u32; 3]) -> u8 {
+    (16 + ((11_966 * r + 40_254 * g + 4_064 * b + 32_768) >> 16)).min(255) as u8
+}
+
+/// BT.709 limited-range Cb and Cr of an RGB mean, in 16-bit fixed point.
+fn chroma([r, g, b]: [u32; 3]) -> (u8, u8) {
+    let (r, g, b) = (i64::from(r), i64::from(g), i64::from(b));
+    let cb = 128 + ((-6_596 * r - 22_189 * g + 28_784 * b + 32_768) >> 16);
+    let cr = 128 + ((28_784 * r - 26_145 * g - 2_639 * b + 32_768) >> 16);
+    (cb.clamp(0, 255) as u8, cr.clamp(0, 255) as u8)
+}
+
 /// Converts a BGRA picture (`stride` bytes a row) to an I420 picture of `width`×`height`, scaled
 /// to fit with its aspect kept (black bars fill the rest). Each output pixel is the average of
 /// the source pixels it covers, so text and kerbs stay readable when a 4K monitor goes out at
@@ -165,41 +208,29 @@ pub fn bgra_to_i420_fit(
     let fit_h = (((src_height as f64 * scale) as usize) & !1).clamp(2, height);
     let x0 = ((width - fit_w) / 2) & !1;
     let y0 = ((height - fit_h) / 2) & !1;
-    // Source columns and rows each output column and row averages: [start, end).
-    let span = |i: usize, n_out: usize, n_src: usize| {
-        let a = i * n_src / n_out;
-        let b = ((i + 1) * n_src / n_out).max(a + 1).min(n_src);
-        (a, b)
-    };
-    let cols: Vec<(usize, usize)> = (0..fit_w).map(|i| span(i, fit_w, src_width)).collect();
+    let cols: Vec<Span> = (0..fit_w).map(|i| Span::new(i, fit_w, src_width)).collect();
     let (yp, up, vp) = out.planes_mut();
     let mut row_rgb = vec![[0u32; 3]; fit_w];
     let mut pair_rgb = vec![[0u32; 3]; fit_w / 2];
     for oy in 0..fit_h {
-        let (ra, rb) = span(oy, fit_h, src_height);
-        // Sample at most 4 rows and 4 columns of each cell: enough to keep thin lines, bounded
-        // work when the source is much larger than the stream.
-        let rstep = ((rb - ra) / 4).max(1);
-        for (ox, &(ca, cb)) in cols.iter().enumerate() {
-            let cstep = ((cb - ca) / 4).max(1);
-            let (mut sum, mut n) = ([0u32; 3], 0u32);
-            let mut r = ra;
-            while r < rb {
-                let base = r * stride;
-                let mut c = ca;
-                while c < cb {
-                    let p = base + c * 4;
+        let rows = Span::new(oy, fit_h, src_height);
+        let y_row = &mut yp[(y0 + oy) * width + x0..][..fit_w];
+        for ((col, out_y), acc) in cols.iter().zip(y_row.iter_mut()).zip(row_rgb.iter_mut()) {
+            let mut sum = [0u32; 3];
+            for r in 0..rows.count {
+                let base = (rows.start + r * rows.step) * stride;
+                for c in 0..col.count {
+                    let p = base + (col.start + c * col.step) * 4;
                     sum[0] += u32::from(bgra[p + 2]);
                     sum[1] += u32::from(bgra[p + 1]);
                     sum[2] += u32::from(bgra[p]);
-                    n += 1;
-                    c += cstep;
                 }
-                r += rstep;
             }
-            let rgb = [(sum[0] / n) as u8, (sum[1] / n) as u8, (sum[2] / n) as u8];
-            yp[(y0 + oy) * width + x0 + ox] = rgb_to_yuv(rgb)[0];
-            row_rgb[ox] = [u32::from(rgb[0]), u32::from(rgb[1]), u32::from(rgb[2])];
+            // The mean without a division per pixel: at most 4×4 samples, a reciprocal each.
+            let recip = RECIPROCAL[rows.count * col.count];
+            let rgb = sum.map(|v| (v * recip) >> 16);
+            *out_y = luma(rgb);
+            *acc = rgb;
         }
         // Chroma: the average colour of each 2×2 block, written after its second row.
         for (i, p) in pair_rgb.iter_mut().enumerate() {
@@ -209,13 +240,9 @@ pub fn bgra_to_i420_fit(
             }
         }
         if oy % 2 == 1 {
-            let cy = (y0 + oy) / 2;
-            for (i, p) in pair_rgb.iter().enumerate() {
-                let rgb = [(p[0] / 4) as u8, (p[1] / 4) as u8, (p[2] / 4) as u8];
-                let [_, u, v] = rgb_to_yuv(rgb);
-                let at = cy * (width / 2) + x0 / 2 + i;
-                up[at] = u;
-                vp[at] = v;
+            let at = ((y0 + oy) / 2) * (width / 2) + x0 / 2;
+            for ((p, u), v) in pair_rgb.iter().zip(up[at..].iter_mut()).zip(vp[at..].iter_mut()) {
+                (*u, *v) = chroma(p.map(|c| c / 4));
             }
         }
     }
@@ -342,6 +369,22 @@ mod tests {
             }
         }
         v
+    }
+
+    #[test]
+    fn the_fixed_point_colours_match_the_reference_conversion() {
+        for r in (0..=255u32).step_by(15) {
+            for g in (0..=255u32).step_by(17) {
+                for b in (0..=255u32).step_by(51) {
+                    let [y, u, v] = crate::frame::rgb_to_yuv([r as u8, g as u8, b as u8]);
+                    let (cu, cv) = chroma([r, g, b]);
+                    assert!(
+                        luma([r, g, b]).abs_diff(y) <= 1 && cu.abs_diff(u) <= 1 && cv.abs_diff(v) <= 1,
+                        "{r} {g} {b}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
