@@ -50,7 +50,7 @@ impl EncoderSettings {
         (u64::from(self.keyframe_interval_ms) * u64::from(self.fps) / 1000).max(1)
     }
 
-    fn validate(&self) -> Result<(), EncoderError> {
+    pub(crate) fn validate(&self) -> Result<(), EncoderError> {
         let bad = |why: String| Err(EncoderError::InvalidSettings(why));
         if let Err(e) = crate::frame::check_size(self.width, self.height) {
             return bad(e.to_string());
@@ -84,6 +84,11 @@ pub enum EncoderError {
     Encode(#[source] openh264::Error),
     #[error("openh264 refused the bitrate {bps} bit/s (native code {code})")]
     SetBitrate { bps: u32, code: i32 },
+    /// No hardware H.264 encoder on this PC (Windows: Media Foundation lists none).
+    #[error("no hardware H.264 encoder on this PC")]
+    NoHardwareEncoder,
+    #[error("Media Foundation: {0}")]
+    MediaFoundation(String),
 }
 
 /// One encoded picture: an Annex-B access unit.

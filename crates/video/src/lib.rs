@@ -21,6 +21,8 @@ pub mod capture;
 pub mod encoder;
 pub mod fanout;
 pub mod frame;
+#[cfg(all(windows, feature = "encoder"))]
+pub mod mf;
 pub mod nal;
 pub mod pattern;
 pub mod sender;
