@@ -20,6 +20,7 @@ import { Strategy } from './views/Strategy';
 // The comparison view pulls uPlot charts and the worker: loaded when first opened.
 const Compare = lazy(() => import('./views/Compare').then((m) => ({ default: m.Compare })));
 const History = lazy(() => import('./views/History').then((m) => ({ default: m.History })));
+const Video = lazy(() => import('./views/Video').then((m) => ({ default: m.Video })));
 
 const NAV: Array<{ path: string; label: string }> = [
   { path: '/', label: 'Overview' },
@@ -32,6 +33,7 @@ const NAV: Array<{ path: string; label: string }> = [
   { path: '/strategy', label: 'Strategy' },
   { path: '/compare', label: 'Lap comparison' },
   { path: '/history', label: 'History' },
+  { path: '/video', label: 'Video' },
 ];
 
 function go(e: MouseEvent<HTMLAnchorElement>, path: string) {
@@ -118,6 +120,12 @@ function View({ path }: { path: string }) {
     return (
       <Suspense fallback={<p role="status">Loading…</p>}>
         <Compare />
+      </Suspense>
+    );
+  if (path.startsWith('/video'))
+    return (
+      <Suspense fallback={<p role="status">Loading…</p>}>
+        <Video />
       </Suspense>
     );
   if (path.startsWith('/history'))

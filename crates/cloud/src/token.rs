@@ -125,6 +125,11 @@ impl Keys {
         self.verifier.verify(token)
     }
 
+    /// The verifier of these keys (what a relay trusting this cloud checks tokens with).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
     /// The JWKS document (`GET /api/auth/jwks`).
     pub fn jwks(&self) -> serde_json::Value {
         self.pair.jwks()

@@ -143,6 +143,7 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
         }))),
         "samplesProduced": s.samples_produced.load(std::sync::atomic::Ordering::Relaxed),
         "spool": s.spool.get().map(|sp| sp.status()),
+        "video": s.video.get().map(|v| v.status()),
         "upstream": if s.direct.load(std::sync::atomic::Ordering::Relaxed) { "cloud" } else { "relay" },
         "lastAckedSequence": match s.relay_health.last_ack.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,

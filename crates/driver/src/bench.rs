@@ -55,7 +55,7 @@ fn children_cpu() -> Option<f64> {
 }
 
 /// CPU seconds per thread name, for this process.
-fn cpu_by_thread() -> Option<Vec<(String, f64)>> {
+pub(crate) fn cpu_by_thread() -> Option<Vec<(String, f64)>> {
     let mut out = Vec::new();
     for t in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
         let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();

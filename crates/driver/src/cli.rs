@@ -60,6 +60,20 @@ pub struct DriverArgs {
     /// is full new samples are still shown live but not kept.
     #[arg(long, env = "PITBOX_DRIVER_SPOOL_MAX", default_value = "1GiB", value_parser = pitbox_uplink::parse_bytes)]
     pub spool_max: u64,
+    /// Live video to the pit wall (off by default): `test-pattern` (the deterministic test
+    /// source, anywhere), `window:TITLE` or `monitor:N` (screen capture, Windows only).
+    #[arg(long, env = "PITBOX_DRIVER_VIDEO", value_name = "SOURCE", value_parser = parse_video_source)]
+    pub video: Option<crate::video::VideoSource>,
+    /// Video picture size, WIDTHxHEIGHT (even sides).
+    #[arg(long, env = "PITBOX_DRIVER_VIDEO_SIZE", default_value = "1280x720", value_parser = crate::video::parse_size)]
+    pub video_size: (usize, usize),
+    /// Video frames per second (1–60).
+    #[arg(long, env = "PITBOX_DRIVER_VIDEO_FPS", default_value_t = 30)]
+    pub video_fps: u32,
+    /// Video bitrate (constant), bit/s, or with a unit: `3M`, `1500k`. Lowered by itself while
+    /// the link is short (telemetry always goes first), raised back when it clears.
+    #[arg(long, env = "PITBOX_DRIVER_VIDEO_BITRATE", default_value = "3M", value_parser = parse_bitrate)]
+    pub video_bitrate: u32,
     /// Spoken callouts on (the spec's voice.enabled).
     #[arg(long, env = "PITBOX_DRIVER_VOICE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub voice_enabled: bool,
@@ -164,6 +178,35 @@ pub struct DriverArgs {
     /// team message).
     #[arg(long, env = "PITBOX_DRIVER_HANDOFF_TO", value_name = "ID[:NAME]")]
     pub handoff_to: Option<String>,
+}
+
+fn parse_video_source(s: &str) -> Result<crate::video::VideoSource, String> {
+    s.parse()
+}
+
+/// `3000000`, `3M`, `1500k` (decimal units, bit/s).
+fn parse_bitrate(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1_000.0),
+        Some((i, 'm' | 'M')) => (&t[..i], 1_000_000.0),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("bitrate {s:?} is not a number (e.g. 3M, 1500k)"))?;
+    let bps = v * mult;
+    if !(bps.is_finite() && (300_000.0..=20_000_000.0).contains(&bps)) {
+        return Err(format!("bitrate {s:?} must be 300k–20M bit/s"));
+    }
+    Ok(bps as u32)
+}
+
+/// The video settings of the flags, checked (`None`: video off).
+pub fn video_settings(args: &DriverArgs) -> Result<Option<crate::video::VideoSettings>> {
+    let Some(source) = args.video.clone() else { return Ok(None) };
+    let (width, height) = args.video_size;
+    let v = crate::video::VideoSettings { source, width, height, fps: args.video_fps, bitrate_bps: args.video_bitrate };
+    crate::video::check(&v)?;
+    Ok(Some(v))
 }
 
 /// Subcommands of `pitbox driver`.
@@ -609,6 +652,7 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     // The cues read traffic and cautions from the spotter's ticks.
     so.spotter = args.spotter || args.cues;
     let voice = voice_settings(&args)?;
+    let video = video_settings(&args)?;
     let mut settings = AgentSettings {
         driver_id,
         token,
@@ -663,6 +707,21 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         let source = open_source(&spec, &so)?;
         let agent = start(settings, source).await?;
         eprintln!("pitbox driver: source {spec}, local API on http://{}", agent.api_addr);
+        // Kept until the agent stops: dropping it stops the encoder.
+        let _video = match video {
+            Some(v) => {
+                eprintln!(
+                    "pitbox driver: video {} {}x{} at {} fps, {:.1} Mbit/s to the relay (live only, never spooled)",
+                    v.source,
+                    v.width,
+                    v.height,
+                    v.fps,
+                    f64::from(v.bitrate_bps) / 1e6
+                );
+                Some(crate::video::start(&agent.shared, v)?)
+            }
+            None => None,
+        };
         agent.run_until(shutdown_requested()).await;
         let finished = *agent.shared.source_state.borrow() == pitbox_sources::ConnectionState::Finished;
         let sent = agent.shared.sent_telemetry.load(std::sync::atomic::Ordering::Relaxed);

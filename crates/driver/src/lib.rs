@@ -41,6 +41,7 @@ pub mod private;
 pub mod relay;
 pub mod spool;
 pub mod state;
+pub mod video;
 pub mod voice;
 
 pub use agent::{AgentHandle, AgentSettings, start};

@@ -325,6 +325,11 @@ async fn connection(
         let _ = tx.send(crate::cue_reference::CueChoice::Refresh);
     }
     tracing::info!(relay = %url, "connected to the relay");
+    // From here the socket is shared with the video sender (crate::video): every text message
+    // counts itself in `text_waiting` while it waits for the socket, and video yields to it.
+    let text_waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tx = Arc::new(tokio::sync::Mutex::new(tx));
+    let mut video_task: Option<crate::video::AbortOnDrop> = None;
     let mut telemetry = shared.telemetry.subscribe();
     let mut session = shared.session.subscribe();
     let mut standings = shared.standings.subscribe();
@@ -335,7 +340,7 @@ async fn connection(
         first.push(Message::SessionInfo(s));
     }
     for m in first {
-        if let Err(e) = tx.send(text(&m)).await {
+        if let Err(e) = send_text(&tx, &text_waiting, text(&m)).await {
             return End::Failed(format!("send: {e}"));
         }
     }
@@ -365,17 +370,36 @@ async fn connection(
                     Err(e) => return End::Failed(format!("spool: {e}")),
                 };
                 if !ready.frames.is_empty() {
+                    text_waiting.fetch_add(1, Ordering::Relaxed);
+                    let mut sink = tx.lock().await;
+                    let mut sent = Ok(());
                     for (_, b) in ready.frames {
                         last_samples.insert(b.sequence, b.last_sample);
-                        if let Err(e) = tx.feed(WsMessage::binary(b.frame)).await {
-                            return End::Failed(format!("send: {e}"));
+                        sent = sink.feed(WsMessage::binary(b.frame)).await;
+                        if sent.is_err() {
+                            break;
                         }
                     }
-                    if let Err(e) = tx.flush().await {
+                    if sent.is_ok() {
+                        sent = sink.flush().await;
+                    }
+                    drop(sink);
+                    text_waiting.fetch_sub(1, Ordering::Relaxed);
+                    if let Err(e) = sent {
                         return End::Failed(format!("send: {e}"));
                     }
                 }
             }
+        }
+        // Video, once it is on (it may start after the link): one sender per connection.
+        if video_task.is_none()
+            && let Some(v) = shared.video.get()
+        {
+            video_task = Some(crate::video::AbortOnDrop(tokio::spawn(crate::video::send_loop(
+                v.clone(),
+                tx.clone(),
+                text_waiting.clone(),
+            ))));
         }
         let apply_at = flow.as_ref().and_then(|f| f.apply_at());
         let out: Option<Message> = tokio::select! {
@@ -430,7 +454,7 @@ async fn connection(
             }
             r = config.changed() => match r {
                 Ok(()) => {
-                    let _ = tx.send(WsMessage::Close(None)).await;
+                    let _ = tx.lock().await.send(WsMessage::Close(None)).await;
                     return End::Reconfigured;
                 }
                 Err(_) => return End::Stop,
@@ -495,16 +519,37 @@ async fn connection(
                         }
                     },
                     Some(Ok(WsMessage::Close(_))) => return End::Failed("the relay closed the connection".into()),
+                    // A keyframe request for this driver's video.
+                    Some(Ok(WsMessage::Binary(b))) => {
+                        crate::video::on_binary(shared, &b);
+                        None
+                    }
                     Some(Ok(_)) => None,
                 }
             }
         };
         if let Some(m) = out
-            && let Err(e) = tx.send(text(&m)).await
+            && let Err(e) = send_text(&tx, &text_waiting, text(&m)).await
         {
             return End::Failed(format!("send: {e}"));
         }
     }
+}
+
+/// Sends a text message on the shared socket, counted in `waiting` until it is written: the
+/// video sender drops frames while anything waits (telemetry first).
+async fn send_text<S>(
+    tx: &tokio::sync::Mutex<S>,
+    waiting: &std::sync::atomic::AtomicUsize,
+    msg: WsMessage,
+) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    waiting.fetch_add(1, Ordering::Relaxed);
+    let r = tx.lock().await.send(msg).await;
+    waiting.fetch_sub(1, Ordering::Relaxed);
+    r
 }
 
 /// Resend the window from the last ack when nothing was acknowledged for this long (a relay whose

@@ -224,6 +224,8 @@ pub struct Shared {
     pub samples_produced: AtomicU64,
     /// Direct mode: the link goes to the cloud (`--cloud-url`), not to a relay.
     pub direct: AtomicBool,
+    /// Live video, when on (`pitbox driver --video …`, [`crate::video::start`]).
+    pub video: std::sync::OnceLock<std::sync::Arc<crate::video::VideoLink>>,
 }
 
 impl Shared {
@@ -254,6 +256,7 @@ impl Shared {
                 plan: Mutex::new(None),
                 cue_choices: std::sync::OnceLock::new(),
                 spool: std::sync::OnceLock::new(),
+                video: std::sync::OnceLock::new(),
                 samples_produced: AtomicU64::new(0),
                 direct: AtomicBool::new(false),
             },

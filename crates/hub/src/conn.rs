@@ -19,8 +19,11 @@ use pitbox_model::{Channel, ClientType, DriverStatus, HandoffStatus, Message, Us
 
 use crate::limits::{BadWindow, TokenBucket};
 use crate::outbox::{Next, Outbox};
-use crate::registry::{ALL_CHANNELS, Sub, channel_bit};
+use crate::registry::{ALL_CHANNELS, Sub, VIDEO_BIT, channel_bit};
 use crate::{Hooks, HubInner, Refusal, close};
+
+/// `messageType` of errors about binary video messages.
+const VIDEO_KIND: &str = "video_frame";
 
 pub(crate) async fn serve<H: Hooks>(hub: Arc<HubInner<H>>, socket: WebSocket) {
     let id = hub.conn_id();
@@ -154,6 +157,16 @@ async fn writer_loop<H: Hooks>(mut sink: SplitSink<WebSocket, WsMessage>, outbox
                     }
                 }
             }
+            Next::Binary(b) => match tokio::time::timeout(write_timeout, sink.send(WsMessage::Binary(b))).await {
+                Ok(Ok(())) => {
+                    hub.metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            },
             Next::Close(code, reason) => {
                 let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
                 let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(WsMessage::Close(Some(frame)))).await;
@@ -251,7 +264,12 @@ impl<H: Hooks> Conn<H> {
     async fn on_frame(&mut self, bytes: &[u8], binary: bool) {
         self.hub.metrics.messages_in.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
-        let limit = self.hub.config.max_frame_bytes;
+        let mut limit = self.hub.config.max_frame_bytes;
+        if binary && bytes.first() == Some(&pitbox_video::wire::MAGIC) {
+            // A video frame (a keyframe may be larger than any JSON message); its own decoder
+            // checks every length against the format's bounds.
+            limit = limit.max(pitbox_video::wire::MAX_MESSAGE_LEN);
+        }
         if bytes.len() > limit {
             self.hub.metrics.closed_policy.fetch_add(1, Ordering::Relaxed);
             self.refuse_and_close(
@@ -308,9 +326,64 @@ impl<H: Hooks> Conn<H> {
             ));
             return;
         };
+        if bytes.first() == Some(&pitbox_video::wire::MAGIC) {
+            self.on_video(&who, bytes);
+            return;
+        }
         match crate::uplink::decode_frame(bytes, self.hub.config.max_frame_bytes) {
             Ok(batch) => self.authenticated(&who, Message::TelemetryBatch(batch)).await,
             Err(e) => self.refuse(e.to_message()),
+        }
+    }
+
+    /// A binary video message: a frame to fan out, or a viewer's keyframe request. Malformed
+    /// ones are refused with the decoder's precise reason; the connection goes on.
+    fn on_video(&mut self, who: &Identity, bytes: &[u8]) {
+        let msg = match pitbox_video::wire::decode_message(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.refusal(
+                    Refusal::new(ErrorCode::ValidationFailed, format!("video message refused: {e}")),
+                    Some(VIDEO_KIND),
+                );
+                return;
+            }
+        };
+        match msg {
+            pitbox_video::VideoMessage::Frame(f) => {
+                // A driver publishes only its own stream; a relay (its team's credential) and an
+                // admin publish any stream of their team. The stream is keyed by the team, so
+                // nothing reaches another team's viewers.
+                let may = who.relay
+                    || who.role == UserRole::Admin
+                    || (who.role == UserRole::Driver && f.stream_id == who.user_id);
+                if !may {
+                    let message = if who.role == UserRole::Driver {
+                        format!("stream id {:?}: a driver publishes only its own video ({})", f.stream_id, who.user_id)
+                    } else {
+                        format!("role {} may not publish video", who.role)
+                    };
+                    self.forbidden(message, Some("streamId"), VIDEO_KIND);
+                    return;
+                }
+                let frame = pitbox_video::fanout::SharedFrame::new(f.sequence, f.keyframe, bytes.to_vec());
+                let stream = f.stream_id.to_string();
+                self.hub.video.publish(&self.hub.registry, &who.team_id, &stream, frame.clone(), self.id, &self.outbox);
+                self.hub.metrics.video_frames_in.fetch_add(1, Ordering::Relaxed);
+                self.hub.hooks.on_video(who, &stream, &frame);
+            }
+            pitbox_video::VideoMessage::KeyframeRequest { stream_id } => {
+                if self.hub.video.keyframe_request(&who.team_id, stream_id).is_err() {
+                    self.refusal(
+                        Refusal {
+                            code: ErrorCode::NotFound,
+                            message: format!("no live video stream {stream_id:?} in your team"),
+                            field: Some("streamId".into()),
+                        },
+                        Some(VIDEO_KIND),
+                    );
+                }
+            }
         }
     }
 
@@ -703,7 +776,12 @@ impl<H: Hooks> Conn<H> {
         };
         self.send(&subscribed_message(&sub));
         self.sub_team = Some(sub.team.clone());
+        self.outbox.forget_video(None);
+        let video = (sub.channels & VIDEO_BIT != 0).then(|| sub.clone());
         self.hub.registry.upsert(sub, true);
+        if let Some(sub) = video {
+            self.hub.video.join(&sub);
+        }
     }
 
     fn unsubscribe(&mut self, u: Unsubscribe) {
@@ -713,6 +791,7 @@ impl<H: Hooks> Conn<H> {
             self.sub_team = None;
             self.hub.registry.remove(self.id);
             self.outbox.forget_all();
+            self.outbox.forget_video(None);
             return;
         }
         let mut next: Sub = (*cur).clone();
@@ -727,12 +806,16 @@ impl<H: Hooks> Conn<H> {
             }
             for d in &u.driver_ids {
                 self.outbox.forget_driver(d);
+                self.outbox.forget_video(Some(d));
             }
         }
         for c in &u.channels {
             next.channels &= !channel_bit(*c);
             if *c == Channel::Telemetry {
                 self.outbox.forget_all();
+            }
+            if *c == Channel::Video {
+                self.outbox.forget_video(None);
             }
         }
         if next.channels == 0 {
@@ -746,6 +829,7 @@ impl<H: Hooks> Conn<H> {
 
     fn cleanup(&mut self) {
         self.hub.registry.remove(self.id);
+        self.hub.video.connection_closed(self.id);
         if let Some(who) = self.identity.take() {
             {
                 let mut users = match self.hub.users.lock() {

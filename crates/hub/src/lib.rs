@@ -5,7 +5,8 @@
 //! docs/protocol.md says), the subscription registry with per-subscriber throttled, coalesced
 //! dispatch (newest sample per driver at the subscriber's rate, slow consumers dropped-to-latest,
 //! bounded memory), the handoff state machine, the uplink frame codec (zstd-compressed
-//! `telemetry_batch`) with its dedupe rule, and the [`Bus`] trait for fan-out between nodes with an
+//! `telemetry_batch`) with its dedupe rule, live video fan-out (binary frames of `pitbox-video` to
+//! the team's subscribers of the `video` channel; `video.rs`), and the [`Bus`] trait for fan-out between nodes with an
 //! in-process implementation. It does not own storage, the uplink client or HTTP routing: servers
 //! plug those in through [`Hooks`] and mount [`Hub::ws_handler`] on their router.
 
@@ -19,6 +20,7 @@ mod metrics;
 mod outbox;
 mod registry;
 pub mod uplink;
+mod video;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -217,6 +219,10 @@ pub trait Hooks: Send + Sync + 'static {
 
     /// An authenticated client's connection ended.
     fn on_disconnect(&self, _who: &Identity) {}
+
+    /// A video frame of `stream` from `who`, authorised and fanned out to this hub's viewers.
+    /// The relay forwards it to the cloud (live only, never spooled). Must not wait.
+    fn on_video(&self, _who: &Identity, _stream: &str, _frame: &pitbox_video::fanout::SharedFrame) {}
 }
 
 /// Hooks that accept everything and store nothing.
@@ -260,6 +266,7 @@ pub(crate) struct HubInner<H: Hooks> {
     pub(crate) metrics: Arc<HubMetrics>,
     pub(crate) bus: Option<Arc<dyn Bus>>,
     pub(crate) next_conn: AtomicU64,
+    pub(crate) video: video::Streams,
 }
 
 impl<H: Hooks> Hub<H> {
@@ -277,6 +284,7 @@ impl<H: Hooks> Hub<H> {
                 metrics: Arc::new(HubMetrics::default()),
                 bus,
                 next_conn: AtomicU64::new(1),
+                video: video::Streams::default(),
             }),
         }
     }
@@ -385,10 +393,25 @@ impl<H: Hooks> Hub<H> {
         self.inner.fan_out(team, driver, channel, json);
     }
 
+    /// Passes a keyframe request for `team`'s video `stream` to its publisher (the relay calls
+    /// this for a request that came down from the cloud). At most one a second per stream goes
+    /// on; false when it was not passed (too soon, or no such stream here).
+    pub fn request_keyframe(&self, team: &str, stream: &str) -> bool {
+        self.inner.video.keyframe_request(team, stream).unwrap_or(false)
+    }
+
+    /// The live video streams of `team` on this node and the frames each brought so far.
+    pub fn video_streams(&self, team: &str) -> Vec<(String, u64)> {
+        self.inner.video.streams(team)
+    }
+
     /// The axum handler for the WebSocket route: `Router::new().route("/", get(Hub::ws_handler))
     /// .with_state(hub)`.
     pub async fn ws_handler(State(hub): State<Hub<H>>, ws: WebSocketUpgrade) -> Response {
-        let lib_limit = hub.inner.config.max_frame_bytes.saturating_mul(4).max(1 << 20);
+        // A video frame message may be larger than a JSON frame (conn.rs allows up to
+        // `pitbox_video::wire::MAX_MESSAGE_LEN`).
+        let lib_limit =
+            hub.inner.config.max_frame_bytes.saturating_mul(4).max(1 << 20).max(pitbox_video::wire::MAX_MESSAGE_LEN);
         // tungstenite zeroes its whole read buffer before each read: its 128 KiB default cost
         // ~6 % of the relay's CPU on sub-KiB driver frames. Larger frames still arrive whole.
         ws.max_message_size(lib_limit)

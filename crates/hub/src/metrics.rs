@@ -32,6 +32,8 @@ pub struct HubMetrics {
     pub rate_limited: AtomicU64,
     /// Bus publish failures.
     pub bus_errors: AtomicU64,
+    /// Video frames accepted from publishers.
+    pub video_frames_in: AtomicU64,
 }
 
 impl HubMetrics {
@@ -42,7 +44,7 @@ impl HubMetrics {
     /// Appends the counters as Prometheus text, every name prefixed with `prefix` (e.g.
     /// `pitbox_relay`).
     pub fn render(&self, prefix: &str, out: &mut String) {
-        let rows: [(&str, &str, &str, u64); 13] = [
+        let rows: [(&str, &str, &str, u64); 14] = [
             ("connections", "gauge", "Open WebSocket connections.", Self::get(&self.connections)),
             ("connections_total", "counter", "WebSocket connections accepted.", Self::get(&self.connections_total)),
             ("authenticated_connections", "gauge", "Authenticated connections.", Self::get(&self.authenticated)),
@@ -66,6 +68,12 @@ impl HubMetrics {
             ("closed_policy_total", "counter", "Connections closed by policy.", Self::get(&self.closed_policy)),
             ("rate_limited_total", "counter", "Messages refused by rate limits.", Self::get(&self.rate_limited)),
             ("bus_errors_total", "counter", "Bus publish failures.", Self::get(&self.bus_errors)),
+            (
+                "video_frames_in_total",
+                "counter",
+                "Video frames accepted from publishers.",
+                Self::get(&self.video_frames_in),
+            ),
         ];
         for (name, kind, help, value) in rows {
             let _ =

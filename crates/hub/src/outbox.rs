@@ -11,7 +11,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
+use pitbox_video::fanout::{JoinFrames, SharedFrame, ViewerQueue};
 use tokio::sync::Notify;
 
 /// What happened to a telemetry frame offered to a subscriber.
@@ -61,6 +63,13 @@ enum Writer {
 pub(crate) struct State {
     control: VecDeque<Utf8Bytes>,
     slots: Vec<Slot>,
+    /// Binary messages for this connection besides video frames (keyframe requests to a
+    /// publisher); sent after the text frames, before video.
+    binary: VecDeque<Bytes>,
+    /// One bounded queue per video stream watched (a slow viewer skips to the next keyframe).
+    video: Vec<(Box<str>, ViewerQueue)>,
+    /// Round-robin position over `video`, so one busy stream does not starve the others.
+    video_next: usize,
     period: Duration,
     close: Option<(u16, String)>,
     overflowed: bool,
@@ -87,6 +96,9 @@ impl State {
 pub(crate) enum Next {
     /// Send these frames, then come back.
     Send(Vec<Utf8Bytes>),
+    /// Send this binary message (a video frame or keyframe request), then come back: text goes
+    /// first, so a video frame never waits in front of telemetry queued after it.
+    Binary(Bytes),
     /// Send the close frame and stop.
     Close(u16, String),
     /// Nothing now; wait for a notification or until the deadline.
@@ -105,6 +117,9 @@ impl Outbox {
             state: Mutex::new(State {
                 control: VecDeque::new(),
                 slots: Vec::new(),
+                binary: VecDeque::new(),
+                video: Vec::new(),
+                video_next: 0,
                 period: Duration::from_millis(50),
                 close: None,
                 overflowed: false,
@@ -233,6 +248,102 @@ impl Outbox {
         self.lock().slots.clear();
     }
 
+    /// Queues a binary message (a keyframe request for a publisher). Bounded like the control
+    /// queue; false when not queued (requests are rate-limited upstream, so a full queue means a
+    /// dead link, and dropping one is harmless: the next keyframe comes within 2 s anyway).
+    pub(crate) fn push_binary(&self, message: Bytes) -> bool {
+        let mut st = self.lock();
+        if st.close.is_some() || st.binary.len() >= self.control_cap {
+            return false;
+        }
+        st.binary.push_back(message);
+        st.writer = Writer::Busy;
+        drop(st);
+        self.notify.notify_one();
+        true
+    }
+
+    fn video_queue<'a>(st: &'a mut State, stream: &str, max_bytes: usize) -> &'a mut ViewerQueue {
+        let i = match st.video.iter().position(|(s, _)| &**s == stream) {
+            Some(i) => i,
+            None => {
+                st.video.push((stream.into(), ViewerQueue::new(max_bytes)));
+                st.video.len() - 1
+            }
+        };
+        &mut st.video[i].1
+    }
+
+    /// Offers a video frame of `stream` to this viewer.
+    pub(crate) fn offer_video(
+        &self,
+        stream: &str,
+        frame: SharedFrame,
+        max_bytes: usize,
+    ) -> pitbox_video::fanout::Offer {
+        let mut st = self.lock();
+        if st.close.is_some() {
+            return pitbox_video::fanout::Offer::Skipped;
+        }
+        let offer = Self::video_queue(&mut st, stream, max_bytes).offer(frame);
+        let queued =
+            matches!(offer, pitbox_video::fanout::Offer::Queued | pitbox_video::fanout::Offer::ResetToKeyframe);
+        let wake = queued && st.must_wake(Instant::now());
+        drop(st);
+        if wake {
+            self.notify.notify_one();
+        }
+        offer
+    }
+
+    /// Starts this viewer on `stream` from the stream's cached group of pictures.
+    pub(crate) fn join_video(&self, stream: &str, join: JoinFrames, max_bytes: usize) {
+        let mut st = self.lock();
+        if st.close.is_some() {
+            return;
+        }
+        let any = !join.frames.is_empty();
+        Self::video_queue(&mut st, stream, max_bytes).join(join);
+        let wake = any && st.must_wake(Instant::now());
+        drop(st);
+        if wake {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Stops every video stream (`None`) or one.
+    pub(crate) fn forget_video(&self, stream: Option<&str>) {
+        let mut st = self.lock();
+        match stream {
+            None => st.video.clear(),
+            Some(s) => st.video.retain(|(x, _)| &**x != s),
+        }
+    }
+
+    /// Frames skipped for this viewer on `stream` (it was slow, or waited for a keyframe).
+    #[cfg(test)]
+    pub(crate) fn video_skipped(&self, stream: &str) -> Option<u64> {
+        self.lock().video.iter().find(|(s, _)| &**s == stream).map(|(_, q)| q.skipped())
+    }
+
+    /// The next binary message, after every text frame: requests first, then one video frame
+    /// per stream in turn.
+    fn next_binary(st: &mut State) -> Option<Bytes> {
+        if let Some(b) = st.binary.pop_front() {
+            return Some(b);
+        }
+        let n = st.video.len();
+        for k in 0..n {
+            let i = (st.video_next + k) % n;
+            if let Some(f) = st.video[i].1.pop() {
+                st.video_next = (i + 1) % n;
+                // Shared with every other viewer's queue: no copy.
+                return Some(Bytes::from_owner(f.message));
+            }
+        }
+        None
+    }
+
     /// What the writer does next.
     #[cfg(test)]
     pub(crate) fn next(&self, now: Instant) -> Next {
@@ -268,6 +379,12 @@ impl Outbox {
         if !out.is_empty() {
             st.writer = Writer::Busy;
             return Next::Send(out);
+        }
+        if st.close.is_none()
+            && let Some(b) = Self::next_binary(&mut st)
+        {
+            st.writer = Writer::Busy;
+            return Next::Binary(b);
         }
         if let Some((code, reason)) = st.close.clone() {
             st.writer = Writer::Busy;
@@ -353,6 +470,36 @@ mod tests {
         assert!(!woken(&o));
         assert_eq!(o.offer_telemetry("d3", &f("e"), t0 + Duration::from_millis(12)), Offer::Ready);
         assert!(woken(&o));
+    }
+
+    #[test]
+    fn video_goes_after_text_and_a_slow_viewer_skips_to_the_next_keyframe() {
+        use pitbox_video::fanout::{Offer as VideoOffer, SharedFrame};
+        let o = Outbox::new(16);
+        let t0 = Instant::now();
+        let frame = |seq: u64, key: bool, len: usize| SharedFrame::new(seq, key, vec![seq as u8; len]);
+        assert_eq!(o.offer_video("d1", frame(1, false, 10), 1000), VideoOffer::Skipped, "no keyframe yet");
+        assert_eq!(o.offer_video("d1", frame(2, true, 600), 1000), VideoOffer::Queued);
+        assert!(o.push_control(f("telemetry")));
+        // Text first, however long the video waited.
+        assert!(matches!(o.next(t0), Next::Send(v) if v == vec![f("telemetry")]));
+        assert!(matches!(o.next(t0), Next::Binary(b) if b[0] == 2 && b.len() == 600));
+        assert!(matches!(o.next(t0), Next::Wait(None)));
+        // The viewer stops reading: its backlog goes and it waits for the next keyframe.
+        assert_eq!(o.offer_video("d1", frame(3, false, 600), 1000), VideoOffer::Queued);
+        assert_eq!(o.offer_video("d1", frame(4, false, 600), 1000), VideoOffer::Reset);
+        assert_eq!(o.offer_video("d1", frame(5, false, 10), 1000), VideoOffer::Skipped);
+        // 1 (before any keyframe), 3 (thrown away with the backlog), 4 and 5 (waiting again).
+        assert_eq!(o.video_skipped("d1"), Some(4));
+        assert_eq!(o.offer_video("d1", frame(6, true, 600), 1000), VideoOffer::Queued);
+        assert!(matches!(o.next(t0), Next::Binary(b) if b[0] == 6));
+        // Keyframe requests (to a publisher) go before frames.
+        assert_eq!(o.offer_video("d1", frame(7, false, 10), 1000), VideoOffer::Queued);
+        assert!(o.push_binary(Bytes::from_static(b"req")));
+        assert!(matches!(o.next(t0), Next::Binary(b) if &b[..] == b"req"));
+        assert!(matches!(o.next(t0), Next::Binary(b) if b[0] == 7));
+        o.forget_video(None);
+        assert_eq!(o.video_skipped("d1"), None);
     }
 
     #[test]

@@ -19,13 +19,17 @@ use crate::latest::LatestState;
 use crate::metrics::HubMetrics;
 use crate::outbox::{Offer, Outbox};
 
-pub(crate) fn channel_bit(c: Channel) -> u8 {
+pub(crate) fn channel_bit(c: Channel) -> u16 {
     let i = Channel::ALL.iter().position(|x| *x == c).unwrap_or(0);
-    1u8 << i
+    1u16 << i
 }
 
-/// Every channel's bit (eight channels fill the `u8`).
-pub(crate) const ALL_CHANNELS: u8 = u8::MAX >> (8 - Channel::ALL.len());
+/// The video channel's bit (the last channel).
+pub(crate) const VIDEO_BIT: u16 = 1 << (Channel::ALL.len() - 1);
+
+/// What an empty `channels` list subscribes to: every channel but video, which is binary and
+/// heavy, so only a client that asks for it by name gets it.
+pub(crate) const ALL_CHANNELS: u16 = (u16::MAX >> (16 - Channel::ALL.len())) & !VIDEO_BIT;
 
 /// One connection's subscription (immutable; replaced as a whole on change).
 #[derive(Clone)]
@@ -36,13 +40,13 @@ pub(crate) struct Sub {
     pub(crate) drivers: Vec<String>,
     /// Drivers taken out of an all-drivers subscription by `unsubscribe`.
     pub(crate) excluded: Vec<String>,
-    pub(crate) channels: u8,
+    pub(crate) channels: u16,
     pub(crate) rate_hz: f64,
     pub(crate) outbox: Arc<Outbox>,
 }
 
 impl Sub {
-    pub(crate) fn wants(&self, driver: Option<&str>, bit: u8) -> bool {
+    pub(crate) fn wants(&self, driver: Option<&str>, bit: u16) -> bool {
         if self.channels & bit == 0 {
             return false;
         }
@@ -70,7 +74,7 @@ impl Registry {
         }
     }
 
-    fn snapshot(&self, team: &str) -> Option<Arc<Vec<Arc<Sub>>>> {
+    pub(crate) fn snapshot(&self, team: &str) -> Option<Arc<Vec<Arc<Sub>>>> {
         let g = match self.teams.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

@@ -157,6 +157,9 @@ string_enum! {
         Status = "status",
         /// `strategy_update`.
         Strategy = "strategy",
+        /// Live video: binary frame messages (docs/protocol.md, "Video"). Only when asked for by
+        /// name: an empty `channels` list does not include it.
+        Video = "video",
     }
 }
 

@@ -89,6 +89,13 @@ enum BenchTarget {
     Sim,
     /// The driver agent at 60 Hz with the simulator: CPU and memory.
     Driver,
+    /// Live video: the test pattern at 720p30 through openh264 and the driver's sender: encode
+    /// time per frame, CPU % of one core, bitrate.
+    Video {
+        /// How long to run, seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,6 +157,7 @@ fn run_bench(target: BenchTarget) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         BenchTarget::Driver => pitbox_driver::bench::bench().map(|_| ExitCode::SUCCESS),
+        BenchTarget::Video { seconds } => pitbox_driver::video::bench(seconds).map(|_| ExitCode::SUCCESS),
     }
 }
 

@@ -216,6 +216,10 @@ impl RelayHooks {
 }
 
 impl Hooks for RelayHooks {
+    fn on_video(&self, _who: &Identity, stream: &str, frame: &pitbox_video::fanout::SharedFrame) {
+        self.shared.video_up.offer(stream, frame.clone());
+    }
+
     async fn on_message(&self, _who: &Identity, msg: &Message) {
         // Remembered so that the cloud's copy coming back down is not delivered again.
         if let Some(key) = crate::downlink::echo_key(msg) {
@@ -239,6 +243,7 @@ impl Hooks for RelayHooks {
     }
 
     fn on_disconnect(&self, who: &Identity) {
+        self.shared.video_up.forget(&who.user_id);
         // A run of duplicates cut short by the driver leaving is reported now.
         let mut marks = match self.marks.lock() {
             Ok(g) => g,

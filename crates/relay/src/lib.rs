@@ -20,6 +20,7 @@ pub use pitbox_uplink::spool;
 mod state;
 pub mod tls;
 pub mod uplink;
+mod video;
 
 pub use ingest::{REPORT_AFTER, RESTART_AFTER, RelayHooks};
 pub use jwks::JwksConfig;

@@ -180,6 +180,7 @@ pub async fn start(cfg: RelayConfig) -> Result<RelayHandle, RelayError> {
         echoes: Default::default(),
         uplink: Default::default(),
         login: Default::default(),
+        video_up: crate::video::VideoUp::new(cfg.cloud.is_some()),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();

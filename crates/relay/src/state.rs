@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub(crate) uplink: UplinkHealth,
     /// The sign-in's renewal, when the relay is signed in (`pitbox relay login`).
     pub(crate) login: std::sync::OnceLock<std::sync::Arc<pitbox_auth::login::RenewalStatus>>,
+    /// Drivers' video frames waiting for the uplink's live link.
+    pub(crate) video_up: crate::video::VideoUp,
 }
 
 /// How long after the cloud's last refusal on a working link `/health` says `refused` (unless

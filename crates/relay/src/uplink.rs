@@ -267,6 +267,12 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
     shared.metrics.uplink_connects.fetch_add(1, Ordering::Relaxed);
     // Team messages: highest queue position sent on this connection, and confirmed.
     let (mut msg_sent, mut msg_confirmed) = (0u64, 0u64);
+    // Video on this link starts at keyframes, asked of the drivers now.
+    for stream in shared.video_up.restart() {
+        if let Some(team) = team.as_deref() {
+            ctx.hub.request_keyframe(team, &stream);
+        }
+    }
 
     // Batches in flight on this connection (shared with the driver agent's uplink).
     let mut out = pitbox_uplink::Outflow::new(cfg.window);
@@ -366,7 +372,28 @@ async fn session(ctx: &UplinkCtx, url: &str, connected: &mut bool) -> Result<(),
                     WsMessage::Close(f) => {
                         return Err(UplinkFailure::Lost(format!("cloud closed: {}", f.map(|f| f.reason.to_string()).unwrap_or_default())));
                     }
+                    // A keyframe request of a viewer in the cloud, for one of this relay's drivers.
+                    WsMessage::Binary(b) => match pitbox_video::decode_message(&b) {
+                        Ok(pitbox_video::VideoMessage::KeyframeRequest { stream_id }) => {
+                            if let Some(team) = team.as_deref() {
+                                ctx.hub.request_keyframe(team, stream_id);
+                            }
+                        }
+                        Ok(_) => tracing::debug!("a video frame from the cloud: ignored"),
+                        Err(e) => tracing::warn!(error = %e, "unreadable binary message from the cloud"),
+                    },
                     _ => {}
+                }
+            }
+            // Drivers' video: live, after the batches above, never spooled.
+            _ = shared.video_up.wake.notified() => {
+                let frames = shared.video_up.drain();
+                if !frames.is_empty() {
+                    for f in frames {
+                        let bytes = tokio_tungstenite::tungstenite::Bytes::from_owner(f.message);
+                        tx.feed(WsMessage::Binary(bytes)).await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
+                    }
+                    tx.flush().await.map_err(|e| UplinkFailure::Lost(e.to_string()))?;
                 }
             }
             _ = shared.uplink_wake.notified() => { out.wake(); }

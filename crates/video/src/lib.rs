@@ -9,9 +9,11 @@
 //! ([`fanout`]: late viewers start from the cached keyframe, slow viewers skip to the next one).
 //!
 //! Video is live only: nothing here stores frames beyond the current group of pictures.
-//! Screen capture on Windows (Windows.Graphics.Capture) and the picture conversion before the
-//! encoder are [`capture`]. The transport through driver, relay and cloud, and the dashboard's
-//! WebCodecs player are still to come; `docs/video.md` says what and how.
+//! The transport uses these parts in `pitbox-driver` (video.rs), `pitbox-hub` (video.rs, the
+//! relay's and the cloud's fan-out) and `pitbox-relay` (video.rs, the uplink); the player is the
+//! dashboard's `/video`. Screen capture on Windows (Windows.Graphics.Capture) and the picture
+//! conversion before the encoder are [`capture`]; the Windows hardware encoder (Media
+//! Foundation) is `mf`.
 //!
 //! The `encoder` feature (default) brings openh264 in; without it (relay, cloud, fuzzing) the
 //! crate is pure Rust.

@@ -41,6 +41,9 @@ pub const MAX_CODEC_LEN: usize = 32;
 pub const MAX_PAYLOAD_LEN: usize = 1 << 20;
 /// Bytes of a frame message besides stream id, codec and payload.
 pub const FRAME_OVERHEAD: usize = 26;
+/// The longest video message there can be (a frame with every field at its limit): what a
+/// server lets through its frame-size check for a binary message starting with [`MAGIC`].
+pub const MAX_MESSAGE_LEN: usize = FRAME_OVERHEAD + MAX_STREAM_ID_LEN + MAX_CODEC_LEN + MAX_PAYLOAD_LEN;
 
 /// Why bytes are not a video message (or a frame cannot be built).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

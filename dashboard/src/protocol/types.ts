@@ -211,7 +211,7 @@ export interface DriverProfile {
   stintStartedAt?: string | null;
 }
 
-export type Channel = 'telemetry' | 'standings' | 'session' | 'messages' | 'handoffs' | 'coaching' | 'status' | 'strategy';
+export type Channel = 'telemetry' | 'standings' | 'session' | 'messages' | 'handoffs' | 'coaching' | 'status' | 'strategy' | 'video';
 
 /** One stint of a plan (`POST /api/strategy/plan`'s `stints`, and `strategy_update`'s revised
  * stints): laps are absolute; `fuelAddedL`, `newTyres` and `pitStopS` are those of the stop that

@@ -1,0 +1,273 @@
+//! Live video end to end in-process (issue 24): a driver agent sending the test pattern →
+//! relay (fan-out to its LAN dashboards, forwarding on the uplink's live link) → cloud →
+//! dashboards subscribed to the `video` channel. Frames arrive in order starting on a keyframe,
+//! a late viewer starts on a keyframe, another team's viewer gets nothing, and malformed or
+//! foreign binary messages are refused with a precise error without breaking the link.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{App, Db, Opts, Ws, serve, ws_login, ws_send};
+use futures_util::{SinkExt, StreamExt};
+use pitbox_driver::video::{VideoSettings, VideoSource};
+use pitbox_driver::{AgentSettings, VoiceSettings};
+use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
+use pitbox_sources::live::LiveOptions;
+use pitbox_sources::sim::output::LivePace;
+use pitbox_sources::sim::source::SimSource;
+use pitbox_sources::sim::{SimConfig, track};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// One received video frame: (stream, sequence, keyframe).
+type Got = (String, u64, bool);
+
+fn subscribe_video() -> Value {
+    json!({"type": "subscribe", "data": {"channels": ["video"]}})
+}
+
+/// Video frames arriving within `d` (text messages are skipped; an `error` fails the test).
+async fn frames_within(ws: &mut Ws, d: Duration) -> Vec<Got> {
+    let deadline = tokio::time::Instant::now() + d;
+    let mut out = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Ok(Some(Ok(m))) = tokio::time::timeout(left, ws.next()).await else { return out };
+        match m {
+            WsMessage::Binary(b) => {
+                let f = pitbox_video::decode(&b).expect("a well-formed video frame");
+                assert!(!f.payload.is_empty());
+                out.push((f.stream_id.to_string(), f.sequence, f.keyframe));
+            }
+            WsMessage::Text(t) => {
+                let v: Value = serde_json::from_str(&t).expect("json");
+                assert_ne!(v["type"], "error", "{v}");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The next text message of `kind` within 5 s.
+async fn next_text(ws: &mut Ws, kind: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let m = tokio::time::timeout(left, ws.next()).await.unwrap_or_else(|_| panic!("no {kind} within 5 s"));
+        if let Some(Ok(WsMessage::Text(t))) = m {
+            let v: Value = serde_json::from_str(&t).expect("json");
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
+
+/// Opens a viewer at `addr`'s `path` and subscribes it to video.
+async fn viewer(addr: std::net::SocketAddr, path: &str, token: &str) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}")).await.expect("connect");
+    let hello = next_text(&mut ws, "connection_established").await;
+    assert_eq!(hello["type"], "connection_established");
+    ws_send(
+        &mut ws,
+        json!({"type": "authenticate", "data": {"token": token, "clientType": "dashboard", "version": "1.0"}}),
+    )
+    .await;
+    assert_eq!(next_text(&mut ws, "authentication_result").await["data"]["success"], true);
+    ws_send(&mut ws, subscribe_video()).await;
+    let sub = next_text(&mut ws, "subscribed").await;
+    assert_eq!(sub["data"]["channels"], json!(["video"]), "{sub}");
+    ws
+}
+
+/// Sequences strictly increase and the first frame of each stream is a keyframe.
+fn assert_in_order_from_a_keyframe(got: &[Got], stream: &str) {
+    let mine: Vec<&Got> = got.iter().filter(|g| g.0 == stream).collect();
+    assert!(mine.len() >= 5, "too few frames of {stream}: {got:?}");
+    assert!(mine[0].2, "the first frame is a keyframe: {mine:?}");
+    assert!(mine.windows(2).all(|w| w[1].1 > w[0].1), "sequence numbers increase: {mine:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn driver_video_reaches_the_team_through_relay_and_cloud_and_nobody_else() {
+    let Some(app) = App::start(Db::Sqlite, "video_end_to_end", Opts::default()).await else { return };
+    let cloud = serve(app.router.clone()).await;
+    let dir = tempfile::tempdir().expect("dir");
+
+    // The relay of team A, trusting the cloud's keys, linked with a relay credential.
+    let relay_token = app
+        .state
+        .keys
+        .issue_relay("relay-video", &app.team_a, "video relay", Duration::from_secs(3600))
+        .expect("relay token")
+        .0;
+    let mut rc = pitbox_relay::RelayConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        dir.path().join("relay"),
+        app.state.keys.verifier().clone(),
+    );
+    rc.cloud = Some(pitbox_relay::UplinkConfig::new(format!("ws://{cloud}/ws"), relay_token));
+    let relay = pitbox_relay::start(rc).await.expect("relay");
+
+    // Viewers before the stream starts: the team's engineer in the cloud and on the LAN, and
+    // team B's engineer in the cloud.
+    let mut eng = viewer(cloud, "/ws", &app.token(&app.engineer)).await;
+    let mut lan = viewer(relay.addr(), "/", &app.token(&app.engineer)).await;
+    let mut other = viewer(cloud, "/ws", &app.token(&app.engineer_b)).await;
+
+    // The driver agent with the test pattern (small and slow: the test shares two cores).
+    let driver = app.driver.id.clone();
+    let source =
+        SimSource::start(SimConfig::new(5, &track::RED_BULL_RING), LivePace { speed: 1.0 }, LiveOptions::new(&driver))
+            .expect("sim");
+    let mut settings = AgentSettings::new(
+        driver.clone(),
+        DriverAppConfig {
+            relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay.addr().port() },
+            cloud: CloudConfig { endpoint: format!("http://{cloud}"), enabled: false },
+            voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
+        },
+    );
+    settings.token = Some(app.token(&app.driver));
+    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.voice = VoiceSettings::wav_dir(dir.path().join("callouts"));
+    settings.voice.spotter = false;
+    settings.voice.cues = false;
+    settings.backoff_min = Duration::from_millis(100);
+    settings.backoff_max = Duration::from_millis(400);
+    let agent = pitbox_driver::start(settings, Box::new(source)).await.expect("agent");
+    let _video = pitbox_driver::video::start(
+        &agent.shared,
+        VideoSettings { source: VideoSource::TestPattern, width: 640, height: 360, fps: 15, bitrate_bps: 1_000_000 },
+    )
+    .expect("video");
+
+    let got = frames_within(&mut eng, Duration::from_secs(4)).await;
+    assert_in_order_from_a_keyframe(&got, &driver);
+    let got_lan = frames_within(&mut lan, Duration::from_millis(500)).await;
+    assert_in_order_from_a_keyframe(&got_lan, &driver);
+    assert!(got.iter().all(|g| g.0 == driver), "only the driver's stream: {got:?}");
+
+    // The agent says it is sending.
+    let status: Value = agent_status(agent.api_addr).await;
+    assert_eq!(status["video"]["sending"], true, "{status}");
+    assert_eq!(status["video"]["source"], "test-pattern");
+
+    // A late viewer starts on a keyframe at once (from the cloud's cached group of pictures).
+    let mut late = viewer(cloud, "/ws", &app.token(&app.viewer)).await;
+    let started = tokio::time::Instant::now();
+    let got_late = frames_within(&mut late, Duration::from_secs(2)).await;
+    assert_in_order_from_a_keyframe(&got_late, &driver);
+    assert!(started.elapsed() <= Duration::from_secs(3));
+
+    // Team B's engineer got nothing at all.
+    let nothing = frames_within(&mut other, Duration::from_millis(200)).await;
+    assert!(nothing.is_empty(), "another team's viewer got frames: {nothing:?}");
+    // …and cannot ask team A's driver for keyframes either: the stream is not in its team.
+    let req = pitbox_video::encode_keyframe_request(&driver).expect("request");
+    other.send(WsMessage::Binary(req.clone().into())).await.expect("send");
+    let e = next_text(&mut other, "error").await;
+    assert_eq!(
+        (e["data"]["code"].as_str(), e["data"]["messageType"].as_str()),
+        (Some("not_found"), Some("video_frame")),
+        "{e}"
+    );
+    // The team's own viewer may: the request goes cloud → relay → the driver's agent.
+    let before = agent_status(agent.api_addr).await["video"]["keyframeRequests"].as_u64().unwrap_or(0);
+    eng.send(WsMessage::Binary(req.into())).await.expect("send");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = agent_status(agent.api_addr).await["video"]["keyframeRequests"].as_u64().unwrap_or(0);
+        if now > before {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the keyframe request did not reach the driver");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!frames_within(&mut eng, Duration::from_millis(500)).await.is_empty());
+
+    relay.shutdown().await;
+    agent.shutdown().await;
+}
+
+async fn agent_status(addr: std::net::SocketAddr) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET /api/status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut body = String::new();
+    s.read_to_string(&mut body).await.expect("read");
+    let json = body.split("\r\n\r\n").nth(1).expect("body");
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+#[tokio::test]
+async fn malformed_and_foreign_video_is_refused_and_the_link_goes_on() {
+    let Some(app) = App::start(Db::Sqlite, "video_refusals", Opts::default()).await else { return };
+    let addr = serve(app.router.clone()).await;
+    let (mut drv, r) = ws_login(addr, &app.token(&app.driver), "driver").await;
+    assert_eq!(r["data"]["success"], true);
+    let me = app.driver.id.clone();
+    let frame = |stream: &str, seq: u64, key: bool| {
+        pitbox_video::encode(
+            &pitbox_video::VideoFrame::new(
+                stream,
+                seq,
+                1_765_000_000_000,
+                key,
+                "avc1.42C01F",
+                vec![0, 0, 0, 1, 0x65, 1],
+            )
+            .expect("frame"),
+        )
+    };
+    let mut eng = viewer(addr, "/ws", &app.token(&app.engineer)).await;
+
+    // Malformed: the decoder's reason comes back; nothing reaches viewers.
+    let mut bad = frame(&me, 0, true);
+    bad[2] = 9;
+    drv.send(WsMessage::Binary(bad.into())).await.expect("send");
+    let e = next_text(&mut drv, "error").await;
+    assert_eq!(e["data"]["code"], "validation_failed", "{e}");
+    assert!(e["data"]["message"].as_str().unwrap_or("").contains("unknown video message kind 9"), "{e}");
+    let mut truncated = frame(&me, 0, true);
+    truncated.truncate(30);
+    drv.send(WsMessage::Binary(truncated.into())).await.expect("send");
+    let e = next_text(&mut drv, "error").await;
+    assert!(e["data"]["message"].as_str().unwrap_or("").starts_with("video message refused: truncated at"), "{e}");
+
+    // Another driver's stream id: forbidden.
+    drv.send(WsMessage::Binary(frame(&app.driver2.id, 0, true).into())).await.expect("send");
+    let e = next_text(&mut drv, "error").await;
+    assert_eq!(e["data"]["code"], "forbidden", "{e}");
+
+    // The link still works: its own frames go through, in order.
+    for seq in 0..3 {
+        drv.send(WsMessage::Binary(frame(&me, seq, seq == 0).into())).await.expect("send");
+    }
+    let got = frames_within(&mut eng, Duration::from_millis(800)).await;
+    assert_eq!(got, vec![(me.clone(), 0, true), (me.clone(), 1, false), (me.clone(), 2, false)]);
+    ws_send(&mut drv, json!({"type": "ping", "data": {"id": 7, "timestamp": "2026-11-26T16:00:00Z"}})).await;
+    assert_eq!(next_text(&mut drv, "pong").await["data"]["id"], 7);
+
+    // A viewer's keyframe request reaches the publisher, at most one a second per stream.
+    let req = pitbox_video::encode_keyframe_request(&me).expect("request");
+    eng.send(WsMessage::Binary(req.clone().into())).await.expect("send");
+    eng.send(WsMessage::Binary(req.clone().into())).await.expect("send");
+    let mut requests = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(600);
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(deadline.saturating_duration_since(tokio::time::Instant::now()), drv.next()).await
+    {
+        if let WsMessage::Binary(b) = m {
+            requests.push(b.to_vec());
+        }
+    }
+    assert_eq!(requests, vec![req], "one request passed on, the second within 1 s held back");
+
+    // A viewer may not publish video.
+    eng.send(WsMessage::Binary(frame(&me, 9, true).into())).await.expect("send");
+    let e = next_text(&mut eng, "error").await;
+    assert_eq!(e["data"]["code"], "forbidden", "{e}");
+}
