@@ -4,6 +4,8 @@ import react from '@vitejs/plugin-react';
 
 // The dashboard is served by `pitbox cloud` / `pitbox relay` from the same origin as the API and
 // the WebSocket, so all URLs are relative. `npm run dev` proxies them to a local cloud.
+// A second entry, driver.html, is the driver's window served by `pitbox driver` (issue 22): it
+// shares components, formatting and protocol types with the dashboard from the same build.
 export default defineConfig({
   plugins: [react()],
   base: '/',
@@ -12,6 +14,7 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     chunkSizeWarningLimit: 800,
+    rolldownOptions: { input: { main: 'index.html', driver: 'driver.html' } },
   },
   worker: { format: 'es' },
   server: {

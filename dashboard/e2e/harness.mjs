@@ -113,6 +113,10 @@ export async function startDriverAgent({ cloud, username, password = 'pitbox-e2e
   return {
     url,
     userId: user.id,
+    /** The agent's process (for SIGUSR1: push-to-talk as a key binder sends it). */
+    pid: agent.child.pid,
+    /** Its data folder (the pitbox.toml the window's settings are written to, the API key). */
+    data,
     /** The last line the agent logged (for a failure's message). */
     lastLine: () => agent.lastLine(),
     async stop() {

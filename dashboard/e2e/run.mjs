@@ -3,7 +3,7 @@
 // Prints one line per check and closes with "N passed, N failed". Screenshots go to
 // dashboard/test-results/.
 import { isDeepStrictEqual } from 'node:util';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { apiJson, axe, launchBrowser, login, REPO, RESULTS, shot, startDriverAgent, startRelay, startServer, USERS } from './harness.mjs';
@@ -17,6 +17,8 @@ let page;
 const browsers = [];
 
 async function check(name, fn) {
+  // E2E_ONLY=words runs only the checks whose name contains them (the harness still starts).
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
   const t0 = Date.now();
   try {
     await fn();
@@ -467,7 +469,7 @@ try {
     }
   });
 
-  await check("driver's window: status and live numbers, a handoff accepted with one click; other pages refused", async () => {
+  await check("driver's window: status and live screens, signed in, a team message read and answered, a handoff accepted with one click, signed out, the voice changed and a push-to-talk button captured and saved to pitbox.toml; other pages refused", async () => {
     const agent = await startDriverAgent({ cloud: server.direct, username: 'kim' });
     try {
       const W = await launchBrowser({ width: 1024, height: 768 });
@@ -475,18 +477,64 @@ try {
       const w = W.page;
       await w.goto(agent.url + '/');
       await w.getByRole('heading', { name: 'PitBox driver' }).waitFor();
-      // The agent's own truth: its relay link (here the cloud's WebSocket) and the simulator.
+      // The built app, not the placeholder of a pitbox built without the dashboard.
+      assert((await w.locator('meta[name=pitbox-placeholder]').count()) === 0, 'the agent serves the placeholder: rebuild pitbox after scripts/build-dashboard');
       const shows = async (what, fn) => {
         try {
           await w.waitForFunction(fn, null, { timeout: 15_000 });
         } catch {
-          throw new Error(`the window never showed ${what}: ${await w.locator('main').innerText()} ${await w.locator('#error').innerText()} — the agent's log: ${agent.lastLine()}`);
+          throw new Error(`the window never showed ${what}: ${await w.locator('main').innerText()} ${await w.getByTestId('error').innerText()} — the agent's log: ${agent.lastLine()}`);
         }
       };
-      await shows('the relay link ok', () => document.querySelector('[data-testid=relay]')?.textContent?.startsWith('ok'));
+      // Status: the agent's own truth — its link (here the cloud's WebSocket), the simulator, the
+      // cloud sign-in state and the voice (off here), each with its words.
+      await w.getByRole('link', { name: 'Status' }).click();
+      await shows('the relay link ok', () => document.querySelector('[data-testid=status-relay]')?.textContent?.startsWith('ok'));
+      await shows('the simulator connected', () => document.querySelector('[data-testid=status-sim]')?.textContent?.startsWith('connected'));
+      await shows('the voice off, and why', () => document.querySelector('[data-testid=status-voice]')?.textContent === 'off — callouts and voice commands are off');
+      const st = await (await fetch(agent.url + '/api/status')).json();
+      const sent = Number((await w.getByTestId('samples-sent').innerText()).replace(/,/g, ''));
+      assert(sent > 0 && sent <= st.telemetrySent, `the window shows ${sent} samples sent; the agent ${st.telemetrySent}`);
+      await shot(w, 'driver-window-status');
+      await noSerious(w, "driver's window: status");
+
+      // Sign in from the window: the agent signs in at the cloud as `pitbox driver login` does
+      // and keeps it in its data folder; this agent runs on a fixed token, and the window says so.
+      await w.getByRole('link', { name: 'Sign in' }).click();
+      await w.getByLabel("Team's PitBox address").fill(server.direct);
+      await w.getByLabel('Username').fill('kim');
+      await w.getByLabel('Password').fill('pitbox-e2e');
+      await w.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await shows('the sign-in', () => document.querySelector('[data-testid=login-state]')?.textContent?.startsWith('Signed in as kim.'));
+      const li = await (await fetch(agent.url + '/api/login')).json();
+      assert(li.signedIn === true && li.username === 'kim' && li.userId === agent.userId && li.cloud === server.direct, `the agent's sign-in: ${JSON.stringify(li)}`);
+      assert(!JSON.stringify(li).toLowerCase().includes('token":'), `a token in GET /api/login: ${JSON.stringify(li)}`);
+      await shot(w, 'driver-window-signin');
+      await noSerious(w, "driver's window: sign in");
+
+      // Live: the numbers at a glance.
+      await w.getByRole('link', { name: 'Live' }).click();
       await shows('a live speed', () => /\d+ km\/h/.test(document.querySelector('[data-testid=speed]')?.textContent ?? ''));
-      // The engineer asks the agent's driver to take the car; the window answers with one click.
+      await shows('a race position', () => /^P\d+$/.test(document.querySelector('[data-testid=position]')?.textContent ?? ''));
+      await shows('a lap', () => /^\d+$/.test(document.querySelector('[data-testid=lap]')?.textContent ?? ''));
+
+      // The engineer writes to the team; the driver reads it in the window and replies.
       const { token } = await apiJson(server.direct, '/api/auth/login', { method: 'POST', body: { username: 'sam', password: 'pitbox-e2e' } });
+      await apiJson(server.direct, '/api/messages', { method: 'POST', token, body: { content: 'Window e2e: rain at turn 4 in two laps', priority: 'high' } });
+      await w.getByText('Window e2e: rain at turn 4 in two laps').waitFor({ timeout: 10_000 });
+      await w.getByLabel('Reply to the team').fill('Window e2e reply: copy, staying out');
+      await w.getByRole('button', { name: 'Send', exact: true }).click();
+      let stored = null;
+      for (const end = Date.now() + 10_000; Date.now() < end && !stored; ) {
+        const all = await apiJson(server.direct, '/api/messages', { token });
+        stored = (Array.isArray(all) ? all : all.messages ?? []).find((m) => m.content === 'Window e2e reply: copy, staying out') ?? null;
+        if (!stored) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert(stored, "the cloud never stored the driver's reply");
+      assert(stored.senderId === agent.userId, `the reply is from ${stored.senderId}, not the agent's driver ${agent.userId}`);
+      await w.getByTestId('radio').getByText('Window e2e reply: copy, staying out').waitFor({ timeout: 5000 });
+
+      // The engineer asks the agent's driver to take the car; the window answers with one click.
       const alex = await apiJson(server.direct, '/api/auth/login', { method: 'POST', body: { username: 'alex', password: 'pitbox-e2e' } });
       const h = await apiJson(server.direct, '/api/handoffs', {
         method: 'POST', token, body: { targetDriverId: agent.userId, requesterId: alex.user.id, reason: 'window e2e stint change' },
@@ -494,7 +542,8 @@ try {
       const id = h.id ?? h.data?.id;
       assert(id, `no handoff id in ${JSON.stringify(h)}`);
       await w.getByText('window e2e stint change').waitFor({ timeout: 10_000 });
-      await shot(w, '15-driver-window');
+      await w.screenshot({ path: join(RESULTS, 'driver-window-live.png'), fullPage: true });
+      await noSerious(w, "driver's window: live");
       await w.getByRole('button', { name: 'Accept' }).click();
       const end = Date.now() + 10_000;
       let status = '';
@@ -504,12 +553,52 @@ try {
         if (status !== 'accepted') await new Promise((r) => setTimeout(r, 200));
       }
       assert(status === 'accepted', `the cloud has handoff ${id} as "${status}", not accepted`);
-      assert((await w.locator('#error').textContent()) === '', `the window shows an error: ${await w.locator('#error').textContent()}`);
-      await noSerious(w, "driver's window");
+      assert((await w.getByRole('button', { name: 'Accept' }).count()) === 0, 'the handoff can still be accepted after the answer');
+      assert((await w.getByTestId('error').textContent()) === '', `the window shows an error: ${await w.getByTestId('error').textContent()}`);
+      // Sign out: ended at the real cloud (a refusal there would show a warning) and gone here.
+      await w.getByRole('link', { name: 'Sign in' }).click();
+      await w.getByRole('button', { name: 'Sign out' }).click();
+      await shows('the sign-out', () => document.querySelector('[data-testid=login-state]')?.textContent?.startsWith('Not signed in'));
+      assert((await w.getByTestId('cloud-sign-out').count()) === 0, `the cloud did not end the sign-in: ${await w.getByTestId('cloud-sign-out').textContent().catch(() => '')}`);
+      const out = await (await fetch(agent.url + '/api/login')).json();
+      assert(out.signedIn === false, `the agent still has a sign-in: ${JSON.stringify(out)}`);
+      // Settings: the voice changed and a push-to-talk button captured (SIGUSR1, as a key binder
+      // sends it), saved; the agent uses the voice at once and wrote both to its pitbox.toml.
+      await w.getByRole('link', { name: 'Settings' }).click();
+      await w.getByTestId('settings').waitFor();
+      await w.getByRole('combobox', { name: 'Voice', exact: true }).fill('engineer-uk');
+      await w.getByLabel('Spoken callouts (engineer, team, fuel)').check();
+      await w.getByRole('button', { name: 'Set a button' }).click();
+      // The signal only once the agent listens for it (SIGUSR1 before that would end it).
+      let waiting = false;
+      for (const end = Date.now() + 5000; Date.now() < end && !waiting; ) {
+        waiting = (await (await fetch(agent.url + '/api/ptt/test')).json()).capturing === true;
+        if (!waiting) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert(waiting, 'the agent never waited for a push-to-talk press');
+      process.kill(agent.pid, 'SIGUSR1');
+      await w.getByTestId('settings-note').filter({ hasText: 'Heard signal. Save to keep it.' }).waitFor({ timeout: 10_000 });
+      await w.getByRole('button', { name: 'Save' }).click();
+      await w.getByTestId('settings-note').filter({ hasText: 'Saved.' }).waitFor({ timeout: 10_000 });
+      const saved = await (await fetch(agent.url + '/api/settings')).json();
+      assert(saved.settings.voiceId === 'engineer-uk' && isDeepStrictEqual(saved.settings.ptt, ['signal']) && saved.settings.callouts.voice === true, `the agent's settings: ${JSON.stringify(saved.settings)}`);
+      assert(saved.restartNeeded.includes('ptt'), `a new button needs a restart, the agent says ${JSON.stringify(saved.restartNeeded)}`);
+      const cfg = await (await fetch(agent.url + '/api/config')).json();
+      assert(cfg.voice.voiceId === 'engineer-uk' && cfg.voice.enabled === true, `the running agent's voice: ${JSON.stringify(cfg.voice)}`);
+      const toml = readFileSync(join(agent.data, 'pitbox.toml'), 'utf8');
+      for (const line of ['voice_id = "engineer-uk"', 'ptt = ["signal"]', 'voice_enabled = true']) assert(toml.includes(line), `pitbox.toml lacks ${line}:\n${toml}`);
+      // Test voice: spoken with the new voice, or the reason it cannot be on this machine.
+      await w.getByRole('button', { name: 'Test voice' }).click();
+      await shows('the test voice answer', () => (document.querySelector('[data-testid=settings-note]')?.textContent ?? '').startsWith('"Radio check') || (document.querySelector('[data-testid=error]')?.textContent ?? '').includes('cannot be spoken'));
+      const note = await w.getByTestId('settings-note').textContent();
+      if (note.startsWith('"Radio check')) assert(note.includes('voice engineer-uk'), `test voice: ${note}`);
+      await w.evaluate(() => window.scrollTo(0, 0));
+      await w.screenshot({ path: join(RESULTS, 'driver-window-settings.png'), fullPage: true });
+      await noSerious(w, "driver's window: settings");
       // Another web page (here the dashboard's origin) may not change the agent.
       const foreign = await page.evaluate(async (u) => {
         try {
-          const r = await fetch(u + '/api/config', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+          const r = await fetch(u + '/api/messages/reply', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"content":"from a foreign page"}' });
           return `answered ${r.status}`;
         } catch {
           return 'blocked';

@@ -73,6 +73,16 @@ pub struct AgentSettings {
     /// Direct mode: the cloud's WebSocket (`https://HOST`, `wss://HOST/ws` …) instead of the
     /// relay; the spool's batches go to the cloud's uplink with the driver's own token.
     pub cloud_url: Option<String>,
+    /// The agent's data folder: where signing in from the driver's window writes `login.json`,
+    /// as `pitbox driver login` does. `None`: the window cannot sign in or out (503).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// The `pitbox.toml` the settings screen writes to (the file `pitbox driver` loaded);
+    /// `None`: `pitbox.toml` in `data_dir`.
+    pub config_file: Option<std::path::PathBuf>,
+    /// Linux: the folder whose `js*` devices "press your wheel button now" reads
+    /// (`/dev/input`); `None`: joysticks are not offered (signals and, on Windows, joysticks
+    /// 0–15 still are).
+    pub joystick_dir: Option<std::path::PathBuf>,
 }
 
 impl AgentSettings {
@@ -94,8 +104,16 @@ impl AgentSettings {
             voice: VoiceSettings::default(),
             spool: None,
             cloud_url: None,
+            data_dir: None,
+            config_file: None,
+            joystick_dir: default_joystick_dir(),
         }
     }
+}
+
+/// Where Linux puts joysticks.
+pub fn default_joystick_dir() -> Option<std::path::PathBuf> {
+    cfg!(target_os = "linux").then(|| "/dev/input".into())
 }
 
 impl AgentSettings {
@@ -344,7 +362,14 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         drop(tx);
         tasks.push(tokio::spawn(crate::spool::writer(opened, settings.driver_id.clone(), rx, shutdown_rx.clone())));
     }
-    for button in settings.voice.ptt.clone() {
+    let mic = matches!(settings.voice.input, Some(crate::voice::VoiceInput::Microphone { .. }));
+    if !mic && !settings.voice.ptt.is_empty() {
+        // Saved from the window before the microphone was chosen: kept, but there is nothing to talk to.
+        tracing::warn!(
+            "push-to-talk buttons (ptt) are set but the voice input is not the microphone: they are not used"
+        );
+    }
+    for button in settings.voice.ptt.clone().into_iter().filter(|_| mic) {
         let v = voice.clone();
         let task = crate::voice::start_ptt_button(button.clone(), shutdown_rx.clone(), move |pressed| {
             if let Err(e) = v.push_to_talk(pressed) {
@@ -360,8 +385,19 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     };
     let guard = crate::api_guard::Guard::new(api_addr.port(), api_key.clone(), settings.api_allow_remote)
         .map_err(|e| AgentError::Invalid(e.to_string()))?;
-    let router = crate::api::router(shared.clone(), voice.clone(), settings.telemetry_hz)
-        .layer(axum::middleware::from_fn_with_state(Arc::new(guard), crate::api_guard::guard));
+    let settings_setup = crate::api::SettingsSetup {
+        file: settings.config_file.clone().or_else(|| settings.data_dir.as_ref().map(|d| d.join("pitbox.toml"))),
+        running: crate::settings::DriverSettings::running(&settings.voice, &settings.app.voice),
+        capture: crate::ptt_capture::CaptureSources { joystick_dir: settings.joystick_dir.clone() },
+    };
+    let router = crate::api::router(
+        shared.clone(),
+        voice.clone(),
+        settings.telemetry_hz,
+        settings.data_dir.clone(),
+        settings_setup,
+    )
+    .layer(axum::middleware::from_fn_with_state(Arc::new(guard), crate::api_guard::guard));
     let mut srx = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
         let stop = async move {

@@ -175,6 +175,9 @@ pub fn measure_with(duration: Duration, voice_on: bool) -> anyhow::Result<Driver
             voice,
             spool: None,
             cloud_url: None,
+            data_dir: None,
+            config_file: None,
+            joystick_dir: None,
         };
         let agent = start(settings, Box::new(source)).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;

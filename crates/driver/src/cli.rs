@@ -101,6 +101,11 @@ pub struct DriverArgs {
     /// from another machine then needs the local API key (`pitbox driver api-key`).
     #[arg(long, env = "PITBOX_DRIVER_API_ALLOW_REMOTE", default_value_t = false)]
     pub api_allow_remote: bool,
+    /// Do not open the driver's window (http://127.0.0.1:8766/) in the default browser at start.
+    /// It opens only when started from a terminal on a desktop, so services and scripts need
+    /// not pass this.
+    #[arg(long, env = "PITBOX_DRIVER_NO_WINDOW", default_value_t = false)]
+    pub no_window: bool,
     /// telemetry_update messages per second to the relay.
     #[arg(long, env = "PITBOX_DRIVER_TELEMETRY_HZ", default_value_t = 60.0)]
     pub telemetry_hz: f64,
@@ -178,6 +183,10 @@ pub struct DriverArgs {
     /// team message).
     #[arg(long, env = "PITBOX_DRIVER_HANDOFF_TO", value_name = "ID[:NAME]")]
     pub handoff_to: Option<String>,
+    /// The config file `pitbox` loaded (set by the binary, not a flag): the driver's window saves
+    /// its settings there.
+    #[arg(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 fn parse_video_source(s: &str) -> Result<crate::video::VideoSource, String> {
@@ -329,6 +338,8 @@ voice_speed = 1.1
 keep_callouts = 1000
 # The local API for overlays (GET /api/config, GET /api/telemetry/current, SSE stream).
 listen = "127.0.0.1:8766"
+# The driver's window (http://127.0.0.1:8766/) opens in the browser at start; true: it does not.
+no_window = false
 # What is sent to the relay, per second.
 telemetry_hz = 60
 standings_hz = 2
@@ -374,9 +385,8 @@ pub fn voice_settings(args: &DriverArgs) -> Result<VoiceSettings> {
     };
     for p in args.ptt.iter().map(|p| p.trim()).filter(|p| !p.is_empty() && *p != "api") {
         let button = pitbox_voice::buttons::PttButton::parse(p).map_err(|e| anyhow::anyhow!("--ptt: {e}"))?;
-        if !matches!(v.input, Some(VoiceInput::Microphone { .. })) {
-            bail!("--ptt {p}: push-to-talk is for the microphone; add --voice-in mic");
-        }
+        // Without the microphone the buttons are kept (the window may have saved one before the
+        // microphone was chosen) and the agent says at start that they are not used.
         v.ptt.push(button);
     }
     v.engine = match args.voice_engine.trim() {
@@ -679,6 +689,9 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
             ..crate::spool::SpoolSettings::in_dir(&data_dir)
         }),
         cloud_url: args.cloud_url.clone().filter(|u| !u.trim().is_empty()),
+        data_dir: Some(data_dir.clone()),
+        config_file: args.config_file.clone(),
+        joystick_dir: crate::agent::default_joystick_dir(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -722,6 +735,7 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
             }
             None => None,
         };
+        open_the_window(&agent, args.no_window);
         agent.run_until(shutdown_requested()).await;
         let finished = *agent.shared.source_state.borrow() == pitbox_sources::ConnectionState::Finished;
         let sent = agent.shared.sent_telemetry.load(std::sync::atomic::Ordering::Relaxed);
@@ -736,6 +750,24 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Opens the driver's window in the browser when a person started the agent at a desktop, and
+/// says where it is either way.
+fn open_the_window(agent: &crate::AgentHandle, no_window: bool) {
+    use std::io::IsTerminal as _;
+    let url = crate::open_window::window_url(agent.api_addr);
+    // A person at a console: both ends on the terminal (tests and scripts pipe one or both).
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    match crate::open_window::why_not(no_window, interactive, crate::open_window::has_desktop()) {
+        Some(why) => eprintln!("pitbox driver: the driver's window is {url} (not opened: {why})"),
+        None => match crate::open_window::open(&url) {
+            Ok(()) => {
+                eprintln!("pitbox driver: the driver's window {url} opens in your browser (--no-window: it does not)")
+            }
+            Err(e) => eprintln!("pitbox driver: the driver's window is {url} (the browser could not be opened: {e})"),
+        },
+    }
 }
 
 /// Resolves when the agent should stop: Ctrl-C anywhere; on Windows also Ctrl-Break, closing the
@@ -906,9 +938,10 @@ mod tests {
         );
         assert!(err(&["--ptt", "joystick:/dev/input/js0:x"]).contains("buttons are numbered"));
         if cfg!(target_os = "linux") {
+            // Kept without the microphone (the agent does not use it then, and says so).
             assert_eq!(
-                err(&["--ptt", "joystick:/dev/input/js0:5"]),
-                "--ptt joystick:/dev/input/js0:5: push-to-talk is for the microphone; add --voice-in mic"
+                voice(&["--ptt", "joystick:/dev/input/js0:5"]).unwrap().ptt,
+                [pitbox_voice::buttons::PttButton::Joystick { device: "/dev/input/js0".into(), button: 5 }]
             );
             assert!(err(&["--ptt", "key:F13"]).contains("Windows only"));
         }

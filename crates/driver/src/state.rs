@@ -264,16 +264,35 @@ impl Shared {
         )
     }
 
-    /// Adds a received message to the inbox (oldest dropped past [`INBOX_LEN`]).
+    /// Adds a received message to the inbox (oldest dropped past [`INBOX_LEN`]). A team message
+    /// already there (the driver's own reply, echoed back by the hub) is neither kept twice nor
+    /// spoken.
     pub fn push_inbox(&self, m: Message) {
-        if let Ok(mut q) = self.inbox.lock() {
-            if q.len() >= INBOX_LEN {
-                q.pop_front();
-            }
-            q.push_back(m.clone());
+        if !self.keep(&m) {
+            return;
         }
         // No receiver (voice off) is not an error.
         let _ = self.events.send(AgentEvent::Received(Box::new(m)));
+    }
+
+    /// Keeps a message this driver sent (a reply from the window) in the inbox, so the window
+    /// shows the conversation; not spoken.
+    pub fn record_sent(&self, m: &Message) {
+        self.keep(m);
+    }
+
+    fn keep(&self, m: &Message) -> bool {
+        let Ok(mut q) = self.inbox.lock() else { return true };
+        if let Message::TeamMessage(t) = m
+            && q.iter().any(|o| matches!(o, Message::TeamMessage(x) if x.id == t.id))
+        {
+            return false;
+        }
+        if q.len() >= INBOX_LEN {
+            q.pop_front();
+        }
+        q.push_back(m.clone());
+        true
     }
 
     /// A received message for the voice worker only (not kept in the inbox).

@@ -171,6 +171,9 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         voice: pitbox_driver::VoiceSettings::wav_dir(callouts.path()),
         spool: None,
         cloud_url: None,
+        data_dir: None,
+        config_file: None,
+        joystick_dir: None,
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     let api = agent.api_addr;
@@ -274,6 +277,36 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         got.lock().unwrap().iter().any(|m| matches!(m, Message::HandoffResponse(h) if h.handoff_id == "h-1"))
     })
     .await;
+    // A reply to the team from the window: a team_message from this driver up the relay link,
+    // kept in the window's list of messages; a bad one is refused with the rule it broke.
+    for (body, want) in [
+        (r#"{"content": "   "}"#, "content: the reply is empty"),
+        (&format!(r#"{{"content": "{}"}}"#, "x".repeat(501)), "content: the reply has 501 characters; at most 500"),
+        (r#"{"content": "ok", "to": "everyone"}"#, "unknown field `to`"),
+        (r#"{"content": "ok", "priority": "loud"}"#, "priority"),
+    ] {
+        let (code, text) = http(api, agent.api_key.expose(), "POST", "/api/messages/reply", body).await;
+        assert_eq!(code, 422, "{body}: {text}");
+        assert!(text.contains(want), "{body}: {text}");
+    }
+    let (code, body) =
+        http(api, agent.api_key.expose(), "POST", "/api/messages/reply", r#"{"content": " Tyres are going off "}"#)
+            .await;
+    assert_eq!(code, 202, "{body}");
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(sent["type"], "team_message");
+    wait_for("the reply at the relay", || {
+        got.lock().unwrap().iter().any(|m| {
+            matches!(m, Message::TeamMessage(t) if t.content == "Tyres are going off" && t.sender_id == "driver-1"
+                && t.id == sent["data"]["id"].as_str().unwrap_or_default())
+        })
+    })
+    .await;
+    let (_, body) = http(api, "", "GET", "/api/messages", "").await;
+    let inbox: Vec<Message> = serde_json::from_str(&body).unwrap();
+    let mine =
+        inbox.iter().filter(|m| matches!(m, Message::TeamMessage(t) if t.content == "Tyres are going off")).count();
+    assert_eq!(mine, 1, "the reply shows once in the window's messages: {body}");
 
     // Restart the relay on the same port: the agent reconnects and carries on numbering.
     let _ = kill.send(true);
@@ -324,6 +357,9 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
         voice: pitbox_driver::VoiceSettings::wav_dir(callouts.path()),
         spool: None,
         cloud_url: None,
+        data_dir: None,
+        config_file: None,
+        joystick_dir: None,
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     wait_for("a connection", || agent.shared.is_relay_connected()).await;

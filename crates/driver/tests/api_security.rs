@@ -109,6 +109,8 @@ async fn only_the_driver_and_their_tools_change_the_agent() {
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
     let cookie = set_cookie.split(';').next().unwrap().to_string();
 
+    // The icon exists once the dashboard is built (scripts/build-dashboard); the placeholder has none.
+    let icon = if pitbox_webui::has_driver_window() { 200 } else { 404 };
     let localhost = format!("localhost:{}", addr.port());
     let evil_host = format!("evil.example:{}", addr.port());
     let bearer = format!("Bearer {key}");
@@ -155,6 +157,41 @@ async fn only_the_driver_and_their_tools_change_the_agent() {
             200,
         ),
         ("a handoff answer without the key", "POST", "/api/handoff/h-1", vec![("Host", &host)], 401),
+        // The window's reply to the team (issue 22 §1).
+        ("a reply without the key", "POST", "/api/messages/reply", vec![("Host", &host)], 401),
+        ("a reply with the key", "POST", "/api/messages/reply", vec![("Host", &host), (KEY_HEADER, &key)], 202),
+        (
+            "a foreign page replies",
+            "POST",
+            "/api/messages/reply",
+            vec![("Host", &host), ("Origin", "https://evil.example"), ("Cookie", &cookie)],
+            403,
+        ),
+        (
+            "a reply from the window without its cookie",
+            "POST",
+            "/api/messages/reply",
+            vec![("Host", &host), ("Origin", &window)],
+            403,
+        ),
+        (
+            "a reply from the window",
+            "POST",
+            "/api/messages/reply",
+            vec![("Host", &host), ("Origin", &window), ("Cookie", &cookie)],
+            202,
+        ),
+        (
+            "a reply under a rebinding Host",
+            "POST",
+            "/api/messages/reply",
+            vec![("Host", &evil_host), (KEY_HEADER, &key)],
+            403,
+        ),
+        // The window's files: reads like any other, under the same Host rule.
+        ("the window's icon", "GET", "/favicon.svg", vec![("Host", &host)], icon),
+        ("the window's files under a rebinding Host", "GET", "/favicon.svg", vec![("Host", &evil_host)], 403),
+        ("no pit-wall dashboard here", "GET", "/index.html", vec![("Host", &host)], 404),
         ("push-to-talk without the key", "POST", "/api/voice/ptt", vec![("Host", &host)], 401),
         ("a voice command without the key", "POST", "/api/voice/command", vec![("Host", &host)], 401),
         // CORS: a preflight from the window only.
@@ -175,12 +212,17 @@ async fn only_the_driver_and_their_tools_change_the_agent() {
     ];
     let mut failures = Vec::new();
     for (what, method, path, headers, want) in &cases {
-        let body = if *method == "PUT" { put.as_str() } else { "" };
+        let body = match (*method, *path) {
+            ("PUT", _) => put.as_str(),
+            (_, "/api/messages/reply") => r#"{"content": "Copy"}"#,
+            _ => "",
+        };
         let (code, h, text) = raw(addr, method, path, headers, body).await;
         if code != *want {
             failures.push(format!("{what}: {method} {path} → {code}, want {want}: {text}"));
         }
-        if code >= 400 {
+        // A refusal says why (a 404 is no refusal: a file the window does not have).
+        if code >= 400 && code != 404 {
             let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             assert!(v["error"].as_str().is_some_and(|e| e.len() > 20), "{what}: a refusal says why: {text}");
         }

@@ -39,7 +39,7 @@ enum Command {
     /// Run the relay: the WebSocket hub on the driver's side, forwarding to the cloud.
     Relay(pitbox_relay::cli::RelayArgs),
     /// Run the driver agent: reads the sim, streams to the relay, speaks coaching.
-    Driver(pitbox_driver::cli::DriverArgs),
+    Driver(Box<pitbox_driver::cli::DriverArgs>),
     /// Run the built-in simulator: a seeded race session as iRacing telemetry (live or an .ibt).
     Sim(pitbox_sources::cli::SimArgs),
     /// Read iRacing .ibt telemetry files (info, laps, export, live dump).
@@ -127,7 +127,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => pitbox_demo::run(args).map(|()| ExitCode::SUCCESS),
         Command::Cloud(args) => block_on(async move { pitbox_cloud::cli::run_cloud(&args).await }),
         Command::Relay(args) => block_on(pitbox_relay::cli::run(args)),
-        Command::Driver(args) => pitbox_driver::cli::run(args),
+        Command::Driver(args) => pitbox_driver::cli::run(*args),
         Command::Sim(args) => pitbox_sources::cli::run_sim(args),
         Command::Ibt(args) => pitbox_irsdk::cli::run(args).map(|()| ExitCode::SUCCESS),
         Command::Coach(args) => pitbox_coach::cli::run(args).map(|()| ExitCode::SUCCESS),
@@ -171,7 +171,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // The driver's window writes its settings to the file the agent was started with.
+    if let Command::Driver(d) = &mut cli.command {
+        d.config_file = config_file.clone().or_else(|| cli.config.clone());
+    }
     init_logging(&cli.log);
     // One TLS crypto provider for every client in the process (PostgreSQL, Redis, S3, relay
     // uplink), so no library has to guess when more than one is compiled in.

@@ -82,6 +82,9 @@ async fn agent(env: &Env, driver: &str, token: String, seed: u64, callouts: &std
         voice,
         spool: None,
         cloud_url: None,
+        data_dir: None,
+        config_file: None,
+        joystick_dir: None,
     };
     start(settings, Box::new(source)).await.unwrap()
 }

@@ -305,6 +305,13 @@ fn run(button: PttButton, stop: &AtomicBool, mut on_edge: impl FnMut(PttEvent)) 
     }
 }
 
+/// Windows: the buttons of joystick `id` (0–15) that are down, one bit per button (0–31);
+/// `None` when there is no such device. For "press your wheel button now".
+#[cfg(windows)]
+pub fn joystick_buttons(id: u32) -> Option<u32> {
+    win::joystick_mask(id)
+}
+
 /// The Windows calls, kept tiny (compiled on Windows only): two documented Win32 functions,
 /// declared here rather than through a bindings crate whose module layout changes between
 /// releases.
@@ -354,6 +361,11 @@ mod win {
         if button > 31 {
             return None;
         }
+        joystick_mask(id).map(|m| m & (1u32 << button) != 0)
+    }
+
+    /// The buttons of joystick `id` that are down (bit n: button n); `None` when absent.
+    pub(super) fn joystick_mask(id: u32) -> Option<u32> {
         let mut info = JoyInfoEx {
             size: std::mem::size_of::<JoyInfoEx>() as u32,
             flags: JOY_RETURNBUTTONS,
@@ -362,7 +374,7 @@ mod win {
         // SAFETY: `info` is a valid, writable JOYINFOEX with dwSize and dwFlags set as the call
         // requires; it lives for the whole call.
         let rc = unsafe { joyGetPosEx(id, &mut info) };
-        (rc == JOYERR_NOERROR).then(|| info.buttons & (1u32 << button) != 0)
+        (rc == JOYERR_NOERROR).then_some(info.buttons)
     }
 }
 

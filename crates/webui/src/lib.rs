@@ -170,7 +170,8 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     if path == "api" || path.starts_with("api/") || path == "ws" || path.starts_with("ws/") {
         return not_found();
     }
-    if path.split('/').any(|seg| seg == "..") {
+    // The driver's window talks to the agent's local API only: on a cloud or relay it could not work.
+    if path.split('/').any(|seg| seg == "..") || path == DRIVER_PAGE {
         return not_found();
     }
     let path = if path.is_empty() { "index.html" } else { path };
@@ -190,6 +191,11 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
             }
         }
     };
+    file_response(&method, &headers, name, file)
+}
+
+/// One embedded file as an answer: its type, cache policy and ETag (304 when it matches).
+fn file_response(method: &Method, headers: &HeaderMap, name: &str, file: rust_embed::EmbeddedFile) -> Response {
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -207,8 +213,57 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, content_type(name))
         .header(header::CONTENT_LENGTH, file.data.len());
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from(file.data.into_owned()) };
+    let body = if *method == Method::HEAD { Body::empty() } else { Body::from(file.data.into_owned()) };
     builder.body(body).unwrap_or_else(|_| not_found())
+}
+
+/// The driver's window's page in `dashboard/dist` (a second Vite entry, `dashboard/driver.html`).
+pub const DRIVER_PAGE: &str = "driver.html";
+
+/// What the driver's window shows when the dashboard was not built (a cargo build without Node).
+const DRIVER_PLACEHOLDER: &str = "<!doctype html>
+<html lang=\"en\">
+<head><meta charset=\"utf-8\"><title>PitBox driver</title>
+<meta name=\"pitbox-placeholder\" content=\"1\"></head>
+<body style=\"font-family:sans-serif;background:#000;color:#f4f4f4;padding:2rem;font-size:20px\">
+<h1>PitBox driver</h1>
+<p>The driver's window was not built into this pitbox: run scripts/build-dashboard, then build pitbox again.</p>
+<p>The agent runs; its local API answers at <a style=\"color:#64b5f6\" href=\"/api/status\">/api/status</a>.</p>
+</body>
+</html>
+";
+
+/// True when this binary has the driver's window built in ([`DRIVER_PAGE`]), not its placeholder.
+pub fn has_driver_window() -> bool {
+    Assets::get(DRIVER_PAGE).is_some()
+}
+
+/// Serves the driver's window for `pitbox driver`'s local API: `/` (and `/driver.html`) is the
+/// window's page — the placeholder when the dashboard was not built — and `/assets/…` and the
+/// icon are the built files it loads. Everything else is a 404: the agent serves the window, not
+/// the whole pit-wall dashboard.
+pub async fn serve_driver(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path.is_empty() || path == DRIVER_PAGE {
+        if method != Method::GET && method != Method::HEAD {
+            return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response();
+        }
+        return match Assets::get(DRIVER_PAGE) {
+            Some(file) => file_response(&method, &headers, DRIVER_PAGE, file),
+            None => (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, REVALIDATE)],
+                if method == Method::HEAD { "" } else { DRIVER_PLACEHOLDER },
+            )
+                .into_response(),
+        };
+    }
+    let asset = (path.starts_with("assets/") && path.rsplit('/').next().is_some_and(|l| l.contains('.')))
+        || path == "favicon.svg"
+        || path == "favicon.ico";
+    if !asset {
+        return not_found();
+    }
+    serve(method, uri, headers).await
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -298,6 +353,11 @@ mod tests {
         let mut n = 0;
         for f in files() {
             n += 1;
+            if f == DRIVER_PAGE {
+                // Served by the driver agent only (`serve_driver`), never by the pit wall's servers.
+                assert_eq!(get(router(), &format!("/{f}"), None).await.status(), StatusCode::NOT_FOUND);
+                continue;
+            }
             let resp = get(router(), &format!("/{f}"), None).await;
             assert_eq!(resp.status(), StatusCode::OK, "{f}");
             let ct = resp.headers()[header::CONTENT_TYPE].to_str().unwrap();
@@ -328,6 +388,42 @@ mod tests {
         let resp = router().oneshot(req).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(text(resp).await.is_empty());
+    }
+
+    fn driver_app() -> Router {
+        Router::new().fallback(serve_driver)
+    }
+
+    #[tokio::test]
+    async fn the_driver_window_is_its_own_page_or_a_placeholder() {
+        let resp = get(driver_app(), "/", None).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], REVALIDATE);
+        let body = text(resp).await;
+        assert!(body.contains("<title>PitBox driver</title>"), "{body}");
+        if has_driver_window() {
+            // The built entry loads its script from the embedded assets, served here too.
+            let src = body.split("src=\"/").nth(1).and_then(|s| s.split('"').next()).expect("a module script");
+            assert!(src.starts_with("assets/") && src.ends_with(".js"), "{src}");
+            let resp = get(driver_app(), &format!("/{src}"), None).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{src}");
+            assert_eq!(resp.headers()[header::CACHE_CONTROL], IMMUTABLE);
+            assert_ne!(body, text(get(router(), "/", None).await).await, "the window is not the pit-wall dashboard");
+        } else {
+            assert!(body.contains("scripts/build-dashboard"), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_driver_window_serves_nothing_else() {
+        for path in ["/telemetry", "/index.html", "/assets/missing-1.js", "/assets", "/dashboard-config.json", "/../x"]
+        {
+            let resp = get(driver_app(), path, None).await;
+            assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let req = Request::builder().method(Method::POST).uri("/").body(Body::empty()).unwrap();
+        assert_eq!(driver_app().oneshot(req).await.unwrap().status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 
     #[test]

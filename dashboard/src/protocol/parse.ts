@@ -76,6 +76,12 @@ export function parseFrame(text: string): ParseResult {
   } catch {
     return { ok: false, error: 'invalid_json' };
   }
+  return parseMessage(v);
+}
+
+/** The same checks on an envelope already decoded (e.g. one of the driver agent's
+ * `GET /api/messages`). */
+export function parseMessage(v: unknown): ParseResult {
   if (!isObj(v) || typeof v.type !== 'string' || !isObj(v.data)) return { ok: false, error: 'invalid_message' };
   if (!SERVER_TYPES.has(v.type)) return { ok: false, error: `unknown_type ${v.type}` };
   const check = CHECKS[v.type as ServerType];

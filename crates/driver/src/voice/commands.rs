@@ -67,6 +67,10 @@ impl Worker {
                 }
                 (recognition, origin, None)
             }
+            Job::TestVoice { text, reply } => {
+                let _ = reply.send(self.test_voice(text));
+                return;
+            }
             Job::Spot { calls, at } => {
                 self.spot(&calls, at);
                 return;

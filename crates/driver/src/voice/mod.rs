@@ -94,6 +94,8 @@ pub enum VoiceError {
     NoMicrophone(String),
     #[error("the voice thread has stopped")]
     Stopped,
+    #[error("callouts cannot be spoken here: {0}")]
+    NoSpeech(String),
 }
 
 enum Job {
@@ -102,6 +104,8 @@ enum Job {
     /// Already recognised (the microphone thread decodes while the button is held).
     #[cfg_attr(not(sound_card), allow(dead_code))]
     Heard { recognition: Recognition, origin: String },
+    /// "Test voice": a sample line on the radio, as the running settings speak it.
+    TestVoice { text: String, reply: tokio::sync::oneshot::Sender<Result<TestVoice, String>> },
     /// The spotter's calls of one tick, read at `at`.
     Spot { calls: Vec<pitbox_spotter::Call>, at: Instant },
     /// A report of the cue thread, from the sample read at `at`.
@@ -115,6 +119,36 @@ pub struct VoiceHandle {
     status: Arc<Mutex<VoiceStatus>>,
     stop: Arc<AtomicBool>,
     ptt: Mutex<Option<PttSender>>,
+    /// The speaking rate (`f64` bits): the settings change it while running.
+    speed: Arc<AtomicU64>,
+    /// The last push-to-talk press or release (any button or the local API), for the window's test.
+    last_ptt: Mutex<Option<PttUse>>,
+}
+
+/// What "test voice" did.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestVoice {
+    pub text: String,
+    /// The engine that spoke (`espeak-ng`, `windows`, `cloud (local: …)` …).
+    pub engine: String,
+    pub voice_id: String,
+    pub speed: f64,
+    /// Where it is heard (`sound card: …` or the callout folder).
+    pub output: String,
+    /// Its id in the voice log's callouts.
+    pub callout_id: u64,
+}
+
+/// The last use of push-to-talk.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PttUse {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub pressed: bool,
+    /// Why the microphone did not take it, when it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// Press/release for the microphone thread.
@@ -148,11 +182,37 @@ impl VoiceHandle {
     /// Push-to-talk for the microphone input.
     pub fn push_to_talk(&self, pressed: bool) -> Result<(), VoiceError> {
         let g = self.ptt.lock().map_err(|_| VoiceError::Stopped)?;
-        match g.as_ref() {
+        let r = match g.as_ref() {
             Some(tx) => tx.send(pressed).map_err(|_| VoiceError::Stopped),
             None => Err(VoiceError::NoMicrophone(
                 "start the agent with --voice-in mic (built with the sound-card feature)".into(),
             )),
+        };
+        if let Ok(mut last) = self.last_ptt.lock() {
+            *last = Some(PttUse { at: chrono::Utc::now(), pressed, refused: r.as_ref().err().map(|e| e.to_string()) });
+        }
+        r
+    }
+
+    /// The last push-to-talk press or release, if any.
+    pub fn last_push_to_talk(&self) -> Option<PttUse> {
+        self.last_ptt.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Changes the speaking rate (0.5–2.0) while running: the radio restarts with it.
+    pub fn set_speed(&self, speed: f64) {
+        self.speed.store(speed.clamp(0.5, 2.0).to_bits(), Ordering::Relaxed);
+    }
+
+    /// Speaks `text` on the radio now; why not when the voice is off or cannot speak.
+    pub async fn test_voice(&self, text: &str) -> Result<TestVoice, VoiceError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs.send(Job::TestVoice { text: text.to_string(), reply: tx }).map_err(|_| VoiceError::Stopped)?;
+        match rx.await {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(why)) if why == VoiceError::Disabled.to_string() => Err(VoiceError::Disabled),
+            Ok(Err(why)) => Err(VoiceError::NoSpeech(why)),
+            Err(_) => Err(VoiceError::Stopped),
         }
     }
 
@@ -192,6 +252,7 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
         ..Default::default()
     }));
     let stop = Arc::new(AtomicBool::new(false));
+    let speed = Arc::new(AtomicU64::new(settings.speed.to_bits()));
     let ptt = if let Some(VoiceInput::Microphone { device }) = &settings.input {
         Some(start_microphone(&shared, device.clone(), jobs_tx.clone(), stop.clone(), status.clone())?)
     } else {
@@ -221,10 +282,19 @@ pub fn start(shared: Arc<Shared>, settings: VoiceSettings) -> std::io::Result<Ar
         wav_done: HashSet::new(),
         message_seq: AtomicU64::new(0),
         spotter_clips: HashMap::new(),
+        speed: speed.clone(),
         settings,
     };
     std::thread::Builder::new().name("pitbox-voice".into()).spawn(move || worker.run())?;
-    Ok(Arc::new(VoiceHandle { jobs: jobs_tx, log, status, stop, ptt: Mutex::new(ptt) }))
+    Ok(Arc::new(VoiceHandle {
+        jobs: jobs_tx,
+        log,
+        status,
+        stop,
+        ptt: Mutex::new(ptt),
+        speed,
+        last_ptt: Mutex::new(None),
+    }))
 }
 
 struct Worker {
@@ -252,6 +322,8 @@ struct Worker {
     message_seq: AtomicU64,
     /// The spotter's calls, synthesised when the radio opened.
     spotter_clips: HashMap<pitbox_spotter::Call, Arc<pitbox_voice::Audio>>,
+    /// The rate the settings ask for ([`VoiceHandle::set_speed`]).
+    speed: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -290,11 +362,7 @@ impl Worker {
             if now.duration_since(last_radio) >= Duration::from_millis(200) {
                 last_radio = now;
                 self.radio_events();
-                // A new voiceId (PUT /api/config) takes effect at the next callout.
-                let voice_id = self.shared.config.borrow().voice.voice_id.clone();
-                if voice_id != self.radio_voice_id && !matches!(self.radio, RadioSlot::NotStarted) {
-                    self.radio = RadioSlot::NotStarted;
-                }
+                self.follow_settings();
                 if let Ok(mut s) = self.status.lock() {
                     s.enabled = self.enabled();
                 }

@@ -89,6 +89,40 @@ impl Worker {
         Radio::start(tts, sink, config).map_err(|e| format!("cannot start the radio thread: {e}"))
     }
 
+    /// A new voiceId (`PUT /api/config`, the settings) or speed (the settings) takes effect at
+    /// the next callout: the radio starts again with it.
+    pub(super) fn follow_settings(&mut self) {
+        let voice_id = self.shared.config.borrow().voice.voice_id.clone();
+        let speed = f64::from_bits(self.speed.load(std::sync::atomic::Ordering::Relaxed));
+        let new_speed = (speed - self.settings.speed).abs() > 1e-9;
+        self.settings.speed = speed;
+        if (voice_id != self.radio_voice_id || new_speed) && !matches!(self.radio, RadioSlot::NotStarted) {
+            self.radio = RadioSlot::NotStarted;
+        }
+    }
+
+    /// "Test voice": `text` on the radio with the settings as they are now.
+    pub(super) fn test_voice(&mut self, text: String) -> Result<super::TestVoice, String> {
+        if !self.enabled() {
+            return Err(super::VoiceError::Disabled.to_string());
+        }
+        self.follow_settings();
+        if self.radio().is_none() {
+            return Err(self.status().speech);
+        }
+        let c = Callout::new(text.clone(), Priority::High, Instant::now());
+        let id = self.say(CalloutOrigin::Answer, c).ok_or_else(|| "the voice is off".to_string())?;
+        let st = self.status();
+        Ok(super::TestVoice {
+            text,
+            engine: st.engine,
+            voice_id: self.radio_voice_id.clone(),
+            speed: self.settings.speed,
+            output: st.output,
+            callout_id: id,
+        })
+    }
+
     /// Queues a callout (or logs it as text when there is no engine).
     pub(super) fn callout(&mut self, origin: CalloutOrigin, text: String, priority: Priority, topic: Option<&str>) {
         let mut c = Callout::new(text, priority, Instant::now());

@@ -1,0 +1,295 @@
+//! The settings of the driver's window (issue 22 §1): `GET`/`PUT /api/settings` written to the
+//! agent's `pitbox.toml` (comments and other keys kept) and applied live where they can be,
+//! "test voice", and "press your wheel button now" (`POST /api/ptt/capture`) with a simulated
+//! joystick (a FIFO speaking the kernel's `js_event` records) and SIGUSR1. Against a real agent
+//! over HTTP, with the security table: a foreign Host, a foreign Origin or no key is refused.
+// The simulated presses are a FIFO and SIGUSR1: Unix only (Windows' joysticks are polled).
+#![cfg(unix)]
+
+use pitbox_driver::api_guard::{ApiKey, KEY_HEADER};
+use pitbox_driver::{AgentHandle, AgentSettings, CalloutEngine, VoiceSettings, start};
+use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
+use pitbox_sources::live::LiveOptions;
+use pitbox_sources::sim::output::LivePace;
+use pitbox_sources::sim::source::SimSource;
+use pitbox_sources::sim::{SimConfig, track};
+use pitbox_voice::Audio;
+use pitbox_voice::audio::clamp16;
+use pitbox_voice::tts::{BoxFuture, SpeechRequest, TtsError, TtsProvider};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// 0.1 s of tone per word: speech without an engine installed.
+struct ToneVoice;
+
+impl TtsProvider for ToneVoice {
+    fn id(&self) -> &'static str {
+        "tone"
+    }
+    fn synthesize<'a>(&'a self, req: &'a SpeechRequest) -> BoxFuture<'a, Result<Audio, TtsError>> {
+        Box::pin(async move {
+            let n = 2_205 * req.text.split_whitespace().count();
+            Ok(Audio::new(22_050, (0..n).map(|i| clamp16(5_000.0 * (i as f64 * 0.1).sin())).collect()))
+        })
+    }
+}
+
+const CONFIG: &str = "# my settings, by hand\n[driver]\n# where telemetry comes from\nsource = \"sim\"\n# the voice\nvoice_id = \"default\" # the engineer\nvoice_speed = 1.1\n\n[relay]\nlisten = \"127.0.0.1:9\"\n";
+
+async fn agent(data: &Path) -> AgentHandle {
+    let source = SimSource::start(
+        SimConfig::new(3, &track::RED_BULL_RING),
+        LivePace { speed: 1.0 },
+        LiveOptions::new("driver-1"),
+    )
+    .unwrap();
+    let app = DriverAppConfig {
+        relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: 1 },
+        cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
+        voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
+    };
+    let mut settings = AgentSettings::new("driver-1", app);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    let mut voice = VoiceSettings::wav_dir(data.join("callouts"));
+    voice.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    voice.output = pitbox_driver::CalloutOutput::WavDir { dir: data.join("callouts"), time_scale: 0.0 };
+    settings.voice = voice;
+    settings.api_key = Some(ApiKey::load_or_create(data).unwrap());
+    settings.data_dir = Some(data.to_path_buf());
+    settings.config_file = Some(data.join("pitbox.toml"));
+    settings.joystick_dir = Some(data.join("input"));
+    start(settings, Box::new(source)).await.unwrap()
+}
+
+/// Status, headers and body of one raw HTTP/1.1 request.
+async fn raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (head, body) = out.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
+    (code, head, body)
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_changes_the_voice_and_captures_push_to_talk() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("pitbox.toml"), CONFIG).unwrap();
+    std::fs::create_dir_all(data.path().join("input")).unwrap();
+    let a = agent(data.path()).await;
+    let addr = a.api_addr;
+    let host = addr.to_string();
+    let window = format!("http://{host}");
+    let key = a.api_key.expose().to_string();
+    let with_key = [("Host", host.as_str()), (KEY_HEADER, key.as_str())];
+
+    // What the agent runs with, and what it can offer.
+    let (code, _, body) = raw(addr, "GET", "/api/settings", &[("Host", &host)], "").await;
+    assert_eq!(code, 200, "{body}");
+    let v = json(&body);
+    let mut s = v["settings"].clone();
+    assert_eq!(s["voiceEngine"], "tone");
+    assert_eq!(s["voiceId"], "default");
+    assert_eq!(s["speed"], 1.1);
+    assert_eq!(s["callouts"], serde_json::json!({"voice": false, "spotter": true, "cues": true}));
+    assert_eq!(v["configFile"].as_str(), Some(data.path().join("pitbox.toml").to_str().unwrap()));
+    assert_eq!(v["restartNeeded"], serde_json::json!([]));
+    if !v["devices"]["soundCard"].as_bool().unwrap() {
+        assert!(v["devices"]["note"].as_str().unwrap().contains("without the sound-card feature"), "{v}");
+    }
+
+    // Who may change them: the key or the window with its cookie.
+    let cookie = {
+        let (_, head, _) = raw(addr, "GET", "/", &[("Host", &host)], "").await;
+        head.lines()
+            .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+            .and_then(|c| c.split(';').next())
+            .expect("the window's cookie")
+            .to_string()
+    };
+    let evil = format!("evil.example:{}", addr.port());
+    s["voiceId"] = "engineer-uk".into();
+    let change = s.to_string();
+    for (path, body) in [("/api/settings", change.as_str()), ("/api/ptt/capture", "{\"timeoutMs\":100}")] {
+        let method = if path == "/api/settings" { "PUT" } else { "POST" };
+        for (what, headers, want) in [
+            ("no key", vec![("Host", host.as_str())], 401),
+            ("a foreign Host (DNS rebinding)", vec![("Host", evil.as_str()), (KEY_HEADER, key.as_str())], 403),
+            (
+                "a foreign page with the cookie",
+                vec![("Host", host.as_str()), ("Origin", "https://evil.example"), ("Cookie", cookie.as_str())],
+                403,
+            ),
+            ("the window without its cookie", vec![("Host", host.as_str()), ("Origin", window.as_str())], 403),
+        ] {
+            let (code, _, b) = raw(addr, method, path, &headers, body).await;
+            assert_eq!(code, want, "{method} {path}, {what}: {b}");
+        }
+    }
+    for (what, headers) in
+        [("with a foreign Host", vec![("Host", evil.as_str())]), ("no key", vec![("Host", host.as_str())])]
+    {
+        let (code, _, b) = raw(addr, "POST", "/api/settings/test-voice", &headers, "").await;
+        assert!(code == 401 || code == 403, "test voice {what}: {code} {b}");
+    }
+    assert_eq!(std::fs::read_to_string(data.path().join("pitbox.toml")).unwrap(), CONFIG, "a refusal wrote");
+
+    // Every broken rule at once.
+    let mut bad = s.clone();
+    bad["voiceEngine"] = "sam".into();
+    bad["speed"] = 3.0.into();
+    bad["sensitivity"] = (-1.0).into();
+    bad["ptt"] = serde_json::json!(["mouse:1"]);
+    let (code, _, body) = raw(addr, "PUT", "/api/settings", &with_key, &bad.to_string()).await;
+    assert_eq!(code, 422, "{body}");
+    let errors = json(&body)["errors"].clone();
+    let fields: Vec<&str> = errors.as_array().unwrap().iter().filter_map(|e| e.as_str()?.split(':').next()).collect();
+    assert_eq!(fields, ["voiceEngine", "speed", "sensitivity", "ptt[0]"], "{errors}");
+    let (code, _, body) = raw(addr, "PUT", "/api/settings", &with_key, r#"{"voiceId":"x"}"#).await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("missing field"), "{body}");
+
+    // The voice off: "test voice" says so.
+    let (code, _, body) = raw(addr, "POST", "/api/settings/test-voice", &with_key, "").await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("the voice is off"), "{body}");
+
+    // Saved from the window: the file keeps its comments and other keys; voice, speed and the
+    // callouts switch apply at once, the engine after a restart.
+    s["callouts"]["voice"] = true.into();
+    s["speed"] = 1.4.into();
+    s["voiceEngine"] = "espeak-ng".into();
+    let (code, _, body) =
+        raw(addr, "PUT", "/api/settings", &[("Host", &host), ("Origin", &window), ("Cookie", &cookie)], &s.to_string())
+            .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["restartNeeded"], serde_json::json!(["voiceEngine"]));
+    let text = std::fs::read_to_string(data.path().join("pitbox.toml")).unwrap();
+    for kept in [
+        "# my settings, by hand\n",
+        "# where telemetry comes from\nsource = \"sim\"\n",
+        "# the voice\nvoice_id = \"engineer-uk\" # the engineer\n",
+        "[relay]\nlisten = \"127.0.0.1:9\"\n",
+    ] {
+        assert!(text.contains(kept), "{kept:?} lost:\n{text}");
+    }
+    let t: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(t["driver"]["voice_speed"].as_float(), Some(1.4));
+    assert_eq!(t["driver"]["voice_engine"].as_str(), Some("espeak-ng"));
+    assert_eq!(t["driver"]["voice_enabled"].as_bool(), Some(true));
+    let (_, _, body) = raw(addr, "GET", "/api/config", &[("Host", &host)], "").await;
+    assert_eq!(
+        json(&body)["voice"],
+        serde_json::json!({"enabled": true, "sensitivity": 0.5, "voiceId": "engineer-uk"})
+    );
+    let (_, _, body) = raw(addr, "GET", "/api/settings", &[("Host", &host)], "").await;
+    assert_eq!(json(&body)["settings"], s, "GET shows what was saved");
+
+    // "Test voice" speaks with the running engine, the new voice and speed.
+    let (code, _, body) = raw(addr, "POST", "/api/settings/test-voice", &with_key, "").await;
+    assert_eq!(code, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(
+        (v["engine"].as_str(), v["voiceId"].as_str(), v["speed"].as_f64()),
+        (Some("tone"), Some("engineer-uk"), Some(1.4))
+    );
+    let id = v["calloutId"].as_u64().unwrap();
+    let (_, _, log) = raw(addr, "GET", "/api/voice/log", &[("Host", &host)], "").await;
+    let log = json(&log);
+    assert!(
+        log["callouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"].as_u64() == Some(id) && c["text"].as_str().unwrap().starts_with("Radio check")),
+        "{log}"
+    );
+
+    // "Press your wheel button now": a joystick (a FIFO, as the kernel's device would speak).
+    let js = data.path().join("input/js0");
+    assert!(std::process::Command::new("mkfifo").arg(&js).status().unwrap().success());
+    let capture = tokio::spawn({
+        let key = key.clone();
+        let host = host.clone();
+        async move { raw(addr, "POST", "/api/ptt/capture", &[("Host", &host), (KEY_HEADER, &key)], "{}").await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (code, _, body) = raw(addr, "POST", "/api/ptt/capture", &with_key, "").await;
+    assert_eq!(code, 409, "a second capture at once: {body}");
+    let records = [
+        // The state at open (button 2 held) is not a press; then button 5 goes down.
+        pitbox_voice::buttons::JsEvent { time_ms: 1, value: 1, button: true, init: true, number: 2 },
+        pitbox_voice::buttons::JsEvent { time_ms: 2, value: 1, button: true, init: false, number: 5 },
+    ];
+    let js_w = js.clone();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).open(&js_w).unwrap();
+        for r in records {
+            f.write_all(&r.to_bytes()).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let (code, _, body) = tokio::time::timeout(Duration::from_secs(15), capture).await.unwrap().unwrap();
+    assert_eq!(code, 200, "{body}");
+    let binding = json(&body)["binding"].as_str().unwrap().to_string();
+    assert_eq!(binding, format!("joystick:{}:5", js.display()));
+
+    // And SIGUSR1 (key binders): the binding is `signal`. Nobody pressing: said, not an error.
+    std::fs::remove_file(&js).unwrap();
+    let _keep = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).unwrap();
+    let capture = tokio::spawn({
+        let key = key.clone();
+        let host = host.clone();
+        async move { raw(addr, "POST", "/api/ptt/capture", &[("Host", &host), (KEY_HEADER, &key)], "").await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        std::process::Command::new("kill").args(["-USR1", &std::process::id().to_string()]).status().unwrap().success()
+    );
+    let (code, _, body) = tokio::time::timeout(Duration::from_secs(15), capture).await.unwrap().unwrap();
+    assert_eq!((code, json(&body)["binding"].as_str()), (200, Some("signal")), "{body}");
+    let (code, _, body) = raw(addr, "POST", "/api/ptt/capture", &with_key, r#"{"timeoutMs":200}"#).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(json(&body)["binding"].is_null() && body.contains("no button was pressed"), "{body}");
+    let (code, _, body) = raw(addr, "POST", "/api/ptt/capture", &with_key, r#"{"timeoutMs":60000}"#).await;
+    assert_eq!(code, 422, "{body}");
+
+    // Saved with the settings; the test shows the last press (refused here: no microphone).
+    s["ptt"] = serde_json::json!([binding, "signal"]);
+    let (code, _, body) = raw(addr, "PUT", "/api/settings", &with_key, &s.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["restartNeeded"], serde_json::json!(["voiceEngine", "ptt"]));
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(data.path().join("pitbox.toml")).unwrap()).unwrap();
+    assert_eq!(t["driver"]["ptt"].as_array().unwrap().len(), 2);
+    let (code, _, _) = raw(addr, "POST", "/api/voice/ptt", &with_key, r#"{"pressed":true}"#).await;
+    assert_eq!(code, 503);
+    let (_, _, body) = raw(addr, "GET", "/api/ptt/test", &[("Host", &host)], "").await;
+    let v = json(&body);
+    assert_eq!(v["lastPress"]["pressed"], true, "{v}");
+    assert!(v["lastPress"]["refused"].as_str().unwrap().contains("--voice-in mic"), "{v}");
+    a.shutdown().await;
+}
