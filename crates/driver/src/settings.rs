@@ -358,7 +358,8 @@ mod tests {
             callouts: Callouts { voice: true, spotter: false, cues: true },
             output: "/tmp/callouts".into(),
             input: None,
-            ptt: vec!["signal".into()],
+            // Valid on Linux and Windows alike (`signal` is Unix only).
+            ptt: vec!["joystick:0:5".into()],
         }
     }
 
@@ -419,7 +420,7 @@ mod tests {
         let d = t["driver"].as_table().unwrap();
         assert_eq!(d["voice_speed"].as_float(), Some(1.3));
         assert_eq!(d["spotter"].as_bool(), Some(false));
-        assert_eq!(d["ptt"].as_array().unwrap()[0].as_str(), Some("signal"));
+        assert_eq!(d["ptt"].as_array().unwrap()[0].as_str(), Some("joystick:0:5"));
         assert!(!d.contains_key("voice_in"), "no input: the key is removed");
         // A new file, and a broken one (left alone).
         let fresh = dir.path().join("sub/pitbox.toml");
