@@ -320,37 +320,38 @@ mod windows_impl {
         settings: CaptureSettings,
         sink: SyncSender<CapturedFrame>,
     ) -> Result<Control, CaptureError> {
-        let interval = MinimumUpdateIntervalSettings::Custom(settings.interval());
         let flags = (settings, sink);
         let started = match target {
             ScreenTarget::Window(title) => {
-                let window = Window::from_contains_name(title).map_err(|_| CaptureError::NoWindow(title.clone()))?;
-                Handler::start_free_threaded(Settings::new(
-                    window,
-                    CursorCaptureSettings::WithoutCursor,
-                    DrawBorderSettings::WithoutBorder,
-                    SecondaryWindowSettings::Default,
-                    interval,
-                    DirtyRegionSettings::Default,
-                    ColorFormat::Bgra8,
-                    flags,
-                ))
+                start_item(Window::from_contains_name(title).map_err(|_| CaptureError::NoWindow(title.clone()))?, flags)
             }
             ScreenTarget::Monitor(n) => {
-                let monitor = Monitor::from_index(*n).map_err(|_| CaptureError::NoMonitor(*n))?;
-                Handler::start_free_threaded(Settings::new(
-                    monitor,
-                    CursorCaptureSettings::WithoutCursor,
-                    DrawBorderSettings::WithoutBorder,
-                    SecondaryWindowSettings::Default,
-                    interval,
-                    DirtyRegionSettings::Default,
-                    ColorFormat::Bgra8,
-                    flags,
-                ))
+                start_item(Monitor::from_index(*n).map_err(|_| CaptureError::NoMonitor(*n))?, flags)
             }
         };
         started.map_err(|e| CaptureError::Start(e.to_string()))
+    }
+
+    /// One capture of a window or a monitor with the stream's settings: the update interval of
+    /// its frame rate, no cursor, no border.
+    fn start_item<T>(
+        item: T,
+        flags: <Handler as GraphicsCaptureApiHandler>::Flags,
+    ) -> Result<Control, windows_capture::capture::GraphicsCaptureApiError<HandlerError>>
+    where
+        T: TryInto<windows_capture::settings::GraphicsCaptureItemType> + Send + 'static,
+    {
+        let interval = MinimumUpdateIntervalSettings::Custom(flags.0.interval());
+        Handler::start_free_threaded(Settings::new(
+            item,
+            CursorCaptureSettings::WithoutCursor,
+            DrawBorderSettings::WithoutBorder,
+            SecondaryWindowSettings::Default,
+            interval,
+            DirtyRegionSettings::Default,
+            ColorFormat::Bgra8,
+            flags,
+        ))
     }
 }
 
