@@ -3,16 +3,12 @@
 //! out, `GET /api/login` says who is signed in — and no answer ever carries a token. Against a
 //! real agent over HTTP and a stand-in cloud that answers `POST /api/auth/login` as PitBox does.
 
+mod common;
+
+use pitbox_driver::AgentHandle;
 use pitbox_driver::api_guard::{ApiKey, KEY_HEADER};
-use pitbox_driver::{AgentHandle, AgentSettings, start};
-use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
-use pitbox_sources::live::LiveOptions;
-use pitbox_sources::sim::output::LivePace;
-use pitbox_sources::sim::source::SimSource;
-use pitbox_sources::sim::{SimConfig, track};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ACCESS: &str = "access-token-SECRET-1";
 const REFRESH: &str = "refresh-token-SECRET-1";
@@ -68,41 +64,17 @@ async fn cloud() -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 async fn agent(data: &std::path::Path) -> AgentHandle {
-    let source = SimSource::start(
-        SimConfig::new(3, &track::RED_BULL_RING),
-        LivePace { speed: 1.0 },
-        LiveOptions::new("driver-1"),
-    )
-    .unwrap();
-    let app = DriverAppConfig {
-        relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: 1 },
-        cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
-        voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
-    };
-    let mut settings = AgentSettings::new("driver-1", app);
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.voice = pitbox_driver::VoiceSettings::wav_dir(data.join("callouts"));
-    settings.api_key = Some(ApiKey::load_or_create(data).unwrap());
-    settings.data_dir = Some(data.to_path_buf());
-    start(settings, Box::new(source)).await.unwrap()
+    common::start_agent(data, "127.0.0.1:0".parse().unwrap(), |s| {
+        s.api_key = Some(ApiKey::load_or_create(data).unwrap());
+        s.data_dir = Some(data.to_path_buf());
+    })
+    .await
+    .unwrap()
 }
 
 /// Status and body of one raw HTTP/1.1 request.
 async fn raw(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    ));
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let (code, _, body) = common::raw(addr, method, path, headers, body).await;
     (code, body)
 }
 
@@ -126,18 +98,12 @@ async fn the_window_signs_in_and_out_like_driver_login() {
     assert_eq!((v["signedIn"].as_bool(), v["agentUses"].as_str()), (Some(false), Some("nothing")), "{v}");
 
     // Who may: the key or the window with its cookie; never a foreign page or another Host.
-    let (_, _, cookie) = {
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        let c = out
-            .lines()
-            .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+    let cookie = {
+        let (_, headers, _) = common::raw(addr, "GET", "/", &[("Host", &host)], "").await;
+        common::header(&headers, "set-cookie")
             .and_then(|c| c.split(';').next())
             .expect("the window's cookie")
-            .to_string();
-        ((), (), c)
+            .to_string()
     };
     let evil = format!("evil.example:{}", addr.port());
     let ok_form = form("ana", "right", &cloud);

@@ -6,21 +6,17 @@
 // The simulated presses are a FIFO and SIGUSR1: Unix only (Windows' joysticks are polled).
 #![cfg(unix)]
 
+mod common;
+
+use common::{header, raw};
 use pitbox_driver::api_guard::{ApiKey, KEY_HEADER};
-use pitbox_driver::{AgentHandle, AgentSettings, CalloutEngine, VoiceSettings, start};
-use pitbox_model::rest::{CloudConfig, DriverAppConfig, RelayAgentConfig, VoiceConfig};
-use pitbox_sources::live::LiveOptions;
-use pitbox_sources::sim::output::LivePace;
-use pitbox_sources::sim::source::SimSource;
-use pitbox_sources::sim::{SimConfig, track};
+use pitbox_driver::{AgentHandle, CalloutEngine, VoiceSettings};
 use pitbox_voice::Audio;
 use pitbox_voice::audio::clamp16;
 use pitbox_voice::tts::{BoxFuture, SpeechRequest, TtsError, TtsProvider};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// 0.1 s of tone per word: speech without an engine installed.
 struct ToneVoice;
@@ -40,53 +36,18 @@ impl TtsProvider for ToneVoice {
 const CONFIG: &str = "# my settings, by hand\n[driver]\n# where telemetry comes from\nsource = \"sim\"\n# the voice\nvoice_id = \"default\" # the engineer\nvoice_speed = 1.1\n\n[relay]\nlisten = \"127.0.0.1:9\"\n";
 
 async fn agent(data: &Path) -> AgentHandle {
-    let source = SimSource::start(
-        SimConfig::new(3, &track::RED_BULL_RING),
-        LivePace { speed: 1.0 },
-        LiveOptions::new("driver-1"),
-    )
-    .unwrap();
-    let app = DriverAppConfig {
-        relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: 1 },
-        cloud: CloudConfig { endpoint: "http://127.0.0.1:8080".into(), enabled: false },
-        voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
-    };
-    let mut settings = AgentSettings::new("driver-1", app);
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    let mut voice = VoiceSettings::wav_dir(data.join("callouts"));
-    voice.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
-    voice.output = pitbox_driver::CalloutOutput::WavDir { dir: data.join("callouts"), time_scale: 0.0 };
-    settings.voice = voice;
-    settings.api_key = Some(ApiKey::load_or_create(data).unwrap());
-    settings.data_dir = Some(data.to_path_buf());
-    settings.config_file = Some(data.join("pitbox.toml"));
-    settings.joystick_dir = Some(data.join("input"));
-    start(settings, Box::new(source)).await.unwrap()
-}
-
-/// Status, headers and body of one raw HTTP/1.1 request.
-async fn raw(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    ));
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (head, body) = out.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
-    (code, head, body)
+    common::start_agent(data, "127.0.0.1:0".parse().unwrap(), |s| {
+        let mut voice = VoiceSettings::wav_dir(data.join("callouts"));
+        voice.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+        voice.output = pitbox_driver::CalloutOutput::WavDir { dir: data.join("callouts"), time_scale: 0.0 };
+        s.voice = voice;
+        s.api_key = Some(ApiKey::load_or_create(data).unwrap());
+        s.data_dir = Some(data.to_path_buf());
+        s.config_file = Some(data.join("pitbox.toml"));
+        s.joystick_dir = Some(data.join("input"));
+    })
+    .await
+    .unwrap()
 }
 
 fn json(body: &str) -> serde_json::Value {
@@ -122,12 +83,8 @@ async fn the_window_changes_the_voice_and_captures_push_to_talk() {
 
     // Who may change them: the key or the window with its cookie.
     let cookie = {
-        let (_, head, _) = raw(addr, "GET", "/", &[("Host", &host)], "").await;
-        head.lines()
-            .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
-            .and_then(|c| c.split(';').next())
-            .expect("the window's cookie")
-            .to_string()
+        let (_, headers, _) = raw(addr, "GET", "/", &[("Host", &host)], "").await;
+        header(&headers, "set-cookie").and_then(|c| c.split(';').next()).expect("the window's cookie").to_string()
     };
     let evil = format!("evil.example:{}", addr.port());
     s["voiceId"] = "engineer-uk".into();
