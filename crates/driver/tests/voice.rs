@@ -21,8 +21,7 @@ use pitbox_sources::sim::output::LivePace;
 use pitbox_sources::sim::source::SimSource;
 use pitbox_sources::sim::{SimConfig, track};
 use pitbox_testkit::skip;
-use pitbox_voice::audio::clamp16;
-use pitbox_voice::tts::{BoxFuture, SpeechRequest, TtsError, TtsProvider};
+use pitbox_voice::tts::SpeechRequest;
 use pitbox_voice::{Audio, EspeakNg};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -72,21 +71,6 @@ async fn relay(to_send: Vec<Message>) -> (SocketAddr, Arc<Mutex<Vec<Message>>>) 
         let _ = axum::serve(listener, app).await;
     });
     (addr, got)
-}
-
-/// Speaks 0.1 s of tone per word: callouts without a speech engine installed.
-struct ToneVoice;
-
-impl TtsProvider for ToneVoice {
-    fn id(&self) -> &'static str {
-        "tone"
-    }
-    fn synthesize<'a>(&'a self, req: &'a SpeechRequest) -> BoxFuture<'a, Result<Audio, TtsError>> {
-        Box::pin(async move {
-            let n = 2_205 * req.text.split_whitespace().count();
-            Ok(Audio::new(22_050, (0..n).map(|i| clamp16(5_000.0 * (i as f64 * 0.1).sin())).collect()))
-        })
-    }
 }
 
 fn app(relay_port: u16, voice_on: bool) -> DriverAppConfig {
@@ -246,7 +230,7 @@ async fn commands_over_the_api_reach_the_relay_and_voice_off_refuses() {
     let (relay_addr, got) = relay(vec![Message::HandoffRequest(handoff)]).await;
     let out = tempfile::tempdir().unwrap();
     let mut v = wav_out(out.path());
-    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    v.engine = CalloutEngine::Provider { provider: Arc::new(common::ToneVoice), voice: "tone".into() };
     v.handoff_to = Some(HandoffTarget { id: "driver-2".into(), name: "Alex".into() });
     let a = agent(v, Some(relay_addr.port()), true).await;
     let api = a.api_addr;
@@ -338,7 +322,7 @@ async fn cancel_pit_stop_by_voice_clears_the_pit_walls_stop_and_tells_the_team()
     let (relay_addr, got) = relay(vec![Message::PitCommand(common::pit_command())]).await;
     let out = tempfile::tempdir().unwrap();
     let mut v = wav_out(out.path());
-    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    v.engine = CalloutEngine::Provider { provider: Arc::new(common::ToneVoice), voice: "tone".into() };
     let a = agent(v, Some(relay_addr.port()), true).await;
     let api = a.api_addr;
     let key = a.api_key.expose().to_string();
@@ -413,7 +397,7 @@ async fn cancel_pit_stop_by_voice_without_a_sim_says_it_was_not_cleared() {
     let (relay_addr, got) = relay(Vec::new()).await;
     let out = tempfile::tempdir().unwrap();
     let mut v = wav_out(out.path());
-    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    v.engine = CalloutEngine::Provider { provider: Arc::new(common::ToneVoice), voice: "tone".into() };
     let mut cfg = SimConfig::new(11, &track::RED_BULL_RING);
     cfg.cars = 8;
     let source = SimSource::start(cfg, LivePace { speed: 1.0 }, LiveOptions::new("driver-1")).unwrap();
@@ -485,7 +469,7 @@ async fn received_messages_are_called_out_by_priority_into_wav_files() {
     .await;
     let out = tempfile::tempdir().unwrap();
     let mut v = wav_out(out.path());
-    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    v.engine = CalloutEngine::Provider { provider: Arc::new(common::ToneVoice), voice: "tone".into() };
     let a = agent(v, Some(relay_addr.port()), true).await;
     wait_for("three callouts spoken", 30, || {
         let l = a.voice.log();
@@ -562,7 +546,7 @@ async fn own_fuel_and_handoff_calls_state_the_telemetrys_fuel() {
     let (relay_addr, got) = relay(Vec::new()).await;
     let out = tempfile::tempdir().unwrap();
     let mut v = wav_out(out.path());
-    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    v.engine = CalloutEngine::Provider { provider: Arc::new(common::ToneVoice), voice: "tone".into() };
     // A strategy figure far above the sim's burn, so the tank holds under 5 laps at once.
     v.fuel_per_lap_liters = Some(20.0);
     let a = agent(v, Some(relay_addr.port()), true).await;
@@ -657,7 +641,7 @@ async fn no_car_callouts_from_the_live_dump_while_a_replay_plays() {
     let (relay_addr, _got) = relay(vec![Message::AiCoaching(coaching), team]).await;
     let out = tempfile::tempdir().unwrap();
     let mut v = wav_out(out.path());
-    v.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+    v.engine = CalloutEngine::Provider { provider: Arc::new(common::ToneVoice), voice: "tone".into() };
     // Any fuel figure: the tank reads 0 %, which would be "box now" if the car were driven.
     v.fuel_per_lap_liters = Some(2.0);
     let source = pitbox_sources::live::LiveSource::dump(&path, LiveOptions::new("driver-1")).unwrap();

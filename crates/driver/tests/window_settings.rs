@@ -11,34 +11,16 @@ mod common;
 use common::{header, raw};
 use pitbox_driver::api_guard::{ApiKey, KEY_HEADER};
 use pitbox_driver::{AgentHandle, CalloutEngine, VoiceSettings};
-use pitbox_voice::Audio;
-use pitbox_voice::audio::clamp16;
-use pitbox_voice::tts::{BoxFuture, SpeechRequest, TtsError, TtsProvider};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// 0.1 s of tone per word: speech without an engine installed.
-struct ToneVoice;
-
-impl TtsProvider for ToneVoice {
-    fn id(&self) -> &'static str {
-        "tone"
-    }
-    fn synthesize<'a>(&'a self, req: &'a SpeechRequest) -> BoxFuture<'a, Result<Audio, TtsError>> {
-        Box::pin(async move {
-            let n = 2_205 * req.text.split_whitespace().count();
-            Ok(Audio::new(22_050, (0..n).map(|i| clamp16(5_000.0 * (i as f64 * 0.1).sin())).collect()))
-        })
-    }
-}
 
 const CONFIG: &str = "# my settings, by hand\n[driver]\n# where telemetry comes from\nsource = \"sim\"\n# the voice\nvoice_id = \"default\" # the engineer\nvoice_speed = 1.1\n\n[relay]\nlisten = \"127.0.0.1:9\"\n";
 
 async fn agent(data: &Path) -> AgentHandle {
     common::start_agent(data, "127.0.0.1:0".parse().unwrap(), |s| {
         let mut voice = VoiceSettings::wav_dir(data.join("callouts"));
-        voice.engine = CalloutEngine::Provider { provider: Arc::new(ToneVoice), voice: "tone".into() };
+        voice.engine = CalloutEngine::Provider { provider: Arc::new(common::ToneVoice), voice: "tone".into() };
         voice.output = pitbox_driver::CalloutOutput::WavDir { dir: data.join("callouts"), time_scale: 0.0 };
         s.voice = voice;
         s.api_key = Some(ApiKey::load_or_create(data).unwrap());

@@ -87,3 +87,24 @@ pub async fn raw(
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
+
+/// 0.1 s of tone per word: speech without an engine installed.
+pub struct ToneVoice;
+
+impl pitbox_voice::tts::TtsProvider for ToneVoice {
+    fn id(&self) -> &'static str {
+        "tone"
+    }
+    fn synthesize<'a>(
+        &'a self,
+        req: &'a pitbox_voice::tts::SpeechRequest,
+    ) -> pitbox_voice::tts::BoxFuture<'a, Result<pitbox_voice::Audio, pitbox_voice::tts::TtsError>> {
+        Box::pin(async move {
+            let n = 2_205 * req.text.split_whitespace().count();
+            Ok(pitbox_voice::Audio::new(
+                22_050,
+                (0..n).map(|i| pitbox_voice::audio::clamp16(5_000.0 * (i as f64 * 0.1).sin())).collect(),
+            ))
+        })
+    }
+}
