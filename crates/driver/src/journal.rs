@@ -186,7 +186,7 @@ impl Journal {
         self.rotate();
     }
 
-    /// Bytes in both segments (for tests and the status).
+    /// Bytes in both segments.
     pub fn bytes(&self) -> u64 {
         self.segments.lock().map_or(0, |s| s.bytes[0] + s.bytes[1])
     }

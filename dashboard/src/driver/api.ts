@@ -1,7 +1,7 @@
 // The driver agent's local API (docs/driver.md, "Local API"), as the driver's window uses it: from
 // the agent's own origin, so reads need nothing and writes are taken on the window's cookie.
 import { parseMessage } from '../protocol/parse';
-import type { ServerMessage } from '../protocol/types';
+import type { ServerMessage, TelemetrySnapshot } from '../protocol/types';
 
 export interface Refusal {
   at: string;
@@ -93,18 +93,11 @@ export interface VoiceStatus {
   carCalloutsHeld?: string;
 }
 
-/** `GET /api/telemetry/current`: the spec's shape. */
-export interface Current {
-  speed: number;
-  rpm: number;
-  gear: number;
-  throttle: number;
-  brake: number;
-  steeringAngle: number;
-  lap: number;
-  position: number | null;
-  fuelLevel: number;
-}
+/** `GET /api/telemetry/current`: the spec's shape (the snapshot's channels, plus the position). */
+export type Current = Pick<
+  TelemetrySnapshot,
+  'speed' | 'rpm' | 'gear' | 'throttle' | 'brake' | 'steeringAngle' | 'lap' | 'fuelLevel'
+> & { position: number | null };
 
 /** `GET /api/login`: who `login.json` holds and what the running agent streams with; no token. */
 export interface LoginInfo {
