@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
-use pitbox_video::fanout::{JoinFrames, SharedFrame, ViewerQueue};
+use pitbox_video::fanout::{JoinFrames, SharedFrame, StreamQueues};
 use tokio::sync::Notify;
 
 /// What happened to a telemetry frame offered to a subscriber.
@@ -66,10 +66,9 @@ pub(crate) struct State {
     /// Binary messages for this connection besides video frames (keyframe requests to a
     /// publisher); sent after the text frames, before video.
     binary: VecDeque<Bytes>,
-    /// One bounded queue per video stream watched (a slow viewer skips to the next keyframe).
-    video: Vec<(Box<str>, ViewerQueue)>,
-    /// Round-robin position over `video`, so one busy stream does not starve the others.
-    video_next: usize,
+    /// One bounded queue per video stream watched (a slow viewer skips to the next keyframe),
+    /// popped in turn so one busy stream does not starve the others.
+    video: StreamQueues,
     period: Duration,
     close: Option<(u16, String)>,
     overflowed: bool,
@@ -118,8 +117,7 @@ impl Outbox {
                 control: VecDeque::new(),
                 slots: Vec::new(),
                 binary: VecDeque::new(),
-                video: Vec::new(),
-                video_next: 0,
+                video: StreamQueues::default(),
                 period: Duration::from_millis(50),
                 close: None,
                 overflowed: false,
@@ -263,17 +261,6 @@ impl Outbox {
         true
     }
 
-    fn video_queue<'a>(st: &'a mut State, stream: &str, max_bytes: usize) -> &'a mut ViewerQueue {
-        let i = match st.video.iter().position(|(s, _)| &**s == stream) {
-            Some(i) => i,
-            None => {
-                st.video.push((stream.into(), ViewerQueue::new(max_bytes)));
-                st.video.len() - 1
-            }
-        };
-        &mut st.video[i].1
-    }
-
     /// Offers a video frame of `stream` to this viewer.
     pub(crate) fn offer_video(
         &self,
@@ -285,7 +272,7 @@ impl Outbox {
         if st.close.is_some() {
             return pitbox_video::fanout::Offer::Skipped;
         }
-        let offer = Self::video_queue(&mut st, stream, max_bytes).offer(frame);
+        let offer = st.video.get_or_insert(stream, max_bytes).offer(frame);
         let queued =
             matches!(offer, pitbox_video::fanout::Offer::Queued | pitbox_video::fanout::Offer::ResetToKeyframe);
         let wake = queued && st.must_wake(Instant::now());
@@ -303,7 +290,7 @@ impl Outbox {
             return;
         }
         let any = !join.frames.is_empty();
-        Self::video_queue(&mut st, stream, max_bytes).join(join);
+        st.video.get_or_insert(stream, max_bytes).join(join);
         let wake = any && st.must_wake(Instant::now());
         drop(st);
         if wake {
@@ -316,14 +303,14 @@ impl Outbox {
         let mut st = self.lock();
         match stream {
             None => st.video.clear(),
-            Some(s) => st.video.retain(|(x, _)| &**x != s),
+            Some(s) => st.video.remove(s),
         }
     }
 
     /// Frames skipped for this viewer on `stream` (it was slow, or waited for a keyframe).
     #[cfg(test)]
     pub(crate) fn video_skipped(&self, stream: &str) -> Option<u64> {
-        self.lock().video.iter().find(|(s, _)| &**s == stream).map(|(_, q)| q.skipped())
+        self.lock().video.get(stream).map(|q| q.skipped())
     }
 
     /// The next binary message, after every text frame: requests first, then one video frame
@@ -332,16 +319,8 @@ impl Outbox {
         if let Some(b) = st.binary.pop_front() {
             return Some(b);
         }
-        let n = st.video.len();
-        for k in 0..n {
-            let i = (st.video_next + k) % n;
-            if let Some(f) = st.video[i].1.pop() {
-                st.video_next = (i + 1) % n;
-                // Shared with every other viewer's queue: no copy.
-                return Some(Bytes::from_owner(f.message));
-            }
-        }
-        None
+        // Shared with every other viewer's queue: no copy.
+        st.video.pop_in_turn().map(|f| Bytes::from_owner(f.message))
     }
 
     /// What the writer does next.

@@ -6,7 +6,7 @@
 
 use std::sync::Mutex;
 
-use pitbox_video::fanout::{SharedFrame, ViewerQueue};
+use pitbox_video::fanout::{SharedFrame, StreamQueues, ViewerQueue};
 use tokio::sync::Notify;
 
 /// Video bytes that may wait for the uplink per stream (≈ 0.7 s at 3 Mbit/s).
@@ -16,16 +16,16 @@ const QUEUE_BYTES: usize = 256 * 1024;
 pub(crate) struct VideoUp {
     /// Only with a cloud: an offline relay forwards nothing.
     enabled: bool,
-    queues: Mutex<Vec<(String, ViewerQueue)>>,
+    queues: Mutex<StreamQueues>,
     pub(crate) wake: Notify,
 }
 
 impl VideoUp {
     pub(crate) fn new(enabled: bool) -> VideoUp {
-        VideoUp { enabled, queues: Mutex::new(Vec::new()), wake: Notify::new() }
+        VideoUp { enabled, queues: Mutex::new(StreamQueues::default()), wake: Notify::new() }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, ViewerQueue)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, StreamQueues> {
         match self.queues.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -37,16 +37,7 @@ impl VideoUp {
         if !self.enabled {
             return;
         }
-        let mut q = self.lock();
-        let i = match q.iter().position(|(s, _)| s == stream) {
-            Some(i) => i,
-            None => {
-                q.push((stream.to_string(), ViewerQueue::new(QUEUE_BYTES)));
-                q.len() - 1
-            }
-        };
-        q[i].1.offer(frame);
-        drop(q);
+        self.lock().get_or_insert(stream, QUEUE_BYTES).offer(frame);
         self.wake.notify_one();
     }
 
@@ -66,15 +57,17 @@ impl VideoUp {
     /// their drivers for a keyframe now rather than at the next periodic one.
     pub(crate) fn restart(&self) -> Vec<String> {
         let mut q = self.lock();
-        for (_, v) in q.iter_mut() {
-            *v = ViewerQueue::new(QUEUE_BYTES);
-        }
-        q.iter().map(|(s, _)| s.clone()).collect()
+        q.iter_mut()
+            .map(|(s, v)| {
+                *v = ViewerQueue::new(QUEUE_BYTES);
+                s.to_string()
+            })
+            .collect()
     }
 
     /// A driver's stream ended on this relay.
     pub(crate) fn forget(&self, stream: &str) {
-        self.lock().retain(|(s, _)| s != stream);
+        self.lock().remove(stream);
     }
 }
 

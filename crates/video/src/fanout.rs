@@ -112,6 +112,62 @@ pub enum Offer {
     ResetToKeyframe,
 }
 
+/// One bounded [`ViewerQueue`] per stream, in the order the streams came: a viewer's queues at
+/// a hub, or the relay's queues towards the cloud. Popped in turn, so one busy stream does not
+/// starve the others.
+#[derive(Debug, Clone, Default)]
+pub struct StreamQueues {
+    queues: Vec<(Box<str>, ViewerQueue)>,
+    next: usize,
+}
+
+impl StreamQueues {
+    /// The queue of `stream`, made (bounded to `max_bytes`) on its first frame.
+    pub fn get_or_insert(&mut self, stream: &str, max_bytes: usize) -> &mut ViewerQueue {
+        let i = match self.queues.iter().position(|(s, _)| &**s == stream) {
+            Some(i) => i,
+            None => {
+                self.queues.push((stream.into(), ViewerQueue::new(max_bytes)));
+                self.queues.len() - 1
+            }
+        };
+        &mut self.queues[i].1
+    }
+
+    /// The queue of `stream`, if it has one.
+    pub fn get(&self, stream: &str) -> Option<&ViewerQueue> {
+        self.queues.iter().find(|(s, _)| &**s == stream).map(|(_, q)| q)
+    }
+
+    /// Every stream with its queue, in the order they came.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut ViewerQueue)> {
+        self.queues.iter_mut().map(|(s, q)| (&**s, q))
+    }
+
+    /// Drops the queue of `stream`.
+    pub fn remove(&mut self, stream: &str) {
+        self.queues.retain(|(s, _)| &**s != stream);
+    }
+
+    /// Drops every queue.
+    pub fn clear(&mut self) {
+        self.queues.clear();
+    }
+
+    /// The next frame of the next stream in turn that has one.
+    pub fn pop_in_turn(&mut self) -> Option<SharedFrame> {
+        let n = self.queues.len();
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            if let Some(f) = self.queues[i].1.pop() {
+                self.next = (i + 1) % n;
+                return Some(f);
+            }
+        }
+        None
+    }
+}
+
 /// One viewer's queue.
 #[derive(Debug, Clone)]
 pub struct ViewerQueue {
@@ -300,6 +356,22 @@ mod tests {
 
     fn f(seq: u64, key: bool, len: usize) -> SharedFrame {
         SharedFrame::new(seq, key, vec![0u8; len])
+    }
+
+    #[test]
+    fn stream_queues_pop_each_stream_in_turn_and_forget_one() {
+        let mut q = StreamQueues::default();
+        for n in 0..3 {
+            q.get_or_insert("a", 1 << 20).offer(f(10 + n, n == 0, 10));
+        }
+        q.get_or_insert("b", 1 << 20).offer(f(20, true, 10));
+        let order: Vec<u64> = std::iter::from_fn(|| q.pop_in_turn()).map(|x| x.sequence).collect();
+        assert_eq!(order, [10, 20, 11, 12], "a busy stream does not starve the other");
+        assert!(q.get("b").is_some());
+        q.remove("b");
+        assert!(q.get("b").is_none() && q.get("a").is_some());
+        q.clear();
+        assert!(q.get("a").is_none() && q.pop_in_turn().is_none());
     }
 
     fn seqs(frames: &[SharedFrame]) -> Vec<u64> {
