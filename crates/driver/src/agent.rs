@@ -255,12 +255,13 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
             .await
             .map_err(|e| AgentError::Spool { path: path.clone(), error: pitbox_uplink::SpoolError::Db(e.to_string()) })?
             .map_err(|error| AgentError::Spool { path, error })?;
+        let (opened, recovered) = opened;
         let opened = Arc::new(opened);
         let _ = shared.spool.set(opened.clone());
         let (tx, rx) = crate::spool::queue();
-        to_spool = Some((tx, rx, opened));
+        to_spool = Some((tx, rx, opened, recovered));
     }
-    let spool_tx = to_spool.as_ref().map(|(tx, _, _)| tx.clone());
+    let spool_tx = to_spool.as_ref().map(|(tx, _, _, _)| tx.clone());
     // The source thread: blocking reads, non-blocking hand-over (watch channels).
     {
         let shared = shared.clone();
@@ -358,9 +359,10 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
     })?;
     let _ = spotter_link.set(voice.spotter_sender());
     let mut tasks = Vec::new();
-    if let Some((tx, rx, opened)) = to_spool {
+    if let Some((tx, rx, opened, recovered)) = to_spool {
         drop(tx);
-        tasks.push(tokio::spawn(crate::spool::writer(opened, settings.driver_id.clone(), rx, shutdown_rx.clone())));
+        let writer = crate::spool::writer(opened, settings.driver_id.clone(), recovered, rx, shutdown_rx.clone());
+        tasks.push(tokio::spawn(writer));
     }
     let mic = matches!(settings.voice.input, Some(crate::voice::VoiceInput::Microphone { .. }));
     if !mic && !settings.voice.ptt.is_empty() {

@@ -67,13 +67,12 @@ pub struct AgentSpool {
     /// Every sample, written the moment it is produced (`None` when its files cannot be opened:
     /// a killed agent may then lose its last 200 ms).
     pub journal: Option<Journal>,
-    /// What the journal held at the start: spooled first, those the spool lacks.
-    recovered: std::sync::Mutex<Vec<TelemetryUpdate>>,
 }
 
 impl AgentSpool {
-    /// Opens (or creates) the spool file.
-    pub fn open(settings: SpoolSettings) -> Result<AgentSpool, SpoolError> {
+    /// Opens (or creates) the spool file and its journal; also returns what the journal held
+    /// (for [`writer`] to spool first, those the spool lacks).
+    pub fn open(settings: SpoolSettings) -> Result<(AgentSpool, Vec<TelemetryUpdate>), SpoolError> {
         let spool = Spool::open(&settings.path, settings.max_bytes)?;
         if spool.batches() > 0 {
             tracing::info!(
@@ -90,9 +89,8 @@ impl AgentSpool {
                 (None, Vec::new())
             }
         };
-        Ok(AgentSpool {
+        let opened = AgentSpool {
             journal,
-            recovered: std::sync::Mutex::new(recovered),
             spool: Arc::new(spool),
             settings,
             wake: Notify::new(),
@@ -100,7 +98,8 @@ impl AgentSpool {
             samples_rejected: AtomicU64::new(0),
             near_full: AtomicBool::new(false),
             down_since: std::sync::Mutex::new(Some(chrono::Utc::now())),
-        })
+        };
+        Ok((opened, recovered))
     }
 
     /// The link is up (`true`) or down.
@@ -147,6 +146,7 @@ pub fn queue() -> (SampleSender, mpsc::Receiver<TelemetryUpdate>) {
 pub async fn writer(
     spool: Arc<AgentSpool>,
     driver_id: String,
+    recovered: Vec<TelemetryUpdate>,
     mut rx: mpsc::Receiver<TelemetryUpdate>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -166,12 +166,8 @@ pub async fn writer(
         }
     };
     // What a killed agent journaled and never spooled goes first, ahead of anything new.
-    let mut waiting: Vec<TelemetryUpdate> = match spool.recovered.lock() {
-        Ok(mut r) => {
-            std::mem::take(&mut *r).into_iter().filter(|t| t.sequence.is_some_and(|q| q > last_sample)).collect()
-        }
-        Err(_) => Vec::new(),
-    };
+    let mut waiting: Vec<TelemetryUpdate> =
+        recovered.into_iter().filter(|t| t.sequence.is_some_and(|q| q > last_sample)).collect();
     if !waiting.is_empty() {
         tracing::info!(
             samples = waiting.len(),
