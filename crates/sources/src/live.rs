@@ -371,6 +371,13 @@ fn connection(mem: SharedMem<'_>, ctx: &mut Ctx, wait: Option<Wait<'_>>) -> Resu
                 }
                 let row = reader.row();
                 let now = chrono::Utc::now();
+                // The sim writes the session number in the row and the session text apart, so
+                // a new session can show in the row after the text that announced it was read:
+                // a row whose session is not the one last sent reads the text again.
+                let row_session = tm.sim_session_key(row, now).map(|k| k.sim_session_id());
+                if sent_session.as_ref().is_some_and(|s| s.sim_session_id != row_session) {
+                    session_pending = true;
+                }
                 if session_changed || session_pending {
                     session_pending = false;
                     // An empty text (a writer that has set the connected bit but not written
