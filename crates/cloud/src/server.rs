@@ -287,7 +287,7 @@ pub fn metrics_text(state: &AppState) -> String {
     let b = state.bus.stats();
     let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let c = state.coaching.stats();
-    let lines: [(&str, &str, &str, u64); 17] = [
+    let lines: [(&str, &str, &str, u64); 20] = [
         ("pitbox_http_requests_total", "counter", "HTTP requests served", g(&m.http_requests)),
         ("pitbox_logins_ok_total", "counter", "Successful logins", g(&m.logins_ok)),
         ("pitbox_logins_failed_total", "counter", "Failed logins", g(&m.logins_failed)),
@@ -306,6 +306,19 @@ pub fn metrics_text(state: &AppState) -> String {
         ("pitbox_bus_published_total", "counter", "Events published on the bus", g(&b.published)),
         ("pitbox_bus_received_remote_total", "counter", "Events received from other nodes", g(&b.received_remote)),
         ("pitbox_bus_dropped_total", "counter", "Events not delivered to other nodes", g(&b.dropped)),
+        ("pitbox_bus_video_published_total", "counter", "Video messages handed to other nodes", g(&b.video_published)),
+        (
+            "pitbox_bus_video_received_remote_total",
+            "counter",
+            "Video messages received from other nodes",
+            g(&b.video_received_remote),
+        ),
+        (
+            "pitbox_bus_video_dropped_total",
+            "counter",
+            "Video messages not handed to other nodes (queue full or bus failed)",
+            g(&b.video_dropped),
+        ),
         ("pitbox_coaching_messages_total", "counter", "Live coaching messages made", g(&c.messages)),
         (
             "pitbox_coach_feeds_dropped_total",

@@ -101,6 +101,30 @@ pub fn start_hub(
     let relays = crate::relays::RelayLedger::start(store.clone());
     let hooks = CloudHooks { store, ingest, bus: bus.clone(), presence, sample_clock_window, standings, relays };
     let hub = Hub::new(config, Arc::new(tokens), hooks, None);
+    // Other nodes' video: frames for this node's viewers, keyframe requests for its publishers.
+    let mut video = bus.subscribe_video();
+    let video_hub = hub.clone();
+    tokio::spawn(async move {
+        loop {
+            match video.recv().await {
+                Ok(ev) => match pitbox_video::wire::decode_message(&ev.message) {
+                    Ok(pitbox_video::VideoMessage::Frame(_)) => {
+                        if let Err(e) = video_hub.deliver_video(&ev.team_id, ev.message.clone()) {
+                            tracing::warn!(error = %e, "a video frame from another node was refused");
+                        }
+                    }
+                    Ok(pitbox_video::VideoMessage::KeyframeRequest { stream_id }) => {
+                        video_hub.remote_keyframe_request(&ev.team_id, stream_id);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "a video message from another node was refused"),
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!(lost = n, "video from other nodes fell behind; viewers wait for a keyframe");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
     let mut events = bus.subscribe();
     let feeder = hub.clone();
     tokio::spawn(async move {
@@ -149,6 +173,18 @@ impl CloudHooks {
 }
 
 impl Hooks for CloudHooks {
+    /// Other nodes' viewers of the team get the frame through the bus.
+    fn on_video(&self, who: &Identity, _stream: &str, frame: &pitbox_video::fanout::SharedFrame) {
+        self.bus.publish_video(&who.team_id, frame.message.clone());
+    }
+
+    /// The stream's node gets the request through the bus and passes it to the publisher.
+    fn on_remote_keyframe_wanted(&self, team: &str, stream: &str) {
+        if let Ok(request) = pitbox_video::wire::encode_keyframe_request(stream) {
+            self.bus.publish_video(team, request.into());
+        }
+    }
+
     fn admit(&self, who: &Identity, client_type: ClientType) -> Result<(), String> {
         // A relay has its own credential (scope `relay`, bound to one team): a user's token
         // cannot speak for the team, and a relay's credential is nothing but a relay.

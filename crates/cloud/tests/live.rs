@@ -237,13 +237,7 @@ async fn two_nodes_share_a_bus(name: &str, bus_a: pitbox_cloud::bus::Bus, bus_b:
     let Some(a) = App::start(Db::Sqlite, name, Opts { bus: Some(bus_a), ..Opts::default() }).await else {
         return;
     };
-    let store_b = pitbox_cloud::Store::open(&a.db.url).await.expect("store");
-    let mut config = pitbox_cloud::Config::local(a.db.dir());
-    config.node_id = "node-b".into();
-    config.sample_clock_window = common::FIXTURE_CLOCK_WINDOW;
-    let keys = (*a.state.keys).clone();
-    let state_b = pitbox_cloud::AppState::assemble(store_b, a.state.objects.clone(), bus_b, keys, &config);
-    let addr_b = serve(pitbox_cloud::server::router(state_b)).await;
+    let addr_b = a.second_node(bus_b, "node-b").await;
     let addr_a = serve(a.router.clone()).await;
 
     let (mut dash_b, r) = ws_login(addr_b, &a.token(&a.engineer), "dashboard").await;

@@ -271,3 +271,127 @@ async fn malformed_and_foreign_video_is_refused_and_the_link_goes_on() {
     let e = next_text(&mut eng, "error").await;
     assert_eq!(e["data"]["code"], "forbidden", "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_reaches_viewers_on_another_node_over_redis() {
+    let Ok(url) = std::env::var("PITBOX_TEST_REDIS_URL") else {
+        pitbox_testkit::skip("video_reaches_viewers_on_another_node_over_redis", "PITBOX_TEST_REDIS_URL is not set");
+        return;
+    };
+    let bus_a = pitbox_cloud::bus::Bus::redis(&url, "video-node-a").await.expect("redis reachable");
+    let bus_b = pitbox_cloud::bus::Bus::redis(&url, "video-node-b").await.expect("redis reachable");
+    video_reaches_viewers_on_another_node("video_two_nodes_redis", bus_a, bus_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_reaches_viewers_on_another_node_over_nats() {
+    let Ok(url) = std::env::var("PITBOX_TEST_NATS_URL") else {
+        pitbox_testkit::skip("video_reaches_viewers_on_another_node_over_nats", "PITBOX_TEST_NATS_URL is not set");
+        return;
+    };
+    let bus_a = pitbox_cloud::bus::Bus::nats(&url, "video-node-a").await.expect("nats reachable");
+    let bus_b = pitbox_cloud::bus::Bus::nats(&url, "video-node-b").await.expect("nats reachable");
+    video_reaches_viewers_on_another_node("video_two_nodes_nats", bus_a, bus_b).await;
+}
+
+/// A driver streams to node A; the team's viewers on node B get the stream in order from a
+/// keyframe (a late one at once, from B's own cache), another team's viewer on B gets nothing,
+/// and a keyframe request made on B reaches the driver on A.
+async fn video_reaches_viewers_on_another_node(
+    name: &str,
+    bus_a: pitbox_cloud::bus::Bus,
+    bus_b: pitbox_cloud::bus::Bus,
+) {
+    let Some(a) = App::start(Db::Sqlite, name, Opts { bus: Some(bus_a.clone()), ..Opts::default() }).await else {
+        return;
+    };
+    let addr_a = serve(a.router.clone()).await;
+    let addr_b = a.second_node(bus_b, "video-node-b").await;
+    let mut eng_b = viewer(addr_b, "/ws", &a.token(&a.engineer)).await;
+    let mut other_b = viewer(addr_b, "/ws", &a.token(&a.engineer_b)).await;
+
+    // The driver's agent stand-in on node A: 30 frames a second, a keyframe every 15, sized as
+    // 720p at 3 Mbit/s is (keyframes 60 KB, other frames 12 KB).
+    let (drv, r) = ws_login(addr_a, &a.token(&a.driver), "driver").await;
+    assert_eq!(r["data"]["success"], true);
+    let (mut drv_tx, mut drv_rx) = drv.split();
+    let me = a.driver.id.clone();
+    let stream = me.clone();
+    let sender = tokio::spawn(async move {
+        for seq in 0..u64::MAX {
+            let key = seq % 15 == 0;
+            let mut payload = vec![(seq % 251) as u8; if key { 60_000 } else { 12_000 }];
+            payload[..5].copy_from_slice(&[0, 0, 0, 1, if key { 0x65 } else { 0x41 }]);
+            let f = pitbox_video::VideoFrame::new(stream.as_str(), seq, now_ms(), key, "avc1.42C01F", payload)
+                .expect("frame");
+            if drv_tx.send(WsMessage::Binary(pitbox_video::encode(&f).into())).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(33)).await;
+        }
+    });
+
+    let got = frames_within(&mut eng_b, Duration::from_secs(3)).await;
+    assert_in_order_from_a_keyframe(&got, &me);
+    assert!(got.iter().all(|g| g.0 == me), "only the driver's stream: {got:?}");
+    // A viewer opened late on node B starts on a keyframe at once, from B's cache.
+    let mut late_b = viewer(addr_b, "/ws", &a.token(&a.viewer)).await;
+    let got_late = frames_within(&mut late_b, Duration::from_millis(1500)).await;
+    assert_in_order_from_a_keyframe(&got_late, &me);
+    // Another team's viewer on node B got nothing.
+    let nothing = frames_within(&mut other_b, Duration::from_millis(200)).await;
+    assert!(nothing.is_empty(), "another team's viewer on node B got frames: {nothing:?}");
+
+    // A keyframe request made on node B reaches the driver on node A (each node passes one a
+    // second per stream: ask again until it comes).
+    let req = pitbox_video::encode_keyframe_request(&me).expect("request");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    let mut asked = tokio::time::Instant::now() - Duration::from_secs(2);
+    loop {
+        if asked.elapsed() >= Duration::from_millis(1100) {
+            eng_b.send(WsMessage::Binary(req.clone().into())).await.expect("send");
+            asked = tokio::time::Instant::now();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the keyframe request made on node B did not reach the driver");
+        match tokio::time::timeout(Duration::from_millis(200), drv_rx.next()).await {
+            Ok(Some(Ok(WsMessage::Binary(b)))) => {
+                match pitbox_video::wire::decode_message(&b).expect("a video message") {
+                    pitbox_video::VideoMessage::KeyframeRequest { stream_id } => {
+                        assert_eq!(stream_id, me);
+                        break;
+                    }
+                    other => panic!("the driver got {other:?}"),
+                }
+            }
+            Ok(Some(Ok(_))) | Err(_) => {}
+            Ok(other) => panic!("the driver's link ended: {other:?}"),
+        }
+    }
+    // The viewers on node B never got an error for it (frames_within fails on one), and node A
+    // counts what it handed to the bus.
+    assert!(!frames_within(&mut eng_b, Duration::from_millis(300)).await.is_empty());
+    assert!(bus_a.stats().video_published.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    // The figure docs/video.md quotes: sent to node A → received from node B (loopback, debug).
+    let mut ages = Vec::new();
+    let end = tokio::time::Instant::now() + Duration::from_secs(2);
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(end.saturating_duration_since(tokio::time::Instant::now()), eng_b.next()).await
+    {
+        if let WsMessage::Binary(b) = m {
+            ages.push(now_ms().saturating_sub(pitbox_video::decode(&b).expect("frame").capture_ms));
+        }
+    }
+    ages.sort_unstable();
+    assert!(ages.len() >= 20, "frames kept coming: {}", ages.len());
+    println!(
+        "{name}: driver → node A → bus → node B → viewer: p50 {} ms, p95 {} ms over {} frames",
+        ages[ages.len() / 2],
+        ages[ages.len() * 95 / 100],
+        ages.len()
+    );
+    sender.abort();
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

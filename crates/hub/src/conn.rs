@@ -373,7 +373,7 @@ impl<H: Hooks> Conn<H> {
                 self.hub.hooks.on_video(who, &stream, &frame);
             }
             pitbox_video::VideoMessage::KeyframeRequest { stream_id } => {
-                if self.hub.video.keyframe_request(&who.team_id, stream_id).is_err() {
+                if self.hub.keyframe_request(&who.team_id, stream_id, false).is_err() {
                     self.refusal(
                         Refusal {
                             code: ErrorCode::NotFound,
@@ -780,7 +780,7 @@ impl<H: Hooks> Conn<H> {
         let video = (sub.channels & VIDEO_BIT != 0).then(|| sub.clone());
         self.hub.registry.upsert(sub, true);
         if let Some(sub) = video {
-            self.hub.video.join(&sub);
+            self.hub.join_video(&sub);
         }
     }
 

@@ -221,8 +221,14 @@ pub trait Hooks: Send + Sync + 'static {
     fn on_disconnect(&self, _who: &Identity) {}
 
     /// A video frame of `stream` from `who`, authorised and fanned out to this hub's viewers.
-    /// The relay forwards it to the cloud (live only, never spooled). Must not wait.
+    /// The relay forwards it to the cloud (live only, never spooled); a cloud node hands it to
+    /// the other nodes. Must not wait.
     fn on_video(&self, _who: &Identity, _stream: &str, _frame: &pitbox_video::fanout::SharedFrame) {}
+
+    /// A viewer here wants a keyframe of `team`'s `stream`, whose publisher is on another node
+    /// (its frames came through [`Hub::deliver_video`]); already rate-limited. A cloud node
+    /// passes it on through the bus. Must not wait.
+    fn on_remote_keyframe_wanted(&self, _team: &str, _stream: &str) {}
 }
 
 /// Hooks that accept everything and store nothing.
@@ -397,7 +403,31 @@ impl<H: Hooks> Hub<H> {
     /// this for a request that came down from the cloud). At most one a second per stream goes
     /// on; false when it was not passed (too soon, or no such stream here).
     pub fn request_keyframe(&self, team: &str, stream: &str) -> bool {
-        self.inner.video.keyframe_request(team, stream).unwrap_or(false)
+        self.inner.keyframe_request(team, stream, false).unwrap_or(false)
+    }
+
+    /// A keyframe request for `team`'s `stream` that came from another node: passed to the
+    /// stream's publisher if it is connected here (rate-limited), never sent on to the bus.
+    pub fn remote_keyframe_request(&self, team: &str, stream: &str) -> bool {
+        self.inner.keyframe_request(team, stream, true).unwrap_or(false)
+    }
+
+    /// A video frame message another node published for `team` (authorised there): fanned out
+    /// to this node's viewers of the team and cached for late ones. Malformed messages are
+    /// refused with the decoder's reason.
+    pub fn deliver_video(
+        &self,
+        team: &str,
+        message: std::sync::Arc<[u8]>,
+    ) -> Result<usize, pitbox_video::VideoFrameError> {
+        let f = pitbox_video::wire::decode(&message)?;
+        let (stream, sequence, keyframe) = (f.stream_id.to_string(), f.sequence, f.keyframe);
+        let frame = pitbox_video::fanout::SharedFrame::new(sequence, keyframe, message);
+        let (offered, ask) = self.inner.video.publish_remote(&self.inner.registry, team, &stream, frame);
+        if ask {
+            self.inner.hooks.on_remote_keyframe_wanted(team, &stream);
+        }
+        Ok(offered)
     }
 
     /// The live video streams of `team` on this node and the frames each brought so far.
@@ -455,6 +485,32 @@ pub fn channel_of(msg: &Message) -> Option<(Channel, Option<&str>)> {
 }
 
 impl<H: Hooks> HubInner<H> {
+    /// Passes a keyframe request for `team`'s `stream` on: to its publisher here, or (unless
+    /// `local_only`) through the hooks to the node that has it. `Err`: no such stream.
+    pub(crate) fn keyframe_request(
+        &self,
+        team: &str,
+        stream: &str,
+        local_only: bool,
+    ) -> Result<bool, video::KeyframeRefusal> {
+        Ok(match self.video.keyframe_request(team, stream, local_only)? {
+            video::KeyframeAsk::Sent => true,
+            video::KeyframeAsk::Remote => {
+                self.hooks.on_remote_keyframe_wanted(team, stream);
+                true
+            }
+            video::KeyframeAsk::NotPassed => false,
+        })
+    }
+
+    /// Starts a (re)subscribed viewer on the streams it follows; keyframes of streams on other
+    /// nodes are asked for through the hooks.
+    pub(crate) fn join_video(&self, sub: &registry::Sub) {
+        for stream in self.video.join(sub) {
+            self.hooks.on_remote_keyframe_wanted(&sub.team, &stream);
+        }
+    }
+
     pub(crate) fn conn_id(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }

@@ -90,9 +90,14 @@ impl GopCache {
         self.frames.push(frame);
     }
 
+    /// Whether a viewer joining now would be live (a keyframe and an unbroken chain since).
+    pub fn is_live(&self) -> bool {
+        self.complete && !self.frames.is_empty()
+    }
+
     /// What a viewer joining now gets. Empty before the first keyframe.
     pub fn join(&self) -> JoinFrames {
-        JoinFrames { frames: self.frames.clone(), live: self.complete && !self.frames.is_empty() }
+        JoinFrames { frames: self.frames.clone(), live: self.is_live() }
     }
 
     pub fn bytes(&self) -> usize {

@@ -206,6 +206,18 @@ impl App {
         access_token(&self.state, u).expect("token")
     }
 
+    /// A second node `node_id` of this cloud (same database, objects and keys) on `bus`,
+    /// serving on a loopback port.
+    pub async fn second_node(&self, bus: Bus, node_id: &str) -> std::net::SocketAddr {
+        let store = Store::open(&self.db.url).await.expect("store");
+        let mut config = Config::local(self.db.dir());
+        config.node_id = node_id.into();
+        config.sample_clock_window = FIXTURE_CLOCK_WINDOW;
+        let keys = (*self.state.keys).clone();
+        let state = AppState::assemble(store, self.state.objects.clone(), bus, keys, &config);
+        serve(pitbox_cloud::server::router(state)).await
+    }
+
     /// Sends a request; returns status and JSON body (Null when empty or not JSON).
     pub async fn call(
         &self,
