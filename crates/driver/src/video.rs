@@ -692,7 +692,6 @@ pub fn bench(seconds: u64) -> anyhow::Result<VideoBench> {
         "  bitrate sent: {:.2} Mbit/s (the pattern is mostly static; real sim footage uses the target)",
         r.bitrate_mbps
     );
-    println!("  glass-to-glass (capture → Chromium canvas): dashboard/e2e/video.mjs prints ageMsP50/P95");
     println!(
         "telemetry first: the agent on the simulator at 60 Hz → a loopback stand-in for the relay, {seconds} s each"
     );

@@ -2,6 +2,7 @@
 //! and configuration, and hands over to the crates that do the work.
 
 mod config;
+mod glass;
 mod protocol_cmd;
 
 use std::process::ExitCode;
@@ -90,11 +91,16 @@ enum BenchTarget {
     /// The driver agent at 60 Hz with the simulator: CPU and memory.
     Driver,
     /// Live video: the test pattern at 720p30 through openh264 and the driver's sender: encode
-    /// time per frame, CPU % of one core, bitrate.
+    /// time per frame, CPU % of one core, bitrate, telemetry latency with and without video, and
+    /// glass-to-glass (capture → decoded in Chromium through relay and cloud on loopback).
     Video {
         /// How long to run, seconds.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Skip the glass-to-glass run in Chromium (it needs Node, Debian's chromium and the
+        /// source tree's dashboard/).
+        #[arg(long)]
+        no_browser: bool,
     },
 }
 
@@ -157,7 +163,30 @@ fn run_bench(target: BenchTarget) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         BenchTarget::Driver => pitbox_driver::bench::bench().map(|_| ExitCode::SUCCESS),
-        BenchTarget::Video { seconds } => pitbox_driver::video::bench(seconds).map(|_| ExitCode::SUCCESS),
+        BenchTarget::Video { seconds, no_browser } => {
+            pitbox_driver::video::bench(seconds)?;
+            if no_browser {
+                println!("glass-to-glass: skipped (--no-browser)");
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "glass-to-glass: pitbox cloud + relay + driver --video test-pattern (1280x720, 30 fps) on loopback → \
+                 /video in headless Chromium, {seconds} s"
+            );
+            match glass::measure(seconds) {
+                Ok(g) => {
+                    println!(
+                        "  capture → decoded in Chromium: p50 {:.0} ms, p95 {:.0} ms over {} pictures (goal p95 ≤ 250 ms)",
+                        g.p50_ms, g.p95_ms, g.pictures
+                    );
+                    if let Some(ms) = g.late_viewer_ms {
+                        println!("  a viewer opened late drew its first picture after {ms:.0} ms");
+                    }
+                }
+                Err(why) => println!("  not measured: {why}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
