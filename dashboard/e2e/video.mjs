@@ -3,7 +3,8 @@
 // dashboard's /video in headless Chromium, decoded with WebCodecs into a canvas. The page's
 // pixels are read back: the bar colours within a tolerance and the frame numbers of the pattern's
 // marks increasing (the reader below follows crates/video/src/pattern.rs). A second tab opened
-// late draws within 2 s; an engineer of another team sees no stream. Screenshot:
+// late draws within 2 s; the driver's own window says the screen is being sent; an engineer of
+// another team sees no stream. Screenshot:
 // test-results/video-pit-wall.png. Ends with "video: N passed, N failed".
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -227,6 +228,15 @@ try {
     assert(/\d+(\.\d)? s behind/.test(tile ?? ''), `tile age: ${tile}`);
   });
   figures.screenshot = await shot(page, 'video-pit-wall');
+
+  await c.check("the driver's own window says the screen is being sent", async () => {
+    const w = await browser.ctx.newPage();
+    await w.goto(`${agent}/#/status`);
+    await w.waitForFunction(() => document.querySelector('[data-testid=status-video]')?.textContent?.startsWith('sending to the team'), null, { timeout: 15_000 });
+    const text = await w.getByTestId('status-video').textContent();
+    assert(text?.includes('test-pattern · 1280x720 · 30 fps'), text);
+    await w.close();
+  });
 
   await c.check('a late viewer (a new tab) draws within 2 s', async () => {
     // A tab keeps its own sign-in: this one signs in, then opens /video.

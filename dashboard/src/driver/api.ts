@@ -80,6 +80,21 @@ export interface AgentStatus {
   spool: SpoolState | null;
   upstream: 'relay' | 'cloud';
   lastAckedSequence: number | null;
+  /** Live video, when the agent was started with `--video` (docs/video.md); null when off. */
+  video?: VideoState | null;
+}
+
+/** `GET /api/status`'s `video` (the fields the window shows). */
+export interface VideoState {
+  source: string;
+  size: string;
+  fps: number;
+  bitrateBps: number;
+  /** A frame went out within the last second. */
+  sending: boolean;
+  framesSent: number;
+  framesDropped: number;
+  error: string | null;
 }
 
 /** `GET /api/voice/status` (the fields the window shows). */

@@ -92,7 +92,7 @@ describe('status lines', () => {
   });
 
   it('are all ok when everything works; a refusal names the relay’s own words', () => {
-    expect(statusLines(agentStatus(), voiceOk).map((l) => l.level)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(statusLines(agentStatus(), voiceOk).map((l) => l.level)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
     // Samples wait on disk a moment before each acknowledged batch: news only as a backlog.
     const spool = { samples: 128, batches: 1, bytes: 1000, limitBytes: 10_000, fullFraction: 0.1, nearFull: false, oldestAgeSecs: 1.5, unreachableSince: null };
     expect(statusLines(agentStatus({ spool }), voiceOk)[1]).toMatchObject({ level: 'ok', reason: '4,321 samples sent' });
@@ -101,6 +101,21 @@ describe('status lines', () => {
     expect(refused).toMatchObject({ level: 'bad', reason: 'rate_limited: too many samples' });
     const direct = statusLines(agentStatus({ upstream: 'cloud', relayState: 'unauthorised', lastRefusal: null }), voiceOk)[1];
     expect(direct).toMatchObject({ name: 'Team link (cloud)', text: 'the cloud refused the sign-in' });
+  });
+});
+
+describe('the video line', () => {
+  const video = { source: 'window:iRacing.com Simulator', size: '1280x720', fps: 30, bitrateBps: 2_940_000, sending: true, framesSent: 900, framesDropped: 0, error: null };
+  const line = (p: Partial<AgentStatus>) => statusLines(agentStatus(p), voiceOk).find((l) => l.key === 'video');
+  it('says plainly whether the screen goes to the team, and why not', () => {
+    expect(line({ video: null })).toMatchObject({ level: 'ok', text: 'off' });
+    expect(line({ video })).toMatchObject({ level: 'ok', text: 'sending to the team', reason: 'window:iRacing.com Simulator · 1280x720 · 30 fps · 2.9 Mbit/s' });
+    expect(line({ video: { ...video, sending: false, error: 'no window whose title contains "iRacing.com Simulator"' } })).toMatchObject({
+      level: 'bad',
+      text: 'not sending',
+      reason: 'no window whose title contains "iRacing.com Simulator"',
+    });
+    expect(line({ video: { ...video, sending: false }, relayState: 'disconnected' })).toMatchObject({ level: 'warn', reason: 'window:iRacing.com Simulator · 1280x720 · 30 fps: waiting for the relay' });
   });
 });
 

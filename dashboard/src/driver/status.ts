@@ -1,11 +1,11 @@
-// The four things a driver checks before a stint — the sim, the link to the team, the cloud and
-// the voice — each as one line: ok or not, and in plain words why not.
+// The things a driver checks before a stint — the sim, the link to the team, the cloud, the voice
+// and whether their screen is being sent — each as one line: ok or not, and in plain words why not.
 import type { AgentStatus, VoiceStatus } from './api';
 
 export type Level = 'ok' | 'warn' | 'bad';
 
 export interface StatusLine {
-  key: 'sim' | 'relay' | 'cloud' | 'voice';
+  key: 'sim' | 'relay' | 'cloud' | 'voice' | 'video';
   name: string;
   level: Level;
   /** A few words: "connected", "iRacing not running". */
@@ -113,6 +113,18 @@ function voice(v: VoiceStatus | null): StatusLine {
   return { ...base, level: 'ok', text: `${v.engine} · ${v.output}`, reason: v.carCalloutsHeld ? `car callouts held: ${v.carCalloutsHeld}` : null };
 }
 
+/** Whether the driver's screen goes to the team: the driver always knows when it does. */
+function video(s: AgentStatus): StatusLine {
+  const base = { key: 'video' as const, name: 'Video' };
+  const v = s.video;
+  if (!v) return { ...base, level: 'ok', text: 'off', reason: 'your screen is not sent (pitbox driver --video … sends it)' };
+  const what = `${v.source} · ${v.size} · ${v.fps} fps`;
+  if (v.sending) return { ...base, level: 'ok', text: 'sending to the team', reason: `${what} · ${(v.bitrateBps / 1e6).toFixed(1)} Mbit/s` };
+  if (v.error) return { ...base, level: 'bad', text: 'not sending', reason: v.error };
+  const where = s.upstream === 'cloud' ? 'cloud' : 'relay';
+  return { ...base, level: 'warn', text: 'not sending', reason: s.relayState === 'ok' ? `${what}: starting` : `${what}: waiting for the ${where}` };
+}
+
 export function statusLines(s: AgentStatus, v: VoiceStatus | null): StatusLine[] {
-  return [sim(s), link(s), cloud(s), voice(v)];
+  return [sim(s), link(s), cloud(s), voice(v), video(s)];
 }
