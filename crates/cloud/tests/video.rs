@@ -139,7 +139,13 @@ async fn driver_video_reaches_the_team_through_relay_and_cloud_and_nobody_else()
     let agent = pitbox_driver::start(settings, Box::new(source)).await.expect("agent");
     let _video = pitbox_driver::video::start(
         &agent.shared,
-        VideoSettings { source: VideoSource::TestPattern, width: 640, height: 360, fps: 15, bitrate_bps: 1_000_000 },
+        VideoSettings {
+            width: 640,
+            height: 360,
+            fps: 15,
+            bitrate_bps: 1_000_000,
+            ..VideoSettings::new(VideoSource::TestPattern)
+        },
     )
     .expect("video");
 
@@ -153,6 +159,9 @@ async fn driver_video_reaches_the_team_through_relay_and_cloud_and_nobody_else()
     let status: Value = agent_status(agent.api_addr).await;
     assert_eq!(status["video"]["sending"], true, "{status}");
     assert_eq!(status["video"]["source"], "test-pattern");
+    // No hardware encoder off Windows: openh264, and the status says why.
+    assert_eq!(status["video"]["encoder"], "openh264 (software)", "{status}");
+    assert!(status["video"]["encoderFallback"].as_str().is_some_and(|w| w.contains("Windows only")), "{status}");
 
     // A late viewer starts on a keyframe at once (from the cloud's cached group of pictures).
     let mut late = viewer(cloud, "/ws", &app.token(&app.viewer)).await;

@@ -74,6 +74,10 @@ pub struct DriverArgs {
     /// the link is short (telemetry always goes first), raised back when it clears.
     #[arg(long, env = "PITBOX_DRIVER_VIDEO_BITRATE", default_value = "3M", value_parser = parse_bitrate)]
     pub video_bitrate: u32,
+    /// Video encoder: `auto` (the PC's hardware H.264 encoder through Media Foundation on
+    /// Windows when there is one that works, else openh264), `hardware` or `software` (openh264).
+    #[arg(long, env = "PITBOX_DRIVER_VIDEO_ENCODER", default_value = "auto", value_parser = parse_video_encoder)]
+    pub video_encoder: pitbox_video::EncoderChoice,
     /// Spoken callouts on (the spec's voice.enabled).
     #[arg(long, env = "PITBOX_DRIVER_VOICE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub voice_enabled: bool,
@@ -209,11 +213,22 @@ fn parse_bitrate(s: &str) -> Result<u32, String> {
     Ok(bps as u32)
 }
 
+fn parse_video_encoder(s: &str) -> Result<pitbox_video::EncoderChoice, String> {
+    s.parse()
+}
+
 /// The video settings of the flags, checked (`None`: video off).
 pub fn video_settings(args: &DriverArgs) -> Result<Option<crate::video::VideoSettings>> {
     let Some(source) = args.video.clone() else { return Ok(None) };
     let (width, height) = args.video_size;
-    let v = crate::video::VideoSettings { source, width, height, fps: args.video_fps, bitrate_bps: args.video_bitrate };
+    let v = crate::video::VideoSettings {
+        source,
+        width,
+        height,
+        fps: args.video_fps,
+        bitrate_bps: args.video_bitrate,
+        encoder: args.video_encoder,
+    };
     crate::video::check(&v)?;
     Ok(Some(v))
 }

@@ -90,12 +90,21 @@ pub struct VideoSettings {
     pub height: usize,
     pub fps: u32,
     pub bitrate_bps: u32,
+    /// The hardware encoder where there is one (`auto`), or one of the two for sure.
+    pub encoder: pitbox_video::EncoderChoice,
 }
 
 impl VideoSettings {
-    /// 1280×720, 30 fps, 3 Mbit/s of `source`.
+    /// 1280×720, 30 fps, 3 Mbit/s of `source`, the hardware encoder if there is one.
     pub fn new(source: VideoSource) -> VideoSettings {
-        VideoSettings { source, width: 1280, height: 720, fps: 30, bitrate_bps: 3_000_000 }
+        VideoSettings {
+            source,
+            width: 1280,
+            height: 720,
+            fps: 30,
+            bitrate_bps: 3_000_000,
+            encoder: pitbox_video::EncoderChoice::Auto,
+        }
     }
 }
 
@@ -134,6 +143,9 @@ pub struct VideoLink {
     keyframe_requests: AtomicU64,
     codec: std::sync::Mutex<Option<String>>,
     error: std::sync::Mutex<Option<String>>,
+    /// The encoder in use ("openh264 (software)", or the hardware one's name) and why not the
+    /// hardware one when it could have been.
+    encoder: std::sync::Mutex<(Option<String>, Option<String>)>,
 }
 
 fn now_ms() -> u64 {
@@ -159,7 +171,15 @@ impl VideoLink {
             "encodeMsPerFrame": if encoded == 0 { 0.0 } else { self.encode_us.load(Ordering::Relaxed) as f64 / encoded as f64 / 1000.0 },
             "codec": self.codec.lock().ok().and_then(|c| c.clone()),
             "error": self.error.lock().ok().and_then(|e| e.clone()),
+            "encoder": self.encoder.lock().ok().and_then(|e| e.0.clone()),
+            "encoderFallback": self.encoder.lock().ok().and_then(|e| e.1.clone()),
         })
+    }
+
+    fn set_encoder(&self, encoder: &pitbox_video::AnyEncoder, fallback: Option<String>) {
+        if let Ok(mut e) = self.encoder.lock() {
+            *e = (Some(encoder.name()), fallback);
+        }
     }
 
     /// Whether frames went out within the last second.
@@ -226,6 +246,7 @@ pub fn start(shared: &crate::state::Shared, settings: VideoSettings) -> Result<V
         encode_us: AtomicU64::new(0),
         keyframe_requests: AtomicU64::new(0),
         codec: std::sync::Mutex::new(None),
+        encoder: std::sync::Mutex::new((None, None)),
         error: std::sync::Mutex::new(None),
     });
     if shared.video.set(link.clone()).is_err() {
@@ -358,17 +379,20 @@ impl Pictures {
 /// The encoder thread: one picture every 1/fps while a link is up, encoded and handed to the
 /// link (a full hand-over queue drops the frame and asks for a keyframe).
 fn encode_loop(link: &VideoLink, stream_id: &str, tx: &mpsc::Sender<Encoded>) -> Result<(), String> {
-    use pitbox_video::{EncoderSettings, H264Encoder, VideoFrame};
+    use pitbox_video::{AnyEncoder, EncoderSettings, VideoFrame};
     let s = &link.settings;
     let mut pictures = Pictures::open(s)?;
-    let mut encoder = H264Encoder::new(EncoderSettings {
+    let settings = EncoderSettings {
         width: s.width,
         height: s.height,
         fps: s.fps,
         bitrate_bps: s.bitrate_bps,
         ..EncoderSettings::default()
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    let opened = pitbox_video::choice::open(settings, s.encoder).map_err(|e| format!("video encoder: {e}"))?;
+    let mut encoder = opened.encoder;
+    tracing::info!(encoder = %encoder.name(), fallback = ?opened.fallback, "video encoder");
+    link.set_encoder(&encoder, opened.fallback);
     let mut sequence = 0u64;
     while !link.stop.load(Ordering::Relaxed) {
         let Some((frame, capture_ms)) = pictures.next(s, link.active.load(Ordering::Relaxed)) else { continue };
@@ -382,7 +406,20 @@ fn encode_loop(link: &VideoLink, stream_id: &str, tx: &mpsc::Sender<Encoded>) ->
             tracing::warn!(error = %e, "video bitrate not changed");
         }
         let started = std::time::Instant::now();
-        let out = encoder.encode(&frame, capture_ms).map_err(|e| e.to_string())?;
+        let out = match encoder.encode(&frame, capture_ms) {
+            Ok(out) => out,
+            // A hardware encoder that fails mid-stream gives way to openh264 for good: the
+            // stream goes on (from a keyframe) and the status says why.
+            Err(e) if encoder.is_hardware() => {
+                let why = format!("{} failed: {e}", encoder.name());
+                tracing::warn!(reason = %why, "video goes on with openh264");
+                encoder = AnyEncoder::software(EncoderSettings { bitrate_bps: encoder.bitrate(), ..settings })
+                    .map_err(|e| format!("video encoder: {e}"))?;
+                link.set_encoder(&encoder, Some(why));
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         link.encode_us.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         let Some(out) = out else { continue };
         link.encoded.fetch_add(1, Ordering::Relaxed);

@@ -13,12 +13,14 @@
 //! relay's and the cloud's fan-out) and `pitbox-relay` (video.rs, the uplink); the player is the
 //! dashboard's `/video`. Screen capture on Windows (Windows.Graphics.Capture) and the picture
 //! conversion before the encoder are [`capture`]; the Windows hardware encoder (Media
-//! Foundation) is `mf`.
+//! Foundation) is `mf`, and [`choice`] picks it or openh264.
 //!
 //! The `encoder` feature (default) brings openh264 in; without it (relay, cloud, fuzzing) the
 //! crate is pure Rust.
 
 pub mod capture;
+#[cfg(feature = "encoder")]
+pub mod choice;
 #[cfg(feature = "encoder")]
 pub mod encoder;
 pub mod fanout;
@@ -30,6 +32,8 @@ pub mod pattern;
 pub mod sender;
 pub mod wire;
 
+#[cfg(feature = "encoder")]
+pub use choice::{AnyEncoder, EncoderChoice};
 #[cfg(feature = "encoder")]
 pub use encoder::{EncodedFrame, EncoderError, EncoderSettings, H264Encoder};
 pub use frame::{FrameError, I420Frame};
