@@ -26,10 +26,9 @@ const BARS = [[191, 191, 191], [191, 191, 0], [0, 191, 191], [0, 191, 0], [191, 
 const TOLERANCE = 24;
 
 /**
- * Runs in the page: reads the pattern's marks from the canvas of `driverId` (4 rows × 32 cells
- * of 16 px from the top-left; each cell's centre 8×8 mean luma > 127 is a 1; row 0 the frame
- * number, rows 1–2 the capture time, row 3 = n ^ row1 ^ row2 ^ 0x5A5A5A5A) and the colour at the
- * centre of each bar. Returns null when the canvas has no readable marks yet.
+ * Runs in the page: reads the pattern's marks (with the reader the probe below put in the page)
+ * from the canvas of `driverId` and the colour at the centre of each bar. Returns null when the
+ * canvas has no readable marks yet.
  */
 function readCanvas(driverId) {
   const canvas = document.querySelector(`canvas[data-driver-id="${driverId}"]`);
@@ -37,22 +36,11 @@ function readCanvas(driverId) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   const { width: w, height: h } = canvas;
   const img = ctx.getImageData(0, 0, w, h).data;
-  const words = [];
-  for (let r = 0; r < 4; r++) {
-    let word = 0;
-    for (let col = 0; col < 32; col++) {
-      let sum = 0;
-      for (let y = 16 * r + 4; y < 16 * r + 12; y++) {
-        for (let x = 16 * col + 4; x < 16 * col + 12; x++) {
-          const i = (y * w + x) * 4;
-          sum += (54 * img[i] + 183 * img[i + 1] + 19 * img[i + 2]) >> 8;
-        }
-      }
-      word = ((word << 1) | (sum / 64 > 127 ? 1 : 0)) >>> 0;
-    }
-    words.push(word);
-  }
-  if (((words[0] ^ words[1] ^ words[2] ^ 0x5a5a5a5a) >>> 0) !== words[3]) return { marks: null };
+  const marks = globalThis.__pitboxMarks((x, y) => {
+    const i = (y * w + x) * 4;
+    return (54 * img[i] + 183 * img[i + 1] + 19 * img[i + 2]) >> 8;
+  });
+  if (!marks) return { marks: null };
   const bar = Math.floor(w / 8 / 2) * 2;
   const bars = [];
   for (let i = 0; i < 8; i++) {
@@ -61,37 +49,42 @@ function readCanvas(driverId) {
     const k = (y * w + x) * 4;
     bars.push([img[k], img[k + 1], img[k + 2]]);
   }
-  return { marks: { frame: words[0], captureMs: words[1] * 2 ** 32 + words[2] }, bars, now: Date.now(), w, h };
+  return { marks, bars, now: Date.now(), w, h };
 }
 
 /**
- * Runs in every page before the app (an init script): wraps WebCodecs' VideoDecoder so each
+ * Runs in every page before the app (an init script): puts the marks reader in the page
+ * (`__pitboxMarks`, also used by readCanvas), and wraps WebCodecs' VideoDecoder so each
  * decoded picture's own marks are read from its luma plane the moment the decoder hands it out,
  * and `Date.now() − capture time` is kept in `window.__pitboxGlass`. This is glass-to-glass to
  * "decoded in Chromium" (the clocks of the driver and the browser are one machine's), measured
  * on every picture rather than on the canvas when the test happens to read it.
  */
 function glassProbe() {
-  const Original = globalThis.VideoDecoder;
-  if (typeof Original !== 'function') return;
-  const samples = [];
-  globalThis.__pitboxGlass = samples;
-  const marks = (buf, offset, stride) => {
+  // The pattern's marks (crates/video/src/pattern.rs): 4 rows × 32 cells of 16 px from the
+  // top-left; a cell whose centre 8×8 has a mean luma over 127 is a 1; row 0 is the frame number,
+  // rows 1–2 the capture time, row 3 = n ^ row1 ^ row2 ^ 0x5A5A5A5A. `luma(x, y)` reads a pixel.
+  const marks = (luma) => {
     const words = [];
     for (let r = 0; r < 4; r++) {
       let word = 0;
       for (let col = 0; col < 32; col++) {
         let sum = 0;
         for (let y = 16 * r + 4; y < 16 * r + 12; y++) {
-          for (let x = 16 * col + 4; x < 16 * col + 12; x++) sum += buf[offset + y * stride + x];
+          for (let x = 16 * col + 4; x < 16 * col + 12; x++) sum += luma(x, y);
         }
         word = ((word << 1) | (sum / 64 > 127 ? 1 : 0)) >>> 0;
       }
       words.push(word);
     }
     if (((words[0] ^ words[1] ^ words[2] ^ 0x5a5a5a5a) >>> 0) !== words[3]) return null;
-    return words[1] * 2 ** 32 + words[2];
+    return { frame: words[0], captureMs: words[1] * 2 ** 32 + words[2] };
   };
+  globalThis.__pitboxMarks = marks;
+  const Original = globalThis.VideoDecoder;
+  if (typeof Original !== 'function') return;
+  const samples = [];
+  globalThis.__pitboxGlass = samples;
   globalThis.VideoDecoder = class extends Original {
     constructor(init) {
       super({
@@ -110,9 +103,10 @@ function glassProbe() {
           copy
             .copyTo(buf)
             .then((layout) => {
-              const captureMs = marks(buf, layout[0].offset, layout[0].stride);
-              if (captureMs !== null) {
-                samples.push(decodedAt - captureMs);
+              const { offset, stride } = layout[0];
+              const m = marks((x, y) => buf[offset + y * stride + x]);
+              if (m !== null) {
+                samples.push(decodedAt - m.captureMs);
                 if (samples.length > 10_000) samples.shift();
               }
             })

@@ -201,23 +201,19 @@ async fn unauthenticated_messages_are_refused() {
 
 #[tokio::test]
 async fn two_nodes_share_a_redis_bus() {
-    let Ok(url) = std::env::var("PITBOX_TEST_REDIS_URL") else {
-        pitbox_testkit::skip("two_nodes_share_a_redis_bus", "PITBOX_TEST_REDIS_URL is not set");
+    let test = "two_nodes_share_a_redis_bus";
+    let Some((bus_a, bus_b)) = common::two_buses(test, common::BusKind::Redis, "node-a", "node-b").await else {
         return;
     };
-    let bus_a = pitbox_cloud::bus::Bus::redis(&url, "node-a").await.expect("redis reachable");
-    let bus_b = pitbox_cloud::bus::Bus::redis(&url, "node-b").await.expect("redis reachable");
     two_nodes_share_a_bus("two_nodes_redis", bus_a, bus_b).await;
 }
 
 #[tokio::test]
 async fn two_nodes_share_a_nats_bus() {
-    let Ok(url) = std::env::var("PITBOX_TEST_NATS_URL") else {
-        pitbox_testkit::skip("two_nodes_share_a_nats_bus", "PITBOX_TEST_NATS_URL is not set");
+    let test = "two_nodes_share_a_nats_bus";
+    let Some((bus_a, bus_b)) = common::two_buses(test, common::BusKind::Nats, "node-a", "node-b").await else {
         return;
     };
-    let bus_a = pitbox_cloud::bus::Bus::nats(&url, "node-a").await.expect("nats reachable");
-    let bus_b = pitbox_cloud::bus::Bus::nats(&url, "node-b").await.expect("nats reachable");
     two_nodes_share_a_bus("two_nodes_nats", bus_a, bus_b).await;
 }
 

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{App, Db, Opts, Ws, serve, ws_login, ws_send};
+use common::{App, BusKind, Db, Opts, Ws, serve, ws_login, ws_send};
 use futures_util::{SinkExt, StreamExt};
 use pitbox_driver::video::{VideoSettings, VideoSource};
 use pitbox_driver::{AgentSettings, VoiceSettings};
@@ -283,24 +283,16 @@ async fn malformed_and_foreign_video_is_refused_and_the_link_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_reaches_viewers_on_another_node_over_redis() {
-    let Ok(url) = std::env::var("PITBOX_TEST_REDIS_URL") else {
-        pitbox_testkit::skip("video_reaches_viewers_on_another_node_over_redis", "PITBOX_TEST_REDIS_URL is not set");
-        return;
-    };
-    let bus_a = pitbox_cloud::bus::Bus::redis(&url, "video-node-a").await.expect("redis reachable");
-    let bus_b = pitbox_cloud::bus::Bus::redis(&url, "video-node-b").await.expect("redis reachable");
-    video_reaches_viewers_on_another_node("video_two_nodes_redis", bus_a, bus_b).await;
+    let test = "video_reaches_viewers_on_another_node_over_redis";
+    let Some((a, b)) = common::two_buses(test, BusKind::Redis, "video-node-a", "video-node-b").await else { return };
+    video_reaches_viewers_on_another_node("video_two_nodes_redis", a, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_reaches_viewers_on_another_node_over_nats() {
-    let Ok(url) = std::env::var("PITBOX_TEST_NATS_URL") else {
-        pitbox_testkit::skip("video_reaches_viewers_on_another_node_over_nats", "PITBOX_TEST_NATS_URL is not set");
-        return;
-    };
-    let bus_a = pitbox_cloud::bus::Bus::nats(&url, "video-node-a").await.expect("nats reachable");
-    let bus_b = pitbox_cloud::bus::Bus::nats(&url, "video-node-b").await.expect("nats reachable");
-    video_reaches_viewers_on_another_node("video_two_nodes_nats", bus_a, bus_b).await;
+    let test = "video_reaches_viewers_on_another_node_over_nats";
+    let Some((a, b)) = common::two_buses(test, BusKind::Nats, "video-node-a", "video-node-b").await else { return };
+    video_reaches_viewers_on_another_node("video_two_nodes_nats", a, b).await;
 }
 
 /// A driver streams to node A; the team's viewers on node B get the stream in order from a

@@ -143,6 +143,37 @@ pub struct Opts {
     pub sample_clock_window: Option<std::time::Duration>,
 }
 
+/// Which shared bus a multi-node test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum BusKind {
+    Redis,
+    Nats,
+}
+
+/// Two nodes' buses (`node_a`, `node_b`) on the Redis or NATS of the test environment
+/// (`PITBOX_TEST_REDIS_URL`, `PITBOX_TEST_NATS_URL`); `None`, logged as a skip of `test`, when
+/// it is not set.
+pub async fn two_buses(test: &str, kind: BusKind, node_a: &str, node_b: &str) -> Option<(Bus, Bus)> {
+    let var = match kind {
+        BusKind::Redis => "PITBOX_TEST_REDIS_URL",
+        BusKind::Nats => "PITBOX_TEST_NATS_URL",
+    };
+    let Ok(url) = std::env::var(var) else {
+        pitbox_testkit::skip(test, &format!("{var} is not set"));
+        return None;
+    };
+    let open = |node: String| {
+        let url = url.clone();
+        async move {
+            match kind {
+                BusKind::Redis => Bus::redis(&url, &node).await.expect("redis reachable"),
+                BusKind::Nats => Bus::nats(&url, &node).await.expect("nats reachable"),
+            }
+        }
+    };
+    Some((open(node_a.to_string()).await, open(node_b.to_string()).await))
+}
+
 /// The tests' samples carry fixed dates (months from today's clock), so their nodes accept
 /// samples within a century of the clock; the window's own tests set it narrow.
 pub const FIXTURE_CLOCK_WINDOW: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
