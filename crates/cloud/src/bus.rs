@@ -179,13 +179,10 @@ impl Bus {
         bus.video_outbox = Some(vtx);
         tokio::spawn(nats_publish_loop(client, rx, bus.node_id.clone(), bus.stats.clone()));
         tokio::spawn(video_publish_loop(Publisher::Nats(video_client), vrx, bus.node_id.clone(), bus.stats.clone()));
-        tokio::spawn(nats_subscribe_loop(subscriber, bus.local.clone(), bus.node_id.clone(), bus.stats.clone()));
-        tokio::spawn(nats_video_subscribe_loop(
-            video_subscriber,
-            bus.video_local.clone(),
-            bus.node_id.clone(),
-            bus.stats.clone(),
-        ));
+        let (local, node, stats) = (bus.local.clone(), bus.node_id.clone(), bus.stats.clone());
+        tokio::spawn(nats_subscribe_loop(subscriber, "events", move |p| receive(p, &local, &node, &stats)));
+        let (local, node, stats) = (bus.video_local.clone(), bus.node_id.clone(), bus.stats.clone());
+        tokio::spawn(nats_subscribe_loop(video_subscriber, "video", move |p| receive_video(p, &local, &node, &stats)));
         Ok(bus)
     }
 
@@ -348,20 +345,6 @@ async fn video_publish_loop(
     }
 }
 
-async fn nats_video_subscribe_loop(
-    mut subscriber: async_nats::Subscriber,
-    local: broadcast::Sender<Arc<VideoBusEvent>>,
-    node_id: Arc<str>,
-    stats: Arc<BusStats>,
-) {
-    while let Some(msg) = subscriber.next().await {
-        if !receive_video(&msg.payload, &local, &node_id, &stats) {
-            tracing::warn!(subject = %msg.subject, "undecodable video message on the bus ignored");
-        }
-    }
-    tracing::warn!("nats video subscription ended; this node no longer gets other nodes' video");
-}
-
 /// Subscribes a Redis connection to every team's events and video.
 async fn redis_subscribe(pubsub: &mut redis::aio::PubSub) -> redis::RedisResult<()> {
     pubsub.psubscribe(format!("{REDIS_PREFIX}*")).await?;
@@ -424,18 +407,19 @@ async fn nats_publish_loop(
     }
 }
 
+/// Hands every message of a NATS subscription to `receive` (false: not decodable) until the
+/// subscription ends; `what` names its messages in the log.
 async fn nats_subscribe_loop(
     mut subscriber: async_nats::Subscriber,
-    local: broadcast::Sender<Arc<BusEvent>>,
-    node_id: Arc<str>,
-    stats: Arc<BusStats>,
+    what: &'static str,
+    receive: impl Fn(&[u8]) -> bool,
 ) {
     while let Some(msg) = subscriber.next().await {
-        if !receive(&msg.payload, &local, &node_id, &stats) {
-            tracing::warn!(subject = %msg.subject, "undecodable bus event ignored");
+        if !receive(&msg.payload) {
+            tracing::warn!(subject = %msg.subject, "undecodable {what} on the bus ignored");
         }
     }
-    tracing::warn!("nats subscription ended; this node no longer hears other nodes");
+    tracing::warn!("nats subscription to {what} ended; this node no longer hears other nodes' {what}");
 }
 
 async fn subscribe_loop(
