@@ -492,8 +492,9 @@ try {
       await shows('the relay link ok', () => document.querySelector('[data-testid=status-relay]')?.textContent?.startsWith('ok'));
       await shows('the simulator connected', () => document.querySelector('[data-testid=status-sim]')?.textContent?.startsWith('connected'));
       await shows('the voice off, and why', () => document.querySelector('[data-testid=status-voice]')?.textContent === 'off — callouts and voice commands are off');
-      const st = await (await fetch(agent.url + '/api/status')).json();
+      // The window first, then the agent: the agent's count only grows meanwhile.
       const sent = Number((await w.getByTestId('samples-sent').innerText()).replace(/,/g, ''));
+      const st = await (await fetch(agent.url + '/api/status')).json();
       assert(sent > 0 && sent <= st.telemetrySent, `the window shows ${sent} samples sent; the agent ${st.telemetrySent}`);
       await shot(w, 'driver-window-status');
       await noSerious(w, "driver's window: status");
