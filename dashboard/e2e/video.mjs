@@ -229,6 +229,7 @@ try {
     await w.waitForFunction(() => document.querySelector('[data-testid=status-video]')?.textContent?.startsWith('sending to the team'), null, { timeout: 15_000 });
     const text = await w.getByTestId('status-video').textContent();
     assert(text?.includes('test-pattern · 1280x720 · 30 fps'), text);
+    figures.driverWindowShot = await shot(w, 'driver-window-video');
     await w.close();
   });
 
