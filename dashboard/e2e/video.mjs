@@ -3,8 +3,9 @@
 // dashboard's /video in headless Chromium, decoded with WebCodecs into a canvas. The page's
 // pixels are read back: the bar colours within a tolerance and the frame numbers of the pattern's
 // marks increasing (the reader below follows crates/video/src/pattern.rs). A second tab opened
-// late draws within 2 s; the driver's own window says the screen is being sent; an engineer of
-// another team sees no stream. Screenshot:
+// late draws within 2 s; the driver's own window says the screen is being sent; the pit wall asks
+// a second driver (started without --video) for her screen and it comes only when she accepts in
+// her window; an engineer of another team sees no stream. Screenshot:
 // test-results/video-pit-wall.png. Ends with "video: N passed, N failed".
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -139,7 +140,7 @@ try {
   const env = { PITBOX_CLOUD_DATA_DIR: cloudData };
   runPitbox(PITBOX, ['team', 'add', TEAM], { env });
   runPitbox(PITBOX, ['team', 'add', OTHER], { env });
-  for (const [u, role, team] of [['eng', 'engineer', TEAM], ['alex', 'driver', TEAM], ['olga', 'engineer', OTHER]]) {
+  for (const [u, role, team] of [['eng', 'engineer', TEAM], ['alex', 'driver', TEAM], ['jo', 'driver', TEAM], ['olga', 'engineer', OTHER]]) {
     runPitbox(PITBOX, ['user', 'add', '--username', u, '--role', role, '--team', team, '--password-stdin'], { env, input: PASSWORD + '\n' });
   }
   const cloudPort = await freePort();
@@ -166,6 +167,18 @@ try {
     ]),
   );
   const agent = `http://127.0.0.1:${apiPort}`;
+  // A second driver without --video: the pit wall asks for her screen, she decides.
+  const joData = join(work, 'jo');
+  runPitbox(PITBOX, ['driver', 'login', '--data-dir', joData, '--cloud', cloud, '--username', 'jo', '--password-stdin'], { input: PASSWORD + '\n' });
+  const joPort = await freePort();
+  procs.push(
+    startProcess(PITBOX, logs, 'jo', [
+      'driver', '--source', 'sim', '--data-dir', joData, '--relay-url', 'ws://127.0.0.1', '--relay-port', String(relayPort),
+      '--listen', `127.0.0.1:${joPort}`, '--voice-enabled', 'false', '--spotter', 'false', '--cues', 'false',
+      '--video-size', '640x360', '--video-fps', '15', '--no-window',
+    ]),
+  );
+  const joAgent = `http://127.0.0.1:${joPort}`;
   let driverId = null;
   await c.check('the driver agent says it is sending video', async () => {
     const st = await waitFor('video sending', async () => {
@@ -245,6 +258,32 @@ try {
     const s = await late.evaluate(readCanvas, driverId);
     assert(s?.marks, 'the first picture of the late viewer has readable marks');
     await late.close();
+  });
+
+  await c.check('the pit wall asks a driver for her screen; it comes only when she accepts in her window', async () => {
+    const jo = await waitFor('jo streaming', async () => {
+      const st = await fetch(`${joAgent}/api/status`).then((r) => r.json(), () => null);
+      return st?.telemetrySent > 0 ? st : null;
+    }, 30_000);
+    assert(jo.video === null, `jo sends video before being asked: ${JSON.stringify(jo.video)}`);
+    await page.bringToFront();
+    const row = page.locator(`[data-testid=video-not-sending] li[data-driver-id="${jo.driverId}"]`);
+    await row.getByRole('button', { name: 'Ask for video' }).click({ timeout: 15_000 });
+    await row.getByText('the driver answers in their PitBox window').waitFor({ timeout: 5000 });
+    figures.askedShot = await shot(page, 'video-asked');
+    // Her window asks her; nothing is sent before she answers.
+    const w = await browser.ctx.newPage();
+    await w.goto(`${joAgent}/`);
+    await w.getByTestId('video-ask').getByText('eng asks for your screen').waitFor({ timeout: 15_000 });
+    assert((await page.locator(`canvas[data-driver-id="${jo.driverId}"]`).count()) === 0, 'a canvas for jo before she accepted');
+    figures.askedDriverWindowShot = await shot(w, 'driver-window-video-ask');
+    await w.getByRole('button', { name: 'Send my screen' }).click();
+    await w.waitForFunction(() => document.querySelector('[data-testid=pill-video]')?.textContent?.includes('sending to the team'), null, { timeout: 15_000 });
+    await w.close();
+    // The pit wall now shows her screen too.
+    await page.waitForFunction((id) => Number(document.querySelector(`canvas[data-driver-id="${id}"]`)?.dataset.frames ?? 0) >= 5, jo.driverId, { timeout: 15_000 });
+    const n = await page.locator('canvas[data-driver-id]').count();
+    assert(n === 2, `${n} canvases after jo accepted`);
   });
 
   await c.check('an engineer of another team sees no stream', async () => {

@@ -314,6 +314,28 @@ impl CloudHooks {
                 self.bus.publish(&team, Message::PitCommand(p));
                 Ok(Handling::Taken(None))
             }
+            Message::VideoRequest(v) => {
+                if relay {
+                    return Err(Refusal::new(
+                        ErrorCode::Forbidden,
+                        "video requests come from the pit wall (an engineer's or admin's own connection), not through a relay",
+                    ));
+                }
+                let team = auth.team(None).map_err(|e| api_refusal(&e))?;
+                speaks_for(store, relay, &auth, &v.sender_id, &team, "senderId").await?;
+                let driver = crate::accounts::team_member(store, &v.driver_id, &team, "driverId")
+                    .await
+                    .map_err(|e| api_refusal(&e.into()))?;
+                if driver.role != UserRole::Driver {
+                    return Err(refusal(
+                        ErrorCode::ValidationFailed,
+                        format!("{} is not a driver of the team (role {})", v.driver_id, driver.role),
+                        "data.driverId",
+                    ));
+                }
+                self.bus.publish(&team, Message::VideoRequest(v));
+                Ok(Handling::Taken(None))
+            }
             Message::MessageRead(r) => {
                 let own = auth.team(None).map_err(|e| api_refusal(&e))?;
                 speaks_for(store, relay, &auth, &r.reader_id, &own, "readerId").await?;

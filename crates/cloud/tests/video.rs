@@ -95,20 +95,7 @@ async fn driver_video_reaches_the_team_through_relay_and_cloud_and_nobody_else()
     let cloud = serve(app.router.clone()).await;
     let dir = tempfile::tempdir().expect("dir");
 
-    // The relay of team A, trusting the cloud's keys, linked with a relay credential.
-    let relay_token = app
-        .state
-        .keys
-        .issue_relay("relay-video", &app.team_a, "video relay", Duration::from_secs(3600))
-        .expect("relay token")
-        .0;
-    let mut rc = pitbox_relay::RelayConfig::new(
-        "127.0.0.1:0".parse().expect("addr"),
-        dir.path().join("relay"),
-        app.state.keys.verifier().clone(),
-    );
-    rc.cloud = Some(pitbox_relay::UplinkConfig::new(format!("ws://{cloud}/ws"), relay_token));
-    let relay = pitbox_relay::start(rc).await.expect("relay");
+    let relay = team_relay(&app, cloud, &dir).await;
 
     // Viewers before the stream starts: the team's engineer in the cloud and on the LAN, and
     // team B's engineer in the cloud.
@@ -118,36 +105,8 @@ async fn driver_video_reaches_the_team_through_relay_and_cloud_and_nobody_else()
 
     // The driver agent with the test pattern (small and slow: the test shares two cores).
     let driver = app.driver.id.clone();
-    let source =
-        SimSource::start(SimConfig::new(5, &track::RED_BULL_RING), LivePace { speed: 1.0 }, LiveOptions::new(&driver))
-            .expect("sim");
-    let mut settings = AgentSettings::new(
-        driver.clone(),
-        DriverAppConfig {
-            relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay.addr().port() },
-            cloud: CloudConfig { endpoint: format!("http://{cloud}"), enabled: false },
-            voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
-        },
-    );
-    settings.token = Some(app.token(&app.driver));
-    settings.listen = "127.0.0.1:0".parse().expect("addr");
-    settings.voice = VoiceSettings::wav_dir(dir.path().join("callouts"));
-    settings.voice.spotter = false;
-    settings.voice.cues = false;
-    settings.backoff_min = Duration::from_millis(100);
-    settings.backoff_max = Duration::from_millis(400);
-    let agent = pitbox_driver::start(settings, Box::new(source)).await.expect("agent");
-    let _video = pitbox_driver::video::start(
-        &agent.shared,
-        VideoSettings {
-            width: 640,
-            height: 360,
-            fps: 15,
-            bitrate_bps: 1_000_000,
-            ..VideoSettings::new(VideoSource::TestPattern)
-        },
-    )
-    .expect("video");
+    let agent = sim_agent(&app, relay.addr(), &dir).await;
+    let _video = pitbox_driver::video::start(&agent.shared, small_pattern()).expect("video");
 
     let got = frames_within(&mut eng, Duration::from_secs(4)).await;
     assert_in_order_from_a_keyframe(&got, &driver);
@@ -198,6 +157,158 @@ async fn driver_video_reaches_the_team_through_relay_and_cloud_and_nobody_else()
 
     relay.shutdown().await;
     agent.shutdown().await;
+}
+
+/// The test pattern small and slow (the tests share two cores).
+fn small_pattern() -> VideoSettings {
+    VideoSettings {
+        width: 640,
+        height: 360,
+        fps: 15,
+        bitrate_bps: 1_000_000,
+        ..VideoSettings::new(VideoSource::TestPattern)
+    }
+}
+
+/// Team A's relay, trusting the cloud's keys, linked to the cloud with a relay credential.
+async fn team_relay(app: &App, cloud: std::net::SocketAddr, dir: &tempfile::TempDir) -> pitbox_relay::RelayHandle {
+    let relay_token = app
+        .state
+        .keys
+        .issue_relay("relay-video", &app.team_a, "video relay", Duration::from_secs(3600))
+        .expect("relay token")
+        .0;
+    let mut rc = pitbox_relay::RelayConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        dir.path().join("relay"),
+        app.state.keys.verifier().clone(),
+    );
+    rc.cloud = Some(pitbox_relay::UplinkConfig::new(format!("ws://{cloud}/ws"), relay_token));
+    pitbox_relay::start(rc).await.expect("relay")
+}
+
+/// Team A's driver agent on the simulator, linked to `relay`, voice off.
+async fn sim_agent(app: &App, relay: std::net::SocketAddr, dir: &tempfile::TempDir) -> pitbox_driver::AgentHandle {
+    let driver = app.driver.id.clone();
+    let source =
+        SimSource::start(SimConfig::new(5, &track::RED_BULL_RING), LivePace { speed: 1.0 }, LiveOptions::new(&driver))
+            .expect("sim");
+    let mut settings = AgentSettings::new(
+        driver.clone(),
+        DriverAppConfig {
+            relay_agent: RelayAgentConfig { url: "ws://127.0.0.1".into(), port: relay.port() },
+            cloud: CloudConfig { endpoint: "http://127.0.0.1:9".into(), enabled: false },
+            voice: VoiceConfig { enabled: false, sensitivity: 0.5, voice_id: "default".into() },
+        },
+    );
+    settings.token = Some(app.token(&app.driver));
+    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.voice = VoiceSettings::wav_dir(dir.path().join("callouts"));
+    settings.voice.spotter = false;
+    settings.voice.cues = false;
+    settings.backoff_min = Duration::from_millis(100);
+    settings.backoff_max = Duration::from_millis(400);
+    pitbox_driver::start(settings, Box::new(source)).await.expect("agent")
+}
+
+/// The pit wall asks a driver who is not sending for their screen: the request reaches the
+/// driver's agent through cloud and relay and waits there for the driver; when the driver
+/// accepts it in the window (`POST /api/video`), the screen reaches the pit wall; when they stop
+/// it, frames stop. A driver cannot ask, and a request for someone who is not a driver of the
+/// team is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pit_wall_asks_for_a_drivers_screen_and_the_driver_decides() {
+    let Some(app) = App::start(Db::Sqlite, "video_request", Opts::default()).await else { return };
+    let cloud = serve(app.router.clone()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let relay = team_relay(&app, cloud, &dir).await;
+    let agent = sim_agent(&app, relay.addr(), &dir).await;
+    let _ = agent.shared.video_on_request.set(small_pattern());
+    let driver = app.driver.id.clone();
+    let mut eng = viewer(cloud, "/ws", &app.token(&app.engineer)).await;
+    assert!(
+        frames_within(&mut eng, Duration::from_millis(500)).await.is_empty(),
+        "nothing is sent before the driver says so"
+    );
+    let ask = |from: &common::User, to: &str| {
+        json!({"type": "video_request", "data": {
+            "id": "vid-1", "driverId": to, "senderId": from.id, "senderName": from.username,
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+        }})
+    };
+
+    // Refused: a driver asking, and a request for a team member who is not a driver.
+    let (mut drv_ws, _) = ws_login(cloud, &app.token(&app.driver), "dashboard").await;
+    ws_send(&mut drv_ws, ask(&app.driver, &driver)).await;
+    let e = next_text(&mut drv_ws, "error").await;
+    assert_eq!(e["data"]["code"], "forbidden", "{e}");
+    ws_send(&mut eng, ask(&app.engineer, &app.viewer.id)).await;
+    let e = next_text(&mut eng, "error").await;
+    assert_eq!(
+        (e["data"]["code"].as_str(), e["data"]["field"].as_str()),
+        (Some("validation_failed"), Some("data.driverId")),
+        "{e}"
+    );
+
+    // The engineer asks; the request waits in the driver's agent.
+    ws_send(&mut eng, ask(&app.engineer, &driver)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let request = loop {
+        let st = agent_status(agent.api_addr).await;
+        if !st["videoRequest"].is_null() {
+            break st["videoRequest"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the request did not reach the driver's agent: {st}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (request["senderName"].as_str(), request["driverId"].as_str()),
+        (Some(app.engineer.username.as_str()), Some(driver.as_str()))
+    );
+    assert!(agent_status(agent.api_addr).await["video"].is_null(), "no video before the driver accepts");
+
+    // Without the key (a web page of another origin, say) nothing starts.
+    let (code, body) = agent_post(agent.api_addr, "/api/video", r#"{"send":true}"#, None).await;
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("X-PitBox-Key"), "{body}");
+    // The driver accepts: the screen reaches the pit wall, and the request is answered.
+    let (code, body) = agent_post(agent.api_addr, "/api/video", r#"{"send":true}"#, Some(agent.api_key.expose())).await;
+    assert_eq!(code, 200, "{body}");
+    let got = frames_within(&mut eng, Duration::from_secs(4)).await;
+    assert_in_order_from_a_keyframe(&got, &driver);
+    let st = agent_status(agent.api_addr).await;
+    assert!(st["videoRequest"].is_null() && st["video"]["sending"] == true, "{st}");
+
+    // The driver stops: frames stop, the status says so.
+    let (code, _) = agent_post(agent.api_addr, "/api/video", r#"{"send":false}"#, Some(agent.api_key.expose())).await;
+    assert_eq!(code, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = frames_within(&mut eng, Duration::from_millis(300)).await;
+    assert!(frames_within(&mut eng, Duration::from_millis(800)).await.is_empty(), "frames after the driver stopped");
+    assert_eq!(agent_status(agent.api_addr).await["video"]["paused"], true);
+    // A malformed answer is refused with why.
+    let (code, body) =
+        agent_post(agent.api_addr, "/api/video", r#"{"send":"yes"}"#, Some(agent.api_key.expose())).await;
+    assert_eq!(code, 422, "{body}");
+
+    relay.shutdown().await;
+    agent.shutdown().await;
+}
+
+/// A POST to the agent's local API from loopback, with the local API key when given.
+async fn agent_post(addr: std::net::SocketAddr, path: &str, body: &str, key: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let key = key.map(|k| format!("X-PitBox-Key: {k}\r\n")).unwrap_or_default();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{key}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
 }
 
 async fn agent_status(addr: std::net::SocketAddr) -> Value {

@@ -98,6 +98,7 @@ pub fn router(
         .route("/api/messages/reply", post(reply))
         .route("/api/handoff/{id}", post(handoff))
         .route("/api/pit/clear", post(pit_clear))
+        .route("/api/video", post(video_answer))
         .route("/api/status", get(status))
         .route("/api/voice/log", get(voice_log))
         .route("/api/voice/status", get(voice_status))
@@ -193,6 +194,7 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
         "samplesProduced": s.samples_produced.load(std::sync::atomic::Ordering::Relaxed),
         "spool": s.spool.get().map(|sp| sp.status()),
         "video": s.video.get().map(|v| v.status()),
+        "videoRequest": s.video_request.lock().ok().and_then(|r| r.clone()),
         "upstream": if s.direct.load(std::sync::atomic::Ordering::Relaxed) { "cloud" } else { "relay" },
         "lastAckedSequence": match s.relay_health.last_ack.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
@@ -206,6 +208,28 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
 async fn pit_clear(State(a): State<Api>) -> Response {
     let cleared = a.shared.clear_pit_stop(&a.shared.driver_id);
     (StatusCode::OK, Json(cleared.status)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VideoAnswer {
+    /// Start (or resume) sending the driver's screen, or stop.
+    send: bool,
+}
+
+/// The driver's answer to the pit wall's request for their screen, or their own start or stop.
+async fn video_answer(
+    State(a): State<Api>,
+    body: Result<Json<VideoAnswer>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(ans) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
+    };
+    match crate::video::set_sending(&a.shared, ans.send) {
+        Ok(video) => (StatusCode::OK, Json(serde_json::json!({ "video": video }))).into_response(),
+        Err(e) => error(StatusCode::CONFLICT, e.to_string()),
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -678,6 +678,16 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     so.spotter = args.spotter || args.cues;
     let voice = voice_settings(&args)?;
     let video = video_settings(&args)?;
+    // Without --video, the same settings with the platform's source wait for the driver to
+    // accept the pit wall's request in the window.
+    let on_request = crate::video::VideoSettings {
+        source: crate::video::VideoSource::on_request_default(),
+        width: args.video_size.0,
+        height: args.video_size.1,
+        fps: args.video_fps,
+        bitrate_bps: args.video_bitrate,
+        encoder: args.video_encoder,
+    };
     let mut settings = AgentSettings {
         driver_id,
         token,
@@ -748,7 +758,12 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
                 );
                 Some(crate::video::start(&agent.shared, v)?)
             }
-            None => None,
+            None => {
+                if crate::video::check(&on_request).is_ok() {
+                    let _ = agent.shared.video_on_request.set(on_request);
+                }
+                None
+            }
         };
         open_the_window(&agent, args.no_window);
         agent.run_until(shutdown_requested()).await;

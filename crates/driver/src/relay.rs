@@ -478,6 +478,11 @@ async fn connection(
                             shared.push_inbox(Message::PitCommand(p));
                             None
                         }
+                        // The pit wall asks for the driver's screen: the window asks the driver.
+                        Ok(Message::VideoRequest(v)) if v.driver_id == shared.driver_id => {
+                            shared.video_requested(v);
+                            None
+                        }
                         // The pit wall's choice of reference lap for the cues: loaded from the cloud.
                         Ok(Message::CueReference(c)) if c.driver_id == shared.driver_id => {
                             if let Some(tx) = shared.cue_choices.get() {

@@ -226,9 +226,27 @@ pub struct Shared {
     pub direct: AtomicBool,
     /// Live video, when on (`pitbox driver --video …`, [`crate::video::start`]).
     pub video: std::sync::OnceLock<std::sync::Arc<crate::video::VideoLink>>,
+    /// What video the driver's window starts when the driver accepts the pit wall's request
+    /// (`POST /api/video`), when it was not started with the agent (set at start).
+    pub video_on_request: std::sync::OnceLock<crate::video::VideoSettings>,
+    /// The encoder thread of video started from the window (stops when dropped).
+    pub video_started: Mutex<Option<crate::video::VideoHandle>>,
+    /// The pit wall's request for this driver's video, until the driver answers it.
+    pub video_request: Mutex<Option<pitbox_model::video::VideoRequest>>,
 }
 
 impl Shared {
+    /// The pit wall asked for this driver's screen: kept until the driver answers in the
+    /// window, listed with the team's messages and said on the radio. Already sending: the
+    /// request is listed only.
+    pub fn video_requested(&self, v: pitbox_model::video::VideoRequest) {
+        let sending = self.video.get().is_some_and(|l| l.sending());
+        if !sending && let Ok(mut r) = self.video_request.lock() {
+            *r = Some(v.clone());
+        }
+        self.push_inbox(Message::VideoRequest(v));
+    }
+
     /// New state with this configuration; returns the outbox's receiving end too.
     pub fn new(driver_id: &str, source: String, config: DriverAppConfig) -> (Shared, mpsc::Receiver<Message>) {
         let (outbox, rx) = mpsc::channel(64);
@@ -257,6 +275,9 @@ impl Shared {
                 cue_choices: std::sync::OnceLock::new(),
                 spool: std::sync::OnceLock::new(),
                 video: std::sync::OnceLock::new(),
+                video_on_request: std::sync::OnceLock::new(),
+                video_started: Mutex::new(None),
+                video_request: Mutex::new(None),
                 samples_produced: AtomicU64::new(0),
                 direct: AtomicBool::new(false),
             },

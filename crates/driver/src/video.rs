@@ -94,6 +94,15 @@ pub struct VideoSettings {
     pub encoder: pitbox_video::EncoderChoice,
 }
 
+impl VideoSource {
+    /// What the driver's window sends when the driver accepts the pit wall's request and the
+    /// agent was started without `--video`: the iRacing window on Windows; elsewhere (no screen
+    /// capture) the test pattern.
+    pub fn on_request_default() -> VideoSource {
+        if cfg!(windows) { VideoSource::Window("iRacing.com Simulator".into()) } else { VideoSource::TestPattern }
+    }
+}
+
 impl VideoSettings {
     /// 1280×720, 30 fps, 3 Mbit/s of `source`, the hardware encoder if there is one.
     pub fn new(source: VideoSource) -> VideoSettings {
@@ -131,6 +140,8 @@ pub struct VideoLink {
     frames: tokio::sync::Mutex<mpsc::Receiver<Encoded>>,
     /// A link is up and takes frames: the encoder works only then.
     active: AtomicBool,
+    /// The driver stopped sending from the window (`POST /api/video`): no pictures are made.
+    paused: AtomicBool,
     force_keyframe: AtomicBool,
     bitrate: AtomicU32,
     stop: AtomicBool,
@@ -171,6 +182,7 @@ impl VideoLink {
             "encodeMsPerFrame": if encoded == 0 { 0.0 } else { self.encode_us.load(Ordering::Relaxed) as f64 / encoded as f64 / 1000.0 },
             "codec": self.codec.lock().ok().and_then(|c| c.clone()),
             "error": self.error.lock().ok().and_then(|e| e.clone()),
+            "paused": self.paused.load(Ordering::Relaxed),
             "encoder": self.encoder.lock().ok().and_then(|e| e.0.clone()),
             "encoderFallback": self.encoder.lock().ok().and_then(|e| e.1.clone()),
         })
@@ -180,6 +192,15 @@ impl VideoLink {
         if let Ok(mut e) = self.encoder.lock() {
             *e = (Some(encoder.name()), fallback);
         }
+    }
+
+    /// The driver starts (`true`) or stops sending from the window; a restart begins with a
+    /// keyframe.
+    pub fn set_sending(&self, on: bool) {
+        if on {
+            self.force_keyframe.store(true, Ordering::Relaxed);
+        }
+        self.paused.store(!on, Ordering::Relaxed);
     }
 
     /// Whether frames went out within the last second.
@@ -237,6 +258,7 @@ pub fn start(shared: &crate::state::Shared, settings: VideoSettings) -> Result<V
         settings,
         frames: tokio::sync::Mutex::new(rx),
         active: AtomicBool::new(false),
+        paused: AtomicBool::new(false),
         force_keyframe: AtomicBool::new(true),
         stop: AtomicBool::new(false),
         encoded: AtomicU64::new(0),
@@ -254,6 +276,37 @@ pub fn start(shared: &crate::state::Shared, settings: VideoSettings) -> Result<V
     }
     spawn_encoder(link.clone(), shared.driver_id.clone(), tx)?;
     Ok(VideoHandle { link })
+}
+
+/// The driver's answer in the window (`POST /api/video`): start or resume sending (`true`), or
+/// stop. The pit wall's pending request is answered either way. Returns the video status.
+pub fn set_sending(shared: &crate::state::Shared, on: bool) -> Result<serde_json::Value, VideoError> {
+    if let Ok(mut r) = shared.video_request.lock() {
+        *r = None;
+    }
+    if let Some(link) = shared.video.get() {
+        link.set_sending(on);
+        return Ok(link.status());
+    }
+    if !on {
+        return Ok(serde_json::Value::Null);
+    }
+    let settings = shared.video_on_request.get().cloned().ok_or_else(|| {
+        VideoError::Settings("video is not set up in this agent (pitbox driver sets it up at start)".into())
+    })?;
+    let mut started = match shared.video_started.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    // Another answer may have started it meanwhile.
+    if let Some(link) = shared.video.get() {
+        link.set_sending(true);
+        return Ok(link.status());
+    }
+    let handle = start(shared, settings)?;
+    let status = handle.link.status();
+    *started = Some(handle);
+    Ok(status)
 }
 
 fn spawn_encoder(link: Arc<VideoLink>, stream_id: String, tx: mpsc::Sender<Encoded>) -> Result<(), VideoError> {
@@ -395,7 +448,8 @@ fn encode_loop(link: &VideoLink, stream_id: &str, tx: &mpsc::Sender<Encoded>) ->
     link.set_encoder(&encoder, opened.fallback);
     let mut sequence = 0u64;
     while !link.stop.load(Ordering::Relaxed) {
-        let Some((frame, capture_ms)) = pictures.next(s, link.active.load(Ordering::Relaxed)) else { continue };
+        let on = link.active.load(Ordering::Relaxed) && !link.paused.load(Ordering::Relaxed);
+        let Some((frame, capture_ms)) = pictures.next(s, on) else { continue };
         if link.force_keyframe.swap(false, Ordering::Relaxed) {
             encoder.force_keyframe();
         }

@@ -603,6 +603,11 @@ impl<H: Hooks> Conn<H> {
                     self.accept(who, Message::PitCommand(p)).await;
                 }
             }
+            Message::VideoRequest(v) => {
+                if self.is_self(who, &v.sender_id, "data.senderId", kind) {
+                    self.accept(who, Message::VideoRequest(v)).await;
+                }
+            }
             Message::MessageRead(r) => {
                 if self.is_self(who, &r.reader_id, "data.readerId", kind) {
                     self.accept(who, Message::MessageRead(r)).await;

@@ -307,7 +307,8 @@ impl<H: Hooks> Hub<H> {
                 }
                 // As in `route`: a pit command is not the car's latest plan (the envelope's
                 // `type` comes first, as `Message::to_json` writes it).
-                let keep = !ev.json.starts_with(r#"{"type":"pit_command""#);
+                let keep = !ev.json.starts_with(r#"{"type":"pit_command""#)
+                    && !ev.json.starts_with(r#"{"type":"video_request""#);
                 let frame = Utf8Bytes::from(ev.json.to_string());
                 inner.registry.dispatch_except(
                     &ev.team,
@@ -480,6 +481,8 @@ pub fn channel_of(msg: &Message) -> Option<(Channel, Option<&str>)> {
         Message::StrategyUpdate(s) => (Channel::Strategy, Some(s.driver_id.as_str())),
         Message::PitCommand(p) => (Channel::Strategy, Some(p.driver_id.as_str())),
         Message::CueReference(c) => (Channel::Coaching, Some(c.driver_id.as_str())),
+        // The pit wall's other dashboards see that the driver was asked.
+        Message::VideoRequest(v) => (Channel::Status, Some(v.driver_id.as_str())),
         _ => return None,
     })
 }
@@ -527,6 +530,8 @@ impl<H: Hooks> HubInner<H> {
             Message::PitCommand(p) => Addressed::Users(vec![p.driver_id.clone()]),
             // The lap the driver's cues are made against: for the driver's agent.
             Message::CueReference(c) => Addressed::Users(vec![c.driver_id.clone()]),
+            // Asking for the driver's screen: for the driver's agent, which asks the driver.
+            Message::VideoRequest(v) => Addressed::Users(vec![v.driver_id.clone()]),
             // A team message has no recipient field: it is for the whole team, drivers included.
             Message::TeamMessage(_) => Addressed::AllDrivers,
             Message::HandoffRequest(h) => Addressed::Users(vec![h.target_driver_id.clone(), h.requester_id.clone()]),
@@ -555,8 +560,9 @@ impl<H: Hooks> HubInner<H> {
         let frame = Utf8Bytes::from(json.as_str());
         let bit = registry::channel_bit(channel);
         // A pit command travels on the strategy channel but is not the car's plan: a dashboard
-        // opened later is caught up with the plan, not with the last command.
-        let keep = !matches!(msg, Message::PitCommand(_));
+        // opened later is caught up with the plan, not with the last command (nor with the
+        // last request for the driver's video, on the status channel).
+        let keep = !matches!(msg, Message::PitCommand(_) | Message::VideoRequest(_));
         let mut reached = self.registry.dispatch_except(team, driver, channel, &frame, &self.metrics, origin, keep);
         let targets = self.addressed(team, msg);
         if !matches!(targets, Addressed::Nobody) {

@@ -16,6 +16,7 @@ pub mod session;
 pub mod strategy;
 pub mod team;
 pub mod validate;
+pub mod video;
 
 pub use common::{
     AttachmentType, Channel, CheckStatus, ClientType, DriverRole, DriverStatus, HandoffStatus, Priority, SessionType,

@@ -16,6 +16,7 @@ use crate::strategy::{PitCommand, StrategyUpdate};
 use crate::team::{HandoffRequest, HandoffResponse, MessageRead, TeamMessage};
 use crate::telemetry::TelemetryUpdate;
 use crate::validate::{self, FieldError, ValidationErrors};
+use crate::video::VideoRequest;
 
 /// Default largest frame a server accepts, bytes (256 KiB).
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 256 * 1024;
@@ -145,6 +146,8 @@ messages! {
         "The next pit stop of one car, set on the pit wall and applied in the sim by its agent.";
     CueReference(CueReference) = "cue_reference", ServerToClient, NOBODY,
         "The lap of the team's history a driver's cues are made against, chosen on the pit wall.";
+    VideoRequest(VideoRequest) = "video_request", Both, PIT_WALL,
+        "The pit wall asks a driver to send their screen; the driver accepts it in their window.";
     Subscribe(Subscribe) = "subscribe", ClientToServer, ALL_ROLES,
         "What a dashboard wants: team, drivers, channels, telemetry rate.";
     Subscribed(Subscribed) = "subscribed", ServerToClient, NOBODY,

@@ -229,9 +229,10 @@ impl Hooks for RelayHooks {
             // The hub also routed the handoff with its new status; the cloud sends that too.
             self.shared.echoes.remember(format!("handoff_request:{}:{}", r.handoff_id, r.status));
         }
-        // A pit command from the LAN pit wall is for a car on this relay (the hub routed it
-        // there); the cloud takes pit commands only from the pit wall's own connection.
-        if matches!(msg, Message::PitCommand(_)) {
+        // A pit command (or a request for a driver's video) from the LAN pit wall is for a car
+        // on this relay (the hub routed it there); the cloud takes them only from the pit
+        // wall's own connection.
+        if matches!(msg, Message::PitCommand(_) | Message::VideoRequest(_)) {
             return;
         }
         if let Some(tx) = &self.msg_tx {

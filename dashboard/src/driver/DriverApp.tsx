@@ -91,6 +91,18 @@ export function DriverApp({ api = new LocalApi(), pollMs = 1000 }: { api?: Local
         </ul>
         {snap && <span className="drv-who">{snap.status.login?.username ?? snap.status.driverId}</span>}
       </header>
+      {snap?.status.videoRequest && (
+        <section className="drv-card drv-ask" aria-labelledby="h-video-ask" data-testid="video-ask">
+          <h2 id="h-video-ask">{snap.status.videoRequest.senderName} asks for your screen</h2>
+          <p className="drv-muted">Your screen goes to your team's pit wall only, live, never stored. You can stop it on the Status tab.</p>
+          <button type="button" className="drv-accept" onClick={() => void act(() => api.setVideo(true))}>
+            Send my screen
+          </button>{' '}
+          <button type="button" className="drv-decline" onClick={() => void act(() => api.setVideo(false))}>
+            Not now
+          </button>
+        </section>
+      )}
       <p className="drv-error" role="alert" data-testid="error">
         {[linkError, actionError].filter(Boolean).join(' · ')}
       </p>

@@ -39,6 +39,20 @@ export function StatusScreen({ snap, lines, act, api }: { snap: Snapshot; lines:
           <dd>{s.driverId}</dd>
         </dl>
       </section>
+      {s.video && (
+        <section aria-labelledby="h-video" className="drv-card">
+          <h2 id="h-video">Video</h2>
+          {s.video.paused ? (
+            <button type="button" className="drv-accept" onClick={() => void act(() => api.setVideo(true))}>
+              Send my screen again
+            </button>
+          ) : (
+            <button type="button" className="drv-decline" onClick={() => void act(() => api.setVideo(false))}>
+              Stop sending my screen
+            </button>
+          )}
+        </section>
+      )}
       <section aria-labelledby="h-pit" className="drv-card">
         <h2 id="h-pit">Pit stop</h2>
         {pit ? (

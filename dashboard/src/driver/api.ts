@@ -80,8 +80,11 @@ export interface AgentStatus {
   spool: SpoolState | null;
   upstream: 'relay' | 'cloud';
   lastAckedSequence: number | null;
-  /** Live video, when the agent was started with `--video` (docs/video.md); null when off. */
+  /** Live video, when the agent was started with `--video` or the driver started it here
+   * (docs/video.md); null when off. */
   video?: VideoState | null;
+  /** The pit wall's request for this driver's screen, until the driver answers it. */
+  videoRequest?: { id: string; senderName: string; timestamp: string } | null;
 }
 
 /** `GET /api/status`'s `video` (the fields the window shows). */
@@ -92,6 +95,8 @@ export interface VideoState {
   bitrateBps: number;
   /** A frame went out within the last second. */
   sending: boolean;
+  /** The driver stopped sending from the window. */
+  paused?: boolean;
   framesSent: number;
   framesDropped: number;
   error: string | null;
@@ -215,6 +220,11 @@ export class LocalApi {
 
   clearPitStop() {
     return this.post('/api/pit/clear');
+  }
+
+  /** Start (or resume) sending the driver's screen, or stop; answers the pit wall's request. */
+  setVideo(send: boolean) {
+    return this.post('/api/video', { send });
   }
 }
 

@@ -115,6 +115,7 @@ describe('the video line', () => {
       text: 'not sending',
       reason: 'no window whose title contains "iRacing.com Simulator"',
     });
+    expect(line({ video: { ...video, sending: false, paused: true } })).toMatchObject({ level: 'ok', text: 'stopped' });
     expect(line({ video: { ...video, sending: false }, relayState: 'disconnected' })).toMatchObject({ level: 'warn', reason: 'window:iRacing.com Simulator · 1280x720 · 30 fps: waiting for the relay' });
   });
 });
@@ -145,6 +146,24 @@ describe('the driver’s window', () => {
     await screen.findByText('No telemetry yet: the sim has not sent a sample.');
     expect(screen.getByTestId('fuel-laps')).toHaveTextContent('4.0 (stale)');
     expect(screen.getByTestId('plan')).toHaveTextContent('no stop needed');
+  });
+
+  it('asks the driver when the pit wall wants their screen: Send my screen or Not now; Stop sending while it goes', async () => {
+    const videoRequest = { id: 'vid-1', senderName: 'eng', timestamp: '2026-12-07T20:00:00Z' };
+    const { api, posts } = fakeAgent({ status: agentStatus({ videoRequest }) });
+    render(<DriverApp api={api} pollMs={60_000} />);
+    await waitFor(() => expect(screen.getByTestId('video-ask')).toHaveTextContent('eng asks for your screen'));
+    fireEvent.click(screen.getByRole('button', { name: 'Send my screen' }));
+    await waitFor(() => expect(posts).toEqual([{ path: '/api/video', body: { send: true } }]));
+    fireEvent.click(screen.getByRole('button', { name: 'Not now' }));
+    await waitFor(() => expect(posts[1]).toEqual({ path: '/api/video', body: { send: false } }));
+
+    history.replaceState(null, '', '/#/status');
+    const video = { source: 'test-pattern', size: '1280x720', fps: 30, bitrateBps: 3e6, sending: true, paused: false, framesSent: 90, framesDropped: 0, error: null };
+    const sending = fakeAgent({ status: agentStatus({ video }) });
+    render(<DriverApp api={sending.api} pollMs={60_000} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Stop sending my screen' }));
+    await waitFor(() => expect(sending.posts).toEqual([{ path: '/api/video', body: { send: false } }]));
   });
 
   it('Status: each line with its reason, the counters, and Cancel pit stop', async () => {

@@ -119,6 +119,7 @@ function video(s: AgentStatus): StatusLine {
   const v = s.video;
   if (!v) return { ...base, level: 'ok', text: 'off', reason: 'your screen is not sent (pitbox driver --video … sends it)' };
   const what = `${v.source} · ${v.size} · ${v.fps} fps`;
+  if (v.paused) return { ...base, level: 'ok', text: 'stopped', reason: 'you stopped sending your screen' };
   if (v.sending) return { ...base, level: 'ok', text: 'sending to the team', reason: `${what} · ${(v.bitrateBps / 1e6).toFixed(1)} Mbit/s` };
   if (v.error) return { ...base, level: 'bad', text: 'not sending', reason: v.error };
   const where = s.upstream === 'cloud' ? 'cloud' : 'relay';

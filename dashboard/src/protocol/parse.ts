@@ -15,6 +15,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set<ServerType>([
   'strategy_update',
   'pit_command',
   'cue_reference',
+  'video_request',
   'session_info',
   'standings_update',
   'driver_status',
@@ -59,6 +60,10 @@ const CHECKS: Partial<Record<ServerType, (d: Obj) => string | null>> = {
     for (const k of ['id', 'driverId', 'senderId', 'timestamp']) if (!str(d, k)) return k;
     if (d.fuelL !== undefined && d.fuelL !== null && !num(d, 'fuelL')) return 'fuelL';
     if (d.tyres !== undefined && d.tyres !== null && !isObj(d.tyres)) return 'tyres';
+    return null;
+  },
+  video_request: (d) => {
+    for (const k of ['id', 'driverId', 'senderId', 'senderName', 'timestamp']) if (!str(d, k)) return k;
     return null;
   },
   cue_reference: (d) => (!str(d, 'driverId') ? 'driverId' : !str(d, 'setBy') ? 'setBy' : !str(d, 'timestamp') ? 'timestamp' : null),

@@ -303,6 +303,17 @@ export interface CueReference {
   timestamp: string;
 }
 
+/** `video_request` (pit wall → server → the driver's agent, and to the team's other dashboards
+ * on the `status` channel): asks a driver to send their screen. The driver accepts it in their
+ * window; nothing is sent before. */
+export interface VideoRequest {
+  id: string;
+  driverId: string;
+  senderId: string;
+  senderName: string;
+  timestamp: string;
+}
+
 export interface Subscribe {
   teamId?: string;
   driverIds: string[];
@@ -329,6 +340,7 @@ export interface ServerMessages {
   strategy_update: StrategyUpdate;
   pit_command: PitCommand;
   cue_reference: CueReference;
+  video_request: VideoRequest;
   session_info: SessionInfo;
   standings_update: StandingsUpdate;
   driver_status: DriverStatusMsg;
@@ -347,6 +359,7 @@ export interface ClientMessages {
   handoff_request: HandoffRequest;
   handoff_response: HandoffResponse;
   pit_command: PitCommand;
+  video_request: VideoRequest;
   ping: { id: number; timestamp: string };
   pong: { id: number; timestamp: string };
 }

@@ -61,6 +61,61 @@ function Tile({ info, link, large, onPick, now }: { info: StreamInfo; link: Vide
   );
 }
 
+const PIT_WALL_ROLES = new Set(['admin', 'engineer']);
+
+function requestId(): string {
+  const r = globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return `vid-${r.replace(/[^A-Za-z0-9_-]/g, '')}`.slice(0, 64);
+}
+
+/** The team's drivers who are not sending, each with "Ask for video" for the pit wall's roles:
+ * the driver's window asks the driver, who decides. */
+function NotSending({ sending }: { sending: ReadonlySet<string> }) {
+  const svc = useServices();
+  const ids = useApp((s) => Object.keys(s.drivers).sort().join('\n'));
+  const me = useApp((s) => s.me);
+  const errors = useApp((s) => s.errors);
+  const [asked, setAsked] = useState<Record<string, number>>({});
+  const idle = ids.split('\n').filter((id) => id !== '' && !sending.has(id));
+  if (idle.length === 0) return null;
+  const mayAsk = me !== null && PIT_WALL_ROLES.has(me.role);
+  const ask = (driverId: string) => {
+    if (!me) return;
+    const at = Date.now();
+    svc.send({ type: 'video_request', data: { id: requestId(), driverId, senderId: me.id, senderName: me.username, timestamp: new Date(at).toISOString() } });
+    setAsked((a) => ({ ...a, [driverId]: at }));
+  };
+  return (
+    <div className="card" data-testid="video-not-sending">
+      <h2 className="small">Not sending</h2>
+      <ul className="plain">
+        {idle.map((id) => {
+          const at = asked[id];
+          const refused = at ? errors.filter((e) => e.messageType === 'video_request' && e.at >= at).pop() : undefined;
+          return (
+            <li key={id} data-driver-id={id}>
+              <DriverName id={id} />{' '}
+              {refused ? (
+                <span className="bad small" role="alert">
+                  refused: {refused.message}
+                </span>
+              ) : at ? (
+                <span className="muted small">asked at {new Date(at).toLocaleTimeString()} — the driver answers in their PitBox window</span>
+              ) : mayAsk ? (
+                <button type="button" onClick={() => ask(id)}>
+                  Ask for video
+                </button>
+              ) : (
+                <span className="muted small">not sending</span>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
+
 export function Video() {
   const svc = useServices();
   const [streams, setStreams] = useState<StreamInfo[]>([]);
@@ -105,7 +160,7 @@ export function Video() {
       <p className="muted small" data-testid="video-status">
         {streams.length === 0
           ? status === 'live'
-            ? 'No driver is sending video. A driver turns it on with pitbox driver --video …'
+            ? 'No driver is sending video. A driver turns it on with pitbox driver --video …, or answers the pit wall’s request in their window.'
             : `Video link: ${status}`
           : `${streams.length} driver${streams.length > 1 ? 's' : ''} sending · link ${status}`}
       </p>
@@ -114,6 +169,7 @@ export function Video() {
           <Tile key={s.streamId} info={s} link={link} large={s.streamId === large} onPick={setPicked} now={now} />
         ))}
       </div>
+      <NotSending sending={new Set(streams.map((s) => s.streamId))} />
     </section>
   );
 }

@@ -1,6 +1,6 @@
 //! Received messages turned into callouts: `ai_coaching` (AI coaching), `team_message`,
-//! `handoff_request`, handoff answers, and the key points of the team's live plan
-//! (`strategy_update`).
+//! `handoff_request`, handoff answers, the pit wall's request for the driver's screen
+//! (`video_request`), and the key points of the team's live plan (`strategy_update`).
 
 use super::{CalloutOrigin, Worker};
 use crate::state::AgentEvent;
@@ -36,6 +36,14 @@ impl Worker {
                 let text = format!("Pit stop set by {}: {}.{tail}", p.sender_name, p.describe());
                 let (text, _) = shorten(&text, MAX_SPOKEN_CHARS);
                 self.callout(CalloutOrigin::PitWindow, text, Priority::High, Some("pit-command"));
+            }
+            Ok(Message::VideoRequest(v)) => {
+                if v.driver_id != me {
+                    return;
+                }
+                let text = format!("{} asks for your screen. Answer in your PitBox window.", v.sender_name);
+                let (text, _) = shorten(&text, MAX_SPOKEN_CHARS);
+                self.callout(CalloutOrigin::TeamMessage, text, Priority::Normal, Some("video-request"));
             }
             Ok(Message::StrategyUpdate(u)) => {
                 for text in self.engineer.on_strategy(&u) {
