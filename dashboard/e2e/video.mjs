@@ -155,30 +155,24 @@ try {
   procs.push(startProcess(PITBOX, logs, 'relay', ['relay', '--data-dir', relayData, '--listen', `127.0.0.1:${relayPort}`, '--log', 'warn']));
   await waitFor('the relay', () => fetch(`http://127.0.0.1:${relayPort}/health`).then((r) => r.ok, () => false), 30_000);
 
-  // The driver, signed in, sending the test pattern at the names the issue fixes.
-  const driverData = join(work, 'driver');
-  runPitbox(PITBOX, ['driver', 'login', '--data-dir', driverData, '--cloud', cloud, '--username', 'alex', '--password-stdin'], { input: PASSWORD + '\n' });
-  const apiPort = await freePort();
-  procs.push(
-    startProcess(PITBOX, logs, 'driver', [
-      'driver', '--source', 'sim', '--data-dir', driverData, '--relay-url', 'ws://127.0.0.1', '--relay-port', String(relayPort),
-      '--listen', `127.0.0.1:${apiPort}`, '--voice-enabled', 'false', '--spotter', 'false', '--cues', 'false',
-      '--video', 'test-pattern', '--video-size', '1280x720', '--video-fps', '30',
-    ]),
-  );
-  const agent = `http://127.0.0.1:${apiPort}`;
+  /** Signs `user` in and starts their agent on the simulator, linked to the relay; its local API's URL. */
+  const startDriver = async (user, videoArgs) => {
+    const data = join(work, user);
+    runPitbox(PITBOX, ['driver', 'login', '--data-dir', data, '--cloud', cloud, '--username', user, '--password-stdin'], { input: PASSWORD + '\n' });
+    const port = await freePort();
+    procs.push(
+      startProcess(PITBOX, logs, user, [
+        'driver', '--source', 'sim', '--data-dir', data, '--relay-url', 'ws://127.0.0.1', '--relay-port', String(relayPort),
+        '--listen', `127.0.0.1:${port}`, '--voice-enabled', 'false', '--spotter', 'false', '--cues', 'false', '--no-window',
+        ...videoArgs,
+      ]),
+    );
+    return `http://127.0.0.1:${port}`;
+  };
+  // The driver sending the test pattern at the names the issue fixes.
+  const agent = await startDriver('alex', ['--video', 'test-pattern', '--video-size', '1280x720', '--video-fps', '30']);
   // A second driver without --video: the pit wall asks for her screen, she decides.
-  const joData = join(work, 'jo');
-  runPitbox(PITBOX, ['driver', 'login', '--data-dir', joData, '--cloud', cloud, '--username', 'jo', '--password-stdin'], { input: PASSWORD + '\n' });
-  const joPort = await freePort();
-  procs.push(
-    startProcess(PITBOX, logs, 'jo', [
-      'driver', '--source', 'sim', '--data-dir', joData, '--relay-url', 'ws://127.0.0.1', '--relay-port', String(relayPort),
-      '--listen', `127.0.0.1:${joPort}`, '--voice-enabled', 'false', '--spotter', 'false', '--cues', 'false',
-      '--video-size', '640x360', '--video-fps', '15', '--no-window',
-    ]),
-  );
-  const joAgent = `http://127.0.0.1:${joPort}`;
+  const joAgent = await startDriver('jo', ['--video-size', '640x360', '--video-fps', '15']);
   let driverId = null;
   await c.check('the driver agent says it is sending video', async () => {
     const st = await waitFor('video sending', async () => {

@@ -293,46 +293,13 @@ impl CloudHooks {
                 Ok(Handling::Taken(None))
             }
             Message::PitCommand(p) => {
-                if relay {
-                    return Err(Refusal::new(
-                        ErrorCode::Forbidden,
-                        "pit commands come from the pit wall (an engineer's or admin's own connection), not through a relay",
-                    ));
-                }
-                let team = auth.team(None).map_err(|e| api_refusal(&e))?;
-                speaks_for(store, relay, &auth, &p.sender_id, &team, "senderId").await?;
-                let car = crate::accounts::team_member(store, &p.driver_id, &team, "driverId")
-                    .await
-                    .map_err(|e| api_refusal(&e.into()))?;
-                if car.role != UserRole::Driver {
-                    return Err(refusal(
-                        ErrorCode::ValidationFailed,
-                        format!("{} is not a driver of the team (role {})", p.driver_id, car.role),
-                        "data.driverId",
-                    ));
-                }
+                let team = pit_wall_to_driver(store, relay, &auth, &p.sender_id, &p.driver_id, "pit commands").await?;
                 self.bus.publish(&team, Message::PitCommand(p));
                 Ok(Handling::Taken(None))
             }
             Message::VideoRequest(v) => {
-                if relay {
-                    return Err(Refusal::new(
-                        ErrorCode::Forbidden,
-                        "video requests come from the pit wall (an engineer's or admin's own connection), not through a relay",
-                    ));
-                }
-                let team = auth.team(None).map_err(|e| api_refusal(&e))?;
-                speaks_for(store, relay, &auth, &v.sender_id, &team, "senderId").await?;
-                let driver = crate::accounts::team_member(store, &v.driver_id, &team, "driverId")
-                    .await
-                    .map_err(|e| api_refusal(&e.into()))?;
-                if driver.role != UserRole::Driver {
-                    return Err(refusal(
-                        ErrorCode::ValidationFailed,
-                        format!("{} is not a driver of the team (role {})", v.driver_id, driver.role),
-                        "data.driverId",
-                    ));
-                }
+                let team =
+                    pit_wall_to_driver(store, relay, &auth, &v.sender_id, &v.driver_id, "video requests").await?;
                 self.bus.publish(&team, Message::VideoRequest(v));
                 Ok(Handling::Taken(None))
             }
@@ -535,6 +502,36 @@ async fn relayed_driver(store: &Store, id: &str, team: &str, field: &str) -> Res
         ));
     }
     Ok(())
+}
+
+/// A message from the pit wall to one driver (`what`: "pit commands", "video requests"): only
+/// from the pit wall's own connection, as its sender, to a driver of its team. Returns the team.
+async fn pit_wall_to_driver(
+    store: &Store,
+    relay: bool,
+    auth: &Auth,
+    sender_id: &str,
+    driver_id: &str,
+    what: &str,
+) -> Result<String, Refusal> {
+    if relay {
+        return Err(Refusal::new(
+            ErrorCode::Forbidden,
+            format!("{what} come from the pit wall (an engineer's or admin's own connection), not through a relay"),
+        ));
+    }
+    let team = auth.team(None).map_err(|e| api_refusal(&e))?;
+    speaks_for(store, relay, auth, sender_id, &team, "senderId").await?;
+    let driver =
+        crate::accounts::team_member(store, driver_id, &team, "driverId").await.map_err(|e| api_refusal(&e.into()))?;
+    if driver.role != UserRole::Driver {
+        return Err(refusal(
+            ErrorCode::ValidationFailed,
+            format!("{driver_id} is not a driver of the team (role {})", driver.role),
+            "data.driverId",
+        ));
+    }
+    Ok(team)
 }
 
 /// Checks that this connection may speak as `id` (the `field` of the message): itself, or on
