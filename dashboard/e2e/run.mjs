@@ -569,6 +569,12 @@ try {
       await w.getByTestId('settings').waitFor();
       await w.getByRole('combobox', { name: 'Voice', exact: true }).fill('engineer-uk');
       await w.getByLabel('Spoken callouts (engineer, team, fuel)').check();
+      // Video: what it captures, its size and rate (off Windows only the test pattern, and why).
+      const vs = w.getByTestId('video-settings');
+      await vs.getByLabel('Frames per second').selectOption('15');
+      await vs.getByLabel('Picture size').selectOption('960x540');
+      const targetsNote = (await w.getByTestId('video-targets-note').textContent()) ?? '';
+      assert(targetsNote.includes('Windows only'), `the video targets' note: ${targetsNote}`);
       await w.getByRole('button', { name: 'Set a button' }).click();
       // The signal only once the agent listens for it (SIGUSR1 before that would end it).
       let waiting = false;
@@ -587,7 +593,11 @@ try {
       const cfg = await (await fetch(agent.url + '/api/config')).json();
       assert(cfg.voice.voiceId === 'engineer-uk' && cfg.voice.enabled === true, `the running agent's voice: ${JSON.stringify(cfg.voice)}`);
       const toml = readFileSync(join(agent.data, 'pitbox.toml'), 'utf8');
-      for (const line of ['voice_id = "engineer-uk"', 'ptt = ["signal"]', 'voice_enabled = true']) assert(toml.includes(line), `pitbox.toml lacks ${line}:\n${toml}`);
+      for (const line of ['voice_id = "engineer-uk"', 'ptt = ["signal"]', 'voice_enabled = true', 'video_capture = "test-pattern"', 'video_size = "960x540"', 'video_fps = 15'])
+        assert(toml.includes(line), `pitbox.toml lacks ${line}:\n${toml}`);
+      assert(saved.settings.video?.fps === 15 && saved.settings.video?.size === '960x540', `the agent's video settings: ${JSON.stringify(saved.settings.video)}`);
+      const ready = await (await fetch(agent.url + '/api/status')).json();
+      assert(ready.video === null && ready.videoReady === 'test-pattern', `video off and ready: ${JSON.stringify([ready.video, ready.videoReady])}`);
       // Test voice: spoken with the new voice, or the reason it cannot be on this machine.
       await w.getByRole('button', { name: 'Test voice' }).click();
       await shows('the test voice answer', () => (document.querySelector('[data-testid=settings-note]')?.textContent ?? '').startsWith('"Radio check') || (document.querySelector('[data-testid=error]')?.textContent ?? '').includes('cannot be spoken'));

@@ -223,7 +223,9 @@ async fn the_pit_wall_asks_for_a_drivers_screen_and_the_driver_decides() {
     let dir = tempfile::tempdir().expect("dir");
     let relay = team_relay(&app, cloud, &dir).await;
     let agent = sim_agent(&app, relay.addr(), &dir).await;
-    let _ = agent.shared.video_on_request.set(small_pattern());
+    if let Ok(mut on_request) = agent.shared.video_on_request.lock() {
+        *on_request = Some(small_pattern());
+    }
     let driver = app.driver.id.clone();
     let mut eng = viewer(cloud, "/ws", &app.token(&app.engineer)).await;
     assert!(

@@ -83,6 +83,9 @@ pub struct AgentSettings {
     /// (`/dev/input`); `None`: joysticks are not offered (signals and, on Windows, joysticks
     /// 0–15 still are).
     pub joystick_dir: Option<std::path::PathBuf>,
+    /// Live video to the pit wall: sent from the start, or set up for the driver to turn on in
+    /// the window (or on the pit wall's request). `None`: no video in this agent.
+    pub video: Option<crate::video::VideoPlan>,
 }
 
 impl AgentSettings {
@@ -107,6 +110,7 @@ impl AgentSettings {
             data_dir: None,
             config_file: None,
             joystick_dir: default_joystick_dir(),
+            video: None,
         }
     }
 }
@@ -203,6 +207,9 @@ impl AgentHandle {
         self.source_stop.store(true, Ordering::Relaxed);
         self.voice.stop();
         let _ = self.shutdown.send(true);
+        // The encoder thread ends with its handle.
+        let video = self.shared.video_started.lock().ok().and_then(|mut v| v.take());
+        drop(video);
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
         }
@@ -389,7 +396,11 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         .map_err(|e| AgentError::Invalid(e.to_string()))?;
     let settings_setup = crate::api::SettingsSetup {
         file: settings.config_file.clone().or_else(|| settings.data_dir.as_ref().map(|d| d.join("pitbox.toml"))),
-        running: crate::settings::DriverSettings::running(&settings.voice, &settings.app.voice),
+        running: crate::settings::DriverSettings::running(
+            &settings.voice,
+            &settings.app.voice,
+            settings.video.as_ref(),
+        ),
         capture: crate::ptt_capture::CaptureSources { joystick_dir: settings.joystick_dir.clone() },
     };
     let router = crate::api::router(
@@ -441,6 +452,21 @@ pub async fn start(settings: AgentSettings, mut source: Box<dyn TelemetrySource>
         None => tracing::warn!(
             "no relay token and not signed in (`pitbox driver login`): telemetry stays on this machine (local API only)"
         ),
+    }
+    match settings.video {
+        Some(plan) if plan.at_start => {
+            let handle = crate::video::start(&shared, plan.settings).map_err(|e| AgentError::Invalid(e.to_string()))?;
+            if let Ok(mut started) = shared.video_started.lock() {
+                *started = Some(handle);
+            }
+        }
+        // Waits for the driver; settings that cannot start are left out (the window says so).
+        Some(plan) if crate::video::check(&plan.settings).is_ok() => {
+            if let Ok(mut on_request) = shared.video_on_request.lock() {
+                *on_request = Some(plan.settings);
+            }
+        }
+        _ => {}
     }
     Ok(AgentHandle { api_addr, api_key, shared, voice, shutdown, source_stop, tasks })
 }

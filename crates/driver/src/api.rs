@@ -21,8 +21,8 @@
 //! | `POST /api/login` | `{cloud, username, password}`: the sign-in of `pitbox driver login` (same request, same `login.json`); 422 with the broken rule or the cloud's refusal, 502 when the cloud cannot be reached |
 //! | `DELETE /api/login` | signs this PC out: the sign-in ended at the cloud (`POST /api/auth/logout`) when it answers, `login.json` removed; `cloudSignOut` says which |
 //! | `POST /api/voice/ptt` | `{"pressed": true/false}`: push-to-talk for the microphone input |
-//! | `GET /api/settings` | the Settings screen: `{settings, configFile, engines, devices, restartNeeded}` ([`crate::settings`]) |
-//! | `PUT /api/settings` | the `settings` shape: validated (422, `errors` lists every broken rule), written to the `[driver]` table of `pitbox.toml` (comments kept), voice/speed/sensitivity/callouts switch applied live; `restartNeeded` names the rest |
+//! | `GET /api/settings` | the Settings screen: `{settings, configFile, engines, devices, videoTargets, restartNeeded}` ([`crate::settings`]; `videoTargets`: the windows and monitors video can capture) |
+//! | `PUT /api/settings` | the `settings` shape: validated (422, `errors` lists every broken rule), written to the `[driver]` table of `pitbox.toml` (comments kept), voice/speed/sensitivity/callouts switch applied live, video's capture, size, rate and encoder too while video is not running; `restartNeeded` names the rest |
 //! | `POST /api/settings/test-voice` | a sample line spoken with the settings in force; 409 voice off, 503 with the reason when nothing can speak |
 //! | `POST /api/ptt/capture` | `{"timeoutMs"?}` (≤ 10 000): the next press on a joystick or SIGUSR1 as a `--ptt` binding ([`crate::ptt_capture`]), `binding: null` with the reason when none; 409 while one waits |
 //! | `GET /api/ptt/test` | the last push-to-talk press, the last command heard, whether a capture waits |
@@ -194,6 +194,10 @@ async fn status(State(a): State<Api>) -> Json<serde_json::Value> {
         "samplesProduced": s.samples_produced.load(std::sync::atomic::Ordering::Relaxed),
         "spool": s.spool.get().map(|sp| sp.status()),
         "video": s.video.get().map(|v| v.status()),
+        // What video the driver can turn on from the window, while it is not running.
+        "videoReady": s.video.get().is_none().then(|| {
+            s.video_on_request.lock().ok().and_then(|v| v.as_ref().map(|v| v.source.to_string()))
+        }).flatten(),
         "videoRequest": s.video_request.lock().ok().and_then(|r| r.clone()),
         "upstream": if s.direct.load(std::sync::atomic::Ordering::Relaxed) { "cloud" } else { "relay" },
         "lastAckedSequence": match s.relay_health.last_ack.load(std::sync::atomic::Ordering::Relaxed) {
@@ -546,17 +550,49 @@ async fn voice_ptt(State(a): State<Api>, body: Result<Json<Ptt>, axum::extract::
     }
 }
 
+/// The windows and monitors the Settings screen offers for video.
+fn capture_targets() -> serde_json::Value {
+    let t = pitbox_video::capture::targets();
+    serde_json::json!({
+        "windows": t.windows,
+        "monitors": t.monitors.iter().map(|m| serde_json::json!({
+            "source": format!("monitor:{}", m.number),
+            "name": m.name,
+            "width": m.width,
+            "height": m.height,
+        })).collect::<Vec<_>>(),
+        "note": t.note,
+    })
+}
+
 /// What `GET /api/settings` and a save answer.
-fn settings_view(a: &Api, saved: &DriverSettings, devices: Devices) -> serde_json::Value {
+fn settings_view(a: &Api, saved: &DriverSettings, devices: Devices, capture: serde_json::Value) -> serde_json::Value {
     let st = &a.settings;
+    // Saved, but the running agent still has the old value until it starts again.
+    let mut restart = saved.restart_needed(&st.setup.running);
+    // Video settings apply when video starts; once it runs, a change waits for a restart.
+    if let (Some(link), Some(Ok(chosen))) = (a.shared.video.get(), saved.video.as_ref().map(|v| v.settings())) {
+        let running = link.settings();
+        if chosen != *running {
+            restart.push("video");
+        }
+    }
     serde_json::json!({
         "settings": saved,
         "configFile": st.setup.file.as_ref().map(|p| p.display().to_string()),
         "engines": crate::settings::ENGINES,
         "devices": devices,
-        // Saved, but the running agent still has the old value until it starts again.
-        "restartNeeded": saved.restart_needed(&st.setup.running),
+        "videoTargets": capture,
+        "restartNeeded": restart,
     })
+}
+
+/// What the screen lists: the sound card's devices and what video can capture (both ask the
+/// platform, off the async threads).
+async fn lists() -> (Devices, serde_json::Value) {
+    tokio::task::spawn_blocking(|| (Devices::list(), capture_targets()))
+        .await
+        .unwrap_or_else(|_| (Devices::default(), serde_json::Value::Null))
 }
 
 async fn get_settings(State(a): State<Api>) -> Response {
@@ -564,8 +600,8 @@ async fn get_settings(State(a): State<Api>) -> Response {
         Ok(s) => s.clone(),
         Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the settings are unavailable"),
     };
-    let devices = tokio::task::spawn_blocking(Devices::list).await.unwrap_or_default();
-    Json(settings_view(&a, &saved, devices)).into_response()
+    let (devices, capture) = lists().await;
+    Json(settings_view(&a, &saved, devices, capture)).into_response()
 }
 
 /// `PUT /api/settings`: validated (422 with every broken rule), written to `pitbox.toml`, and
@@ -578,7 +614,7 @@ async fn put_settings(
         Ok(b) => b,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.body_text()),
     };
-    let devices = tokio::task::spawn_blocking(Devices::list).await.unwrap_or_default();
+    let (devices, capture) = lists().await;
     let cloud_enabled = a.shared.config.borrow().cloud.enabled;
     let errors = new.check(&devices, cloud_enabled, &a.settings.setup.running.voice_engine);
     if !errors.is_empty() {
@@ -604,10 +640,17 @@ async fn put_settings(
     cfg.voice.sensitivity = new.sensitivity;
     a.shared.config.send_replace(cfg);
     a.voice.set_speed(new.speed);
+    // Video that is not running yet starts with the new choice when the driver turns it on.
+    if let Some(Ok(video)) = new.video.as_ref().map(|v| v.settings())
+        && a.shared.video.get().is_none()
+        && let Ok(mut on_request) = a.shared.video_on_request.lock()
+    {
+        *on_request = Some(video);
+    }
     if let Ok(mut saved) = a.settings.saved.lock() {
         *saved = new.clone();
     }
-    Json(settings_view(&a, &new, devices)).into_response()
+    Json(settings_view(&a, &new, devices, capture)).into_response()
 }
 
 /// The line "test voice" speaks.

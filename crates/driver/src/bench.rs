@@ -178,6 +178,7 @@ pub fn measure_with(duration: Duration, voice_on: bool) -> anyhow::Result<Driver
             data_dir: None,
             config_file: None,
             joystick_dir: None,
+            video: None,
         };
         let agent = start(settings, Box::new(source)).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -64,6 +64,12 @@ pub struct DriverArgs {
     /// source, anywhere), `window:TITLE` or `monitor:N` (screen capture, Windows only).
     #[arg(long, env = "PITBOX_DRIVER_VIDEO", value_name = "SOURCE", value_parser = parse_video_source)]
     pub video: Option<crate::video::VideoSource>,
+    /// What the screen capture takes when video is turned on in the driver's window or on the
+    /// pit wall's request, without `--video`: `window:TITLE`, `monitor:N` (Windows) or
+    /// `test-pattern`. Default: the iRacing window on Windows, the test pattern elsewhere. The
+    /// window's Settings screen chooses it.
+    #[arg(long, env = "PITBOX_DRIVER_VIDEO_CAPTURE", value_name = "SOURCE", value_parser = parse_video_source)]
+    pub video_capture: Option<crate::video::VideoSource>,
     /// Video picture size, WIDTHxHEIGHT (even sides).
     #[arg(long, env = "PITBOX_DRIVER_VIDEO_SIZE", default_value = "1280x720", value_parser = crate::video::parse_size)]
     pub video_size: (usize, usize),
@@ -72,7 +78,7 @@ pub struct DriverArgs {
     pub video_fps: u32,
     /// Video bitrate (constant), bit/s, or with a unit: `3M`, `1500k`. Lowered by itself while
     /// the link is short (telemetry always goes first), raised back when it clears.
-    #[arg(long, env = "PITBOX_DRIVER_VIDEO_BITRATE", default_value = "3M", value_parser = parse_bitrate)]
+    #[arg(long, env = "PITBOX_DRIVER_VIDEO_BITRATE", default_value = "3M", value_parser = crate::video::parse_bitrate)]
     pub video_bitrate: u32,
     /// Video encoder: `auto` (the PC's hardware H.264 encoder through Media Foundation on
     /// Windows when there is one that works, else openh264), `hardware` or `software` (openh264).
@@ -197,31 +203,20 @@ fn parse_video_source(s: &str) -> Result<crate::video::VideoSource, String> {
     s.parse()
 }
 
-/// `3000000`, `3M`, `1500k` (decimal units, bit/s).
-fn parse_bitrate(s: &str) -> Result<u32, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&t[..i], 1_000.0),
-        Some((i, 'm' | 'M')) => (&t[..i], 1_000_000.0),
-        _ => (t, 1.0),
-    };
-    let v: f64 = num.trim().parse().map_err(|_| format!("bitrate {s:?} is not a number (e.g. 3M, 1500k)"))?;
-    let bps = v * mult;
-    if !(bps.is_finite() && (300_000.0..=20_000_000.0).contains(&bps)) {
-        return Err(format!("bitrate {s:?} must be 300k–20M bit/s"));
-    }
-    Ok(bps as u32)
-}
-
 fn parse_video_encoder(s: &str) -> Result<pitbox_video::EncoderChoice, String> {
     s.parse()
 }
 
-/// The video settings of the flags, checked (`None`: video off).
-pub fn video_settings(args: &DriverArgs) -> Result<Option<crate::video::VideoSettings>> {
-    let Some(source) = args.video.clone() else { return Ok(None) };
+/// The video plan of the flags, checked: `--video` sends from the start; without it the
+/// capture of `--video-capture` (or the platform's default) waits for the driver to turn it on.
+pub fn video_plan(args: &DriverArgs) -> Result<crate::video::VideoPlan> {
+    let source = args
+        .video
+        .clone()
+        .or_else(|| args.video_capture.clone())
+        .unwrap_or_else(crate::video::VideoSource::on_request_default);
     let (width, height) = args.video_size;
-    let v = crate::video::VideoSettings {
+    let settings = crate::video::VideoSettings {
         source,
         width,
         height,
@@ -229,8 +224,14 @@ pub fn video_settings(args: &DriverArgs) -> Result<Option<crate::video::VideoSet
         bitrate_bps: args.video_bitrate,
         encoder: args.video_encoder,
     };
-    crate::video::check(&v)?;
-    Ok(Some(v))
+    let at_start = args.video.is_some();
+    if at_start {
+        crate::video::check(&settings)?;
+    } else if let Err(e) = crate::video::check(&settings) {
+        // Not fatal: the telemetry runs; the window says why video cannot start when asked.
+        eprintln!("pitbox driver: video cannot be turned on: {e}");
+    }
+    Ok(crate::video::VideoPlan { settings, at_start })
 }
 
 /// Subcommands of `pitbox driver`.
@@ -677,17 +678,7 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
     // The cues read traffic and cautions from the spotter's ticks.
     so.spotter = args.spotter || args.cues;
     let voice = voice_settings(&args)?;
-    let video = video_settings(&args)?;
-    // Without --video, the same settings with the platform's source wait for the driver to
-    // accept the pit wall's request in the window.
-    let on_request = crate::video::VideoSettings {
-        source: crate::video::VideoSource::on_request_default(),
-        width: args.video_size.0,
-        height: args.video_size.1,
-        fps: args.video_fps,
-        bitrate_bps: args.video_bitrate,
-        encoder: args.video_encoder,
-    };
+    let video = video_plan(&args)?;
     let mut settings = AgentSettings {
         driver_id,
         token,
@@ -717,6 +708,7 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
         data_dir: Some(data_dir.clone()),
         config_file: args.config_file.clone(),
         joystick_dir: crate::agent::default_joystick_dir(),
+        video: Some(video),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -743,28 +735,22 @@ pub fn run(args: DriverArgs) -> Result<ExitCode> {
             ));
         }
         let source = open_source(&spec, &so)?;
+        let video_line = settings.video.as_ref().filter(|v| v.at_start).map(|v| {
+            let v = &v.settings;
+            format!(
+                "pitbox driver: video {} {}x{} at {} fps, {:.1} Mbit/s to the relay (live only, never spooled)",
+                v.source,
+                v.width,
+                v.height,
+                v.fps,
+                f64::from(v.bitrate_bps) / 1e6
+            )
+        });
         let agent = start(settings, source).await?;
+        if let Some(line) = video_line {
+            eprintln!("{line}");
+        }
         eprintln!("pitbox driver: source {spec}, local API on http://{}", agent.api_addr);
-        // Kept until the agent stops: dropping it stops the encoder.
-        let _video = match video {
-            Some(v) => {
-                eprintln!(
-                    "pitbox driver: video {} {}x{} at {} fps, {:.1} Mbit/s to the relay (live only, never spooled)",
-                    v.source,
-                    v.width,
-                    v.height,
-                    v.fps,
-                    f64::from(v.bitrate_bps) / 1e6
-                );
-                Some(crate::video::start(&agent.shared, v)?)
-            }
-            None => {
-                if crate::video::check(&on_request).is_ok() {
-                    let _ = agent.shared.video_on_request.set(on_request);
-                }
-                None
-            }
-        };
         open_the_window(&agent, args.no_window);
         agent.run_until(shutdown_requested()).await;
         let finished = *agent.shared.source_state.borrow() == pitbox_sources::ConnectionState::Finished;

@@ -24,6 +24,85 @@ pub struct Callouts {
     pub cues: bool,
 }
 
+/// Video as the settings screen chooses it (issue 24: "choose the monitor or window in the
+/// driver's settings"). Written to the flags' keys: `video_capture`, `video_size`, `video_fps`,
+/// `video_bitrate`, `video_encoder`, and `video` when it is sent from the start.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VideoChoice {
+    /// What is captured: `window:TITLE`, `monitor:N` (Windows) or `test-pattern`.
+    pub capture: String,
+    /// Sent from the start; otherwise only when the driver turns it on in the window or accepts
+    /// the pit wall's request.
+    pub at_start: bool,
+    /// `WIDTHxHEIGHT`.
+    pub size: String,
+    pub fps: u32,
+    /// bit/s.
+    pub bitrate: u32,
+    /// `auto`, `hardware` or `software`.
+    pub encoder: String,
+}
+
+impl VideoChoice {
+    /// The choice of a plan.
+    pub fn of(plan: &crate::video::VideoPlan) -> Self {
+        let v = &plan.settings;
+        VideoChoice {
+            capture: v.source.to_string(),
+            at_start: plan.at_start,
+            size: format!("{}x{}", v.width, v.height),
+            fps: v.fps,
+            bitrate: v.bitrate_bps,
+            encoder: v.encoder.to_string(),
+        }
+    }
+
+    /// The settings the encoder takes, or every broken rule as `video.FIELD: why`.
+    pub fn settings(&self) -> Result<crate::video::VideoSettings, Vec<String>> {
+        let mut errors = Vec::new();
+        let source = self
+            .capture
+            .parse::<crate::video::VideoSource>()
+            .map_err(|e| errors.push(format!("video.capture: {e}")))
+            .ok();
+        if let Some(s) = &source
+            && !cfg!(windows)
+            && *s != crate::video::VideoSource::TestPattern
+        {
+            errors.push(format!(
+                "video.capture: {s}: window and monitor capture run on Windows only; choose test-pattern"
+            ));
+        }
+        let size = crate::video::parse_size(&self.size).map_err(|e| errors.push(format!("video.size: {e}"))).ok();
+        if !(1..=60).contains(&self.fps) {
+            errors.push(format!("video.fps: must be 1–60, got {}", self.fps));
+        }
+        if !(300_000..=20_000_000).contains(&self.bitrate) {
+            errors.push(format!("video.bitrate: must be 300000–20000000 bit/s, got {}", self.bitrate));
+        }
+        let encoder = self
+            .encoder
+            .trim()
+            .parse::<pitbox_video::EncoderChoice>()
+            .map_err(|e| errors.push(format!("video.encoder: {e}")))
+            .ok();
+        match (source, size, encoder) {
+            (Some(source), Some((width, height)), Some(encoder)) if errors.is_empty() => {
+                Ok(crate::video::VideoSettings {
+                    source,
+                    width,
+                    height,
+                    fps: self.fps,
+                    bitrate_bps: self.bitrate,
+                    encoder,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
 /// What the settings screen shows and saves.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -44,11 +123,15 @@ pub struct DriverSettings {
     /// Push-to-talk buttons (`signal`, `joystick:DEVICE:BUTTON`, `key:KEY`).
     #[serde(default)]
     pub ptt: Vec<String>,
+    /// Live video; `None` (or left out of a save): this agent has no video, and the file's
+    /// video keys are left as they are.
+    #[serde(default)]
+    pub video: Option<VideoChoice>,
 }
 
 impl DriverSettings {
     /// The settings the agent runs with.
-    pub fn running(voice: &VoiceSettings, config: &VoiceConfig) -> Self {
+    pub fn running(voice: &VoiceSettings, config: &VoiceConfig, video: Option<&crate::video::VideoPlan>) -> Self {
         Self {
             voice_engine: engine_name(&voice.engine).to_string(),
             voice_id: config.voice_id.clone(),
@@ -66,6 +149,7 @@ impl DriverSettings {
                 VoiceInput::Microphone { device: Some(d) } => format!("mic:{d}"),
             }),
             ptt: voice.ptt.iter().map(button_name).collect(),
+            video: video.map(VideoChoice::of),
         }
     }
 
@@ -131,6 +215,9 @@ impl DriverSettings {
                 errors.push(format!("ptt[{i}]: {e}"));
             }
         }
+        if let Some(Err(e)) = self.video.as_ref().map(VideoChoice::settings) {
+            errors.extend(e);
+        }
         errors
     }
 
@@ -138,7 +225,7 @@ impl DriverSettings {
     fn entries(&self) -> Vec<(&'static str, Option<toml_edit::Item>)> {
         use toml_edit::{Array, value};
         let ptt: Array = self.ptt.iter().map(|p| p.trim().to_string()).collect();
-        vec![
+        let mut entries = vec![
             ("voice_enabled", Some(value(self.callouts.voice))),
             ("voice_sensitivity", Some(value(self.sensitivity))),
             ("spotter", Some(value(self.callouts.spotter))),
@@ -149,7 +236,19 @@ impl DriverSettings {
             ("voice_out", Some(value(self.output.trim()))),
             ("voice_in", self.input.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(value)),
             ("ptt", (!ptt.is_empty()).then(|| value(ptt))),
-        ]
+        ];
+        if let Some(v) = &self.video {
+            let capture = v.capture.trim();
+            entries.extend([
+                ("video", v.at_start.then(|| value(capture))),
+                ("video_capture", Some(value(capture))),
+                ("video_size", Some(value(v.size.trim()))),
+                ("video_fps", Some(value(i64::from(v.fps)))),
+                ("video_bitrate", Some(value(i64::from(v.bitrate)))),
+                ("video_encoder", Some(value(v.encoder.trim()))),
+            ]);
+        }
+        entries
     }
 
     /// What differs from `running` and only takes effect when the agent starts again (the voice,
@@ -174,6 +273,12 @@ impl DriverSettings {
         }
         if self.ptt.iter().map(|p| p.trim()).ne(running.ptt.iter().map(|p| p.trim())) {
             out.push("ptt");
+        }
+        // The rest of video is applied while it is not running (the API checks the encoder).
+        if let (Some(new), Some(old)) = (&self.video, &running.video)
+            && new.at_start != old.at_start
+        {
+            out.push("video.atStart");
         }
         out
     }
@@ -360,6 +465,18 @@ mod tests {
             input: None,
             // Valid on Linux and Windows alike (`signal` is Unix only).
             ptt: vec!["joystick:0:5".into()],
+            video: None,
+        }
+    }
+
+    fn video() -> VideoChoice {
+        VideoChoice {
+            capture: "test-pattern".into(),
+            at_start: false,
+            size: "1280x720".into(),
+            fps: 30,
+            bitrate: 3_000_000,
+            encoder: "auto".into(),
         }
     }
 
@@ -374,14 +491,54 @@ mod tests {
             output: "".into(),
             input: Some("/nonexistent/in.wav".into()),
             ptt: vec!["mouse:1".into()],
+            video: Some(VideoChoice {
+                capture: "camera".into(),
+                at_start: true,
+                size: "1281x720".into(),
+                fps: 0,
+                bitrate: 100,
+                encoder: "gpu".into(),
+            }),
         };
         let errors = bad.check(&Devices::default(), false, "espeak-ng");
         let fields: Vec<&str> = errors.iter().filter_map(|e| e.split(':').next()).collect();
         assert_eq!(
             fields,
-            ["voiceEngine", "voiceId", "speed", "sensitivity", "output", "input", "ptt[0]"],
+            [
+                "voiceEngine",
+                "voiceId",
+                "speed",
+                "sensitivity",
+                "output",
+                "input",
+                "ptt[0]",
+                "video.capture",
+                "video.size",
+                "video.fps",
+                "video.bitrate",
+                "video.encoder"
+            ],
             "{errors:?}"
         );
+        // Capture of a window: Windows only.
+        let window = DriverSettings {
+            video: Some(VideoChoice { capture: "window:iRacing.com Simulator".into(), ..video() }),
+            ..sample()
+        };
+        let e = window.check(&Devices::default(), false, "espeak-ng");
+        if cfg!(windows) {
+            assert!(e.is_empty(), "{e:?}");
+        } else {
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(
+                e[0].starts_with(
+                    "video.capture: window:iRacing.com Simulator: window and monitor capture run on Windows only"
+                ),
+                "{e:?}"
+            );
+        }
+        let ok = DriverSettings { video: Some(video()), ..sample() };
+        assert!(ok.check(&Devices::default(), false, "espeak-ng").is_empty());
         let no_card = Devices { note: Some("none".into()), ..Devices::default() };
         let e = DriverSettings { output: "sound-card".into(), ..sample() }.check(&no_card, false, "espeak-ng");
         assert!(e[0].contains("sound-card feature"), "{e:?}");
@@ -423,6 +580,29 @@ mod tests {
         assert_eq!(d["ptt"].as_array().unwrap()[0].as_str(), Some("joystick:0:5"));
         assert!(!d.contains_key("voice_in"), "no input: the key is removed");
         // A new file, and a broken one (left alone).
+        // Video: left alone when the save has none; written, `video` only when sent from the start.
+        assert!(!d.contains_key("video_capture"));
+        let with_video = DriverSettings {
+            video: Some(VideoChoice { at_start: true, fps: 60, bitrate: 6_000_000, ..video() }),
+            ..sample()
+        };
+        write(&path, &with_video).unwrap();
+        let t: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let d = t["driver"].as_table().unwrap();
+        assert_eq!(d["video"].as_str(), Some("test-pattern"));
+        assert_eq!(d["video_capture"].as_str(), Some("test-pattern"));
+        assert_eq!(d["video_size"].as_str(), Some("1280x720"));
+        assert_eq!(d["video_fps"].as_integer(), Some(60));
+        assert_eq!(d["video_bitrate"].as_integer(), Some(6_000_000));
+        assert_eq!(d["video_encoder"].as_str(), Some("auto"));
+        write(&path, &DriverSettings { video: Some(video()), ..sample() }).unwrap();
+        let t: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let d = t["driver"].as_table().unwrap();
+        assert!(!d.contains_key("video"), "not sent from the start: the key goes");
+        assert_eq!(d["video_fps"].as_integer(), Some(30));
+        write(&path, &sample()).unwrap();
+        let t: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(t["driver"]["video_capture"].as_str(), Some("test-pattern"), "a save without video keeps its keys");
         let fresh = dir.path().join("sub/pitbox.toml");
         write(&fresh, &sample()).unwrap();
         assert!(std::fs::read_to_string(&fresh).unwrap().contains("[driver]"));

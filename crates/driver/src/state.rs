@@ -227,9 +227,10 @@ pub struct Shared {
     /// Live video, when on (`pitbox driver --video …`, [`crate::video::start`]).
     pub video: std::sync::OnceLock<std::sync::Arc<crate::video::VideoLink>>,
     /// What video the driver's window starts when the driver accepts the pit wall's request
-    /// (`POST /api/video`), when it was not started with the agent (set at start).
-    pub video_on_request: std::sync::OnceLock<crate::video::VideoSettings>,
-    /// The encoder thread of video started from the window (stops when dropped).
+    /// (`POST /api/video`), when it was not started with the agent: set at start, changed by
+    /// the Settings screen until video starts. `None`: video is not set up.
+    pub video_on_request: Mutex<Option<crate::video::VideoSettings>>,
+    /// The encoder thread of video started with the agent or from the window (stops when dropped).
     pub video_started: Mutex<Option<crate::video::VideoHandle>>,
     /// The pit wall's request for this driver's video, until the driver answers it.
     pub video_request: Mutex<Option<pitbox_model::video::VideoRequest>>,
@@ -275,7 +276,7 @@ impl Shared {
                 cue_choices: std::sync::OnceLock::new(),
                 spool: std::sync::OnceLock::new(),
                 video: std::sync::OnceLock::new(),
-                video_on_request: std::sync::OnceLock::new(),
+                video_on_request: Mutex::new(None),
                 video_started: Mutex::new(None),
                 video_request: Mutex::new(None),
                 samples_produced: AtomicU64::new(0),

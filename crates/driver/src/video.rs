@@ -117,6 +117,31 @@ impl VideoSettings {
     }
 }
 
+/// Video as the agent is set up for it: what is captured and how it is sent, and whether it is
+/// sent from the start (`--video`) or only once the driver turns it on in the window or accepts
+/// the pit wall's request (`--video-capture`, the default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoPlan {
+    pub settings: VideoSettings,
+    pub at_start: bool,
+}
+
+/// `3000000`, `3M`, `1500k` (decimal units, bit/s), 300 kbit/s – 20 Mbit/s.
+pub fn parse_bitrate(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1_000.0),
+        Some((i, 'm' | 'M')) => (&t[..i], 1_000_000.0),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("bitrate {s:?} is not a number (e.g. 3M, 1500k)"))?;
+    let bps = v * mult;
+    if !(bps.is_finite() && (300_000.0..=20_000_000.0).contains(&bps)) {
+        return Err(format!("bitrate {s:?} must be 300k–20M bit/s"));
+    }
+    Ok(bps as u32)
+}
+
 /// Why video cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
@@ -164,9 +189,13 @@ fn now_ms() -> u64 {
 }
 
 impl VideoLink {
+    /// What this video was started with.
+    pub fn settings(&self) -> &VideoSettings {
+        &self.settings
+    }
+
     /// `GET /api/status`'s `video`: what is configured and whether frames are going out.
     pub fn status(&self) -> serde_json::Value {
-        let last = self.last_sent_ms.load(Ordering::Relaxed);
         let encoded = self.encoded.load(Ordering::Relaxed);
         serde_json::json!({
             "source": self.settings.source.to_string(),
@@ -174,7 +203,7 @@ impl VideoLink {
             "fps": self.settings.fps,
             "bitrateBps": self.bitrate.load(Ordering::Relaxed),
             // A frame went out within the last second.
-            "sending": last > 0 && now_ms().saturating_sub(last) < 1000,
+            "sending": self.sending(),
             "framesEncoded": encoded,
             "framesSent": self.sent.load(Ordering::Relaxed),
             "framesDropped": self.dropped.load(Ordering::Relaxed),
@@ -284,6 +313,11 @@ pub fn set_sending(shared: &crate::state::Shared, on: bool) -> Result<serde_json
     if let Ok(mut r) = shared.video_request.lock() {
         *r = None;
     }
+    // Held until video runs: two answers at once start it once.
+    let mut started = match shared.video_started.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
     if let Some(link) = shared.video.get() {
         link.set_sending(on);
         return Ok(link.status());
@@ -291,18 +325,9 @@ pub fn set_sending(shared: &crate::state::Shared, on: bool) -> Result<serde_json
     if !on {
         return Ok(serde_json::Value::Null);
     }
-    let settings = shared.video_on_request.get().cloned().ok_or_else(|| {
+    let settings = shared.video_on_request.lock().ok().and_then(|s| s.clone()).ok_or_else(|| {
         VideoError::Settings("video is not set up in this agent (pitbox driver sets it up at start)".into())
     })?;
-    let mut started = match shared.video_started.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    // Another answer may have started it meanwhile.
-    if let Some(link) = shared.video.get() {
-        link.set_sending(true);
-        return Ok(link.status());
-    }
     let handle = start(shared, settings)?;
     let status = handle.link.status();
     *started = Some(handle);

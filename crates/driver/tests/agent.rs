@@ -174,6 +174,7 @@ async fn agent_publishes_serves_the_local_api_and_survives_a_relay_restart() {
         data_dir: None,
         config_file: None,
         joystick_dir: None,
+        video: None,
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     let api = agent.api_addr;
@@ -360,6 +361,7 @@ async fn an_accepted_handoff_completes_at_the_sims_driver_change() {
         data_dir: None,
         config_file: None,
         joystick_dir: None,
+        video: None,
     };
     let agent = start(settings, Box::new(source)).await.unwrap();
     wait_for("a connection", || agent.shared.is_relay_connected()).await;

@@ -232,3 +232,106 @@ async fn the_window_changes_the_voice_and_captures_push_to_talk() {
     assert!(v["lastPress"]["refused"].as_str().unwrap().contains("--voice-in mic"), "{v}");
     a.shutdown().await;
 }
+
+/// Video on the Settings screen (issue 24: "choose the monitor or window in the driver's
+/// settings"): what it captures, its size, rate, bitrate and encoder, and whether it is sent from
+/// the start. Saved to the flags' keys; applied at once while video is not running, after a
+/// restart once it is; a save without video leaves the file's video keys alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_chooses_what_video_captures() {
+    use pitbox_driver::video::{VideoPlan, VideoSettings, VideoSource};
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("pitbox.toml"), CONFIG).unwrap();
+    let plan = VideoPlan {
+        settings: VideoSettings {
+            width: 640,
+            height: 360,
+            fps: 15,
+            bitrate_bps: 500_000,
+            encoder: pitbox_video::EncoderChoice::Software,
+            ..VideoSettings::new(VideoSource::TestPattern)
+        },
+        at_start: false,
+    };
+    let a = common::start_agent(data.path(), "127.0.0.1:0".parse().unwrap(), |s| {
+        s.api_key = Some(ApiKey::load_or_create(data.path()).unwrap());
+        s.config_file = Some(data.path().join("pitbox.toml"));
+        s.video = Some(plan.clone());
+    })
+    .await
+    .unwrap();
+    let addr = a.api_addr;
+    let host = addr.to_string();
+    let key = a.api_key.expose().to_string();
+    let with_key = [("Host", host.as_str()), (KEY_HEADER, key.as_str())];
+
+    let (code, _, body) = raw(addr, "GET", "/api/settings", &[("Host", &host)], "").await;
+    assert_eq!(code, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(
+        v["settings"]["video"],
+        serde_json::json!({"capture": "test-pattern", "atStart": false, "size": "640x360", "fps": 15,
+            "bitrate": 500_000, "encoder": "software"})
+    );
+    // Off Windows nothing can be captured, and the screen is told why.
+    assert_eq!(v["videoTargets"]["windows"], serde_json::json!([]), "{v}");
+    assert_eq!(v["videoTargets"]["monitors"], serde_json::json!([]), "{v}");
+    assert!(v["videoTargets"]["note"].as_str().unwrap().contains("Windows only"), "{v}");
+    assert!(a.shared.video.get().is_none(), "not sent before the driver turns it on");
+
+    // A window here: refused with the field named, nothing written.
+    let mut s = v["settings"].clone();
+    s["video"]["capture"] = "window:iRacing.com Simulator".into();
+    s["video"]["fps"] = 90.into();
+    let (code, _, body) = raw(addr, "PUT", "/api/settings", &with_key, &s.to_string()).await;
+    assert_eq!(code, 422, "{body}");
+    let errors = json(&body)["errors"].clone();
+    let fields: Vec<&str> = errors.as_array().unwrap().iter().filter_map(|e| e.as_str()?.split(':').next()).collect();
+    assert_eq!(fields, ["video.capture", "video.fps"], "{errors}");
+    assert_eq!(std::fs::read_to_string(data.path().join("pitbox.toml")).unwrap(), CONFIG);
+
+    // Saved while video is off: in use at once, and written to the flags' keys.
+    s["video"]["capture"] = "test-pattern".into();
+    s["video"]["fps"] = 10.into();
+    s["video"]["size"] = "960x540".into();
+    let (code, _, body) = raw(addr, "PUT", "/api/settings", &with_key, &s.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["restartNeeded"], serde_json::json!([]), "{body}");
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(data.path().join("pitbox.toml")).unwrap()).unwrap();
+    assert_eq!(t["driver"]["video_capture"].as_str(), Some("test-pattern"));
+    assert_eq!(t["driver"]["video_size"].as_str(), Some("960x540"));
+    assert_eq!(t["driver"]["video_fps"].as_integer(), Some(10));
+    assert!(t["driver"].get("video").is_none(), "not sent from the start");
+    let (code, _, body) = raw(addr, "POST", "/api/video", &with_key, r#"{"send":true}"#).await;
+    assert_eq!(code, 200, "{body}");
+    let video = json(&body)["video"].clone();
+    assert_eq!((video["size"].as_str(), video["fps"].as_u64()), (Some("960x540"), Some(10)), "{video}");
+
+    // Once it runs, a change waits for a restart; so does sending from the start.
+    s["video"]["fps"] = 20.into();
+    s["video"]["atStart"] = true.into();
+    let (code, _, body) = raw(addr, "PUT", "/api/settings", &with_key, &s.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["restartNeeded"], serde_json::json!(["video.atStart", "video"]), "{body}");
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(data.path().join("pitbox.toml")).unwrap()).unwrap();
+    assert_eq!(t["driver"]["video"].as_str(), Some("test-pattern"));
+
+    // A save without video (an older window) keeps the file's video keys.
+    s.as_object_mut().unwrap().remove("video");
+    let (code, _, body) = raw(addr, "PUT", "/api/settings", &with_key, &s.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(data.path().join("pitbox.toml")).unwrap()).unwrap();
+    assert_eq!(t["driver"]["video_fps"].as_integer(), Some(20));
+    assert_eq!(t["driver"]["video"].as_str(), Some("test-pattern"));
+    a.shutdown().await;
+
+    // Sent from the start: running as soon as the agent is.
+    let b = common::start_agent(data.path(), "127.0.0.1:0".parse().unwrap(), |s| {
+        s.video = Some(VideoPlan { at_start: true, ..plan });
+    })
+    .await
+    .unwrap();
+    let running = b.shared.video.get().expect("video runs from the start");
+    assert_eq!(running.settings().fps, 15);
+    b.shutdown().await;
+}

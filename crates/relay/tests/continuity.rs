@@ -85,6 +85,7 @@ async fn agent(env: &Env, driver: &str, token: String, seed: u64, callouts: &std
         data_dir: None,
         config_file: None,
         joystick_dir: None,
+        video: None,
     };
     start(settings, Box::new(source)).await.unwrap()
 }

@@ -141,6 +141,42 @@ pub fn start(
     ))
 }
 
+/// A monitor the driver can choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorTarget {
+    /// What `monitor:N` takes: its place in Windows' list, from 1.
+    pub number: usize,
+    /// Its friendly name ("DELL U2720Q"), or Windows' device name when it has none.
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What can be captured on this PC now: the driver's Settings screen offers these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureTargets {
+    /// The titles of the open top-level windows that can be captured, sorted, each once.
+    pub windows: Vec<String>,
+    pub monitors: Vec<MonitorTarget>,
+    /// Why a list is empty or short (not Windows, a listing that failed).
+    pub note: Option<String>,
+}
+
+/// Lists the windows and monitors that `window:TITLE` and `monitor:N` can capture.
+#[cfg(windows)]
+pub fn targets() -> CaptureTargets {
+    windows_impl::targets()
+}
+
+/// Lists what can be captured: nothing off Windows, and the note says why.
+#[cfg(not(windows))]
+pub fn targets() -> CaptureTargets {
+    CaptureTargets {
+        note: Some("window and monitor capture run on Windows only; here the test pattern is sent".into()),
+        ..CaptureTargets::default()
+    }
+}
+
 /// The source pixels one output column (or row) averages: `count` samples from `start`, `step`
 /// apart, at most 4 of them however large the source is (enough to keep thin lines; bounded work
 /// when a 4K monitor goes out at 720p).
@@ -330,6 +366,42 @@ mod windows_impl {
             }
         };
         started.map_err(|e| CaptureError::Start(e.to_string()))
+    }
+
+    pub(super) fn targets() -> super::CaptureTargets {
+        let mut notes = Vec::new();
+        let mut windows: Vec<String> = match Window::enumerate() {
+            Ok(ws) => ws
+                .iter()
+                .filter_map(|w| w.title().ok())
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            Err(e) => {
+                notes.push(format!("the windows cannot be listed: {e}"));
+                Vec::new()
+            }
+        };
+        windows.sort();
+        windows.dedup();
+        // Numbered as `Monitor::from_index` takes them: the place in this list, from 1.
+        let monitors = match Monitor::enumerate() {
+            Ok(ms) => ms
+                .iter()
+                .enumerate()
+                .map(|(i, m)| super::MonitorTarget {
+                    number: i + 1,
+                    name: m.name().or_else(|_| m.device_name()).unwrap_or_else(|_| format!("monitor {}", i + 1)),
+                    width: m.width().unwrap_or(0),
+                    height: m.height().unwrap_or(0),
+                })
+                .collect(),
+            Err(e) => {
+                notes.push(format!("the monitors cannot be listed: {e}"));
+                Vec::new()
+            }
+        };
+        super::CaptureTargets { windows, monitors, note: (!notes.is_empty()).then(|| notes.join("; ")) }
     }
 
     /// One capture of a window or a monitor with the stream's settings: the update interval of

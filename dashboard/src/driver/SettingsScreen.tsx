@@ -1,8 +1,9 @@
-// Settings (issue 22 §1): the voice, push-to-talk, which callouts are on and the audio devices.
+// Settings (issue 22 §1): the voice, push-to-talk, which callouts are on and the audio devices;
+// and what video captures (issue 24).
 // The agent writes them to its pitbox.toml, so the flags and the file stay the one source; what
 // it cannot change while running is said ("after a restart").
 import { useCallback, useEffect, useState } from 'react';
-import { SettingsApi, type DriverSettings, type LocalApi, type PttTest, type SettingsView } from './api';
+import { SettingsApi, type DriverSettings, type LocalApi, type PttTest, type SettingsView, type VideoChoice, type VideoTargets } from './api';
 import type { Act } from './StatusScreen';
 
 /** The voices the engines know by PitBox's names (any other name is passed to the engine). */
@@ -15,7 +16,96 @@ const LABELS: Record<string, string> = {
   output: 'the output device',
   input: 'the input',
   ptt: 'the push-to-talk buttons',
+  video: 'video settings',
+  'video.atStart': 'choice of sending video from the start',
 };
+
+/** The sizes offered (any other is kept when the file has it). */
+const VIDEO_SIZES = ['1920x1080', '1600x900', '1280x720', '960x540', '640x360'];
+const IRACING_WINDOW = 'window:iRacing.com Simulator';
+
+/** What the capture list offers: the iRacing window, the open windows, the monitors, the test
+ * pattern, and the current choice even when it is not open now. */
+export function captureOptions(current: string, t: VideoTargets | null | undefined): { value: string; label: string }[] {
+  const out: { value: string; label: string }[] = [];
+  const add = (value: string, label: string) => {
+    if (!out.some((o) => o.value === value)) out.push({ value, label });
+  };
+  const windows = t?.windows ?? [];
+  const monitors = t?.monitors ?? [];
+  if (windows.length > 0 || monitors.length > 0 || current.startsWith('window:') || current.startsWith('monitor:')) {
+    add(IRACING_WINDOW, `The iRacing window${windows.some((w) => w.includes('iRacing.com Simulator')) ? '' : ' (not open now)'}`);
+  }
+  if (current.startsWith('window:')) add(current, `Window: ${current.slice(7)}${windows.some((w) => w.includes(current.slice(7))) ? '' : ' (not open now)'}`);
+  if (current.startsWith('monitor:') && !monitors.some((m) => m.source === current)) add(current, `Monitor ${current.slice(8)} (not connected now)`);
+  for (const m of monitors) add(m.source, `Monitor ${m.source.slice(8)}: ${m.name}${m.width ? ` (${m.width}×${m.height})` : ''}`);
+  for (const w of windows) add(`window:${w}`, `Window: ${w}`);
+  add('test-pattern', 'Test pattern (colour bars)');
+  return out;
+}
+
+function VideoSection({ video, targets, onChange }: { video: VideoChoice; targets: VideoTargets | null | undefined; onChange: (v: VideoChoice) => void }) {
+  const set = (p: Partial<VideoChoice>) => onChange({ ...video, ...p });
+  const sizes = VIDEO_SIZES.includes(video.size) ? VIDEO_SIZES : [video.size, ...VIDEO_SIZES];
+  return (
+    <section aria-labelledby="h-video-settings" className="drv-card" data-testid="video-settings">
+      <h2 id="h-video-settings">Video</h2>
+      {targets?.note && (
+        <p className="warn" data-testid="video-targets-note">
+          {targets.note}
+        </p>
+      )}
+      <div className="drv-form">
+        <label>
+          Capture
+          <select value={video.capture} onChange={(e) => set({ capture: e.target.value })}>
+            {captureOptions(video.capture, targets).map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Picture size
+          <select value={video.size} onChange={(e) => set({ size: e.target.value })}>
+            {sizes.map((s) => (
+              <option key={s} value={s}>
+                {s.replace('x', ' × ')}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Frames per second
+          <select value={video.fps} onChange={(e) => set({ fps: Number(e.target.value) })}>
+            {[...new Set([video.fps, 15, 30, 60])].sort((a, b) => a - b).map((f) => (
+              <option key={f} value={f}>
+                {f}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Bitrate: {(video.bitrate / 1e6).toFixed(1)} Mbit/s
+          <input type="range" min={0.5} max={10} step={0.5} value={video.bitrate / 1e6} onChange={(e) => set({ bitrate: Math.round(Number(e.target.value) * 1e6) })} />
+        </label>
+        <label>
+          Encoder
+          <select value={video.encoder} onChange={(e) => set({ encoder: e.target.value })}>
+            <option value="auto">Auto: graphics card, else software</option>
+            <option value="hardware">Graphics card only</option>
+            <option value="software">Software (openh264)</option>
+          </select>
+        </label>
+        <label className="drv-check">
+          <input type="checkbox" checked={video.atStart} onChange={(e) => set({ atStart: e.target.checked })} />
+          Send my screen from the start (otherwise only when I turn it on or accept the pit wall&apos;s request)
+        </label>
+      </div>
+    </section>
+  );
+}
 
 /** "Saved. The voice engine and the input take effect when PitBox Driver starts again." */
 export function restartSentence(keys: string[]): string {
@@ -215,6 +305,8 @@ export function SettingsScreen({ api, act }: { api: LocalApi; act: Act }) {
           </dl>
         )}
       </section>
+
+      {form.video && <VideoSection video={form.video} targets={view.videoTargets} onChange={(video) => set({ video })} />}
 
       <section aria-labelledby="h-save" className="drv-card">
         <h2 id="h-save">Save</h2>

@@ -39,6 +39,15 @@ export function StatusScreen({ snap, lines, act, api }: { snap: Snapshot; lines:
           <dd>{s.driverId}</dd>
         </dl>
       </section>
+      {!s.video && s.videoReady && (
+        <section aria-labelledby="h-video" className="drv-card">
+          <h2 id="h-video">Video</h2>
+          <p className="drv-muted">Your screen is not sent. Settings choose what is captured ({s.videoReady}).</p>
+          <button type="button" className="drv-accept" onClick={() => void act(() => api.setVideo(true))}>
+            Send my screen
+          </button>
+        </section>
+      )}
       {s.video && (
         <section aria-labelledby="h-video" className="drv-card">
           <h2 id="h-video">Video</h2>

@@ -83,6 +83,8 @@ export interface AgentStatus {
   /** Live video, when the agent was started with `--video` or the driver started it here
    * (docs/video.md); null when off. */
   video?: VideoState | null;
+  /** While video is off: what "Send my screen" would capture; null when this agent has no video. */
+  videoReady?: string | null;
   /** The pit wall's request for this driver's screen, until the driver answers it. */
   videoRequest?: { id: string; senderName: string; timestamp: string } | null;
 }
@@ -245,6 +247,30 @@ export interface DriverSettings {
   output: string;
   input: string | null;
   ptt: string[];
+  /** Live video; null when this agent has none (a save without it leaves the file's video keys). */
+  video?: VideoChoice | null;
+}
+
+/** What video captures and how it is sent (`video_capture`, `video_size` … in `pitbox.toml`). */
+export interface VideoChoice {
+  /** `window:TITLE`, `monitor:N` (Windows) or `test-pattern`. */
+  capture: string;
+  /** Sent from the start, not only when turned on or asked for. */
+  atStart: boolean;
+  /** `WIDTHxHEIGHT` */
+  size: string;
+  fps: number;
+  /** bit/s */
+  bitrate: number;
+  /** `auto`, `hardware` or `software` */
+  encoder: string;
+}
+
+/** The windows and monitors video can capture on the driver's PC now. */
+export interface VideoTargets {
+  windows: string[];
+  monitors: { source: string; name: string; width: number; height: number }[];
+  note: string | null;
 }
 
 export interface SettingsView {
@@ -252,6 +278,7 @@ export interface SettingsView {
   configFile: string | null;
   engines: string[];
   devices: { soundCard: boolean; outputs: string[]; inputs: string[]; note: string | null };
+  videoTargets?: VideoTargets | null;
   /** Saved, but the running agent uses the old value until it is started again. */
   restartNeeded: string[];
 }

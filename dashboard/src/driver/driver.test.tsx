@@ -166,6 +166,16 @@ describe('the driver’s window', () => {
     await waitFor(() => expect(sending.posts).toEqual([{ path: '/api/video', body: { send: false } }]));
   });
 
+  it('video off but set up: Status offers Send my screen and says what it captures', async () => {
+    history.replaceState(null, '', '/#/status');
+    const { api, posts } = fakeAgent({ status: agentStatus({ video: null, videoReady: 'monitor:2' }) });
+    render(<DriverApp api={api} pollMs={60_000} />);
+    const button = await screen.findByRole('button', { name: 'Send my screen' });
+    expect(screen.getByText(/Settings choose what is captured \(monitor:2\)/)).toBeInTheDocument();
+    fireEvent.click(button);
+    await waitFor(() => expect(posts).toEqual([{ path: '/api/video', body: { send: true } }]));
+  });
+
   it('Status: each line with its reason, the counters, and Cancel pit stop', async () => {
     history.replaceState(null, '', '/#/status');
     const pitCommand = { id: 'pit-1', summary: '42 litres, four tyres', applied: true, target: 'the simulator' };

@@ -5,7 +5,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/rea
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalApi, type DriverSettings, type SettingsView } from './api';
 import { DriverApp } from './DriverApp';
-import { restartSentence } from './SettingsScreen';
+import { captureOptions, restartSentence } from './SettingsScreen';
 
 const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { 'content-type': 'application/json' } });
 
@@ -114,6 +114,66 @@ describe('Settings', () => {
     await waitFor(() => expect(screen.getByTestId('error')).toHaveTextContent('espeak-ng is not installed'));
     fireEvent.click(screen.getByRole('button', { name: 'What was heard' }));
     await waitFor(() => expect(screen.getByTestId('ptt-test')).toHaveTextContent('"box this lap" → box this lap: Box this lap, copy.'));
+  });
+
+  it('video: offers the open windows and the monitors, saves the choice exactly; a restart is named', async () => {
+    const video = { capture: 'window:iRacing.com Simulator', atStart: false, size: '1280x720', fps: 30, bitrate: 3_000_000, encoder: 'auto' };
+    const videoTargets = {
+      windows: ['Discord', 'iRacing.com Simulator'],
+      monitors: [
+        { source: 'monitor:1', name: 'DELL U2720Q', width: 3840, height: 2160 },
+        { source: 'monitor:2', name: 'LG ULTRAGEAR', width: 2560, height: 1440 },
+      ],
+      note: null,
+    };
+    const withVideo = { ...view, settings: { ...settings, video }, videoTargets };
+    const sent: unknown[] = [];
+    const f = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const path = String(input);
+      if (init?.method === 'PUT') {
+        const body = JSON.parse(String(init.body)) as DriverSettings;
+        sent.push(body);
+        return json({ ...withVideo, settings: body, restartNeeded: ['video'] });
+      }
+      if (path === '/api/settings') return json(withVideo);
+      if (path === '/api/status') return json(status);
+      if (path === '/api/messages') return json([]);
+      return json({ error: 'no' }, 503);
+    });
+    render(<DriverApp api={new LocalApi(f as unknown as typeof fetch)} pollMs={60_000} />);
+    const section = await screen.findByTestId('video-settings');
+    const capture = within(section).getByLabelText('Capture') as HTMLSelectElement;
+    expect([...capture.options].map((o) => o.textContent)).toEqual([
+      'The iRacing window',
+      'Monitor 1: DELL U2720Q (3840×2160)',
+      'Monitor 2: LG ULTRAGEAR (2560×1440)',
+      'Window: Discord',
+      'Test pattern (colour bars)',
+    ]);
+    fireEvent.change(capture, { target: { value: 'monitor:2' } });
+    fireEvent.change(within(section).getByLabelText('Frames per second'), { target: { value: '60' } });
+    fireEvent.change(within(section).getByLabelText('Picture size'), { target: { value: '1920x1080' } });
+    fireEvent.change(within(section).getByLabelText(/^Bitrate/), { target: { value: '6' } });
+    fireEvent.click(within(section).getByLabelText(/Send my screen from the start/));
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(screen.getByTestId('settings-note')).toHaveTextContent('Saved. PitBox Driver uses the new video settings when it starts again.'));
+    expect(sent).toEqual([{ ...settings, video: { capture: 'monitor:2', atStart: true, size: '1920x1080', fps: 60, bitrate: 6_000_000, encoder: 'auto' } }]);
+  });
+
+  it('video: a choice not open now is kept and said; off Windows only the test pattern, with why', () => {
+    expect(captureOptions('window:F1 24', { windows: [], monitors: [], note: null }).map((o) => o.label)).toEqual([
+      'The iRacing window (not open now)',
+      'Window: F1 24 (not open now)',
+      'Test pattern (colour bars)',
+    ]);
+    expect(captureOptions('monitor:3', { windows: ['iRacing.com Simulator'], monitors: [], note: null }).map((o) => o.value)).toEqual([
+      'window:iRacing.com Simulator',
+      'monitor:3',
+      'test-pattern',
+    ]);
+    expect(captureOptions('test-pattern', { windows: [], monitors: [], note: 'window and monitor capture run on Windows only' })).toEqual([
+      { value: 'test-pattern', label: 'Test pattern (colour bars)' },
+    ]);
   });
 
   it('names what needs a restart in plain words', () => {
