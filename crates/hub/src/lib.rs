@@ -305,10 +305,8 @@ impl<H: Hooks> Hub<H> {
                 if ev.origin == inner.config.server_id {
                     continue;
                 }
-                // As in `route`: a pit command is not the car's latest plan (the envelope's
-                // `type` comes first, as `Message::to_json` writes it).
-                let keep = !ev.json.starts_with(r#"{"type":"pit_command""#)
-                    && !ev.json.starts_with(r#"{"type":"video_request""#);
+                // As in `route` (the envelope's `type` comes first, as `Message::to_json` writes it).
+                let keep = !json_type(&ev.json).is_some_and(|t| NOT_KEPT_AS_LATEST.contains(&t));
                 let frame = Utf8Bytes::from(ev.json.to_string());
                 inner.registry.dispatch_except(
                     &ev.team,
@@ -460,6 +458,16 @@ impl<H: Hooks> Hub<H> {
 /// Bytes read from a client socket at a time.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
+/// Messages that travel on a channel but are not what a dashboard opened later is caught up
+/// with: a pit command is not the car's plan (strategy channel), a request for the driver's
+/// video is not the driver's status (status channel). One list for local and bus events.
+const NOT_KEPT_AS_LATEST: [&str; 2] = ["pit_command", "video_request"];
+
+/// The `type` of a message's JSON, which `Message::to_json` writes first.
+fn json_type(json: &str) -> Option<&str> {
+    json.strip_prefix(r#"{"type":""#)?.split('"').next()
+}
+
 /// Drivers a message is addressed to beyond the team's subscribers.
 enum Addressed {
     Nobody,
@@ -559,10 +567,7 @@ impl<H: Hooks> HubInner<H> {
         let json = msg.to_json();
         let frame = Utf8Bytes::from(json.as_str());
         let bit = registry::channel_bit(channel);
-        // A pit command travels on the strategy channel but is not the car's plan: a dashboard
-        // opened later is caught up with the plan, not with the last command (nor with the
-        // last request for the driver's video, on the status channel).
-        let keep = !matches!(msg, Message::PitCommand(_) | Message::VideoRequest(_));
+        let keep = !NOT_KEPT_AS_LATEST.contains(&msg.type_name());
         let mut reached = self.registry.dispatch_except(team, driver, channel, &frame, &self.metrics, origin, keep);
         let targets = self.addressed(team, msg);
         if !matches!(targets, Addressed::Nobody) {
@@ -633,5 +638,30 @@ impl<H: Hooks> HubInner<H> {
                 tracing::warn!(error = %e, "bus publish failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NOT_KEPT_AS_LATEST, json_type};
+
+    /// Events from the bus are judged on their JSON, local ones on their message: both must read
+    /// the same type, for every message the protocol has (its golden files).
+    #[test]
+    fn bus_events_and_local_messages_are_judged_alike() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/golden");
+        let mut types = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the protocol's golden files") {
+            let path = entry.expect("a golden file").path();
+            let text = std::fs::read(&path).expect("readable");
+            let Ok(msg) = pitbox_model::decode(&text) else { continue };
+            assert_eq!(json_type(&msg.to_json()), Some(msg.type_name()), "{}", path.display());
+            types.push(msg.type_name());
+        }
+        assert!(types.len() > 20, "{types:?}");
+        for t in NOT_KEPT_AS_LATEST {
+            assert!(types.contains(&t), "{t} is not a message type");
+        }
+        assert_eq!(json_type(r#"{"data":{},"type":"pit_command"}"#), None);
     }
 }
